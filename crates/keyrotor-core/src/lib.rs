@@ -1,0 +1,539 @@
+//! keyrotor's use-cases. Knows nothing of HTTP, JSON or SQL: it is driven by
+//! the wire layers and persists through the [`store::Store`] trait.
+
+pub mod store;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use keyrotor_crypto::RootKey;
+use keyrotor_types::{
+    AccountKind, AccountName, Clock, KeySlot, NameError, ResourceGroupName, Secret, SubscriptionId,
+};
+use time::OffsetDateTime;
+
+pub use store::{Account, AccountSpec, AuditEvent, Principal, ResourceGroup, Store, StoreError};
+use store::{PrincipalSecret, StoredKey, StoredSigningKey};
+
+pub type Result<T> = std::result::Result<T, Error>;
+
+/// Domain errors. The wire layers map each to a status code in one table.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    InvalidName(#[from] NameError),
+    #[error("{0}")]
+    InvalidInput(String),
+    #[error("subscription '{0}' could not be found")]
+    SubscriptionNotFound(String),
+    #[error("resource group '{0}' could not be found")]
+    GroupNotFound(String),
+    #[error("{kind} account '{name}' could not be found")]
+    AccountNotFound { kind: AccountKind, name: String },
+    #[error("{kind} account name '{name}' is already in use")]
+    NameTaken { kind: AccountKind, name: String },
+    #[error("{kind} accounts have no key '{slot}'")]
+    NoSuchKey { kind: AccountKind, slot: KeySlot },
+    #[error("invalid client credentials")]
+    BadCredentials,
+    #[error("stored key material could not be decrypted")]
+    KeyMaterialUnavailable(#[source] keyrotor_crypto::Error),
+    #[error("storage is temporarily unavailable")]
+    Unavailable(#[source] StoreError),
+    #[error("internal storage failure")]
+    Storage(#[source] StoreError),
+    #[error("cryptographic failure")]
+    Crypto(#[source] keyrotor_crypto::Error),
+}
+
+impl From<StoreError> for Error {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Unavailable(_) => Error::Unavailable(e),
+            other => Error::Storage(other),
+        }
+    }
+}
+
+/// The identity and tenancy the service was bootstrapped with.
+#[derive(Debug, Clone)]
+pub struct Directory {
+    pub tenant_id: String,
+    pub subscription_id: SubscriptionId,
+    pub admin_client_id: String,
+}
+
+/// Credentials created at first start; the secret exists only here.
+#[derive(Debug)]
+pub struct NewCredentials {
+    pub client_id: String,
+    pub client_secret: Secret,
+}
+
+/// A decrypted account key.
+#[derive(Debug, Clone)]
+pub struct AccountKey {
+    pub slot: KeySlot,
+    pub value: Secret,
+    pub generation: u64,
+    pub generated_at: OffsetDateTime,
+}
+
+/// Key metadata without the value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyInfo {
+    pub slot: KeySlot,
+    pub generation: u64,
+    pub generated_at: OffsetDateTime,
+}
+
+/// A decrypted token-signing key.
+pub struct SigningKey {
+    pub kid: String,
+    pub pkcs8: zeroize::Zeroizing<Vec<u8>>,
+    pub created_at: OffsetDateTime,
+}
+
+/// Who asks for a mutation, recorded in the audit log.
+#[derive(Debug, Clone)]
+pub struct Actor(pub String);
+
+pub struct Keyrotor {
+    store: Arc<dyn Store>,
+    root: Arc<RootKey>,
+    clock: Arc<dyn Clock>,
+}
+
+const META_TENANT: &str = "tenant_id";
+const META_SUBSCRIPTION: &str = "subscription_id";
+const META_ADMIN: &str = "admin_client_id";
+
+fn key_context(account: &Account, slot: KeySlot, generation: u64) -> Vec<u8> {
+    format!("keyrotor/account-key/v1/{}/{}/{}", account.uid, slot.as_str(), generation).into_bytes()
+}
+
+fn signing_context(kid: &str) -> Vec<u8> {
+    format!("keyrotor/signing-key/v1/{kid}").into_bytes()
+}
+
+impl Keyrotor {
+    pub fn new(store: Arc<dyn Store>, root: Arc<RootKey>, clock: Arc<dyn Clock>) -> Self {
+        Self { store, root, clock }
+    }
+
+    pub fn now(&self) -> OffsetDateTime {
+        self.clock.now()
+    }
+
+    fn audit(&self, actor: &Actor, action: &str, target: String, detail: String) -> AuditEvent {
+        AuditEvent {
+            at: self.now(),
+            actor: actor.0.clone(),
+            action: action.to_string(),
+            target,
+            detail,
+        }
+    }
+
+    /// Creates the tenant, subscription and administrator on first start.
+    /// Returns the directory, and the administrator's credentials only when
+    /// they were created by this call.
+    pub fn bootstrap(&self) -> Result<(Directory, Option<NewCredentials>)> {
+        let guid = || keyrotor_crypto::random_guid().map_err(Error::Crypto);
+        let tenant_id = self.store.init_meta(META_TENANT, &guid()?)?;
+        let sub = self.store.init_meta(META_SUBSCRIPTION, &guid()?)?;
+        let subscription_id = SubscriptionId::parse(&sub)
+            .map_err(|e| Error::Storage(StoreError::Corrupt(e.to_string())))?;
+        let mut created = None;
+        let admin = match self.store.meta(META_ADMIN)? {
+            Some(id) => id,
+            None => {
+                let client_id = guid()?;
+                let secret = keyrotor_crypto::random_secret(32).map_err(Error::Crypto)?;
+                let now = self.now();
+                self.store.insert_principal(
+                    &Principal {
+                        client_id: client_id.clone(),
+                        display_name: "keyrotor bootstrap administrator".into(),
+                        created_at: now,
+                    },
+                    &PrincipalSecret {
+                        secret_id: guid()?,
+                        verifier: keyrotor_crypto::sha256_hex(secret.expose().as_bytes()),
+                        expires_at: None,
+                    },
+                    &AuditEvent {
+                        at: now,
+                        actor: "system".into(),
+                        action: "principal.create".into(),
+                        target: client_id.clone(),
+                        detail: "bootstrap administrator".into(),
+                    },
+                )?;
+                let id = self.store.init_meta(META_ADMIN, &client_id)?;
+                if id == client_id {
+                    created = Some(NewCredentials {
+                        client_id: client_id.clone(),
+                        client_secret: secret,
+                    });
+                }
+                id
+            }
+        };
+        Ok((
+            Directory {
+                tenant_id,
+                subscription_id,
+                admin_client_id: admin,
+            },
+            created,
+        ))
+    }
+
+    /// Checks a client id and secret (client-credentials grant).
+    pub fn authenticate_client(&self, client_id: &str, secret: &Secret) -> Result<Principal> {
+        let verifier = keyrotor_crypto::sha256_hex(secret.expose().as_bytes());
+        let found = self.store.principal(client_id)?;
+        let now = self.now();
+        // Compare against a dummy verifier for unknown clients so the answer
+        // takes the same path either way.
+        let (principal, secrets) = match found {
+            Some(p) => p,
+            None => {
+                let _ = keyrotor_crypto::ct_eq(verifier.as_bytes(), &[b'0'; 64]);
+                return Err(Error::BadCredentials);
+            }
+        };
+        let mut ok = false;
+        for s in &secrets {
+            let live = s.expires_at.is_none_or(|exp| exp > now);
+            ok |= keyrotor_crypto::ct_eq(verifier.as_bytes(), s.verifier.as_bytes()) && live;
+        }
+        if ok {
+            Ok(principal)
+        } else {
+            Err(Error::BadCredentials)
+        }
+    }
+
+    /// Token-signing keys, creating the first one if none exists.
+    pub fn signing_keys(&self, generate: impl FnOnce() -> Result<(String, Vec<u8>)>) -> Result<Vec<SigningKey>> {
+        let mut stored = self.store.signing_keys()?;
+        if stored.is_empty() {
+            let (kid, pkcs8) = generate()?;
+            let sealed = self
+                .root
+                .seal(&signing_context(&kid), &pkcs8)
+                .map_err(Error::Crypto)?;
+            self.store.insert_signing_key(&StoredSigningKey {
+                kid,
+                sealed_pkcs8: sealed,
+                created_at: self.now(),
+            })?;
+            stored = self.store.signing_keys()?;
+        }
+        stored
+            .into_iter()
+            .map(|k| {
+                let pkcs8 = self
+                    .root
+                    .open(&signing_context(&k.kid), &k.sealed_pkcs8)
+                    .map_err(Error::KeyMaterialUnavailable)?;
+                Ok(SigningKey {
+                    kid: k.kid,
+                    pkcs8,
+                    created_at: k.created_at,
+                })
+            })
+            .collect()
+    }
+
+    // ----- resource groups -------------------------------------------------
+
+    fn check_subscription(&self, dir: &Directory, sub: &SubscriptionId) -> Result<()> {
+        if &dir.subscription_id == sub {
+            Ok(())
+        } else {
+            Err(Error::SubscriptionNotFound(sub.to_string()))
+        }
+    }
+
+    /// Creates or updates a group; returns it and whether it was created.
+    pub fn put_group(
+        &self,
+        dir: &Directory,
+        actor: &Actor,
+        sub: &SubscriptionId,
+        name: &ResourceGroupName,
+        location: &str,
+        tags: BTreeMap<String, String>,
+    ) -> Result<(ResourceGroup, bool)> {
+        self.check_subscription(dir, sub)?;
+        let location = normalize_location(location)?;
+        let existing = self.store.group(sub, name)?;
+        let group = ResourceGroup {
+            subscription: sub.clone(),
+            // Keep the first spelling and the original location, as ARM does.
+            name: existing.as_ref().map_or_else(|| name.clone(), |g| g.name.clone()),
+            location: existing.as_ref().map_or(location, |g| g.location.clone()),
+            tags,
+            created_at: existing.as_ref().map_or_else(|| self.now(), |g| g.created_at),
+        };
+        let audit = self.audit(actor, "group.put", name.to_string(), String::new());
+        let created = self.store.upsert_group(&group, &audit)?;
+        Ok((group, created))
+    }
+
+    pub fn group(&self, dir: &Directory, sub: &SubscriptionId, name: &ResourceGroupName) -> Result<ResourceGroup> {
+        self.check_subscription(dir, sub)?;
+        self.store
+            .group(sub, name)?
+            .ok_or_else(|| Error::GroupNotFound(name.to_string()))
+    }
+
+    pub fn groups(&self, dir: &Directory, sub: &SubscriptionId) -> Result<Vec<ResourceGroup>> {
+        self.check_subscription(dir, sub)?;
+        Ok(self.store.groups(sub)?)
+    }
+
+    /// Deletes a group and every account in it.
+    pub fn delete_group(
+        &self,
+        dir: &Directory,
+        actor: &Actor,
+        sub: &SubscriptionId,
+        name: &ResourceGroupName,
+    ) -> Result<usize> {
+        self.check_subscription(dir, sub)?;
+        let audit = self.audit(actor, "group.delete", name.to_string(), String::new());
+        self.store
+            .delete_group(sub, name, &audit)?
+            .ok_or_else(|| Error::GroupNotFound(name.to_string()))
+    }
+
+    // ----- accounts --------------------------------------------------------
+
+    /// Creates an account with freshly generated keys, or updates the
+    /// properties of an existing one (keys untouched). Returns whether it was created.
+    #[allow(clippy::too_many_arguments, reason = "mirrors the ARM PUT parameters one to one")]
+    pub fn put_account(
+        &self,
+        dir: &Directory,
+        actor: &Actor,
+        kind: AccountKind,
+        sub: &SubscriptionId,
+        group: &ResourceGroupName,
+        name: &AccountName,
+        spec: AccountSpec,
+    ) -> Result<(Account, bool)> {
+        self.check_subscription(dir, sub)?;
+        let spec = AccountSpec {
+            location: normalize_location(&spec.location)?,
+            ..spec
+        };
+        let group = self.group(dir, sub, group)?;
+        if let Some(existing) = self.store.account(kind, name)? {
+            if existing.subscription != *sub || existing.resource_group.key() != group.name.key() {
+                return Err(Error::NameTaken {
+                    kind,
+                    name: name.to_string(),
+                });
+            }
+            let audit = self.audit(actor, "account.update", account_target(&existing), String::new());
+            self.store.update_account(existing.id, &spec, self.now(), &audit)?;
+            let updated = self.account_in(dir, kind, sub, &group.name, name)?;
+            return Ok((updated, false));
+        }
+        let now = self.now();
+        let account = Account {
+            id: 0,
+            uid: keyrotor_crypto::random_guid().map_err(Error::Crypto)?,
+            kind,
+            subscription: sub.clone(),
+            resource_group: group.name.clone(),
+            name: name.clone(),
+            location: spec.location,
+            tags: spec.tags,
+            document: spec.document,
+            created_at: now,
+            updated_at: now,
+        };
+        let mut keys = Vec::new();
+        for &slot in kind.slots() {
+            let value = keyrotor_crypto::generate_account_key(kind).map_err(Error::Crypto)?;
+            let sealed = self
+                .root
+                .seal_secret(&key_context(&account, slot, 1), &value)
+                .map_err(Error::Crypto)?;
+            keys.push(StoredKey {
+                slot,
+                generation: 1,
+                sealed,
+                generated_at: now,
+            });
+        }
+        let audit = self.audit(actor, "account.create", account_target(&account), String::new());
+        match self.store.insert_account(&account, &keys, &audit) {
+            Ok(a) => Ok((a, true)),
+            Err(StoreError::Conflict) => Err(Error::NameTaken {
+                kind,
+                name: name.to_string(),
+            }),
+            Err(StoreError::NotFound) => Err(Error::GroupNotFound(group.name.to_string())),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The account `name` of `kind` in the given group.
+    pub fn account_in(
+        &self,
+        dir: &Directory,
+        kind: AccountKind,
+        sub: &SubscriptionId,
+        group: &ResourceGroupName,
+        name: &AccountName,
+    ) -> Result<Account> {
+        self.check_subscription(dir, sub)?;
+        let not_found = || Error::AccountNotFound {
+            kind,
+            name: name.to_string(),
+        };
+        let account = self.store.account(kind, name)?.ok_or_else(not_found)?;
+        if account.subscription != *sub || account.resource_group.key() != group.key() {
+            return Err(not_found());
+        }
+        Ok(account)
+    }
+
+    /// Looks an account up by its globally unique name (data-plane routing).
+    pub fn account_by_name(&self, kind: AccountKind, name: &AccountName) -> Result<Option<Account>> {
+        Ok(self.store.account(kind, name)?)
+    }
+
+    pub fn accounts(
+        &self,
+        dir: &Directory,
+        kind: AccountKind,
+        sub: &SubscriptionId,
+        group: Option<&ResourceGroupName>,
+    ) -> Result<Vec<Account>> {
+        self.check_subscription(dir, sub)?;
+        if let Some(g) = group {
+            self.group(dir, sub, g)?;
+        }
+        Ok(self.store.accounts(sub, group, kind)?)
+    }
+
+    pub fn delete_account(&self, actor: &Actor, account: &Account) -> Result<bool> {
+        let audit = self.audit(actor, "account.delete", account_target(account), String::new());
+        Ok(self.store.delete_account(account.id, &audit)?)
+    }
+
+    // ----- keys ------------------------------------------------------------
+
+    /// Metadata of every key slot of the account.
+    pub fn key_info(&self, account: &Account) -> Result<Vec<KeyInfo>> {
+        Ok(self
+            .store
+            .keys(account.id)?
+            .into_iter()
+            .map(|k| KeyInfo {
+                slot: k.slot,
+                generation: k.generation,
+                generated_at: k.generated_at,
+            })
+            .collect())
+    }
+
+    /// Every key of the account, decrypted, in slot order.
+    pub fn list_keys(&self, account: &Account) -> Result<Vec<AccountKey>> {
+        let mut keys = self
+            .store
+            .keys(account.id)?
+            .into_iter()
+            .map(|k| {
+                let value = self
+                    .root
+                    .open_secret(&key_context(account, k.slot, k.generation), &k.sealed)
+                    .map_err(Error::KeyMaterialUnavailable)?;
+                Ok(AccountKey {
+                    slot: k.slot,
+                    value,
+                    generation: k.generation,
+                    generated_at: k.generated_at,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        keys.sort_by_key(|k| k.slot);
+        Ok(keys)
+    }
+
+    /// Replaces the value of one key slot. The other slots are untouched; the
+    /// old value is gone once this returns.
+    pub fn regenerate_key(&self, actor: &Actor, account: &Account, slot: KeySlot) -> Result<KeyInfo> {
+        if !account.kind.has_slot(slot) {
+            return Err(Error::NoSuchKey {
+                kind: account.kind,
+                slot,
+            });
+        }
+        let current = self
+            .list_keys(account)?
+            .into_iter()
+            .find(|k| k.slot == slot);
+        let root = &self.root;
+        let mut seal = |generation: u64| {
+            // A fresh value never equals any value the account holds now.
+            let value = loop {
+                let v = keyrotor_crypto::generate_account_key(account.kind)
+                    .map_err(|e| StoreError::Seal(e.to_string()))?;
+                if current.as_ref().is_none_or(|c| c.value != v) {
+                    break v;
+                }
+            };
+            root.seal_secret(&key_context(account, slot, generation), &value)
+                .map_err(|e| StoreError::Seal(e.to_string()))
+        };
+        let audit = self.audit(actor, "key.regenerate", account_target(account), slot.as_str().to_string());
+        let stored = self
+            .store
+            .rotate_key(account.id, slot, self.now(), &mut seal, &audit)
+            .map_err(|e| match e {
+                StoreError::NotFound => Error::AccountNotFound {
+                    kind: account.kind,
+                    name: account.name.to_string(),
+                },
+                other => other.into(),
+            })?;
+        tracing::info!(account = %account_target(account), slot = %slot, generation = stored.generation, "key regenerated");
+        Ok(KeyInfo {
+            slot,
+            generation: stored.generation,
+            generated_at: stored.generated_at,
+        })
+    }
+
+    pub fn audit_events(&self, limit: usize) -> Result<Vec<AuditEvent>> {
+        Ok(self.store.audit_events(limit)?)
+    }
+}
+
+fn account_target(a: &Account) -> String {
+    format!("{}/{}/{}", a.kind, a.resource_group, a.name)
+}
+
+/// Azure location names are compared without spaces and case ("West US" == "westus").
+pub fn normalize_location(location: &str) -> Result<String> {
+    let l: String = location
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect::<String>()
+        .to_ascii_lowercase();
+    if l.is_empty() || l.len() > 64 || !l.chars().all(|c| c.is_ascii_alphanumeric()) {
+        return Err(Error::InvalidInput(format!(
+            "location '{}' is invalid: use a region name such as 'westus'",
+            location.chars().take(64).collect::<String>()
+        )));
+    }
+    Ok(l)
+}

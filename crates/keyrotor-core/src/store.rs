@@ -1,0 +1,182 @@
+//! The storage seam. Backends (SQLite now, PostgreSQL later) implement
+//! [`Store`]; the core never names a database.
+
+use std::collections::BTreeMap;
+
+use keyrotor_types::{AccountKind, AccountName, KeySlot, ResourceGroupName, SubscriptionId};
+use time::OffsetDateTime;
+
+pub type StoreResult<T> = std::result::Result<T, StoreError>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A uniqueness rule was violated (the name is taken).
+    #[error("already exists")]
+    Conflict,
+    /// The row to change does not exist (any more).
+    #[error("not found")]
+    NotFound,
+    /// The backend is temporarily unable to answer (locked, unreachable).
+    #[error("storage unavailable: {0}")]
+    Unavailable(String),
+    /// Stored data could not be decoded.
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+    /// Sealing the new value failed inside a transaction.
+    #[error("sealing failed: {0}")]
+    Seal(String),
+    #[error("storage failure: {0}")]
+    Backend(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResourceGroup {
+    pub subscription: SubscriptionId,
+    pub name: ResourceGroupName,
+    pub location: String,
+    pub tags: BTreeMap<String, String>,
+    pub created_at: OffsetDateTime,
+}
+
+/// An account as stored. `document` is the wire layer's opaque record of the
+/// client-supplied properties (kept verbatim so reads echo what was written);
+/// the core never interprets it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Account {
+    pub id: i64,
+    /// Random identifier, never reused, bound into every sealed key.
+    pub uid: String,
+    pub kind: AccountKind,
+    pub subscription: SubscriptionId,
+    pub resource_group: ResourceGroupName,
+    pub name: AccountName,
+    pub location: String,
+    pub tags: BTreeMap<String, String>,
+    pub document: String,
+    pub created_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
+}
+
+/// Fields of an account to create or replace.
+#[derive(Debug, Clone)]
+pub struct AccountSpec {
+    pub location: String,
+    pub tags: BTreeMap<String, String>,
+    pub document: String,
+}
+
+/// One sealed key slot as stored.
+#[derive(Clone)]
+pub struct StoredKey {
+    pub slot: KeySlot,
+    /// Strictly increases with each regeneration of the slot; 1 at creation.
+    pub generation: u64,
+    pub sealed: Vec<u8>,
+    pub generated_at: OffsetDateTime,
+}
+
+impl std::fmt::Debug for StoredKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoredKey")
+            .field("slot", &self.slot)
+            .field("generation", &self.generation)
+            .field("generated_at", &self.generated_at)
+            .finish_non_exhaustive()
+    }
+}
+
+/// One audit record: exactly one per acknowledged mutation, written in the
+/// mutation's transaction. Never holds key material.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditEvent {
+    pub at: OffsetDateTime,
+    pub actor: String,
+    pub action: String,
+    pub target: String,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    pub client_id: String,
+    pub display_name: String,
+    pub created_at: OffsetDateTime,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PrincipalSecret {
+    pub secret_id: String,
+    /// SHA-256 (hex) of the secret; secrets are 256-bit random, so an unsalted
+    /// digest is a sufficient verifier.
+    pub verifier: String,
+    pub expires_at: Option<OffsetDateTime>,
+}
+
+#[derive(Clone)]
+pub struct StoredSigningKey {
+    pub kid: String,
+    pub sealed_pkcs8: Vec<u8>,
+    pub created_at: OffsetDateTime,
+}
+
+/// A closure that produces the sealed value for a slot's next generation.
+pub type SealFn<'a> = &'a mut dyn FnMut(u64) -> StoreResult<Vec<u8>>;
+
+/// Persistent state. Every method is one atomic transaction; mutations that
+/// carry an [`AuditEvent`] write it in the same transaction.
+pub trait Store: Send + Sync + 'static {
+    fn meta(&self, key: &str) -> StoreResult<Option<String>>;
+    /// Sets `key` unless present; returns the value in force afterwards.
+    fn init_meta(&self, key: &str, value: &str) -> StoreResult<String>;
+
+    /// Creates or replaces a group; returns true if it was created.
+    fn upsert_group(&self, group: &ResourceGroup, audit: &AuditEvent) -> StoreResult<bool>;
+    fn group(&self, sub: &SubscriptionId, name: &ResourceGroupName) -> StoreResult<Option<ResourceGroup>>;
+    fn groups(&self, sub: &SubscriptionId) -> StoreResult<Vec<ResourceGroup>>;
+    /// Deletes a group and everything in it; returns the number of accounts removed.
+    fn delete_group(
+        &self,
+        sub: &SubscriptionId,
+        name: &ResourceGroupName,
+        audit: &AuditEvent,
+    ) -> StoreResult<Option<usize>>;
+
+    /// Creates an account with its initial keys. `Conflict` if the name is
+    /// taken for that kind; `NotFound` if the group does not exist.
+    fn insert_account(
+        &self,
+        account: &Account,
+        keys: &[StoredKey],
+        audit: &AuditEvent,
+    ) -> StoreResult<Account>;
+    fn update_account(&self, id: i64, spec: &AccountSpec, at: OffsetDateTime, audit: &AuditEvent) -> StoreResult<()>;
+    fn account(&self, kind: AccountKind, name: &AccountName) -> StoreResult<Option<Account>>;
+    fn accounts(
+        &self,
+        sub: &SubscriptionId,
+        group: Option<&ResourceGroupName>,
+        kind: AccountKind,
+    ) -> StoreResult<Vec<Account>>;
+    fn delete_account(&self, id: i64, audit: &AuditEvent) -> StoreResult<bool>;
+
+    fn keys(&self, account_id: i64) -> StoreResult<Vec<StoredKey>>;
+    /// Replaces one slot's value in a serialized transaction: reads the
+    /// current generation g, calls `seal(g + 1)`, stores the result. The old
+    /// value is overwritten and unrecoverable once this returns Ok.
+    fn rotate_key(
+        &self,
+        account_id: i64,
+        slot: KeySlot,
+        at: OffsetDateTime,
+        seal: SealFn<'_>,
+        audit: &AuditEvent,
+    ) -> StoreResult<StoredKey>;
+
+    fn audit_events(&self, limit: usize) -> StoreResult<Vec<AuditEvent>>;
+
+    fn insert_principal(&self, p: &Principal, secret: &PrincipalSecret, audit: &AuditEvent) -> StoreResult<()>;
+    fn principal(&self, client_id: &str) -> StoreResult<Option<(Principal, Vec<PrincipalSecret>)>>;
+
+    fn signing_keys(&self) -> StoreResult<Vec<StoredSigningKey>>;
+    fn insert_signing_key(&self, key: &StoredSigningKey) -> StoreResult<()>;
+}

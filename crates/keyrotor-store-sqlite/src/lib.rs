@@ -1,0 +1,612 @@
+//! SQLite implementation of [`keyrotor_core::Store`].
+//!
+//! One writer connection (writes are serialized, which also serializes
+//! concurrent regenerations) and a small pool of reader connections, all in
+//! WAL mode with `synchronous=FULL` so an acknowledged write survives a crash
+//! or power loss. `secure_delete` overwrites freed pages, so a replaced sealed
+//! key does not linger in the file.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, MutexGuard};
+
+use keyrotor_core::store::{
+    Account, AccountSpec, AuditEvent, Principal, PrincipalSecret, ResourceGroup, SealFn, Store,
+    StoreError, StoreResult, StoredKey, StoredSigningKey,
+};
+use keyrotor_types::{AccountKind, AccountName, KeySlot, ResourceGroupName, SubscriptionId};
+use rusqlite::{params, Connection, ErrorCode, OptionalExtension, Row, TransactionBehavior};
+use time::OffsetDateTime;
+
+const SCHEMA_VERSION: i64 = 1;
+
+const SCHEMA_V1: &str = "
+CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE resource_groups(
+  subscription TEXT NOT NULL, name_key TEXT NOT NULL, name TEXT NOT NULL,
+  location TEXT NOT NULL, tags TEXT NOT NULL, created_at INTEGER NOT NULL,
+  PRIMARY KEY(subscription, name_key));
+CREATE TABLE accounts(
+  id INTEGER PRIMARY KEY AUTOINCREMENT, uid TEXT NOT NULL UNIQUE, kind TEXT NOT NULL,
+  name_key TEXT NOT NULL, name TEXT NOT NULL, subscription TEXT NOT NULL, group_key TEXT NOT NULL,
+  location TEXT NOT NULL, tags TEXT NOT NULL, document TEXT NOT NULL,
+  created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,
+  UNIQUE(kind, name_key),
+  FOREIGN KEY(subscription, group_key) REFERENCES resource_groups(subscription, name_key) ON DELETE CASCADE);
+CREATE INDEX accounts_by_group ON accounts(subscription, group_key, kind);
+CREATE TABLE account_keys(
+  account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+  slot TEXT NOT NULL, generation INTEGER NOT NULL, sealed BLOB NOT NULL, generated_at INTEGER NOT NULL,
+  PRIMARY KEY(account_id, slot));
+CREATE TABLE audit(
+  seq INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, actor TEXT NOT NULL,
+  action TEXT NOT NULL, target TEXT NOT NULL, detail TEXT NOT NULL);
+CREATE TABLE principals(client_id TEXT PRIMARY KEY, display_name TEXT NOT NULL, created_at INTEGER NOT NULL);
+CREATE TABLE principal_secrets(
+  client_id TEXT NOT NULL REFERENCES principals(client_id) ON DELETE CASCADE,
+  secret_id TEXT NOT NULL, verifier TEXT NOT NULL, expires_at INTEGER,
+  PRIMARY KEY(client_id, secret_id));
+CREATE TABLE signing_keys(kid TEXT PRIMARY KEY, sealed BLOB NOT NULL, created_at INTEGER NOT NULL);
+";
+
+const READERS: usize = 4;
+
+pub struct SqliteStore {
+    writer: Mutex<Connection>,
+    readers: Vec<Mutex<Connection>>,
+    next_reader: AtomicUsize,
+}
+
+fn backend(e: rusqlite::Error) -> StoreError {
+    if let rusqlite::Error::SqliteFailure(f, _) = &e {
+        match f.code {
+            ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked => {
+                return StoreError::Unavailable(e.to_string())
+            }
+            ErrorCode::ConstraintViolation => {
+                return match f.extended_code {
+                    rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY => StoreError::NotFound,
+                    _ => StoreError::Conflict,
+                }
+            }
+            _ => {}
+        }
+    }
+    StoreError::Backend(e.to_string())
+}
+
+fn to_micros(t: OffsetDateTime) -> i64 {
+    i64::try_from(t.unix_timestamp_nanos() / 1000).unwrap_or(i64::MAX)
+}
+
+fn from_micros(us: i64) -> StoreResult<OffsetDateTime> {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(us) * 1000)
+        .map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+fn corrupt(what: &str) -> StoreError {
+    StoreError::Corrupt(format!("invalid {what}"))
+}
+
+fn tags_to_text(tags: &BTreeMap<String, String>) -> String {
+    serde_json::to_string(tags).unwrap_or_else(|_| "{}".into())
+}
+
+fn tags_from_text(s: &str) -> StoreResult<BTreeMap<String, String>> {
+    serde_json::from_str(s).map_err(|_| corrupt("tags"))
+}
+
+fn open_conn(path: &Path) -> StoreResult<Connection> {
+    let conn = Connection::open(path).map_err(backend)?;
+    conn.execute_batch(
+        "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;
+         PRAGMA secure_delete=ON; PRAGMA busy_timeout=5000;",
+    )
+    .map_err(backend)?;
+    Ok(conn)
+}
+
+impl SqliteStore {
+    /// Opens (creating or migrating) the database at `path`.
+    pub fn open(path: &Path) -> StoreResult<Self> {
+        let mut writer = open_conn(path)?;
+        migrate(&mut writer)?;
+        let readers = (0..READERS)
+            .map(|_| open_conn(path).map(Mutex::new))
+            .collect::<StoreResult<Vec<_>>>()?;
+        Ok(Self {
+            writer: Mutex::new(writer),
+            readers,
+            next_reader: AtomicUsize::new(0),
+        })
+    }
+
+    fn write(&self) -> MutexGuard<'_, Connection> {
+        self.writer.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn read(&self) -> MutexGuard<'_, Connection> {
+        let start = self.next_reader.fetch_add(1, Ordering::Relaxed);
+        for i in 0..self.readers.len() {
+            if let Ok(g) = self.readers[(start + i) % self.readers.len()].try_lock() {
+                return g;
+            }
+        }
+        self.readers[start % self.readers.len()]
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+fn migrate(conn: &mut Connection) -> StoreResult<()> {
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(backend)?;
+    if version > SCHEMA_VERSION {
+        return Err(StoreError::Backend(format!(
+            "database schema version {version} is newer than this keyrotor ({SCHEMA_VERSION}); refusing to open"
+        )));
+    }
+    if version < 1 {
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(backend)?;
+        tx.execute_batch(SCHEMA_V1).map_err(backend)?;
+        tx.execute_batch(&format!("PRAGMA user_version={SCHEMA_VERSION}"))
+            .map_err(backend)?;
+        tx.commit().map_err(backend)?;
+    }
+    Ok(())
+}
+
+fn insert_audit(conn: &Connection, a: &AuditEvent) -> StoreResult<()> {
+    conn.execute(
+        "INSERT INTO audit(at, actor, action, target, detail) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![to_micros(a.at), a.actor, a.action, a.target, a.detail],
+    )
+    .map_err(backend)?;
+    Ok(())
+}
+
+const ACCOUNT_COLS: &str = "id, uid, kind, name, subscription, group_key, location, tags, document, created_at, updated_at, \
+     (SELECT name FROM resource_groups g WHERE g.subscription = accounts.subscription AND g.name_key = accounts.group_key)";
+
+fn account_from_row(r: &Row<'_>) -> rusqlite::Result<StoreResult<Account>> {
+    let kind: String = r.get(2)?;
+    let name: String = r.get(3)?;
+    let sub: String = r.get(4)?;
+    let group: Option<String> = r.get(11)?;
+    let tags: String = r.get(7)?;
+    let id: i64 = r.get(0)?;
+    let uid: String = r.get(1)?;
+    let location: String = r.get(6)?;
+    let document: String = r.get(8)?;
+    let created: i64 = r.get(9)?;
+    let updated: i64 = r.get(10)?;
+    Ok((|| {
+        let kind = AccountKind::parse(&kind).ok_or_else(|| corrupt("account kind"))?;
+        Ok(Account {
+            id,
+            uid,
+            kind,
+            subscription: SubscriptionId::parse(&sub).map_err(|_| corrupt("subscription"))?,
+            resource_group: ResourceGroupName::parse(group.as_deref().unwrap_or_default())
+                .map_err(|_| corrupt("group"))?,
+            name: AccountName::parse(kind, &name).map_err(|_| corrupt("account name"))?,
+            location,
+            tags: tags_from_text(&tags)?,
+            document,
+            created_at: from_micros(created)?,
+            updated_at: from_micros(updated)?,
+        })
+    })())
+}
+
+fn key_from_row(r: &Row<'_>) -> rusqlite::Result<StoreResult<StoredKey>> {
+    let slot: String = r.get(0)?;
+    let generation: i64 = r.get(1)?;
+    let sealed: Vec<u8> = r.get(2)?;
+    let at: i64 = r.get(3)?;
+    Ok((|| {
+        Ok(StoredKey {
+            slot: KeySlot::parse(&slot).ok_or_else(|| corrupt("key slot"))?,
+            generation: u64::try_from(generation).map_err(|_| corrupt("generation"))?,
+            sealed,
+            generated_at: from_micros(at)?,
+        })
+    })())
+}
+
+fn group_from_row(sub: &SubscriptionId, r: &Row<'_>) -> rusqlite::Result<StoreResult<ResourceGroup>> {
+    let name: String = r.get(0)?;
+    let location: String = r.get(1)?;
+    let tags: String = r.get(2)?;
+    let created: i64 = r.get(3)?;
+    Ok((|| {
+        Ok(ResourceGroup {
+            subscription: sub.clone(),
+            name: ResourceGroupName::parse(&name).map_err(|_| corrupt("group name"))?,
+            location,
+            tags: tags_from_text(&tags)?,
+            created_at: from_micros(created)?,
+        })
+    })())
+}
+
+fn collect<T>(rows: impl Iterator<Item = rusqlite::Result<StoreResult<T>>>) -> StoreResult<Vec<T>> {
+    rows.map(|r| r.map_err(backend).and_then(|x| x)).collect()
+}
+
+fn gen_to_sql(g: u64) -> StoreResult<i64> {
+    i64::try_from(g).map_err(|_| corrupt("generation"))
+}
+
+impl Store for SqliteStore {
+    fn meta(&self, key: &str) -> StoreResult<Option<String>> {
+        self.read()
+            .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+            .optional()
+            .map_err(backend)
+    }
+
+    fn init_meta(&self, key: &str, value: &str) -> StoreResult<String> {
+        let conn = self.write();
+        conn.execute(
+            "INSERT INTO meta(key, value) VALUES (?1, ?2) ON CONFLICT(key) DO NOTHING",
+            params![key, value],
+        )
+        .map_err(backend)?;
+        conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+            .map_err(backend)
+    }
+
+    fn upsert_group(&self, g: &ResourceGroup, audit: &AuditEvent) -> StoreResult<bool> {
+        let mut conn = self.write();
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(backend)?;
+        let exists: bool = tx
+            .query_row(
+                "SELECT 1 FROM resource_groups WHERE subscription = ?1 AND name_key = ?2",
+                params![g.subscription.as_str(), g.name.key()],
+                |_| Ok(true),
+            )
+            .optional()
+            .map_err(backend)?
+            .unwrap_or(false);
+        tx.execute(
+            "INSERT INTO resource_groups(subscription, name_key, name, location, tags, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+             ON CONFLICT(subscription, name_key) DO UPDATE SET tags = excluded.tags",
+            params![
+                g.subscription.as_str(),
+                g.name.key(),
+                g.name.as_str(),
+                g.location,
+                tags_to_text(&g.tags),
+                to_micros(g.created_at)
+            ],
+        )
+        .map_err(backend)?;
+        insert_audit(&tx, audit)?;
+        tx.commit().map_err(backend)?;
+        Ok(!exists)
+    }
+
+    fn group(&self, sub: &SubscriptionId, name: &ResourceGroupName) -> StoreResult<Option<ResourceGroup>> {
+        self.read()
+            .query_row(
+                "SELECT name, location, tags, created_at FROM resource_groups WHERE subscription = ?1 AND name_key = ?2",
+                params![sub.as_str(), name.key()],
+                |r| group_from_row(sub, r),
+            )
+            .optional()
+            .map_err(backend)?
+            .transpose()
+    }
+
+    fn groups(&self, sub: &SubscriptionId) -> StoreResult<Vec<ResourceGroup>> {
+        let conn = self.read();
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT name, location, tags, created_at FROM resource_groups WHERE subscription = ?1 ORDER BY name_key",
+            )
+            .map_err(backend)?;
+        let rows = stmt
+            .query_map([sub.as_str()], |r| group_from_row(sub, r))
+            .map_err(backend)?;
+        collect(rows)
+    }
+
+    fn delete_group(
+        &self,
+        sub: &SubscriptionId,
+        name: &ResourceGroupName,
+        audit: &AuditEvent,
+    ) -> StoreResult<Option<usize>> {
+        let mut conn = self.write();
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(backend)?;
+        let accounts: i64 = tx
+            .query_row(
+                "SELECT COUNT(*) FROM accounts WHERE subscription = ?1 AND group_key = ?2",
+                params![sub.as_str(), name.key()],
+                |r| r.get(0),
+            )
+            .map_err(backend)?;
+        let n = tx
+            .execute(
+                "DELETE FROM resource_groups WHERE subscription = ?1 AND name_key = ?2",
+                params![sub.as_str(), name.key()],
+            )
+            .map_err(backend)?;
+        if n == 0 {
+            return Ok(None);
+        }
+        insert_audit(&tx, audit)?;
+        tx.commit().map_err(backend)?;
+        Ok(Some(usize::try_from(accounts).unwrap_or(0)))
+    }
+
+    fn insert_account(&self, a: &Account, keys: &[StoredKey], audit: &AuditEvent) -> StoreResult<Account> {
+        let mut conn = self.write();
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(backend)?;
+        tx.execute(
+            "INSERT INTO accounts(uid, kind, name_key, name, subscription, group_key, location, tags, document, created_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+            params![
+                a.uid,
+                a.kind.as_str(),
+                a.name.key(),
+                a.name.as_str(),
+                a.subscription.as_str(),
+                a.resource_group.key(),
+                a.location,
+                tags_to_text(&a.tags),
+                a.document,
+                to_micros(a.created_at),
+                to_micros(a.updated_at)
+            ],
+        )
+        .map_err(backend)?;
+        let id = tx.last_insert_rowid();
+        for k in keys {
+            tx.execute(
+                "INSERT INTO account_keys(account_id, slot, generation, sealed, generated_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![id, k.slot.as_str(), gen_to_sql(k.generation)?, k.sealed, to_micros(k.generated_at)],
+            )
+            .map_err(backend)?;
+        }
+        insert_audit(&tx, audit)?;
+        tx.commit().map_err(backend)?;
+        Ok(Account { id, ..a.clone() })
+    }
+
+    fn update_account(&self, id: i64, spec: &AccountSpec, at: OffsetDateTime, audit: &AuditEvent) -> StoreResult<()> {
+        let mut conn = self.write();
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(backend)?;
+        let n = tx
+            .execute(
+                "UPDATE accounts SET location = ?2, tags = ?3, document = ?4, updated_at = ?5 WHERE id = ?1",
+                params![id, spec.location, tags_to_text(&spec.tags), spec.document, to_micros(at)],
+            )
+            .map_err(backend)?;
+        if n == 0 {
+            return Err(StoreError::NotFound);
+        }
+        insert_audit(&tx, audit)?;
+        tx.commit().map_err(backend)
+    }
+
+    fn account(&self, kind: AccountKind, name: &AccountName) -> StoreResult<Option<Account>> {
+        let conn = self.read();
+        let mut stmt = conn
+            .prepare_cached(&format!(
+                "SELECT {ACCOUNT_COLS} FROM accounts WHERE kind = ?1 AND name_key = ?2"
+            ))
+            .map_err(backend)?;
+        stmt.query_row(params![kind.as_str(), name.key()], account_from_row)
+            .optional()
+            .map_err(backend)?
+            .transpose()
+    }
+
+    fn accounts(
+        &self,
+        sub: &SubscriptionId,
+        group: Option<&ResourceGroupName>,
+        kind: AccountKind,
+    ) -> StoreResult<Vec<Account>> {
+        let conn = self.read();
+        let mut stmt = conn
+            .prepare_cached(&format!(
+                "SELECT {ACCOUNT_COLS} FROM accounts WHERE subscription = ?1 AND kind = ?2 AND (?3 IS NULL OR group_key = ?3) ORDER BY name_key"
+            ))
+            .map_err(backend)?;
+        let rows = stmt
+            .query_map(
+                params![sub.as_str(), kind.as_str(), group.map(|g| g.key())],
+                account_from_row,
+            )
+            .map_err(backend)?;
+        collect(rows)
+    }
+
+    fn delete_account(&self, id: i64, audit: &AuditEvent) -> StoreResult<bool> {
+        let mut conn = self.write();
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(backend)?;
+        let n = tx
+            .execute("DELETE FROM accounts WHERE id = ?1", [id])
+            .map_err(backend)?;
+        if n > 0 {
+            insert_audit(&tx, audit)?;
+        }
+        tx.commit().map_err(backend)?;
+        Ok(n > 0)
+    }
+
+    fn keys(&self, account_id: i64) -> StoreResult<Vec<StoredKey>> {
+        let conn = self.read();
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT slot, generation, sealed, generated_at FROM account_keys WHERE account_id = ?1",
+            )
+            .map_err(backend)?;
+        let rows = stmt.query_map([account_id], key_from_row).map_err(backend)?;
+        collect(rows)
+    }
+
+    fn rotate_key(
+        &self,
+        account_id: i64,
+        slot: KeySlot,
+        at: OffsetDateTime,
+        seal: SealFn<'_>,
+        audit: &AuditEvent,
+    ) -> StoreResult<StoredKey> {
+        let mut conn = self.write();
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(backend)?;
+        let current: Option<i64> = tx
+            .query_row(
+                "SELECT generation FROM account_keys WHERE account_id = ?1 AND slot = ?2",
+                params![account_id, slot.as_str()],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(backend)?;
+        let current = current.ok_or(StoreError::NotFound)?;
+        let generation = u64::try_from(current).map_err(|_| corrupt("generation"))? + 1;
+        let sealed = seal(generation)?;
+        tx.execute(
+            "UPDATE account_keys SET generation = ?3, sealed = ?4, generated_at = ?5 WHERE account_id = ?1 AND slot = ?2",
+            params![account_id, slot.as_str(), gen_to_sql(generation)?, sealed, to_micros(at)],
+        )
+        .map_err(backend)?;
+        insert_audit(&tx, audit)?;
+        tx.commit().map_err(backend)?;
+        Ok(StoredKey {
+            slot,
+            generation,
+            sealed,
+            generated_at: at,
+        })
+    }
+
+    fn audit_events(&self, limit: usize) -> StoreResult<Vec<AuditEvent>> {
+        let conn = self.read();
+        let mut stmt = conn
+            .prepare_cached("SELECT at, actor, action, target, detail FROM audit ORDER BY seq DESC LIMIT ?1")
+            .map_err(backend)?;
+        let rows = stmt
+            .query_map([i64::try_from(limit).unwrap_or(i64::MAX)], |r| {
+                let at: i64 = r.get(0)?;
+                Ok(from_micros(at).map(|at| AuditEvent {
+                    at,
+                    actor: r.get(1).unwrap_or_default(),
+                    action: r.get(2).unwrap_or_default(),
+                    target: r.get(3).unwrap_or_default(),
+                    detail: r.get(4).unwrap_or_default(),
+                }))
+            })
+            .map_err(backend)?;
+        collect(rows)
+    }
+
+    fn insert_principal(&self, p: &Principal, s: &PrincipalSecret, audit: &AuditEvent) -> StoreResult<()> {
+        let mut conn = self.write();
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(backend)?;
+        tx.execute(
+            "INSERT INTO principals(client_id, display_name, created_at) VALUES (?1, ?2, ?3)",
+            params![p.client_id, p.display_name, to_micros(p.created_at)],
+        )
+        .map_err(backend)?;
+        tx.execute(
+            "INSERT INTO principal_secrets(client_id, secret_id, verifier, expires_at) VALUES (?1, ?2, ?3, ?4)",
+            params![p.client_id, s.secret_id, s.verifier, s.expires_at.map(to_micros)],
+        )
+        .map_err(backend)?;
+        insert_audit(&tx, audit)?;
+        tx.commit().map_err(backend)
+    }
+
+    fn principal(&self, client_id: &str) -> StoreResult<Option<(Principal, Vec<PrincipalSecret>)>> {
+        let conn = self.read();
+        let p = conn
+            .query_row(
+                "SELECT client_id, display_name, created_at FROM principals WHERE client_id = ?1",
+                [client_id],
+                |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?)),
+            )
+            .optional()
+            .map_err(backend)?;
+        let Some((client_id, display_name, created)) = p else {
+            return Ok(None);
+        };
+        let mut stmt = conn
+            .prepare_cached("SELECT secret_id, verifier, expires_at FROM principal_secrets WHERE client_id = ?1")
+            .map_err(backend)?;
+        let rows = stmt
+            .query_map([&client_id], |r| {
+                let exp: Option<i64> = r.get(2)?;
+                Ok((|| {
+                    Ok(PrincipalSecret {
+                        secret_id: r.get(0).map_err(backend)?,
+                        verifier: r.get(1).map_err(backend)?,
+                        expires_at: exp.map(from_micros).transpose()?,
+                    })
+                })())
+            })
+            .map_err(backend)?;
+        let secrets = collect(rows)?;
+        Ok(Some((
+            Principal {
+                client_id,
+                display_name,
+                created_at: from_micros(created)?,
+            },
+            secrets,
+        )))
+    }
+
+    fn signing_keys(&self) -> StoreResult<Vec<StoredSigningKey>> {
+        let conn = self.read();
+        let mut stmt = conn
+            .prepare_cached("SELECT kid, sealed, created_at FROM signing_keys ORDER BY created_at")
+            .map_err(backend)?;
+        let rows = stmt
+            .query_map([], |r| {
+                let at: i64 = r.get(2)?;
+                let kid: String = r.get(0)?;
+                let sealed: Vec<u8> = r.get(1)?;
+                Ok(from_micros(at).map(|created_at| StoredSigningKey {
+                    kid,
+                    sealed_pkcs8: sealed,
+                    created_at,
+                }))
+            })
+            .map_err(backend)?;
+        collect(rows)
+    }
+
+    fn insert_signing_key(&self, k: &StoredSigningKey) -> StoreResult<()> {
+        self.write()
+            .execute(
+                "INSERT INTO signing_keys(kid, sealed, created_at) VALUES (?1, ?2, ?3)",
+                params![k.kid, k.sealed_pkcs8, to_micros(k.created_at)],
+            )
+            .map_err(backend)?;
+        Ok(())
+    }
+}
