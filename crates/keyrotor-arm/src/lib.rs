@@ -1,1 +1,483 @@
+//! The Azure Resource Manager wire layer: the only crate that knows ARM
+//! URLs, JSON shapes, status codes and the Entra token endpoints.
+//!
+//! Flow of one ARM request: [`arm_dispatch`] reads the body (bounded),
+//! checks `api-version`, authenticates the bearer token, maps (method, path)
+//! to an [`operation::Operation`] and runs it against `keyrotor-core` on the
+//! blocking pool. Every failure becomes an [`error::ArmError`], rendered by
+//! the single table in `error.rs`.
 
+pub mod dto;
+pub mod endpoints;
+pub mod error;
+pub mod login;
+pub mod operation;
+
+use std::sync::{Arc, RwLock};
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use keyrotor_core::{AccountSpec, Actor, Directory, Keyrotor};
+use keyrotor_identity::TokenIssuer;
+use keyrotor_types::{AccountKind, AccountName, ResourceGroupName, SubscriptionId};
+use serde_json::{json, Value};
+
+pub use endpoints::Endpoints;
+use error::{ArmError, ArmResult};
+use operation::{AccountPath, Operation, Unrouted};
+
+/// Largest request body accepted by the control plane.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// Everything the control plane needs, built once at start-up.
+pub struct ArmState {
+    pub core: Arc<Keyrotor>,
+    pub dir: Directory,
+    pub endpoints: Endpoints,
+    issuer: RwLock<Arc<TokenIssuer>>,
+}
+
+/// ARM audiences accepted besides the service's own URL.
+const ARM_AUDIENCES: [&str; 4] = [
+    "https://management.azure.com/",
+    "https://management.azure.com",
+    "https://management.core.windows.net/",
+    "https://management.core.windows.net",
+];
+
+impl ArmState {
+    pub fn new(core: Arc<Keyrotor>, dir: Directory, endpoints: Endpoints, issuer: TokenIssuer) -> Self {
+        Self {
+            core,
+            dir,
+            endpoints,
+            issuer: RwLock::new(Arc::new(issuer)),
+        }
+    }
+
+    /// The `iss` of every token this service issues.
+    pub fn issuer_name(&self) -> String {
+        format!("{}/{}/v2.0", self.endpoints.arm(), self.dir.tenant_id)
+    }
+
+    pub fn issuer(&self) -> Arc<TokenIssuer> {
+        self.issuer
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Replaces the token issuer (signing-key rotation).
+    pub fn set_issuer(&self, issuer: TokenIssuer) {
+        *self
+            .issuer
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(issuer);
+    }
+
+    /// Audiences for which tokens are issued and accepted by the control plane.
+    pub fn known_audiences(&self) -> Vec<String> {
+        let own = self.endpoints.arm().to_string();
+        let mut v: Vec<String> = ARM_AUDIENCES.iter().map(|s| s.to_string()).collect();
+        v.push(format!("{own}/"));
+        v.push(own);
+        v
+    }
+
+    /// Verifies an ARM bearer token; returns the caller's client id.
+    fn authenticate(&self, req: &http::request::Parts) -> ArmResult<String> {
+        let Some(value) = req.headers.get(http::header::AUTHORIZATION) else {
+            return Err(ArmError::MissingToken);
+        };
+        let mut all = req.headers.get_all(http::header::AUTHORIZATION).iter();
+        all.next();
+        if all.next().is_some() {
+            return Err(ArmError::InvalidToken("more than one Authorization header".into()));
+        }
+        let value = value
+            .to_str()
+            .map_err(|_| ArmError::InvalidToken("the Authorization header is not valid text".into()))?;
+        let token = value
+            .strip_prefix("Bearer ")
+            .or_else(|| value.strip_prefix("bearer "))
+            .ok_or_else(|| ArmError::InvalidToken("the Authorization header must use the Bearer scheme".into()))?
+            .trim();
+        let audiences = self.known_audiences();
+        let aud: Vec<&str> = audiences.iter().map(String::as_str).collect();
+        let claims = self
+            .issuer()
+            .verify(token, &aud, self.core.now())
+            .map_err(|e| ArmError::InvalidToken(e.to_string()))?;
+        if claims.tid != self.dir.tenant_id {
+            return Err(ArmError::InvalidToken("the token was issued for another tenant".into()));
+        }
+        Ok(claims.appid)
+    }
+}
+
+/// The control-plane router: token issuer endpoints plus the ARM fallback.
+pub fn router(state: Arc<ArmState>) -> Router {
+    Router::new()
+        .route(
+            "/{tenant}/v2.0/.well-known/openid-configuration",
+            get(login::openid_configuration),
+        )
+        .route("/{tenant}/discovery/v2.0/keys", get(login::jwks))
+        .route("/{tenant}/oauth2/v2.0/token", post(login::token))
+        .route(
+            "/{tenant}/oauth2/v2.0/authorize",
+            get(login::authorize).post(login::authorize),
+        )
+        .fallback(arm_dispatch)
+        .with_state(state)
+}
+
+fn query_param(query: Option<&str>, name: &str) -> Option<String> {
+    form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.into_owned())
+}
+
+/// Entry point for every ARM request.
+pub async fn arm_dispatch(State(st): State<Arc<ArmState>>, req: Request) -> Response {
+    let client_request_id = req.headers().get("x-ms-client-request-id").cloned();
+    let mut resp = match arm_dispatch_inner(st, req).await {
+        Ok(r) => r,
+        Err(e) => e.into_response(),
+    };
+    let request_id = HeaderValue::from_str(&uuid::Uuid::new_v4().to_string()).ok();
+    let h = resp.headers_mut();
+    if let Some(id) = request_id {
+        h.insert("x-ms-request-id", id.clone());
+        h.insert("x-ms-correlation-request-id", id);
+    }
+    if let Some(id) = client_request_id {
+        h.insert("x-ms-client-request-id", id);
+    }
+    resp
+}
+
+async fn arm_dispatch_inner(st: Arc<ArmState>, req: Request) -> ArmResult<Response> {
+    let (parts, body) = req.into_parts();
+    let segments = operation::split_path(parts.uri.path())
+        .ok_or_else(|| ArmError::NoRoute(parts.uri.path().chars().take(200).collect()))?;
+    // Authenticate first: unauthenticated callers learn nothing about routes.
+    let actor = st.authenticate(&parts)?;
+    let body = axum::body::to_bytes(body, MAX_BODY_BYTES)
+        .await
+        .map_err(|_| ArmError::TooLarge(MAX_BODY_BYTES))?;
+    let op = Operation::parse(&parts.method, &segments).map_err(|u| match u {
+        Unrouted::NoRoute => ArmError::NoRoute(parts.uri.path().chars().take(200).collect()),
+        Unrouted::MethodNotAllowed => ArmError::MethodNotAllowed(parts.method.to_string()),
+        Unrouted::NotImplemented(what) => ArmError::NotImplemented(what),
+    })?;
+    if query_param(parts.uri.query(), "api-version").is_none_or(|v| v.is_empty()) {
+        return Err(ArmError::MissingApiVersion);
+    }
+    let is_head = parts.method == Method::HEAD;
+    let st2 = st.clone();
+    let resp = tokio::task::spawn_blocking(move || handle(&st2, &Actor(actor), op, &body))
+        .await
+        .map_err(|e| ArmError::Internal(e.to_string()))??;
+    if is_head {
+        let (p, _) = resp.into_parts();
+        return Ok(Response::from_parts(p, Body::empty()));
+    }
+    Ok(resp)
+}
+
+fn sub_id(s: &str) -> ArmResult<SubscriptionId> {
+    SubscriptionId::parse(s).map_err(|_| keyrotor_core::Error::SubscriptionNotFound(s.chars().take(64).collect()).into())
+}
+
+/// Group names in a path: an invalid name cannot exist, so reads answer 404.
+fn group_name_for_read(s: &str) -> ArmResult<ResourceGroupName> {
+    ResourceGroupName::parse(s).map_err(|_| keyrotor_core::Error::GroupNotFound(s.chars().take(90).collect()).into())
+}
+
+fn account_name_for_read(p: &AccountPath) -> ArmResult<AccountName> {
+    AccountName::parse(p.kind, &p.name).map_err(|_| {
+        keyrotor_core::Error::AccountNotFound {
+            kind: p.kind,
+            name: p.name.chars().take(64).collect(),
+        }
+        .into()
+    })
+}
+
+fn ok_json(status: StatusCode, v: Value) -> ArmResult<Response> {
+    Ok((status, Json(v)).into_response())
+}
+
+fn empty(status: StatusCode) -> ArmResult<Response> {
+    Ok(status.into_response())
+}
+
+fn handle(st: &ArmState, actor: &Actor, op: Operation, body: &[u8]) -> ArmResult<Response> {
+    let core = &st.core;
+    let dir = &st.dir;
+    match op {
+        Operation::SubscriptionsList => ok_json(
+            StatusCode::OK,
+            json!({ "value": [dto::subscription(dir)], "count": { "type": "Total", "value": 1 } }),
+        ),
+        Operation::SubscriptionsGet { subscription } => {
+            let sub = sub_id(&subscription)?;
+            if sub != dir.subscription_id {
+                return Err(keyrotor_core::Error::SubscriptionNotFound(subscription).into());
+            }
+            ok_json(StatusCode::OK, dto::subscription(dir))
+        }
+        Operation::ProvidersGet { subscription, namespace } => {
+            let sub = sub_id(&subscription)?;
+            if sub != dir.subscription_id {
+                return Err(keyrotor_core::Error::SubscriptionNotFound(subscription).into());
+            }
+            ok_json(StatusCode::OK, provider(&sub, &namespace))
+        }
+        Operation::ProvidersRegister { subscription, namespace } => {
+            let sub = sub_id(&subscription)?;
+            if sub != dir.subscription_id {
+                return Err(keyrotor_core::Error::SubscriptionNotFound(subscription).into());
+            }
+            ok_json(StatusCode::OK, provider(&sub, &namespace))
+        }
+        Operation::ResourceGroupsList { subscription } => {
+            let sub = sub_id(&subscription)?;
+            let groups = core.groups(dir, &sub)?;
+            ok_json(
+                StatusCode::OK,
+                json!({ "value": groups.iter().map(dto::resource_group).collect::<Vec<_>>() }),
+            )
+        }
+        Operation::ResourceGroupsCreateOrUpdate { subscription, group } => {
+            let sub = sub_id(&subscription)?;
+            let name = ResourceGroupName::parse(&group).map_err(keyrotor_core::Error::from)?;
+            let body = dto::json_object(body)?;
+            let location = dto::string_field(&body, "location")?
+                .ok_or_else(|| ArmError::InvalidParameter("'location' is required".into()))?;
+            let tags = dto::tags(&body)?.unwrap_or_default();
+            let (g, created) = core.put_group(dir, actor, &sub, &name, &location, tags)?;
+            ok_json(
+                if created { StatusCode::CREATED } else { StatusCode::OK },
+                dto::resource_group(&g),
+            )
+        }
+        Operation::ResourceGroupsGet { subscription, group } => {
+            let sub = sub_id(&subscription)?;
+            let g = core.group(dir, &sub, &group_name_for_read(&group)?)?;
+            ok_json(StatusCode::OK, dto::resource_group(&g))
+        }
+        Operation::ResourceGroupsCheckExistence { subscription, group } => {
+            let sub = sub_id(&subscription)?;
+            let found = match ResourceGroupName::parse(&group) {
+                Ok(name) => core.group(dir, &sub, &name).map(|_| true).or_else(|e| match e {
+                    keyrotor_core::Error::GroupNotFound(_) => Ok(false),
+                    other => Err(other),
+                })?,
+                Err(_) => false,
+            };
+            empty(if found { StatusCode::NO_CONTENT } else { StatusCode::NOT_FOUND })
+        }
+        Operation::ResourceGroupsUpdate { subscription, group } => {
+            let sub = sub_id(&subscription)?;
+            let name = group_name_for_read(&group)?;
+            let body = dto::json_object(body)?;
+            let current = core.group(dir, &sub, &name)?;
+            let tags = dto::tags(&body)?.unwrap_or(current.tags);
+            let (g, _) = core.put_group(dir, actor, &sub, &name, &current.location, tags)?;
+            ok_json(StatusCode::OK, dto::resource_group(&g))
+        }
+        Operation::ResourceGroupsDelete { subscription, group } => {
+            let sub = sub_id(&subscription)?;
+            core.delete_group(dir, actor, &sub, &group_name_for_read(&group)?)?;
+            empty(StatusCode::OK)
+        }
+        Operation::AccountsList { kind, subscription, group } => {
+            let sub = sub_id(&subscription)?;
+            let group = group.as_deref().map(group_name_for_read).transpose()?;
+            let accounts = core.accounts(dir, kind, &sub, group.as_ref())?;
+            let mut value = Vec::with_capacity(accounts.len());
+            for a in &accounts {
+                let keys = core.key_info(a)?;
+                value.push(dto::account(a, &keys, &st.endpoints, &dir.admin_client_id));
+            }
+            ok_json(StatusCode::OK, json!({ "value": value }))
+        }
+        Operation::AccountsCreate(p) => create_account(st, actor, &p, body),
+        Operation::AccountsUpdate(p) => {
+            let a = find_account(st, &p)?;
+            let body = dto::json_object(body)?;
+            let document = dto::merge_document(Some(dto::stored_document(&a)), &body)?;
+            let tags = dto::tags(&body)?.unwrap_or_else(|| a.tags.clone());
+            let spec = AccountSpec {
+                location: a.location.clone(),
+                tags,
+                document,
+            };
+            let (a, _) = core.put_account(dir, actor, p.kind, &a.subscription, &a.resource_group, &a.name, spec)?;
+            let keys = core.key_info(&a)?;
+            ok_json(StatusCode::OK, dto::account(&a, &keys, &st.endpoints, &actor.0))
+        }
+        Operation::AccountsGet(p) => {
+            let a = find_account(st, &p)?;
+            let keys = core.key_info(&a)?;
+            ok_json(StatusCode::OK, dto::account(&a, &keys, &st.endpoints, &dir.admin_client_id))
+        }
+        Operation::AccountsDelete(p) => {
+            let sub = sub_id(&p.subscription)?;
+            let group = group_name_for_read(&p.resource_group)?;
+            core.group(dir, &sub, &group)?;
+            match find_account(st, &p) {
+                Ok(a) => {
+                    core.delete_account(actor, &a)?;
+                    empty(delete_status(p.kind))
+                }
+                Err(ArmError::Core(keyrotor_core::Error::AccountNotFound { .. })) => empty(StatusCode::NO_CONTENT),
+                Err(e) => Err(e),
+            }
+        }
+        Operation::AccountsListKeys(p) => {
+            let a = find_account(st, &p)?;
+            let keys = core.list_keys(&a)?;
+            ok_json(StatusCode::OK, dto::keys(&a, &keys))
+        }
+        Operation::AccountsListReadOnlyKeys(p) => {
+            let a = find_account(st, &p)?;
+            let keys = core.list_keys(&a)?;
+            ok_json(StatusCode::OK, dto::read_only_keys(&keys))
+        }
+        Operation::AccountsListConnectionStrings(p) => {
+            let a = find_account(st, &p)?;
+            let keys = core.list_keys(&a)?;
+            ok_json(StatusCode::OK, dto::connection_strings(&a, &keys, &st.endpoints))
+        }
+        Operation::AccountsRegenerateKey(p) => {
+            let a = find_account(st, &p)?;
+            let body = dto::json_object(body)?;
+            let slot = dto::regenerate_slot(p.kind, &body)?;
+            core.regenerate_key(actor, &a, slot)?;
+            match p.kind {
+                // Cosmos: an LRO that returns no body; completed synchronously.
+                AccountKind::Cosmos => empty(StatusCode::OK),
+                // Batch and AI return the new key pair.
+                AccountKind::Batch | AccountKind::Ai => {
+                    let keys = core.list_keys(&a)?;
+                    ok_json(StatusCode::OK, dto::keys(&a, &keys))
+                }
+            }
+        }
+        Operation::CheckNameExists { kind, name } => {
+            let exists = match AccountName::parse(kind, &name) {
+                Ok(n) => core.account_by_name(kind, &n)?.is_some(),
+                Err(_) => false,
+            };
+            empty(if exists { StatusCode::OK } else { StatusCode::NOT_FOUND })
+        }
+    }
+}
+
+/// Success status of an account DELETE that completed synchronously: one
+/// every SDK accepts (Cosmos takes only 202/204).
+fn delete_status(kind: AccountKind) -> StatusCode {
+    match kind {
+        AccountKind::Cosmos => StatusCode::NO_CONTENT,
+        AccountKind::Batch | AccountKind::Ai => StatusCode::OK,
+    }
+}
+
+fn provider(sub: &SubscriptionId, namespace: &str) -> Value {
+    json!({
+        "id": format!("/subscriptions/{sub}/providers/{namespace}"),
+        "namespace": namespace,
+        "registrationState": "Registered",
+        "registrationPolicy": "RegistrationRequired",
+        "resourceTypes": []
+    })
+}
+
+fn find_account(st: &ArmState, p: &AccountPath) -> ArmResult<keyrotor_core::Account> {
+    let sub = sub_id(&p.subscription)?;
+    let group = group_name_for_read(&p.resource_group)?;
+    let name = account_name_for_read(p)?;
+    Ok(st.core.account_in(&st.dir, p.kind, &sub, &group, &name)?)
+}
+
+fn create_account(st: &ArmState, actor: &Actor, p: &AccountPath, body: &[u8]) -> ArmResult<Response> {
+    let sub = sub_id(&p.subscription)?;
+    let group = group_name_for_read(&p.resource_group)?;
+    let name = AccountName::parse(p.kind, &p.name).map_err(keyrotor_core::Error::from)?;
+    let body = dto::json_object(body)?;
+    let location = dto::string_field(&body, "location")?
+        .ok_or_else(|| ArmError::InvalidParameter("'location' is required".into()))?;
+    let props = match body.get("properties") {
+        None | Some(Value::Null) => serde_json::Map::new(),
+        Some(Value::Object(m)) => m.clone(),
+        Some(_) => return Err(ArmError::InvalidRequestContent("'properties' must be an object".into())),
+    };
+    match p.kind {
+        AccountKind::Cosmos => {
+            match props.get("databaseAccountOfferType") {
+                Some(Value::String(s)) if s == "Standard" => {}
+                Some(_) => {
+                    return Err(ArmError::InvalidParameter(
+                        "'properties.databaseAccountOfferType' must be 'Standard'".into(),
+                    ))
+                }
+                None => {
+                    return Err(ArmError::InvalidParameter(
+                        "'properties.databaseAccountOfferType' is required".into(),
+                    ))
+                }
+            }
+            if let Some(k) = body.get("kind") {
+                if !matches!(k.as_str(), Some("GlobalDocumentDB" | "MongoDB" | "Parse")) {
+                    return Err(ArmError::InvalidParameter(
+                        "'kind' must be one of GlobalDocumentDB, MongoDB, Parse".into(),
+                    ));
+                }
+            }
+        }
+        AccountKind::Batch => {}
+        AccountKind::Ai => {
+            if dto::string_field(&body, "kind")?.is_none_or(|k| k.is_empty()) {
+                return Err(ArmError::InvalidParameter("'kind' is required (for example 'AIServices')".into()));
+            }
+            match body.get("sku") {
+                Some(Value::Object(s)) if s.get("name").is_some_and(Value::is_string) => {}
+                _ => return Err(ArmError::InvalidParameter("'sku.name' is required (for example 'S0')".into())),
+            }
+        }
+    }
+    if let Some(v) = props.get("disableLocalAuth") {
+        if !v.is_boolean() {
+            return Err(ArmError::InvalidRequestContent("'properties.disableLocalAuth' must be a boolean".into()));
+        }
+    }
+    let existing = st.core.account_by_name(p.kind, &name)?;
+    let current_doc = existing
+        .as_ref()
+        .filter(|a| a.subscription == sub && a.resource_group.key() == group.key())
+        .map(dto::stored_document);
+    // A PUT replaces the client's properties; read-only ones are recomputed on read.
+    let document = dto::merge_document(current_doc.map(|mut d| {
+        d.remove("properties");
+        d
+    }), &body)?;
+    let spec = AccountSpec {
+        location,
+        tags: dto::tags(&body)?.unwrap_or_default(),
+        document,
+    };
+    let (a, created) = st.core.put_account(&st.dir, actor, p.kind, &sub, &group, &name, spec)?;
+    let keys = st.core.key_info(&a)?;
+    let status = match (p.kind, created) {
+        (AccountKind::Ai, true) => StatusCode::CREATED,
+        _ => StatusCode::OK,
+    };
+    ok_json(status, dto::account(&a, &keys, &st.endpoints, &actor.0))
+}

@@ -1,1 +1,318 @@
+//! keyrotor's token issuer, sans-IO: ES256-signed JWT access tokens, their
+//! verification against a set of audiences with an injected clock, and the
+//! JWKS document. Key storage is the caller's business.
 
+use std::collections::HashMap;
+
+use base64::Engine as _;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use keyrotor_types::Secret;
+use ring::rand::SystemRandom;
+use ring::signature::{EcdsaKeyPair, KeyPair, ECDSA_P256_SHA256_FIXED_SIGNING};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+pub type Result<T> = std::result::Result<T, Error>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("the signing key is invalid")]
+    BadSigningKey,
+    #[error("no signing key is configured")]
+    NoSigningKey,
+    #[error("token is malformed")]
+    Malformed,
+    #[error("token is signed with an unsupported algorithm")]
+    Algorithm,
+    #[error("token is signed by an unknown key")]
+    UnknownKey,
+    #[error("token signature is invalid")]
+    Signature,
+    #[error("token has expired")]
+    Expired,
+    #[error("token is not yet valid")]
+    NotYetValid,
+    #[error("token was issued for another audience")]
+    Audience,
+    #[error("token was issued by another issuer")]
+    Issuer,
+    #[error("signing failed")]
+    Signing,
+}
+
+/// Allowed clock skew between issuer and verifier.
+const LEEWAY_SECONDS: i64 = 300;
+
+/// Claims of a keyrotor access token (Entra v2 shape).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Claims {
+    pub aud: String,
+    pub iss: String,
+    pub sub: String,
+    pub oid: String,
+    pub tid: String,
+    pub appid: String,
+    pub azp: String,
+    pub iat: i64,
+    pub nbf: i64,
+    pub exp: i64,
+    pub ver: String,
+    pub idtyp: String,
+}
+
+struct IssuerKey {
+    kid: String,
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    x: String,
+    y: String,
+}
+
+/// A JSON Web Key Set (public keys only).
+#[derive(Debug, Clone, Serialize)]
+pub struct Jwks {
+    pub keys: Vec<Jwk>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Jwk {
+    pub kty: &'static str,
+    #[serde(rename = "use")]
+    pub use_: &'static str,
+    pub alg: &'static str,
+    pub crv: &'static str,
+    pub kid: String,
+    pub x: String,
+    pub y: String,
+}
+
+/// Signs and verifies tokens of one issuer. The last key given signs; all
+/// keys verify (so a retired key keeps verifying until its tokens expire).
+pub struct TokenIssuer {
+    issuer: String,
+    keys: Vec<IssuerKey>,
+    by_kid: HashMap<String, usize>,
+}
+
+/// Generates a new P-256 signing key: (kid, PKCS#8 DER).
+pub fn generate_signing_key() -> Result<(String, Vec<u8>)> {
+    let rng = SystemRandom::new();
+    let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng)
+        .map_err(|_| Error::Signing)?;
+    let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref(), &rng)
+        .map_err(|_| Error::BadSigningKey)?;
+    let digest = ring::digest::digest(&ring::digest::SHA256, pair.public_key().as_ref());
+    let kid = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&digest.as_ref()[..12]);
+    Ok((kid, pkcs8.as_ref().to_vec()))
+}
+
+impl TokenIssuer {
+    /// `keys` are (kid, PKCS#8 DER) pairs, oldest first.
+    pub fn new(issuer: String, keys: &[(String, &[u8])]) -> Result<Self> {
+        let rng = SystemRandom::new();
+        let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let mut out = Vec::new();
+        for (kid, pkcs8) in keys {
+            let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8, &rng)
+                .map_err(|_| Error::BadSigningKey)?;
+            let public = pair.public_key().as_ref();
+            if public.len() != 65 || public[0] != 4 {
+                return Err(Error::BadSigningKey);
+            }
+            let x = b64.encode(&public[1..33]);
+            let y = b64.encode(&public[33..65]);
+            let decoding =
+                DecodingKey::from_ec_components(&x, &y).map_err(|_| Error::BadSigningKey)?;
+            out.push(IssuerKey {
+                kid: kid.clone(),
+                encoding: EncodingKey::from_ec_der(pkcs8),
+                decoding,
+                x,
+                y,
+            });
+        }
+        if out.is_empty() {
+            return Err(Error::NoSigningKey);
+        }
+        let by_kid = out.iter().enumerate().map(|(i, k)| (k.kid.clone(), i)).collect();
+        Ok(Self {
+            issuer,
+            keys: out,
+            by_kid,
+        })
+    }
+
+    pub fn issuer(&self) -> &str {
+        &self.issuer
+    }
+
+    pub fn jwks(&self) -> Jwks {
+        Jwks {
+            keys: self
+                .keys
+                .iter()
+                .map(|k| Jwk {
+                    kty: "EC",
+                    use_: "sig",
+                    alg: "ES256",
+                    crv: "P-256",
+                    kid: k.kid.clone(),
+                    x: k.x.clone(),
+                    y: k.y.clone(),
+                })
+                .collect(),
+        }
+    }
+
+    /// Issues an app-only access token for `audience`.
+    pub fn issue(
+        &self,
+        tenant: &str,
+        client_id: &str,
+        audience: &str,
+        now: OffsetDateTime,
+        lifetime_seconds: i64,
+    ) -> Result<(Secret, i64)> {
+        let key = self.keys.last().ok_or(Error::NoSigningKey)?;
+        let iat = now.unix_timestamp();
+        let claims = Claims {
+            aud: audience.to_string(),
+            iss: self.issuer.clone(),
+            sub: client_id.to_string(),
+            oid: client_id.to_string(),
+            tid: tenant.to_string(),
+            appid: client_id.to_string(),
+            azp: client_id.to_string(),
+            iat,
+            nbf: iat,
+            exp: iat + lifetime_seconds,
+            ver: "2.0".into(),
+            idtyp: "app".into(),
+        };
+        let mut header = Header::new(Algorithm::ES256);
+        header.kid = Some(key.kid.clone());
+        let token =
+            jsonwebtoken::encode(&header, &claims, &key.encoding).map_err(|_| Error::Signing)?;
+        Ok((Secret::new(token), claims.exp))
+    }
+
+    /// Verifies signature, algorithm, issuer, audience (one of `audiences`,
+    /// compared exactly) and the validity window at `now`.
+    pub fn verify(&self, token: &str, audiences: &[&str], now: OffsetDateTime) -> Result<Claims> {
+        let header = jsonwebtoken::decode_header(token).map_err(|_| Error::Malformed)?;
+        if header.alg != Algorithm::ES256 {
+            return Err(Error::Algorithm);
+        }
+        let kid = header.kid.ok_or(Error::UnknownKey)?;
+        let key = self
+            .by_kid
+            .get(&kid)
+            .and_then(|&i| self.keys.get(i))
+            .ok_or(Error::UnknownKey)?;
+        let mut v = Validation::new(Algorithm::ES256);
+        // Time is checked below against the injected clock.
+        v.validate_exp = false;
+        v.validate_nbf = false;
+        v.validate_aud = false;
+        v.required_spec_claims = ["exp", "nbf", "aud", "iss", "sub"]
+            .into_iter()
+            .map(String::from)
+            .collect();
+        let data = jsonwebtoken::decode::<Claims>(token, &key.decoding, &v).map_err(|e| {
+            match e.kind() {
+                jsonwebtoken::errors::ErrorKind::InvalidSignature => Error::Signature,
+                jsonwebtoken::errors::ErrorKind::InvalidAlgorithm => Error::Algorithm,
+                _ => Error::Malformed,
+            }
+        })?;
+        let c = data.claims;
+        if c.iss != self.issuer {
+            return Err(Error::Issuer);
+        }
+        if !audiences.iter().any(|a| *a == c.aud) {
+            return Err(Error::Audience);
+        }
+        let t = now.unix_timestamp();
+        if c.exp + LEEWAY_SECONDS <= t {
+            return Err(Error::Expired);
+        }
+        if c.nbf - LEEWAY_SECONDS > t {
+            return Err(Error::NotYetValid);
+        }
+        Ok(c)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn issuer() -> TokenIssuer {
+        let (kid, pkcs8) = generate_signing_key().unwrap_or_else(|e| panic!("{e}"));
+        TokenIssuer::new("https://iss/t/v2.0".into(), &[(kid, &pkcs8)]).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn now() -> OffsetDateTime {
+        OffsetDateTime::now_utc()
+    }
+
+    #[test]
+    fn issued_tokens_verify() {
+        let i = issuer();
+        let (t, _) = i.issue("t", "c", "aud1", now(), 3600).unwrap_or_else(|e| panic!("{e}"));
+        let c = i.verify(t.expose(), &["aud0", "aud1"], now()).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.appid, "c");
+    }
+
+    #[test]
+    fn wrong_audience_expiry_issuer_key_are_refused() {
+        let i = issuer();
+        let (t, _) = i.issue("t", "c", "aud1", now(), 3600).unwrap_or_else(|e| panic!("{e}"));
+        assert!(matches!(i.verify(t.expose(), &["other"], now()), Err(Error::Audience)));
+        let later = now() + time::Duration::hours(3);
+        assert!(matches!(i.verify(t.expose(), &["aud1"], later), Err(Error::Expired)));
+        let earlier = now() - time::Duration::hours(3);
+        assert!(matches!(i.verify(t.expose(), &["aud1"], earlier), Err(Error::NotYetValid)));
+        // Another issuer's key (same kid space) cannot sign for us.
+        let j = issuer();
+        assert!(matches!(j.verify(t.expose(), &["aud1"], now()), Err(Error::UnknownKey)));
+        let (kid, pkcs8) = generate_signing_key().unwrap_or_else(|e| panic!("{e}"));
+        let other = TokenIssuer::new("https://evil/v2.0".into(), &[(kid, &pkcs8)]).unwrap_or_else(|e| panic!("{e}"));
+        let (t2, _) = other.issue("t", "c", "aud1", now(), 3600).unwrap_or_else(|e| panic!("{e}"));
+        assert!(i.verify(t2.expose(), &["aud1"], now()).is_err());
+    }
+
+    #[test]
+    fn forged_and_alg_none_tokens_are_refused() {
+        let i = issuer();
+        let (t, _) = i.issue("t", "c", "aud1", now(), 3600).unwrap_or_else(|e| panic!("{e}"));
+        let parts: Vec<&str> = t.expose().split('.').collect();
+        let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        // Payload swapped: signature no longer matches.
+        let evil_claims = b64.encode(br#"{"aud":"aud1","iss":"https://iss/t/v2.0","sub":"admin","oid":"x","tid":"t","appid":"x","azp":"x","iat":0,"nbf":0,"exp":99999999999,"ver":"2.0","idtyp":"app"}"#);
+        let forged = format!("{}.{}.{}", parts[0], evil_claims, parts[2]);
+        assert!(matches!(i.verify(&forged, &["aud1"], now()), Err(Error::Signature)));
+        let none_header = b64.encode(br#"{"alg":"none","typ":"JWT"}"#);
+        assert!(i.verify(&format!("{none_header}.{evil_claims}."), &["aud1"], now()).is_err());
+        let hs_header = b64.encode(br#"{"alg":"HS256","typ":"JWT","kid":"x"}"#);
+        assert!(matches!(
+            i.verify(&format!("{hs_header}.{evil_claims}.c2ln"), &["aud1"], now()),
+            Err(Error::Algorithm)
+        ));
+        assert!(i.verify("garbage", &["aud1"], now()).is_err());
+    }
+
+    #[test]
+    fn retired_keys_still_verify_and_newest_signs() {
+        let (k1, p1) = generate_signing_key().unwrap_or_else(|e| panic!("{e}"));
+        let old = TokenIssuer::new("i".into(), &[(k1.clone(), &p1)]).unwrap_or_else(|e| panic!("{e}"));
+        let (t, _) = old.issue("t", "c", "a", now(), 60).unwrap_or_else(|e| panic!("{e}"));
+        let (k2, p2) = generate_signing_key().unwrap_or_else(|e| panic!("{e}"));
+        let both = TokenIssuer::new("i".into(), &[(k1, &p1), (k2.clone(), &p2)]).unwrap_or_else(|e| panic!("{e}"));
+        assert!(both.verify(t.expose(), &["a"], now()).is_ok());
+        let (t2, _) = both.issue("t", "c", "a", now(), 60).unwrap_or_else(|e| panic!("{e}"));
+        let h = jsonwebtoken::decode_header(t2.expose()).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(h.kid.as_deref(), Some(k2.as_str()));
+        assert_eq!(both.jwks().keys.len(), 2);
+    }
+}

@@ -1,0 +1,394 @@
+//! ARM JSON shapes. The only place that knows how Azure spells resources.
+
+use std::collections::BTreeMap;
+
+use keyrotor_core::{Account, AccountKey, Directory, KeyInfo, ResourceGroup};
+use keyrotor_types::{AccountKind, KeySlot};
+use serde_json::{json, Map, Value};
+use time::OffsetDateTime;
+
+use crate::endpoints::Endpoints;
+use crate::error::{ArmError, ArmResult};
+use crate::operation::kind_provider;
+
+/// RFC 3339 UTC with microseconds, the precision every SDK parses.
+pub fn rfc3339(t: OffsetDateTime) -> String {
+    let t = t.to_offset(time::UtcOffset::UTC);
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second(),
+        t.microsecond()
+    )
+}
+
+/// Parses a JSON request body that must be an object.
+pub fn json_object(body: &[u8]) -> ArmResult<Map<String, Value>> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Err(ArmError::InvalidRequestContent("the request body is empty".into()));
+    }
+    match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Object(m)) => Ok(m),
+        Ok(_) => Err(ArmError::InvalidRequestContent("the request body must be a JSON object".into())),
+        Err(e) => Err(ArmError::InvalidRequestContent(format!(
+            "line {} column {}: {}",
+            e.line(),
+            e.column(),
+            match e.classify() {
+                serde_json::error::Category::Eof => "unexpected end of input",
+                serde_json::error::Category::Syntax => "syntax error",
+                serde_json::error::Category::Data => "invalid value",
+                serde_json::error::Category::Io => "unreadable",
+            }
+        ))),
+    }
+}
+
+/// Reads `tags`: an object of at most 50 string values.
+pub fn tags(body: &Map<String, Value>) -> ArmResult<Option<BTreeMap<String, String>>> {
+    match body.get("tags") {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Object(m)) => {
+            if m.len() > 50 {
+                return Err(ArmError::InvalidParameter("at most 50 tags are allowed".into()));
+            }
+            m.iter()
+                .map(|(k, v)| match v {
+                    Value::String(s) if !k.is_empty() && k.len() <= 512 && s.len() <= 256 => {
+                        Ok((k.clone(), s.clone()))
+                    }
+                    _ => Err(ArmError::InvalidParameter(format!(
+                        "tag '{}' is invalid: names have 1-512 characters and values are strings of at most 256",
+                        k.chars().take(64).collect::<String>()
+                    ))),
+                })
+                .collect::<ArmResult<_>>()
+                .map(Some)
+        }
+        Some(_) => Err(ArmError::InvalidRequestContent("'tags' must be an object".into())),
+    }
+}
+
+/// Reads a required or optional string field.
+pub fn string_field(body: &Map<String, Value>, name: &str) -> ArmResult<Option<String>> {
+    match body.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(_) => Err(ArmError::InvalidRequestContent(format!("'{name}' must be a string"))),
+    }
+}
+
+pub fn subscription(dir: &Directory) -> Value {
+    let sub = dir.subscription_id.as_str();
+    json!({
+        "id": format!("/subscriptions/{sub}"),
+        "subscriptionId": sub,
+        "tenantId": dir.tenant_id,
+        "homeTenantId": dir.tenant_id,
+        "displayName": "keyrotor",
+        "state": "Enabled",
+        "managedByTenants": [],
+        "authorizationSource": "RoleBased",
+        "subscriptionPolicies": {
+            "locationPlacementId": "Public_2014-09-01",
+            "quotaId": "keyrotor",
+            "spendingLimit": "Off"
+        }
+    })
+}
+
+pub fn resource_group(g: &ResourceGroup) -> Value {
+    json!({
+        "id": format!("/subscriptions/{}/resourceGroups/{}", g.subscription, g.name),
+        "name": g.name.as_str(),
+        "type": "Microsoft.Resources/resourceGroups",
+        "location": g.location,
+        "tags": g.tags,
+        "properties": { "provisioningState": "Succeeded" }
+    })
+}
+
+pub fn account_id(a: &Account) -> String {
+    let (ns, ty) = kind_provider(a.kind);
+    format!(
+        "/subscriptions/{}/resourceGroups/{}/providers/{ns}/{ty}/{}",
+        a.subscription, a.resource_group, a.name
+    )
+}
+
+fn set_default(props: &mut Map<String, Value>, key: &str, value: Value) {
+    if props.get(key).is_none_or(Value::is_null) {
+        props.insert(key.to_string(), value);
+    }
+}
+
+/// Names of Cosmos key slots in `keysMetadata` and `listKeys`.
+fn cosmos_key_name(slot: KeySlot) -> &'static str {
+    match slot {
+        KeySlot::Primary => "primaryMasterKey",
+        KeySlot::Secondary => "secondaryMasterKey",
+        KeySlot::PrimaryReadonly => "primaryReadonlyMasterKey",
+        KeySlot::SecondaryReadonly => "secondaryReadonlyMasterKey",
+    }
+}
+
+/// The stored client document: `{"kind","sku","identity","properties"}`.
+pub fn stored_document(a: &Account) -> Map<String, Value> {
+    match serde_json::from_str::<Value>(&a.document) {
+        Ok(Value::Object(m)) => m,
+        _ => Map::new(),
+    }
+}
+
+/// Renders an account resource as ARM GET returns it.
+pub fn account(a: &Account, keys: &[KeyInfo], ep: &Endpoints, actor: &str) -> Value {
+    let doc = stored_document(a);
+    let mut props = match doc.get("properties") {
+        Some(Value::Object(p)) => p.clone(),
+        _ => Map::new(),
+    };
+    props.insert("provisioningState".into(), json!("Succeeded"));
+    let mut out = Map::new();
+    out.insert("id".into(), json!(account_id(a)));
+    out.insert("name".into(), json!(a.name.as_str()));
+    let (ns, ty) = kind_provider(a.kind);
+    out.insert("type".into(), json!(format!("{ns}/{ty}")));
+    out.insert("location".into(), json!(a.location));
+    out.insert("tags".into(), json!(a.tags));
+    if let Some(identity) = doc.get("identity") {
+        out.insert("identity".into(), identity.clone());
+    }
+    out.insert(
+        "systemData".into(),
+        json!({
+            "createdBy": actor, "createdByType": "Application", "createdAt": rfc3339(a.created_at),
+            "lastModifiedBy": actor, "lastModifiedByType": "Application", "lastModifiedAt": rfc3339(a.updated_at)
+        }),
+    );
+    match a.kind {
+        AccountKind::Cosmos => {
+            let endpoint = ep.cosmos(a.name.as_str());
+            out.insert(
+                "kind".into(),
+                doc.get("kind").cloned().unwrap_or_else(|| json!("GlobalDocumentDB")),
+            );
+            let region = json!({
+                "id": format!("{}-{}", a.name, a.location),
+                "locationName": a.location,
+                "documentEndpoint": endpoint,
+                "provisioningState": "Succeeded",
+                "failoverPriority": 0,
+                "isZoneRedundant": false
+            });
+            props.insert("documentEndpoint".into(), json!(endpoint));
+            props.insert("writeLocations".into(), json!([region.clone()]));
+            props.insert("readLocations".into(), json!([region.clone()]));
+            props.insert("locations".into(), json!([region]));
+            props.insert(
+                "failoverPolicies".into(),
+                json!([{ "id": format!("{}-{}", a.name, a.location), "locationName": a.location, "failoverPriority": 0 }]),
+            );
+            props.insert("instanceId".into(), json!(a.uid));
+            props.insert("databaseAccountOfferType".into(), json!("Standard"));
+            let meta: Map<String, Value> = keys
+                .iter()
+                .map(|k| {
+                    (
+                        cosmos_key_name(k.slot).to_string(),
+                        json!({ "generationTime": rfc3339(k.generated_at) }),
+                    )
+                })
+                .collect();
+            props.insert("keysMetadata".into(), Value::Object(meta));
+            set_default(&mut props, "disableLocalAuth", json!(false));
+            set_default(
+                &mut props,
+                "consistencyPolicy",
+                json!({"defaultConsistencyLevel": "Session", "maxIntervalInSeconds": 5, "maxStalenessPrefix": 100}),
+            );
+            set_default(&mut props, "enableMultipleWriteLocations", json!(false));
+            set_default(&mut props, "enableAutomaticFailover", json!(false));
+            set_default(&mut props, "capabilities", json!([]));
+            set_default(&mut props, "publicNetworkAccess", json!("Enabled"));
+            set_default(&mut props, "disableKeyBasedMetadataWriteAccess", json!(false));
+            set_default(&mut props, "minimalTlsVersion", json!("Tls12"));
+        }
+        AccountKind::Batch => {
+            props.insert("accountEndpoint".into(), json!(ep.batch(a.name.as_str())));
+            set_default(&mut props, "poolAllocationMode", json!("BatchService"));
+            set_default(
+                &mut props,
+                "allowedAuthenticationModes",
+                json!(["SharedKey", "AAD", "TaskAuthenticationToken"]),
+            );
+            set_default(&mut props, "publicNetworkAccess", json!("Enabled"));
+            set_default(&mut props, "encryption", json!({"keySource": "Microsoft.Batch"}));
+        }
+        AccountKind::Ai => {
+            let endpoint = ep.ai(a.name.as_str());
+            out.insert("kind".into(), doc.get("kind").cloned().unwrap_or_else(|| json!("AIServices")));
+            out.insert("sku".into(), doc.get("sku").cloned().unwrap_or_else(|| json!({"name": "S0"})));
+            out.insert("etag".into(), json!(format!("\"{}\"", a.updated_at.unix_timestamp_nanos())));
+            props.insert("endpoint".into(), json!(endpoint));
+            props.insert("endpoints".into(), json!({ "AI Services": endpoint, "OpenAI Language Model Instance API": endpoint }));
+            props.insert("internalId".into(), json!(a.uid.replace('-', "")));
+            props.insert("dateCreated".into(), json!(rfc3339(a.created_at)));
+            set_default(&mut props, "customSubDomainName", json!(a.name.as_str()));
+            set_default(&mut props, "disableLocalAuth", json!(false));
+            set_default(&mut props, "publicNetworkAccess", json!("Enabled"));
+        }
+    }
+    out.insert("properties".into(), Value::Object(props));
+    Value::Object(out)
+}
+
+/// Builds the document to store from a PUT body (and, for PATCH, the
+/// current document): keeps `kind`, `sku`, `identity` and `properties`.
+pub fn merge_document(current: Option<Map<String, Value>>, body: &Map<String, Value>) -> ArmResult<String> {
+    let mut doc = current.unwrap_or_default();
+    for key in ["kind", "sku", "identity"] {
+        if let Some(v) = body.get(key) {
+            doc.insert(key.into(), v.clone());
+        }
+    }
+    match body.get("properties") {
+        None | Some(Value::Null) => {}
+        Some(Value::Object(p)) => {
+            let mut merged = match doc.remove("properties") {
+                Some(Value::Object(m)) => m,
+                _ => Map::new(),
+            };
+            for (k, v) in p {
+                merged.insert(k.clone(), v.clone());
+            }
+            doc.insert("properties".into(), Value::Object(merged));
+        }
+        Some(_) => return Err(ArmError::InvalidRequestContent("'properties' must be an object".into())),
+    }
+    serde_json::to_string(&doc).map_err(|e| ArmError::Internal(e.to_string()))
+}
+
+/// listKeys (and Batch/AI regenerate) response bodies.
+pub fn keys(a: &Account, keys: &[AccountKey]) -> Value {
+    let get = |slot: KeySlot| {
+        keys.iter()
+            .find(|k| k.slot == slot)
+            .map(|k| k.value.expose().to_string())
+    };
+    match a.kind {
+        AccountKind::Cosmos => {
+            let mut m = Map::new();
+            for &slot in AccountKind::Cosmos.slots() {
+                m.insert(cosmos_key_name(slot).into(), json!(get(slot)));
+            }
+            Value::Object(m)
+        }
+        AccountKind::Batch => json!({
+            "accountName": a.name.as_str(),
+            "primary": get(KeySlot::Primary),
+            "secondary": get(KeySlot::Secondary),
+        }),
+        AccountKind::Ai => json!({ "key1": get(KeySlot::Primary), "key2": get(KeySlot::Secondary) }),
+    }
+}
+
+pub fn read_only_keys(keys: &[AccountKey]) -> Value {
+    let get = |slot: KeySlot| {
+        keys.iter()
+            .find(|k| k.slot == slot)
+            .map(|k| k.value.expose().to_string())
+    };
+    json!({
+        "primaryReadonlyMasterKey": get(KeySlot::PrimaryReadonly),
+        "secondaryReadonlyMasterKey": get(KeySlot::SecondaryReadonly),
+    })
+}
+
+pub fn connection_strings(a: &Account, keys: &[AccountKey], ep: &Endpoints) -> Value {
+    let endpoint = ep.cosmos(a.name.as_str());
+    let list: Vec<Value> = keys
+        .iter()
+        .map(|k| {
+            let (desc, kind) = match k.slot {
+                KeySlot::Primary => ("Primary SQL Connection String", "Primary"),
+                KeySlot::Secondary => ("Secondary SQL Connection String", "Secondary"),
+                KeySlot::PrimaryReadonly => ("Primary Read-Only SQL Connection String", "PrimaryReadonly"),
+                KeySlot::SecondaryReadonly => ("Secondary Read-Only SQL Connection String", "SecondaryReadonly"),
+            };
+            json!({
+                "connectionString": format!("AccountEndpoint={endpoint};AccountKey={};", k.value.expose()),
+                "description": desc,
+                "keyKind": kind,
+                "type": "Sql"
+            })
+        })
+        .collect();
+    json!({ "connectionStrings": list })
+}
+
+/// Parses the key named in a regenerate body, per account kind:
+/// Cosmos `{"keyKind": "primary|secondary|primaryReadonly|secondaryReadonly"}`,
+/// Batch `{"keyName": "Primary|Secondary"}`, AI `{"keyName": "Key1|Key2"}`.
+pub fn regenerate_slot(kind: AccountKind, body: &Map<String, Value>) -> ArmResult<KeySlot> {
+    let (field, allowed): (&str, &[(&str, KeySlot)]) = match kind {
+        AccountKind::Cosmos => (
+            "keyKind",
+            &[
+                ("primary", KeySlot::Primary),
+                ("secondary", KeySlot::Secondary),
+                ("primaryReadonly", KeySlot::PrimaryReadonly),
+                ("secondaryReadonly", KeySlot::SecondaryReadonly),
+            ],
+        ),
+        AccountKind::Batch => ("keyName", &[("Primary", KeySlot::Primary), ("Secondary", KeySlot::Secondary)]),
+        AccountKind::Ai => ("keyName", &[("Key1", KeySlot::Primary), ("Key2", KeySlot::Secondary)]),
+    };
+    let names = allowed.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ");
+    let value = string_field(body, field)?
+        .ok_or_else(|| ArmError::InvalidParameter(format!("'{field}' is required; one of: {names}")))?;
+    allowed
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(&value))
+        .map(|(_, s)| *s)
+        .ok_or_else(|| {
+            ArmError::InvalidParameter(format!(
+                "'{field}' value '{}' is invalid; expected one of: {names}",
+                value.chars().take(40).collect::<String>()
+            ))
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc3339_has_microseconds() {
+        let t = OffsetDateTime::from_unix_timestamp_nanos(1_700_000_000_123_456_789).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(rfc3339(t), "2023-11-14T22:13:20.123456Z");
+    }
+
+    #[test]
+    fn regenerate_bodies() {
+        let body = |s: &str| json_object(s.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(regenerate_slot(AccountKind::Cosmos, &body(r#"{"keyKind":"primaryReadonly"}"#)).ok(), Some(KeySlot::PrimaryReadonly));
+        assert_eq!(regenerate_slot(AccountKind::Batch, &body(r#"{"keyName":"Secondary"}"#)).ok(), Some(KeySlot::Secondary));
+        assert_eq!(regenerate_slot(AccountKind::Ai, &body(r#"{"keyName":"Key2"}"#)).ok(), Some(KeySlot::Secondary));
+        assert!(regenerate_slot(AccountKind::Batch, &body(r#"{"keyName":"Key2"}"#)).is_err());
+        assert!(regenerate_slot(AccountKind::Cosmos, &body(r#"{"keyKind":"tertiary"}"#)).is_err());
+        assert!(regenerate_slot(AccountKind::Cosmos, &body(r#"{"keyKind":5}"#)).is_err());
+        assert!(regenerate_slot(AccountKind::Cosmos, &body("{}")).is_err());
+    }
+
+    #[test]
+    fn bodies_must_be_objects() {
+        assert!(json_object(b"").is_err());
+        assert!(json_object(b"[1]").is_err());
+        assert!(json_object(b"{\"a\":").is_err());
+        assert!(json_object(b"{}").is_ok());
+    }
+}

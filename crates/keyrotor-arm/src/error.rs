@@ -1,0 +1,109 @@
+//! The one table that maps every failure to an ARM status and error code,
+//! and renders the ARM error envelope
+//! `{"error":{"code","message","target"?,"details":[]}}`.
+
+use axum::response::{IntoResponse, Response};
+use http::{header, HeaderValue, StatusCode};
+use keyrotor_core::Error as CoreError;
+
+/// A failure as ARM reports it.
+#[derive(Debug, thiserror::Error)]
+pub enum ArmError {
+    #[error(transparent)]
+    Core(#[from] CoreError),
+    #[error("Authentication failed. The 'Authorization' header is missing.")]
+    MissingToken,
+    #[error("The access token is invalid: {0}")]
+    InvalidToken(String),
+    #[error("The api-version query parameter (?api-version=) is required for all requests.")]
+    MissingApiVersion,
+    #[error("The request content was invalid and could not be deserialized: {0}")]
+    InvalidRequestContent(String),
+    #[error("{0}")]
+    InvalidParameter(String),
+    #[error("The request body is larger than the limit of {0} bytes.")]
+    TooLarge(usize),
+    #[error("The requested resource path '{0}' was not found.")]
+    NoRoute(String),
+    #[error("The HTTP method '{0}' is not supported for this resource.")]
+    MethodNotAllowed(String),
+    #[error("The operation '{0}' is not implemented by keyrotor. See COMPATIBILITY.md.")]
+    NotImplemented(String),
+    #[error("The service could not complete the request: {0}")]
+    Internal(String),
+}
+
+impl ArmError {
+    /// The single status/code table.
+    pub fn status_and_code(&self) -> (StatusCode, &'static str) {
+        use StatusCode as S;
+        match self {
+            ArmError::Core(e) => match e {
+                CoreError::InvalidName(_) => (S::BAD_REQUEST, "InvalidResourceName"),
+                CoreError::InvalidInput(_) => (S::BAD_REQUEST, "InvalidRequestContent"),
+                CoreError::SubscriptionNotFound(_) => (S::NOT_FOUND, "SubscriptionNotFound"),
+                CoreError::GroupNotFound(_) => (S::NOT_FOUND, "ResourceGroupNotFound"),
+                CoreError::AccountNotFound { .. } => (S::NOT_FOUND, "ResourceNotFound"),
+                CoreError::NameTaken { .. } => (S::CONFLICT, "Conflict"),
+                CoreError::NoSuchKey { .. } => (S::BAD_REQUEST, "InvalidKeyKind"),
+                CoreError::BadCredentials => (S::UNAUTHORIZED, "AuthenticationFailed"),
+                CoreError::KeyMaterialUnavailable(_) => (S::SERVICE_UNAVAILABLE, "KeyMaterialUnavailable"),
+                CoreError::Unavailable(_) => (S::SERVICE_UNAVAILABLE, "ServiceUnavailable"),
+                CoreError::Storage(_) | CoreError::Crypto(_) => (S::INTERNAL_SERVER_ERROR, "InternalServerError"),
+            },
+            ArmError::MissingToken => (S::UNAUTHORIZED, "AuthenticationFailed"),
+            ArmError::InvalidToken(_) => (S::UNAUTHORIZED, "InvalidAuthenticationToken"),
+            ArmError::MissingApiVersion => (S::BAD_REQUEST, "MissingApiVersionParameter"),
+            ArmError::InvalidRequestContent(_) => (S::BAD_REQUEST, "InvalidRequestContent"),
+            ArmError::InvalidParameter(_) => (S::BAD_REQUEST, "InvalidParameter"),
+            ArmError::TooLarge(_) => (S::PAYLOAD_TOO_LARGE, "RequestEntityTooLarge"),
+            ArmError::NoRoute(_) => (S::NOT_FOUND, "NotFound"),
+            ArmError::MethodNotAllowed(_) => (S::METHOD_NOT_ALLOWED, "MethodNotAllowed"),
+            ArmError::NotImplemented(_) => (S::NOT_IMPLEMENTED, "NotImplemented"),
+            ArmError::Internal(_) => (S::INTERNAL_SERVER_ERROR, "InternalServerError"),
+        }
+    }
+
+    /// The message shown to the client: never a storage or crypto internal.
+    fn public_message(&self) -> String {
+        match self {
+            ArmError::Core(CoreError::Storage(_) | CoreError::Crypto(_)) | ArmError::Internal(_) => {
+                "The service encountered an internal error. Please retry the request.".into()
+            }
+            other => other.to_string(),
+        }
+    }
+}
+
+/// Renders an ARM error envelope.
+pub fn arm_error_response(status: StatusCode, code: &str, message: &str) -> Response {
+    let body = serde_json::json!({
+        "error": { "code": code, "message": message, "details": [] }
+    });
+    (status, axum::Json(body)).into_response()
+}
+
+impl IntoResponse for ArmError {
+    fn into_response(self) -> Response {
+        let (status, code) = self.status_and_code();
+        if status.is_server_error() {
+            tracing::error!(error = %self, source = ?std::error::Error::source(&self).map(ToString::to_string), "request failed");
+        } else {
+            tracing::debug!(error = %self, "request refused");
+        }
+        let mut resp = arm_error_response(status, code, &self.public_message());
+        if status == StatusCode::UNAUTHORIZED {
+            resp.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer error=\"invalid_token\""),
+            );
+        }
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            resp.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        resp
+    }
+}
+
+pub type ArmResult<T> = std::result::Result<T, ArmError>;

@@ -1,0 +1,347 @@
+//! The ARM surface keyrotor knows, as one enum, and the one parser from
+//! (method, path) to it. ARM paths are case-insensitive; names keep the
+//! spelling the client sent. Variant names follow ARM operationIds so that
+//! grepping the REST specs finds the code.
+
+use http::Method;
+use keyrotor_types::AccountKind;
+
+/// `/subscriptions/{sub}/resourceGroups/{rg}/providers/{ns}/{type}/{name}`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountPath {
+    pub kind: AccountKind,
+    pub subscription: String,
+    pub resource_group: String,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Operation {
+    SubscriptionsList,
+    SubscriptionsGet { subscription: String },
+    ProvidersGet { subscription: String, namespace: String },
+    ProvidersRegister { subscription: String, namespace: String },
+    ResourceGroupsList { subscription: String },
+    ResourceGroupsCreateOrUpdate { subscription: String, group: String },
+    ResourceGroupsGet { subscription: String, group: String },
+    ResourceGroupsCheckExistence { subscription: String, group: String },
+    ResourceGroupsUpdate { subscription: String, group: String },
+    ResourceGroupsDelete { subscription: String, group: String },
+    AccountsList { kind: AccountKind, subscription: String, group: Option<String> },
+    AccountsCreate(AccountPath),
+    AccountsUpdate(AccountPath),
+    AccountsGet(AccountPath),
+    AccountsDelete(AccountPath),
+    /// Cosmos `listKeys`, Batch `listKeys` (get_keys), Cognitive `listKeys`.
+    AccountsListKeys(AccountPath),
+    /// Cosmos `readonlykeys` (GET and POST).
+    AccountsListReadOnlyKeys(AccountPath),
+    /// Cosmos `regenerateKey`, Batch `regenerateKeys`, Cognitive `regenerateKey`.
+    AccountsRegenerateKey(AccountPath),
+    /// Cosmos `listConnectionStrings`.
+    AccountsListConnectionStrings(AccountPath),
+    /// Cosmos `HEAD /providers/Microsoft.DocumentDB/databaseAccountNames/{name}`.
+    CheckNameExists { kind: AccountKind, name: String },
+}
+
+/// Why a path did not map to an implemented operation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Unrouted {
+    /// Not an ARM path at all.
+    NoRoute,
+    /// A path keyrotor knows but not with this method.
+    MethodNotAllowed,
+    /// A real ARM operation keyrotor does not implement (501).
+    NotImplemented(String),
+}
+
+/// ARM resource providers and the account kind behind each.
+pub fn provider_kind(namespace: &str, resource_type: &str) -> Option<AccountKind> {
+    let ns = namespace.to_ascii_lowercase();
+    let ty = resource_type.to_ascii_lowercase();
+    match (ns.as_str(), ty.as_str()) {
+        ("microsoft.documentdb", "databaseaccounts") => Some(AccountKind::Cosmos),
+        ("microsoft.batch", "batchaccounts") => Some(AccountKind::Batch),
+        ("microsoft.cognitiveservices", "accounts") => Some(AccountKind::Ai),
+        _ => None,
+    }
+}
+
+/// The provider namespace and type of an account kind, as ARM spells them.
+pub fn kind_provider(kind: AccountKind) -> (&'static str, &'static str) {
+    match kind {
+        AccountKind::Cosmos => ("Microsoft.DocumentDB", "databaseAccounts"),
+        AccountKind::Batch => ("Microsoft.Batch", "batchAccounts"),
+        AccountKind::Ai => ("Microsoft.CognitiveServices", "accounts"),
+    }
+}
+
+fn is(seg: &str, lit: &str) -> bool {
+    seg.eq_ignore_ascii_case(lit)
+}
+
+impl Operation {
+    /// Maps a request to an operation. `segments` are the percent-decoded
+    /// path segments without empty ones.
+    pub fn parse(method: &Method, segments: &[String]) -> Result<Operation, Unrouted> {
+        let s: Vec<&str> = segments.iter().map(String::as_str).collect();
+        let m = method;
+        let not_allowed = Err(Unrouted::MethodNotAllowed);
+        match s.as_slice() {
+            [sub_lit] if is(sub_lit, "subscriptions") => match *m {
+                Method::GET => Ok(Operation::SubscriptionsList),
+                _ => not_allowed,
+            },
+            [sub_lit, sub] if is(sub_lit, "subscriptions") => match *m {
+                Method::GET => Ok(Operation::SubscriptionsGet {
+                    subscription: sub.to_string(),
+                }),
+                _ => not_allowed,
+            },
+            [sub_lit, sub, rg_lit] if is(sub_lit, "subscriptions") && is(rg_lit, "resourcegroups") => {
+                match *m {
+                    Method::GET => Ok(Operation::ResourceGroupsList {
+                        subscription: sub.to_string(),
+                    }),
+                    _ => not_allowed,
+                }
+            }
+            [sub_lit, sub, rg_lit, rg] if is(sub_lit, "subscriptions") && is(rg_lit, "resourcegroups") => {
+                let (subscription, group) = (sub.to_string(), rg.to_string());
+                match *m {
+                    Method::PUT => Ok(Operation::ResourceGroupsCreateOrUpdate { subscription, group }),
+                    Method::GET => Ok(Operation::ResourceGroupsGet { subscription, group }),
+                    Method::HEAD => Ok(Operation::ResourceGroupsCheckExistence { subscription, group }),
+                    Method::PATCH => Ok(Operation::ResourceGroupsUpdate { subscription, group }),
+                    Method::DELETE => Ok(Operation::ResourceGroupsDelete { subscription, group }),
+                    _ => not_allowed,
+                }
+            }
+            [sub_lit, _sub, prov_lit, ns] if is(sub_lit, "subscriptions") && is(prov_lit, "providers") => {
+                match *m {
+                    Method::GET => Ok(Operation::ProvidersGet {
+                        subscription: s[1].to_string(),
+                        namespace: ns.to_string(),
+                    }),
+                    _ => not_allowed,
+                }
+            }
+            [sub_lit, _sub, prov_lit, ns, reg]
+                if is(sub_lit, "subscriptions") && is(prov_lit, "providers") && is(reg, "register") =>
+            {
+                match *m {
+                    Method::POST => Ok(Operation::ProvidersRegister {
+                        subscription: s[1].to_string(),
+                        namespace: ns.to_string(),
+                    }),
+                    _ => not_allowed,
+                }
+            }
+            // Subscription-wide list of one resource type.
+            [sub_lit, sub, prov_lit, ns, ty] if is(sub_lit, "subscriptions") && is(prov_lit, "providers") => {
+                match provider_kind(ns, ty) {
+                    Some(kind) if *m == Method::GET => Ok(Operation::AccountsList {
+                        kind,
+                        subscription: sub.to_string(),
+                        group: None,
+                    }),
+                    Some(_) => not_allowed,
+                    None => Err(Unrouted::NotImplemented(format!("{ns}/{ty}"))),
+                }
+            }
+            [sub_lit, _, prov_lit, ns, ..] if is(sub_lit, "subscriptions") && is(prov_lit, "providers") => {
+                Err(Unrouted::NotImplemented(format!("{ns}/{}", s[4..].join("/"))))
+            }
+            [sub_lit, sub, rg_lit, rg, prov_lit, ns, ty, rest @ ..]
+                if is(sub_lit, "subscriptions") && is(rg_lit, "resourcegroups") && is(prov_lit, "providers") =>
+            {
+                let Some(kind) = provider_kind(ns, ty) else {
+                    return Err(Unrouted::NotImplemented(format!("{ns}/{ty}")));
+                };
+                let path = |name: &str| AccountPath {
+                    kind,
+                    subscription: sub.to_string(),
+                    resource_group: rg.to_string(),
+                    name: name.to_string(),
+                };
+                match rest {
+                    [] => match *m {
+                        Method::GET => Ok(Operation::AccountsList {
+                            kind,
+                            subscription: sub.to_string(),
+                            group: Some(rg.to_string()),
+                        }),
+                        _ => not_allowed,
+                    },
+                    [name] => match *m {
+                        Method::PUT => Ok(Operation::AccountsCreate(path(name))),
+                        Method::PATCH => Ok(Operation::AccountsUpdate(path(name))),
+                        Method::GET => Ok(Operation::AccountsGet(path(name))),
+                        Method::DELETE => Ok(Operation::AccountsDelete(path(name))),
+                        _ => not_allowed,
+                    },
+                    [name, action] => {
+                        let a = action.to_ascii_lowercase();
+                        match (kind, a.as_str(), m.clone()) {
+                            (_, "listkeys", Method::POST) => Ok(Operation::AccountsListKeys(path(name))),
+                            (AccountKind::Cosmos, "readonlykeys", Method::GET | Method::POST) => {
+                                Ok(Operation::AccountsListReadOnlyKeys(path(name)))
+                            }
+                            (AccountKind::Cosmos | AccountKind::Ai, "regeneratekey", Method::POST)
+                            | (AccountKind::Batch, "regeneratekeys", Method::POST) => {
+                                Ok(Operation::AccountsRegenerateKey(path(name)))
+                            }
+                            (AccountKind::Cosmos, "listconnectionstrings", Method::POST) => {
+                                Ok(Operation::AccountsListConnectionStrings(path(name)))
+                            }
+                            (_, "listkeys" | "readonlykeys" | "regeneratekey" | "regeneratekeys" | "listconnectionstrings", _) => {
+                                not_allowed
+                            }
+                            _ => Err(Unrouted::NotImplemented(format!("{ns}/{ty}/{action}"))),
+                        }
+                    }
+                    [_, more @ ..] => Err(Unrouted::NotImplemented(format!("{ns}/{ty}/{}", more.join("/")))),
+                }
+            }
+            [prov_lit, ns, names_lit, name]
+                if is(prov_lit, "providers")
+                    && is(ns, "microsoft.documentdb")
+                    && is(names_lit, "databaseaccountnames") =>
+            {
+                match *m {
+                    Method::HEAD => Ok(Operation::CheckNameExists {
+                        kind: AccountKind::Cosmos,
+                        name: name.to_string(),
+                    }),
+                    _ => not_allowed,
+                }
+            }
+            [prov_lit, ..] if is(prov_lit, "providers") => Err(Unrouted::NotImplemented(s.join("/"))),
+            _ => Err(Unrouted::NoRoute),
+        }
+    }
+
+    /// The ARM action a caller needs for this operation (the unit of the
+    /// role-based access checks).
+    pub fn required_action(&self) -> String {
+        let acct = |p: &AccountPath, suffix: &str| {
+            let (ns, ty) = kind_provider(p.kind);
+            format!("{ns}/{ty}/{suffix}")
+        };
+        match self {
+            Operation::SubscriptionsList | Operation::SubscriptionsGet { .. } => {
+                "Microsoft.Resources/subscriptions/read".into()
+            }
+            Operation::ProvidersGet { .. } => "Microsoft.Resources/providers/read".into(),
+            Operation::ProvidersRegister { .. } => "Microsoft.Resources/providers/register/action".into(),
+            Operation::ResourceGroupsList { .. }
+            | Operation::ResourceGroupsGet { .. }
+            | Operation::ResourceGroupsCheckExistence { .. } => {
+                "Microsoft.Resources/subscriptions/resourceGroups/read".into()
+            }
+            Operation::ResourceGroupsCreateOrUpdate { .. } | Operation::ResourceGroupsUpdate { .. } => {
+                "Microsoft.Resources/subscriptions/resourceGroups/write".into()
+            }
+            Operation::ResourceGroupsDelete { .. } => {
+                "Microsoft.Resources/subscriptions/resourceGroups/delete".into()
+            }
+            Operation::AccountsList { kind, .. } => {
+                let (ns, ty) = kind_provider(*kind);
+                format!("{ns}/{ty}/read")
+            }
+            Operation::CheckNameExists { kind, .. } => {
+                let (ns, ty) = kind_provider(*kind);
+                format!("{ns}/{ty}/read")
+            }
+            Operation::AccountsCreate(p) | Operation::AccountsUpdate(p) => acct(p, "write"),
+            Operation::AccountsGet(p) => acct(p, "read"),
+            Operation::AccountsDelete(p) => acct(p, "delete"),
+            Operation::AccountsListKeys(p) => acct(p, "listKeys/action"),
+            Operation::AccountsListReadOnlyKeys(p) => acct(p, "readonlykeys/action"),
+            Operation::AccountsRegenerateKey(p) => match p.kind {
+                AccountKind::Batch => acct(p, "regenerateKeys/action"),
+                _ => acct(p, "regenerateKey/action"),
+            },
+            Operation::AccountsListConnectionStrings(p) => acct(p, "listConnectionStrings/action"),
+        }
+    }
+}
+
+/// Splits and percent-decodes a path. Refuses encoded slashes and invalid
+/// UTF-8 so one segment can never become two (or a different name).
+pub fn split_path(path: &str) -> Option<Vec<String>> {
+    path.split('/')
+        .filter(|s| !s.is_empty())
+        .map(|seg| {
+            let decoded = percent_encoding::percent_decode_str(seg).decode_utf8().ok()?;
+            if decoded.contains('/') || decoded.chars().any(char::is_control) {
+                return None;
+            }
+            Some(decoded.into_owned())
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SUB: &str = "/subscriptions/00000000-0000-0000-0000-000000000001";
+
+    fn op(method: Method, path: &str) -> Result<Operation, Unrouted> {
+        let segs = split_path(path).unwrap_or_default();
+        Operation::parse(&method, &segs)
+    }
+
+    /// Example URLs as the official Python SDKs send them (see
+    /// ../shared/reference/azure-wire-facts.md §2-5).
+    #[test]
+    fn sdk_example_urls_route() {
+        let rg = format!("{SUB}/resourcegroups/rg1");
+        assert!(matches!(op(Method::PUT, &rg), Ok(Operation::ResourceGroupsCreateOrUpdate { .. })));
+        assert!(matches!(op(Method::HEAD, &rg), Ok(Operation::ResourceGroupsCheckExistence { .. })));
+        assert!(matches!(op(Method::DELETE, &format!("{SUB}/resourceGroups/rg1")), Ok(Operation::ResourceGroupsDelete { .. })));
+        let cosmos = format!("{SUB}/resourceGroups/rg1/providers/Microsoft.DocumentDB/databaseAccounts/acct1");
+        assert!(matches!(op(Method::PUT, &cosmos), Ok(Operation::AccountsCreate(p)) if p.kind == AccountKind::Cosmos && p.name == "acct1"));
+        assert!(matches!(op(Method::POST, &format!("{cosmos}/listKeys")), Ok(Operation::AccountsListKeys(_))));
+        assert!(matches!(op(Method::GET, &format!("{cosmos}/readonlykeys")), Ok(Operation::AccountsListReadOnlyKeys(_))));
+        assert!(matches!(op(Method::POST, &format!("{cosmos}/regenerateKey")), Ok(Operation::AccountsRegenerateKey(_))));
+        assert!(matches!(op(Method::POST, &format!("{cosmos}/listConnectionStrings")), Ok(Operation::AccountsListConnectionStrings(_))));
+        let batch = format!("{SUB}/resourceGroups/rg1/providers/Microsoft.Batch/batchAccounts/ba1");
+        assert!(matches!(op(Method::POST, &format!("{batch}/regenerateKeys")), Ok(Operation::AccountsRegenerateKey(p)) if p.kind == AccountKind::Batch));
+        assert_eq!(op(Method::POST, &format!("{batch}/regenerateKey")), Err(Unrouted::NotImplemented("Microsoft.Batch/batchAccounts/regenerateKey".into())));
+        let ai = format!("{SUB}/resourceGroups/rg1/providers/Microsoft.CognitiveServices/accounts/ai1");
+        assert!(matches!(op(Method::POST, &format!("{ai}/regenerateKey")), Ok(Operation::AccountsRegenerateKey(p)) if p.kind == AccountKind::Ai));
+        assert!(matches!(op(Method::GET, &format!("{SUB}/providers/Microsoft.DocumentDB/databaseAccounts")), Ok(Operation::AccountsList { group: None, .. })));
+        assert!(matches!(op(Method::HEAD, "/providers/Microsoft.DocumentDB/databaseAccountNames/acct1"), Ok(Operation::CheckNameExists { .. })));
+    }
+
+    #[test]
+    fn case_insensitive_literals_and_unknown_surface() {
+        let p = format!("{SUB}/RESOURCEGROUPS/rg1/PROVIDERS/microsoft.documentdb/DATABASEACCOUNTS/a1/LISTKEYS");
+        assert!(matches!(op(Method::POST, &p), Ok(Operation::AccountsListKeys(_))));
+        let sql = format!("{SUB}/resourceGroups/rg1/providers/Microsoft.DocumentDB/databaseAccounts/a1/sqlDatabases/db1");
+        assert!(matches!(op(Method::PUT, &sql), Err(Unrouted::NotImplemented(_))));
+        assert!(matches!(op(Method::PUT, &format!("{SUB}/resourceGroups/rg1/providers/Microsoft.Storage/storageAccounts/s1")), Err(Unrouted::NotImplemented(_))));
+        assert_eq!(op(Method::GET, "/nothing/here"), Err(Unrouted::NoRoute));
+        assert_eq!(op(Method::POST, &format!("{SUB}/resourcegroups/rg1")), Err(Unrouted::MethodNotAllowed));
+        assert_eq!(op(Method::GET, &format!("{SUB}/resourceGroups/rg1/providers/Microsoft.Batch/batchAccounts/b/listKeys")), Err(Unrouted::MethodNotAllowed));
+    }
+
+    #[test]
+    fn path_splitting_refuses_smuggled_separators() {
+        assert_eq!(split_path("/a/b%20c/"), Some(vec!["a".to_string(), "b c".to_string()]));
+        assert_eq!(split_path("/a%2Fb"), None);
+        assert_eq!(split_path("/a%0Ab"), None);
+        assert_eq!(split_path("/%FF"), None);
+    }
+
+    #[test]
+    fn every_operation_declares_an_action() {
+        let cosmos = format!("{SUB}/resourceGroups/rg1/providers/Microsoft.DocumentDB/databaseAccounts/acct1");
+        assert_eq!(
+            op(Method::POST, &format!("{cosmos}/listKeys")).map(|o| o.required_action()),
+            Ok("Microsoft.DocumentDB/databaseAccounts/listKeys/action".to_string())
+        );
+    }
+}
