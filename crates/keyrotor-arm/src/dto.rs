@@ -176,21 +176,52 @@ pub fn account(a: &Account, keys: &[KeyInfo], ep: &Endpoints, actor: &str) -> Va
                 "kind".into(),
                 doc.get("kind").cloned().unwrap_or_else(|| json!("GlobalDocumentDB")),
             );
-            let region = json!({
-                "id": format!("{}-{}", a.name, a.location),
-                "locationName": a.location,
-                "documentEndpoint": endpoint,
-                "provisioningState": "Succeeded",
-                "failoverPriority": 0,
-                "isZoneRedundant": false
-            });
+            // Every region the client asked for is served by this one endpoint.
+            let mut regions: Vec<(String, u64, bool)> = props
+                .get("locations")
+                .and_then(Value::as_array)
+                .map(|l| {
+                    l.iter()
+                        .filter_map(|r| {
+                            let name = r.get("locationName")?.as_str()?.to_string();
+                            let prio = r.get("failoverPriority").and_then(Value::as_u64).unwrap_or(0);
+                            let zr = r.get("isZoneRedundant").and_then(Value::as_bool).unwrap_or(false);
+                            Some((name, prio, zr))
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            if regions.is_empty() {
+                regions.push((a.location.clone(), 0, false));
+            }
+            regions.sort_by_key(|r| r.1);
+            let region_id = |name: &str| {
+                let n: String = name.chars().filter(|c| !c.is_whitespace()).collect::<String>().to_ascii_lowercase();
+                format!("{}-{n}", a.name)
+            };
+            let rendered: Vec<Value> = regions
+                .iter()
+                .map(|(name, prio, zr)| {
+                    json!({
+                        "id": region_id(name),
+                        "locationName": name,
+                        "documentEndpoint": endpoint,
+                        "provisioningState": "Succeeded",
+                        "failoverPriority": prio,
+                        "isZoneRedundant": zr
+                    })
+                })
+                .collect();
             props.insert("documentEndpoint".into(), json!(endpoint));
-            props.insert("writeLocations".into(), json!([region.clone()]));
-            props.insert("readLocations".into(), json!([region.clone()]));
-            props.insert("locations".into(), json!([region]));
+            props.insert("writeLocations".into(), json!([rendered[0].clone()]));
+            props.insert("readLocations".into(), json!(rendered.clone()));
+            props.insert("locations".into(), json!(rendered));
             props.insert(
                 "failoverPolicies".into(),
-                json!([{ "id": format!("{}-{}", a.name, a.location), "locationName": a.location, "failoverPriority": 0 }]),
+                json!(regions
+                    .iter()
+                    .map(|(name, prio, _)| json!({ "id": region_id(name), "locationName": name, "failoverPriority": prio }))
+                    .collect::<Vec<_>>()),
             );
             props.insert("instanceId".into(), json!(a.uid));
             props.insert("databaseAccountOfferType".into(), json!("Standard"));

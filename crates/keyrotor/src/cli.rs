@@ -1,0 +1,730 @@
+//! The `keyrotor` client commands, in az CLI style: `-g/--resource-group`,
+//! `-n/--name`, JSON output by default, `-o table|tsv|none`. They talk to a
+//! running service over its ARM API with the bootstrap (or given)
+//! credentials, exactly as the az CLI would.
+
+use std::path::PathBuf;
+
+use anyhow::{anyhow, bail, Context, Result};
+use serde_json::{json, Value};
+
+const API_RG: &str = "2025-04-01";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Kind {
+    Cosmos,
+    Batch,
+    Ai,
+}
+
+impl Kind {
+    const ALL: [Kind; 3] = [Kind::Cosmos, Kind::Batch, Kind::Ai];
+
+    fn provider(self) -> &'static str {
+        match self {
+            Kind::Cosmos => "Microsoft.DocumentDB/databaseAccounts",
+            Kind::Batch => "Microsoft.Batch/batchAccounts",
+            Kind::Ai => "Microsoft.CognitiveServices/accounts",
+        }
+    }
+
+    fn api_version(self) -> &'static str {
+        match self {
+            Kind::Cosmos => "2026-03-15",
+            Kind::Batch => "2025-06-01",
+            Kind::Ai => "2025-09-01",
+        }
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            Kind::Cosmos => "cosmos",
+            Kind::Batch => "batch",
+            Kind::Ai => "ai",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Output {
+    Json,
+    Table,
+    Tsv,
+    None,
+}
+
+/// How to reach and authenticate to the service.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Conn {
+    /// Bootstrap credentials file written by `keyrotor serve`.
+    #[arg(long, global = true, env = "KEYROTOR_BOOTSTRAP", default_value = "./keyrotor-data/bootstrap.json")]
+    bootstrap: PathBuf,
+    /// Service URL (overrides the bootstrap file).
+    #[arg(long, global = true, env = "KEYROTOR_ENDPOINT")]
+    endpoint: Option<String>,
+    /// Tenant id (overrides the bootstrap file).
+    #[arg(long, global = true, env = "KEYROTOR_TENANT_ID")]
+    tenant: Option<String>,
+    /// Client id of the service principal (overrides the bootstrap file).
+    #[arg(long, global = true, env = "KEYROTOR_CLIENT_ID")]
+    client_id: Option<String>,
+    /// Client secret; prefer the environment variable to the command line.
+    #[arg(long, global = true, env = "KEYROTOR_CLIENT_SECRET", hide_env_values = true)]
+    client_secret: Option<String>,
+    /// CA certificate (PEM) to trust (overrides the bootstrap file).
+    #[arg(long, global = true, env = "KEYROTOR_CA_CERT")]
+    ca_cert: Option<PathBuf>,
+    /// Subscription id (default: the bootstrap subscription).
+    #[arg(long, global = true, env = "KEYROTOR_SUBSCRIPTION")]
+    subscription: Option<String>,
+    /// Output format.
+    #[arg(short = 'o', long, global = true, value_enum, default_value = "json")]
+    output: Output,
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum ClientCommand {
+    /// Manage resource groups.
+    Group {
+        #[command(subcommand)]
+        cmd: GroupCmd,
+        #[command(flatten)]
+        conn: Conn,
+    },
+    /// Manage Cosmos DB, Batch and AI Services accounts.
+    Account {
+        #[command(subcommand)]
+        cmd: AccountCmd,
+        #[command(flatten)]
+        conn: Conn,
+    },
+    /// List and regenerate account keys.
+    Keys {
+        #[command(subcommand)]
+        cmd: KeysCmd,
+        #[command(flatten)]
+        conn: Conn,
+    },
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum GroupCmd {
+    /// Create (or update) a resource group.
+    Create {
+        #[arg(short = 'n', long)]
+        name: String,
+        #[arg(short = 'l', long)]
+        location: String,
+        /// Space-separated tags: key[=value].
+        #[arg(long, num_args = 0..)]
+        tags: Vec<String>,
+    },
+    /// List resource groups.
+    List,
+    /// Show one resource group.
+    Show {
+        #[arg(short = 'n', long)]
+        name: String,
+    },
+    /// Delete a resource group and every account in it.
+    Delete {
+        #[arg(short = 'n', long)]
+        name: String,
+        /// Do not prompt for confirmation.
+        #[arg(short = 'y', long)]
+        yes: bool,
+    },
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct AccountRef {
+    #[arg(short = 'g', long)]
+    resource_group: String,
+    #[arg(short = 'n', long)]
+    name: String,
+    /// Account kind; found automatically when the name is unambiguous.
+    #[arg(long, value_enum)]
+    kind: Option<Kind>,
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum AccountCmd {
+    /// Create (or update) an account.
+    Create {
+        #[arg(short = 'g', long)]
+        resource_group: String,
+        #[arg(short = 'n', long)]
+        name: String,
+        #[arg(long, value_enum)]
+        kind: Kind,
+        /// Location (default: the resource group's).
+        #[arg(short = 'l', long)]
+        location: Option<String>,
+        /// Space-separated tags: key[=value].
+        #[arg(long, num_args = 0..)]
+        tags: Vec<String>,
+        /// Cosmos DB API kind.
+        #[arg(long, default_value = "GlobalDocumentDB", value_parser = ["GlobalDocumentDB", "MongoDB", "Parse"])]
+        api_kind: String,
+        /// Cosmos DB regions: "Region Name"=failoverPriority ...
+        #[arg(long, num_args = 1..)]
+        locations: Vec<String>,
+        /// Cosmos DB default consistency level.
+        #[arg(long, value_parser = ["Eventual", "Session", "BoundedStaleness", "Strong", "ConsistentPrefix"])]
+        default_consistency_level: Option<String>,
+        /// Cosmos DB bounded staleness: maximum lag in seconds.
+        #[arg(long)]
+        max_interval: Option<u32>,
+        /// Cosmos DB bounded staleness: maximum lag in operations.
+        #[arg(long)]
+        max_staleness_prefix: Option<u64>,
+        /// AI Services account kind.
+        #[arg(long, default_value = "AIServices")]
+        ai_kind: String,
+        /// AI Services SKU.
+        #[arg(long, default_value = "S0")]
+        sku: String,
+        /// Refuse key (local) authentication on the data plane.
+        #[arg(long)]
+        disable_local_auth: bool,
+    },
+    /// List accounts.
+    List {
+        #[arg(short = 'g', long)]
+        resource_group: Option<String>,
+        #[arg(long, value_enum)]
+        kind: Option<Kind>,
+    },
+    /// Show one account.
+    Show {
+        #[command(flatten)]
+        account: AccountRef,
+    },
+    /// Delete an account.
+    Delete {
+        #[command(flatten)]
+        account: AccountRef,
+        #[arg(short = 'y', long)]
+        yes: bool,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum KeysType {
+    Keys,
+    ReadOnlyKeys,
+    ConnectionStrings,
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum KeysCmd {
+    /// List an account's keys.
+    List {
+        #[command(flatten)]
+        account: AccountRef,
+        /// What to list (Cosmos DB only: read-only-keys, connection-strings).
+        #[arg(long = "type", value_enum, default_value = "keys")]
+        kind_of_keys: KeysType,
+    },
+    /// Regenerate one key; the other keys keep working.
+    Regenerate {
+        #[command(flatten)]
+        account: AccountRef,
+        /// Which key: primary | secondary (all kinds; key1/key2 for AI too),
+        /// primaryReadonly | secondaryReadonly (Cosmos DB).
+        #[arg(long)]
+        key_kind: String,
+    },
+}
+
+struct Client {
+    http: reqwest::Client,
+    base: String,
+    token: zeroize::Zeroizing<String>,
+    subscription: String,
+    output: Output,
+}
+
+fn field(doc: &Value, name: &str) -> Option<String> {
+    doc.get(name).and_then(Value::as_str).map(str::to_string)
+}
+
+async fn connect(conn: &Conn) -> Result<Client> {
+    let doc: Value = match std::fs::read(&conn.bootstrap) {
+        Ok(b) => serde_json::from_slice(&b).with_context(|| format!("{} is not valid JSON", conn.bootstrap.display()))?,
+        Err(e) if conn.endpoint.is_some() && conn.client_secret.is_some() => {
+            let _ = e;
+            json!({})
+        }
+        Err(e) => bail!(
+            "cannot read {} ({e}); start 'keyrotor serve' first or pass --endpoint, --tenant, --client-id and --client-secret",
+            conn.bootstrap.display()
+        ),
+    };
+    let need = |given: &Option<String>, key: &str, flag: &str| -> Result<String> {
+        given
+            .clone()
+            .or_else(|| field(&doc, key))
+            .ok_or_else(|| anyhow!("no {flag} given and none in {}", conn.bootstrap.display()))
+    };
+    let base = need(&conn.endpoint, "resourceManager", "--endpoint")?.trim_end_matches('/').to_string();
+    let authority = conn
+        .endpoint
+        .clone()
+        .or_else(|| field(&doc, "authority"))
+        .unwrap_or_else(|| base.clone());
+    let tenant = need(&conn.tenant, "tenantId", "--tenant")?;
+    let client_id = need(&conn.client_id, "clientId", "--client-id")?;
+    let secret = zeroize::Zeroizing::new(need(&conn.client_secret, "clientSecret", "--client-secret")?);
+    let subscription = need(&conn.subscription, "subscriptionId", "--subscription")?;
+    let ca = conn.ca_cert.clone().or_else(|| field(&doc, "caCert").map(PathBuf::from));
+    let mut builder = reqwest::Client::builder().use_rustls_tls().timeout(std::time::Duration::from_secs(60));
+    if let Some(ca) = ca {
+        let pem = std::fs::read(&ca).with_context(|| format!("reading CA certificate {}", ca.display()))?;
+        builder = builder.add_root_certificate(reqwest::Certificate::from_pem(&pem)?);
+    }
+    let http = builder.build()?;
+    let resp = http
+        .post(format!("{}/{tenant}/oauth2/v2.0/token", authority.trim_end_matches('/')))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", client_id.as_str()),
+            ("client_secret", secret.as_str()),
+            ("scope", "https://management.azure.com/.default"),
+        ])
+        .send()
+        .await
+        .with_context(|| format!("cannot reach {authority}"))?;
+    let status = resp.status();
+    let body: Value = resp.json().await.unwrap_or(Value::Null);
+    if !status.is_success() {
+        bail!(
+            "sign-in failed ({status}): {}",
+            field(&body, "error_description").unwrap_or_else(|| "no details".into())
+        );
+    }
+    let token = zeroize::Zeroizing::new(field(&body, "access_token").ok_or_else(|| anyhow!("sign-in returned no token"))?);
+    Ok(Client {
+        http,
+        base,
+        token,
+        subscription,
+        output: conn.output,
+    })
+}
+
+impl Client {
+    async fn call(&self, method: reqwest::Method, path: &str, api: &str, body: Option<Value>) -> Result<(u16, Value)> {
+        let sep = if path.contains('?') { '&' } else { '?' };
+        let url = format!("{}{path}{sep}api-version={api}", self.base);
+        let mut req = self.http.request(method.clone(), &url).bearer_auth(self.token.as_str());
+        req = match body {
+            Some(b) => req.json(&b),
+            None if method == reqwest::Method::POST => req.header("content-length", "0"),
+            None => req,
+        };
+        let resp = req.send().await.with_context(|| format!("cannot reach {}", self.base))?;
+        let status = resp.status().as_u16();
+        let text = resp.text().await.unwrap_or_default();
+        let value = if text.trim().is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
+        Ok((status, value))
+    }
+
+    async fn ok(&self, method: reqwest::Method, path: &str, api: &str, body: Option<Value>) -> Result<Value> {
+        let (status, value) = self.call(method, path, api, body).await?;
+        if (200..300).contains(&status) {
+            return Ok(value);
+        }
+        let code = value.pointer("/error/code").and_then(Value::as_str).unwrap_or("Error");
+        let message = value.pointer("/error/message").and_then(Value::as_str).unwrap_or("no details");
+        bail!("({code}) {message}")
+    }
+
+    fn group_path(&self, group: &str) -> String {
+        format!("/subscriptions/{}/resourcegroups/{}", self.subscription, enc(group))
+    }
+
+    fn account_path(&self, kind: Kind, group: &str, name: &str) -> String {
+        format!(
+            "/subscriptions/{}/resourceGroups/{}/providers/{}/{}",
+            self.subscription,
+            enc(group),
+            kind.provider(),
+            enc(name)
+        )
+    }
+
+    /// Finds the kind of the account `name` when not given.
+    async fn resolve(&self, r: &AccountRef) -> Result<Kind> {
+        if let Some(k) = r.kind {
+            return Ok(k);
+        }
+        let mut found = Vec::new();
+        for k in Kind::ALL {
+            let (status, _) = self
+                .call(reqwest::Method::GET, &self.account_path(k, &r.resource_group, &r.name), k.api_version(), None)
+                .await?;
+            match status {
+                200 => found.push(k),
+                404 | 400 => {}
+                other => bail!("looking up account '{}' failed with status {other}", r.name),
+            }
+        }
+        match found.as_slice() {
+            [k] => Ok(*k),
+            [] => bail!("(ResourceNotFound) no account named '{}' in resource group '{}'", r.name, r.resource_group),
+            _ => bail!("several accounts are named '{}'; pass --kind", r.name),
+        }
+    }
+}
+
+fn enc(s: &str) -> String {
+    const SET: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'_')
+        .remove(b'.')
+        .remove(b'(')
+        .remove(b')');
+    percent_encoding::utf8_percent_encode(s, SET).to_string()
+}
+
+fn parse_tags(tags: &[String]) -> Value {
+    let m: serde_json::Map<String, Value> = tags
+        .iter()
+        .map(|t| match t.split_once('=') {
+            Some((k, v)) => (k.to_string(), json!(v)),
+            None => (t.clone(), json!("")),
+        })
+        .collect();
+    Value::Object(m)
+}
+
+fn confirm(what: &str, yes: bool) -> Result<()> {
+    if yes {
+        return Ok(());
+    }
+    use std::io::{BufRead, IsTerminal, Write};
+    if !std::io::stdin().is_terminal() {
+        bail!("refusing to {what} without confirmation; pass --yes");
+    }
+    eprint!("Are you sure you want to {what}? (y/n): ");
+    std::io::stderr().flush()?;
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    if matches!(line.trim(), "y" | "Y" | "yes") {
+        Ok(())
+    } else {
+        bail!("cancelled")
+    }
+}
+
+fn cell(v: &Value) -> String {
+    match v {
+        Value::Null => String::new(),
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// Prints rows as an aligned table or as tab-separated values.
+fn print_rows(output: Output, headers: &[&str], rows: &[Vec<String>]) {
+    match output {
+        Output::Tsv => {
+            for r in rows {
+                println!("{}", r.join("\t"));
+            }
+        }
+        _ => {
+            let mut widths: Vec<usize> = headers.iter().map(|h| h.len()).collect();
+            for r in rows {
+                for (i, c) in r.iter().enumerate() {
+                    widths[i] = widths[i].max(c.chars().count());
+                }
+            }
+            let line = |cells: Vec<String>| {
+                cells
+                    .iter()
+                    .enumerate()
+                    .map(|(i, c)| format!("{c:<w$}", w = widths[i]))
+                    .collect::<Vec<_>>()
+                    .join("  ")
+                    .trim_end()
+                    .to_string()
+            };
+            println!("{}", line(headers.iter().map(|h| h.to_string()).collect()));
+            println!("{}", line(widths.iter().map(|w| "-".repeat(*w)).collect()));
+            for r in rows {
+                println!("{}", line(r.clone()));
+            }
+        }
+    }
+}
+
+/// Prints a result: JSON, or a table of the given columns (JSON pointers).
+fn emit(output: Output, value: &Value, columns: &[(&str, &str)]) -> Result<()> {
+    match output {
+        Output::None => Ok(()),
+        Output::Json => {
+            println!("{}", serde_json::to_string_pretty(value)?);
+            Ok(())
+        }
+        Output::Table | Output::Tsv => {
+            let items: Vec<&Value> = match value {
+                Value::Array(a) => a.iter().collect(),
+                Value::Null => vec![],
+                v => vec![v],
+            };
+            let rows: Vec<Vec<String>> = items
+                .iter()
+                .map(|it| columns.iter().map(|(_, p)| cell(it.pointer(p).unwrap_or(&Value::Null))).collect())
+                .collect();
+            let headers: Vec<&str> = columns.iter().map(|(h, _)| *h).collect();
+            print_rows(output, &headers, &rows);
+            Ok(())
+        }
+    }
+}
+
+const GROUP_COLUMNS: &[(&str, &str)] = &[("Name", "/name"), ("Location", "/location"), ("Status", "/properties/provisioningState")];
+const ACCOUNT_COLUMNS: &[(&str, &str)] = &[
+    ("Name", "/name"),
+    ("ResourceGroup", "/resourceGroup"),
+    ("Kind", "/keyrotorKind"),
+    ("Location", "/location"),
+    ("Endpoint", "/endpoint"),
+];
+
+/// Adds the convenience fields `resourceGroup`, `keyrotorKind` and
+/// `endpoint` that the table view shows (JSON keeps ARM's shape plus these).
+fn decorate(kind: Kind, mut v: Value) -> Value {
+    let group = v
+        .get("id")
+        .and_then(Value::as_str)
+        .and_then(|id| id.split('/').nth(4))
+        .map(str::to_string);
+    let endpoint = ["/properties/documentEndpoint", "/properties/accountEndpoint", "/properties/endpoint"]
+        .iter()
+        .find_map(|p| v.pointer(p).cloned());
+    if let Value::Object(m) = &mut v {
+        m.insert("resourceGroup".into(), json!(group));
+        m.insert("keyrotorKind".into(), json!(kind.label()));
+        if let Some(e) = endpoint {
+            m.insert("endpoint".into(), e);
+        }
+    }
+    v
+}
+
+fn key_name_for(kind: Kind, key_kind: &str) -> Result<(&'static str, &'static str)> {
+    let k = key_kind.to_ascii_lowercase();
+    Ok(match (kind, k.as_str()) {
+        (Kind::Cosmos, "primary") => ("keyKind", "primary"),
+        (Kind::Cosmos, "secondary") => ("keyKind", "secondary"),
+        (Kind::Cosmos, "primaryreadonly") => ("keyKind", "primaryReadonly"),
+        (Kind::Cosmos, "secondaryreadonly") => ("keyKind", "secondaryReadonly"),
+        (Kind::Batch, "primary") => ("keyName", "Primary"),
+        (Kind::Batch, "secondary") => ("keyName", "Secondary"),
+        (Kind::Ai, "primary" | "key1") => ("keyName", "Key1"),
+        (Kind::Ai, "secondary" | "key2") => ("keyName", "Key2"),
+        (Kind::Cosmos, _) => bail!("--key-kind must be one of primary, secondary, primaryReadonly, secondaryReadonly"),
+        (Kind::Batch, _) => bail!("--key-kind must be primary or secondary for Batch accounts"),
+        (Kind::Ai, _) => bail!("--key-kind must be primary (key1) or secondary (key2) for AI Services accounts"),
+    })
+}
+
+/// Rows (key name, value, generated) of a keys listing.
+fn key_rows(kind: Kind, keys: &Value, account: Option<&Value>) -> Vec<Vec<String>> {
+    let names: &[(&str, &str, &str)] = match kind {
+        Kind::Cosmos => &[
+            ("primaryMasterKey", "primary", "primaryMasterKey"),
+            ("secondaryMasterKey", "secondary", "secondaryMasterKey"),
+            ("primaryReadonlyMasterKey", "primaryReadonly", "primaryReadonlyMasterKey"),
+            ("secondaryReadonlyMasterKey", "secondaryReadonly", "secondaryReadonlyMasterKey"),
+        ],
+        Kind::Batch => &[("primary", "primary", ""), ("secondary", "secondary", "")],
+        Kind::Ai => &[("key1", "primary", ""), ("key2", "secondary", "")],
+    };
+    names
+        .iter()
+        .filter(|(field, _, _)| keys.get(*field).is_some())
+        .map(|(field, slot, meta)| {
+            let generated = account
+                .and_then(|a| a.pointer(&format!("/properties/keysMetadata/{meta}/generationTime")))
+                .map(cell)
+                .unwrap_or_default();
+            vec![field.to_string(), slot.to_string(), cell(&keys[*field]), generated]
+        })
+        .collect()
+}
+
+pub async fn run(cmd: ClientCommand) -> Result<()> {
+    use reqwest::Method;
+    match cmd {
+        ClientCommand::Group { cmd, conn } => {
+            let c = connect(&conn).await?;
+            match cmd {
+                GroupCmd::Create { name, location, tags } => {
+                    let v = c
+                        .ok(Method::PUT, &c.group_path(&name), API_RG, Some(json!({"location": location, "tags": parse_tags(&tags)})))
+                        .await?;
+                    emit(c.output, &v, GROUP_COLUMNS)
+                }
+                GroupCmd::List => {
+                    let v = c.ok(Method::GET, &format!("/subscriptions/{}/resourcegroups", c.subscription), API_RG, None).await?;
+                    emit(c.output, &v["value"], GROUP_COLUMNS)
+                }
+                GroupCmd::Show { name } => {
+                    let v = c.ok(Method::GET, &c.group_path(&name), API_RG, None).await?;
+                    emit(c.output, &v, GROUP_COLUMNS)
+                }
+                GroupCmd::Delete { name, yes } => {
+                    confirm(&format!("delete resource group '{name}' and every account in it"), yes)?;
+                    c.ok(Method::DELETE, &c.group_path(&name), API_RG, None).await?;
+                    Ok(())
+                }
+            }
+        }
+        ClientCommand::Account { cmd, conn } => {
+            let c = connect(&conn).await?;
+            match cmd {
+                AccountCmd::Create {
+                    resource_group,
+                    name,
+                    kind,
+                    location,
+                    tags,
+                    api_kind,
+                    locations,
+                    default_consistency_level,
+                    max_interval,
+                    max_staleness_prefix,
+                    ai_kind,
+                    sku,
+                    disable_local_auth,
+                } => {
+                    let group = c.ok(Method::GET, &c.group_path(&resource_group), API_RG, None).await?;
+                    let location = location
+                        .or_else(|| field(&group, "location"))
+                        .ok_or_else(|| anyhow!("no --location given"))?;
+                    let body = match kind {
+                        Kind::Cosmos => {
+                            let mut locs = Vec::new();
+                            for l in &locations {
+                                let (region, prio) = l.rsplit_once('=').map_or((l.as_str(), "0"), |(r, p)| (r, p));
+                                let prio: u32 = prio.parse().with_context(|| format!("invalid failover priority in '{l}'"))?;
+                                locs.push(json!({"locationName": region, "failoverPriority": prio, "isZoneRedundant": false}));
+                            }
+                            if locs.is_empty() {
+                                locs.push(json!({"locationName": location, "failoverPriority": 0, "isZoneRedundant": false}));
+                            }
+                            let mut consistency = serde_json::Map::new();
+                            if let Some(l) = default_consistency_level {
+                                consistency.insert("defaultConsistencyLevel".into(), json!(l));
+                            }
+                            if let Some(i) = max_interval {
+                                consistency.insert("maxIntervalInSeconds".into(), json!(i));
+                            }
+                            if let Some(p) = max_staleness_prefix {
+                                consistency.insert("maxStalenessPrefix".into(), json!(p));
+                            }
+                            if !consistency.is_empty() && !consistency.contains_key("defaultConsistencyLevel") {
+                                consistency.insert("defaultConsistencyLevel".into(), json!("Session"));
+                            }
+                            let mut props = json!({
+                                "locations": locs,
+                                "databaseAccountOfferType": "Standard",
+                                "disableLocalAuth": disable_local_auth,
+                            });
+                            if !consistency.is_empty() {
+                                props["consistencyPolicy"] = Value::Object(consistency);
+                            }
+                            json!({"location": location, "kind": api_kind, "tags": parse_tags(&tags), "properties": props})
+                        }
+                        Kind::Batch => json!({"location": location, "tags": parse_tags(&tags), "properties": {}}),
+                        Kind::Ai => json!({
+                            "location": location, "kind": ai_kind, "sku": {"name": sku}, "tags": parse_tags(&tags),
+                            "properties": {"customSubDomainName": name, "disableLocalAuth": disable_local_auth}
+                        }),
+                    };
+                    let v = c.ok(Method::PUT, &c.account_path(kind, &resource_group, &name), kind.api_version(), Some(body)).await?;
+                    emit(c.output, &decorate(kind, v), ACCOUNT_COLUMNS)
+                }
+                AccountCmd::List { resource_group, kind } => {
+                    let mut all = Vec::new();
+                    for k in Kind::ALL.into_iter().filter(|k| kind.is_none_or(|x| x == *k)) {
+                        let path = match &resource_group {
+                            Some(g) => format!("/subscriptions/{}/resourceGroups/{}/providers/{}", c.subscription, enc(g), k.provider()),
+                            None => format!("/subscriptions/{}/providers/{}", c.subscription, k.provider()),
+                        };
+                        let v = c.ok(Method::GET, &path, k.api_version(), None).await?;
+                        if let Some(items) = v["value"].as_array() {
+                            all.extend(items.iter().cloned().map(|i| decorate(k, i)));
+                        }
+                    }
+                    emit(c.output, &Value::Array(all), ACCOUNT_COLUMNS)
+                }
+                AccountCmd::Show { account } => {
+                    let k = c.resolve(&account).await?;
+                    let v = c.ok(Method::GET, &c.account_path(k, &account.resource_group, &account.name), k.api_version(), None).await?;
+                    emit(c.output, &decorate(k, v), ACCOUNT_COLUMNS)
+                }
+                AccountCmd::Delete { account, yes } => {
+                    let k = c.resolve(&account).await?;
+                    confirm(&format!("delete {} account '{}'", k.label(), account.name), yes)?;
+                    c.ok(Method::DELETE, &c.account_path(k, &account.resource_group, &account.name), k.api_version(), None).await?;
+                    Ok(())
+                }
+            }
+        }
+        ClientCommand::Keys { cmd, conn } => {
+            let c = connect(&conn).await?;
+            match cmd {
+                KeysCmd::List { account, kind_of_keys } => {
+                    let k = c.resolve(&account).await?;
+                    let base = c.account_path(k, &account.resource_group, &account.name);
+                    let action = match (k, kind_of_keys) {
+                        (_, KeysType::Keys) => "listKeys",
+                        (Kind::Cosmos, KeysType::ReadOnlyKeys) => "readonlykeys",
+                        (Kind::Cosmos, KeysType::ConnectionStrings) => "listConnectionStrings",
+                        _ => bail!("--type {kind_of_keys:?} applies to Cosmos DB accounts only"),
+                    };
+                    let v = c.ok(Method::POST, &format!("{base}/{action}"), k.api_version(), None).await?;
+                    match (c.output, kind_of_keys) {
+                        (Output::Table | Output::Tsv, KeysType::ConnectionStrings) => {
+                            emit(c.output, &v["connectionStrings"], &[("Description", "/description"), ("ConnectionString", "/connectionString")])
+                        }
+                        (Output::Table | Output::Tsv, _) => {
+                            let acct = c.ok(Method::GET, &base, k.api_version(), None).await.ok();
+                            print_rows(c.output, &["Key", "KeyKind", "Value", "Generated"], &key_rows(k, &v, acct.as_ref()));
+                            Ok(())
+                        }
+                        _ => emit(c.output, &v, &[]),
+                    }
+                }
+                KeysCmd::Regenerate { account, key_kind } => {
+                    let k = c.resolve(&account).await?;
+                    let (field_name, value) = key_name_for(k, &key_kind)?;
+                    let base = c.account_path(k, &account.resource_group, &account.name);
+                    let action = if k == Kind::Batch { "regenerateKeys" } else { "regenerateKey" };
+                    let v = c
+                        .ok(Method::POST, &format!("{base}/{action}"), k.api_version(), Some(json!({ field_name: value })))
+                        .await?;
+                    // Cosmos answers without a body, as Azure does; show the account's key metadata instead.
+                    let v = if v.is_null() {
+                        let acct = c.ok(Method::GET, &base, k.api_version(), None).await?;
+                        json!({ "keyKind": value, "keysMetadata": acct.pointer("/properties/keysMetadata") })
+                    } else {
+                        v
+                    };
+                    match c.output {
+                        Output::Table | Output::Tsv if v.get("keysMetadata").is_none() => {
+                            print_rows(c.output, &["Key", "KeyKind", "Value", "Generated"], &key_rows(k, &v, None));
+                            Ok(())
+                        }
+                        _ => emit(c.output, &v, &[("KeyKind", "/keyKind"), ("Generated", &format!("/keysMetadata/{value}MasterKey/generationTime"))]),
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,258 @@
+//! `keyrotor serve`: configuration, start-up, TLS listener, graceful shutdown.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use axum::extract::ConnectInfo;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::graceful::GracefulShutdown;
+use keyrotor_arm::{ArmState, Endpoints};
+use keyrotor_core::Keyrotor;
+use keyrotor_crypto::RootKey;
+use keyrotor_identity::TokenIssuer;
+use keyrotor_store_sqlite::SqliteStore;
+use keyrotor_types::SystemClock;
+use tower::ServiceExt;
+
+use crate::fsutil::{check_private_file, write_private_file};
+
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    /// Directory holding the database, root key, TLS material and bootstrap credentials.
+    #[arg(long, env = "KEYROTOR_DATA_DIR", default_value = "./keyrotor-data")]
+    pub data_dir: PathBuf,
+    /// Address to listen on.
+    #[arg(long, env = "KEYROTOR_LISTEN", default_value = "127.0.0.1:8443")]
+    pub listen: SocketAddr,
+    /// Base URL clients use to reach this service (default: https://LISTEN).
+    #[arg(long, env = "KEYROTOR_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// DNS suffix for host-name routing of data planes (ACCOUNT.documents.SUFFIX, ...).
+    #[arg(long, env = "KEYROTOR_DNS_SUFFIX")]
+    pub dns_suffix: Option<String>,
+    /// PEM certificate chain to serve instead of the generated one (needs --tls-key).
+    #[arg(long, requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key for --tls-cert.
+    #[arg(long, requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Root key file (64 hex characters); default DATA_DIR/root.key, created if absent.
+    /// The root key may instead be given in the environment variable KEYROTOR_ROOT_KEY.
+    #[arg(long, env = "KEYROTOR_ROOT_KEY_FILE")]
+    pub root_key_file: Option<PathBuf>,
+}
+
+fn load_root_key(args: &ServeArgs) -> Result<RootKey> {
+    if let Ok(text) = std::env::var("KEYROTOR_ROOT_KEY") {
+        return RootKey::parse(&text).context("KEYROTOR_ROOT_KEY is not a valid root key");
+    }
+    let path = args
+        .root_key_file
+        .clone()
+        .unwrap_or_else(|| args.data_dir.join("root.key"));
+    if path.exists() {
+        check_private_file(&path)?;
+        let text = zeroize::Zeroizing::new(std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?);
+        return RootKey::parse(&text).with_context(|| format!("{} does not hold a valid root key", path.display()));
+    }
+    if args.root_key_file.is_some() {
+        bail!("root key file {} does not exist", path.display());
+    }
+    let (key, text) = RootKey::generate()?;
+    write_private_file(&path, text.expose().as_bytes())?;
+    tracing::info!(path = %path.display(), key_id = %key.id(), "created a new root key");
+    Ok(key)
+}
+
+fn public_url(args: &ServeArgs) -> String {
+    args.public_url.clone().unwrap_or_else(|| {
+        let scheme = "https";
+        match args.listen {
+            SocketAddr::V4(a) if a.ip().is_unspecified() => format!("{scheme}://127.0.0.1:{}", a.port()),
+            SocketAddr::V6(a) if a.ip().is_unspecified() => format!("{scheme}://[::1]:{}", a.port()),
+            a => format!("{scheme}://{a}"),
+        }
+    })
+}
+
+fn host_of(url: &str) -> Option<String> {
+    let rest = url.split_once("://")?.1;
+    let authority = rest.split('/').next()?;
+    if let Some(v6) = authority.strip_prefix('[') {
+        return v6.split(']').next().map(str::to_string);
+    }
+    Some(authority.rsplit_once(':').map_or(authority, |(h, _)| h).to_string())
+}
+
+fn write_bootstrap(
+    path: &Path,
+    dir: &keyrotor_core::Directory,
+    creds: Option<&keyrotor_core::NewCredentials>,
+    url: &str,
+    ca: &Path,
+) -> Result<()> {
+    let existing: Option<serde_json::Value> = std::fs::read(path).ok().and_then(|b| serde_json::from_slice(&b).ok());
+    let secret = match (creds, &existing) {
+        (Some(c), _) => Some(c.client_secret.expose().to_string()),
+        (None, Some(v)) => v.get("clientSecret").and_then(|s| s.as_str()).map(str::to_string),
+        (None, None) => None,
+    };
+    let Some(secret) = secret.map(zeroize::Zeroizing::new) else {
+        tracing::warn!(path = %path.display(), "bootstrap credentials file is missing; the administrator secret cannot be shown again");
+        return Ok(());
+    };
+    let ca = std::fs::canonicalize(ca).unwrap_or_else(|_| ca.to_path_buf());
+    let doc = serde_json::json!({
+        "tenantId": dir.tenant_id,
+        "subscriptionId": dir.subscription_id.as_str(),
+        "clientId": dir.admin_client_id,
+        "clientSecret": secret.as_str(),
+        "authority": url,
+        "resourceManager": url,
+        "caCert": ca,
+    });
+    let text = zeroize::Zeroizing::new(serde_json::to_vec_pretty(&doc)?);
+    if existing.as_ref() != Some(&doc) {
+        write_private_file(path, &text)?;
+    }
+    Ok(())
+}
+
+pub async fn run(args: ServeArgs) -> Result<()> {
+    let started = std::time::Instant::now();
+    std::fs::create_dir_all(&args.data_dir).with_context(|| format!("creating {}", args.data_dir.display()))?;
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&args.data_dir, std::fs::Permissions::from_mode(0o700))?;
+    }
+    let root = Arc::new(load_root_key(&args)?);
+    let store = Arc::new(SqliteStore::open(&args.data_dir.join("keyrotor.db")).context("opening the database")?);
+    let core = Arc::new(Keyrotor::new(store, root, Arc::new(SystemClock)));
+    let url = public_url(&args);
+    let endpoints = Endpoints::new(&url, args.dns_suffix.clone());
+
+    let c2 = core.clone();
+    let (dir, creds, signing) = tokio::task::spawn_blocking(move || -> Result<_> {
+        let (dir, creds) = c2.bootstrap()?;
+        let signing = c2.signing_keys(|| keyrotor_identity::generate_signing_key().map_err(|_| keyrotor_core::Error::Crypto(keyrotor_crypto::Error::Rng)))?;
+        Ok((dir, creds, signing))
+    })
+    .await??;
+    let pairs: Vec<(String, &[u8])> = signing.iter().map(|k| (k.kid.clone(), k.pkcs8.as_slice())).collect();
+    let issuer = TokenIssuer::new(format!("{}/{}/v2.0", endpoints.arm(), dir.tenant_id), &pairs)?;
+
+    let mut names = vec!["127.0.0.1".to_string(), "::1".to_string(), "localhost".to_string()];
+    if let Some(h) = host_of(&url) {
+        if !names.contains(&h) {
+            names.insert(0, h);
+        }
+    }
+    if let Some(s) = &endpoints.dns_suffix {
+        for prefix in ["", "*.documents.", "*.batch.", "*.cognitiveservices.", "*.vault."] {
+            names.push(format!("{prefix}{s}"));
+        }
+    }
+    let (tls, ca_path) = match (&args.tls_cert, &args.tls_key) {
+        (Some(c), Some(k)) => (crate::tls::user_server_config(c, k)?, c.clone()),
+        _ => {
+            let (cfg, files) = crate::tls::local_ca_server_config(&args.data_dir, &names)?;
+            (cfg, files.ca_cert)
+        }
+    };
+    let bootstrap_path = args.data_dir.join("bootstrap.json");
+    write_bootstrap(&bootstrap_path, &dir, creds.as_ref(), &url, &ca_path)?;
+    if creds.is_some() {
+        eprintln!(
+            "keyrotor: created administrator credentials in {} (mode 0600)",
+            bootstrap_path.display()
+        );
+    }
+
+    let state = Arc::new(ArmState::new(core, dir, endpoints, issuer));
+    let app = keyrotor_arm::router(state);
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("binding {}", args.listen))?;
+    let local = listener.local_addr()?;
+    eprintln!(
+        "keyrotor: serving {url} on {local} (ready in {} ms); CA certificate: {}",
+        started.elapsed().as_millis(),
+        ca_path.display()
+    );
+    tracing::info!(%url, %local, "ready");
+    serve(listener, Arc::new(tls), app).await
+}
+
+async fn shutdown_signal() {
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {},
+        _ = term => {},
+    }
+}
+
+async fn serve(listener: tokio::net::TcpListener, tls: Arc<rustls::ServerConfig>, app: axum::Router) -> Result<()> {
+    let acceptor = tokio_rustls::TlsAcceptor::from(tls);
+    let graceful = GracefulShutdown::new();
+    let shutdown = shutdown_signal();
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let (tcp, peer) = match accepted {
+                    Ok(x) => x,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "accept failed");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                };
+                let _ = tcp.set_nodelay(true);
+                let acceptor = acceptor.clone();
+                let app = app.clone();
+                let watcher = graceful.watcher();
+                tokio::spawn(async move {
+                    let tls = match tokio::time::timeout(Duration::from_secs(10), acceptor.accept(tcp)).await {
+                        Ok(Ok(s)) => s,
+                        Ok(Err(e)) => {
+                            tracing::debug!(%peer, error = %e, "TLS handshake failed");
+                            return;
+                        }
+                        Err(_) => return,
+                    };
+                    let svc = hyper::service::service_fn(move |mut req: http::Request<hyper::body::Incoming>| {
+                        req.extensions_mut().insert(ConnectInfo(peer));
+                        app.clone().oneshot(req.map(axum::body::Body::new))
+                    });
+                    let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+                    let conn = builder.serve_connection_with_upgrades(TokioIo::new(tls), svc);
+                    if let Err(e) = watcher.watch(conn.into_owned()).await {
+                        tracing::debug!(%peer, error = %e, "connection ended with an error");
+                    }
+                });
+            }
+            _ = &mut shutdown => {
+                eprintln!("keyrotor: shutting down");
+                break;
+            }
+        }
+    }
+    drop(listener);
+    tokio::select! {
+        _ = graceful.shutdown() => {},
+        _ = tokio::time::sleep(Duration::from_secs(10)) => {
+            tracing::warn!("connections still open after 10 s; closing");
+        }
+    }
+    Ok(())
+}
