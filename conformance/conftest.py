@@ -1,0 +1,134 @@
+"""Starts the real keyrotor binary for the conformance tests and hands out
+credentials and SDK clients configured the way a user would configure them."""
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+ARM_SCOPE = "https://management.azure.com/.default"
+
+
+def _binary():
+    env = os.environ.get("KEYROTOR_BIN")
+    if env:
+        return env
+    for profile in ("release", "debug"):
+        p = ROOT / "target" / profile / "keyrotor"
+        if p.exists():
+            return str(p)
+    raise RuntimeError("build keyrotor first (cargo build --release) or set KEYROTOR_BIN")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    def __init__(self, data_dir, port):
+        self.data_dir = Path(data_dir)
+        self.port = port
+        self.url = f"https://127.0.0.1:{port}"
+        self.proc = None
+        self.log = None
+
+    def start(self):
+        self.log = open(self.data_dir.parent / f"keyrotor-{self.port}.log", "ab")
+        self.proc = subprocess.Popen(
+            [_binary(), "serve", "--data-dir", str(self.data_dir), "--listen", f"127.0.0.1:{self.port}"],
+            stdout=self.log,
+            stderr=self.log,
+        )
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"keyrotor exited with {self.proc.returncode}")
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                    break
+            except OSError:
+                time.sleep(0.02)
+        else:
+            raise RuntimeError("keyrotor did not start listening")
+        self.bootstrap = json.loads((self.data_dir / "bootstrap.json").read_text())
+        return self
+
+    def stop(self, sig=None):
+        if self.proc and self.proc.poll() is None:
+            if sig is None:
+                self.proc.terminate()
+            else:
+                self.proc.send_signal(sig)
+            self.proc.wait(timeout=15)
+        if self.log:
+            self.log.close()
+
+
+@pytest.fixture(scope="session")
+def server():
+    tmp = tempfile.mkdtemp(prefix="keyrotor-conformance-")
+    srv = Server(Path(tmp) / "data", free_port()).start()
+    # How a user trusts the generated CA: REQUESTS_CA_BUNDLE (honoured by
+    # requests, hence by azure-core and msal).
+    os.environ["REQUESTS_CA_BUNDLE"] = srv.bootstrap["caCert"]
+    yield srv
+    srv.stop()
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def credential(server):
+    from azure.identity import ClientSecretCredential
+
+    b = server.bootstrap
+    return ClientSecretCredential(
+        b["tenantId"],
+        b["clientId"],
+        b["clientSecret"],
+        authority=b["authority"],
+        disable_instance_discovery=True,
+    )
+
+
+def mgmt_kwargs(server):
+    return {"base_url": server.bootstrap["resourceManager"], "credential_scopes": [ARM_SCOPE]}
+
+
+@pytest.fixture(scope="session")
+def resources(server, credential):
+    try:
+        from azure.mgmt.resource.resources import ResourceManagementClient
+    except ImportError:  # azure-mgmt-resource < 24
+        from azure.mgmt.resource import ResourceManagementClient
+
+    return ResourceManagementClient(credential, server.bootstrap["subscriptionId"], **mgmt_kwargs(server))
+
+
+@pytest.fixture(scope="session")
+def cosmos_mgmt(server, credential):
+    from azure.mgmt.cosmosdb import CosmosDBManagementClient
+
+    return CosmosDBManagementClient(credential, server.bootstrap["subscriptionId"], **mgmt_kwargs(server))
+
+
+@pytest.fixture(scope="session")
+def batch_mgmt(server, credential):
+    from azure.mgmt.batch import BatchManagementClient
+
+    return BatchManagementClient(credential, server.bootstrap["subscriptionId"], **mgmt_kwargs(server))
+
+
+@pytest.fixture(scope="session")
+def cognitive_mgmt(server, credential):
+    from azure.mgmt.cognitiveservices import CognitiveServicesManagementClient
+
+    return CognitiveServicesManagementClient(credential, server.bootstrap["subscriptionId"], **mgmt_kwargs(server))
