@@ -1,0 +1,329 @@
+//! Integration tests that start the real `keyrotor` binary.
+
+use std::collections::HashMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+const BIN: &str = env!("CARGO_BIN_EXE_keyrotor");
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+struct Server {
+    child: Child,
+    port: u16,
+    dir: PathBuf,
+}
+
+impl Server {
+    fn start(dir: &Path, port: u16) -> Server {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.with_extension("log"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let child = Command::new(BIN)
+            .args(["serve", "--data-dir"])
+            .arg(dir)
+            .args(["--listen", &format!("127.0.0.1:{port}")])
+            .env("KEYROTOR_LOG", "debug")
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .unwrap_or_else(|e| panic!("{e}"));
+        let mut s = Server {
+            child,
+            port,
+            dir: dir.to_path_buf(),
+        };
+        s.wait_listening();
+        s
+    }
+
+    fn wait_listening(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!("keyrotor exited early: {status}");
+            }
+            if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        panic!("keyrotor did not start listening");
+    }
+
+    fn bootstrap(&self) -> Value {
+        let text = std::fs::read_to_string(self.dir.join("bootstrap.json")).unwrap_or_else(|e| panic!("{e}"));
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.with_extension("log")).unwrap_or_default()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+struct Api {
+    http: reqwest::Client,
+    base: String,
+    token: String,
+    sub: String,
+}
+
+async fn api(server: &Server) -> Api {
+    let b = server.bootstrap();
+    let s = |k: &str| b[k].as_str().unwrap_or_else(|| panic!("bootstrap lacks {k}")).to_string();
+    let ca = std::fs::read(s("caCert")).unwrap_or_else(|e| panic!("{e}"));
+    let http = reqwest::Client::builder()
+        .use_rustls_tls()
+        .add_root_certificate(reqwest::Certificate::from_pem(&ca).unwrap_or_else(|e| panic!("{e}")))
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let tok: Value = http
+        .post(format!("{}/{}/oauth2/v2.0/token", s("authority"), s("tenantId")))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", &s("clientId")),
+            ("client_secret", &s("clientSecret")),
+            ("scope", "https://management.azure.com/.default"),
+        ])
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .json()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    Api {
+        http,
+        base: s("resourceManager"),
+        token: tok["access_token"].as_str().unwrap_or_else(|| panic!("no token: {tok}")).to_string(),
+        sub: s("subscriptionId"),
+    }
+}
+
+impl Api {
+    async fn send(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> reqwest::Result<(u16, Value)> {
+        let url = format!("{}/subscriptions/{}{path}?api-version=2025-06-01", self.base, self.sub);
+        let mut r = self.http.request(method, url).bearer_auth(&self.token);
+        r = match body {
+            Some(b) => r.json(&b),
+            None => r.header("content-length", "0"),
+        };
+        let resp = r.send().await?;
+        let status = resp.status().as_u16();
+        let v = resp.json().await.unwrap_or(Value::Null);
+        Ok((status, v))
+    }
+
+    async fn ok(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        let (status, v) = self.send(method, path, body).await.unwrap_or_else(|e| panic!("{e}"));
+        assert!((200..300).contains(&status), "{status}: {v}");
+        v
+    }
+}
+
+const BATCH: &str = "/resourceGroups/rg1/providers/Microsoft.Batch/batchAccounts/crash1";
+
+/// kill -9 during a stream of regenerations: after restart every slot holds
+/// the value acknowledged last, or the value of the one request in flight at
+/// the kill; no acknowledged value is lost and no replaced value comes back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_during_regenerations_loses_nothing() {
+    let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let dir = tmp.path().join("data");
+    let port = free_port();
+    let mut server = Server::start(&dir, port);
+    let a = api(&server).await;
+    a.ok(reqwest::Method::PUT, "/resourcegroups/rg1", Some(json!({"location": "westus"}))).await;
+    a.ok(reqwest::Method::PUT, BATCH, Some(json!({"location": "westus"}))).await;
+    let first = a.ok(reqwest::Method::POST, &format!("{BATCH}/listKeys"), None).await;
+    let mut acked: HashMap<&str, String> = HashMap::new();
+    let mut replaced: Vec<String> = Vec::new();
+    for slot in ["primary", "secondary"] {
+        acked.insert(slot, first[slot].as_str().unwrap_or_default().to_string());
+    }
+    let mut all_seen: Vec<String> = acked.values().cloned().collect();
+
+    for round in 0..3u64 {
+        let a = api(&server).await;
+        let stop_after = Duration::from_millis(150 + 120 * round);
+        let started = Instant::now();
+        let mut in_flight: Option<&str>;
+        let mut i = 0u64;
+        loop {
+            let slot = if i % 2 == 0 { "primary" } else { "secondary" };
+            let key_name = if slot == "primary" { "Primary" } else { "Secondary" };
+            i += 1;
+            if started.elapsed() >= stop_after {
+                // Fire one more request and kill the server while it runs.
+                let path = format!("{BATCH}/regenerateKeys");
+                let req = a.send(reqwest::Method::POST, &path, Some(json!({"keyName": key_name})));
+                in_flight = Some(slot);
+                let killer = async {
+                    tokio::time::sleep(Duration::from_micros(150 * round)).await;
+                };
+                tokio::select! {
+                    res = req => {
+                        if let Ok((200, v)) = res {
+                            for s in ["primary", "secondary"] {
+                                let new = v[s].as_str().unwrap_or_default().to_string();
+                                if acked[s] != new { replaced.push(acked[s].clone()); }
+                                acked.insert(s, new.clone());
+                                all_seen.push(new);
+                            }
+                            in_flight = None;
+                        }
+                    }
+                    _ = killer => {}
+                }
+                server.child.kill().unwrap_or_else(|e| panic!("{e}"));
+                server.child.wait().unwrap_or_else(|e| panic!("{e}"));
+                break;
+            }
+            let (status, v) = a
+                .send(reqwest::Method::POST, &format!("{BATCH}/regenerateKeys"), Some(json!({"keyName": key_name})))
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(status, 200, "{v}");
+            for s in ["primary", "secondary"] {
+                let new = v[s].as_str().unwrap_or_default().to_string();
+                if acked[s] != new {
+                    assert_eq!(s, slot, "regenerating {slot} changed {s}");
+                    replaced.push(acked[s].clone());
+                }
+                acked.insert(s, new.clone());
+                all_seen.push(new);
+            }
+        }
+        assert!(i > 3, "round {round} made too few regenerations");
+        eprintln!("round {round}: {i} regenerations, killed with one in flight: {}", in_flight.is_some());
+        server = Server::start(&dir, port);
+        let a = api(&server).await;
+        let now = a.ok(reqwest::Method::POST, &format!("{BATCH}/listKeys"), None).await;
+        for s in ["primary", "secondary"] {
+            let value = now[s].as_str().unwrap_or_default().to_string();
+            assert!(!replaced.contains(&value), "round {round}: a replaced {s} key came back");
+            if Some(s) == in_flight {
+                if value != acked[s] {
+                    // The in-flight regeneration committed: a new, never-seen value.
+                    assert!(!all_seen.contains(&value));
+                    replaced.push(acked[s].clone());
+                    acked.insert(s, value.clone());
+                    all_seen.push(value);
+                }
+            } else {
+                assert_eq!(value, acked[s], "round {round}: acknowledged {s} key lost");
+            }
+        }
+    }
+    let log = server.log();
+    for k in &all_seen {
+        assert!(!log.contains(k.as_str()), "a key value appears in the server log");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restart_keeps_state_and_sigterm_is_graceful() {
+    let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let dir = tmp.path().join("data");
+    let port = free_port();
+    let mut server = Server::start(&dir, port);
+    let secret = server.bootstrap()["clientSecret"].as_str().unwrap_or_default().to_string();
+    assert!(!server.log().contains(&secret), "the bootstrap secret was printed");
+    let a = api(&server).await;
+    a.ok(reqwest::Method::PUT, "/resourcegroups/rg1", Some(json!({"location": "westus"}))).await;
+    a.ok(reqwest::Method::PUT, BATCH, Some(json!({"location": "westus"}))).await;
+    let keys = a.ok(reqwest::Method::POST, &format!("{BATCH}/listKeys"), None).await;
+    let pid = server.child.id();
+    let status = Command::new("kill").args(["-TERM", &pid.to_string()]).status().unwrap_or_else(|e| panic!("{e}"));
+    assert!(status.success());
+    let t = Instant::now();
+    let exit = loop {
+        if let Some(s) = server.child.try_wait().unwrap_or_else(|e| panic!("{e}")) {
+            break s;
+        }
+        assert!(t.elapsed() < Duration::from_secs(15), "no exit after SIGTERM");
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    assert!(exit.success(), "{exit}");
+    let server = Server::start(&dir, port);
+    assert_eq!(server.bootstrap()["clientSecret"].as_str(), Some(secret.as_str()), "credentials survive a restart");
+    let a = api(&server).await;
+    let again = a.ok(reqwest::Method::POST, &format!("{BATCH}/listKeys"), None).await;
+    assert_eq!(again, keys);
+    let mode = {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::metadata(dir.join("bootstrap.json")).map(|m| m.permissions().mode() & 0o777).unwrap_or(0)
+    };
+    assert_eq!(mode, 0o600);
+}
+
+#[test]
+fn world_readable_root_key_is_refused() {
+    let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let dir = tmp.path().join("data");
+    let port = free_port();
+    drop(Server::start(&dir, port));
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir.join("root.key"), std::fs::Permissions::from_mode(0o644)).unwrap_or_else(|e| panic!("{e}"));
+    }
+    let mut child = Command::new(BIN)
+        .args(["serve", "--data-dir"])
+        .arg(&dir)
+        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let status = child.wait().unwrap_or_else(|e| panic!("{e}"));
+    let mut err = String::new();
+    child.stderr.take().map(|mut s| s.read_to_string(&mut err));
+    assert!(!status.success());
+    assert!(err.contains("accessible to other users"), "{err}");
+}
+
+#[test]
+fn wrong_root_key_cannot_read_keys() {
+    let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let dir = tmp.path().join("data");
+    let port = free_port();
+    let rt = tokio::runtime::Runtime::new().unwrap_or_else(|e| panic!("{e}"));
+    {
+        let server = Server::start(&dir, port);
+        rt.block_on(async {
+            let a = api(&server).await;
+            a.ok(reqwest::Method::PUT, "/resourcegroups/rg1", Some(json!({"location": "westus"}))).await;
+            a.ok(reqwest::Method::PUT, BATCH, Some(json!({"location": "westus"}))).await;
+        });
+    }
+    // Another root key: the stored keys (and signing keys) cannot be opened.
+    std::fs::write(dir.join("root.key"), "11".repeat(32)).unwrap_or_else(|e| panic!("{e}"));
+    let mut child = Command::new(BIN)
+        .args(["serve", "--data-dir"])
+        .arg(&dir)
+        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let status = child.wait().unwrap_or_else(|e| panic!("{e}"));
+    let mut err = String::new();
+    child.stderr.take().map(|mut s| s.read_to_string(&mut err));
+    assert!(!status.success(), "started with the wrong root key");
+    assert!(err.contains("decrypted") || err.contains("root key"), "{err}");
+}
