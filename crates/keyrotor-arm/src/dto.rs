@@ -29,11 +29,15 @@ pub fn rfc3339(t: OffsetDateTime) -> String {
 /// Parses a JSON request body that must be an object.
 pub fn json_object(body: &[u8]) -> ArmResult<Map<String, Value>> {
     if body.iter().all(u8::is_ascii_whitespace) {
-        return Err(ArmError::InvalidRequestContent("the request body is empty".into()));
+        return Err(ArmError::InvalidRequestContent(
+            "the request body is empty".into(),
+        ));
     }
     match serde_json::from_slice::<Value>(body) {
         Ok(Value::Object(m)) => Ok(m),
-        Ok(_) => Err(ArmError::InvalidRequestContent("the request body must be a JSON object".into())),
+        Ok(_) => Err(ArmError::InvalidRequestContent(
+            "the request body must be a JSON object".into(),
+        )),
         Err(e) => Err(ArmError::InvalidRequestContent(format!(
             "line {} column {}: {}",
             e.line(),
@@ -54,7 +58,9 @@ pub fn tags(body: &Map<String, Value>) -> ArmResult<Option<BTreeMap<String, Stri
         None | Some(Value::Null) => Ok(None),
         Some(Value::Object(m)) => {
             if m.len() > 50 {
-                return Err(ArmError::InvalidParameter("at most 50 tags are allowed".into()));
+                return Err(ArmError::InvalidParameter(
+                    "at most 50 tags are allowed".into(),
+                ));
             }
             m.iter()
                 .map(|(k, v)| match v {
@@ -69,7 +75,9 @@ pub fn tags(body: &Map<String, Value>) -> ArmResult<Option<BTreeMap<String, Stri
                 .collect::<ArmResult<_>>()
                 .map(Some)
         }
-        Some(_) => Err(ArmError::InvalidRequestContent("'tags' must be an object".into())),
+        Some(_) => Err(ArmError::InvalidRequestContent(
+            "'tags' must be an object".into(),
+        )),
     }
 }
 
@@ -78,7 +86,9 @@ pub fn string_field(body: &Map<String, Value>, name: &str) -> ArmResult<Option<S
     match body.get(name) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s.clone())),
-        Some(_) => Err(ArmError::InvalidRequestContent(format!("'{name}' must be a string"))),
+        Some(_) => Err(ArmError::InvalidRequestContent(format!(
+            "'{name}' must be a string"
+        ))),
     }
 }
 
@@ -174,7 +184,9 @@ pub fn account(a: &Account, keys: &[KeyInfo], ep: &Endpoints, actor: &str) -> Va
             let endpoint = ep.cosmos(a.name.as_str());
             out.insert(
                 "kind".into(),
-                doc.get("kind").cloned().unwrap_or_else(|| json!("GlobalDocumentDB")),
+                doc.get("kind")
+                    .cloned()
+                    .unwrap_or_else(|| json!("GlobalDocumentDB")),
             );
             // Every region the client asked for is served by this one endpoint.
             let mut regions: Vec<(String, u64, bool)> = props
@@ -184,8 +196,14 @@ pub fn account(a: &Account, keys: &[KeyInfo], ep: &Endpoints, actor: &str) -> Va
                     l.iter()
                         .filter_map(|r| {
                             let name = r.get("locationName")?.as_str()?.to_string();
-                            let prio = r.get("failoverPriority").and_then(Value::as_u64).unwrap_or(0);
-                            let zr = r.get("isZoneRedundant").and_then(Value::as_bool).unwrap_or(false);
+                            let prio = r
+                                .get("failoverPriority")
+                                .and_then(Value::as_u64)
+                                .unwrap_or(0);
+                            let zr = r
+                                .get("isZoneRedundant")
+                                .and_then(Value::as_bool)
+                                .unwrap_or(false);
                             Some((name, prio, zr))
                         })
                         .collect()
@@ -196,7 +214,11 @@ pub fn account(a: &Account, keys: &[KeyInfo], ep: &Endpoints, actor: &str) -> Va
             }
             regions.sort_by_key(|r| r.1);
             let region_id = |name: &str| {
-                let n: String = name.chars().filter(|c| !c.is_whitespace()).collect::<String>().to_ascii_lowercase();
+                let n: String = name
+                    .chars()
+                    .filter(|c| !c.is_whitespace())
+                    .collect::<String>()
+                    .to_ascii_lowercase();
                 format!("{}-{n}", a.name)
             };
             let rendered: Vec<Value> = regions
@@ -245,7 +267,11 @@ pub fn account(a: &Account, keys: &[KeyInfo], ep: &Endpoints, actor: &str) -> Va
             set_default(&mut props, "enableAutomaticFailover", json!(false));
             set_default(&mut props, "capabilities", json!([]));
             set_default(&mut props, "publicNetworkAccess", json!("Enabled"));
-            set_default(&mut props, "disableKeyBasedMetadataWriteAccess", json!(false));
+            set_default(
+                &mut props,
+                "disableKeyBasedMetadataWriteAccess",
+                json!(false),
+            );
             set_default(&mut props, "minimalTlsVersion", json!("Tls12"));
         }
         AccountKind::Batch => {
@@ -257,15 +283,35 @@ pub fn account(a: &Account, keys: &[KeyInfo], ep: &Endpoints, actor: &str) -> Va
                 json!(["SharedKey", "AAD", "TaskAuthenticationToken"]),
             );
             set_default(&mut props, "publicNetworkAccess", json!("Enabled"));
-            set_default(&mut props, "encryption", json!({"keySource": "Microsoft.Batch"}));
+            set_default(
+                &mut props,
+                "encryption",
+                json!({"keySource": "Microsoft.Batch"}),
+            );
         }
         AccountKind::Ai => {
             let endpoint = ep.ai(a.name.as_str());
-            out.insert("kind".into(), doc.get("kind").cloned().unwrap_or_else(|| json!("AIServices")));
-            out.insert("sku".into(), doc.get("sku").cloned().unwrap_or_else(|| json!({"name": "S0"})));
-            out.insert("etag".into(), json!(format!("\"{}\"", a.updated_at.unix_timestamp_nanos())));
+            out.insert(
+                "kind".into(),
+                doc.get("kind")
+                    .cloned()
+                    .unwrap_or_else(|| json!("AIServices")),
+            );
+            out.insert(
+                "sku".into(),
+                doc.get("sku")
+                    .cloned()
+                    .unwrap_or_else(|| json!({"name": "S0"})),
+            );
+            out.insert(
+                "etag".into(),
+                json!(format!("\"{}\"", a.updated_at.unix_timestamp_nanos())),
+            );
             props.insert("endpoint".into(), json!(endpoint));
-            props.insert("endpoints".into(), json!({ "AI Services": endpoint, "OpenAI Language Model Instance API": endpoint }));
+            props.insert(
+                "endpoints".into(),
+                json!({ "AI Services": endpoint, "OpenAI Language Model Instance API": endpoint }),
+            );
             props.insert("internalId".into(), json!(a.uid.replace('-', "")));
             props.insert("dateCreated".into(), json!(rfc3339(a.created_at)));
             set_default(&mut props, "customSubDomainName", json!(a.name.as_str()));
@@ -279,7 +325,10 @@ pub fn account(a: &Account, keys: &[KeyInfo], ep: &Endpoints, actor: &str) -> Va
 
 /// Builds the document to store from a PUT body (and, for PATCH, the
 /// current document): keeps `kind`, `sku`, `identity` and `properties`.
-pub fn merge_document(current: Option<Map<String, Value>>, body: &Map<String, Value>) -> ArmResult<String> {
+pub fn merge_document(
+    current: Option<Map<String, Value>>,
+    body: &Map<String, Value>,
+) -> ArmResult<String> {
     let mut doc = current.unwrap_or_default();
     for key in ["kind", "sku", "identity"] {
         if let Some(v) = body.get(key) {
@@ -298,7 +347,11 @@ pub fn merge_document(current: Option<Map<String, Value>>, body: &Map<String, Va
             }
             doc.insert("properties".into(), Value::Object(merged));
         }
-        Some(_) => return Err(ArmError::InvalidRequestContent("'properties' must be an object".into())),
+        Some(_) => {
+            return Err(ArmError::InvalidRequestContent(
+                "'properties' must be an object".into(),
+            ))
+        }
     }
     serde_json::to_string(&doc).map_err(|e| ArmError::Internal(e.to_string()))
 }
@@ -323,7 +376,9 @@ pub fn keys(a: &Account, keys: &[AccountKey]) -> Value {
             "primary": get(KeySlot::Primary),
             "secondary": get(KeySlot::Secondary),
         }),
-        AccountKind::Ai => json!({ "key1": get(KeySlot::Primary), "key2": get(KeySlot::Secondary) }),
+        AccountKind::Ai => {
+            json!({ "key1": get(KeySlot::Primary), "key2": get(KeySlot::Secondary) })
+        }
     }
 }
 
@@ -375,12 +430,26 @@ pub fn regenerate_slot(kind: AccountKind, body: &Map<String, Value>) -> ArmResul
                 ("secondaryReadonly", KeySlot::SecondaryReadonly),
             ],
         ),
-        AccountKind::Batch => ("keyName", &[("Primary", KeySlot::Primary), ("Secondary", KeySlot::Secondary)]),
-        AccountKind::Ai => ("keyName", &[("Key1", KeySlot::Primary), ("Key2", KeySlot::Secondary)]),
+        AccountKind::Batch => (
+            "keyName",
+            &[
+                ("Primary", KeySlot::Primary),
+                ("Secondary", KeySlot::Secondary),
+            ],
+        ),
+        AccountKind::Ai => (
+            "keyName",
+            &[("Key1", KeySlot::Primary), ("Key2", KeySlot::Secondary)],
+        ),
     };
-    let names = allowed.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ");
-    let value = string_field(body, field)?
-        .ok_or_else(|| ArmError::InvalidParameter(format!("'{field}' is required; one of: {names}")))?;
+    let names = allowed
+        .iter()
+        .map(|(n, _)| *n)
+        .collect::<Vec<_>>()
+        .join(", ");
+    let value = string_field(body, field)?.ok_or_else(|| {
+        ArmError::InvalidParameter(format!("'{field}' is required; one of: {names}"))
+    })?;
     allowed
         .iter()
         .find(|(n, _)| n.eq_ignore_ascii_case(&value))
@@ -399,16 +468,30 @@ mod tests {
 
     #[test]
     fn rfc3339_has_microseconds() {
-        let t = OffsetDateTime::from_unix_timestamp_nanos(1_700_000_000_123_456_789).unwrap_or_else(|e| panic!("{e}"));
+        let t = OffsetDateTime::from_unix_timestamp_nanos(1_700_000_000_123_456_789)
+            .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(rfc3339(t), "2023-11-14T22:13:20.123456Z");
     }
 
     #[test]
     fn regenerate_bodies() {
         let body = |s: &str| json_object(s.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(regenerate_slot(AccountKind::Cosmos, &body(r#"{"keyKind":"primaryReadonly"}"#)).ok(), Some(KeySlot::PrimaryReadonly));
-        assert_eq!(regenerate_slot(AccountKind::Batch, &body(r#"{"keyName":"Secondary"}"#)).ok(), Some(KeySlot::Secondary));
-        assert_eq!(regenerate_slot(AccountKind::Ai, &body(r#"{"keyName":"Key2"}"#)).ok(), Some(KeySlot::Secondary));
+        assert_eq!(
+            regenerate_slot(
+                AccountKind::Cosmos,
+                &body(r#"{"keyKind":"primaryReadonly"}"#)
+            )
+            .ok(),
+            Some(KeySlot::PrimaryReadonly)
+        );
+        assert_eq!(
+            regenerate_slot(AccountKind::Batch, &body(r#"{"keyName":"Secondary"}"#)).ok(),
+            Some(KeySlot::Secondary)
+        );
+        assert_eq!(
+            regenerate_slot(AccountKind::Ai, &body(r#"{"keyName":"Key2"}"#)).ok(),
+            Some(KeySlot::Secondary)
+        );
         assert!(regenerate_slot(AccountKind::Batch, &body(r#"{"keyName":"Key2"}"#)).is_err());
         assert!(regenerate_slot(AccountKind::Cosmos, &body(r#"{"keyKind":"tertiary"}"#)).is_err());
         assert!(regenerate_slot(AccountKind::Cosmos, &body(r#"{"keyKind":5}"#)).is_err());

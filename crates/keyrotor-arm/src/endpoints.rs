@@ -87,7 +87,10 @@ mod tests {
         assert_eq!(p.batch("ba1"), "127.0.0.1:8443/batch/ba1");
         assert_eq!(p.ai("ai1"), "https://127.0.0.1:8443/ai/ai1/");
         let h = Endpoints::new("https://kr.example.com:8443", Some("kr.example.com".into()));
-        assert_eq!(h.cosmos("acct"), "https://acct.documents.kr.example.com:8443/");
+        assert_eq!(
+            h.cosmos("acct"),
+            "https://acct.documents.kr.example.com:8443/"
+        );
         assert_eq!(h.batch("ba1"), "ba1.batch.kr.example.com:8443");
         let d = Endpoints::new("https://kr.example.com", Some("kr.example.com.".into()));
         assert_eq!(d.ai("ai1"), "https://ai1.cognitiveservices.kr.example.com/");

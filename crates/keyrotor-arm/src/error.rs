@@ -47,9 +47,13 @@ impl ArmError {
                 CoreError::NameTaken { .. } => (S::CONFLICT, "Conflict"),
                 CoreError::NoSuchKey { .. } => (S::BAD_REQUEST, "InvalidKeyKind"),
                 CoreError::BadCredentials => (S::UNAUTHORIZED, "AuthenticationFailed"),
-                CoreError::KeyMaterialUnavailable(_) => (S::SERVICE_UNAVAILABLE, "KeyMaterialUnavailable"),
+                CoreError::KeyMaterialUnavailable(_) => {
+                    (S::SERVICE_UNAVAILABLE, "KeyMaterialUnavailable")
+                }
                 CoreError::Unavailable(_) => (S::SERVICE_UNAVAILABLE, "ServiceUnavailable"),
-                CoreError::Storage(_) | CoreError::Crypto(_) => (S::INTERNAL_SERVER_ERROR, "InternalServerError"),
+                CoreError::Storage(_) | CoreError::Crypto(_) => {
+                    (S::INTERNAL_SERVER_ERROR, "InternalServerError")
+                }
             },
             ArmError::MissingToken => (S::UNAUTHORIZED, "AuthenticationFailed"),
             ArmError::InvalidToken(_) => (S::UNAUTHORIZED, "InvalidAuthenticationToken"),
@@ -67,7 +71,8 @@ impl ArmError {
     /// The message shown to the client: never a storage or crypto internal.
     fn public_message(&self) -> String {
         match self {
-            ArmError::Core(CoreError::Storage(_) | CoreError::Crypto(_)) | ArmError::Internal(_) => {
+            ArmError::Core(CoreError::Storage(_) | CoreError::Crypto(_))
+            | ArmError::Internal(_) => {
                 "The service encountered an internal error. Please retry the request.".into()
             }
             other => other.to_string(),

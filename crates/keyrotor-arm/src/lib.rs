@@ -50,7 +50,12 @@ const ARM_AUDIENCES: [&str; 4] = [
 ];
 
 impl ArmState {
-    pub fn new(core: Arc<Keyrotor>, dir: Directory, endpoints: Endpoints, issuer: TokenIssuer) -> Self {
+    pub fn new(
+        core: Arc<Keyrotor>,
+        dir: Directory,
+        endpoints: Endpoints,
+        issuer: TokenIssuer,
+    ) -> Self {
         Self {
             core,
             dir,
@@ -96,15 +101,19 @@ impl ArmState {
         let mut all = req.headers.get_all(http::header::AUTHORIZATION).iter();
         all.next();
         if all.next().is_some() {
-            return Err(ArmError::InvalidToken("more than one Authorization header".into()));
+            return Err(ArmError::InvalidToken(
+                "more than one Authorization header".into(),
+            ));
         }
-        let value = value
-            .to_str()
-            .map_err(|_| ArmError::InvalidToken("the Authorization header is not valid text".into()))?;
+        let value = value.to_str().map_err(|_| {
+            ArmError::InvalidToken("the Authorization header is not valid text".into())
+        })?;
         let token = value
             .strip_prefix("Bearer ")
             .or_else(|| value.strip_prefix("bearer "))
-            .ok_or_else(|| ArmError::InvalidToken("the Authorization header must use the Bearer scheme".into()))?
+            .ok_or_else(|| {
+                ArmError::InvalidToken("the Authorization header must use the Bearer scheme".into())
+            })?
             .trim();
         let audiences = self.known_audiences();
         let aud: Vec<&str> = audiences.iter().map(String::as_str).collect();
@@ -113,7 +122,9 @@ impl ArmState {
             .verify(token, &aud, self.core.now())
             .map_err(|e| ArmError::InvalidToken(e.to_string()))?;
         if claims.tid != self.dir.tenant_id {
-            return Err(ArmError::InvalidToken("the token was issued for another tenant".into()));
+            return Err(ArmError::InvalidToken(
+                "the token was issued for another tenant".into(),
+            ));
         }
         Ok(claims.appid)
     }
@@ -191,12 +202,15 @@ async fn arm_dispatch_inner(st: Arc<ArmState>, req: Request) -> ArmResult<Respon
 }
 
 fn sub_id(s: &str) -> ArmResult<SubscriptionId> {
-    SubscriptionId::parse(s).map_err(|_| keyrotor_core::Error::SubscriptionNotFound(s.chars().take(64).collect()).into())
+    SubscriptionId::parse(s).map_err(|_| {
+        keyrotor_core::Error::SubscriptionNotFound(s.chars().take(64).collect()).into()
+    })
 }
 
 /// Group names in a path: an invalid name cannot exist, so reads answer 404.
 fn group_name_for_read(s: &str) -> ArmResult<ResourceGroupName> {
-    ResourceGroupName::parse(s).map_err(|_| keyrotor_core::Error::GroupNotFound(s.chars().take(90).collect()).into())
+    ResourceGroupName::parse(s)
+        .map_err(|_| keyrotor_core::Error::GroupNotFound(s.chars().take(90).collect()).into())
 }
 
 fn account_name_for_read(p: &AccountPath) -> ArmResult<AccountName> {
@@ -232,14 +246,20 @@ fn handle(st: &ArmState, actor: &Actor, op: Operation, body: &[u8]) -> ArmResult
             }
             ok_json(StatusCode::OK, dto::subscription(dir))
         }
-        Operation::ProvidersGet { subscription, namespace } => {
+        Operation::ProvidersGet {
+            subscription,
+            namespace,
+        } => {
             let sub = sub_id(&subscription)?;
             if sub != dir.subscription_id {
                 return Err(keyrotor_core::Error::SubscriptionNotFound(subscription).into());
             }
             ok_json(StatusCode::OK, provider(&sub, &namespace))
         }
-        Operation::ProvidersRegister { subscription, namespace } => {
+        Operation::ProvidersRegister {
+            subscription,
+            namespace,
+        } => {
             let sub = sub_id(&subscription)?;
             if sub != dir.subscription_id {
                 return Err(keyrotor_core::Error::SubscriptionNotFound(subscription).into());
@@ -254,7 +274,10 @@ fn handle(st: &ArmState, actor: &Actor, op: Operation, body: &[u8]) -> ArmResult
                 json!({ "value": groups.iter().map(dto::resource_group).collect::<Vec<_>>() }),
             )
         }
-        Operation::ResourceGroupsCreateOrUpdate { subscription, group } => {
+        Operation::ResourceGroupsCreateOrUpdate {
+            subscription,
+            group,
+        } => {
             let sub = sub_id(&subscription)?;
             let name = ResourceGroupName::parse(&group).map_err(keyrotor_core::Error::from)?;
             let body = dto::json_object(body)?;
@@ -263,27 +286,47 @@ fn handle(st: &ArmState, actor: &Actor, op: Operation, body: &[u8]) -> ArmResult
             let tags = dto::tags(&body)?.unwrap_or_default();
             let (g, created) = core.put_group(dir, actor, &sub, &name, &location, tags)?;
             ok_json(
-                if created { StatusCode::CREATED } else { StatusCode::OK },
+                if created {
+                    StatusCode::CREATED
+                } else {
+                    StatusCode::OK
+                },
                 dto::resource_group(&g),
             )
         }
-        Operation::ResourceGroupsGet { subscription, group } => {
+        Operation::ResourceGroupsGet {
+            subscription,
+            group,
+        } => {
             let sub = sub_id(&subscription)?;
             let g = core.group(dir, &sub, &group_name_for_read(&group)?)?;
             ok_json(StatusCode::OK, dto::resource_group(&g))
         }
-        Operation::ResourceGroupsCheckExistence { subscription, group } => {
+        Operation::ResourceGroupsCheckExistence {
+            subscription,
+            group,
+        } => {
             let sub = sub_id(&subscription)?;
             let found = match ResourceGroupName::parse(&group) {
-                Ok(name) => core.group(dir, &sub, &name).map(|_| true).or_else(|e| match e {
-                    keyrotor_core::Error::GroupNotFound(_) => Ok(false),
-                    other => Err(other),
-                })?,
+                Ok(name) => core
+                    .group(dir, &sub, &name)
+                    .map(|_| true)
+                    .or_else(|e| match e {
+                        keyrotor_core::Error::GroupNotFound(_) => Ok(false),
+                        other => Err(other),
+                    })?,
                 Err(_) => false,
             };
-            empty(if found { StatusCode::NO_CONTENT } else { StatusCode::NOT_FOUND })
+            empty(if found {
+                StatusCode::NO_CONTENT
+            } else {
+                StatusCode::NOT_FOUND
+            })
         }
-        Operation::ResourceGroupsUpdate { subscription, group } => {
+        Operation::ResourceGroupsUpdate {
+            subscription,
+            group,
+        } => {
             let sub = sub_id(&subscription)?;
             let name = group_name_for_read(&group)?;
             let body = dto::json_object(body)?;
@@ -292,12 +335,19 @@ fn handle(st: &ArmState, actor: &Actor, op: Operation, body: &[u8]) -> ArmResult
             let (g, _) = core.put_group(dir, actor, &sub, &name, &current.location, tags)?;
             ok_json(StatusCode::OK, dto::resource_group(&g))
         }
-        Operation::ResourceGroupsDelete { subscription, group } => {
+        Operation::ResourceGroupsDelete {
+            subscription,
+            group,
+        } => {
             let sub = sub_id(&subscription)?;
             core.delete_group(dir, actor, &sub, &group_name_for_read(&group)?)?;
             empty(StatusCode::OK)
         }
-        Operation::AccountsList { kind, subscription, group } => {
+        Operation::AccountsList {
+            kind,
+            subscription,
+            group,
+        } => {
             let sub = sub_id(&subscription)?;
             let group = group.as_deref().map(group_name_for_read).transpose()?;
             let accounts = core.accounts(dir, kind, &sub, group.as_ref())?;
@@ -319,14 +369,28 @@ fn handle(st: &ArmState, actor: &Actor, op: Operation, body: &[u8]) -> ArmResult
                 tags,
                 document,
             };
-            let (a, _) = core.put_account(dir, actor, p.kind, &a.subscription, &a.resource_group, &a.name, spec)?;
+            let (a, _) = core.put_account(
+                dir,
+                actor,
+                p.kind,
+                &a.subscription,
+                &a.resource_group,
+                &a.name,
+                spec,
+            )?;
             let keys = core.key_info(&a)?;
-            ok_json(StatusCode::OK, dto::account(&a, &keys, &st.endpoints, &actor.0))
+            ok_json(
+                StatusCode::OK,
+                dto::account(&a, &keys, &st.endpoints, &actor.0),
+            )
         }
         Operation::AccountsGet(p) => {
             let a = find_account(st, &p)?;
             let keys = core.key_info(&a)?;
-            ok_json(StatusCode::OK, dto::account(&a, &keys, &st.endpoints, &dir.admin_client_id))
+            ok_json(
+                StatusCode::OK,
+                dto::account(&a, &keys, &st.endpoints, &dir.admin_client_id),
+            )
         }
         Operation::AccountsDelete(p) => {
             let sub = sub_id(&p.subscription)?;
@@ -337,7 +401,9 @@ fn handle(st: &ArmState, actor: &Actor, op: Operation, body: &[u8]) -> ArmResult
                     core.delete_account(actor, &a)?;
                     empty(delete_status(p.kind))
                 }
-                Err(ArmError::Core(keyrotor_core::Error::AccountNotFound { .. })) => empty(StatusCode::NO_CONTENT),
+                Err(ArmError::Core(keyrotor_core::Error::AccountNotFound { .. })) => {
+                    empty(StatusCode::NO_CONTENT)
+                }
                 Err(e) => Err(e),
             }
         }
@@ -354,7 +420,10 @@ fn handle(st: &ArmState, actor: &Actor, op: Operation, body: &[u8]) -> ArmResult
         Operation::AccountsListConnectionStrings(p) => {
             let a = find_account(st, &p)?;
             let keys = core.list_keys(&a)?;
-            ok_json(StatusCode::OK, dto::connection_strings(&a, &keys, &st.endpoints))
+            ok_json(
+                StatusCode::OK,
+                dto::connection_strings(&a, &keys, &st.endpoints),
+            )
         }
         Operation::AccountsRegenerateKey(p) => {
             let a = find_account(st, &p)?;
@@ -376,7 +445,11 @@ fn handle(st: &ArmState, actor: &Actor, op: Operation, body: &[u8]) -> ArmResult
                 Ok(n) => core.account_by_name(kind, &n)?.is_some(),
                 Err(_) => false,
             };
-            empty(if exists { StatusCode::OK } else { StatusCode::NOT_FOUND })
+            empty(if exists {
+                StatusCode::OK
+            } else {
+                StatusCode::NOT_FOUND
+            })
         }
     }
 }
@@ -407,7 +480,12 @@ fn find_account(st: &ArmState, p: &AccountPath) -> ArmResult<keyrotor_core::Acco
     Ok(st.core.account_in(&st.dir, p.kind, &sub, &group, &name)?)
 }
 
-fn create_account(st: &ArmState, actor: &Actor, p: &AccountPath, body: &[u8]) -> ArmResult<Response> {
+fn create_account(
+    st: &ArmState,
+    actor: &Actor,
+    p: &AccountPath,
+    body: &[u8],
+) -> ArmResult<Response> {
     let sub = sub_id(&p.subscription)?;
     let group = group_name_for_read(&p.resource_group)?;
     let name = AccountName::parse(p.kind, &p.name).map_err(keyrotor_core::Error::from)?;
@@ -417,7 +495,11 @@ fn create_account(st: &ArmState, actor: &Actor, p: &AccountPath, body: &[u8]) ->
     let props = match body.get("properties") {
         None | Some(Value::Null) => serde_json::Map::new(),
         Some(Value::Object(m)) => m.clone(),
-        Some(_) => return Err(ArmError::InvalidRequestContent("'properties' must be an object".into())),
+        Some(_) => {
+            return Err(ArmError::InvalidRequestContent(
+                "'properties' must be an object".into(),
+            ))
+        }
     };
     match p.kind {
         AccountKind::Cosmos => {
@@ -445,17 +527,25 @@ fn create_account(st: &ArmState, actor: &Actor, p: &AccountPath, body: &[u8]) ->
         AccountKind::Batch => {}
         AccountKind::Ai => {
             if dto::string_field(&body, "kind")?.is_none_or(|k| k.is_empty()) {
-                return Err(ArmError::InvalidParameter("'kind' is required (for example 'AIServices')".into()));
+                return Err(ArmError::InvalidParameter(
+                    "'kind' is required (for example 'AIServices')".into(),
+                ));
             }
             match body.get("sku") {
                 Some(Value::Object(s)) if s.get("name").is_some_and(Value::is_string) => {}
-                _ => return Err(ArmError::InvalidParameter("'sku.name' is required (for example 'S0')".into())),
+                _ => {
+                    return Err(ArmError::InvalidParameter(
+                        "'sku.name' is required (for example 'S0')".into(),
+                    ))
+                }
             }
         }
     }
     if let Some(v) = props.get("disableLocalAuth") {
         if !v.is_boolean() {
-            return Err(ArmError::InvalidRequestContent("'properties.disableLocalAuth' must be a boolean".into()));
+            return Err(ArmError::InvalidRequestContent(
+                "'properties.disableLocalAuth' must be a boolean".into(),
+            ));
         }
     }
     let existing = st.core.account_by_name(p.kind, &name)?;
@@ -464,16 +554,21 @@ fn create_account(st: &ArmState, actor: &Actor, p: &AccountPath, body: &[u8]) ->
         .filter(|a| a.subscription == sub && a.resource_group.key() == group.key())
         .map(dto::stored_document);
     // A PUT replaces the client's properties; read-only ones are recomputed on read.
-    let document = dto::merge_document(current_doc.map(|mut d| {
-        d.remove("properties");
-        d
-    }), &body)?;
+    let document = dto::merge_document(
+        current_doc.map(|mut d| {
+            d.remove("properties");
+            d
+        }),
+        &body,
+    )?;
     let spec = AccountSpec {
         location,
         tags: dto::tags(&body)?.unwrap_or_default(),
         document,
     };
-    let (a, created) = st.core.put_account(&st.dir, actor, p.kind, &sub, &group, &name, spec)?;
+    let (a, created) = st
+        .core
+        .put_account(&st.dir, actor, p.kind, &sub, &group, &name, spec)?;
     let keys = st.core.key_info(&a)?;
     let status = match (p.kind, created) {
         (AccountKind::Ai, true) => StatusCode::CREATED,

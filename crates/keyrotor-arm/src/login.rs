@@ -36,11 +36,17 @@ fn tenant_not_found(tenant: &str) -> Response {
         StatusCode::BAD_REQUEST,
         "invalid_request",
         90002,
-        &format!("Tenant '{}' not found.", tenant.chars().take(64).collect::<String>()),
+        &format!(
+            "Tenant '{}' not found.",
+            tenant.chars().take(64).collect::<String>()
+        ),
     )
 }
 
-pub async fn openid_configuration(State(st): State<Arc<ArmState>>, Path(tenant): Path<String>) -> Response {
+pub async fn openid_configuration(
+    State(st): State<Arc<ArmState>>,
+    Path(tenant): Path<String>,
+) -> Response {
     if !tenant.eq_ignore_ascii_case(&st.dir.tenant_id) {
         return tenant_not_found(&tenant);
     }
@@ -105,7 +111,11 @@ fn basic_credentials(headers: &HeaderMap) -> Option<(String, Secret)> {
     let raw = base64::engine::general_purpose::STANDARD.decode(b64).ok()?;
     let text = String::from_utf8(raw).ok()?;
     let (id, secret) = text.split_once(':')?;
-    let dec = |s: &str| form_urlencoded::parse(format!("x={s}").as_bytes()).next().map(|(_, v)| v.into_owned());
+    let dec = |s: &str| {
+        form_urlencoded::parse(format!("x={s}").as_bytes())
+            .next()
+            .map(|(_, v)| v.into_owned())
+    };
     Some((dec(id)?, Secret::new(dec(secret)?)))
 }
 
@@ -137,14 +147,12 @@ pub async fn token(
     }
     match grant.as_deref() {
         Some("client_credentials") => {}
-        Some(_) => {
-            return oauth_error(
-                StatusCode::BAD_REQUEST,
-                "unsupported_grant_type",
-                70003,
-                "The app requested an unsupported grant type. keyrotor supports 'client_credentials'.",
-            )
-        }
+        Some(_) => return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "unsupported_grant_type",
+            70003,
+            "The app requested an unsupported grant type. keyrotor supports 'client_credentials'.",
+        ),
         None => {
             return oauth_error(
                 StatusCode::BAD_REQUEST,
@@ -203,7 +211,12 @@ pub async fn token(
                 .into_response(),
                 Err(e) => {
                     tracing::error!(error = %e, "token signing failed");
-                    oauth_error(StatusCode::INTERNAL_SERVER_ERROR, "server_error", 50000, "The token could not be issued.")
+                    oauth_error(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        "server_error",
+                        50000,
+                        "The token could not be issued.",
+                    )
                 }
             }
         }
@@ -218,11 +231,21 @@ pub async fn token(
         }
         Ok(Err(e)) => {
             tracing::error!(error = %e, "client authentication could not complete");
-            oauth_error(StatusCode::SERVICE_UNAVAILABLE, "temporarily_unavailable", 50001, "The service is temporarily unavailable.")
+            oauth_error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "temporarily_unavailable",
+                50001,
+                "The service is temporarily unavailable.",
+            )
         }
         Err(e) => {
             tracing::error!(error = %e, "authentication task failed");
-            oauth_error(StatusCode::INTERNAL_SERVER_ERROR, "server_error", 50000, "The token could not be issued.")
+            oauth_error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "server_error",
+                50000,
+                "The token could not be issued.",
+            )
         }
     }
 }

@@ -18,16 +18,45 @@ pub struct AccountPath {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Operation {
     SubscriptionsList,
-    SubscriptionsGet { subscription: String },
-    ProvidersGet { subscription: String, namespace: String },
-    ProvidersRegister { subscription: String, namespace: String },
-    ResourceGroupsList { subscription: String },
-    ResourceGroupsCreateOrUpdate { subscription: String, group: String },
-    ResourceGroupsGet { subscription: String, group: String },
-    ResourceGroupsCheckExistence { subscription: String, group: String },
-    ResourceGroupsUpdate { subscription: String, group: String },
-    ResourceGroupsDelete { subscription: String, group: String },
-    AccountsList { kind: AccountKind, subscription: String, group: Option<String> },
+    SubscriptionsGet {
+        subscription: String,
+    },
+    ProvidersGet {
+        subscription: String,
+        namespace: String,
+    },
+    ProvidersRegister {
+        subscription: String,
+        namespace: String,
+    },
+    ResourceGroupsList {
+        subscription: String,
+    },
+    ResourceGroupsCreateOrUpdate {
+        subscription: String,
+        group: String,
+    },
+    ResourceGroupsGet {
+        subscription: String,
+        group: String,
+    },
+    ResourceGroupsCheckExistence {
+        subscription: String,
+        group: String,
+    },
+    ResourceGroupsUpdate {
+        subscription: String,
+        group: String,
+    },
+    ResourceGroupsDelete {
+        subscription: String,
+        group: String,
+    },
+    AccountsList {
+        kind: AccountKind,
+        subscription: String,
+        group: Option<String>,
+    },
     AccountsCreate(AccountPath),
     AccountsUpdate(AccountPath),
     AccountsGet(AccountPath),
@@ -41,7 +70,10 @@ pub enum Operation {
     /// Cosmos `listConnectionStrings`.
     AccountsListConnectionStrings(AccountPath),
     /// Cosmos `HEAD /providers/Microsoft.DocumentDB/databaseAccountNames/{name}`.
-    CheckNameExists { kind: AccountKind, name: String },
+    CheckNameExists {
+        kind: AccountKind,
+        name: String,
+    },
 }
 
 /// Why a path did not map to an implemented operation.
@@ -98,7 +130,9 @@ impl Operation {
                 }),
                 _ => not_allowed,
             },
-            [sub_lit, sub, rg_lit] if is(sub_lit, "subscriptions") && is(rg_lit, "resourcegroups") => {
+            [sub_lit, sub, rg_lit]
+                if is(sub_lit, "subscriptions") && is(rg_lit, "resourcegroups") =>
+            {
                 match *m {
                     Method::GET => Ok(Operation::ResourceGroupsList {
                         subscription: sub.to_string(),
@@ -106,18 +140,37 @@ impl Operation {
                     _ => not_allowed,
                 }
             }
-            [sub_lit, sub, rg_lit, rg] if is(sub_lit, "subscriptions") && is(rg_lit, "resourcegroups") => {
+            [sub_lit, sub, rg_lit, rg]
+                if is(sub_lit, "subscriptions") && is(rg_lit, "resourcegroups") =>
+            {
                 let (subscription, group) = (sub.to_string(), rg.to_string());
                 match *m {
-                    Method::PUT => Ok(Operation::ResourceGroupsCreateOrUpdate { subscription, group }),
-                    Method::GET => Ok(Operation::ResourceGroupsGet { subscription, group }),
-                    Method::HEAD => Ok(Operation::ResourceGroupsCheckExistence { subscription, group }),
-                    Method::PATCH => Ok(Operation::ResourceGroupsUpdate { subscription, group }),
-                    Method::DELETE => Ok(Operation::ResourceGroupsDelete { subscription, group }),
+                    Method::PUT => Ok(Operation::ResourceGroupsCreateOrUpdate {
+                        subscription,
+                        group,
+                    }),
+                    Method::GET => Ok(Operation::ResourceGroupsGet {
+                        subscription,
+                        group,
+                    }),
+                    Method::HEAD => Ok(Operation::ResourceGroupsCheckExistence {
+                        subscription,
+                        group,
+                    }),
+                    Method::PATCH => Ok(Operation::ResourceGroupsUpdate {
+                        subscription,
+                        group,
+                    }),
+                    Method::DELETE => Ok(Operation::ResourceGroupsDelete {
+                        subscription,
+                        group,
+                    }),
                     _ => not_allowed,
                 }
             }
-            [sub_lit, _sub, prov_lit, ns] if is(sub_lit, "subscriptions") && is(prov_lit, "providers") => {
+            [sub_lit, _sub, prov_lit, ns]
+                if is(sub_lit, "subscriptions") && is(prov_lit, "providers") =>
+            {
                 match *m {
                     Method::GET => Ok(Operation::ProvidersGet {
                         subscription: s[1].to_string(),
@@ -127,7 +180,9 @@ impl Operation {
                 }
             }
             [sub_lit, _sub, prov_lit, ns, reg]
-                if is(sub_lit, "subscriptions") && is(prov_lit, "providers") && is(reg, "register") =>
+                if is(sub_lit, "subscriptions")
+                    && is(prov_lit, "providers")
+                    && is(reg, "register") =>
             {
                 match *m {
                     Method::POST => Ok(Operation::ProvidersRegister {
@@ -138,7 +193,9 @@ impl Operation {
                 }
             }
             // Subscription-wide list of one resource type.
-            [sub_lit, sub, prov_lit, ns, ty] if is(sub_lit, "subscriptions") && is(prov_lit, "providers") => {
+            [sub_lit, sub, prov_lit, ns, ty]
+                if is(sub_lit, "subscriptions") && is(prov_lit, "providers") =>
+            {
                 match provider_kind(ns, ty) {
                     Some(kind) if *m == Method::GET => Ok(Operation::AccountsList {
                         kind,
@@ -149,11 +206,18 @@ impl Operation {
                     None => Err(Unrouted::NotImplemented(format!("{ns}/{ty}"))),
                 }
             }
-            [sub_lit, _, prov_lit, ns, ..] if is(sub_lit, "subscriptions") && is(prov_lit, "providers") => {
-                Err(Unrouted::NotImplemented(format!("{ns}/{}", s[4..].join("/"))))
+            [sub_lit, _, prov_lit, ns, ..]
+                if is(sub_lit, "subscriptions") && is(prov_lit, "providers") =>
+            {
+                Err(Unrouted::NotImplemented(format!(
+                    "{ns}/{}",
+                    s[4..].join("/")
+                )))
             }
             [sub_lit, sub, rg_lit, rg, prov_lit, ns, ty, rest @ ..]
-                if is(sub_lit, "subscriptions") && is(rg_lit, "resourcegroups") && is(prov_lit, "providers") =>
+                if is(sub_lit, "subscriptions")
+                    && is(rg_lit, "resourcegroups")
+                    && is(prov_lit, "providers") =>
             {
                 let Some(kind) = provider_kind(ns, ty) else {
                     return Err(Unrouted::NotImplemented(format!("{ns}/{ty}")));
@@ -183,24 +247,39 @@ impl Operation {
                     [name, action] => {
                         let a = action.to_ascii_lowercase();
                         match (kind, a.as_str(), m.clone()) {
-                            (_, "listkeys", Method::POST) => Ok(Operation::AccountsListKeys(path(name))),
+                            (_, "listkeys", Method::POST) => {
+                                Ok(Operation::AccountsListKeys(path(name)))
+                            }
                             (AccountKind::Cosmos, "readonlykeys", Method::GET | Method::POST) => {
                                 Ok(Operation::AccountsListReadOnlyKeys(path(name)))
                             }
-                            (AccountKind::Cosmos | AccountKind::Ai, "regeneratekey", Method::POST)
+                            (
+                                AccountKind::Cosmos | AccountKind::Ai,
+                                "regeneratekey",
+                                Method::POST,
+                            )
                             | (AccountKind::Batch, "regeneratekeys", Method::POST) => {
                                 Ok(Operation::AccountsRegenerateKey(path(name)))
                             }
                             (AccountKind::Cosmos, "listconnectionstrings", Method::POST) => {
                                 Ok(Operation::AccountsListConnectionStrings(path(name)))
                             }
-                            (_, "listkeys" | "readonlykeys" | "regeneratekey" | "regeneratekeys" | "listconnectionstrings", _) => {
-                                not_allowed
-                            }
+                            (
+                                _,
+                                "listkeys"
+                                | "readonlykeys"
+                                | "regeneratekey"
+                                | "regeneratekeys"
+                                | "listconnectionstrings",
+                                _,
+                            ) => not_allowed,
                             _ => Err(Unrouted::NotImplemented(format!("{ns}/{ty}/{action}"))),
                         }
                     }
-                    [_, more @ ..] => Err(Unrouted::NotImplemented(format!("{ns}/{ty}/{}", more.join("/")))),
+                    [_, more @ ..] => Err(Unrouted::NotImplemented(format!(
+                        "{ns}/{ty}/{}",
+                        more.join("/")
+                    ))),
                 }
             }
             [prov_lit, ns, names_lit, name]
@@ -216,7 +295,9 @@ impl Operation {
                     _ => not_allowed,
                 }
             }
-            [prov_lit, ..] if is(prov_lit, "providers") => Err(Unrouted::NotImplemented(s.join("/"))),
+            [prov_lit, ..] if is(prov_lit, "providers") => {
+                Err(Unrouted::NotImplemented(s.join("/")))
+            }
             _ => Err(Unrouted::NoRoute),
         }
     }
@@ -233,13 +314,16 @@ impl Operation {
                 "Microsoft.Resources/subscriptions/read".into()
             }
             Operation::ProvidersGet { .. } => "Microsoft.Resources/providers/read".into(),
-            Operation::ProvidersRegister { .. } => "Microsoft.Resources/providers/register/action".into(),
+            Operation::ProvidersRegister { .. } => {
+                "Microsoft.Resources/providers/register/action".into()
+            }
             Operation::ResourceGroupsList { .. }
             | Operation::ResourceGroupsGet { .. }
             | Operation::ResourceGroupsCheckExistence { .. } => {
                 "Microsoft.Resources/subscriptions/resourceGroups/read".into()
             }
-            Operation::ResourceGroupsCreateOrUpdate { .. } | Operation::ResourceGroupsUpdate { .. } => {
+            Operation::ResourceGroupsCreateOrUpdate { .. }
+            | Operation::ResourceGroupsUpdate { .. } => {
                 "Microsoft.Resources/subscriptions/resourceGroups/write".into()
             }
             Operation::ResourceGroupsDelete { .. } => {
@@ -273,7 +357,9 @@ pub fn split_path(path: &str) -> Option<Vec<String>> {
     path.split('/')
         .filter(|s| !s.is_empty())
         .map(|seg| {
-            let decoded = percent_encoding::percent_decode_str(seg).decode_utf8().ok()?;
+            let decoded = percent_encoding::percent_decode_str(seg)
+                .decode_utf8()
+                .ok()?;
             if decoded.contains('/') || decoded.chars().any(char::is_control) {
                 return None;
             }
@@ -298,39 +384,114 @@ mod tests {
     #[test]
     fn sdk_example_urls_route() {
         let rg = format!("{SUB}/resourcegroups/rg1");
-        assert!(matches!(op(Method::PUT, &rg), Ok(Operation::ResourceGroupsCreateOrUpdate { .. })));
-        assert!(matches!(op(Method::HEAD, &rg), Ok(Operation::ResourceGroupsCheckExistence { .. })));
-        assert!(matches!(op(Method::DELETE, &format!("{SUB}/resourceGroups/rg1")), Ok(Operation::ResourceGroupsDelete { .. })));
-        let cosmos = format!("{SUB}/resourceGroups/rg1/providers/Microsoft.DocumentDB/databaseAccounts/acct1");
-        assert!(matches!(op(Method::PUT, &cosmos), Ok(Operation::AccountsCreate(p)) if p.kind == AccountKind::Cosmos && p.name == "acct1"));
-        assert!(matches!(op(Method::POST, &format!("{cosmos}/listKeys")), Ok(Operation::AccountsListKeys(_))));
-        assert!(matches!(op(Method::GET, &format!("{cosmos}/readonlykeys")), Ok(Operation::AccountsListReadOnlyKeys(_))));
-        assert!(matches!(op(Method::POST, &format!("{cosmos}/regenerateKey")), Ok(Operation::AccountsRegenerateKey(_))));
-        assert!(matches!(op(Method::POST, &format!("{cosmos}/listConnectionStrings")), Ok(Operation::AccountsListConnectionStrings(_))));
+        assert!(matches!(
+            op(Method::PUT, &rg),
+            Ok(Operation::ResourceGroupsCreateOrUpdate { .. })
+        ));
+        assert!(matches!(
+            op(Method::HEAD, &rg),
+            Ok(Operation::ResourceGroupsCheckExistence { .. })
+        ));
+        assert!(matches!(
+            op(Method::DELETE, &format!("{SUB}/resourceGroups/rg1")),
+            Ok(Operation::ResourceGroupsDelete { .. })
+        ));
+        let cosmos = format!(
+            "{SUB}/resourceGroups/rg1/providers/Microsoft.DocumentDB/databaseAccounts/acct1"
+        );
+        assert!(
+            matches!(op(Method::PUT, &cosmos), Ok(Operation::AccountsCreate(p)) if p.kind == AccountKind::Cosmos && p.name == "acct1")
+        );
+        assert!(matches!(
+            op(Method::POST, &format!("{cosmos}/listKeys")),
+            Ok(Operation::AccountsListKeys(_))
+        ));
+        assert!(matches!(
+            op(Method::GET, &format!("{cosmos}/readonlykeys")),
+            Ok(Operation::AccountsListReadOnlyKeys(_))
+        ));
+        assert!(matches!(
+            op(Method::POST, &format!("{cosmos}/regenerateKey")),
+            Ok(Operation::AccountsRegenerateKey(_))
+        ));
+        assert!(matches!(
+            op(Method::POST, &format!("{cosmos}/listConnectionStrings")),
+            Ok(Operation::AccountsListConnectionStrings(_))
+        ));
         let batch = format!("{SUB}/resourceGroups/rg1/providers/Microsoft.Batch/batchAccounts/ba1");
-        assert!(matches!(op(Method::POST, &format!("{batch}/regenerateKeys")), Ok(Operation::AccountsRegenerateKey(p)) if p.kind == AccountKind::Batch));
-        assert_eq!(op(Method::POST, &format!("{batch}/regenerateKey")), Err(Unrouted::NotImplemented("Microsoft.Batch/batchAccounts/regenerateKey".into())));
-        let ai = format!("{SUB}/resourceGroups/rg1/providers/Microsoft.CognitiveServices/accounts/ai1");
-        assert!(matches!(op(Method::POST, &format!("{ai}/regenerateKey")), Ok(Operation::AccountsRegenerateKey(p)) if p.kind == AccountKind::Ai));
-        assert!(matches!(op(Method::GET, &format!("{SUB}/providers/Microsoft.DocumentDB/databaseAccounts")), Ok(Operation::AccountsList { group: None, .. })));
-        assert!(matches!(op(Method::HEAD, "/providers/Microsoft.DocumentDB/databaseAccountNames/acct1"), Ok(Operation::CheckNameExists { .. })));
+        assert!(
+            matches!(op(Method::POST, &format!("{batch}/regenerateKeys")), Ok(Operation::AccountsRegenerateKey(p)) if p.kind == AccountKind::Batch)
+        );
+        assert_eq!(
+            op(Method::POST, &format!("{batch}/regenerateKey")),
+            Err(Unrouted::NotImplemented(
+                "Microsoft.Batch/batchAccounts/regenerateKey".into()
+            ))
+        );
+        let ai =
+            format!("{SUB}/resourceGroups/rg1/providers/Microsoft.CognitiveServices/accounts/ai1");
+        assert!(
+            matches!(op(Method::POST, &format!("{ai}/regenerateKey")), Ok(Operation::AccountsRegenerateKey(p)) if p.kind == AccountKind::Ai)
+        );
+        assert!(matches!(
+            op(
+                Method::GET,
+                &format!("{SUB}/providers/Microsoft.DocumentDB/databaseAccounts")
+            ),
+            Ok(Operation::AccountsList { group: None, .. })
+        ));
+        assert!(matches!(
+            op(
+                Method::HEAD,
+                "/providers/Microsoft.DocumentDB/databaseAccountNames/acct1"
+            ),
+            Ok(Operation::CheckNameExists { .. })
+        ));
     }
 
     #[test]
     fn case_insensitive_literals_and_unknown_surface() {
-        let p = format!("{SUB}/RESOURCEGROUPS/rg1/PROVIDERS/microsoft.documentdb/DATABASEACCOUNTS/a1/LISTKEYS");
-        assert!(matches!(op(Method::POST, &p), Ok(Operation::AccountsListKeys(_))));
+        let p = format!(
+            "{SUB}/RESOURCEGROUPS/rg1/PROVIDERS/microsoft.documentdb/DATABASEACCOUNTS/a1/LISTKEYS"
+        );
+        assert!(matches!(
+            op(Method::POST, &p),
+            Ok(Operation::AccountsListKeys(_))
+        ));
         let sql = format!("{SUB}/resourceGroups/rg1/providers/Microsoft.DocumentDB/databaseAccounts/a1/sqlDatabases/db1");
-        assert!(matches!(op(Method::PUT, &sql), Err(Unrouted::NotImplemented(_))));
-        assert!(matches!(op(Method::PUT, &format!("{SUB}/resourceGroups/rg1/providers/Microsoft.Storage/storageAccounts/s1")), Err(Unrouted::NotImplemented(_))));
+        assert!(matches!(
+            op(Method::PUT, &sql),
+            Err(Unrouted::NotImplemented(_))
+        ));
+        assert!(matches!(
+            op(
+                Method::PUT,
+                &format!("{SUB}/resourceGroups/rg1/providers/Microsoft.Storage/storageAccounts/s1")
+            ),
+            Err(Unrouted::NotImplemented(_))
+        ));
         assert_eq!(op(Method::GET, "/nothing/here"), Err(Unrouted::NoRoute));
-        assert_eq!(op(Method::POST, &format!("{SUB}/resourcegroups/rg1")), Err(Unrouted::MethodNotAllowed));
-        assert_eq!(op(Method::GET, &format!("{SUB}/resourceGroups/rg1/providers/Microsoft.Batch/batchAccounts/b/listKeys")), Err(Unrouted::MethodNotAllowed));
+        assert_eq!(
+            op(Method::POST, &format!("{SUB}/resourcegroups/rg1")),
+            Err(Unrouted::MethodNotAllowed)
+        );
+        assert_eq!(
+            op(
+                Method::GET,
+                &format!(
+                    "{SUB}/resourceGroups/rg1/providers/Microsoft.Batch/batchAccounts/b/listKeys"
+                )
+            ),
+            Err(Unrouted::MethodNotAllowed)
+        );
     }
 
     #[test]
     fn path_splitting_refuses_smuggled_separators() {
-        assert_eq!(split_path("/a/b%20c/"), Some(vec!["a".to_string(), "b c".to_string()]));
+        assert_eq!(
+            split_path("/a/b%20c/"),
+            Some(vec!["a".to_string(), "b c".to_string()])
+        );
         assert_eq!(split_path("/a%2Fb"), None);
         assert_eq!(split_path("/a%0Ab"), None);
         assert_eq!(split_path("/%FF"), None);
@@ -338,7 +499,9 @@ mod tests {
 
     #[test]
     fn every_operation_declares_an_action() {
-        let cosmos = format!("{SUB}/resourceGroups/rg1/providers/Microsoft.DocumentDB/databaseAccounts/acct1");
+        let cosmos = format!(
+            "{SUB}/resourceGroups/rg1/providers/Microsoft.DocumentDB/databaseAccounts/acct1"
+        );
         assert_eq!(
             op(Method::POST, &format!("{cosmos}/listKeys")).map(|o| o.required_action()),
             Ok("Microsoft.DocumentDB/databaseAccounts/listKeys/action".to_string())

@@ -109,7 +109,13 @@ const META_SUBSCRIPTION: &str = "subscription_id";
 const META_ADMIN: &str = "admin_client_id";
 
 fn key_context(account: &Account, slot: KeySlot, generation: u64) -> Vec<u8> {
-    format!("keyrotor/account-key/v1/{}/{}/{}", account.uid, slot.as_str(), generation).into_bytes()
+    format!(
+        "keyrotor/account-key/v1/{}/{}/{}",
+        account.uid,
+        slot.as_str(),
+        generation
+    )
+    .into_bytes()
 }
 
 fn signing_context(kid: &str) -> Vec<u8> {
@@ -217,7 +223,10 @@ impl Keyrotor {
     }
 
     /// Token-signing keys, creating the first one if none exists.
-    pub fn signing_keys(&self, generate: impl FnOnce() -> Result<(String, Vec<u8>)>) -> Result<Vec<SigningKey>> {
+    pub fn signing_keys(
+        &self,
+        generate: impl FnOnce() -> Result<(String, Vec<u8>)>,
+    ) -> Result<Vec<SigningKey>> {
         let mut stored = self.store.signing_keys()?;
         if stored.is_empty() {
             let (kid, pkcs8) = generate()?;
@@ -274,17 +283,26 @@ impl Keyrotor {
         let group = ResourceGroup {
             subscription: sub.clone(),
             // Keep the first spelling and the original location, as ARM does.
-            name: existing.as_ref().map_or_else(|| name.clone(), |g| g.name.clone()),
+            name: existing
+                .as_ref()
+                .map_or_else(|| name.clone(), |g| g.name.clone()),
             location: existing.as_ref().map_or(location, |g| g.location.clone()),
             tags,
-            created_at: existing.as_ref().map_or_else(|| self.now(), |g| g.created_at),
+            created_at: existing
+                .as_ref()
+                .map_or_else(|| self.now(), |g| g.created_at),
         };
         let audit = self.audit(actor, "group.put", name.to_string(), String::new());
         let created = self.store.upsert_group(&group, &audit)?;
         Ok((group, created))
     }
 
-    pub fn group(&self, dir: &Directory, sub: &SubscriptionId, name: &ResourceGroupName) -> Result<ResourceGroup> {
+    pub fn group(
+        &self,
+        dir: &Directory,
+        sub: &SubscriptionId,
+        name: &ResourceGroupName,
+    ) -> Result<ResourceGroup> {
         self.check_subscription(dir, sub)?;
         self.store
             .group(sub, name)?
@@ -315,7 +333,10 @@ impl Keyrotor {
 
     /// Creates an account with freshly generated keys, or updates the
     /// properties of an existing one (keys untouched). Returns whether it was created.
-    #[allow(clippy::too_many_arguments, reason = "mirrors the ARM PUT parameters one to one")]
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "mirrors the ARM PUT parameters one to one"
+    )]
     pub fn put_account(
         &self,
         dir: &Directory,
@@ -339,8 +360,14 @@ impl Keyrotor {
                     name: name.to_string(),
                 });
             }
-            let audit = self.audit(actor, "account.update", account_target(&existing), String::new());
-            self.store.update_account(existing.id, &spec, self.now(), &audit)?;
+            let audit = self.audit(
+                actor,
+                "account.update",
+                account_target(&existing),
+                String::new(),
+            );
+            self.store
+                .update_account(existing.id, &spec, self.now(), &audit)?;
             let updated = self.account_in(dir, kind, sub, &group.name, name)?;
             return Ok((updated, false));
         }
@@ -372,7 +399,12 @@ impl Keyrotor {
                 generated_at: now,
             });
         }
-        let audit = self.audit(actor, "account.create", account_target(&account), String::new());
+        let audit = self.audit(
+            actor,
+            "account.create",
+            account_target(&account),
+            String::new(),
+        );
         match self.store.insert_account(&account, &keys, &audit) {
             Ok(a) => Ok((a, true)),
             Err(StoreError::Conflict) => Err(Error::NameTaken {
@@ -406,7 +438,11 @@ impl Keyrotor {
     }
 
     /// Looks an account up by its globally unique name (data-plane routing).
-    pub fn account_by_name(&self, kind: AccountKind, name: &AccountName) -> Result<Option<Account>> {
+    pub fn account_by_name(
+        &self,
+        kind: AccountKind,
+        name: &AccountName,
+    ) -> Result<Option<Account>> {
         Ok(self.store.account(kind, name)?)
     }
 
@@ -425,7 +461,12 @@ impl Keyrotor {
     }
 
     pub fn delete_account(&self, actor: &Actor, account: &Account) -> Result<bool> {
-        let audit = self.audit(actor, "account.delete", account_target(account), String::new());
+        let audit = self.audit(
+            actor,
+            "account.delete",
+            account_target(account),
+            String::new(),
+        );
         Ok(self.store.delete_account(account.id, &audit)?)
     }
 
@@ -470,7 +511,12 @@ impl Keyrotor {
 
     /// Replaces the value of one key slot. The other slots are untouched; the
     /// old value is gone once this returns.
-    pub fn regenerate_key(&self, actor: &Actor, account: &Account, slot: KeySlot) -> Result<KeyInfo> {
+    pub fn regenerate_key(
+        &self,
+        actor: &Actor,
+        account: &Account,
+        slot: KeySlot,
+    ) -> Result<KeyInfo> {
         if !account.kind.has_slot(slot) {
             return Err(Error::NoSuchKey {
                 kind: account.kind,
@@ -494,7 +540,12 @@ impl Keyrotor {
             root.seal_secret(&key_context(account, slot, generation), &value)
                 .map_err(|e| StoreError::Seal(e.to_string()))
         };
-        let audit = self.audit(actor, "key.regenerate", account_target(account), slot.as_str().to_string());
+        let audit = self.audit(
+            actor,
+            "key.regenerate",
+            account_target(account),
+            slot.as_str().to_string(),
+        );
         let stored = self
             .store
             .rotate_key(account.id, slot, self.now(), &mut seal, &audit)

@@ -131,7 +131,11 @@ pub trait Store: Send + Sync + 'static {
 
     /// Creates or replaces a group; returns true if it was created.
     fn upsert_group(&self, group: &ResourceGroup, audit: &AuditEvent) -> StoreResult<bool>;
-    fn group(&self, sub: &SubscriptionId, name: &ResourceGroupName) -> StoreResult<Option<ResourceGroup>>;
+    fn group(
+        &self,
+        sub: &SubscriptionId,
+        name: &ResourceGroupName,
+    ) -> StoreResult<Option<ResourceGroup>>;
     fn groups(&self, sub: &SubscriptionId) -> StoreResult<Vec<ResourceGroup>>;
     /// Deletes a group and everything in it; returns the number of accounts removed.
     fn delete_group(
@@ -149,7 +153,13 @@ pub trait Store: Send + Sync + 'static {
         keys: &[StoredKey],
         audit: &AuditEvent,
     ) -> StoreResult<Account>;
-    fn update_account(&self, id: i64, spec: &AccountSpec, at: OffsetDateTime, audit: &AuditEvent) -> StoreResult<()>;
+    fn update_account(
+        &self,
+        id: i64,
+        spec: &AccountSpec,
+        at: OffsetDateTime,
+        audit: &AuditEvent,
+    ) -> StoreResult<()>;
     fn account(&self, kind: AccountKind, name: &AccountName) -> StoreResult<Option<Account>>;
     fn accounts(
         &self,
@@ -174,7 +184,12 @@ pub trait Store: Send + Sync + 'static {
 
     fn audit_events(&self, limit: usize) -> StoreResult<Vec<AuditEvent>>;
 
-    fn insert_principal(&self, p: &Principal, secret: &PrincipalSecret, audit: &AuditEvent) -> StoreResult<()>;
+    fn insert_principal(
+        &self,
+        p: &Principal,
+        secret: &PrincipalSecret,
+        audit: &AuditEvent,
+    ) -> StoreResult<()>;
     fn principal(&self, client_id: &str) -> StoreResult<Option<(Principal, Vec<PrincipalSecret>)>>;
 
     fn signing_keys(&self) -> StoreResult<Vec<StoredSigningKey>>;

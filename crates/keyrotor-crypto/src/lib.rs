@@ -89,7 +89,9 @@ impl RootKey {
     /// a blob sealed for one account slot cannot be opened as another's.
     pub fn seal(&self, context: &[u8], plaintext: &[u8]) -> Result<Vec<u8>> {
         let mut nonce = [0u8; NONCE_LEN];
-        SystemRandom::new().fill(&mut nonce).map_err(|_| Error::Rng)?;
+        SystemRandom::new()
+            .fill(&mut nonce)
+            .map_err(|_| Error::Rng)?;
         let mut out = Vec::with_capacity(1 + KEY_ID_LEN + NONCE_LEN + plaintext.len() + 16);
         out.push(SEAL_V1);
         out.extend_from_slice(&self.id);
@@ -121,7 +123,11 @@ impl RootKey {
         let mut body = Zeroizing::new(blob[header..].to_vec());
         let len = self
             .key
-            .open_in_place(Nonce::assume_unique_for_key(nonce), Aad::from(context), &mut body)
+            .open_in_place(
+                Nonce::assume_unique_for_key(nonce),
+                Aad::from(context),
+                &mut body,
+            )
             .map_err(|_| Error::Unauthentic)?
             .len();
         body.truncate(len);
@@ -143,7 +149,9 @@ impl RootKey {
 
 fn random_bytes<const N: usize>() -> Result<Zeroizing<[u8; N]>> {
     let mut b = Zeroizing::new([0u8; N]);
-    SystemRandom::new().fill(b.as_mut()).map_err(|_| Error::Rng)?;
+    SystemRandom::new()
+        .fill(b.as_mut())
+        .map_err(|_| Error::Rng)?;
     Ok(b)
 }
 
@@ -210,16 +218,29 @@ mod tests {
     #[test]
     fn seal_open_round_trip_and_context_binding() {
         let k = key();
-        let blob = k.seal(b"acct/1/primary", b"hello").unwrap_or_else(|e| panic!("{e}"));
+        let blob = k
+            .seal(b"acct/1/primary", b"hello")
+            .unwrap_or_else(|e| panic!("{e}"));
         assert!(!blob.windows(5).any(|w| w == b"hello"));
-        let back = k.open(b"acct/1/primary", &blob).unwrap_or_else(|e| panic!("{e}"));
+        let back = k
+            .open(b"acct/1/primary", &blob)
+            .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(&back[..], b"hello");
-        assert!(matches!(k.open(b"acct/1/secondary", &blob), Err(Error::Unauthentic)));
+        assert!(matches!(
+            k.open(b"acct/1/secondary", &blob),
+            Err(Error::Unauthentic)
+        ));
         let mut tampered = blob.clone();
         let last = tampered.len() - 1;
         tampered[last] ^= 1;
-        assert!(matches!(k.open(b"acct/1/primary", &tampered), Err(Error::Unauthentic)));
-        assert!(matches!(key().open(b"acct/1/primary", &blob), Err(Error::WrongRootKey(_))));
+        assert!(matches!(
+            k.open(b"acct/1/primary", &tampered),
+            Err(Error::Unauthentic)
+        ));
+        assert!(matches!(
+            key().open(b"acct/1/primary", &blob),
+            Err(Error::WrongRootKey(_))
+        ));
         assert!(matches!(k.open(b"x", &blob[..10]), Err(Error::Malformed)));
     }
 

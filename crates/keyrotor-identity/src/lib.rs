@@ -134,7 +134,11 @@ impl TokenIssuer {
         if out.is_empty() {
             return Err(Error::NoSigningKey);
         }
-        let by_kid = out.iter().enumerate().map(|(i, k)| (k.kid.clone(), i)).collect();
+        let by_kid = out
+            .iter()
+            .enumerate()
+            .map(|(i, k)| (k.kid.clone(), i))
+            .collect();
         Ok(Self {
             issuer,
             keys: out,
@@ -218,12 +222,12 @@ impl TokenIssuer {
             .into_iter()
             .map(String::from)
             .collect();
-        let data = jsonwebtoken::decode::<Claims>(token, &key.decoding, &v).map_err(|e| {
-            match e.kind() {
-                jsonwebtoken::errors::ErrorKind::InvalidSignature => Error::Signature,
-                jsonwebtoken::errors::ErrorKind::InvalidAlgorithm => Error::Algorithm,
-                _ => Error::Malformed,
-            }
+        let data = jsonwebtoken::decode::<Claims>(token, &key.decoding, &v).map_err(|e| match e
+            .kind()
+        {
+            jsonwebtoken::errors::ErrorKind::InvalidSignature => Error::Signature,
+            jsonwebtoken::errors::ErrorKind::InvalidAlgorithm => Error::Algorithm,
+            _ => Error::Malformed,
         })?;
         let c = data.claims;
         if c.iss != self.issuer {
@@ -249,7 +253,8 @@ mod tests {
 
     fn issuer() -> TokenIssuer {
         let (kid, pkcs8) = generate_signing_key().unwrap_or_else(|e| panic!("{e}"));
-        TokenIssuer::new("https://iss/t/v2.0".into(), &[(kid, &pkcs8)]).unwrap_or_else(|e| panic!("{e}"))
+        TokenIssuer::new("https://iss/t/v2.0".into(), &[(kid, &pkcs8)])
+            .unwrap_or_else(|e| panic!("{e}"))
     }
 
     fn now() -> OffsetDateTime {
@@ -259,41 +264,69 @@ mod tests {
     #[test]
     fn issued_tokens_verify() {
         let i = issuer();
-        let (t, _) = i.issue("t", "c", "aud1", now(), 3600).unwrap_or_else(|e| panic!("{e}"));
-        let c = i.verify(t.expose(), &["aud0", "aud1"], now()).unwrap_or_else(|e| panic!("{e}"));
+        let (t, _) = i
+            .issue("t", "c", "aud1", now(), 3600)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let c = i
+            .verify(t.expose(), &["aud0", "aud1"], now())
+            .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(c.appid, "c");
     }
 
     #[test]
     fn wrong_audience_expiry_issuer_key_are_refused() {
         let i = issuer();
-        let (t, _) = i.issue("t", "c", "aud1", now(), 3600).unwrap_or_else(|e| panic!("{e}"));
-        assert!(matches!(i.verify(t.expose(), &["other"], now()), Err(Error::Audience)));
+        let (t, _) = i
+            .issue("t", "c", "aud1", now(), 3600)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(matches!(
+            i.verify(t.expose(), &["other"], now()),
+            Err(Error::Audience)
+        ));
         let later = now() + time::Duration::hours(3);
-        assert!(matches!(i.verify(t.expose(), &["aud1"], later), Err(Error::Expired)));
+        assert!(matches!(
+            i.verify(t.expose(), &["aud1"], later),
+            Err(Error::Expired)
+        ));
         let earlier = now() - time::Duration::hours(3);
-        assert!(matches!(i.verify(t.expose(), &["aud1"], earlier), Err(Error::NotYetValid)));
+        assert!(matches!(
+            i.verify(t.expose(), &["aud1"], earlier),
+            Err(Error::NotYetValid)
+        ));
         // Another issuer's key (same kid space) cannot sign for us.
         let j = issuer();
-        assert!(matches!(j.verify(t.expose(), &["aud1"], now()), Err(Error::UnknownKey)));
+        assert!(matches!(
+            j.verify(t.expose(), &["aud1"], now()),
+            Err(Error::UnknownKey)
+        ));
         let (kid, pkcs8) = generate_signing_key().unwrap_or_else(|e| panic!("{e}"));
-        let other = TokenIssuer::new("https://evil/v2.0".into(), &[(kid, &pkcs8)]).unwrap_or_else(|e| panic!("{e}"));
-        let (t2, _) = other.issue("t", "c", "aud1", now(), 3600).unwrap_or_else(|e| panic!("{e}"));
+        let other = TokenIssuer::new("https://evil/v2.0".into(), &[(kid, &pkcs8)])
+            .unwrap_or_else(|e| panic!("{e}"));
+        let (t2, _) = other
+            .issue("t", "c", "aud1", now(), 3600)
+            .unwrap_or_else(|e| panic!("{e}"));
         assert!(i.verify(t2.expose(), &["aud1"], now()).is_err());
     }
 
     #[test]
     fn forged_and_alg_none_tokens_are_refused() {
         let i = issuer();
-        let (t, _) = i.issue("t", "c", "aud1", now(), 3600).unwrap_or_else(|e| panic!("{e}"));
+        let (t, _) = i
+            .issue("t", "c", "aud1", now(), 3600)
+            .unwrap_or_else(|e| panic!("{e}"));
         let parts: Vec<&str> = t.expose().split('.').collect();
         let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
         // Payload swapped: signature no longer matches.
         let evil_claims = b64.encode(br#"{"aud":"aud1","iss":"https://iss/t/v2.0","sub":"admin","oid":"x","tid":"t","appid":"x","azp":"x","iat":0,"nbf":0,"exp":99999999999,"ver":"2.0","idtyp":"app"}"#);
         let forged = format!("{}.{}.{}", parts[0], evil_claims, parts[2]);
-        assert!(matches!(i.verify(&forged, &["aud1"], now()), Err(Error::Signature)));
+        assert!(matches!(
+            i.verify(&forged, &["aud1"], now()),
+            Err(Error::Signature)
+        ));
         let none_header = b64.encode(br#"{"alg":"none","typ":"JWT"}"#);
-        assert!(i.verify(&format!("{none_header}.{evil_claims}."), &["aud1"], now()).is_err());
+        assert!(i
+            .verify(&format!("{none_header}.{evil_claims}."), &["aud1"], now())
+            .is_err());
         let hs_header = b64.encode(br#"{"alg":"HS256","typ":"JWT","kid":"x"}"#);
         assert!(matches!(
             i.verify(&format!("{hs_header}.{evil_claims}.c2ln"), &["aud1"], now()),
@@ -305,12 +338,18 @@ mod tests {
     #[test]
     fn retired_keys_still_verify_and_newest_signs() {
         let (k1, p1) = generate_signing_key().unwrap_or_else(|e| panic!("{e}"));
-        let old = TokenIssuer::new("i".into(), &[(k1.clone(), &p1)]).unwrap_or_else(|e| panic!("{e}"));
-        let (t, _) = old.issue("t", "c", "a", now(), 60).unwrap_or_else(|e| panic!("{e}"));
+        let old =
+            TokenIssuer::new("i".into(), &[(k1.clone(), &p1)]).unwrap_or_else(|e| panic!("{e}"));
+        let (t, _) = old
+            .issue("t", "c", "a", now(), 60)
+            .unwrap_or_else(|e| panic!("{e}"));
         let (k2, p2) = generate_signing_key().unwrap_or_else(|e| panic!("{e}"));
-        let both = TokenIssuer::new("i".into(), &[(k1, &p1), (k2.clone(), &p2)]).unwrap_or_else(|e| panic!("{e}"));
+        let both = TokenIssuer::new("i".into(), &[(k1, &p1), (k2.clone(), &p2)])
+            .unwrap_or_else(|e| panic!("{e}"));
         assert!(both.verify(t.expose(), &["a"], now()).is_ok());
-        let (t2, _) = both.issue("t", "c", "a", now(), 60).unwrap_or_else(|e| panic!("{e}"));
+        let (t2, _) = both
+            .issue("t", "c", "a", now(), 60)
+            .unwrap_or_else(|e| panic!("{e}"));
         let h = jsonwebtoken::decode_header(t2.expose()).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(h.kid.as_deref(), Some(k2.as_str()));
         assert_eq!(both.jwks().keys.len(), 2);

@@ -218,7 +218,10 @@ fn key_from_row(r: &Row<'_>) -> rusqlite::Result<StoreResult<StoredKey>> {
     })())
 }
 
-fn group_from_row(sub: &SubscriptionId, r: &Row<'_>) -> rusqlite::Result<StoreResult<ResourceGroup>> {
+fn group_from_row(
+    sub: &SubscriptionId,
+    r: &Row<'_>,
+) -> rusqlite::Result<StoreResult<ResourceGroup>> {
     let name: String = r.get(0)?;
     let location: String = r.get(1)?;
     let tags: String = r.get(2)?;
@@ -294,7 +297,11 @@ impl Store for SqliteStore {
         Ok(!exists)
     }
 
-    fn group(&self, sub: &SubscriptionId, name: &ResourceGroupName) -> StoreResult<Option<ResourceGroup>> {
+    fn group(
+        &self,
+        sub: &SubscriptionId,
+        name: &ResourceGroupName,
+    ) -> StoreResult<Option<ResourceGroup>> {
         self.read()
             .query_row(
                 "SELECT name, location, tags, created_at FROM resource_groups WHERE subscription = ?1 AND name_key = ?2",
@@ -350,7 +357,12 @@ impl Store for SqliteStore {
         Ok(Some(usize::try_from(accounts).unwrap_or(0)))
     }
 
-    fn insert_account(&self, a: &Account, keys: &[StoredKey], audit: &AuditEvent) -> StoreResult<Account> {
+    fn insert_account(
+        &self,
+        a: &Account,
+        keys: &[StoredKey],
+        audit: &AuditEvent,
+    ) -> StoreResult<Account> {
         let mut conn = self.write();
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -386,7 +398,13 @@ impl Store for SqliteStore {
         Ok(Account { id, ..a.clone() })
     }
 
-    fn update_account(&self, id: i64, spec: &AccountSpec, at: OffsetDateTime, audit: &AuditEvent) -> StoreResult<()> {
+    fn update_account(
+        &self,
+        id: i64,
+        spec: &AccountSpec,
+        at: OffsetDateTime,
+        audit: &AuditEvent,
+    ) -> StoreResult<()> {
         let mut conn = self.write();
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -460,7 +478,9 @@ impl Store for SqliteStore {
                 "SELECT slot, generation, sealed, generated_at FROM account_keys WHERE account_id = ?1",
             )
             .map_err(backend)?;
-        let rows = stmt.query_map([account_id], key_from_row).map_err(backend)?;
+        let rows = stmt
+            .query_map([account_id], key_from_row)
+            .map_err(backend)?;
         collect(rows)
     }
 
@@ -505,7 +525,9 @@ impl Store for SqliteStore {
     fn audit_events(&self, limit: usize) -> StoreResult<Vec<AuditEvent>> {
         let conn = self.read();
         let mut stmt = conn
-            .prepare_cached("SELECT at, actor, action, target, detail FROM audit ORDER BY seq DESC LIMIT ?1")
+            .prepare_cached(
+                "SELECT at, actor, action, target, detail FROM audit ORDER BY seq DESC LIMIT ?1",
+            )
             .map_err(backend)?;
         let rows = stmt
             .query_map([i64::try_from(limit).unwrap_or(i64::MAX)], |r| {
@@ -522,7 +544,12 @@ impl Store for SqliteStore {
         collect(rows)
     }
 
-    fn insert_principal(&self, p: &Principal, s: &PrincipalSecret, audit: &AuditEvent) -> StoreResult<()> {
+    fn insert_principal(
+        &self,
+        p: &Principal,
+        s: &PrincipalSecret,
+        audit: &AuditEvent,
+    ) -> StoreResult<()> {
         let mut conn = self.write();
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -547,7 +574,13 @@ impl Store for SqliteStore {
             .query_row(
                 "SELECT client_id, display_name, created_at FROM principals WHERE client_id = ?1",
                 [client_id],
-                |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?)),
+                |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, i64>(2)?,
+                    ))
+                },
             )
             .optional()
             .map_err(backend)?;

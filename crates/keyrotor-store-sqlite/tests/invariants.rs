@@ -49,7 +49,14 @@ fn actor() -> Actor {
 fn make_account(env: &Env, kind: AccountKind, group: &str, name: &str) -> Account {
     let g = ResourceGroupName::parse(group).unwrap_or_else(|e| panic!("{e}"));
     env.core
-        .put_group(&env.dir, &actor(), &env.dir.subscription_id, &g, "westus", BTreeMap::new())
+        .put_group(
+            &env.dir,
+            &actor(),
+            &env.dir.subscription_id,
+            &g,
+            "westus",
+            BTreeMap::new(),
+        )
         .unwrap_or_else(|e| panic!("{e}"));
     let n = AccountName::parse(kind, name).unwrap_or_else(|e| panic!("{e}"));
     let spec = AccountSpec {
@@ -58,7 +65,15 @@ fn make_account(env: &Env, kind: AccountKind, group: &str, name: &str) -> Accoun
         document: "{}".into(),
     };
     env.core
-        .put_account(&env.dir, &actor(), kind, &env.dir.subscription_id, &g, &n, spec)
+        .put_account(
+            &env.dir,
+            &actor(),
+            kind,
+            &env.dir.subscription_id,
+            &g,
+            &n,
+            spec,
+        )
         .unwrap_or_else(|e| panic!("{e}"))
         .0
 }
@@ -93,7 +108,8 @@ fn slots_a_kind_lacks_are_refused() {
     let b = make_account(&env, AccountKind::Batch, "rg", "batch1");
     let before = values(&env, &b);
     assert!(matches!(
-        env.core.regenerate_key(&actor(), &b, KeySlot::PrimaryReadonly),
+        env.core
+            .regenerate_key(&actor(), &b, KeySlot::PrimaryReadonly),
         Err(Error::NoSuchKey { .. })
     ));
     assert_eq!(values(&env, &b), before);
@@ -170,10 +186,23 @@ fn concurrent_regenerations_serialize() {
         .flat_map(|t| t.join().unwrap_or_else(|_| panic!("thread panicked")))
         .collect();
     gens.sort_unstable();
-    assert_eq!(gens, (2..=81).collect::<Vec<u64>>(), "each regeneration got its own generation");
+    assert_eq!(
+        gens,
+        (2..=81).collect::<Vec<u64>>(),
+        "each regeneration got its own generation"
+    );
     assert_eq!(values(&env, &a)[&KeySlot::Secondary], secondary_before);
-    let audits = env.core.audit_events(1000).unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(audits.iter().filter(|e| e.action == "key.regenerate").count(), 80);
+    let audits = env
+        .core
+        .audit_events(1000)
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        audits
+            .iter()
+            .filter(|e| e.action == "key.regenerate")
+            .count(),
+        80
+    );
     assert!(audits.iter().all(|e| !e.detail.contains(&secondary_before)));
 }
 
@@ -188,7 +217,9 @@ fn database_file_never_reveals_a_key() {
         let a = make_account(&env, AccountKind::Ai, "rg", "ai1");
         all.extend(values(&env, &c).into_values());
         all.extend(values(&env, &a).into_values());
-        env.core.regenerate_key(&actor(), &c, KeySlot::Primary).unwrap_or_else(|e| panic!("{e}"));
+        env.core
+            .regenerate_key(&actor(), &c, KeySlot::Primary)
+            .unwrap_or_else(|e| panic!("{e}"));
         all.extend(values(&env, &c).into_values());
     }
     let mut bytes = Vec::new();
@@ -222,7 +253,10 @@ fn a_sealed_key_moved_to_another_slot_is_refused() {
     .unwrap_or_else(|e| panic!("{e}"));
     drop(conn);
     let env = open(&path);
-    assert!(matches!(env.core.list_keys(&a), Err(Error::KeyMaterialUnavailable(_))));
+    assert!(matches!(
+        env.core.list_keys(&a),
+        Err(Error::KeyMaterialUnavailable(_))
+    ));
 }
 
 #[test]
@@ -232,8 +266,17 @@ fn deleting_a_group_removes_its_accounts_and_frees_names() {
     let a = make_account(&env, AccountKind::Cosmos, "rg", "acct1");
     let old = values(&env, &a);
     let g = ResourceGroupName::parse("RG").unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(env.core.delete_group(&env.dir, &actor(), &env.dir.subscription_id, &g).unwrap_or_else(|e| panic!("{e}")), 1);
-    assert!(env.core.account_by_name(AccountKind::Cosmos, &a.name).unwrap_or_else(|e| panic!("{e}")).is_none());
+    assert_eq!(
+        env.core
+            .delete_group(&env.dir, &actor(), &env.dir.subscription_id, &g)
+            .unwrap_or_else(|e| panic!("{e}")),
+        1
+    );
+    assert!(env
+        .core
+        .account_by_name(AccountKind::Cosmos, &a.name)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .is_none());
     let again = make_account(&env, AccountKind::Cosmos, "rg", "acct1");
     let new = values(&env, &again);
     assert!(new.values().all(|v| !old.values().any(|o| o == v)));
@@ -243,15 +286,24 @@ fn deleting_a_group_removes_its_accounts_and_frees_names() {
 #[test]
 fn client_secrets_are_checked() {
     let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let store = Arc::new(SqliteStore::open(&tmp.path().join("db")).unwrap_or_else(|e| panic!("{e}")));
+    let store =
+        Arc::new(SqliteStore::open(&tmp.path().join("db")).unwrap_or_else(|e| panic!("{e}")));
     let root = Arc::new(RootKey::from_bytes(&root_key_bytes()).unwrap_or_else(|e| panic!("{e}")));
     let core = Keyrotor::new(store, root, Arc::new(keyrotor_types::SystemClock));
     let (dir, creds) = core.bootstrap().unwrap_or_else(|e| panic!("{e}"));
     let creds = creds.unwrap_or_else(|| panic!("first bootstrap creates credentials"));
-    assert!(core.authenticate_client(&dir.admin_client_id, &creds.client_secret).is_ok());
+    assert!(core
+        .authenticate_client(&dir.admin_client_id, &creds.client_secret)
+        .is_ok());
     let wrong = keyrotor_types::Secret::new("nope".into());
-    assert!(matches!(core.authenticate_client(&dir.admin_client_id, &wrong), Err(Error::BadCredentials)));
-    assert!(matches!(core.authenticate_client("unknown", &creds.client_secret), Err(Error::BadCredentials)));
+    assert!(matches!(
+        core.authenticate_client(&dir.admin_client_id, &wrong),
+        Err(Error::BadCredentials)
+    ));
+    assert!(matches!(
+        core.authenticate_client("unknown", &creds.client_secret),
+        Err(Error::BadCredentials)
+    ));
     let (dir2, again) = core.bootstrap().unwrap_or_else(|e| panic!("{e}"));
     assert!(again.is_none(), "credentials are created once");
     assert_eq!(dir2.tenant_id, dir.tenant_id);

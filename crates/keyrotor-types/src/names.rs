@@ -266,7 +266,12 @@ mod tests {
         assert!(ResourceGroupName::parse("has space").is_err());
         assert!(ResourceGroupName::parse("a/b").is_err());
         assert!(ResourceGroupName::parse(&"x".repeat(91)).is_err());
-        assert_eq!(ResourceGroupName::parse("MyRG").unwrap_or_else(|e| panic!("{e}")).key(), "myrg");
+        assert_eq!(
+            ResourceGroupName::parse("MyRG")
+                .unwrap_or_else(|e| panic!("{e}"))
+                .key(),
+            "myrg"
+        );
     }
 
     #[test]

@@ -57,7 +57,12 @@ pub enum Output {
 #[derive(Debug, Clone, clap::Args)]
 pub struct Conn {
     /// Bootstrap credentials file written by `keyrotor serve`.
-    #[arg(long, global = true, env = "KEYROTOR_BOOTSTRAP", default_value = "./keyrotor-data/bootstrap.json")]
+    #[arg(
+        long,
+        global = true,
+        env = "KEYROTOR_BOOTSTRAP",
+        default_value = "./keyrotor-data/bootstrap.json"
+    )]
     bootstrap: PathBuf,
     /// Service URL (overrides the bootstrap file).
     #[arg(long, global = true, env = "KEYROTOR_ENDPOINT")]
@@ -69,7 +74,12 @@ pub struct Conn {
     #[arg(long, global = true, env = "KEYROTOR_CLIENT_ID")]
     client_id: Option<String>,
     /// Client secret; prefer the environment variable to the command line.
-    #[arg(long, global = true, env = "KEYROTOR_CLIENT_SECRET", hide_env_values = true)]
+    #[arg(
+        long,
+        global = true,
+        env = "KEYROTOR_CLIENT_SECRET",
+        hide_env_values = true
+    )]
     client_secret: Option<String>,
     /// CA certificate (PEM) to trust (overrides the bootstrap file).
     #[arg(long, global = true, env = "KEYROTOR_CA_CERT")]
@@ -267,7 +277,9 @@ async fn connect(conn: &Conn) -> Result<Client> {
             .or_else(|| field(&doc, key))
             .ok_or_else(|| anyhow!("no {flag} given and none in {}", conn.bootstrap.display()))
     };
-    let base = need(&conn.endpoint, "resourceManager", "--endpoint")?.trim_end_matches('/').to_string();
+    let base = need(&conn.endpoint, "resourceManager", "--endpoint")?
+        .trim_end_matches('/')
+        .to_string();
     let authority = conn
         .endpoint
         .clone()
@@ -275,17 +287,30 @@ async fn connect(conn: &Conn) -> Result<Client> {
         .unwrap_or_else(|| base.clone());
     let tenant = need(&conn.tenant, "tenantId", "--tenant")?;
     let client_id = need(&conn.client_id, "clientId", "--client-id")?;
-    let secret = zeroize::Zeroizing::new(need(&conn.client_secret, "clientSecret", "--client-secret")?);
+    let secret = zeroize::Zeroizing::new(need(
+        &conn.client_secret,
+        "clientSecret",
+        "--client-secret",
+    )?);
     let subscription = need(&conn.subscription, "subscriptionId", "--subscription")?;
-    let ca = conn.ca_cert.clone().or_else(|| field(&doc, "caCert").map(PathBuf::from));
-    let mut builder = reqwest::Client::builder().use_rustls_tls().timeout(std::time::Duration::from_secs(60));
+    let ca = conn
+        .ca_cert
+        .clone()
+        .or_else(|| field(&doc, "caCert").map(PathBuf::from));
+    let mut builder = reqwest::Client::builder()
+        .use_rustls_tls()
+        .timeout(std::time::Duration::from_secs(60));
     if let Some(ca) = ca {
-        let pem = std::fs::read(&ca).with_context(|| format!("reading CA certificate {}", ca.display()))?;
+        let pem = std::fs::read(&ca)
+            .with_context(|| format!("reading CA certificate {}", ca.display()))?;
         builder = builder.add_root_certificate(reqwest::Certificate::from_pem(&pem)?);
     }
     let http = builder.build()?;
     let resp = http
-        .post(format!("{}/{tenant}/oauth2/v2.0/token", authority.trim_end_matches('/')))
+        .post(format!(
+            "{}/{tenant}/oauth2/v2.0/token",
+            authority.trim_end_matches('/')
+        ))
         .form(&[
             ("grant_type", "client_credentials"),
             ("client_id", client_id.as_str()),
@@ -303,7 +328,9 @@ async fn connect(conn: &Conn) -> Result<Client> {
             field(&body, "error_description").unwrap_or_else(|| "no details".into())
         );
     }
-    let token = zeroize::Zeroizing::new(field(&body, "access_token").ok_or_else(|| anyhow!("sign-in returned no token"))?);
+    let token = zeroize::Zeroizing::new(
+        field(&body, "access_token").ok_or_else(|| anyhow!("sign-in returned no token"))?,
+    );
     Ok(Client {
         http,
         base,
@@ -314,34 +341,66 @@ async fn connect(conn: &Conn) -> Result<Client> {
 }
 
 impl Client {
-    async fn call(&self, method: reqwest::Method, path: &str, api: &str, body: Option<Value>) -> Result<(u16, Value)> {
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        api: &str,
+        body: Option<Value>,
+    ) -> Result<(u16, Value)> {
         let sep = if path.contains('?') { '&' } else { '?' };
         let url = format!("{}{path}{sep}api-version={api}", self.base);
-        let mut req = self.http.request(method.clone(), &url).bearer_auth(self.token.as_str());
+        let mut req = self
+            .http
+            .request(method.clone(), &url)
+            .bearer_auth(self.token.as_str());
         req = match body {
             Some(b) => req.json(&b),
             None if method == reqwest::Method::POST => req.header("content-length", "0"),
             None => req,
         };
-        let resp = req.send().await.with_context(|| format!("cannot reach {}", self.base))?;
+        let resp = req
+            .send()
+            .await
+            .with_context(|| format!("cannot reach {}", self.base))?;
         let status = resp.status().as_u16();
         let text = resp.text().await.unwrap_or_default();
-        let value = if text.trim().is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
+        let value = if text.trim().is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
         Ok((status, value))
     }
 
-    async fn ok(&self, method: reqwest::Method, path: &str, api: &str, body: Option<Value>) -> Result<Value> {
+    async fn ok(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        api: &str,
+        body: Option<Value>,
+    ) -> Result<Value> {
         let (status, value) = self.call(method, path, api, body).await?;
         if (200..300).contains(&status) {
             return Ok(value);
         }
-        let code = value.pointer("/error/code").and_then(Value::as_str).unwrap_or("Error");
-        let message = value.pointer("/error/message").and_then(Value::as_str).unwrap_or("no details");
+        let code = value
+            .pointer("/error/code")
+            .and_then(Value::as_str)
+            .unwrap_or("Error");
+        let message = value
+            .pointer("/error/message")
+            .and_then(Value::as_str)
+            .unwrap_or("no details");
         bail!("({code}) {message}")
     }
 
     fn group_path(&self, group: &str) -> String {
-        format!("/subscriptions/{}/resourcegroups/{}", self.subscription, enc(group))
+        format!(
+            "/subscriptions/{}/resourcegroups/{}",
+            self.subscription,
+            enc(group)
+        )
     }
 
     fn account_path(&self, kind: Kind, group: &str, name: &str) -> String {
@@ -362,7 +421,12 @@ impl Client {
         let mut found = Vec::new();
         for k in Kind::ALL {
             let (status, _) = self
-                .call(reqwest::Method::GET, &self.account_path(k, &r.resource_group, &r.name), k.api_version(), None)
+                .call(
+                    reqwest::Method::GET,
+                    &self.account_path(k, &r.resource_group, &r.name),
+                    k.api_version(),
+                    None,
+                )
                 .await?;
             match status {
                 200 => found.push(k),
@@ -372,7 +436,11 @@ impl Client {
         }
         match found.as_slice() {
             [k] => Ok(*k),
-            [] => bail!("(ResourceNotFound) no account named '{}' in resource group '{}'", r.name, r.resource_group),
+            [] => bail!(
+                "(ResourceNotFound) no account named '{}' in resource group '{}'",
+                r.name,
+                r.resource_group
+            ),
             _ => bail!("several accounts are named '{}'; pass --kind", r.name),
         }
     }
@@ -476,7 +544,12 @@ fn emit(output: Output, value: &Value, columns: &[(&str, &str)]) -> Result<()> {
             };
             let rows: Vec<Vec<String>> = items
                 .iter()
-                .map(|it| columns.iter().map(|(_, p)| cell(it.pointer(p).unwrap_or(&Value::Null))).collect())
+                .map(|it| {
+                    columns
+                        .iter()
+                        .map(|(_, p)| cell(it.pointer(p).unwrap_or(&Value::Null)))
+                        .collect()
+                })
                 .collect();
             let headers: Vec<&str> = columns.iter().map(|(h, _)| *h).collect();
             print_rows(output, &headers, &rows);
@@ -485,7 +558,11 @@ fn emit(output: Output, value: &Value, columns: &[(&str, &str)]) -> Result<()> {
     }
 }
 
-const GROUP_COLUMNS: &[(&str, &str)] = &[("Name", "/name"), ("Location", "/location"), ("Status", "/properties/provisioningState")];
+const GROUP_COLUMNS: &[(&str, &str)] = &[
+    ("Name", "/name"),
+    ("Location", "/location"),
+    ("Status", "/properties/provisioningState"),
+];
 const ACCOUNT_COLUMNS: &[(&str, &str)] = &[
     ("Name", "/name"),
     ("ResourceGroup", "/resourceGroup"),
@@ -502,9 +579,13 @@ fn decorate(kind: Kind, mut v: Value) -> Value {
         .and_then(Value::as_str)
         .and_then(|id| id.split('/').nth(4))
         .map(str::to_string);
-    let endpoint = ["/properties/documentEndpoint", "/properties/accountEndpoint", "/properties/endpoint"]
-        .iter()
-        .find_map(|p| v.pointer(p).cloned());
+    let endpoint = [
+        "/properties/documentEndpoint",
+        "/properties/accountEndpoint",
+        "/properties/endpoint",
+    ]
+    .iter()
+    .find_map(|p| v.pointer(p).cloned());
     if let Value::Object(m) = &mut v {
         m.insert("resourceGroup".into(), json!(group));
         m.insert("keyrotorKind".into(), json!(kind.label()));
@@ -526,9 +607,13 @@ fn key_name_for(kind: Kind, key_kind: &str) -> Result<(&'static str, &'static st
         (Kind::Batch, "secondary") => ("keyName", "Secondary"),
         (Kind::Ai, "primary" | "key1") => ("keyName", "Key1"),
         (Kind::Ai, "secondary" | "key2") => ("keyName", "Key2"),
-        (Kind::Cosmos, _) => bail!("--key-kind must be one of primary, secondary, primaryReadonly, secondaryReadonly"),
+        (Kind::Cosmos, _) => bail!(
+            "--key-kind must be one of primary, secondary, primaryReadonly, secondaryReadonly"
+        ),
         (Kind::Batch, _) => bail!("--key-kind must be primary or secondary for Batch accounts"),
-        (Kind::Ai, _) => bail!("--key-kind must be primary (key1) or secondary (key2) for AI Services accounts"),
+        (Kind::Ai, _) => {
+            bail!("--key-kind must be primary (key1) or secondary (key2) for AI Services accounts")
+        }
     })
 }
 
@@ -538,8 +623,16 @@ fn key_rows(kind: Kind, keys: &Value, account: Option<&Value>) -> Vec<Vec<String
         Kind::Cosmos => &[
             ("primaryMasterKey", "primary", "primaryMasterKey"),
             ("secondaryMasterKey", "secondary", "secondaryMasterKey"),
-            ("primaryReadonlyMasterKey", "primaryReadonly", "primaryReadonlyMasterKey"),
-            ("secondaryReadonlyMasterKey", "secondaryReadonly", "secondaryReadonlyMasterKey"),
+            (
+                "primaryReadonlyMasterKey",
+                "primaryReadonly",
+                "primaryReadonlyMasterKey",
+            ),
+            (
+                "secondaryReadonlyMasterKey",
+                "secondaryReadonly",
+                "secondaryReadonlyMasterKey",
+            ),
         ],
         Kind::Batch => &[("primary", "primary", ""), ("secondary", "secondary", "")],
         Kind::Ai => &[("key1", "primary", ""), ("key2", "secondary", "")],
@@ -552,7 +645,12 @@ fn key_rows(kind: Kind, keys: &Value, account: Option<&Value>) -> Vec<Vec<String
                 .and_then(|a| a.pointer(&format!("/properties/keysMetadata/{meta}/generationTime")))
                 .map(cell)
                 .unwrap_or_default();
-            vec![field.to_string(), slot.to_string(), cell(&keys[*field]), generated]
+            vec![
+                field.to_string(),
+                slot.to_string(),
+                cell(&keys[*field]),
+                generated,
+            ]
         })
         .collect()
 }
@@ -563,23 +661,45 @@ pub async fn run(cmd: ClientCommand) -> Result<()> {
         ClientCommand::Group { cmd, conn } => {
             let c = connect(&conn).await?;
             match cmd {
-                GroupCmd::Create { name, location, tags } => {
+                GroupCmd::Create {
+                    name,
+                    location,
+                    tags,
+                } => {
                     let v = c
-                        .ok(Method::PUT, &c.group_path(&name), API_RG, Some(json!({"location": location, "tags": parse_tags(&tags)})))
+                        .ok(
+                            Method::PUT,
+                            &c.group_path(&name),
+                            API_RG,
+                            Some(json!({"location": location, "tags": parse_tags(&tags)})),
+                        )
                         .await?;
                     emit(c.output, &v, GROUP_COLUMNS)
                 }
                 GroupCmd::List => {
-                    let v = c.ok(Method::GET, &format!("/subscriptions/{}/resourcegroups", c.subscription), API_RG, None).await?;
+                    let v = c
+                        .ok(
+                            Method::GET,
+                            &format!("/subscriptions/{}/resourcegroups", c.subscription),
+                            API_RG,
+                            None,
+                        )
+                        .await?;
                     emit(c.output, &v["value"], GROUP_COLUMNS)
                 }
                 GroupCmd::Show { name } => {
-                    let v = c.ok(Method::GET, &c.group_path(&name), API_RG, None).await?;
+                    let v = c
+                        .ok(Method::GET, &c.group_path(&name), API_RG, None)
+                        .await?;
                     emit(c.output, &v, GROUP_COLUMNS)
                 }
                 GroupCmd::Delete { name, yes } => {
-                    confirm(&format!("delete resource group '{name}' and every account in it"), yes)?;
-                    c.ok(Method::DELETE, &c.group_path(&name), API_RG, None).await?;
+                    confirm(
+                        &format!("delete resource group '{name}' and every account in it"),
+                        yes,
+                    )?;
+                    c.ok(Method::DELETE, &c.group_path(&name), API_RG, None)
+                        .await?;
                     Ok(())
                 }
             }
@@ -602,7 +722,9 @@ pub async fn run(cmd: ClientCommand) -> Result<()> {
                     sku,
                     disable_local_auth,
                 } => {
-                    let group = c.ok(Method::GET, &c.group_path(&resource_group), API_RG, None).await?;
+                    let group = c
+                        .ok(Method::GET, &c.group_path(&resource_group), API_RG, None)
+                        .await?;
                     let location = location
                         .or_else(|| field(&group, "location"))
                         .ok_or_else(|| anyhow!("no --location given"))?;
@@ -610,8 +732,12 @@ pub async fn run(cmd: ClientCommand) -> Result<()> {
                         Kind::Cosmos => {
                             let mut locs = Vec::new();
                             for l in &locations {
-                                let (region, prio) = l.rsplit_once('=').map_or((l.as_str(), "0"), |(r, p)| (r, p));
-                                let prio: u32 = prio.parse().with_context(|| format!("invalid failover priority in '{l}'"))?;
+                                let (region, prio) = l
+                                    .rsplit_once('=')
+                                    .map_or((l.as_str(), "0"), |(r, p)| (r, p));
+                                let prio: u32 = prio.parse().with_context(|| {
+                                    format!("invalid failover priority in '{l}'")
+                                })?;
                                 locs.push(json!({"locationName": region, "failoverPriority": prio, "isZoneRedundant": false}));
                             }
                             if locs.is_empty() {
@@ -627,8 +753,11 @@ pub async fn run(cmd: ClientCommand) -> Result<()> {
                             if let Some(p) = max_staleness_prefix {
                                 consistency.insert("maxStalenessPrefix".into(), json!(p));
                             }
-                            if !consistency.is_empty() && !consistency.contains_key("defaultConsistencyLevel") {
-                                consistency.insert("defaultConsistencyLevel".into(), json!("Session"));
+                            if !consistency.is_empty()
+                                && !consistency.contains_key("defaultConsistencyLevel")
+                            {
+                                consistency
+                                    .insert("defaultConsistencyLevel".into(), json!("Session"));
                             }
                             let mut props = json!({
                                 "locations": locs,
@@ -640,21 +769,45 @@ pub async fn run(cmd: ClientCommand) -> Result<()> {
                             }
                             json!({"location": location, "kind": api_kind, "tags": parse_tags(&tags), "properties": props})
                         }
-                        Kind::Batch => json!({"location": location, "tags": parse_tags(&tags), "properties": {}}),
+                        Kind::Batch => {
+                            json!({"location": location, "tags": parse_tags(&tags), "properties": {}})
+                        }
                         Kind::Ai => json!({
                             "location": location, "kind": ai_kind, "sku": {"name": sku}, "tags": parse_tags(&tags),
                             "properties": {"customSubDomainName": name, "disableLocalAuth": disable_local_auth}
                         }),
                     };
-                    let v = c.ok(Method::PUT, &c.account_path(kind, &resource_group, &name), kind.api_version(), Some(body)).await?;
+                    let v = c
+                        .ok(
+                            Method::PUT,
+                            &c.account_path(kind, &resource_group, &name),
+                            kind.api_version(),
+                            Some(body),
+                        )
+                        .await?;
                     emit(c.output, &decorate(kind, v), ACCOUNT_COLUMNS)
                 }
-                AccountCmd::List { resource_group, kind } => {
+                AccountCmd::List {
+                    resource_group,
+                    kind,
+                } => {
                     let mut all = Vec::new();
-                    for k in Kind::ALL.into_iter().filter(|k| kind.is_none_or(|x| x == *k)) {
+                    for k in Kind::ALL
+                        .into_iter()
+                        .filter(|k| kind.is_none_or(|x| x == *k))
+                    {
                         let path = match &resource_group {
-                            Some(g) => format!("/subscriptions/{}/resourceGroups/{}/providers/{}", c.subscription, enc(g), k.provider()),
-                            None => format!("/subscriptions/{}/providers/{}", c.subscription, k.provider()),
+                            Some(g) => format!(
+                                "/subscriptions/{}/resourceGroups/{}/providers/{}",
+                                c.subscription,
+                                enc(g),
+                                k.provider()
+                            ),
+                            None => format!(
+                                "/subscriptions/{}/providers/{}",
+                                c.subscription,
+                                k.provider()
+                            ),
                         };
                         let v = c.ok(Method::GET, &path, k.api_version(), None).await?;
                         if let Some(items) = v["value"].as_array() {
@@ -665,13 +818,29 @@ pub async fn run(cmd: ClientCommand) -> Result<()> {
                 }
                 AccountCmd::Show { account } => {
                     let k = c.resolve(&account).await?;
-                    let v = c.ok(Method::GET, &c.account_path(k, &account.resource_group, &account.name), k.api_version(), None).await?;
+                    let v = c
+                        .ok(
+                            Method::GET,
+                            &c.account_path(k, &account.resource_group, &account.name),
+                            k.api_version(),
+                            None,
+                        )
+                        .await?;
                     emit(c.output, &decorate(k, v), ACCOUNT_COLUMNS)
                 }
                 AccountCmd::Delete { account, yes } => {
                     let k = c.resolve(&account).await?;
-                    confirm(&format!("delete {} account '{}'", k.label(), account.name), yes)?;
-                    c.ok(Method::DELETE, &c.account_path(k, &account.resource_group, &account.name), k.api_version(), None).await?;
+                    confirm(
+                        &format!("delete {} account '{}'", k.label(), account.name),
+                        yes,
+                    )?;
+                    c.ok(
+                        Method::DELETE,
+                        &c.account_path(k, &account.resource_group, &account.name),
+                        k.api_version(),
+                        None,
+                    )
+                    .await?;
                     Ok(())
                 }
             }
@@ -679,7 +848,10 @@ pub async fn run(cmd: ClientCommand) -> Result<()> {
         ClientCommand::Keys { cmd, conn } => {
             let c = connect(&conn).await?;
             match cmd {
-                KeysCmd::List { account, kind_of_keys } => {
+                KeysCmd::List {
+                    account,
+                    kind_of_keys,
+                } => {
                     let k = c.resolve(&account).await?;
                     let base = c.account_path(k, &account.resource_group, &account.name);
                     let action = match (k, kind_of_keys) {
@@ -688,14 +860,30 @@ pub async fn run(cmd: ClientCommand) -> Result<()> {
                         (Kind::Cosmos, KeysType::ConnectionStrings) => "listConnectionStrings",
                         _ => bail!("--type {kind_of_keys:?} applies to Cosmos DB accounts only"),
                     };
-                    let v = c.ok(Method::POST, &format!("{base}/{action}"), k.api_version(), None).await?;
+                    let v = c
+                        .ok(
+                            Method::POST,
+                            &format!("{base}/{action}"),
+                            k.api_version(),
+                            None,
+                        )
+                        .await?;
                     match (c.output, kind_of_keys) {
-                        (Output::Table | Output::Tsv, KeysType::ConnectionStrings) => {
-                            emit(c.output, &v["connectionStrings"], &[("Description", "/description"), ("ConnectionString", "/connectionString")])
-                        }
+                        (Output::Table | Output::Tsv, KeysType::ConnectionStrings) => emit(
+                            c.output,
+                            &v["connectionStrings"],
+                            &[
+                                ("Description", "/description"),
+                                ("ConnectionString", "/connectionString"),
+                            ],
+                        ),
                         (Output::Table | Output::Tsv, _) => {
                             let acct = c.ok(Method::GET, &base, k.api_version(), None).await.ok();
-                            print_rows(c.output, &["Key", "KeyKind", "Value", "Generated"], &key_rows(k, &v, acct.as_ref()));
+                            print_rows(
+                                c.output,
+                                &["Key", "KeyKind", "Value", "Generated"],
+                                &key_rows(k, &v, acct.as_ref()),
+                            );
                             Ok(())
                         }
                         _ => emit(c.output, &v, &[]),
@@ -705,9 +893,18 @@ pub async fn run(cmd: ClientCommand) -> Result<()> {
                     let k = c.resolve(&account).await?;
                     let (field_name, value) = key_name_for(k, &key_kind)?;
                     let base = c.account_path(k, &account.resource_group, &account.name);
-                    let action = if k == Kind::Batch { "regenerateKeys" } else { "regenerateKey" };
+                    let action = if k == Kind::Batch {
+                        "regenerateKeys"
+                    } else {
+                        "regenerateKey"
+                    };
                     let v = c
-                        .ok(Method::POST, &format!("{base}/{action}"), k.api_version(), Some(json!({ field_name: value })))
+                        .ok(
+                            Method::POST,
+                            &format!("{base}/{action}"),
+                            k.api_version(),
+                            Some(json!({ field_name: value })),
+                        )
                         .await?;
                     // Cosmos answers without a body, as Azure does; show the account's key metadata instead.
                     let v = if v.is_null() {
@@ -718,10 +915,24 @@ pub async fn run(cmd: ClientCommand) -> Result<()> {
                     };
                     match c.output {
                         Output::Table | Output::Tsv if v.get("keysMetadata").is_none() => {
-                            print_rows(c.output, &["Key", "KeyKind", "Value", "Generated"], &key_rows(k, &v, None));
+                            print_rows(
+                                c.output,
+                                &["Key", "KeyKind", "Value", "Generated"],
+                                &key_rows(k, &v, None),
+                            );
                             Ok(())
                         }
-                        _ => emit(c.output, &v, &[("KeyKind", "/keyKind"), ("Generated", &format!("/keysMetadata/{value}MasterKey/generationTime"))]),
+                        _ => emit(
+                            c.output,
+                            &v,
+                            &[
+                                ("KeyKind", "/keyKind"),
+                                (
+                                    "Generated",
+                                    &format!("/keysMetadata/{value}MasterKey/generationTime"),
+                                ),
+                            ],
+                        ),
                     }
                 }
             }

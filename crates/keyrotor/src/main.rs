@@ -9,7 +9,11 @@ mod tls;
 use clap::Parser;
 
 #[derive(Debug, Parser)]
-#[command(name = "keyrotor", version, about = "Dual account keys with safe rotation, Azure-compatible")]
+#[command(
+    name = "keyrotor",
+    version,
+    about = "Dual account keys with safe rotation, Azure-compatible"
+)]
 struct Args {
     #[command(subcommand)]
     command: Command,
@@ -20,7 +24,7 @@ enum Command {
     /// Run the service.
     Serve(server::ServeArgs),
     #[command(flatten)]
-    Client(cli::ClientCommand),
+    Client(Box<cli::ClientCommand>),
 }
 
 fn main() -> std::process::ExitCode {
@@ -32,7 +36,10 @@ fn main() -> std::process::ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
-    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("keyrotor: cannot start the runtime: {e}");
@@ -42,7 +49,7 @@ fn main() -> std::process::ExitCode {
     let result = rt.block_on(async {
         match args.command {
             Command::Serve(a) => server::run(a).await,
-            Command::Client(c) => cli::run(c).await,
+            Command::Client(c) => cli::run(*c).await,
         }
     });
     match result {

@@ -55,8 +55,12 @@ fn load_root_key(args: &ServeArgs) -> Result<RootKey> {
         .unwrap_or_else(|| args.data_dir.join("root.key"));
     if path.exists() {
         check_private_file(&path)?;
-        let text = zeroize::Zeroizing::new(std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?);
-        return RootKey::parse(&text).with_context(|| format!("{} does not hold a valid root key", path.display()));
+        let text = zeroize::Zeroizing::new(
+            std::fs::read_to_string(&path)
+                .with_context(|| format!("reading {}", path.display()))?,
+        );
+        return RootKey::parse(&text)
+            .with_context(|| format!("{} does not hold a valid root key", path.display()));
     }
     if args.root_key_file.is_some() {
         bail!("root key file {} does not exist", path.display());
@@ -71,8 +75,12 @@ fn public_url(args: &ServeArgs) -> String {
     args.public_url.clone().unwrap_or_else(|| {
         let scheme = "https";
         match args.listen {
-            SocketAddr::V4(a) if a.ip().is_unspecified() => format!("{scheme}://127.0.0.1:{}", a.port()),
-            SocketAddr::V6(a) if a.ip().is_unspecified() => format!("{scheme}://[::1]:{}", a.port()),
+            SocketAddr::V4(a) if a.ip().is_unspecified() => {
+                format!("{scheme}://127.0.0.1:{}", a.port())
+            }
+            SocketAddr::V6(a) if a.ip().is_unspecified() => {
+                format!("{scheme}://[::1]:{}", a.port())
+            }
             a => format!("{scheme}://{a}"),
         }
     })
@@ -84,7 +92,12 @@ fn host_of(url: &str) -> Option<String> {
     if let Some(v6) = authority.strip_prefix('[') {
         return v6.split(']').next().map(str::to_string);
     }
-    Some(authority.rsplit_once(':').map_or(authority, |(h, _)| h).to_string())
+    Some(
+        authority
+            .rsplit_once(':')
+            .map_or(authority, |(h, _)| h)
+            .to_string(),
+    )
 }
 
 fn write_bootstrap(
@@ -94,10 +107,15 @@ fn write_bootstrap(
     url: &str,
     ca: &Path,
 ) -> Result<()> {
-    let existing: Option<serde_json::Value> = std::fs::read(path).ok().and_then(|b| serde_json::from_slice(&b).ok());
+    let existing: Option<serde_json::Value> = std::fs::read(path)
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok());
     let secret = match (creds, &existing) {
         (Some(c), _) => Some(c.client_secret.expose().to_string()),
-        (None, Some(v)) => v.get("clientSecret").and_then(|s| s.as_str()).map(str::to_string),
+        (None, Some(v)) => v
+            .get("clientSecret")
+            .and_then(|s| s.as_str())
+            .map(str::to_string),
         (None, None) => None,
     };
     let Some(secret) = secret.map(zeroize::Zeroizing::new) else {
@@ -123,13 +141,16 @@ fn write_bootstrap(
 
 pub async fn run(args: ServeArgs) -> Result<()> {
     let started = std::time::Instant::now();
-    std::fs::create_dir_all(&args.data_dir).with_context(|| format!("creating {}", args.data_dir.display()))?;
+    std::fs::create_dir_all(&args.data_dir)
+        .with_context(|| format!("creating {}", args.data_dir.display()))?;
     {
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&args.data_dir, std::fs::Permissions::from_mode(0o700))?;
     }
     let root = Arc::new(load_root_key(&args)?);
-    let store = Arc::new(SqliteStore::open(&args.data_dir.join("keyrotor.db")).context("opening the database")?);
+    let store = Arc::new(
+        SqliteStore::open(&args.data_dir.join("keyrotor.db")).context("opening the database")?,
+    );
     let core = Arc::new(Keyrotor::new(store, root, Arc::new(SystemClock)));
     let url = public_url(&args);
     let endpoints = Endpoints::new(&url, args.dns_suffix.clone());
@@ -137,21 +158,40 @@ pub async fn run(args: ServeArgs) -> Result<()> {
     let c2 = core.clone();
     let (dir, creds, signing) = tokio::task::spawn_blocking(move || -> Result<_> {
         let (dir, creds) = c2.bootstrap()?;
-        let signing = c2.signing_keys(|| keyrotor_identity::generate_signing_key().map_err(|_| keyrotor_core::Error::Crypto(keyrotor_crypto::Error::Rng)))?;
+        let signing = c2.signing_keys(|| {
+            keyrotor_identity::generate_signing_key()
+                .map_err(|_| keyrotor_core::Error::Crypto(keyrotor_crypto::Error::Rng))
+        })?;
         Ok((dir, creds, signing))
     })
     .await??;
-    let pairs: Vec<(String, &[u8])> = signing.iter().map(|k| (k.kid.clone(), k.pkcs8.as_slice())).collect();
-    let issuer = TokenIssuer::new(format!("{}/{}/v2.0", endpoints.arm(), dir.tenant_id), &pairs)?;
+    let pairs: Vec<(String, &[u8])> = signing
+        .iter()
+        .map(|k| (k.kid.clone(), k.pkcs8.as_slice()))
+        .collect();
+    let issuer = TokenIssuer::new(
+        format!("{}/{}/v2.0", endpoints.arm(), dir.tenant_id),
+        &pairs,
+    )?;
 
-    let mut names = vec!["127.0.0.1".to_string(), "::1".to_string(), "localhost".to_string()];
+    let mut names = vec![
+        "127.0.0.1".to_string(),
+        "::1".to_string(),
+        "localhost".to_string(),
+    ];
     if let Some(h) = host_of(&url) {
         if !names.contains(&h) {
             names.insert(0, h);
         }
     }
     if let Some(s) = &endpoints.dns_suffix {
-        for prefix in ["", "*.documents.", "*.batch.", "*.cognitiveservices.", "*.vault."] {
+        for prefix in [
+            "",
+            "*.documents.",
+            "*.batch.",
+            "*.cognitiveservices.",
+            "*.vault.",
+        ] {
             names.push(format!("{prefix}{s}"));
         }
     }
@@ -201,7 +241,11 @@ async fn shutdown_signal() {
     }
 }
 
-async fn serve(listener: tokio::net::TcpListener, tls: Arc<rustls::ServerConfig>, app: axum::Router) -> Result<()> {
+async fn serve(
+    listener: tokio::net::TcpListener,
+    tls: Arc<rustls::ServerConfig>,
+    app: axum::Router,
+) -> Result<()> {
     let acceptor = tokio_rustls::TlsAcceptor::from(tls);
     let graceful = GracefulShutdown::new();
     let shutdown = shutdown_signal();

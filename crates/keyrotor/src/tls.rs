@@ -9,8 +9,8 @@ use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
 use rcgen::{
-    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair,
-    KeyUsagePurpose, SanType,
+    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
+    KeyPair, KeyUsagePurpose, SanType,
 };
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
@@ -27,14 +27,21 @@ fn ca_params() -> Result<CertificateParams> {
     dn.push(DnType::OrganizationName, "keyrotor");
     p.distinguished_name = dn;
     p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    p.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
+    p.key_usages = vec![
+        KeyUsagePurpose::KeyCertSign,
+        KeyUsagePurpose::CrlSign,
+        KeyUsagePurpose::DigitalSignature,
+    ];
     p.not_before = time::OffsetDateTime::now_utc() - time::Duration::days(1);
     p.not_after = time::OffsetDateTime::now_utc() + time::Duration::days(3650);
     Ok(p)
 }
 
 /// Loads or creates the local CA and issues a server certificate for `names`.
-pub fn local_ca_server_config(dir: &Path, names: &[String]) -> Result<(rustls::ServerConfig, TlsFiles)> {
+pub fn local_ca_server_config(
+    dir: &Path,
+    names: &[String],
+) -> Result<(rustls::ServerConfig, TlsFiles)> {
     let tls_dir = dir.join("tls");
     std::fs::create_dir_all(&tls_dir).with_context(|| format!("creating {}", tls_dir.display()))?;
     let ca_cert_path = tls_dir.join("ca.pem");
@@ -57,19 +64,29 @@ pub fn local_ca_server_config(dir: &Path, names: &[String]) -> Result<(rustls::S
 
     let mut p = CertificateParams::new(Vec::<String>::new())?;
     let mut dn = DistinguishedName::new();
-    dn.push(DnType::CommonName, names.first().cloned().unwrap_or_else(|| "localhost".into()));
+    dn.push(
+        DnType::CommonName,
+        names.first().cloned().unwrap_or_else(|| "localhost".into()),
+    );
     p.distinguished_name = dn;
     let mut sans = Vec::new();
     for n in names {
         if let Ok(ip) = n.parse::<IpAddr>() {
             sans.push(SanType::IpAddress(ip));
         } else {
-            sans.push(SanType::DnsName(n.as_str().try_into().with_context(|| format!("invalid DNS name {n}"))?));
+            sans.push(SanType::DnsName(
+                n.as_str()
+                    .try_into()
+                    .with_context(|| format!("invalid DNS name {n}"))?,
+            ));
         }
     }
     p.subject_alt_names = sans;
     p.is_ca = IsCa::ExplicitNoCa;
-    p.key_usages = vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::KeyEncipherment];
+    p.key_usages = vec![
+        KeyUsagePurpose::DigitalSignature,
+        KeyUsagePurpose::KeyEncipherment,
+    ];
     p.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
     p.use_authority_key_identifier_extension = true;
     p.not_before = time::OffsetDateTime::now_utc() - time::Duration::hours(1);
@@ -78,17 +95,24 @@ pub fn local_ca_server_config(dir: &Path, names: &[String]) -> Result<(rustls::S
     let server_cert = p.signed_by(&server_key, &issuer, &ca_key)?;
     let _ = ca_cert_pem;
     let chain = vec![server_cert.der().clone()];
-    let key = PrivateKeyDer::try_from(server_key.serialize_der()).map_err(|e| anyhow::anyhow!("{e}"))?;
-    Ok((server_config(chain, key)?, TlsFiles { ca_cert: ca_cert_path }))
+    let key =
+        PrivateKeyDer::try_from(server_key.serialize_der()).map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok((
+        server_config(chain, key)?,
+        TlsFiles {
+            ca_cert: ca_cert_path,
+        },
+    ))
 }
 
 /// Loads a user-supplied PEM certificate chain and private key.
 pub fn user_server_config(cert: &Path, key: &Path) -> Result<rustls::ServerConfig> {
     check_private_file(key)?;
-    let chain: Vec<CertificateDer<'static>> =
-        rustls_pemfile::certs(&mut std::io::BufReader::new(std::fs::File::open(cert).with_context(|| format!("opening {}", cert.display()))?))
-            .collect::<std::result::Result<_, _>>()
-            .with_context(|| format!("reading certificates from {}", cert.display()))?;
+    let chain: Vec<CertificateDer<'static>> = rustls_pemfile::certs(&mut std::io::BufReader::new(
+        std::fs::File::open(cert).with_context(|| format!("opening {}", cert.display()))?,
+    ))
+    .collect::<std::result::Result<_, _>>()
+    .with_context(|| format!("reading certificates from {}", cert.display()))?;
     if chain.is_empty() {
         bail!("no certificate found in {}", cert.display());
     }
@@ -97,11 +121,16 @@ pub fn user_server_config(cert: &Path, key: &Path) -> Result<rustls::ServerConfi
     server_config(chain, key)
 }
 
-fn server_config(chain: Vec<CertificateDer<'static>>, key: PrivateKeyDer<'static>) -> Result<rustls::ServerConfig> {
-    let mut cfg = rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-        .with_safe_default_protocol_versions()?
-        .with_no_client_auth()
-        .with_single_cert(chain, key)?;
+fn server_config(
+    chain: Vec<CertificateDer<'static>>,
+    key: PrivateKeyDer<'static>,
+) -> Result<rustls::ServerConfig> {
+    let mut cfg = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()?
+    .with_no_client_auth()
+    .with_single_cert(chain, key)?;
     cfg.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Ok(cfg)
 }

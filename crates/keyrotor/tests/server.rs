@@ -63,7 +63,8 @@ impl Server {
     }
 
     fn bootstrap(&self) -> Value {
-        let text = std::fs::read_to_string(self.dir.join("bootstrap.json")).unwrap_or_else(|e| panic!("{e}"));
+        let text = std::fs::read_to_string(self.dir.join("bootstrap.json"))
+            .unwrap_or_else(|e| panic!("{e}"));
         serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}"))
     }
 
@@ -88,7 +89,11 @@ struct Api {
 
 async fn api(server: &Server) -> Api {
     let b = server.bootstrap();
-    let s = |k: &str| b[k].as_str().unwrap_or_else(|| panic!("bootstrap lacks {k}")).to_string();
+    let s = |k: &str| {
+        b[k].as_str()
+            .unwrap_or_else(|| panic!("bootstrap lacks {k}"))
+            .to_string()
+    };
     let ca = std::fs::read(s("caCert")).unwrap_or_else(|e| panic!("{e}"));
     let http = reqwest::Client::builder()
         .use_rustls_tls()
@@ -96,7 +101,11 @@ async fn api(server: &Server) -> Api {
         .build()
         .unwrap_or_else(|e| panic!("{e}"));
     let tok: Value = http
-        .post(format!("{}/{}/oauth2/v2.0/token", s("authority"), s("tenantId")))
+        .post(format!(
+            "{}/{}/oauth2/v2.0/token",
+            s("authority"),
+            s("tenantId")
+        ))
         .form(&[
             ("grant_type", "client_credentials"),
             ("client_id", &s("clientId")),
@@ -112,14 +121,25 @@ async fn api(server: &Server) -> Api {
     Api {
         http,
         base: s("resourceManager"),
-        token: tok["access_token"].as_str().unwrap_or_else(|| panic!("no token: {tok}")).to_string(),
+        token: tok["access_token"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no token: {tok}"))
+            .to_string(),
         sub: s("subscriptionId"),
     }
 }
 
 impl Api {
-    async fn send(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> reqwest::Result<(u16, Value)> {
-        let url = format!("{}/subscriptions/{}{path}?api-version=2025-06-01", self.base, self.sub);
+    async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> reqwest::Result<(u16, Value)> {
+        let url = format!(
+            "{}/subscriptions/{}{path}?api-version=2025-06-01",
+            self.base, self.sub
+        );
         let mut r = self.http.request(method, url).bearer_auth(&self.token);
         r = match body {
             Some(b) => r.json(&b),
@@ -132,7 +152,10 @@ impl Api {
     }
 
     async fn ok(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
-        let (status, v) = self.send(method, path, body).await.unwrap_or_else(|e| panic!("{e}"));
+        let (status, v) = self
+            .send(method, path, body)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
         assert!((200..300).contains(&status), "{status}: {v}");
         v
     }
@@ -150,9 +173,21 @@ async fn kill_9_during_regenerations_loses_nothing() {
     let port = free_port();
     let mut server = Server::start(&dir, port);
     let a = api(&server).await;
-    a.ok(reqwest::Method::PUT, "/resourcegroups/rg1", Some(json!({"location": "westus"}))).await;
-    a.ok(reqwest::Method::PUT, BATCH, Some(json!({"location": "westus"}))).await;
-    let first = a.ok(reqwest::Method::POST, &format!("{BATCH}/listKeys"), None).await;
+    a.ok(
+        reqwest::Method::PUT,
+        "/resourcegroups/rg1",
+        Some(json!({"location": "westus"})),
+    )
+    .await;
+    a.ok(
+        reqwest::Method::PUT,
+        BATCH,
+        Some(json!({"location": "westus"})),
+    )
+    .await;
+    let first = a
+        .ok(reqwest::Method::POST, &format!("{BATCH}/listKeys"), None)
+        .await;
     let mut acked: HashMap<&str, String> = HashMap::new();
     let mut replaced: Vec<String> = Vec::new();
     for slot in ["primary", "secondary"] {
@@ -167,37 +202,61 @@ async fn kill_9_during_regenerations_loses_nothing() {
         let mut in_flight: Option<&str>;
         let mut i = 0u64;
         loop {
-            let slot = if i % 2 == 0 { "primary" } else { "secondary" };
-            let key_name = if slot == "primary" { "Primary" } else { "Secondary" };
+            let slot = if i.is_multiple_of(2) { "primary" } else { "secondary" };
+            let key_name = if slot == "primary" {
+                "Primary"
+            } else {
+                "Secondary"
+            };
             i += 1;
             if started.elapsed() >= stop_after {
                 // Fire one more request and kill the server while it runs.
                 let path = format!("{BATCH}/regenerateKeys");
-                let req = a.send(reqwest::Method::POST, &path, Some(json!({"keyName": key_name})));
+                let (http, url, token) = (
+                    a.http.clone(),
+                    format!(
+                        "{}/subscriptions/{}{path}?api-version=2025-06-01",
+                        a.base, a.sub
+                    ),
+                    a.token.clone(),
+                );
+                let req = tokio::spawn(async move {
+                    let r = http
+                        .post(url)
+                        .bearer_auth(token)
+                        .json(&json!({"keyName": key_name}))
+                        .send()
+                        .await?;
+                    let status = r.status().as_u16();
+                    Ok::<_, reqwest::Error>((
+                        status,
+                        r.json::<Value>().await.unwrap_or(Value::Null),
+                    ))
+                });
                 in_flight = Some(slot);
-                let killer = async {
-                    tokio::time::sleep(Duration::from_micros(150 * round)).await;
-                };
-                tokio::select! {
-                    res = req => {
-                        if let Ok((200, v)) = res {
-                            for s in ["primary", "secondary"] {
-                                let new = v[s].as_str().unwrap_or_default().to_string();
-                                if acked[s] != new { replaced.push(acked[s].clone()); }
-                                acked.insert(s, new.clone());
-                                all_seen.push(new);
-                            }
-                            in_flight = None;
-                        }
-                    }
-                    _ = killer => {}
-                }
+                // Kill at a different moment each round: before, during or after the commit.
+                std::thread::sleep(Duration::from_micros(200 * round));
                 server.child.kill().unwrap_or_else(|e| panic!("{e}"));
                 server.child.wait().unwrap_or_else(|e| panic!("{e}"));
+                if let Ok(Ok((200, v))) = req.await {
+                    for s in ["primary", "secondary"] {
+                        let new = v[s].as_str().unwrap_or_default().to_string();
+                        if acked[s] != new {
+                            replaced.push(acked[s].clone());
+                        }
+                        acked.insert(s, new.clone());
+                        all_seen.push(new);
+                    }
+                    in_flight = None;
+                }
                 break;
             }
             let (status, v) = a
-                .send(reqwest::Method::POST, &format!("{BATCH}/regenerateKeys"), Some(json!({"keyName": key_name})))
+                .send(
+                    reqwest::Method::POST,
+                    &format!("{BATCH}/regenerateKeys"),
+                    Some(json!({"keyName": key_name})),
+                )
                 .await
                 .unwrap_or_else(|e| panic!("{e}"));
             assert_eq!(status, 200, "{v}");
@@ -212,13 +271,21 @@ async fn kill_9_during_regenerations_loses_nothing() {
             }
         }
         assert!(i > 3, "round {round} made too few regenerations");
-        eprintln!("round {round}: {i} regenerations, killed with one in flight: {}", in_flight.is_some());
+        eprintln!(
+            "round {round}: {i} regenerations, killed with one in flight: {}",
+            in_flight.is_some()
+        );
         server = Server::start(&dir, port);
         let a = api(&server).await;
-        let now = a.ok(reqwest::Method::POST, &format!("{BATCH}/listKeys"), None).await;
+        let now = a
+            .ok(reqwest::Method::POST, &format!("{BATCH}/listKeys"), None)
+            .await;
         for s in ["primary", "secondary"] {
             let value = now[s].as_str().unwrap_or_default().to_string();
-            assert!(!replaced.contains(&value), "round {round}: a replaced {s} key came back");
+            assert!(
+                !replaced.contains(&value),
+                "round {round}: a replaced {s} key came back"
+            );
             if Some(s) == in_flight {
                 if value != acked[s] {
                     // The in-flight regeneration committed: a new, never-seen value.
@@ -234,7 +301,10 @@ async fn kill_9_during_regenerations_loses_nothing() {
     }
     let log = server.log();
     for k in &all_seen {
-        assert!(!log.contains(k.as_str()), "a key value appears in the server log");
+        assert!(
+            !log.contains(k.as_str()),
+            "a key value appears in the server log"
+        );
     }
 }
 
@@ -244,32 +314,64 @@ async fn restart_keeps_state_and_sigterm_is_graceful() {
     let dir = tmp.path().join("data");
     let port = free_port();
     let mut server = Server::start(&dir, port);
-    let secret = server.bootstrap()["clientSecret"].as_str().unwrap_or_default().to_string();
-    assert!(!server.log().contains(&secret), "the bootstrap secret was printed");
+    let secret = server.bootstrap()["clientSecret"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        !server.log().contains(&secret),
+        "the bootstrap secret was printed"
+    );
     let a = api(&server).await;
-    a.ok(reqwest::Method::PUT, "/resourcegroups/rg1", Some(json!({"location": "westus"}))).await;
-    a.ok(reqwest::Method::PUT, BATCH, Some(json!({"location": "westus"}))).await;
-    let keys = a.ok(reqwest::Method::POST, &format!("{BATCH}/listKeys"), None).await;
+    a.ok(
+        reqwest::Method::PUT,
+        "/resourcegroups/rg1",
+        Some(json!({"location": "westus"})),
+    )
+    .await;
+    a.ok(
+        reqwest::Method::PUT,
+        BATCH,
+        Some(json!({"location": "westus"})),
+    )
+    .await;
+    let keys = a
+        .ok(reqwest::Method::POST, &format!("{BATCH}/listKeys"), None)
+        .await;
     let pid = server.child.id();
-    let status = Command::new("kill").args(["-TERM", &pid.to_string()]).status().unwrap_or_else(|e| panic!("{e}"));
+    let status = Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .unwrap_or_else(|e| panic!("{e}"));
     assert!(status.success());
     let t = Instant::now();
     let exit = loop {
         if let Some(s) = server.child.try_wait().unwrap_or_else(|e| panic!("{e}")) {
             break s;
         }
-        assert!(t.elapsed() < Duration::from_secs(15), "no exit after SIGTERM");
+        assert!(
+            t.elapsed() < Duration::from_secs(15),
+            "no exit after SIGTERM"
+        );
         std::thread::sleep(Duration::from_millis(10));
     };
     assert!(exit.success(), "{exit}");
     let server = Server::start(&dir, port);
-    assert_eq!(server.bootstrap()["clientSecret"].as_str(), Some(secret.as_str()), "credentials survive a restart");
+    assert_eq!(
+        server.bootstrap()["clientSecret"].as_str(),
+        Some(secret.as_str()),
+        "credentials survive a restart"
+    );
     let a = api(&server).await;
-    let again = a.ok(reqwest::Method::POST, &format!("{BATCH}/listKeys"), None).await;
+    let again = a
+        .ok(reqwest::Method::POST, &format!("{BATCH}/listKeys"), None)
+        .await;
     assert_eq!(again, keys);
     let mode = {
         use std::os::unix::fs::PermissionsExt;
-        std::fs::metadata(dir.join("bootstrap.json")).map(|m| m.permissions().mode() & 0o777).unwrap_or(0)
+        std::fs::metadata(dir.join("bootstrap.json"))
+            .map(|m| m.permissions().mode() & 0o777)
+            .unwrap_or(0)
     };
     assert_eq!(mode, 0o600);
 }
@@ -282,7 +384,8 @@ fn world_readable_root_key_is_refused() {
     drop(Server::start(&dir, port));
     {
         use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(dir.join("root.key"), std::fs::Permissions::from_mode(0o644)).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::set_permissions(dir.join("root.key"), std::fs::Permissions::from_mode(0o644))
+            .unwrap_or_else(|e| panic!("{e}"));
     }
     let mut child = Command::new(BIN)
         .args(["serve", "--data-dir"])
@@ -308,8 +411,18 @@ fn wrong_root_key_cannot_read_keys() {
         let server = Server::start(&dir, port);
         rt.block_on(async {
             let a = api(&server).await;
-            a.ok(reqwest::Method::PUT, "/resourcegroups/rg1", Some(json!({"location": "westus"}))).await;
-            a.ok(reqwest::Method::PUT, BATCH, Some(json!({"location": "westus"}))).await;
+            a.ok(
+                reqwest::Method::PUT,
+                "/resourcegroups/rg1",
+                Some(json!({"location": "westus"})),
+            )
+            .await;
+            a.ok(
+                reqwest::Method::PUT,
+                BATCH,
+                Some(json!({"location": "westus"})),
+            )
+            .await;
         });
     }
     // Another root key: the stored keys (and signing keys) cannot be opened.
@@ -325,5 +438,8 @@ fn wrong_root_key_cannot_read_keys() {
     let mut err = String::new();
     child.stderr.take().map(|mut s| s.read_to_string(&mut err));
     assert!(!status.success(), "started with the wrong root key");
-    assert!(err.contains("decrypted") || err.contains("root key"), "{err}");
+    assert!(
+        err.contains("decrypted") || err.contains("root key"),
+        "{err}"
+    );
 }
