@@ -202,7 +202,11 @@ async fn kill_9_during_regenerations_loses_nothing() {
         let mut in_flight: Option<&str>;
         let mut i = 0u64;
         loop {
-            let slot = if i.is_multiple_of(2) { "primary" } else { "secondary" };
+            let slot = if i.is_multiple_of(2) {
+                "primary"
+            } else {
+                "secondary"
+            };
             let key_name = if slot == "primary" {
                 "Primary"
             } else {
