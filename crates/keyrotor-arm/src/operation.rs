@@ -246,34 +246,30 @@ impl Operation {
                     },
                     [name, action] => {
                         let a = action.to_ascii_lowercase();
-                        match (kind, a.as_str(), m.clone()) {
-                            (_, "listkeys", Method::POST) => {
-                                Ok(Operation::AccountsListKeys(path(name)))
-                            }
-                            (AccountKind::Cosmos, "readonlykeys", Method::GET | Method::POST) => {
-                                Ok(Operation::AccountsListReadOnlyKeys(path(name)))
-                            }
-                            (
-                                AccountKind::Cosmos | AccountKind::Ai,
-                                "regeneratekey",
-                                Method::POST,
-                            )
-                            | (AccountKind::Batch, "regeneratekeys", Method::POST) => {
-                                Ok(Operation::AccountsRegenerateKey(path(name)))
-                            }
-                            (AccountKind::Cosmos, "listconnectionstrings", Method::POST) => {
-                                Ok(Operation::AccountsListConnectionStrings(path(name)))
-                            }
-                            (
-                                _,
-                                "listkeys"
-                                | "readonlykeys"
-                                | "regeneratekey"
-                                | "regeneratekeys"
-                                | "listconnectionstrings",
-                                _,
-                            ) => not_allowed,
-                            _ => Err(Unrouted::NotImplemented(format!("{ns}/{ty}/{action}"))),
+                        // (action, methods, operation) for this kind.
+                        let known: Option<(&[Method], fn(AccountPath) -> Operation)> =
+                            match (kind, a.as_str()) {
+                                (_, "listkeys") => {
+                                    Some((&[Method::POST], Operation::AccountsListKeys))
+                                }
+                                (AccountKind::Cosmos, "readonlykeys") => Some((
+                                    &[Method::GET, Method::POST],
+                                    Operation::AccountsListReadOnlyKeys,
+                                )),
+                                (AccountKind::Cosmos | AccountKind::Ai, "regeneratekey")
+                                | (AccountKind::Batch, "regeneratekeys") => {
+                                    Some((&[Method::POST], Operation::AccountsRegenerateKey))
+                                }
+                                (AccountKind::Cosmos, "listconnectionstrings") => Some((
+                                    &[Method::POST],
+                                    Operation::AccountsListConnectionStrings,
+                                )),
+                                _ => None,
+                            };
+                        match known {
+                            Some((methods, make)) if methods.contains(m) => Ok(make(path(name))),
+                            Some(_) => not_allowed,
+                            None => Err(Unrouted::NotImplemented(format!("{ns}/{ty}/{action}"))),
                         }
                     }
                     [_, more @ ..] => Err(Unrouted::NotImplemented(format!(
