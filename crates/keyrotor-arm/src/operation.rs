@@ -76,6 +76,9 @@ pub enum Operation {
     },
 }
 
+/// An account action: the methods it answers and the operation it builds.
+type KeyAction = (&'static [Method], fn(AccountPath) -> Operation);
+
 /// Why a path did not map to an implemented operation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Unrouted {
@@ -247,25 +250,21 @@ impl Operation {
                     [name, action] => {
                         let a = action.to_ascii_lowercase();
                         // (action, methods, operation) for this kind.
-                        let known: Option<(&[Method], fn(AccountPath) -> Operation)> =
-                            match (kind, a.as_str()) {
-                                (_, "listkeys") => {
-                                    Some((&[Method::POST], Operation::AccountsListKeys))
-                                }
-                                (AccountKind::Cosmos, "readonlykeys") => Some((
-                                    &[Method::GET, Method::POST],
-                                    Operation::AccountsListReadOnlyKeys,
-                                )),
-                                (AccountKind::Cosmos | AccountKind::Ai, "regeneratekey")
-                                | (AccountKind::Batch, "regeneratekeys") => {
-                                    Some((&[Method::POST], Operation::AccountsRegenerateKey))
-                                }
-                                (AccountKind::Cosmos, "listconnectionstrings") => Some((
-                                    &[Method::POST],
-                                    Operation::AccountsListConnectionStrings,
-                                )),
-                                _ => None,
-                            };
+                        let known: Option<KeyAction> = match (kind, a.as_str()) {
+                            (_, "listkeys") => Some((&[Method::POST], Operation::AccountsListKeys)),
+                            (AccountKind::Cosmos, "readonlykeys") => Some((
+                                &[Method::GET, Method::POST],
+                                Operation::AccountsListReadOnlyKeys,
+                            )),
+                            (AccountKind::Cosmos | AccountKind::Ai, "regeneratekey")
+                            | (AccountKind::Batch, "regeneratekeys") => {
+                                Some((&[Method::POST], Operation::AccountsRegenerateKey))
+                            }
+                            (AccountKind::Cosmos, "listconnectionstrings") => {
+                                Some((&[Method::POST], Operation::AccountsListConnectionStrings))
+                            }
+                            _ => None,
+                        };
                         match known {
                             Some((methods, make)) if methods.contains(m) => Ok(make(path(name))),
                             Some(_) => not_allowed,
