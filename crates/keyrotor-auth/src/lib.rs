@@ -1,0 +1,129 @@
+//! Sans-IO, deterministic verifiers of the data-plane auth schemes.
+//!
+//! Each scheme takes the request's method, URI and headers, the candidate
+//! keys of the addressed account and the current time, and returns which key
+//! slot signed the request. Nothing here does I/O or reads a clock; key
+//! lookup and usage recording are the caller's business.
+//!
+//! One file per scheme: [`cosmos`] (master-key tokens), [`shared_key`]
+//! (Batch SharedKey), [`api_key`] (`api-key` / `Ocp-Apim-Subscription-Key`).
+
+pub mod api_key;
+pub mod cosmos;
+pub mod shared_key;
+
+use base64::Engine as _;
+use keyrotor_types::{KeySlot, Secret};
+use ring::hmac;
+use time::OffsetDateTime;
+
+/// Why a request was not authenticated. Messages never contain key material
+/// or the expected signature.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AuthError {
+    #[error("the request carries no credentials")]
+    Missing,
+    #[error("the '{0}' header appears more than once")]
+    Duplicate(&'static str),
+    #[error("the authorization header is malformed: {0}")]
+    Malformed(&'static str),
+    #[error("the request date header is missing")]
+    MissingDate,
+    #[error("the request date is not valid at the current time")]
+    DateOutOfWindow,
+    #[error("the signature or key does not match any current key")]
+    BadSignature,
+    #[error("the account name in the credentials does not match the account addressed")]
+    WrongAccount,
+    #[error("a read-only key cannot authorize this operation")]
+    ReadOnlyKey,
+}
+
+/// Accepted clock skew for request dates, both ways (Azure parity: 15 minutes).
+pub const DATE_WINDOW: time::Duration = time::Duration::minutes(15);
+
+/// One current key of an account, prepared for verification.
+pub struct CandidateKey {
+    pub slot: KeySlot,
+    /// The key text as handed out (for api-key comparison).
+    pub text: Secret,
+    /// HMAC-SHA256 keyed with the base64-decoded key, when the key is base64.
+    pub hmac: Option<hmac::Key>,
+}
+
+impl std::fmt::Debug for CandidateKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CandidateKey")
+            .field("slot", &self.slot)
+            .finish_non_exhaustive()
+    }
+}
+
+impl CandidateKey {
+    pub fn new(slot: KeySlot, text: Secret) -> Self {
+        let hmac = base64::engine::general_purpose::STANDARD
+            .decode(text.expose())
+            .ok()
+            .map(|raw| hmac::Key::new(hmac::HMAC_SHA256, &raw));
+        Self { slot, text, hmac }
+    }
+}
+
+/// A request that passed verification.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Verified {
+    pub slot: KeySlot,
+}
+
+/// The single value of a header, refusing duplicates.
+pub(crate) fn single<'a>(
+    headers: &'a http::HeaderMap,
+    name: &'static str,
+) -> Result<Option<&'a str>, AuthError> {
+    let mut it = headers.get_all(name).iter();
+    let Some(first) = it.next() else {
+        return Ok(None);
+    };
+    if it.next().is_some() {
+        return Err(AuthError::Duplicate(name));
+    }
+    first
+        .to_str()
+        .map(Some)
+        .map_err(|_| AuthError::Malformed("a header is not valid text"))
+}
+
+/// Checks an RFC 1123 date against `now` within [`DATE_WINDOW`].
+pub(crate) fn check_date(value: &str, now: OffsetDateTime) -> Result<(), AuthError> {
+    let t = httpdate::parse_http_date(value).map_err(|_| AuthError::DateOutOfWindow)?;
+    let secs = t
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_err(|_| AuthError::DateOutOfWindow)?
+        .as_secs();
+    let t = OffsetDateTime::from_unix_timestamp(
+        i64::try_from(secs).map_err(|_| AuthError::DateOutOfWindow)?,
+    )
+    .map_err(|_| AuthError::DateOutOfWindow)?;
+    if (t - now).abs() > DATE_WINDOW {
+        return Err(AuthError::DateOutOfWindow);
+    }
+    Ok(())
+}
+
+/// Verifies `sig` (base64 text) as HMAC-SHA256 of `message` under each
+/// candidate key, in constant time per key; every key is tried so the time
+/// does not reveal which one matched.
+pub(crate) fn match_hmac(keys: &[CandidateKey], message: &[u8], sig_b64: &str) -> Option<KeySlot> {
+    let sig = base64::engine::general_purpose::STANDARD
+        .decode(sig_b64)
+        .ok()?;
+    let mut found = None;
+    for k in keys {
+        if let Some(h) = &k.hmac {
+            if hmac::verify(h, message, &sig).is_ok() && found.is_none() {
+                found = Some(k.slot);
+            }
+        }
+    }
+    found
+}

@@ -1,0 +1,465 @@
+//! Azure Batch SharedKey (`Authorization: SharedKey account:signature`), as
+//! azure-batch 15.1.0 signs it (`BatchSharedKeyAuthPolicy`):
+//!
+//! ```text
+//! {METHOD}\n
+//! {content-encoding}\n{content-language}\n{content-length}\n{content-md5}\n{content-type}\n{date}\n
+//! {if-modified-since}\n{if-match}\n{if-none-match}\n{if-unmodified-since}\n{range}\n
+//! {each non-empty header whose lower-cased name contains "ocp-", sorted: "name:value\n"}
+//! /{account}{raw path}
+//! {each query parameter sorted by name, first value, non-empty: "\n{name}:{decoded value}"}
+//! ```
+//! Header values are read case-insensitively; a missing Content-Length is
+//! `0` for methods other than GET/HEAD. Duplicate signed headers are refused
+//! rather than joined, so no two readings of one request exist.
+
+use time::OffsetDateTime;
+
+use crate::{check_date, match_hmac, single, AuthError, CandidateKey, Verified};
+
+const STANDARD_HEADERS: [&str; 11] = [
+    "content-encoding",
+    "content-language",
+    "content-length",
+    "content-md5",
+    "content-type",
+    "date",
+    "if-modified-since",
+    "if-match",
+    "if-none-match",
+    "if-unmodified-since",
+    "range",
+];
+
+/// Parses `SharedKey account:signature`.
+pub fn parse_authorization(value: &str) -> Result<(&str, &str), AuthError> {
+    let rest = value
+        .strip_prefix("SharedKey ")
+        .ok_or(AuthError::Malformed(
+            "expected 'SharedKey account:signature'",
+        ))?;
+    let (account, sig) = rest.trim().split_once(':').ok_or(AuthError::Malformed(
+        "expected 'SharedKey account:signature'",
+    ))?;
+    if account.is_empty() || sig.is_empty() {
+        return Err(AuthError::Malformed("empty account or signature"));
+    }
+    Ok((account, sig))
+}
+
+/// The canonical string for a request. `raw_path` is the path as received
+/// (still percent-encoded); `query` the raw query string.
+pub fn string_to_sign(
+    method: &http::Method,
+    headers: &http::HeaderMap,
+    account: &str,
+    raw_path: &str,
+    query: Option<&str>,
+) -> Result<String, AuthError> {
+    let mut s = String::with_capacity(256);
+    s.push_str(method.as_str());
+    s.push('\n');
+    for name in STANDARD_HEADERS {
+        let v = single(headers, name)?.unwrap_or("");
+        if name == "content-length"
+            && v.is_empty()
+            && *method != http::Method::GET
+            && *method != http::Method::HEAD
+        {
+            s.push('0');
+        } else {
+            s.push_str(v);
+        }
+        s.push('\n');
+    }
+    let mut ocp: Vec<(String, &str)> = Vec::new();
+    let mut names: Vec<&str> = headers
+        .keys()
+        .map(http::HeaderName::as_str)
+        .filter(|n| n.contains("ocp-"))
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    for name in names {
+        let mut all = headers.get_all(name).iter();
+        let first = all.next();
+        if all.next().is_some() {
+            return Err(AuthError::Duplicate("ocp-*"));
+        }
+        if let Some(v) = first {
+            let v = v
+                .to_str()
+                .map_err(|_| AuthError::Malformed("a header is not valid text"))?;
+            if !v.is_empty() {
+                ocp.push((name.to_string(), v));
+            }
+        }
+    }
+    for (n, v) in ocp {
+        s.push_str(&n);
+        s.push(':');
+        s.push_str(v);
+        s.push('\n');
+    }
+    s.push('/');
+    s.push_str(account);
+    s.push_str(raw_path);
+    let mut params: Vec<(String, String)> = Vec::new();
+    for (k, v) in form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
+        if params.iter().any(|(n, _)| *n == k) {
+            continue; // first value wins, as parse_qs()[0]
+        }
+        params.push((k.into_owned(), v.into_owned()));
+    }
+    params.sort_by(|a, b| a.0.cmp(&b.0));
+    for (k, v) in params {
+        if v.is_empty() {
+            continue;
+        }
+        s.push('\n');
+        s.push_str(&k);
+        s.push(':');
+        s.push_str(&v);
+    }
+    Ok(s)
+}
+
+/// Verifies a SharedKey request for `account` (the account addressed by
+/// the URL; compared case-insensitively with the credential's).
+pub fn verify(
+    method: &http::Method,
+    raw_path: &str,
+    query: Option<&str>,
+    headers: &http::HeaderMap,
+    account: &str,
+    keys: &[CandidateKey],
+    now: OffsetDateTime,
+) -> Result<Verified, AuthError> {
+    let auth = single(headers, "authorization")?.ok_or(AuthError::Missing)?;
+    let (claimed, sig) = parse_authorization(auth)?;
+    if !claimed.eq_ignore_ascii_case(account) {
+        return Err(AuthError::WrongAccount);
+    }
+    let when = match single(headers, "ocp-date")? {
+        Some(d) => d,
+        None => single(headers, "date")?.ok_or(AuthError::MissingDate)?,
+    };
+    check_date(when, now)?;
+    let msg = string_to_sign(method, headers, claimed, raw_path, query)?;
+    let slot = match_hmac(keys, msg.as_bytes(), sig).ok_or(AuthError::BadSignature)?;
+    Ok(Verified { slot })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use keyrotor_types::{KeySlot, Secret};
+
+    /// base64 of bytes 0x00..0x3F.
+    const KEY: &str =
+        "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8gISIjJCUmJygpKissLS4vMDEyMzQ1Njc4OTo7PD0+Pw==";
+    const DATE: &str = "Tue, 07 Jan 2025 12:00:00 GMT";
+
+    fn keys() -> Vec<CandidateKey> {
+        vec![
+            CandidateKey::new(KeySlot::Primary, Secret::new("C2y6yDjf5/R+ob0N8A7Cgv30VRDJIWEHLM+4QDU5DE2nQ9nDuVTqobD4b8mGGyPMbIZnqyMsEcaGQy67XIw/Jw==".into())),
+            CandidateKey::new(KeySlot::Secondary, Secret::new(KEY.into())),
+        ]
+    }
+
+    fn now() -> OffsetDateTime {
+        OffsetDateTime::from_unix_timestamp(1_736_251_200).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn headers(pairs: &[(&'static str, &str)]) -> http::HeaderMap {
+        let mut h = http::HeaderMap::new();
+        for (k, v) in pairs {
+            h.append(*k, v.parse().unwrap_or_else(|e| panic!("{e}")));
+        }
+        h
+    }
+
+    fn get_request() -> http::HeaderMap {
+        headers(&[
+            ("ocp-date", DATE),
+            (
+                "authorization",
+                "SharedKey myaccount:vSI7Q+RThRDFejsU/JTgpUamVYVIqBkOmGSqpo+e/1A=",
+            ),
+            ("client-request-id", "7d9b9c22-0000-0000-0000-000000000000"),
+            ("accept", "application/json"),
+        ])
+    }
+
+    fn post_request() -> http::HeaderMap {
+        headers(&[
+            ("ocp-date", DATE),
+            ("content-length", "41"),
+            ("content-type", "application/json; odata=minimalmetadata"),
+            (
+                "authorization",
+                "SharedKey myaccount:U28JQWipYtcfTVb2qYLcgi2pEg8ah2gXxUM1Wl8SEgw=",
+            ),
+        ])
+    }
+
+    const GET_QUERY: &str = "api-version=2025-06-01&maxresults=10";
+
+    /// Vectors from ../shared/reference/azure-wire-facts.md §8.2 (azure-batch 15.1.0).
+    #[test]
+    fn known_answers() {
+        assert_eq!(
+            verify(
+                &http::Method::GET,
+                "/applications",
+                Some(GET_QUERY),
+                &get_request(),
+                "myaccount",
+                &keys(),
+                now()
+            ),
+            Ok(Verified {
+                slot: KeySlot::Secondary
+            })
+        );
+        assert_eq!(
+            verify(
+                &http::Method::POST,
+                "/pools",
+                Some("api-version=2025-06-01"),
+                &post_request(),
+                "myaccount",
+                &keys(),
+                now()
+            ),
+            Ok(Verified {
+                slot: KeySlot::Secondary
+            })
+        );
+    }
+
+    #[test]
+    fn canonical_string_matches_the_capture() {
+        let h = headers(&[("ocp-date", "Sun, 22 Nov 2026 17:25:32 GMT")]);
+        let s = string_to_sign(
+            &http::Method::GET,
+            &h,
+            "ba1",
+            "/applications",
+            Some(GET_QUERY),
+        )
+        .unwrap_or_default();
+        assert_eq!(s, "GET\n\n\n\n\n\n\n\n\n\n\n\nocp-date:Sun, 22 Nov 2026 17:25:32 GMT\n/ba1/applications\napi-version:2025-06-01\nmaxresults:10");
+        let s = string_to_sign(&http::Method::POST, &headers(&[]), "ba1", "/pools", None)
+            .unwrap_or_default();
+        assert!(s.starts_with("POST\n\n\n0\n"), "{s:?}");
+    }
+
+    #[test]
+    fn every_signed_field_is_bound() {
+        let k = keys();
+        let ok = |m: &http::Method, p: &str, q: Option<&str>, h: &http::HeaderMap, acct: &str| {
+            verify(m, p, q, h, acct, &k, now())
+        };
+        assert_eq!(
+            ok(
+                &http::Method::DELETE,
+                "/applications",
+                Some(GET_QUERY),
+                &get_request(),
+                "myaccount"
+            ),
+            Err(AuthError::BadSignature)
+        );
+        assert_eq!(
+            ok(
+                &http::Method::GET,
+                "/applicationz",
+                Some(GET_QUERY),
+                &get_request(),
+                "myaccount"
+            ),
+            Err(AuthError::BadSignature)
+        );
+        assert_eq!(
+            ok(
+                &http::Method::GET,
+                "/applications",
+                Some("api-version=2025-06-01&maxresults=11"),
+                &get_request(),
+                "myaccount"
+            ),
+            Err(AuthError::BadSignature)
+        );
+        assert_eq!(
+            ok(
+                &http::Method::GET,
+                "/applications",
+                Some("api-version=2025-06-01"),
+                &get_request(),
+                "myaccount"
+            ),
+            Err(AuthError::BadSignature)
+        );
+        assert_eq!(
+            ok(
+                &http::Method::GET,
+                "/applications",
+                Some(GET_QUERY),
+                &get_request(),
+                "otheraccount"
+            ),
+            Err(AuthError::WrongAccount)
+        );
+        for (name, value) in [
+            ("content-type", "text/plain"),
+            ("content-md5", "abc"),
+            ("if-match", "*"),
+            ("range", "bytes=0-1"),
+            ("ocp-extra", "x"),
+            ("content-encoding", "gzip"),
+        ] {
+            let mut h = get_request();
+            h.insert(name, value.parse().unwrap_or_else(|e| panic!("{e}")));
+            assert_eq!(
+                ok(
+                    &http::Method::GET,
+                    "/applications",
+                    Some(GET_QUERY),
+                    &h,
+                    "myaccount"
+                ),
+                Err(AuthError::BadSignature),
+                "{name}"
+            );
+        }
+        let mut h = post_request();
+        h.insert(
+            "content-length",
+            "42".parse().unwrap_or_else(|e| panic!("{e}")),
+        );
+        assert_eq!(
+            ok(
+                &http::Method::POST,
+                "/pools",
+                Some("api-version=2025-06-01"),
+                &h,
+                "myaccount"
+            ),
+            Err(AuthError::BadSignature)
+        );
+        // Unsigned headers may change freely.
+        let mut h = get_request();
+        h.insert(
+            "user-agent",
+            "anything".parse().unwrap_or_else(|e| panic!("{e}")),
+        );
+        assert!(ok(
+            &http::Method::GET,
+            "/applications",
+            Some(GET_QUERY),
+            &h,
+            "myaccount"
+        )
+        .is_ok());
+        // Query order does not matter; the canonical form sorts.
+        assert!(ok(
+            &http::Method::GET,
+            "/applications",
+            Some("maxresults=10&api-version=2025-06-01"),
+            &get_request(),
+            "myaccount"
+        )
+        .is_ok());
+    }
+
+    #[test]
+    fn date_window_and_missing_date() {
+        let k = keys();
+        let v = |h: &http::HeaderMap, t: OffsetDateTime| {
+            verify(
+                &http::Method::GET,
+                "/applications",
+                Some(GET_QUERY),
+                h,
+                "myaccount",
+                &k,
+                t,
+            )
+        };
+        assert!(v(&get_request(), now() - time::Duration::minutes(14)).is_ok());
+        assert_eq!(
+            v(&get_request(), now() + time::Duration::minutes(16)),
+            Err(AuthError::DateOutOfWindow)
+        );
+        assert_eq!(
+            v(&get_request(), now() - time::Duration::minutes(16)),
+            Err(AuthError::DateOutOfWindow)
+        );
+        let mut h = get_request();
+        h.remove("ocp-date");
+        assert_eq!(v(&h, now()), Err(AuthError::MissingDate));
+    }
+
+    #[test]
+    fn malformed_and_duplicate_headers() {
+        let k = keys();
+        let v = |h: &http::HeaderMap| {
+            verify(
+                &http::Method::GET,
+                "/applications",
+                Some(GET_QUERY),
+                h,
+                "myaccount",
+                &k,
+                now(),
+            )
+        };
+        for bad in [
+            "SharedKey",
+            "SharedKey myaccount",
+            "SharedKey :sig",
+            "SharedKey myaccount:",
+            "Bearer x",
+            "sharedkey myaccount:abc",
+        ] {
+            let mut h = get_request();
+            h.insert(
+                "authorization",
+                bad.parse().unwrap_or_else(|e| panic!("{e}")),
+            );
+            assert!(matches!(v(&h), Err(AuthError::Malformed(_))), "{bad}");
+        }
+        let mut h = get_request();
+        h.append("ocp-date", DATE.parse().unwrap_or_else(|e| panic!("{e}")));
+        assert!(matches!(v(&h), Err(AuthError::Duplicate(_))));
+        let mut h = get_request();
+        h.append(
+            "authorization",
+            "SharedKey myaccount:abc"
+                .parse()
+                .unwrap_or_else(|e| panic!("{e}")),
+        );
+        assert!(matches!(v(&h), Err(AuthError::Duplicate(_))));
+        let mut h = get_request();
+        h.remove("authorization");
+        assert_eq!(v(&h), Err(AuthError::Missing));
+        let mut h = get_request();
+        h.insert(
+            "authorization",
+            "SharedKey myaccount:not-base64!!"
+                .parse()
+                .unwrap_or_else(|e| panic!("{e}")),
+        );
+        assert_eq!(v(&h), Err(AuthError::BadSignature));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn canonicalizer_never_panics(path in "[/a-zA-Z0-9%._-]{0,60}", query in "[a-zA-Z0-9=&%+._-]{0,80}", auth in ".{0,80}") {
+            let mut h = get_request();
+            if let Ok(v) = auth.parse() { h.insert("authorization", v); }
+            let _ = verify(&http::Method::GET, &path, Some(&query), &h, "myaccount", &keys(), now());
+        }
+    }
+}
