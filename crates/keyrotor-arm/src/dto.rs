@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use keyrotor_core::{Account, AccountKey, Directory, KeyInfo, ResourceGroup};
+use keyrotor_core::{Account, AccountKey, AccountSettings, Directory, KeyInfo, ResourceGroup};
 use keyrotor_types::{AccountKind, KeySlot};
 use serde_json::{json, Map, Value};
 use time::OffsetDateTime;
@@ -505,4 +505,67 @@ mod tests {
         assert!(json_object(b"{\"a\":").is_err());
         assert!(json_object(b"{}").is_ok());
     }
+}
+
+/// The settings keyrotor acts on, read from a stored document's properties:
+/// `disableLocalAuth` (Cosmos, AI) or `allowedAuthenticationModes` without
+/// `SharedKey` (Batch); `upstreamUrl` (AI: where the data plane forwards);
+/// `regenerationGuardMinutes` (refuse regenerating a recently used key).
+pub fn settings(kind: AccountKind, document: &str) -> ArmResult<AccountSettings> {
+    let doc: Value = serde_json::from_str(document).unwrap_or(Value::Null);
+    let props = doc.get("properties").cloned().unwrap_or(Value::Null);
+    let disable_local_auth = match kind {
+        AccountKind::Batch => match props.get("allowedAuthenticationModes") {
+            None | Some(Value::Null) => false,
+            Some(Value::Array(modes)) => !modes.iter().any(|m| m.as_str().is_some_and(|m| m.eq_ignore_ascii_case("SharedKey"))),
+            Some(_) => {
+                return Err(ArmError::InvalidRequestContent(
+                    "'properties.allowedAuthenticationModes' must be an array".into(),
+                ))
+            }
+        },
+        _ => match props.get("disableLocalAuth") {
+            None | Some(Value::Null) => false,
+            Some(Value::Bool(b)) => *b,
+            Some(_) => {
+                return Err(ArmError::InvalidRequestContent("'properties.disableLocalAuth' must be a boolean".into()))
+            }
+        },
+    };
+    let upstream = match props.get("upstreamUrl") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(u)) if kind == AccountKind::Ai => {
+            let ok = (u.starts_with("http://") || u.starts_with("https://"))
+                && u.len() <= 2048
+                && u.parse::<http::Uri>().is_ok_and(|uri| uri.host().is_some() && uri.query().is_none());
+            if !ok {
+                return Err(ArmError::InvalidParameter(
+                    "'properties.upstreamUrl' must be an absolute http(s) URL without a query".into(),
+                ));
+            }
+            Some(u.trim_end_matches('/').to_string())
+        }
+        Some(Value::String(_)) => {
+            return Err(ArmError::InvalidParameter(
+                "'properties.upstreamUrl' applies to AI Services accounts only".into(),
+            ))
+        }
+        Some(_) => return Err(ArmError::InvalidRequestContent("'properties.upstreamUrl' must be a string".into())),
+    };
+    let regeneration_guard_minutes = match props.get("regenerationGuardMinutes") {
+        None | Some(Value::Null) => None,
+        Some(v) => match v.as_u64().and_then(|m| u32::try_from(m).ok()) {
+            Some(m) if (1..=525_600).contains(&m) => Some(m),
+            _ => {
+                return Err(ArmError::InvalidParameter(
+                    "'properties.regenerationGuardMinutes' must be an integer from 1 to 525600".into(),
+                ))
+            }
+        },
+    };
+    Ok(AccountSettings {
+        disable_local_auth,
+        upstream,
+        regeneration_guard_minutes,
+    })
 }

@@ -47,6 +47,9 @@ impl ArmError {
                 CoreError::NameTaken { .. } => (S::CONFLICT, "Conflict"),
                 CoreError::NoSuchKey { .. } => (S::BAD_REQUEST, "InvalidKeyKind"),
                 CoreError::BadCredentials => (S::UNAUTHORIZED, "AuthenticationFailed"),
+                CoreError::ItemExists => (S::CONFLICT, "Conflict"),
+                CoreError::ItemNotFound => (S::NOT_FOUND, "NotFound"),
+                CoreError::PreconditionFailed => (S::PRECONDITION_FAILED, "PreconditionFailed"),
                 CoreError::KeyMaterialUnavailable(_) => {
                     (S::SERVICE_UNAVAILABLE, "KeyMaterialUnavailable")
                 }

@@ -364,10 +364,12 @@ fn handle(st: &ArmState, actor: &Actor, op: Operation, body: &[u8]) -> ArmResult
             let body = dto::json_object(body)?;
             let document = dto::merge_document(Some(dto::stored_document(&a)), &body)?;
             let tags = dto::tags(&body)?.unwrap_or_else(|| a.tags.clone());
+            let settings = dto::settings(p.kind, &document)?;
             let spec = AccountSpec {
                 location: a.location.clone(),
                 tags,
                 document,
+                settings,
             };
             let (a, _) = core.put_account(
                 dir,
@@ -561,10 +563,12 @@ fn create_account(
         }),
         &body,
     )?;
+    let settings = dto::settings(p.kind, &document)?;
     let spec = AccountSpec {
         location,
         tags: dto::tags(&body)?.unwrap_or_default(),
         document,
+        settings,
     };
     let (a, created) = st
         .core

@@ -2,6 +2,7 @@
 //! the wire layers and persists through the [`store::Store`] trait.
 
 pub mod store;
+pub mod usage;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -12,7 +13,8 @@ use keyrotor_types::{
 };
 use time::OffsetDateTime;
 
-pub use store::{Account, AccountSpec, AuditEvent, Principal, ResourceGroup, Store, StoreError};
+pub use store::{Account, AccountSettings, AccountSpec, AuditEvent, DataItem, PutMode, Principal, ResourceGroup, Store, StoreError};
+pub use usage::{KeyUsage, UsageRecorder};
 use store::{PrincipalSecret, StoredKey, StoredSigningKey};
 
 pub type Result<T> = std::result::Result<T, Error>;
@@ -34,6 +36,12 @@ pub enum Error {
     NameTaken { kind: AccountKind, name: String },
     #[error("{kind} accounts have no key '{slot}'")]
     NoSuchKey { kind: AccountKind, slot: KeySlot },
+    #[error("an item with this id already exists")]
+    ItemExists,
+    #[error("the item could not be found")]
+    ItemNotFound,
+    #[error("the item was changed by another request (ETag mismatch)")]
+    PreconditionFailed,
     #[error("invalid client credentials")]
     BadCredentials,
     #[error("stored key material could not be decrypted")]
@@ -102,6 +110,9 @@ pub struct Keyrotor {
     store: Arc<dyn Store>,
     root: Arc<RootKey>,
     clock: Arc<dyn Clock>,
+    /// Bumped after every committed change to accounts or keys; caches of
+    /// key material compare it to know they are stale.
+    epoch: std::sync::atomic::AtomicU64,
 }
 
 const META_TENANT: &str = "tenant_id";
@@ -124,11 +135,25 @@ fn signing_context(kid: &str) -> Vec<u8> {
 
 impl Keyrotor {
     pub fn new(store: Arc<dyn Store>, root: Arc<RootKey>, clock: Arc<dyn Clock>) -> Self {
-        Self { store, root, clock }
+        Self {
+            store,
+            root,
+            clock,
+            epoch: std::sync::atomic::AtomicU64::new(1),
+        }
     }
 
     pub fn now(&self) -> OffsetDateTime {
         self.clock.now()
+    }
+
+    /// Changes whenever an account or key changed (see the field).
+    pub fn epoch(&self) -> u64 {
+        self.epoch.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    fn bump(&self) {
+        self.epoch.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
     }
 
     fn audit(&self, actor: &Actor, action: &str, target: String, detail: String) -> AuditEvent {
@@ -294,6 +319,7 @@ impl Keyrotor {
         };
         let audit = self.audit(actor, "group.put", name.to_string(), String::new());
         let created = self.store.upsert_group(&group, &audit)?;
+        self.bump();
         Ok((group, created))
     }
 
@@ -324,9 +350,12 @@ impl Keyrotor {
     ) -> Result<usize> {
         self.check_subscription(dir, sub)?;
         let audit = self.audit(actor, "group.delete", name.to_string(), String::new());
-        self.store
+        let n = self
+            .store
             .delete_group(sub, name, &audit)?
-            .ok_or_else(|| Error::GroupNotFound(name.to_string()))
+            .ok_or_else(|| Error::GroupNotFound(name.to_string()))?;
+        self.bump();
+        Ok(n)
     }
 
     // ----- accounts --------------------------------------------------------
@@ -382,6 +411,7 @@ impl Keyrotor {
             location: spec.location,
             tags: spec.tags,
             document: spec.document,
+            settings: spec.settings,
             created_at: now,
             updated_at: now,
         };
@@ -406,7 +436,10 @@ impl Keyrotor {
             String::new(),
         );
         match self.store.insert_account(&account, &keys, &audit) {
-            Ok(a) => Ok((a, true)),
+            Ok(a) => {
+                self.bump();
+                Ok((a, true))
+            }
             Err(StoreError::Conflict) => Err(Error::NameTaken {
                 kind,
                 name: name.to_string(),
@@ -467,7 +500,9 @@ impl Keyrotor {
             account_target(account),
             String::new(),
         );
-        Ok(self.store.delete_account(account.id, &audit)?)
+        let deleted = self.store.delete_account(account.id, &audit)?;
+        self.bump();
+        Ok(deleted)
     }
 
     // ----- keys ------------------------------------------------------------
@@ -556,6 +591,8 @@ impl Keyrotor {
                 },
                 other => other.into(),
             })?;
+        // Before the caller answers: the very next request sees the new key.
+        self.bump();
         tracing::info!(account = %account_target(account), slot = %slot, generation = stored.generation, "key regenerated");
         Ok(KeyInfo {
             slot,
@@ -564,8 +601,90 @@ impl Keyrotor {
         })
     }
 
+    // ----- usage -----------------------------------------------------------
+
+    /// Writes what the recorder accumulated; on failure puts it back.
+    pub fn flush_usage(&self, recorder: &UsageRecorder) -> Result<usize> {
+        let deltas = recorder.drain();
+        if deltas.is_empty() {
+            return Ok(0);
+        }
+        let prune = self.now().unix_timestamp() - usage::RETENTION_DAYS * 86_400;
+        match self.store.apply_usage(&deltas, prune) {
+            Ok(()) => Ok(deltas.len()),
+            Err(e) => {
+                recorder.restore(deltas);
+                Err(e.into())
+            }
+        }
+    }
+
+    /// Usage of each key slot of the account. Last use and clients refer to
+    /// the slot's current key value; hourly counts cover the slot.
+    pub fn key_usage(&self, account: &Account) -> Result<Vec<KeyUsage>> {
+        let info = self.key_info(account)?;
+        let stored = self.store.usage(account.id)?;
+        let ts = |s: i64| OffsetDateTime::from_unix_timestamp(s).ok();
+        Ok(info
+            .iter()
+            .map(|k| {
+                let u = stored.iter().find(|u| u.slot == k.slot);
+                let current = u.filter(|u| u.generation == k.generation);
+                KeyUsage {
+                    slot: k.slot,
+                    generation: k.generation,
+                    last_used: current.and_then(|u| u.last_used).and_then(ts),
+                    hourly: u
+                        .map(|u| u.hourly.iter().filter_map(|(h, n)| ts(*h).map(|t| (t, *n))).collect())
+                        .unwrap_or_default(),
+                    clients: current
+                        .map(|u| {
+                            u.clients
+                                .iter()
+                                .filter_map(|c| ts(c.last_seen).map(|t| (c.user_agent.clone(), c.address.clone(), t, c.requests)))
+                                .collect()
+                        })
+                        .unwrap_or_default(),
+                }
+            })
+            .collect())
+    }
+
+    // ----- data-plane items -------------------------------------------------
+
+    pub fn item_put(&self, account: &Account, collection: &str, id: &str, body: &str, mode: &PutMode) -> Result<DataItem> {
+        self.store
+            .item_put(account.id, collection, id, body, mode, self.now().unix_timestamp())
+            .map_err(item_error)
+    }
+
+    pub fn item(&self, account: &Account, collection: &str, id: &str) -> Result<Option<DataItem>> {
+        Ok(self.store.item(account.id, collection, id)?)
+    }
+
+    pub fn items(&self, account: &Account, collection: &str) -> Result<Vec<DataItem>> {
+        Ok(self.store.items(account.id, collection)?)
+    }
+
+    pub fn item_delete(&self, account: &Account, collection: &str, id: &str, if_match: Option<&str>) -> Result<bool> {
+        self.store.item_delete(account.id, collection, id, if_match).map_err(item_error)
+    }
+
+    pub fn items_delete_under(&self, account: &Account, prefix: &str) -> Result<u64> {
+        Ok(self.store.items_delete_under(account.id, prefix)?)
+    }
+
     pub fn audit_events(&self, limit: usize) -> Result<Vec<AuditEvent>> {
         Ok(self.store.audit_events(limit)?)
+    }
+}
+
+fn item_error(e: StoreError) -> Error {
+    match e {
+        StoreError::Conflict => Error::ItemExists,
+        StoreError::NotFound => Error::ItemNotFound,
+        StoreError::PreconditionFailed => Error::PreconditionFailed,
+        other => other.into(),
     }
 }
 

@@ -22,6 +22,9 @@ pub enum StoreError {
     /// Stored data could not be decoded.
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
+    /// A conditional write found another version (ETag mismatch).
+    #[error("precondition failed")]
+    PreconditionFailed,
     /// Sealing the new value failed inside a transaction.
     #[error("sealing failed: {0}")]
     Seal(String),
@@ -53,8 +56,21 @@ pub struct Account {
     pub location: String,
     pub tags: BTreeMap<String, String>,
     pub document: String,
+    pub settings: AccountSettings,
     pub created_at: OffsetDateTime,
     pub updated_at: OffsetDateTime,
+}
+
+/// Account settings keyrotor itself acts on (the rest of the client's
+/// properties live in the opaque `document`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AccountSettings {
+    /// Refuse key authentication on the data plane (`disableLocalAuth`).
+    pub disable_local_auth: bool,
+    /// Base URL the AI Services data plane forwards authenticated requests to.
+    pub upstream: Option<String>,
+    /// When set, regenerating a key used within this many minutes is refused (409).
+    pub regeneration_guard_minutes: Option<u32>,
 }
 
 /// Fields of an account to create or replace.
@@ -63,6 +79,7 @@ pub struct AccountSpec {
     pub location: String,
     pub tags: BTreeMap<String, String>,
     pub document: String,
+    pub settings: AccountSettings,
 }
 
 /// One sealed key slot as stored.
@@ -117,6 +134,43 @@ pub struct StoredSigningKey {
     pub kid: String,
     pub sealed_pkcs8: Vec<u8>,
     pub created_at: OffsetDateTime,
+}
+
+/// Usage of one key slot as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredUsage {
+    pub slot: KeySlot,
+    pub generation: u64,
+    /// Unix seconds.
+    pub last_used: Option<i64>,
+    /// (hour start, requests), oldest first.
+    pub hourly: Vec<(i64, u64)>,
+    pub clients: Vec<crate::usage::ClientSeen>,
+}
+
+/// One stored data-plane item (a Cosmos database, container or document, a
+/// Batch pool, ...): opaque JSON text owned by the data-plane wire layer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DataItem {
+    pub collection: String,
+    pub id: String,
+    pub body: String,
+    pub etag: String,
+    /// Unix seconds of the last write.
+    pub ts: i64,
+    /// Store-wide unique, increasing number (basis of resource ids).
+    pub seq: i64,
+}
+
+/// How an item write treats an existing item.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PutMode {
+    /// Fails with `Conflict` if the item exists.
+    Create,
+    /// Fails with `NotFound` if absent, `PreconditionFailed` if `if_match` differs.
+    Replace { if_match: Option<String> },
+    /// Creates or replaces (`PreconditionFailed` if `if_match` is given and differs).
+    Upsert { if_match: Option<String> },
 }
 
 /// A closure that produces the sealed value for a slot's next generation.
@@ -193,5 +247,16 @@ pub trait Store: Send + Sync + 'static {
     fn principal(&self, client_id: &str) -> StoreResult<Option<(Principal, Vec<PrincipalSecret>)>>;
 
     fn signing_keys(&self) -> StoreResult<Vec<StoredSigningKey>>;
+
+    /// Adds usage deltas; drops hourly counts and clients older than `prune_before` (Unix seconds).
+    fn apply_usage(&self, deltas: &[crate::usage::UsageDelta], prune_before: i64) -> StoreResult<()>;
+    fn usage(&self, account_id: i64) -> StoreResult<Vec<StoredUsage>>;
+
+    fn item_put(&self, account_id: i64, collection: &str, id: &str, body: &str, mode: &PutMode, ts: i64) -> StoreResult<DataItem>;
+    fn item(&self, account_id: i64, collection: &str, id: &str) -> StoreResult<Option<DataItem>>;
+    fn items(&self, account_id: i64, collection: &str) -> StoreResult<Vec<DataItem>>;
+    fn item_delete(&self, account_id: i64, collection: &str, id: &str, if_match: Option<&str>) -> StoreResult<bool>;
+    /// Deletes every item whose collection starts with `prefix`; returns how many.
+    fn items_delete_under(&self, account_id: i64, prefix: &str) -> StoreResult<u64>;
     fn insert_signing_key(&self, key: &StoredSigningKey) -> StoreResult<()>;
 }

@@ -12,14 +12,15 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
 use keyrotor_core::store::{
-    Account, AccountSpec, AuditEvent, Principal, PrincipalSecret, ResourceGroup, SealFn, Store,
-    StoreError, StoreResult, StoredKey, StoredSigningKey,
+    Account, AccountSettings, AccountSpec, AuditEvent, DataItem, Principal, PrincipalSecret, PutMode, ResourceGroup, SealFn,
+    Store, StoreError, StoreResult, StoredKey, StoredSigningKey, StoredUsage,
 };
+use keyrotor_core::usage::{ClientSeen, UsageDelta};
 use keyrotor_types::{AccountKind, AccountName, KeySlot, ResourceGroupName, SubscriptionId};
 use rusqlite::{params, Connection, ErrorCode, OptionalExtension, Row, TransactionBehavior};
 use time::OffsetDateTime;
 
-const SCHEMA_VERSION: i64 = 1;
+const SCHEMA_VERSION: i64 = 2;
 
 const SCHEMA_V1: &str = "
 CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -48,6 +49,29 @@ CREATE TABLE principal_secrets(
   secret_id TEXT NOT NULL, verifier TEXT NOT NULL, expires_at INTEGER,
   PRIMARY KEY(client_id, secret_id));
 CREATE TABLE signing_keys(kid TEXT PRIMARY KEY, sealed BLOB NOT NULL, created_at INTEGER NOT NULL);
+";
+
+/// Key usage metadata and data-plane items.
+const SCHEMA_V2: &str = "
+ALTER TABLE accounts ADD COLUMN settings TEXT NOT NULL DEFAULT '{}';
+CREATE TABLE key_usage(
+  account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+  slot TEXT NOT NULL, generation INTEGER NOT NULL, last_used INTEGER,
+  PRIMARY KEY(account_id, slot));
+CREATE TABLE key_usage_hourly(
+  account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+  slot TEXT NOT NULL, hour INTEGER NOT NULL, requests INTEGER NOT NULL,
+  PRIMARY KEY(account_id, slot, hour));
+CREATE TABLE key_clients(
+  account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+  slot TEXT NOT NULL, user_agent TEXT NOT NULL, address TEXT NOT NULL,
+  last_seen INTEGER NOT NULL, requests INTEGER NOT NULL,
+  PRIMARY KEY(account_id, slot, user_agent, address));
+CREATE TABLE data_items(
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+  collection TEXT NOT NULL, id TEXT NOT NULL, body TEXT NOT NULL, etag TEXT NOT NULL, ts INTEGER NOT NULL,
+  UNIQUE(account_id, collection, id));
 ";
 
 const READERS: usize = 4;
@@ -153,8 +177,15 @@ fn migrate(conn: &mut Connection) -> StoreResult<()> {
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(backend)?;
         tx.execute_batch(SCHEMA_V1).map_err(backend)?;
-        tx.execute_batch(&format!("PRAGMA user_version={SCHEMA_VERSION}"))
+        tx.execute_batch("PRAGMA user_version=1").map_err(backend)?;
+        tx.commit().map_err(backend)?;
+    }
+    if version < 2 {
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(backend)?;
+        tx.execute_batch(SCHEMA_V2).map_err(backend)?;
+        tx.execute_batch("PRAGMA user_version=2").map_err(backend)?;
         tx.commit().map_err(backend)?;
     }
     Ok(())
@@ -170,7 +201,25 @@ fn insert_audit(conn: &Connection, a: &AuditEvent) -> StoreResult<()> {
 }
 
 const ACCOUNT_COLS: &str = "id, uid, kind, name, subscription, group_key, location, tags, document, created_at, updated_at, \
-     (SELECT name FROM resource_groups g WHERE g.subscription = accounts.subscription AND g.name_key = accounts.group_key)";
+     (SELECT name FROM resource_groups g WHERE g.subscription = accounts.subscription AND g.name_key = accounts.group_key), settings";
+
+fn settings_to_text(s: &AccountSettings) -> String {
+    serde_json::json!({
+        "disableLocalAuth": s.disable_local_auth,
+        "upstream": s.upstream,
+        "regenerationGuardMinutes": s.regeneration_guard_minutes,
+    })
+    .to_string()
+}
+
+fn settings_from_text(t: &str) -> StoreResult<AccountSettings> {
+    let v: serde_json::Value = serde_json::from_str(t).map_err(|_| corrupt("settings"))?;
+    Ok(AccountSettings {
+        disable_local_auth: v["disableLocalAuth"].as_bool().unwrap_or(false),
+        upstream: v["upstream"].as_str().map(str::to_string),
+        regeneration_guard_minutes: v["regenerationGuardMinutes"].as_u64().and_then(|m| u32::try_from(m).ok()),
+    })
+}
 
 fn account_from_row(r: &Row<'_>) -> rusqlite::Result<StoreResult<Account>> {
     let kind: String = r.get(2)?;
@@ -184,6 +233,7 @@ fn account_from_row(r: &Row<'_>) -> rusqlite::Result<StoreResult<Account>> {
     let document: String = r.get(8)?;
     let created: i64 = r.get(9)?;
     let updated: i64 = r.get(10)?;
+    let settings: String = r.get(12)?;
     Ok((|| {
         let kind = AccountKind::parse(&kind).ok_or_else(|| corrupt("account kind"))?;
         Ok(Account {
@@ -197,6 +247,7 @@ fn account_from_row(r: &Row<'_>) -> rusqlite::Result<StoreResult<Account>> {
             location,
             tags: tags_from_text(&tags)?,
             document,
+            settings: settings_from_text(&settings)?,
             created_at: from_micros(created)?,
             updated_at: from_micros(updated)?,
         })
@@ -368,8 +419,8 @@ impl Store for SqliteStore {
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(backend)?;
         tx.execute(
-            "INSERT INTO accounts(uid, kind, name_key, name, subscription, group_key, location, tags, document, created_at, updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+            "INSERT INTO accounts(uid, kind, name_key, name, subscription, group_key, location, tags, document, created_at, updated_at, settings)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
             params![
                 a.uid,
                 a.kind.as_str(),
@@ -381,7 +432,8 @@ impl Store for SqliteStore {
                 tags_to_text(&a.tags),
                 a.document,
                 to_micros(a.created_at),
-                to_micros(a.updated_at)
+                to_micros(a.updated_at),
+                settings_to_text(&a.settings)
             ],
         )
         .map_err(backend)?;
@@ -411,8 +463,8 @@ impl Store for SqliteStore {
             .map_err(backend)?;
         let n = tx
             .execute(
-                "UPDATE accounts SET location = ?2, tags = ?3, document = ?4, updated_at = ?5 WHERE id = ?1",
-                params![id, spec.location, tags_to_text(&spec.tags), spec.document, to_micros(at)],
+                "UPDATE accounts SET location = ?2, tags = ?3, document = ?4, updated_at = ?5, settings = ?6 WHERE id = ?1",
+                params![id, spec.location, tags_to_text(&spec.tags), spec.document, to_micros(at), settings_to_text(&spec.settings)],
             )
             .map_err(backend)?;
         if n == 0 {
@@ -641,5 +693,266 @@ impl Store for SqliteStore {
             )
             .map_err(backend)?;
         Ok(())
+    }
+
+    fn apply_usage(&self, deltas: &[UsageDelta], prune_before: i64) -> StoreResult<()> {
+        let mut conn = self.write();
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(backend)?;
+        for d in deltas {
+            let slot = d.slot.as_str();
+            let generation = gen_to_sql(d.generation)?;
+            let exists: bool = tx
+                .query_row("SELECT 1 FROM accounts WHERE id = ?1", [d.account_id], |_| Ok(true))
+                .optional()
+                .map_err(backend)?
+                .unwrap_or(false);
+            if !exists {
+                continue; // the account was deleted meanwhile
+            }
+            let stored: Option<i64> = tx
+                .query_row(
+                    "SELECT generation FROM key_usage WHERE account_id = ?1 AND slot = ?2",
+                    params![d.account_id, slot],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(backend)?;
+            match stored {
+                Some(g) if g > generation => {} // late usage of a replaced key: counts only
+                Some(g) if g == generation => {
+                    tx.execute(
+                        "UPDATE key_usage SET last_used = MAX(COALESCE(last_used, 0), ?3) WHERE account_id = ?1 AND slot = ?2",
+                        params![d.account_id, slot, d.last_used],
+                    )
+                    .map_err(backend)?;
+                }
+                _ => {
+                    tx.execute(
+                        "INSERT INTO key_usage(account_id, slot, generation, last_used) VALUES (?1, ?2, ?3, ?4)
+                         ON CONFLICT(account_id, slot) DO UPDATE SET generation = excluded.generation, last_used = excluded.last_used",
+                        params![d.account_id, slot, generation, d.last_used],
+                    )
+                    .map_err(backend)?;
+                    tx.execute("DELETE FROM key_clients WHERE account_id = ?1 AND slot = ?2", params![d.account_id, slot])
+                        .map_err(backend)?;
+                }
+            }
+            if stored.is_none_or(|g| g <= generation) {
+                for c in &d.clients {
+                    tx.execute(
+                        "INSERT INTO key_clients(account_id, slot, user_agent, address, last_seen, requests) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                         ON CONFLICT(account_id, slot, user_agent, address) DO UPDATE SET
+                           last_seen = MAX(last_seen, excluded.last_seen), requests = requests + excluded.requests",
+                        params![d.account_id, slot, c.user_agent, c.address, c.last_seen, i64::try_from(c.requests).unwrap_or(i64::MAX)],
+                    )
+                    .map_err(backend)?;
+                }
+            }
+            for (hour, n) in &d.hourly {
+                tx.execute(
+                    "INSERT INTO key_usage_hourly(account_id, slot, hour, requests) VALUES (?1, ?2, ?3, ?4)
+                     ON CONFLICT(account_id, slot, hour) DO UPDATE SET requests = requests + excluded.requests",
+                    params![d.account_id, slot, hour, i64::try_from(*n).unwrap_or(i64::MAX)],
+                )
+                .map_err(backend)?;
+            }
+        }
+        tx.execute("DELETE FROM key_usage_hourly WHERE hour < ?1", [prune_before]).map_err(backend)?;
+        tx.execute("DELETE FROM key_clients WHERE last_seen < ?1", [prune_before]).map_err(backend)?;
+        tx.commit().map_err(backend)
+    }
+
+    fn usage(&self, account_id: i64) -> StoreResult<Vec<StoredUsage>> {
+        let conn = self.read();
+        let mut out: Vec<StoredUsage> = Vec::new();
+        let mut stmt = conn
+            .prepare_cached("SELECT slot, generation, last_used FROM key_usage WHERE account_id = ?1")
+            .map_err(backend)?;
+        let rows = stmt
+            .query_map([account_id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, Option<i64>>(2)?)))
+            .map_err(backend)?;
+        for row in rows {
+            let (slot, generation, last_used) = row.map_err(backend)?;
+            out.push(StoredUsage {
+                slot: KeySlot::parse(&slot).ok_or_else(|| corrupt("key slot"))?,
+                generation: u64::try_from(generation).map_err(|_| corrupt("generation"))?,
+                last_used,
+                hourly: Vec::new(),
+                clients: Vec::new(),
+            });
+        }
+        let mut stmt = conn
+            .prepare_cached("SELECT slot, hour, requests FROM key_usage_hourly WHERE account_id = ?1 ORDER BY hour")
+            .map_err(backend)?;
+        let rows = stmt
+            .query_map([account_id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?)))
+            .map_err(backend)?;
+        for row in rows {
+            let (slot, hour, n) = row.map_err(backend)?;
+            let slot = KeySlot::parse(&slot).ok_or_else(|| corrupt("key slot"))?;
+            let entry = match out.iter_mut().position(|u| u.slot == slot) {
+                Some(i) => &mut out[i],
+                None => {
+                    out.push(StoredUsage { slot, generation: 0, last_used: None, hourly: Vec::new(), clients: Vec::new() });
+                    let last = out.len() - 1;
+                    &mut out[last]
+                }
+            };
+            entry.hourly.push((hour, u64::try_from(n).unwrap_or(0)));
+        }
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT slot, user_agent, address, last_seen, requests FROM key_clients WHERE account_id = ?1 ORDER BY last_seen DESC",
+            )
+            .map_err(backend)?;
+        let rows = stmt
+            .query_map([account_id], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, i64>(3)?, r.get::<_, i64>(4)?))
+            })
+            .map_err(backend)?;
+        for row in rows {
+            let (slot, user_agent, address, last_seen, n) = row.map_err(backend)?;
+            let slot = KeySlot::parse(&slot).ok_or_else(|| corrupt("key slot"))?;
+            if let Some(u) = out.iter_mut().find(|u| u.slot == slot) {
+                u.clients.push(ClientSeen { user_agent, address, last_seen, requests: u64::try_from(n).unwrap_or(0) });
+            }
+        }
+        Ok(out)
+    }
+
+    fn item_put(&self, account_id: i64, collection: &str, id: &str, body: &str, mode: &PutMode, ts: i64) -> StoreResult<DataItem> {
+        let mut conn = self.write();
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(backend)?;
+        let current: Option<(i64, String)> = tx
+            .query_row(
+                "SELECT seq, etag FROM data_items WHERE account_id = ?1 AND collection = ?2 AND id = ?3",
+                params![account_id, collection, id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()
+            .map_err(backend)?;
+        let if_match = match mode {
+            PutMode::Create if current.is_some() => return Err(StoreError::Conflict),
+            PutMode::Replace { .. } if current.is_none() => return Err(StoreError::NotFound),
+            PutMode::Replace { if_match } | PutMode::Upsert { if_match } => if_match.as_deref(),
+            PutMode::Create => None,
+        };
+        if let (Some(want), Some((_, etag))) = (if_match, &current) {
+            if want != etag && want != "*" {
+                return Err(StoreError::PreconditionFailed);
+            }
+        }
+        if if_match.is_some_and(|w| w != "*") && current.is_none() {
+            return Err(StoreError::PreconditionFailed);
+        }
+        let next_etag = {
+            let n: i64 = tx
+                .query_row("SELECT COALESCE(MAX(seq), 0) + 1 FROM data_items", [], |r| r.get(0))
+                .map_err(backend)?;
+            format!("\"{:016x}-{:08x}\"", ts, n)
+        };
+        let seq = match current {
+            Some((seq, _)) => {
+                tx.execute(
+                    "UPDATE data_items SET body = ?2, etag = ?3, ts = ?4 WHERE seq = ?1",
+                    params![seq, body, next_etag, ts],
+                )
+                .map_err(backend)?;
+                seq
+            }
+            None => {
+                tx.execute(
+                    "INSERT INTO data_items(account_id, collection, id, body, etag, ts) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    params![account_id, collection, id, body, next_etag, ts],
+                )
+                .map_err(backend)?;
+                tx.last_insert_rowid()
+            }
+        };
+        tx.commit().map_err(backend)?;
+        Ok(DataItem { collection: collection.to_string(), id: id.to_string(), body: body.to_string(), etag: next_etag, ts, seq })
+    }
+
+    fn item(&self, account_id: i64, collection: &str, id: &str) -> StoreResult<Option<DataItem>> {
+        let conn = self.read();
+        let mut stmt = conn
+            .prepare_cached("SELECT seq, body, etag, ts FROM data_items WHERE account_id = ?1 AND collection = ?2 AND id = ?3")
+            .map_err(backend)?;
+        stmt.query_row(params![account_id, collection, id], |r| {
+            Ok(DataItem {
+                collection: collection.to_string(),
+                id: id.to_string(),
+                seq: r.get(0)?,
+                body: r.get(1)?,
+                etag: r.get(2)?,
+                ts: r.get(3)?,
+            })
+        })
+        .optional()
+        .map_err(backend)
+    }
+
+    fn items(&self, account_id: i64, collection: &str) -> StoreResult<Vec<DataItem>> {
+        let conn = self.read();
+        let mut stmt = conn
+            .prepare_cached("SELECT seq, id, body, etag, ts FROM data_items WHERE account_id = ?1 AND collection = ?2 ORDER BY seq")
+            .map_err(backend)?;
+        let rows = stmt
+            .query_map(params![account_id, collection], |r| {
+                Ok(DataItem {
+                    collection: collection.to_string(),
+                    seq: r.get(0)?,
+                    id: r.get(1)?,
+                    body: r.get(2)?,
+                    etag: r.get(3)?,
+                    ts: r.get(4)?,
+                })
+            })
+            .map_err(backend)?;
+        rows.map(|r| r.map_err(backend)).collect()
+    }
+
+    fn item_delete(&self, account_id: i64, collection: &str, id: &str, if_match: Option<&str>) -> StoreResult<bool> {
+        let mut conn = self.write();
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(backend)?;
+        let etag: Option<String> = tx
+            .query_row(
+                "SELECT etag FROM data_items WHERE account_id = ?1 AND collection = ?2 AND id = ?3",
+                params![account_id, collection, id],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(backend)?;
+        let Some(etag) = etag else {
+            return Ok(false);
+        };
+        if if_match.is_some_and(|w| w != etag && w != "*") {
+            return Err(StoreError::PreconditionFailed);
+        }
+        tx.execute(
+            "DELETE FROM data_items WHERE account_id = ?1 AND collection = ?2 AND id = ?3",
+            params![account_id, collection, id],
+        )
+        .map_err(backend)?;
+        tx.commit().map_err(backend)?;
+        Ok(true)
+    }
+
+    fn items_delete_under(&self, account_id: i64, prefix: &str) -> StoreResult<u64> {
+        let escaped = prefix.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+        let n = self
+            .write()
+            .execute(
+                "DELETE FROM data_items WHERE account_id = ?1 AND (collection = ?2 OR collection LIKE ?3 ESCAPE '\\')",
+                params![account_id, prefix, format!("{escaped}/%")],
+            )
+            .map_err(backend)?;
+        Ok(u64::try_from(n).unwrap_or(0))
     }
 }

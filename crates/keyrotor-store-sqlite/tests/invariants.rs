@@ -63,6 +63,7 @@ fn make_account(env: &Env, kind: AccountKind, group: &str, name: &str) -> Accoun
         location: "westus".into(),
         tags: BTreeMap::new(),
         document: "{}".into(),
+        settings: Default::default(),
     };
     env.core
         .put_account(

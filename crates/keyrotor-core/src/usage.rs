@@ -1,0 +1,204 @@
+//! Key usage metadata: which key was used when, how often, and by whom.
+//!
+//! Recording is in memory and cheap (one short critical section per
+//! successful authentication, no allocation for a known client); a
+//! background task drains the recorder into the store about once a second.
+//! A crash loses at most the last interval of usage. `last_used` never
+//! decreases: the store keeps the maximum.
+
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
+use std::net::IpAddr;
+use std::sync::Mutex;
+
+use keyrotor_types::KeySlot;
+use time::OffsetDateTime;
+
+/// Distinct clients remembered per key between two flushes (bounds memory
+/// under a flood of made-up user agents).
+pub const MAX_CLIENTS_PER_FLUSH: usize = 256;
+/// Longest user agent kept.
+pub const MAX_USER_AGENT: usize = 256;
+/// How long hourly counts and clients are kept.
+pub const RETENTION_DAYS: i64 = 30;
+
+/// Usage of one key slot accumulated since the last flush.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UsageDelta {
+    pub account_id: i64,
+    pub slot: KeySlot,
+    pub generation: u64,
+    /// Unix seconds.
+    pub last_used: i64,
+    /// (hour start in Unix seconds, requests).
+    pub hourly: Vec<(i64, u64)>,
+    pub clients: Vec<ClientSeen>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientSeen {
+    pub user_agent: String,
+    pub address: String,
+    pub last_seen: i64,
+    pub requests: u64,
+}
+
+/// What is known of one key slot's use.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyUsage {
+    pub slot: KeySlot,
+    /// Generation of the key value the usage belongs to.
+    pub generation: u64,
+    pub last_used: Option<OffsetDateTime>,
+    pub hourly: Vec<(OffsetDateTime, u64)>,
+    pub clients: Vec<(String, String, OffsetDateTime, u64)>,
+}
+
+#[derive(Default)]
+struct Pending {
+    generation: u64,
+    last_used: i64,
+    hourly: HashMap<i64, u64>,
+    clients: HashMap<u64, ClientSeen>,
+}
+
+/// In-memory usage accumulator, shared by all data-plane requests.
+#[derive(Default)]
+pub struct UsageRecorder {
+    pending: Mutex<HashMap<(i64, KeySlot), Pending>>,
+}
+
+fn client_hash(user_agent: &str, address: &IpAddr) -> u64 {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    user_agent.hash(&mut h);
+    address.hash(&mut h);
+    h.finish()
+}
+
+impl UsageRecorder {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Records one successful authentication with a key.
+    pub fn record(&self, account_id: i64, slot: KeySlot, generation: u64, at: OffsetDateTime, user_agent: &str, address: IpAddr) {
+        let now = at.unix_timestamp();
+        let hour = now - now.rem_euclid(3600);
+        let ua = if user_agent.len() > MAX_USER_AGENT {
+            let mut end = MAX_USER_AGENT;
+            while !user_agent.is_char_boundary(end) {
+                end -= 1;
+            }
+            &user_agent[..end]
+        } else {
+            user_agent
+        };
+        let ch = client_hash(ua, &address);
+        let mut map = self.pending.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let p = map.entry((account_id, slot)).or_default();
+        if generation > p.generation {
+            // A new key value: what was pending belongs to the old one and is
+            // kept (flushed under its generation) only if not yet replaced.
+            p.generation = generation;
+        }
+        p.last_used = p.last_used.max(now);
+        *p.hourly.entry(hour).or_insert(0) += 1;
+        let n = p.clients.len();
+        match p.clients.get_mut(&ch) {
+            Some(c) => {
+                c.last_seen = c.last_seen.max(now);
+                c.requests += 1;
+            }
+            None if n < MAX_CLIENTS_PER_FLUSH => {
+                p.clients.insert(
+                    ch,
+                    ClientSeen {
+                        user_agent: ua.to_string(),
+                        address: address.to_string(),
+                        last_seen: now,
+                        requests: 1,
+                    },
+                );
+            }
+            None => {}
+        }
+    }
+
+    /// Takes everything recorded since the last drain.
+    pub fn drain(&self) -> Vec<UsageDelta> {
+        let taken = std::mem::take(&mut *self.pending.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
+        taken
+            .into_iter()
+            .map(|((account_id, slot), p)| UsageDelta {
+                account_id,
+                slot,
+                generation: p.generation,
+                last_used: p.last_used,
+                hourly: p.hourly.into_iter().collect(),
+                clients: p.clients.into_values().collect(),
+            })
+            .collect()
+    }
+
+    /// Puts deltas back after a failed flush, so nothing is dropped.
+    pub fn restore(&self, deltas: Vec<UsageDelta>) {
+        let mut map = self.pending.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        for d in deltas {
+            let p = map.entry((d.account_id, d.slot)).or_default();
+            p.generation = p.generation.max(d.generation);
+            p.last_used = p.last_used.max(d.last_used);
+            for (h, n) in d.hourly {
+                *p.hourly.entry(h).or_insert(0) += n;
+            }
+            for c in d.clients {
+                let ch = client_hash(&c.user_agent, &c.address.parse().unwrap_or(IpAddr::from([0, 0, 0, 0])));
+                let e = p.clients.entry(ch).or_insert_with(|| ClientSeen { requests: 0, ..c.clone() });
+                e.last_seen = e.last_seen.max(c.last_seen);
+                e.requests += c.requests;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn coalesces_per_key_and_client() {
+        let r = UsageRecorder::new();
+        let t = OffsetDateTime::from_unix_timestamp(1_700_000_000).unwrap_or_else(|e| panic!("{e}"));
+        let ip: IpAddr = "127.0.0.1".parse().unwrap_or_else(|e| panic!("{e}"));
+        for i in 0..5 {
+            r.record(1, KeySlot::Primary, 1, t + time::Duration::seconds(i), "sdk/1", ip);
+        }
+        r.record(1, KeySlot::Primary, 1, t, "sdk/2", ip);
+        r.record(1, KeySlot::Secondary, 1, t, "sdk/1", ip);
+        let mut d = r.drain();
+        d.sort_by_key(|d| d.slot);
+        assert_eq!(d.len(), 2);
+        assert_eq!(d[0].last_used, 1_700_000_004);
+        assert_eq!(d[0].hourly.iter().map(|h| h.1).sum::<u64>(), 6);
+        assert_eq!(d[0].clients.len(), 2);
+        assert!(r.drain().is_empty());
+        r.restore(d.clone());
+        let again = r.drain();
+        assert_eq!(again.len(), 2);
+    }
+
+    #[test]
+    fn client_flood_is_bounded() {
+        let r = UsageRecorder::new();
+        let t = OffsetDateTime::now_utc();
+        let ip: IpAddr = "10.0.0.1".parse().unwrap_or_else(|e| panic!("{e}"));
+        for i in 0..10_000 {
+            r.record(1, KeySlot::Primary, 1, t, &format!("ua-{i}"), ip);
+        }
+        let d = r.drain();
+        assert_eq!(d[0].clients.len(), MAX_CLIENTS_PER_FLUSH);
+        assert_eq!(d[0].hourly.iter().map(|h| h.1).sum::<u64>(), 10_000);
+        let long = "x".repeat(10_000);
+        r.record(1, KeySlot::Primary, 1, t, &long, ip);
+        assert_eq!(r.drain()[0].clients[0].user_agent.len(), MAX_USER_AGENT);
+    }
+}
