@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use keyrotor_core::{Account, AccountKey, AccountSettings, Directory, KeyInfo, ResourceGroup};
+use keyrotor_core::{Account, AccountKey, AccountSettings, Directory, KeyInfo, KeyUsage, ResourceGroup};
 use keyrotor_types::{AccountKind, KeySlot};
 use serde_json::{json, Map, Value};
 use time::OffsetDateTime;
@@ -155,7 +155,7 @@ pub fn stored_document(a: &Account) -> Map<String, Value> {
 }
 
 /// Renders an account resource as ARM GET returns it.
-pub fn account(a: &Account, keys: &[KeyInfo], ep: &Endpoints, actor: &str) -> Value {
+pub fn account(a: &Account, keys: &[KeyInfo], usage: &[KeyUsage], ep: &Endpoints, actor: &str) -> Value {
     let doc = stored_document(a);
     let mut props = match doc.get("properties") {
         Some(Value::Object(p)) => p.clone(),
@@ -250,10 +250,11 @@ pub fn account(a: &Account, keys: &[KeyInfo], ep: &Endpoints, actor: &str) -> Va
             let meta: Map<String, Value> = keys
                 .iter()
                 .map(|k| {
-                    (
-                        cosmos_key_name(k.slot).to_string(),
-                        json!({ "generationTime": rfc3339(k.generated_at) }),
-                    )
+                    let last = usage.iter().find(|u| u.slot == k.slot).and_then(|u| u.last_used);
+                    let mut m = json!({ "generationTime": rfc3339(k.generated_at) });
+                    // keyrotor extension: account key usage metadata.
+                    m["lastUsedTime"] = last.map_or(Value::Null, |t| json!(rfc3339(t)));
+                    (cosmos_key_name(k.slot).to_string(), m)
                 })
                 .collect();
             props.insert("keysMetadata".into(), Value::Object(meta));
@@ -568,4 +569,50 @@ pub fn settings(kind: AccountKind, document: &str) -> ArmResult<AccountSettings>
         upstream,
         regeneration_guard_minutes,
     })
+}
+
+/// The wire name of a key slot for an account kind (`primaryMasterKey`,
+/// `primary`, `key1`, ...).
+pub fn key_name(kind: AccountKind, slot: KeySlot) -> &'static str {
+    match (kind, slot) {
+        (AccountKind::Cosmos, s) => cosmos_key_name(s),
+        (AccountKind::Batch, KeySlot::Primary) => "primary",
+        (AccountKind::Batch, _) => "secondary",
+        (AccountKind::Ai, KeySlot::Primary) => "key1",
+        (AccountKind::Ai, _) => "key2",
+    }
+}
+
+/// `listKeyUsage` (keyrotor extension): per key, its generation, when it was
+/// last used, request counts and the clients that used it.
+pub fn key_usage(a: &Account, keys: &[KeyInfo], usage: &[KeyUsage], now: OffsetDateTime) -> Value {
+    let list: Vec<Value> = keys
+        .iter()
+        .map(|k| {
+            let u = usage.iter().find(|u| u.slot == k.slot);
+            let sum_since = |secs: i64| -> u64 {
+                u.map_or(0, |u| {
+                    u.hourly
+                        .iter()
+                        .filter(|(h, _)| (now - *h).whole_seconds() < secs)
+                        .map(|(_, n)| *n)
+                        .sum()
+                })
+            };
+            json!({
+                "keyName": key_name(a.kind, k.slot),
+                "keyKind": k.slot.as_str(),
+                "generation": k.generation,
+                "generationTime": rfc3339(k.generated_at),
+                "lastUsedTime": u.and_then(|u| u.last_used).map(rfc3339),
+                "requestsLast24Hours": sum_since(86_400),
+                "requestsLast30Days": sum_since(30 * 86_400),
+                "hourly": u.map(|u| u.hourly.iter().map(|(h, n)| json!({"hour": rfc3339(*h), "requests": n})).collect::<Vec<_>>()).unwrap_or_default(),
+                "clients": u.map(|u| u.clients.iter().map(|(ua, addr, t, n)| json!({
+                    "userAgent": ua, "address": addr, "lastSeenTime": rfc3339(*t), "requests": n
+                })).collect::<Vec<_>>()).unwrap_or_default(),
+            })
+        })
+        .collect();
+    json!({ "keys": list })
 }

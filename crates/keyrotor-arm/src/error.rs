@@ -29,6 +29,8 @@ pub enum ArmError {
     MethodNotAllowed(String),
     #[error("The operation '{0}' is not implemented by keyrotor. See COMPATIBILITY.md.")]
     NotImplemented(String),
+    #[error("{0}")]
+    KeyInUse(String),
     #[error("The service could not complete the request: {0}")]
     Internal(String),
 }
@@ -67,6 +69,7 @@ impl ArmError {
             ArmError::NoRoute(_) => (S::NOT_FOUND, "NotFound"),
             ArmError::MethodNotAllowed(_) => (S::METHOD_NOT_ALLOWED, "MethodNotAllowed"),
             ArmError::NotImplemented(_) => (S::NOT_IMPLEMENTED, "NotImplemented"),
+            ArmError::KeyInUse(_) => (S::CONFLICT, "KeyInUse"),
             ArmError::Internal(_) => (S::INTERNAL_SERVER_ERROR, "InternalServerError"),
         }
     }

@@ -21,7 +21,7 @@ use axum::http::{HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use keyrotor_core::{AccountSpec, Actor, Directory, Keyrotor};
+use keyrotor_core::{AccountSpec, Actor, Directory, KeyUsage, Keyrotor, UsageRecorder};
 use keyrotor_identity::TokenIssuer;
 use keyrotor_types::{AccountKind, AccountName, ResourceGroupName, SubscriptionId};
 use serde_json::{json, Value};
@@ -36,6 +36,8 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 /// Everything the control plane needs, built once at start-up.
 pub struct ArmState {
     pub core: Arc<Keyrotor>,
+    /// Data-plane usage not yet flushed; flushed before usage is read.
+    pub usage: Arc<UsageRecorder>,
     pub dir: Directory,
     pub endpoints: Endpoints,
     issuer: RwLock<Arc<TokenIssuer>>,
@@ -52,12 +54,14 @@ const ARM_AUDIENCES: [&str; 4] = [
 impl ArmState {
     pub fn new(
         core: Arc<Keyrotor>,
+        usage: Arc<UsageRecorder>,
         dir: Directory,
         endpoints: Endpoints,
         issuer: TokenIssuer,
     ) -> Self {
         Self {
             core,
+            usage,
             dir,
             endpoints,
             issuer: RwLock::new(Arc::new(issuer)),
@@ -191,7 +195,8 @@ async fn arm_dispatch_inner(st: Arc<ArmState>, req: Request) -> ArmResult<Respon
     }
     let is_head = parts.method == Method::HEAD;
     let st2 = st.clone();
-    let resp = tokio::task::spawn_blocking(move || handle(&st2, &Actor(actor), op, &body))
+    let force = query_param(parts.uri.query(), "force").is_some_and(|v| v.eq_ignore_ascii_case("true"));
+    let resp = tokio::task::spawn_blocking(move || handle(&st2, &Actor(actor), op, &body, force))
         .await
         .map_err(|e| ArmError::Internal(e.to_string()))??;
     if is_head {
@@ -231,7 +236,23 @@ fn empty(status: StatusCode) -> ArmResult<Response> {
     Ok(status.into_response())
 }
 
-fn handle(st: &ArmState, actor: &Actor, op: Operation, body: &[u8]) -> ArmResult<Response> {
+/// Usage of the account's keys including what is not flushed yet
+/// (Cosmos only: its keysMetadata carries last-used times).
+fn usage_for(st: &ArmState, a: &keyrotor_core::Account) -> ArmResult<Vec<KeyUsage>> {
+    if a.kind != AccountKind::Cosmos {
+        return Ok(Vec::new());
+    }
+    current_usage(st, a)
+}
+
+fn current_usage(st: &ArmState, a: &keyrotor_core::Account) -> ArmResult<Vec<KeyUsage>> {
+    if let Err(e) = st.core.flush_usage(&st.usage) {
+        tracing::warn!(error = %e, "usage flush before read failed");
+    }
+    Ok(st.core.key_usage(a)?)
+}
+
+fn handle(st: &ArmState, actor: &Actor, op: Operation, body: &[u8], force: bool) -> ArmResult<Response> {
     let core = &st.core;
     let dir = &st.dir;
     match op {
@@ -354,7 +375,8 @@ fn handle(st: &ArmState, actor: &Actor, op: Operation, body: &[u8]) -> ArmResult
             let mut value = Vec::with_capacity(accounts.len());
             for a in &accounts {
                 let keys = core.key_info(a)?;
-                value.push(dto::account(a, &keys, &st.endpoints, &dir.admin_client_id));
+                let usage = if a.kind == AccountKind::Cosmos { core.key_usage(a)? } else { Vec::new() };
+                value.push(dto::account(a, &keys, &usage, &st.endpoints, &dir.admin_client_id));
             }
             ok_json(StatusCode::OK, json!({ "value": value }))
         }
@@ -381,18 +403,20 @@ fn handle(st: &ArmState, actor: &Actor, op: Operation, body: &[u8]) -> ArmResult
                 spec,
             )?;
             let keys = core.key_info(&a)?;
-            ok_json(
-                StatusCode::OK,
-                dto::account(&a, &keys, &st.endpoints, &actor.0),
-            )
+            let usage = usage_for(st, &a)?;
+            ok_json(StatusCode::OK, dto::account(&a, &keys, &usage, &st.endpoints, &actor.0))
         }
         Operation::AccountsGet(p) => {
             let a = find_account(st, &p)?;
             let keys = core.key_info(&a)?;
-            ok_json(
-                StatusCode::OK,
-                dto::account(&a, &keys, &st.endpoints, &dir.admin_client_id),
-            )
+            let usage = usage_for(st, &a)?;
+            ok_json(StatusCode::OK, dto::account(&a, &keys, &usage, &st.endpoints, &dir.admin_client_id))
+        }
+        Operation::AccountsListKeyUsage(p) => {
+            let a = find_account(st, &p)?;
+            let keys = core.key_info(&a)?;
+            let usage = current_usage(st, &a)?;
+            ok_json(StatusCode::OK, dto::key_usage(&a, &keys, &usage, core.now()))
         }
         Operation::AccountsDelete(p) => {
             let sub = sub_id(&p.subscription)?;
@@ -431,6 +455,20 @@ fn handle(st: &ArmState, actor: &Actor, op: Operation, body: &[u8]) -> ArmResult
             let a = find_account(st, &p)?;
             let body = dto::json_object(body)?;
             let slot = dto::regenerate_slot(p.kind, &body)?;
+            if let (Some(minutes), false) = (a.settings.regeneration_guard_minutes, force) {
+                let usage = current_usage(st, &a)?;
+                if let Some(u) = usage.iter().find(|u| u.slot == slot) {
+                    if let Some(last) = u.last_used.filter(|t| (core.now() - *t).whole_minutes() < i64::from(minutes)) {
+                        let clients: Vec<String> = u.clients.iter().take(5).map(|(ua, addr, _, _)| format!("'{ua}' from {addr}")).collect();
+                        return Err(ArmError::KeyInUse(format!(
+                            "Key '{}' was last used at {} (within the account's regeneration guard of {minutes} minutes) by {}. Move those clients to the other key first, or pass force=true.",
+                            dto::key_name(a.kind, slot),
+                            dto::rfc3339(last),
+                            if clients.is_empty() { "unknown clients".to_string() } else { clients.join(", ") }
+                        )));
+                    }
+                }
+            }
             core.regenerate_key(actor, &a, slot)?;
             match p.kind {
                 // Cosmos: an LRO that returns no body; completed synchronously.
@@ -574,9 +612,10 @@ fn create_account(
         .core
         .put_account(&st.dir, actor, p.kind, &sub, &group, &name, spec)?;
     let keys = st.core.key_info(&a)?;
+    let usage = usage_for(st, &a)?;
     let status = match (p.kind, created) {
         (AccountKind::Ai, true) => StatusCode::CREATED,
         _ => StatusCode::OK,
     };
-    ok_json(status, dto::account(&a, &keys, &st.endpoints, &actor.0))
+    ok_json(status, dto::account(&a, &keys, &usage, &st.endpoints, &actor.0))
 }

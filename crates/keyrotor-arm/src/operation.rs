@@ -69,6 +69,8 @@ pub enum Operation {
     AccountsRegenerateKey(AccountPath),
     /// Cosmos `listConnectionStrings`.
     AccountsListConnectionStrings(AccountPath),
+    /// keyrotor extension, every kind: `POST {account}/listKeyUsage`.
+    AccountsListKeyUsage(AccountPath),
     /// Cosmos `HEAD /providers/Microsoft.DocumentDB/databaseAccountNames/{name}`.
     CheckNameExists {
         kind: AccountKind,
@@ -263,6 +265,7 @@ impl Operation {
                             (AccountKind::Cosmos, "listconnectionstrings") => {
                                 Some((&[Method::POST], Operation::AccountsListConnectionStrings))
                             }
+                            (_, "listkeyusage") => Some((&[Method::POST], Operation::AccountsListKeyUsage)),
                             _ => None,
                         };
                         match known {
@@ -342,6 +345,7 @@ impl Operation {
                 _ => acct(p, "regenerateKey/action"),
             },
             Operation::AccountsListConnectionStrings(p) => acct(p, "listConnectionStrings/action"),
+            Operation::AccountsListKeyUsage(p) => acct(p, "listKeyUsage/action"),
         }
     }
 }

@@ -211,8 +211,11 @@ pub async fn run(args: ServeArgs) -> Result<()> {
         );
     }
 
-    let state = Arc::new(ArmState::new(core, dir, endpoints, issuer));
-    let app = keyrotor_arm::router(state);
+    let dataplane = Arc::new(keyrotor_dataplane::DataPlane::new(core.clone()));
+    let flusher = dataplane.spawn_usage_flusher(Duration::from_secs(1));
+    let dns_suffix = endpoints.dns_suffix.clone();
+    let state = Arc::new(ArmState::new(core, dataplane.usage.clone(), dir, endpoints, issuer));
+    let app = compose(keyrotor_arm::router(state), dataplane.clone(), dns_suffix);
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("binding {}", args.listen))?;
@@ -223,7 +226,34 @@ pub async fn run(args: ServeArgs) -> Result<()> {
         ca_path.display()
     );
     tracing::info!(%url, %local, "ready");
-    serve(listener, Arc::new(tls), app).await
+    let served = serve(listener, Arc::new(tls), app).await;
+    flusher.abort();
+    dataplane.flush_usage().await;
+    served
+}
+
+/// One service for everything: data-plane requests (by host name under the
+/// DNS suffix, or by the `/cosmos/`, `/batch/`, `/ai/` path prefixes) go to
+/// the data plane; the rest to the control plane and token issuer.
+fn compose(arm: axum::Router, dp: Arc<keyrotor_dataplane::DataPlane>, dns_suffix: Option<String>) -> axum::Router {
+    let svc = tower::service_fn(move |req: http::Request<axum::body::Body>| {
+        let arm = arm.clone();
+        let dp = dp.clone();
+        let dns_suffix = dns_suffix.clone();
+        async move {
+            let host = req
+                .headers()
+                .get(http::header::HOST)
+                .and_then(|h| h.to_str().ok())
+                .map(str::to_string)
+                .or_else(|| req.uri().authority().map(|a| a.to_string()));
+            match keyrotor_dataplane::target(host.as_deref(), req.uri().path(), dns_suffix.as_deref()) {
+                Some(t) => Ok::<_, std::convert::Infallible>(dp.handle(t, req).await),
+                None => arm.oneshot(req).await,
+            }
+        }
+    });
+    axum::Router::new().fallback_service(svc)
 }
 
 async fn shutdown_signal() {

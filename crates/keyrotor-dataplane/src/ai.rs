@@ -1,0 +1,122 @@
+//! AI Services / AI Foundry data plane: `api-key` or
+//! `Ocp-Apim-Subscription-Key` authentication in front of an upstream HTTP
+//! API set on the account (`properties.upstreamUrl`). The credential header
+//! is stripped before forwarding; bodies stream both ways.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::response::{IntoResponse, Response};
+use http::{HeaderMap, HeaderName, Request, StatusCode};
+use keyrotor_auth::AuthError;
+use serde_json::json;
+
+use crate::{DataPlane, Target};
+
+/// The AI Services error body: `{"error":{"code","message"}}`.
+fn error(status: StatusCode, code: &str, message: &str) -> Response {
+    (status, axum::Json(json!({ "error": { "code": code, "message": message } }))).into_response()
+}
+
+fn access_denied() -> Response {
+    error(
+        StatusCode::UNAUTHORIZED,
+        "401",
+        "Access denied due to invalid subscription key or wrong API endpoint. Make sure to provide a valid key for an active subscription and use a correct regional API endpoint for your resource.",
+    )
+}
+
+/// Headers never forwarded upstream: credentials and hop-by-hop headers.
+const STRIPPED: [&str; 12] = [
+    "api-key",
+    "ocp-apim-subscription-key",
+    "authorization",
+    "host",
+    "connection",
+    "keep-alive",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+];
+
+fn forwardable(headers: &HeaderMap) -> HeaderMap {
+    let mut out = HeaderMap::new();
+    for (k, v) in headers {
+        if !STRIPPED.contains(&k.as_str()) {
+            out.append(k.clone(), v.clone());
+        }
+    }
+    out
+}
+
+pub async fn handle(dp: &Arc<DataPlane>, t: Target, req: Request<Body>) -> Response {
+    let entry = match dp.entry(t.kind, &t.account).await {
+        Ok(Some(e)) => e,
+        Ok(None) => return error(StatusCode::NOT_FOUND, "404", "Resource not found"),
+        Err(e) => {
+            tracing::warn!(error = %e, "account lookup failed");
+            return error(StatusCode::SERVICE_UNAVAILABLE, "503", "The service is temporarily unavailable.");
+        }
+    };
+    let verified = match keyrotor_auth::api_key::verify(req.headers(), &entry.keys) {
+        Ok(v) => v,
+        Err(AuthError::Missing) if req.headers().contains_key(http::header::AUTHORIZATION) => {
+            return error(
+                StatusCode::UNAUTHORIZED,
+                "401",
+                "Bearer tokens are not accepted by this keyrotor data plane yet; use an api-key header.",
+            )
+        }
+        Err(AuthError::Missing) => {
+            return error(
+                StatusCode::UNAUTHORIZED,
+                "401",
+                "Access denied due to missing subscription key. Make sure to include subscription key when making requests to an API.",
+            )
+        }
+        Err(_) => return access_denied(),
+    };
+    if entry.account.settings.disable_local_auth {
+        return error(StatusCode::UNAUTHORIZED, "AuthenticationTypeDisabled", "Key based authentication is disabled for this resource.");
+    }
+    dp.record(&entry, verified.slot, &req);
+    let Some(upstream) = entry.account.settings.upstream.clone() else {
+        return error(StatusCode::NOT_FOUND, "404", "Resource not found");
+    };
+    let path = if t.rest == "/" { "" } else { t.rest.as_str() };
+    let url = match req.uri().query() {
+        Some(q) => format!("{upstream}{path}?{q}"),
+        None => format!("{upstream}{path}"),
+    };
+    let (parts, body) = req.into_parts();
+    let mut headers = forwardable(&parts.headers);
+    if let Some(ip) = parts.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>() {
+        if let Ok(v) = ip.0.ip().to_string().parse() {
+            headers.insert(HeaderName::from_static("x-forwarded-for"), v);
+        }
+    }
+    let upstream_req = dp
+        .http
+        .request(parts.method, &url)
+        .headers(headers)
+        .body(reqwest::Body::wrap_stream(body.into_data_stream()));
+    match upstream_req.send().await {
+        Ok(resp) => {
+            let mut out = Response::builder().status(resp.status());
+            for (k, v) in resp.headers() {
+                if !STRIPPED.contains(&k.as_str()) && k != http::header::CONTENT_LENGTH {
+                    out = out.header(k, v);
+                }
+            }
+            out.body(Body::from_stream(resp.bytes_stream()))
+                .unwrap_or_else(|_| error(StatusCode::BAD_GATEWAY, "502", "The upstream response could not be relayed."))
+        }
+        Err(e) => {
+            tracing::warn!(account = %entry.account.name, error = %e, "upstream request failed");
+            error(StatusCode::BAD_GATEWAY, "502", "The upstream service could not be reached.")
+        }
+    }
+}

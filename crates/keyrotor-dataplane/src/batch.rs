@@ -1,0 +1,219 @@
+//! Azure Batch data plane: SharedKey authentication and the metadata of
+//! applications, pools and jobs. keyrotor runs no compute: pools stay at
+//! zero nodes and jobs never run tasks (COMPATIBILITY.md).
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::response::{IntoResponse, Response};
+use http::{Method, Request, StatusCode};
+use keyrotor_auth::AuthError;
+use keyrotor_core::{PutMode, Error as CoreError};
+use serde_json::{json, Map, Value};
+
+use crate::{DataPlane, Target, MAX_BODY_BYTES};
+
+fn host_of(req: &Request<Body>) -> String {
+    req.headers()
+        .get(http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .map(str::to_string)
+        .or_else(|| req.uri().authority().map(|a| a.to_string()))
+        .unwrap_or_else(|| "localhost".into())
+}
+
+/// The Batch error body.
+fn error(status: StatusCode, code: &str, message: &str, detail: Option<(&str, &str)>) -> Response {
+    let request_id = uuid::Uuid::new_v4();
+    let mut body = json!({
+        "odata.metadata": "https://batch/$metadata#Microsoft.Azure.Batch.Protocol.Entities.Container.errors/@Element",
+        "code": code,
+        "message": {
+            "lang": "en-US",
+            "value": format!("{message}\nRequestId:{request_id}\nTime:{}", now_rfc3339()),
+        },
+    });
+    if let Some((k, v)) = detail {
+        body["values"] = json!([{ "key": k, "value": v }]);
+    }
+    let mut r = (status, axum::Json(body)).into_response();
+    if let Ok(v) = request_id.to_string().parse() {
+        r.headers_mut().insert("request-id", v);
+    }
+    r
+}
+
+fn now_rfc3339() -> String {
+    time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+fn auth_failed(why: &AuthError) -> Response {
+    error(
+        StatusCode::FORBIDDEN,
+        "AuthenticationFailed",
+        "Server failed to authenticate the request. Make sure the value of Authorization header is formed correctly including the signature.",
+        Some(("AuthenticationErrorDetail", &why.to_string())),
+    )
+}
+
+fn valid_id(id: &str) -> bool {
+    !id.is_empty() && id.len() <= 64 && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+pub async fn handle(dp: &Arc<DataPlane>, t: Target, req: Request<Body>) -> Response {
+    let entry = match dp.entry(t.kind, &t.account).await {
+        Ok(Some(e)) => e,
+        Ok(None) => return auth_failed(&AuthError::WrongAccount),
+        Err(e) => {
+            tracing::warn!(error = %e, "account lookup failed");
+            return error(StatusCode::SERVICE_UNAVAILABLE, "ServerBusy", "The server is currently unable to receive requests. Please retry your request.", None);
+        }
+    };
+    let now = dp.core().now();
+    let verified = match keyrotor_auth::shared_key::verify(
+        req.method(),
+        req.uri().path(),
+        req.uri().query(),
+        req.headers(),
+        entry.account.name.as_str(),
+        &entry.keys,
+        now,
+    ) {
+        Ok(v) => v,
+        Err(AuthError::Missing) if req.headers().get(http::header::AUTHORIZATION).is_none() => {
+            return auth_failed(&AuthError::Missing)
+        }
+        Err(e) => return auth_failed(&e),
+    };
+    if entry.account.settings.disable_local_auth {
+        return error(
+            StatusCode::FORBIDDEN,
+            "KeyBasedAuthenticationNotPermitted",
+            "Shared key authentication is not permitted for this account: its allowed authentication modes exclude SharedKey.",
+            None,
+        );
+    }
+    dp.record(&entry, verified.slot, &req);
+
+    let host = host_of(&req);
+    let base = format!("https://{host}{}", t.prefix);
+    let method = req.method().clone();
+    let segs: Vec<String> = t.rest.split('/').filter(|s| !s.is_empty()).map(str::to_string).collect();
+    let body = match axum::body::to_bytes(req.into_body(), MAX_BODY_BYTES).await {
+        Ok(b) => b,
+        Err(_) => return error(StatusCode::PAYLOAD_TOO_LARGE, "RequestBodyTooLarge", "The request body is too large.", None),
+    };
+    let account = entry.account.clone();
+    let core = dp.core().clone();
+    let run = move || -> Result<Response, CoreError> {
+        let seg: Vec<&str> = segs.iter().map(String::as_str).collect();
+        match (method, seg.as_slice()) {
+            (Method::GET, [c @ ("applications" | "pools" | "jobs")]) => {
+                let items = core.items(&account, c)?;
+                let value: Vec<Value> = items.iter().filter_map(|i| serde_json::from_str(&i.body).ok()).collect();
+                Ok((StatusCode::OK, axum::Json(json!({ "odata.metadata": format!("{base}/$metadata#{c}"), "value": value }))).into_response())
+            }
+            (Method::GET, [c @ ("applications" | "pools" | "jobs"), id]) => match core.item(&account, c, id)? {
+                Some(i) => {
+                    let v: Value = serde_json::from_str(&i.body).unwrap_or(Value::Null);
+                    let mut r = (StatusCode::OK, axum::Json(v)).into_response();
+                    if let Ok(e) = i.etag.parse() {
+                        r.headers_mut().insert(http::header::ETAG, e);
+                    }
+                    Ok(r)
+                }
+                None => {
+                    let code = match *c {
+                        "applications" => "ApplicationNotFound",
+                        "pools" => "PoolNotFound",
+                        _ => "JobNotFound",
+                    };
+                    Ok(error(StatusCode::NOT_FOUND, code, "The specified resource does not exist.", None))
+                }
+            },
+            (Method::POST, [c @ ("pools" | "jobs")]) => {
+                let Ok(Value::Object(mut obj)) = serde_json::from_slice::<Value>(&body) else {
+                    return Ok(error(StatusCode::BAD_REQUEST, "InvalidRequestBody", "The request body is not a JSON object.", None));
+                };
+                let Some(id) = obj.get("id").and_then(Value::as_str).map(str::to_string) else {
+                    return Ok(error(StatusCode::BAD_REQUEST, "MissingRequiredProperty", "A required property was not specified in the request body.", Some(("PropertyName", "id"))));
+                };
+                if !valid_id(&id) {
+                    return Ok(error(StatusCode::BAD_REQUEST, "InvalidPropertyValue", "The value provided for one of the properties in the request body is invalid.", Some(("PropertyName", "id"))));
+                }
+                let required = if *c == "pools" { "vmSize" } else { "poolInfo" };
+                if obj.get(required).is_none_or(Value::is_null) {
+                    return Ok(error(StatusCode::BAD_REQUEST, "MissingRequiredProperty", "A required property was not specified in the request body.", Some(("PropertyName", required))));
+                }
+                let now = now_rfc3339();
+                let url = format!("{base}/{c}/{id}");
+                decorate(&mut obj, c, &url, &now);
+                let text = Value::Object(obj).to_string();
+                match core.item_put(&account, c, &id, &text, &PutMode::Create) {
+                    Ok(item) => {
+                        let mut r = StatusCode::CREATED.into_response();
+                        let h = r.headers_mut();
+                        for (k, v) in [("etag", item.etag.as_str()), ("dataserviceid", url.as_str()), ("location", url.as_str())] {
+                            if let Ok(v) = v.parse() {
+                                h.insert(k, v);
+                            }
+                        }
+                        Ok(r)
+                    }
+                    Err(CoreError::ItemExists) => {
+                        let code = if *c == "pools" { "PoolExists" } else { "JobExists" };
+                        Ok(error(StatusCode::CONFLICT, code, "The specified resource already exists.", None))
+                    }
+                    Err(e) => Err(e),
+                }
+            }
+            (Method::DELETE, [c @ ("pools" | "jobs"), id]) => {
+                if core.item_delete(&account, c, id, None)? {
+                    Ok(StatusCode::ACCEPTED.into_response())
+                } else {
+                    let code = if *c == "pools" { "PoolNotFound" } else { "JobNotFound" };
+                    Ok(error(StatusCode::NOT_FOUND, code, "The specified resource does not exist.", None))
+                }
+            }
+            (_, [c @ ("applications" | "pools" | "jobs"), ..]) => Ok(error(
+                StatusCode::NOT_IMPLEMENTED,
+                "NotImplemented",
+                &format!("This operation on '{c}' is not implemented by keyrotor (it stores Batch metadata and runs no compute). See COMPATIBILITY.md."),
+                None,
+            )),
+            _ => Ok(error(
+                StatusCode::NOT_IMPLEMENTED,
+                "NotImplemented",
+                "This Batch operation is not implemented by keyrotor. See COMPATIBILITY.md.",
+                None,
+            )),
+        }
+    };
+    match tokio::task::spawn_blocking(run).await {
+        Ok(Ok(r)) => r,
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "batch request failed");
+            error(StatusCode::SERVICE_UNAVAILABLE, "ServerBusy", "The server is currently unable to receive requests. Please retry your request.", None)
+        }
+        Err(_) => error(StatusCode::INTERNAL_SERVER_ERROR, "InternalError", "The server encountered an internal error.", None),
+    }
+}
+
+fn decorate(obj: &mut Map<String, Value>, collection: &str, url: &str, now: &str) {
+    obj.insert("url".into(), json!(url));
+    obj.insert("creationTime".into(), json!(now));
+    obj.insert("lastModified".into(), json!(now));
+    obj.insert("state".into(), json!("active"));
+    obj.insert("stateTransitionTime".into(), json!(now));
+    if collection == "pools" {
+        obj.insert("allocationState".into(), json!("steady"));
+        obj.insert("allocationStateTransitionTime".into(), json!(now));
+        obj.insert("currentDedicatedNodes".into(), json!(0));
+        obj.insert("currentLowPriorityNodes".into(), json!(0));
+    } else {
+        obj.entry("priority").or_insert(json!(0));
+        obj.insert("executionInfo".into(), json!({ "startTime": now, "poolId": obj.get("poolInfo").and_then(|p| p.get("poolId")).cloned().unwrap_or(Value::Null) }));
+    }
+}

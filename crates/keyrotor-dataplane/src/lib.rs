@@ -1,0 +1,232 @@
+//! The accounts' data planes: the only crate that knows data-plane wire
+//! shapes (Cosmos DB REST, Batch REST, AI Services errors).
+//!
+//! Every request: find the account (cached key material, invalidated by the
+//! core's change epoch so a regenerated key is refused by the very next
+//! request), verify the scheme with `keyrotor-auth`, record usage in memory
+//! (flushed about once a second), then serve the operation.
+
+mod ai;
+mod batch;
+mod cosmos;
+mod query;
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::ConnectInfo;
+use axum::response::Response;
+use http::Request;
+use keyrotor_auth::CandidateKey;
+use keyrotor_core::{Account, Keyrotor, UsageRecorder};
+use keyrotor_types::{AccountKind, AccountName, KeySlot};
+
+/// Largest Cosmos/Batch request body (AI requests stream without a bound).
+pub const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
+
+/// An account's data-plane view: its record and current keys, prepared.
+pub struct Entry {
+    pub account: Account,
+    pub keys: Vec<CandidateKey>,
+    pub generations: HashMap<KeySlot, u64>,
+}
+
+pub struct DataPlane {
+    core: Arc<Keyrotor>,
+    cache: RwLock<HashMap<(AccountKind, String), Option<Arc<Entry>>>>,
+    cache_epoch: AtomicU64,
+    pub usage: Arc<UsageRecorder>,
+    /// Whether usage is recorded (on by default; off only to measure its cost).
+    pub record_usage: bool,
+    http: reqwest::Client,
+}
+
+/// Where a data-plane request goes.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub kind: AccountKind,
+    pub account: String,
+    /// Path below the account root (`/dbs/db1`), still percent-encoded.
+    pub rest: String,
+    /// Prefix of the account root in the request path (`/cosmos/acct`), empty for host routing.
+    pub prefix: String,
+}
+
+/// Finds the data-plane target of a request: host routing under `dns_suffix`
+/// first, then the path prefixes `/cosmos/`, `/batch/`, `/ai/`.
+pub fn target(host: Option<&str>, path: &str, dns_suffix: Option<&str>) -> Option<Target> {
+    if let (Some(host), Some(suffix)) = (host, dns_suffix) {
+        let host = host.rsplit_once(':').map_or(host, |(h, p)| if p.chars().all(|c| c.is_ascii_digit()) { h } else { host });
+        let host = host.to_ascii_lowercase();
+        for (label, kind) in [("documents", AccountKind::Cosmos), ("batch", AccountKind::Batch), ("cognitiveservices", AccountKind::Ai)] {
+            if let Some(account) = host.strip_suffix(&format!(".{label}.{suffix}")) {
+                if !account.is_empty() && !account.contains('.') {
+                    return Some(Target { kind, account: account.to_string(), rest: path.to_string(), prefix: String::new() });
+                }
+            }
+        }
+    }
+    for (seg, kind) in [("cosmos", AccountKind::Cosmos), ("batch", AccountKind::Batch), ("ai", AccountKind::Ai)] {
+        if let Some(after) = path.strip_prefix('/').and_then(|p| p.strip_prefix(seg)).and_then(|p| p.strip_prefix('/')) {
+            let (account, rest) = match after.find('/') {
+                Some(i) => (&after[..i], &after[i..]),
+                None => (after, ""),
+            };
+            if account.is_empty() {
+                return None;
+            }
+            return Some(Target {
+                kind,
+                account: account.to_string(),
+                rest: if rest.is_empty() { "/".to_string() } else { rest.to_string() },
+                prefix: format!("/{seg}/{account}"),
+            });
+        }
+    }
+    None
+}
+
+/// Who made a request, for usage records.
+pub(crate) fn client_of(req: &Request<Body>) -> (String, IpAddr) {
+    let ua = req
+        .headers()
+        .get(http::header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let ip = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or(IpAddr::from([0, 0, 0, 0]), |c| c.0.ip());
+    (ua, ip)
+}
+
+impl DataPlane {
+    pub fn new(core: Arc<Keyrotor>) -> Self {
+        Self {
+            core,
+            cache: RwLock::new(HashMap::new()),
+            cache_epoch: AtomicU64::new(0),
+            usage: Arc::new(UsageRecorder::new()),
+            record_usage: true,
+            http: reqwest::Client::builder()
+                .connect_timeout(Duration::from_secs(10))
+                .build()
+                .unwrap_or_default(),
+        }
+    }
+
+    pub fn core(&self) -> &Arc<Keyrotor> {
+        &self.core
+    }
+
+    /// The account and its current keys; `None` if there is no such account.
+    pub async fn entry(&self, kind: AccountKind, name: &str) -> Result<Option<Arc<Entry>>, keyrotor_core::Error> {
+        let epoch = self.core.epoch();
+        if self.cache_epoch.load(Ordering::Acquire) != epoch {
+            let mut c = self.cache.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+            c.clear();
+            self.cache_epoch.store(epoch, Ordering::Release);
+        } else if let Some(hit) = self
+            .cache
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(&(kind, name.to_ascii_lowercase()))
+        {
+            return Ok(hit.clone());
+        }
+        let Ok(parsed) = AccountName::parse(kind, name) else {
+            return Ok(None);
+        };
+        let core = self.core.clone();
+        let loaded = tokio::task::spawn_blocking(move || -> Result<Option<Entry>, keyrotor_core::Error> {
+            let Some(account) = core.account_by_name(kind, &parsed)? else {
+                return Ok(None);
+            };
+            let keys = core.list_keys(&account)?;
+            Ok(Some(Entry {
+                generations: keys.iter().map(|k| (k.slot, k.generation)).collect(),
+                keys: keys.into_iter().map(|k| CandidateKey::new(k.slot, k.value)).collect(),
+                account,
+            }))
+        })
+        .await
+        .map_err(|_| keyrotor_core::Error::Unavailable(keyrotor_core::StoreError::Unavailable("task failed".into())))??
+        .map(Arc::new);
+        // Only cache what is still current: a change during the load leaves
+        // the epoch moved and the next request reloads.
+        if self.core.epoch() == epoch {
+            self.cache
+                .write()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .insert((kind, name.to_ascii_lowercase()), loaded.clone());
+        }
+        Ok(loaded)
+    }
+
+    pub(crate) fn record(&self, entry: &Entry, slot: KeySlot, req: &Request<Body>) {
+        if !self.record_usage {
+            return;
+        }
+        let (ua, ip) = client_of(req);
+        let generation = entry.generations.get(&slot).copied().unwrap_or(0);
+        self.usage.record(entry.account.id, slot, generation, self.core.now(), &ua, ip);
+    }
+
+    /// Serves one data-plane request.
+    pub async fn handle(self: &Arc<Self>, t: Target, req: Request<Body>) -> Response {
+        match t.kind {
+            AccountKind::Ai => ai::handle(self, t, req).await,
+            AccountKind::Batch => batch::handle(self, t, req).await,
+            AccountKind::Cosmos => cosmos::handle(self, t, req).await,
+        }
+    }
+
+    /// Flushes recorded usage to the store every `interval` until the
+    /// returned task is dropped or aborted.
+    pub fn spawn_usage_flusher(self: &Arc<Self>, interval: Duration) -> tokio::task::JoinHandle<()> {
+        let me = self.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(interval);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                me.flush_usage().await;
+            }
+        })
+    }
+
+    /// Writes pending usage now.
+    pub async fn flush_usage(&self) {
+        let core = self.core.clone();
+        let usage = self.usage.clone();
+        match tokio::task::spawn_blocking(move || core.flush_usage(&usage)).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => tracing::warn!(error = %e, "usage flush failed; will retry"),
+            Err(e) => tracing::warn!(error = %e, "usage flush task failed"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn targets() {
+        let t = target(None, "/cosmos/acct/dbs/db1", None).unwrap_or_else(|| panic!("no target"));
+        assert_eq!((t.kind, t.account.as_str(), t.rest.as_str(), t.prefix.as_str()), (AccountKind::Cosmos, "acct", "/dbs/db1", "/cosmos/acct"));
+        let t = target(None, "/cosmos/acct", None).unwrap_or_else(|| panic!("no target"));
+        assert_eq!(t.rest, "/");
+        assert!(target(None, "/cosmos/", None).is_none());
+        assert!(target(None, "/subscriptions/x", None).is_none());
+        let t = target(Some("ba1.batch.kr.example:8443"), "/pools", Some("kr.example")).unwrap_or_else(|| panic!("no target"));
+        assert_eq!((t.kind, t.account.as_str(), t.rest.as_str()), (AccountKind::Batch, "ba1", "/pools"));
+        assert!(target(Some("a.b.batch.kr.example"), "/pools", Some("kr.example")).is_none());
+        assert!(target(Some("kr.example:8443"), "/subscriptions", Some("kr.example")).is_none());
+    }
+}
