@@ -2,7 +2,9 @@
 
 use std::collections::BTreeMap;
 
-use keyrotor_core::{Account, AccountKey, AccountSettings, Directory, KeyInfo, KeyUsage, ResourceGroup};
+use keyrotor_core::{
+    Account, AccountKey, AccountSettings, Directory, KeyInfo, KeyUsage, ResourceGroup,
+};
 use keyrotor_types::{AccountKind, KeySlot};
 use serde_json::{json, Map, Value};
 use time::OffsetDateTime;
@@ -155,7 +157,13 @@ pub fn stored_document(a: &Account) -> Map<String, Value> {
 }
 
 /// Renders an account resource as ARM GET returns it.
-pub fn account(a: &Account, keys: &[KeyInfo], usage: &[KeyUsage], ep: &Endpoints, actor: &str) -> Value {
+pub fn account(
+    a: &Account,
+    keys: &[KeyInfo],
+    usage: &[KeyUsage],
+    ep: &Endpoints,
+    actor: &str,
+) -> Value {
     let doc = stored_document(a);
     let mut props = match doc.get("properties") {
         Some(Value::Object(p)) => p.clone(),
@@ -250,7 +258,10 @@ pub fn account(a: &Account, keys: &[KeyInfo], usage: &[KeyUsage], ep: &Endpoints
             let meta: Map<String, Value> = keys
                 .iter()
                 .map(|k| {
-                    let last = usage.iter().find(|u| u.slot == k.slot).and_then(|u| u.last_used);
+                    let last = usage
+                        .iter()
+                        .find(|u| u.slot == k.slot)
+                        .and_then(|u| u.last_used);
                     let mut m = json!({ "generationTime": rfc3339(k.generated_at) });
                     // keyrotor extension: account key usage metadata.
                     m["lastUsedTime"] = last.map_or(Value::Null, |t| json!(rfc3339(t)));
@@ -518,7 +529,10 @@ pub fn settings(kind: AccountKind, document: &str) -> ArmResult<AccountSettings>
     let disable_local_auth = match kind {
         AccountKind::Batch => match props.get("allowedAuthenticationModes") {
             None | Some(Value::Null) => false,
-            Some(Value::Array(modes)) => !modes.iter().any(|m| m.as_str().is_some_and(|m| m.eq_ignore_ascii_case("SharedKey"))),
+            Some(Value::Array(modes)) => !modes.iter().any(|m| {
+                m.as_str()
+                    .is_some_and(|m| m.eq_ignore_ascii_case("SharedKey"))
+            }),
             Some(_) => {
                 return Err(ArmError::InvalidRequestContent(
                     "'properties.allowedAuthenticationModes' must be an array".into(),
@@ -529,7 +543,9 @@ pub fn settings(kind: AccountKind, document: &str) -> ArmResult<AccountSettings>
             None | Some(Value::Null) => false,
             Some(Value::Bool(b)) => *b,
             Some(_) => {
-                return Err(ArmError::InvalidRequestContent("'properties.disableLocalAuth' must be a boolean".into()))
+                return Err(ArmError::InvalidRequestContent(
+                    "'properties.disableLocalAuth' must be a boolean".into(),
+                ))
             }
         },
     };
@@ -538,10 +554,12 @@ pub fn settings(kind: AccountKind, document: &str) -> ArmResult<AccountSettings>
         Some(Value::String(u)) if kind == AccountKind::Ai => {
             let ok = (u.starts_with("http://") || u.starts_with("https://"))
                 && u.len() <= 2048
-                && u.parse::<http::Uri>().is_ok_and(|uri| uri.host().is_some() && uri.query().is_none());
+                && u.parse::<http::Uri>()
+                    .is_ok_and(|uri| uri.host().is_some() && uri.query().is_none());
             if !ok {
                 return Err(ArmError::InvalidParameter(
-                    "'properties.upstreamUrl' must be an absolute http(s) URL without a query".into(),
+                    "'properties.upstreamUrl' must be an absolute http(s) URL without a query"
+                        .into(),
                 ));
             }
             Some(u.trim_end_matches('/').to_string())
@@ -551,7 +569,11 @@ pub fn settings(kind: AccountKind, document: &str) -> ArmResult<AccountSettings>
                 "'properties.upstreamUrl' applies to AI Services accounts only".into(),
             ))
         }
-        Some(_) => return Err(ArmError::InvalidRequestContent("'properties.upstreamUrl' must be a string".into())),
+        Some(_) => {
+            return Err(ArmError::InvalidRequestContent(
+                "'properties.upstreamUrl' must be a string".into(),
+            ))
+        }
     };
     let regeneration_guard_minutes = match props.get("regenerationGuardMinutes") {
         None | Some(Value::Null) => None,
@@ -559,7 +581,8 @@ pub fn settings(kind: AccountKind, document: &str) -> ArmResult<AccountSettings>
             Some(m) if (1..=525_600).contains(&m) => Some(m),
             _ => {
                 return Err(ArmError::InvalidParameter(
-                    "'properties.regenerationGuardMinutes' must be an integer from 1 to 525600".into(),
+                    "'properties.regenerationGuardMinutes' must be an integer from 1 to 525600"
+                        .into(),
                 ))
             }
         },

@@ -195,7 +195,8 @@ async fn arm_dispatch_inner(st: Arc<ArmState>, req: Request) -> ArmResult<Respon
     }
     let is_head = parts.method == Method::HEAD;
     let st2 = st.clone();
-    let force = query_param(parts.uri.query(), "force").is_some_and(|v| v.eq_ignore_ascii_case("true"));
+    let force =
+        query_param(parts.uri.query(), "force").is_some_and(|v| v.eq_ignore_ascii_case("true"));
     let resp = tokio::task::spawn_blocking(move || handle(&st2, &Actor(actor), op, &body, force))
         .await
         .map_err(|e| ArmError::Internal(e.to_string()))??;
@@ -252,7 +253,13 @@ fn current_usage(st: &ArmState, a: &keyrotor_core::Account) -> ArmResult<Vec<Key
     Ok(st.core.key_usage(a)?)
 }
 
-fn handle(st: &ArmState, actor: &Actor, op: Operation, body: &[u8], force: bool) -> ArmResult<Response> {
+fn handle(
+    st: &ArmState,
+    actor: &Actor,
+    op: Operation,
+    body: &[u8],
+    force: bool,
+) -> ArmResult<Response> {
     let core = &st.core;
     let dir = &st.dir;
     match op {
@@ -375,8 +382,18 @@ fn handle(st: &ArmState, actor: &Actor, op: Operation, body: &[u8], force: bool)
             let mut value = Vec::with_capacity(accounts.len());
             for a in &accounts {
                 let keys = core.key_info(a)?;
-                let usage = if a.kind == AccountKind::Cosmos { core.key_usage(a)? } else { Vec::new() };
-                value.push(dto::account(a, &keys, &usage, &st.endpoints, &dir.admin_client_id));
+                let usage = if a.kind == AccountKind::Cosmos {
+                    core.key_usage(a)?
+                } else {
+                    Vec::new()
+                };
+                value.push(dto::account(
+                    a,
+                    &keys,
+                    &usage,
+                    &st.endpoints,
+                    &dir.admin_client_id,
+                ));
             }
             ok_json(StatusCode::OK, json!({ "value": value }))
         }
@@ -404,19 +421,28 @@ fn handle(st: &ArmState, actor: &Actor, op: Operation, body: &[u8], force: bool)
             )?;
             let keys = core.key_info(&a)?;
             let usage = usage_for(st, &a)?;
-            ok_json(StatusCode::OK, dto::account(&a, &keys, &usage, &st.endpoints, &actor.0))
+            ok_json(
+                StatusCode::OK,
+                dto::account(&a, &keys, &usage, &st.endpoints, &actor.0),
+            )
         }
         Operation::AccountsGet(p) => {
             let a = find_account(st, &p)?;
             let keys = core.key_info(&a)?;
             let usage = usage_for(st, &a)?;
-            ok_json(StatusCode::OK, dto::account(&a, &keys, &usage, &st.endpoints, &dir.admin_client_id))
+            ok_json(
+                StatusCode::OK,
+                dto::account(&a, &keys, &usage, &st.endpoints, &dir.admin_client_id),
+            )
         }
         Operation::AccountsListKeyUsage(p) => {
             let a = find_account(st, &p)?;
             let keys = core.key_info(&a)?;
             let usage = current_usage(st, &a)?;
-            ok_json(StatusCode::OK, dto::key_usage(&a, &keys, &usage, core.now()))
+            ok_json(
+                StatusCode::OK,
+                dto::key_usage(&a, &keys, &usage, core.now()),
+            )
         }
         Operation::AccountsDelete(p) => {
             let sub = sub_id(&p.subscription)?;
@@ -458,8 +484,16 @@ fn handle(st: &ArmState, actor: &Actor, op: Operation, body: &[u8], force: bool)
             if let (Some(minutes), false) = (a.settings.regeneration_guard_minutes, force) {
                 let usage = current_usage(st, &a)?;
                 if let Some(u) = usage.iter().find(|u| u.slot == slot) {
-                    if let Some(last) = u.last_used.filter(|t| (core.now() - *t).whole_minutes() < i64::from(minutes)) {
-                        let clients: Vec<String> = u.clients.iter().take(5).map(|(ua, addr, _, _)| format!("'{ua}' from {addr}")).collect();
+                    if let Some(last) = u
+                        .last_used
+                        .filter(|t| (core.now() - *t).whole_minutes() < i64::from(minutes))
+                    {
+                        let clients: Vec<String> = u
+                            .clients
+                            .iter()
+                            .take(5)
+                            .map(|(ua, addr, _, _)| format!("'{ua}' from {addr}"))
+                            .collect();
                         return Err(ArmError::KeyInUse(format!(
                             "Key '{}' was last used at {} (within the account's regeneration guard of {minutes} minutes) by {}. Move those clients to the other key first, or pass force=true.",
                             dto::key_name(a.kind, slot),
@@ -617,5 +651,8 @@ fn create_account(
         (AccountKind::Ai, true) => StatusCode::CREATED,
         _ => StatusCode::OK,
     };
-    ok_json(status, dto::account(&a, &keys, &usage, &st.endpoints, &actor.0))
+    ok_json(
+        status,
+        dto::account(&a, &keys, &usage, &st.endpoints, &actor.0),
+    )
 }

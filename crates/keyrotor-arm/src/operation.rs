@@ -265,7 +265,9 @@ impl Operation {
                             (AccountKind::Cosmos, "listconnectionstrings") => {
                                 Some((&[Method::POST], Operation::AccountsListConnectionStrings))
                             }
-                            (_, "listkeyusage") => Some((&[Method::POST], Operation::AccountsListKeyUsage)),
+                            (_, "listkeyusage") => {
+                                Some((&[Method::POST], Operation::AccountsListKeyUsage))
+                            }
                             _ => None,
                         };
                         match known {

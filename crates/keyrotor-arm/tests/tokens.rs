@@ -55,7 +55,13 @@ fn env() -> Env {
         &[(key.0.clone(), &key.1)],
     )
     .unwrap_or_else(|e| panic!("{e}"));
-    let state = Arc::new(ArmState::new(core, Arc::new(keyrotor_core::UsageRecorder::new()), dir, Endpoints::new(URL, None), issuer));
+    let state = Arc::new(ArmState::new(
+        core,
+        Arc::new(keyrotor_core::UsageRecorder::new()),
+        dir,
+        Endpoints::new(URL, None),
+        issuer,
+    ));
     Env {
         _tmp: tmp,
         app: keyrotor_arm::router(state.clone()),

@@ -13,9 +13,12 @@ use keyrotor_types::{
 };
 use time::OffsetDateTime;
 
-pub use store::{Account, AccountSettings, AccountSpec, AuditEvent, DataItem, PutMode, Principal, ResourceGroup, Store, StoreError};
-pub use usage::{KeyUsage, UsageRecorder};
+pub use store::{
+    Account, AccountSettings, AccountSpec, AuditEvent, DataItem, Principal, PutMode, ResourceGroup,
+    Store, StoreError,
+};
 use store::{PrincipalSecret, StoredKey, StoredSigningKey};
+pub use usage::{KeyUsage, UsageRecorder};
 
 pub type Result<T> = std::result::Result<T, Error>;
 
@@ -397,6 +400,7 @@ impl Keyrotor {
             );
             self.store
                 .update_account(existing.id, &spec, self.now(), &audit)?;
+            self.bump();
             let updated = self.account_in(dir, kind, sub, &group.name, name)?;
             return Ok((updated, false));
         }
@@ -635,13 +639,22 @@ impl Keyrotor {
                     generation: k.generation,
                     last_used: current.and_then(|u| u.last_used).and_then(ts),
                     hourly: u
-                        .map(|u| u.hourly.iter().filter_map(|(h, n)| ts(*h).map(|t| (t, *n))).collect())
+                        .map(|u| {
+                            u.hourly
+                                .iter()
+                                .filter_map(|(h, n)| ts(*h).map(|t| (t, *n)))
+                                .collect()
+                        })
                         .unwrap_or_default(),
                     clients: current
                         .map(|u| {
                             u.clients
                                 .iter()
-                                .filter_map(|c| ts(c.last_seen).map(|t| (c.user_agent.clone(), c.address.clone(), t, c.requests)))
+                                .filter_map(|c| {
+                                    ts(c.last_seen).map(|t| {
+                                        (c.user_agent.clone(), c.address.clone(), t, c.requests)
+                                    })
+                                })
                                 .collect()
                         })
                         .unwrap_or_default(),
@@ -652,9 +665,23 @@ impl Keyrotor {
 
     // ----- data-plane items -------------------------------------------------
 
-    pub fn item_put(&self, account: &Account, collection: &str, id: &str, body: &str, mode: &PutMode) -> Result<DataItem> {
+    pub fn item_put(
+        &self,
+        account: &Account,
+        collection: &str,
+        id: &str,
+        body: &str,
+        mode: &PutMode,
+    ) -> Result<DataItem> {
         self.store
-            .item_put(account.id, collection, id, body, mode, self.now().unix_timestamp())
+            .item_put(
+                account.id,
+                collection,
+                id,
+                body,
+                mode,
+                self.now().unix_timestamp(),
+            )
             .map_err(item_error)
     }
 
@@ -666,8 +693,16 @@ impl Keyrotor {
         Ok(self.store.items(account.id, collection)?)
     }
 
-    pub fn item_delete(&self, account: &Account, collection: &str, id: &str, if_match: Option<&str>) -> Result<bool> {
-        self.store.item_delete(account.id, collection, id, if_match).map_err(item_error)
+    pub fn item_delete(
+        &self,
+        account: &Account,
+        collection: &str,
+        id: &str,
+        if_match: Option<&str>,
+    ) -> Result<bool> {
+        self.store
+            .item_delete(account.id, collection, id, if_match)
+            .map_err(item_error)
     }
 
     pub fn items_delete_under(&self, account: &Account, prefix: &str) -> Result<u64> {

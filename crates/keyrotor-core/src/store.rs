@@ -249,13 +249,31 @@ pub trait Store: Send + Sync + 'static {
     fn signing_keys(&self) -> StoreResult<Vec<StoredSigningKey>>;
 
     /// Adds usage deltas; drops hourly counts and clients older than `prune_before` (Unix seconds).
-    fn apply_usage(&self, deltas: &[crate::usage::UsageDelta], prune_before: i64) -> StoreResult<()>;
+    fn apply_usage(
+        &self,
+        deltas: &[crate::usage::UsageDelta],
+        prune_before: i64,
+    ) -> StoreResult<()>;
     fn usage(&self, account_id: i64) -> StoreResult<Vec<StoredUsage>>;
 
-    fn item_put(&self, account_id: i64, collection: &str, id: &str, body: &str, mode: &PutMode, ts: i64) -> StoreResult<DataItem>;
+    fn item_put(
+        &self,
+        account_id: i64,
+        collection: &str,
+        id: &str,
+        body: &str,
+        mode: &PutMode,
+        ts: i64,
+    ) -> StoreResult<DataItem>;
     fn item(&self, account_id: i64, collection: &str, id: &str) -> StoreResult<Option<DataItem>>;
     fn items(&self, account_id: i64, collection: &str) -> StoreResult<Vec<DataItem>>;
-    fn item_delete(&self, account_id: i64, collection: &str, id: &str, if_match: Option<&str>) -> StoreResult<bool>;
+    fn item_delete(
+        &self,
+        account_id: i64,
+        collection: &str,
+        id: &str,
+        if_match: Option<&str>,
+    ) -> StoreResult<bool>;
     /// Deletes every item whose collection starts with `prefix`; returns how many.
     fn items_delete_under(&self, account_id: i64, prefix: &str) -> StoreResult<u64>;
     fn insert_signing_key(&self, key: &StoredSigningKey) -> StoreResult<()>;

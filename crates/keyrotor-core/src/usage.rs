@@ -81,7 +81,15 @@ impl UsageRecorder {
     }
 
     /// Records one successful authentication with a key.
-    pub fn record(&self, account_id: i64, slot: KeySlot, generation: u64, at: OffsetDateTime, user_agent: &str, address: IpAddr) {
+    pub fn record(
+        &self,
+        account_id: i64,
+        slot: KeySlot,
+        generation: u64,
+        at: OffsetDateTime,
+        user_agent: &str,
+        address: IpAddr,
+    ) {
         let now = at.unix_timestamp();
         let hour = now - now.rem_euclid(3600);
         let ua = if user_agent.len() > MAX_USER_AGENT {
@@ -94,7 +102,10 @@ impl UsageRecorder {
             user_agent
         };
         let ch = client_hash(ua, &address);
-        let mut map = self.pending.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut map = self
+            .pending
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let p = map.entry((account_id, slot)).or_default();
         if generation > p.generation {
             // A new key value: what was pending belongs to the old one and is
@@ -126,7 +137,12 @@ impl UsageRecorder {
 
     /// Takes everything recorded since the last drain.
     pub fn drain(&self) -> Vec<UsageDelta> {
-        let taken = std::mem::take(&mut *self.pending.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
+        let taken = std::mem::take(
+            &mut *self
+                .pending
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        );
         taken
             .into_iter()
             .map(|((account_id, slot), p)| UsageDelta {
@@ -142,7 +158,10 @@ impl UsageRecorder {
 
     /// Puts deltas back after a failed flush, so nothing is dropped.
     pub fn restore(&self, deltas: Vec<UsageDelta>) {
-        let mut map = self.pending.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut map = self
+            .pending
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         for d in deltas {
             let p = map.entry((d.account_id, d.slot)).or_default();
             p.generation = p.generation.max(d.generation);
@@ -151,8 +170,14 @@ impl UsageRecorder {
                 *p.hourly.entry(h).or_insert(0) += n;
             }
             for c in d.clients {
-                let ch = client_hash(&c.user_agent, &c.address.parse().unwrap_or(IpAddr::from([0, 0, 0, 0])));
-                let e = p.clients.entry(ch).or_insert_with(|| ClientSeen { requests: 0, ..c.clone() });
+                let ch = client_hash(
+                    &c.user_agent,
+                    &c.address.parse().unwrap_or(IpAddr::from([0, 0, 0, 0])),
+                );
+                let e = p.clients.entry(ch).or_insert_with(|| ClientSeen {
+                    requests: 0,
+                    ..c.clone()
+                });
                 e.last_seen = e.last_seen.max(c.last_seen);
                 e.requests += c.requests;
             }
@@ -167,10 +192,18 @@ mod tests {
     #[test]
     fn coalesces_per_key_and_client() {
         let r = UsageRecorder::new();
-        let t = OffsetDateTime::from_unix_timestamp(1_700_000_000).unwrap_or_else(|e| panic!("{e}"));
+        let t =
+            OffsetDateTime::from_unix_timestamp(1_700_000_000).unwrap_or_else(|e| panic!("{e}"));
         let ip: IpAddr = "127.0.0.1".parse().unwrap_or_else(|e| panic!("{e}"));
         for i in 0..5 {
-            r.record(1, KeySlot::Primary, 1, t + time::Duration::seconds(i), "sdk/1", ip);
+            r.record(
+                1,
+                KeySlot::Primary,
+                1,
+                t + time::Duration::seconds(i),
+                "sdk/1",
+                ip,
+            );
         }
         r.record(1, KeySlot::Primary, 1, t, "sdk/2", ip);
         r.record(1, KeySlot::Secondary, 1, t, "sdk/1", ip);

@@ -15,7 +15,11 @@ use crate::{DataPlane, Target};
 
 /// The AI Services error body: `{"error":{"code","message"}}`.
 fn error(status: StatusCode, code: &str, message: &str) -> Response {
-    (status, axum::Json(json!({ "error": { "code": code, "message": message } }))).into_response()
+    (
+        status,
+        axum::Json(json!({ "error": { "code": code, "message": message } })),
+    )
+        .into_response()
 }
 
 fn access_denied() -> Response {
@@ -58,7 +62,11 @@ pub async fn handle(dp: &Arc<DataPlane>, t: Target, req: Request<Body>) -> Respo
         Ok(None) => return error(StatusCode::NOT_FOUND, "404", "Resource not found"),
         Err(e) => {
             tracing::warn!(error = %e, "account lookup failed");
-            return error(StatusCode::SERVICE_UNAVAILABLE, "503", "The service is temporarily unavailable.");
+            return error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "503",
+                "The service is temporarily unavailable.",
+            );
         }
     };
     let verified = match keyrotor_auth::api_key::verify(req.headers(), &entry.keys) {
@@ -80,7 +88,11 @@ pub async fn handle(dp: &Arc<DataPlane>, t: Target, req: Request<Body>) -> Respo
         Err(_) => return access_denied(),
     };
     if entry.account.settings.disable_local_auth {
-        return error(StatusCode::UNAUTHORIZED, "AuthenticationTypeDisabled", "Key based authentication is disabled for this resource.");
+        return error(
+            StatusCode::UNAUTHORIZED,
+            "AuthenticationTypeDisabled",
+            "Key based authentication is disabled for this resource.",
+        );
     }
     dp.record(&entry, verified.slot, &req);
     let Some(upstream) = entry.account.settings.upstream.clone() else {
@@ -93,7 +105,10 @@ pub async fn handle(dp: &Arc<DataPlane>, t: Target, req: Request<Body>) -> Respo
     };
     let (parts, body) = req.into_parts();
     let mut headers = forwardable(&parts.headers);
-    if let Some(ip) = parts.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>() {
+    if let Some(ip) = parts
+        .extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+    {
         if let Ok(v) = ip.0.ip().to_string().parse() {
             headers.insert(HeaderName::from_static("x-forwarded-for"), v);
         }
@@ -112,11 +127,21 @@ pub async fn handle(dp: &Arc<DataPlane>, t: Target, req: Request<Body>) -> Respo
                 }
             }
             out.body(Body::from_stream(resp.bytes_stream()))
-                .unwrap_or_else(|_| error(StatusCode::BAD_GATEWAY, "502", "The upstream response could not be relayed."))
+                .unwrap_or_else(|_| {
+                    error(
+                        StatusCode::BAD_GATEWAY,
+                        "502",
+                        "The upstream response could not be relayed.",
+                    )
+                })
         }
         Err(e) => {
             tracing::warn!(account = %entry.account.name, error = %e, "upstream request failed");
-            error(StatusCode::BAD_GATEWAY, "502", "The upstream service could not be reached.")
+            error(
+                StatusCode::BAD_GATEWAY,
+                "502",
+                "The upstream service could not be reached.",
+            )
         }
     }
 }

@@ -8,7 +8,7 @@ use axum::body::Body;
 use axum::response::{IntoResponse, Response};
 use http::{Method, Request, StatusCode};
 use keyrotor_auth::AuthError;
-use keyrotor_core::{PutMode, Error as CoreError};
+use keyrotor_core::{Error as CoreError, PutMode};
 use serde_json::{json, Map, Value};
 
 use crate::{DataPlane, Target, MAX_BODY_BYTES};
@@ -59,7 +59,11 @@ fn auth_failed(why: &AuthError) -> Response {
 }
 
 fn valid_id(id: &str) -> bool {
-    !id.is_empty() && id.len() <= 64 && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    !id.is_empty()
+        && id.len() <= 64
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
 pub async fn handle(dp: &Arc<DataPlane>, t: Target, req: Request<Body>) -> Response {
@@ -68,7 +72,12 @@ pub async fn handle(dp: &Arc<DataPlane>, t: Target, req: Request<Body>) -> Respo
         Ok(None) => return auth_failed(&AuthError::WrongAccount),
         Err(e) => {
             tracing::warn!(error = %e, "account lookup failed");
-            return error(StatusCode::SERVICE_UNAVAILABLE, "ServerBusy", "The server is currently unable to receive requests. Please retry your request.", None);
+            return error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "ServerBusy",
+                "The server is currently unable to receive requests. Please retry your request.",
+                None,
+            );
         }
     };
     let now = dp.core().now();
@@ -100,10 +109,22 @@ pub async fn handle(dp: &Arc<DataPlane>, t: Target, req: Request<Body>) -> Respo
     let host = host_of(&req);
     let base = format!("https://{host}{}", t.prefix);
     let method = req.method().clone();
-    let segs: Vec<String> = t.rest.split('/').filter(|s| !s.is_empty()).map(str::to_string).collect();
+    let segs: Vec<String> = t
+        .rest
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect();
     let body = match axum::body::to_bytes(req.into_body(), MAX_BODY_BYTES).await {
         Ok(b) => b,
-        Err(_) => return error(StatusCode::PAYLOAD_TOO_LARGE, "RequestBodyTooLarge", "The request body is too large.", None),
+        Err(_) => {
+            return error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "RequestBodyTooLarge",
+                "The request body is too large.",
+                None,
+            )
+        }
     };
     let account = entry.account.clone();
     let core = dp.core().clone();
@@ -195,9 +216,19 @@ pub async fn handle(dp: &Arc<DataPlane>, t: Target, req: Request<Body>) -> Respo
         Ok(Ok(r)) => r,
         Ok(Err(e)) => {
             tracing::warn!(error = %e, "batch request failed");
-            error(StatusCode::SERVICE_UNAVAILABLE, "ServerBusy", "The server is currently unable to receive requests. Please retry your request.", None)
+            error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "ServerBusy",
+                "The server is currently unable to receive requests. Please retry your request.",
+                None,
+            )
         }
-        Err(_) => error(StatusCode::INTERNAL_SERVER_ERROR, "InternalError", "The server encountered an internal error.", None),
+        Err(_) => error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "InternalError",
+            "The server encountered an internal error.",
+            None,
+        ),
     }
 }
 

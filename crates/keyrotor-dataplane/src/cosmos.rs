@@ -20,7 +20,9 @@ fn error(status: StatusCode, code: &str, message: &str) -> Response {
     let activity = uuid::Uuid::new_v4().to_string();
     let mut r = (
         status,
-        axum::Json(json!({ "code": code, "message": format!("{message}\r\nActivityId: {activity}") })),
+        axum::Json(
+            json!({ "code": code, "message": format!("{message}\r\nActivityId: {activity}") }),
+        ),
     )
         .into_response();
     let h = r.headers_mut();
@@ -65,21 +67,41 @@ fn is_true(h: &HeaderMap, name: &str) -> bool {
 pub async fn handle(dp: &Arc<DataPlane>, t: Target, req: Request<Body>) -> Response {
     let entry = match dp.entry(t.kind, &t.account).await {
         Ok(Some(e)) => e,
-        Ok(None) => return error(StatusCode::NOT_FOUND, "NotFound", "The database account does not exist."),
+        Ok(None) => {
+            return error(
+                StatusCode::NOT_FOUND,
+                "NotFound",
+                "The database account does not exist.",
+            )
+        }
         Err(e) => {
             tracing::warn!(error = %e, "account lookup failed");
-            return error(StatusCode::SERVICE_UNAVAILABLE, "ServiceUnavailable", "The service is temporarily unavailable.");
+            return error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "ServiceUnavailable",
+                "The service is temporarily unavailable.",
+            );
         }
     };
-    let auth = match req.headers().get(http::header::AUTHORIZATION).map(|v| v.to_str()) {
+    let auth = match req
+        .headers()
+        .get(http::header::AUTHORIZATION)
+        .map(|v| v.to_str())
+    {
         None => return unauthorized("Required Header authorization is missing."),
         Some(Err(_)) => return unauthorized("The authorization header is not valid text."),
         Some(Ok(v)) => v,
     };
     match scheme::parse_token(auth) {
         Ok(scheme::Token::Master { .. }) => {}
-        Ok(scheme::Token::Aad { .. }) => return unauthorized("Entra ID (AAD) tokens are not accepted by this keyrotor data plane yet."),
-        Ok(scheme::Token::Resource) => return unauthorized("Resource tokens are not supported by keyrotor."),
+        Ok(scheme::Token::Aad { .. }) => {
+            return unauthorized(
+                "Entra ID (AAD) tokens are not accepted by this keyrotor data plane yet.",
+            )
+        }
+        Ok(scheme::Token::Resource) => {
+            return unauthorized("Resource tokens are not supported by keyrotor.")
+        }
         Err(e) => return unauthorized(&e.to_string()),
     }
     let verified = match scheme::verify(req.method(), &t.rest, req.headers(), &entry.keys, dp.core().now()) {
@@ -97,16 +119,26 @@ pub async fn handle(dp: &Arc<DataPlane>, t: Target, req: Request<Body>) -> Respo
         Err(e) => return unauthorized(&e.to_string()),
     };
     if entry.account.settings.disable_local_auth {
-        return unauthorized("Local Authorization is disabled. Use an AAD token to authorize all requests.");
+        return unauthorized(
+            "Local Authorization is disabled. Use an AAD token to authorize all requests.",
+        );
     }
     dp.record(&entry, verified.slot, &req);
 
-    let host = header(req.headers(), "host").unwrap_or("localhost").to_string();
+    let host = header(req.headers(), "host")
+        .unwrap_or("localhost")
+        .to_string();
     let self_url = format!("https://{host}{}/", t.prefix);
     let (parts, body) = req.into_parts();
     let body = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
         Ok(b) => b,
-        Err(_) => return error(StatusCode::PAYLOAD_TOO_LARGE, "RequestEntityTooLarge", "The request body is too large."),
+        Err(_) => {
+            return error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "RequestEntityTooLarge",
+                "The request body is too large.",
+            )
+        }
     };
     let segs: Vec<String> = t
         .rest
@@ -116,22 +148,47 @@ pub async fn handle(dp: &Arc<DataPlane>, t: Target, req: Request<Body>) -> Respo
         .collect();
     let core = dp.core().clone();
     let account = entry.account.clone();
-    let result = tokio::task::spawn_blocking(move || serve(&core, &account, &parts.method, &parts.headers, &segs, &body, &self_url)).await;
+    let result = tokio::task::spawn_blocking(move || {
+        serve(
+            &core,
+            &account,
+            &parts.method,
+            &parts.headers,
+            &segs,
+            &body,
+            &self_url,
+        )
+    })
+    .await;
     match result {
         Ok(Ok(r)) => r,
         Ok(Err(e)) => core_error(&e),
-        Err(_) => error(StatusCode::INTERNAL_SERVER_ERROR, "InternalServerError", "The request failed."),
+        Err(_) => error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "InternalServerError",
+            "The request failed.",
+        ),
     }
 }
 
 fn percent_decode(s: &str) -> String {
-    percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned()
+    percent_encoding::percent_decode_str(s)
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 fn core_error(e: &CoreError) -> Response {
     match e {
-        CoreError::ItemExists => error(StatusCode::CONFLICT, "Conflict", "Entity with the specified id already exists in the system."),
-        CoreError::ItemNotFound => error(StatusCode::NOT_FOUND, "NotFound", "Entity with the specified id does not exist in the system."),
+        CoreError::ItemExists => error(
+            StatusCode::CONFLICT,
+            "Conflict",
+            "Entity with the specified id already exists in the system.",
+        ),
+        CoreError::ItemNotFound => error(
+            StatusCode::NOT_FOUND,
+            "NotFound",
+            "Entity with the specified id does not exist in the system.",
+        ),
         CoreError::PreconditionFailed => error(
             StatusCode::PRECONDITION_FAILED,
             "PreconditionFailed",
@@ -139,7 +196,11 @@ fn core_error(e: &CoreError) -> Response {
         ),
         other => {
             tracing::warn!(error = %other, "cosmos request failed");
-            error(StatusCode::SERVICE_UNAVAILABLE, "ServiceUnavailable", "The service is temporarily unavailable.")
+            error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "ServiceUnavailable",
+                "The service is temporarily unavailable.",
+            )
         }
     }
 }
@@ -165,8 +226,18 @@ fn random_u32() -> u32 {
 }
 
 /// Adds the system properties to a stored resource body.
-fn system_props(mut v: Map<String, Value>, item: &DataItem, self_link: &str, extra: &[(&str, Value)]) -> Value {
-    v.insert("_rid".into(), v.get("_rid").cloned().unwrap_or_else(|| json!(rid(u32::try_from(item.seq).unwrap_or(0), &[]))));
+fn system_props(
+    mut v: Map<String, Value>,
+    item: &DataItem,
+    self_link: &str,
+    extra: &[(&str, Value)],
+) -> Value {
+    v.insert(
+        "_rid".into(),
+        v.get("_rid")
+            .cloned()
+            .unwrap_or_else(|| json!(rid(u32::try_from(item.seq).unwrap_or(0), &[]))),
+    );
     v.insert("_self".into(), json!(self_link));
     v.insert("_etag".into(), json!(item.etag));
     v.insert("_ts".into(), json!(item.ts));
@@ -179,19 +250,36 @@ fn system_props(mut v: Map<String, Value>, item: &DataItem, self_link: &str, ext
 fn parse_body(body: &[u8]) -> Result<Map<String, Value>, Response> {
     match serde_json::from_slice::<Value>(body) {
         Ok(Value::Object(m)) => Ok(m),
-        _ => Err(error(StatusCode::BAD_REQUEST, "BadRequest", "The request body must be a JSON object.")),
+        _ => Err(error(
+            StatusCode::BAD_REQUEST,
+            "BadRequest",
+            "The request body must be a JSON object.",
+        )),
     }
 }
 
 fn render_db(item: &DataItem) -> Value {
     let m: Map<String, Value> = serde_json::from_str(&item.body).unwrap_or_default();
-    let rid = m.get("_rid").and_then(Value::as_str).unwrap_or_default().to_string();
-    system_props(m, item, &format!("dbs/{rid}/"), &[("_colls", json!("colls/")), ("_users", json!("users/"))])
+    let rid = m
+        .get("_rid")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    system_props(
+        m,
+        item,
+        &format!("dbs/{rid}/"),
+        &[("_colls", json!("colls/")), ("_users", json!("users/"))],
+    )
 }
 
 fn render_coll(item: &DataItem, db_rid: &str) -> Value {
     let m: Map<String, Value> = serde_json::from_str(&item.body).unwrap_or_default();
-    let rid = m.get("_rid").and_then(Value::as_str).unwrap_or_default().to_string();
+    let rid = m
+        .get("_rid")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
     system_props(
         m,
         item,
@@ -208,8 +296,17 @@ fn render_coll(item: &DataItem, db_rid: &str) -> Value {
 
 fn render_doc(item: &DataItem, db_rid: &str, coll_rid: &str) -> Value {
     let m: Map<String, Value> = serde_json::from_str(&item.body).unwrap_or_default();
-    let rid = m.get("_rid").and_then(Value::as_str).unwrap_or_default().to_string();
-    system_props(m, item, &format!("dbs/{db_rid}/colls/{coll_rid}/docs/{rid}/"), &[("_attachments", json!("attachments/"))])
+    let rid = m
+        .get("_rid")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    system_props(
+        m,
+        item,
+        &format!("dbs/{db_rid}/colls/{coll_rid}/docs/{rid}/"),
+        &[("_attachments", json!("attachments/"))],
+    )
 }
 
 fn rid_of(item: &DataItem) -> String {
@@ -220,7 +317,10 @@ fn rid_of(item: &DataItem) -> String {
 }
 
 fn etag_header(v: &Value) -> Vec<(&'static str, String)> {
-    v.get("_etag").and_then(Value::as_str).map(|e| vec![("etag", e.to_string())]).unwrap_or_default()
+    v.get("_etag")
+        .and_then(Value::as_str)
+        .map(|e| vec![("etag", e.to_string())])
+        .unwrap_or_default()
 }
 
 fn serve(
@@ -256,21 +356,42 @@ fn serve(
         (Method::GET, ["dbs"]) => {
             let dbs: Vec<Value> = core.items(account, "dbs")?.iter().map(render_db).collect();
             let n = dbs.len();
-            Ok(ok(StatusCode::OK, json!({ "_rid": "", "Databases": dbs, "_count": n }), &[("x-ms-item-count", n.to_string())]))
+            Ok(ok(
+                StatusCode::OK,
+                json!({ "_rid": "", "Databases": dbs, "_count": n }),
+                &[("x-ms-item-count", n.to_string())],
+            ))
         }
-        (Method::POST, ["dbs"]) if is_true(headers, "x-ms-documentdb-isquery") => {
-            Ok(error(StatusCode::NOT_IMPLEMENTED, "NotImplemented", "Querying databases is not implemented by keyrotor; list them instead."))
-        }
+        (Method::POST, ["dbs"]) if is_true(headers, "x-ms-documentdb-isquery") => Ok(error(
+            StatusCode::NOT_IMPLEMENTED,
+            "NotImplemented",
+            "Querying databases is not implemented by keyrotor; list them instead.",
+        )),
         (Method::POST, ["dbs"]) => {
             let mut m = match parse_body(body) {
                 Ok(m) => m,
                 Err(r) => return Ok(r),
             };
-            let Some(id) = m.get("id").and_then(Value::as_str).map(str::to_string).filter(|i| valid_id(i)) else {
-                return Ok(error(StatusCode::BAD_REQUEST, "BadRequest", "The resource id is missing or invalid."));
+            let Some(id) = m
+                .get("id")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+                .filter(|i| valid_id(i))
+            else {
+                return Ok(error(
+                    StatusCode::BAD_REQUEST,
+                    "BadRequest",
+                    "The resource id is missing or invalid.",
+                ));
             };
             m.insert("_rid".into(), json!(rid(random_u32(), &[])));
-            let item = core.item_put(account, "dbs", &id, &Value::Object(m).to_string(), &PutMode::Create)?;
+            let item = core.item_put(
+                account,
+                "dbs",
+                &id,
+                &Value::Object(m).to_string(),
+                &PutMode::Create,
+            )?;
             let v = render_db(&item);
             Ok(ok(StatusCode::CREATED, v.clone(), &etag_header(&v)))
         }
@@ -290,9 +411,15 @@ fn serve(
                 return Ok(not_found());
             };
             let db_rid = rid_of(&db_item);
-            serve_colls(core, account, &method, headers, db, &db_rid, rest, body, if_match)
+            serve_colls(
+                core, account, &method, headers, db, &db_rid, rest, body, if_match,
+            )
         }
-        _ => Ok(error(StatusCode::NOT_IMPLEMENTED, "NotImplemented", "This Cosmos DB operation is not implemented by keyrotor. See COMPATIBILITY.md.")),
+        _ => Ok(error(
+            StatusCode::NOT_IMPLEMENTED,
+            "NotImplemented",
+            "This Cosmos DB operation is not implemented by keyrotor. See COMPATIBILITY.md.",
+        )),
     }
 }
 
@@ -301,7 +428,10 @@ fn strip_body(r: Response) -> Response {
     Response::from_parts(p, Body::empty())
 }
 
-#[allow(clippy::too_many_arguments, reason = "one request's parts, passed down one level")]
+#[allow(
+    clippy::too_many_arguments,
+    reason = "one request's parts, passed down one level"
+)]
 fn serve_colls(
     core: &Keyrotor,
     account: &Account,
@@ -314,30 +444,57 @@ fn serve_colls(
     if_match: Option<String>,
 ) -> Result<Response, CoreError> {
     let colls = format!("dbs/{db}/colls");
-    let db_rid_bytes = base64::engine::general_purpose::STANDARD.decode(db_rid).unwrap_or_default();
+    let db_rid_bytes = base64::engine::general_purpose::STANDARD
+        .decode(db_rid)
+        .unwrap_or_default();
     match (method.clone(), rest) {
         (Method::GET, []) => {
-            let list: Vec<Value> = core.items(account, &colls)?.iter().map(|i| render_coll(i, db_rid)).collect();
+            let list: Vec<Value> = core
+                .items(account, &colls)?
+                .iter()
+                .map(|i| render_coll(i, db_rid))
+                .collect();
             let n = list.len();
-            Ok(ok(StatusCode::OK, json!({ "_rid": db_rid, "DocumentCollections": list, "_count": n }), &[("x-ms-item-count", n.to_string())]))
+            Ok(ok(
+                StatusCode::OK,
+                json!({ "_rid": db_rid, "DocumentCollections": list, "_count": n }),
+                &[("x-ms-item-count", n.to_string())],
+            ))
         }
         (Method::POST, []) => {
             let mut m = match parse_body(body) {
                 Ok(m) => m,
                 Err(r) => return Ok(r),
             };
-            let Some(id) = m.get("id").and_then(Value::as_str).map(str::to_string).filter(|i| valid_id(i)) else {
-                return Ok(error(StatusCode::BAD_REQUEST, "BadRequest", "The resource id is missing or invalid."));
+            let Some(id) = m
+                .get("id")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+                .filter(|i| valid_id(i))
+            else {
+                return Ok(error(
+                    StatusCode::BAD_REQUEST,
+                    "BadRequest",
+                    "The resource id is missing or invalid.",
+                ));
             };
             m.insert("_rid".into(), json!(rid(random_u32(), &db_rid_bytes)));
-            m.entry("partitionKey").or_insert(json!({ "paths": ["/id"], "kind": "Hash", "version": 2 }));
+            m.entry("partitionKey")
+                .or_insert(json!({ "paths": ["/id"], "kind": "Hash", "version": 2 }));
             m.entry("indexingPolicy").or_insert(json!({
                 "indexingMode": "consistent", "automatic": true,
                 "includedPaths": [{ "path": "/*" }], "excludedPaths": [{ "path": "/\"_etag\"/?" }]
             }));
             m.entry("conflictResolutionPolicy").or_insert(json!({ "mode": "LastWriterWins", "conflictResolutionPath": "/_ts", "conflictResolutionProcedure": "" }));
-            m.entry("geospatialConfig").or_insert(json!({ "type": "Geography" }));
-            let item = core.item_put(account, &colls, &id, &Value::Object(m).to_string(), &PutMode::Create)?;
+            m.entry("geospatialConfig")
+                .or_insert(json!({ "type": "Geography" }));
+            let item = core.item_put(
+                account,
+                &colls,
+                &id,
+                &Value::Object(m).to_string(),
+                &PutMode::Create,
+            )?;
             let v = render_coll(&item, db_rid);
             Ok(ok(StatusCode::CREATED, v.clone(), &etag_header(&v)))
         }
@@ -355,7 +512,13 @@ fn serve_colls(
             };
             m.insert("id".into(), json!(c));
             m.insert("_rid".into(), json!(rid_of(&current)));
-            let item = core.item_put(account, &colls, c, &Value::Object(m).to_string(), &PutMode::Replace { if_match })?;
+            let item = core.item_put(
+                account,
+                &colls,
+                c,
+                &Value::Object(m).to_string(),
+                &PutMode::Replace { if_match },
+            )?;
             Ok(ok(StatusCode::OK, render_coll(&item, db_rid), &[]))
         }
         (Method::DELETE, [c]) => {
@@ -485,6 +648,10 @@ fn serve_colls(
                 _ => Ok(error(StatusCode::NOT_IMPLEMENTED, "NotImplemented", "This Cosmos DB operation is not implemented by keyrotor. See COMPATIBILITY.md.")),
             }
         }
-        _ => Ok(error(StatusCode::NOT_IMPLEMENTED, "NotImplemented", "This Cosmos DB operation is not implemented by keyrotor. See COMPATIBILITY.md.")),
+        _ => Ok(error(
+            StatusCode::NOT_IMPLEMENTED,
+            "NotImplemented",
+            "This Cosmos DB operation is not implemented by keyrotor. See COMPATIBILITY.md.",
+        )),
     }
 }

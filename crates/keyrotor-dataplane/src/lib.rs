@@ -60,18 +60,41 @@ pub struct Target {
 /// first, then the path prefixes `/cosmos/`, `/batch/`, `/ai/`.
 pub fn target(host: Option<&str>, path: &str, dns_suffix: Option<&str>) -> Option<Target> {
     if let (Some(host), Some(suffix)) = (host, dns_suffix) {
-        let host = host.rsplit_once(':').map_or(host, |(h, p)| if p.chars().all(|c| c.is_ascii_digit()) { h } else { host });
+        let host = host.rsplit_once(':').map_or(host, |(h, p)| {
+            if p.chars().all(|c| c.is_ascii_digit()) {
+                h
+            } else {
+                host
+            }
+        });
         let host = host.to_ascii_lowercase();
-        for (label, kind) in [("documents", AccountKind::Cosmos), ("batch", AccountKind::Batch), ("cognitiveservices", AccountKind::Ai)] {
+        for (label, kind) in [
+            ("documents", AccountKind::Cosmos),
+            ("batch", AccountKind::Batch),
+            ("cognitiveservices", AccountKind::Ai),
+        ] {
             if let Some(account) = host.strip_suffix(&format!(".{label}.{suffix}")) {
                 if !account.is_empty() && !account.contains('.') {
-                    return Some(Target { kind, account: account.to_string(), rest: path.to_string(), prefix: String::new() });
+                    return Some(Target {
+                        kind,
+                        account: account.to_string(),
+                        rest: path.to_string(),
+                        prefix: String::new(),
+                    });
                 }
             }
         }
     }
-    for (seg, kind) in [("cosmos", AccountKind::Cosmos), ("batch", AccountKind::Batch), ("ai", AccountKind::Ai)] {
-        if let Some(after) = path.strip_prefix('/').and_then(|p| p.strip_prefix(seg)).and_then(|p| p.strip_prefix('/')) {
+    for (seg, kind) in [
+        ("cosmos", AccountKind::Cosmos),
+        ("batch", AccountKind::Batch),
+        ("ai", AccountKind::Ai),
+    ] {
+        if let Some(after) = path
+            .strip_prefix('/')
+            .and_then(|p| p.strip_prefix(seg))
+            .and_then(|p| p.strip_prefix('/'))
+        {
             let (account, rest) = match after.find('/') {
                 Some(i) => (&after[..i], &after[i..]),
                 None => (after, ""),
@@ -82,7 +105,11 @@ pub fn target(host: Option<&str>, path: &str, dns_suffix: Option<&str>) -> Optio
             return Some(Target {
                 kind,
                 account: account.to_string(),
-                rest: if rest.is_empty() { "/".to_string() } else { rest.to_string() },
+                rest: if rest.is_empty() {
+                    "/".to_string()
+                } else {
+                    rest.to_string()
+                },
                 prefix: format!("/{seg}/{account}"),
             });
         }
@@ -125,10 +152,17 @@ impl DataPlane {
     }
 
     /// The account and its current keys; `None` if there is no such account.
-    pub async fn entry(&self, kind: AccountKind, name: &str) -> Result<Option<Arc<Entry>>, keyrotor_core::Error> {
+    pub async fn entry(
+        &self,
+        kind: AccountKind,
+        name: &str,
+    ) -> Result<Option<Arc<Entry>>, keyrotor_core::Error> {
         let epoch = self.core.epoch();
         if self.cache_epoch.load(Ordering::Acquire) != epoch {
-            let mut c = self.cache.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let mut c = self
+                .cache
+                .write()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
             c.clear();
             self.cache_epoch.store(epoch, Ordering::Release);
         } else if let Some(hit) = self
@@ -143,20 +177,28 @@ impl DataPlane {
             return Ok(None);
         };
         let core = self.core.clone();
-        let loaded = tokio::task::spawn_blocking(move || -> Result<Option<Entry>, keyrotor_core::Error> {
-            let Some(account) = core.account_by_name(kind, &parsed)? else {
-                return Ok(None);
-            };
-            let keys = core.list_keys(&account)?;
-            Ok(Some(Entry {
-                generations: keys.iter().map(|k| (k.slot, k.generation)).collect(),
-                keys: keys.into_iter().map(|k| CandidateKey::new(k.slot, k.value)).collect(),
-                account,
-            }))
-        })
-        .await
-        .map_err(|_| keyrotor_core::Error::Unavailable(keyrotor_core::StoreError::Unavailable("task failed".into())))??
-        .map(Arc::new);
+        let loaded =
+            tokio::task::spawn_blocking(move || -> Result<Option<Entry>, keyrotor_core::Error> {
+                let Some(account) = core.account_by_name(kind, &parsed)? else {
+                    return Ok(None);
+                };
+                let keys = core.list_keys(&account)?;
+                Ok(Some(Entry {
+                    generations: keys.iter().map(|k| (k.slot, k.generation)).collect(),
+                    keys: keys
+                        .into_iter()
+                        .map(|k| CandidateKey::new(k.slot, k.value))
+                        .collect(),
+                    account,
+                }))
+            })
+            .await
+            .map_err(|_| {
+                keyrotor_core::Error::Unavailable(keyrotor_core::StoreError::Unavailable(
+                    "task failed".into(),
+                ))
+            })??
+            .map(Arc::new);
         // Only cache what is still current: a change during the load leaves
         // the epoch moved and the next request reloads.
         if self.core.epoch() == epoch {
@@ -174,7 +216,8 @@ impl DataPlane {
         }
         let (ua, ip) = client_of(req);
         let generation = entry.generations.get(&slot).copied().unwrap_or(0);
-        self.usage.record(entry.account.id, slot, generation, self.core.now(), &ua, ip);
+        self.usage
+            .record(entry.account.id, slot, generation, self.core.now(), &ua, ip);
     }
 
     /// Serves one data-plane request.
@@ -188,7 +231,10 @@ impl DataPlane {
 
     /// Flushes recorded usage to the store every `interval` until the
     /// returned task is dropped or aborted.
-    pub fn spawn_usage_flusher(self: &Arc<Self>, interval: Duration) -> tokio::task::JoinHandle<()> {
+    pub fn spawn_usage_flusher(
+        self: &Arc<Self>,
+        interval: Duration,
+    ) -> tokio::task::JoinHandle<()> {
         let me = self.clone();
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(interval);
@@ -219,14 +265,35 @@ mod tests {
     #[test]
     fn targets() {
         let t = target(None, "/cosmos/acct/dbs/db1", None).unwrap_or_else(|| panic!("no target"));
-        assert_eq!((t.kind, t.account.as_str(), t.rest.as_str(), t.prefix.as_str()), (AccountKind::Cosmos, "acct", "/dbs/db1", "/cosmos/acct"));
+        assert_eq!(
+            (
+                t.kind,
+                t.account.as_str(),
+                t.rest.as_str(),
+                t.prefix.as_str()
+            ),
+            (AccountKind::Cosmos, "acct", "/dbs/db1", "/cosmos/acct")
+        );
         let t = target(None, "/cosmos/acct", None).unwrap_or_else(|| panic!("no target"));
         assert_eq!(t.rest, "/");
         assert!(target(None, "/cosmos/", None).is_none());
         assert!(target(None, "/subscriptions/x", None).is_none());
-        let t = target(Some("ba1.batch.kr.example:8443"), "/pools", Some("kr.example")).unwrap_or_else(|| panic!("no target"));
-        assert_eq!((t.kind, t.account.as_str(), t.rest.as_str()), (AccountKind::Batch, "ba1", "/pools"));
+        let t = target(
+            Some("ba1.batch.kr.example:8443"),
+            "/pools",
+            Some("kr.example"),
+        )
+        .unwrap_or_else(|| panic!("no target"));
+        assert_eq!(
+            (t.kind, t.account.as_str(), t.rest.as_str()),
+            (AccountKind::Batch, "ba1", "/pools")
+        );
         assert!(target(Some("a.b.batch.kr.example"), "/pools", Some("kr.example")).is_none());
-        assert!(target(Some("kr.example:8443"), "/subscriptions", Some("kr.example")).is_none());
+        assert!(target(
+            Some("kr.example:8443"),
+            "/subscriptions",
+            Some("kr.example")
+        )
+        .is_none());
     }
 }

@@ -58,13 +58,23 @@ fn tokenize(s: &str) -> Result<Vec<Tok>, QueryError> {
             }
             out.push(Tok::Param(chars[i..j].iter().collect()));
             i = j;
-        } else if c.is_ascii_digit() || (c == '-' && chars.get(i + 1).is_some_and(char::is_ascii_digit)) {
+        } else if c.is_ascii_digit()
+            || (c == '-' && chars.get(i + 1).is_some_and(char::is_ascii_digit))
+        {
             let mut j = i + 1;
-            while j < chars.len() && (chars[j].is_ascii_digit() || chars[j] == '.' || chars[j] == 'e' || chars[j] == 'E') {
+            while j < chars.len()
+                && (chars[j].is_ascii_digit()
+                    || chars[j] == '.'
+                    || chars[j] == 'e'
+                    || chars[j] == 'E')
+            {
                 j += 1;
             }
             let text: String = chars[i..j].iter().collect();
-            out.push(Tok::Num(text.parse().map_err(|_| QueryError::Syntax(format!("bad number {text}")))?));
+            out.push(Tok::Num(
+                text.parse()
+                    .map_err(|_| QueryError::Syntax(format!("bad number {text}")))?,
+            ));
             i = j;
         } else if c.is_alphabetic() || c == '_' {
             let mut j = i + 1;
@@ -123,7 +133,9 @@ pub fn parse(sql: &str, params: &Map<String, Value>) -> Result<Query, QueryError
                         path.push(p.clone());
                         i += 2;
                     }
-                    (Some(Tok::Sym('[')), Some(Tok::Str(p))) if toks.get(i + 2) == Some(&Tok::Sym(']')) => {
+                    (Some(Tok::Sym('[')), Some(Tok::Str(p)))
+                        if toks.get(i + 2) == Some(&Tok::Sym(']')) =>
+                    {
                         path.push(p.clone());
                         i += 3;
                     }
@@ -136,7 +148,9 @@ pub fn parse(sql: &str, params: &Map<String, Value>) -> Result<Query, QueryError
             i += 1;
             let value = match toks.get(i) {
                 Some(Tok::Str(s)) => Value::String(s.clone()),
-                Some(Tok::Num(n)) => serde_json::Number::from_f64(*n).map_or(Value::Null, Value::Number),
+                Some(Tok::Num(n)) => {
+                    serde_json::Number::from_f64(*n).map_or(Value::Null, Value::Number)
+                }
                 Some(Tok::Word(w)) if w.eq_ignore_ascii_case("true") => Value::Bool(true),
                 Some(Tok::Word(w)) if w.eq_ignore_ascii_case("false") => Value::Bool(false),
                 Some(Tok::Word(w)) if w.eq_ignore_ascii_case("null") => Value::Null,
@@ -193,23 +207,52 @@ mod tests {
     #[test]
     fn subset() {
         let doc = json!({"id": "1", "city": "Oslo", "n": 3, "a": {"b": true}});
-        assert!(q("SELECT * FROM c").unwrap_or_else(|e| panic!("{e:?}")).matches(&doc));
-        assert!(q("select * from c where c.city = 'Oslo'").unwrap_or_else(|e| panic!("{e:?}")).matches(&doc));
-        assert!(q("SELECT * FROM c WHERE c.city = @city AND c.n = 3").unwrap_or_else(|e| panic!("{e:?}")).matches(&doc));
+        assert!(q("SELECT * FROM c")
+            .unwrap_or_else(|e| panic!("{e:?}"))
+            .matches(&doc));
+        assert!(q("select * from c where c.city = 'Oslo'")
+            .unwrap_or_else(|e| panic!("{e:?}"))
+            .matches(&doc));
+        assert!(q("SELECT * FROM c WHERE c.city = @city AND c.n = 3")
+            .unwrap_or_else(|e| panic!("{e:?}"))
+            .matches(&doc));
         assert!(q("SELECT * FROM root r WHERE r.a.b = true").is_err());
-        assert!(q("SELECT * FROM r WHERE r.a.b = true").unwrap_or_else(|e| panic!("{e:?}")).matches(&doc));
-        assert!(q("SELECT * FROM c WHERE c[\"city\"] = \"Oslo\"").unwrap_or_else(|e| panic!("{e:?}")).matches(&doc));
-        assert!(!q("SELECT * FROM c WHERE c.n = 4").unwrap_or_else(|e| panic!("{e:?}")).matches(&doc));
-        assert!(!q("SELECT * FROM c WHERE c.missing = null").unwrap_or_else(|e| panic!("{e:?}")).matches(&doc));
+        assert!(q("SELECT * FROM r WHERE r.a.b = true")
+            .unwrap_or_else(|e| panic!("{e:?}"))
+            .matches(&doc));
+        assert!(q("SELECT * FROM c WHERE c[\"city\"] = \"Oslo\"")
+            .unwrap_or_else(|e| panic!("{e:?}"))
+            .matches(&doc));
+        assert!(!q("SELECT * FROM c WHERE c.n = 4")
+            .unwrap_or_else(|e| panic!("{e:?}"))
+            .matches(&doc));
+        assert!(!q("SELECT * FROM c WHERE c.missing = null")
+            .unwrap_or_else(|e| panic!("{e:?}"))
+            .matches(&doc));
     }
 
     #[test]
     fn outside_the_subset() {
-        assert!(matches!(q("SELECT c.id FROM c"), Err(QueryError::Unsupported(_))));
-        assert!(matches!(q("SELECT * FROM c WHERE c.n > 3"), Err(QueryError::Unsupported(_))));
-        assert!(matches!(q("SELECT * FROM c ORDER BY c.n"), Err(QueryError::Unsupported(_))));
+        assert!(matches!(
+            q("SELECT c.id FROM c"),
+            Err(QueryError::Unsupported(_))
+        ));
+        assert!(matches!(
+            q("SELECT * FROM c WHERE c.n > 3"),
+            Err(QueryError::Unsupported(_))
+        ));
+        assert!(matches!(
+            q("SELECT * FROM c ORDER BY c.n"),
+            Err(QueryError::Unsupported(_))
+        ));
         assert!(matches!(q("DELETE everything"), Err(QueryError::Syntax(_))));
-        assert!(matches!(q("SELECT * FROM c WHERE c.x = 'open"), Err(QueryError::Syntax(_))));
-        assert!(matches!(q("SELECT * FROM c WHERE c.x = @nope"), Err(QueryError::Syntax(_))));
+        assert!(matches!(
+            q("SELECT * FROM c WHERE c.x = 'open"),
+            Err(QueryError::Syntax(_))
+        ));
+        assert!(matches!(
+            q("SELECT * FROM c WHERE c.x = @nope"),
+            Err(QueryError::Syntax(_))
+        ));
     }
 }

@@ -12,8 +12,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
 use keyrotor_core::store::{
-    Account, AccountSettings, AccountSpec, AuditEvent, DataItem, Principal, PrincipalSecret, PutMode, ResourceGroup, SealFn,
-    Store, StoreError, StoreResult, StoredKey, StoredSigningKey, StoredUsage,
+    Account, AccountSettings, AccountSpec, AuditEvent, DataItem, Principal, PrincipalSecret,
+    PutMode, ResourceGroup, SealFn, Store, StoreError, StoreResult, StoredKey, StoredSigningKey,
+    StoredUsage,
 };
 use keyrotor_core::usage::{ClientSeen, UsageDelta};
 use keyrotor_types::{AccountKind, AccountName, KeySlot, ResourceGroupName, SubscriptionId};
@@ -217,7 +218,9 @@ fn settings_from_text(t: &str) -> StoreResult<AccountSettings> {
     Ok(AccountSettings {
         disable_local_auth: v["disableLocalAuth"].as_bool().unwrap_or(false),
         upstream: v["upstream"].as_str().map(str::to_string),
-        regeneration_guard_minutes: v["regenerationGuardMinutes"].as_u64().and_then(|m| u32::try_from(m).ok()),
+        regeneration_guard_minutes: v["regenerationGuardMinutes"]
+            .as_u64()
+            .and_then(|m| u32::try_from(m).ok()),
     })
 }
 
@@ -704,7 +707,11 @@ impl Store for SqliteStore {
             let slot = d.slot.as_str();
             let generation = gen_to_sql(d.generation)?;
             let exists: bool = tx
-                .query_row("SELECT 1 FROM accounts WHERE id = ?1", [d.account_id], |_| Ok(true))
+                .query_row(
+                    "SELECT 1 FROM accounts WHERE id = ?1",
+                    [d.account_id],
+                    |_| Ok(true),
+                )
                 .optional()
                 .map_err(backend)?
                 .unwrap_or(false);
@@ -735,8 +742,11 @@ impl Store for SqliteStore {
                         params![d.account_id, slot, generation, d.last_used],
                     )
                     .map_err(backend)?;
-                    tx.execute("DELETE FROM key_clients WHERE account_id = ?1 AND slot = ?2", params![d.account_id, slot])
-                        .map_err(backend)?;
+                    tx.execute(
+                        "DELETE FROM key_clients WHERE account_id = ?1 AND slot = ?2",
+                        params![d.account_id, slot],
+                    )
+                    .map_err(backend)?;
                 }
             }
             if stored.is_none_or(|g| g <= generation) {
@@ -759,8 +769,16 @@ impl Store for SqliteStore {
                 .map_err(backend)?;
             }
         }
-        tx.execute("DELETE FROM key_usage_hourly WHERE hour < ?1", [prune_before]).map_err(backend)?;
-        tx.execute("DELETE FROM key_clients WHERE last_seen < ?1", [prune_before]).map_err(backend)?;
+        tx.execute(
+            "DELETE FROM key_usage_hourly WHERE hour < ?1",
+            [prune_before],
+        )
+        .map_err(backend)?;
+        tx.execute(
+            "DELETE FROM key_clients WHERE last_seen < ?1",
+            [prune_before],
+        )
+        .map_err(backend)?;
         tx.commit().map_err(backend)
     }
 
@@ -768,10 +786,18 @@ impl Store for SqliteStore {
         let conn = self.read();
         let mut out: Vec<StoredUsage> = Vec::new();
         let mut stmt = conn
-            .prepare_cached("SELECT slot, generation, last_used FROM key_usage WHERE account_id = ?1")
+            .prepare_cached(
+                "SELECT slot, generation, last_used FROM key_usage WHERE account_id = ?1",
+            )
             .map_err(backend)?;
         let rows = stmt
-            .query_map([account_id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, Option<i64>>(2)?)))
+            .query_map([account_id], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, Option<i64>>(2)?,
+                ))
+            })
             .map_err(backend)?;
         for row in rows {
             let (slot, generation, last_used) = row.map_err(backend)?;
@@ -787,7 +813,13 @@ impl Store for SqliteStore {
             .prepare_cached("SELECT slot, hour, requests FROM key_usage_hourly WHERE account_id = ?1 ORDER BY hour")
             .map_err(backend)?;
         let rows = stmt
-            .query_map([account_id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?)))
+            .query_map([account_id], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, i64>(2)?,
+                ))
+            })
             .map_err(backend)?;
         for row in rows {
             let (slot, hour, n) = row.map_err(backend)?;
@@ -795,7 +827,13 @@ impl Store for SqliteStore {
             let entry = match out.iter_mut().position(|u| u.slot == slot) {
                 Some(i) => &mut out[i],
                 None => {
-                    out.push(StoredUsage { slot, generation: 0, last_used: None, hourly: Vec::new(), clients: Vec::new() });
+                    out.push(StoredUsage {
+                        slot,
+                        generation: 0,
+                        last_used: None,
+                        hourly: Vec::new(),
+                        clients: Vec::new(),
+                    });
                     let last = out.len() - 1;
                     &mut out[last]
                 }
@@ -809,20 +847,39 @@ impl Store for SqliteStore {
             .map_err(backend)?;
         let rows = stmt
             .query_map([account_id], |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, i64>(3)?, r.get::<_, i64>(4)?))
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, i64>(3)?,
+                    r.get::<_, i64>(4)?,
+                ))
             })
             .map_err(backend)?;
         for row in rows {
             let (slot, user_agent, address, last_seen, n) = row.map_err(backend)?;
             let slot = KeySlot::parse(&slot).ok_or_else(|| corrupt("key slot"))?;
             if let Some(u) = out.iter_mut().find(|u| u.slot == slot) {
-                u.clients.push(ClientSeen { user_agent, address, last_seen, requests: u64::try_from(n).unwrap_or(0) });
+                u.clients.push(ClientSeen {
+                    user_agent,
+                    address,
+                    last_seen,
+                    requests: u64::try_from(n).unwrap_or(0),
+                });
             }
         }
         Ok(out)
     }
 
-    fn item_put(&self, account_id: i64, collection: &str, id: &str, body: &str, mode: &PutMode, ts: i64) -> StoreResult<DataItem> {
+    fn item_put(
+        &self,
+        account_id: i64,
+        collection: &str,
+        id: &str,
+        body: &str,
+        mode: &PutMode,
+        ts: i64,
+    ) -> StoreResult<DataItem> {
         let mut conn = self.write();
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -851,7 +908,11 @@ impl Store for SqliteStore {
         }
         let next_etag = {
             let n: i64 = tx
-                .query_row("SELECT COALESCE(MAX(seq), 0) + 1 FROM data_items", [], |r| r.get(0))
+                .query_row(
+                    "SELECT COALESCE(MAX(seq), 0) + 1 FROM data_items",
+                    [],
+                    |r| r.get(0),
+                )
                 .map_err(backend)?;
             format!("\"{:016x}-{:08x}\"", ts, n)
         };
@@ -874,7 +935,14 @@ impl Store for SqliteStore {
             }
         };
         tx.commit().map_err(backend)?;
-        Ok(DataItem { collection: collection.to_string(), id: id.to_string(), body: body.to_string(), etag: next_etag, ts, seq })
+        Ok(DataItem {
+            collection: collection.to_string(),
+            id: id.to_string(),
+            body: body.to_string(),
+            etag: next_etag,
+            ts,
+            seq,
+        })
     }
 
     fn item(&self, account_id: i64, collection: &str, id: &str) -> StoreResult<Option<DataItem>> {
@@ -916,7 +984,13 @@ impl Store for SqliteStore {
         rows.map(|r| r.map_err(backend)).collect()
     }
 
-    fn item_delete(&self, account_id: i64, collection: &str, id: &str, if_match: Option<&str>) -> StoreResult<bool> {
+    fn item_delete(
+        &self,
+        account_id: i64,
+        collection: &str,
+        id: &str,
+        if_match: Option<&str>,
+    ) -> StoreResult<bool> {
         let mut conn = self.write();
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -945,7 +1019,10 @@ impl Store for SqliteStore {
     }
 
     fn items_delete_under(&self, account_id: i64, prefix: &str) -> StoreResult<u64> {
-        let escaped = prefix.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+        let escaped = prefix
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
         let n = self
             .write()
             .execute(

@@ -309,3 +309,54 @@ fn client_secrets_are_checked() {
     assert!(again.is_none(), "credentials are created once");
     assert_eq!(dir2.tenant_id, dir.tenant_id);
 }
+
+#[test]
+fn every_mutation_moves_the_epoch() {
+    let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let env = open(&tmp.path().join("db"));
+    let mut last = env.core.epoch();
+    let mut moved = |what: &str| {
+        let now = env.core.epoch();
+        assert!(now > last, "{what} did not move the epoch");
+        last = now;
+    };
+    let a = make_account(&env, AccountKind::Ai, "rg", "ai1");
+    moved("create");
+    let g = ResourceGroupName::parse("rg").unwrap_or_else(|e| panic!("{e}"));
+    let n = AccountName::parse(AccountKind::Ai, "ai1").unwrap_or_else(|e| panic!("{e}"));
+    let spec = AccountSpec {
+        location: "westus".into(),
+        tags: BTreeMap::new(),
+        document: "{}".into(),
+        settings: keyrotor_core::AccountSettings {
+            upstream: Some("http://x".into()),
+            ..Default::default()
+        },
+    };
+    env.core
+        .put_account(
+            &env.dir,
+            &actor(),
+            AccountKind::Ai,
+            &env.dir.subscription_id,
+            &g,
+            &n,
+            spec,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+    moved("update");
+    let updated = env
+        .core
+        .account_by_name(AccountKind::Ai, &n)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap_or_else(|| panic!("gone"));
+    assert_eq!(updated.settings.upstream.as_deref(), Some("http://x"));
+    env.core
+        .regenerate_key(&actor(), &a, KeySlot::Primary)
+        .unwrap_or_else(|e| panic!("{e}"));
+    moved("regenerate");
+    env.core
+        .delete_account(&actor(), &a)
+        .unwrap_or_else(|e| panic!("{e}"));
+    moved("delete");
+}

@@ -214,7 +214,13 @@ pub async fn run(args: ServeArgs) -> Result<()> {
     let dataplane = Arc::new(keyrotor_dataplane::DataPlane::new(core.clone()));
     let flusher = dataplane.spawn_usage_flusher(Duration::from_secs(1));
     let dns_suffix = endpoints.dns_suffix.clone();
-    let state = Arc::new(ArmState::new(core, dataplane.usage.clone(), dir, endpoints, issuer));
+    let state = Arc::new(ArmState::new(
+        core,
+        dataplane.usage.clone(),
+        dir,
+        endpoints,
+        issuer,
+    ));
     let app = compose(keyrotor_arm::router(state), dataplane.clone(), dns_suffix);
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
@@ -235,7 +241,11 @@ pub async fn run(args: ServeArgs) -> Result<()> {
 /// One service for everything: data-plane requests (by host name under the
 /// DNS suffix, or by the `/cosmos/`, `/batch/`, `/ai/` path prefixes) go to
 /// the data plane; the rest to the control plane and token issuer.
-fn compose(arm: axum::Router, dp: Arc<keyrotor_dataplane::DataPlane>, dns_suffix: Option<String>) -> axum::Router {
+fn compose(
+    arm: axum::Router,
+    dp: Arc<keyrotor_dataplane::DataPlane>,
+    dns_suffix: Option<String>,
+) -> axum::Router {
     let svc = tower::service_fn(move |req: http::Request<axum::body::Body>| {
         let arm = arm.clone();
         let dp = dp.clone();
@@ -247,7 +257,11 @@ fn compose(arm: axum::Router, dp: Arc<keyrotor_dataplane::DataPlane>, dns_suffix
                 .and_then(|h| h.to_str().ok())
                 .map(str::to_string)
                 .or_else(|| req.uri().authority().map(|a| a.to_string()));
-            match keyrotor_dataplane::target(host.as_deref(), req.uri().path(), dns_suffix.as_deref()) {
+            match keyrotor_dataplane::target(
+                host.as_deref(),
+                req.uri().path(),
+                dns_suffix.as_deref(),
+            ) {
                 Some(t) => Ok::<_, std::convert::Infallible>(dp.handle(t, req).await),
                 None => arm.oneshot(req).await,
             }
