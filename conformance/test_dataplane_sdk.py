@@ -308,3 +308,51 @@ def test_regeneration_guard_refuses_a_key_in_use(server, resources, arm):
     assert arm.session.post(url + "/regenerateKeys?api-version=2025-06-01", json={"keyName": "Secondary"}).status_code == 200
     assert arm.session.post(url + "/regenerateKeys?api-version=2025-06-01&force=true", json={"keyName": "Primary"}).status_code == 200
     resources.resource_groups.begin_delete(rg).result()
+
+
+def test_cli_guards_regeneration_of_a_key_in_use(server):
+    """`keyrotor keys regenerate` refuses a key used within --window and names its clients."""
+    import base64
+    import hashlib
+    import hmac
+    import os
+    import subprocess
+    from email.utils import formatdate
+
+    from conftest import _binary
+
+    env = dict(os.environ, KEYROTOR_BOOTSTRAP=str(server.data_dir / "bootstrap.json"))
+
+    def kr(*args, check=True):
+        p = subprocess.run([_binary(), *args], env=env, capture_output=True, text=True, timeout=60)
+        if check:
+            assert p.returncode == 0, p.stderr
+        return p
+
+    rg, name = unique("rg-"), unique("cli")
+    kr("group", "create", "-n", rg, "-l", "westus", "-o", "none")
+    acct = json.loads(kr("account", "create", "--kind", "batch", "-g", rg, "-n", name).stdout)
+    keys = json.loads(kr("keys", "list", "-g", rg, "-n", name).stdout)
+    endpoint = "https://" + acct["properties"]["accountEndpoint"]
+    path = endpoint.split("/", 3)[3]
+    date = formatdate(usegmt=True)
+    sts = f"GET\n\n\n\n\n\n\n\n\n\n\n\nocp-date:{date}\n/{name}/{path}/jobs\napi-version:2025-06-01"
+    sig = base64.b64encode(hmac.new(base64.b64decode(keys["primary"]), sts.encode(), hashlib.sha256).digest()).decode()
+    r = requests.get(f"{endpoint}/jobs?api-version=2025-06-01", headers={"ocp-date": date, "Authorization": f"SharedKey {name}:{sig}", "User-Agent": "monthly-report/2.1"}, verify=server.bootstrap["caCert"])
+    assert r.status_code == 200, r.text
+
+    table = kr("keys", "usage", "-g", rg, "-n", name, "-o", "table").stdout
+    primary_row = next(line for line in table.splitlines() if line.startswith("primary "))
+    assert "monthly-report/2.1" in primary_row and "ACTIVE" in primary_row, table
+    secondary_row = next(line for line in table.splitlines() if line.startswith("secondary "))
+    assert "safe to regenerate" in secondary_row, table
+
+    refused = kr("keys", "regenerate", "-g", rg, "-n", name, "--key-kind", "primary", check=False)
+    assert refused.returncode != 0 and "monthly-report/2.1" in refused.stderr, refused.stderr
+    assert json.loads(kr("keys", "list", "-g", rg, "-n", name).stdout) == keys
+    renewed = json.loads(kr("keys", "regenerate", "-g", rg, "-n", name, "--key-kind", "secondary").stdout)
+    assert renewed["primary"] == keys["primary"] and renewed["secondary"] != keys["secondary"]
+    # A window shorter than the time since last use lets it through; so does --force.
+    forced = json.loads(kr("keys", "regenerate", "-g", rg, "-n", name, "--key-kind", "primary", "--force").stdout)
+    assert forced["primary"] != keys["primary"]
+    kr("group", "delete", "-n", rg, "--yes")

@@ -513,7 +513,7 @@ impl Keyrotor {
 
     /// Metadata of every key slot of the account.
     pub fn key_info(&self, account: &Account) -> Result<Vec<KeyInfo>> {
-        Ok(self
+        let mut info: Vec<KeyInfo> = self
             .store
             .keys(account.id)?
             .into_iter()
@@ -522,7 +522,9 @@ impl Keyrotor {
                 generation: k.generation,
                 generated_at: k.generated_at,
             })
-            .collect())
+            .collect();
+        info.sort_by_key(|k| k.slot);
+        Ok(info)
     }
 
     /// Every key of the account, decrypted, in slot order.

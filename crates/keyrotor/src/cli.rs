@@ -197,6 +197,12 @@ pub enum AccountCmd {
         /// Refuse key (local) authentication on the data plane.
         #[arg(long)]
         disable_local_auth: bool,
+        /// AI Services: base URL the data plane forwards authenticated requests to.
+        #[arg(long)]
+        upstream: Option<String>,
+        /// Refuse (409) regenerating a key used within this many minutes, also for ARM clients.
+        #[arg(long)]
+        regeneration_guard_minutes: Option<u32>,
     },
     /// List accounts.
     List {
@@ -236,7 +242,8 @@ pub enum KeysCmd {
         #[arg(long = "type", value_enum, default_value = "keys")]
         kind_of_keys: KeysType,
     },
-    /// Regenerate one key; the other keys keep working.
+    /// Regenerate one key; the other keys keep working. Refuses a key used
+    /// within --window unless --force, naming the clients that still use it.
     Regenerate {
         #[command(flatten)]
         account: AccountRef,
@@ -244,7 +251,98 @@ pub enum KeysCmd {
         /// primaryReadonly | secondaryReadonly (Cosmos DB).
         #[arg(long)]
         key_kind: String,
+        /// A key used more recently than this is "in use" (e.g. 15m, 2h, 7d; plain numbers are minutes).
+        #[arg(long, default_value = "15m", value_parser = parse_window)]
+        window: i64,
+        /// Regenerate even if the key is in use (clients on it will fail at once).
+        #[arg(long)]
+        force: bool,
     },
+    /// Show when each key was last used and by whom: is it safe to regenerate key X?
+    Usage {
+        #[command(flatten)]
+        account: AccountRef,
+        /// A key used more recently than this is "in use" (e.g. 15m, 2h, 7d).
+        #[arg(long, default_value = "15m", value_parser = parse_window)]
+        window: i64,
+    },
+}
+
+/// Parses a duration such as `15m`, `2h`, `7d`, `90s` or `15` (minutes) into seconds.
+fn parse_window(s: &str) -> std::result::Result<i64, String> {
+    let s = s.trim();
+    let (num, mult) = match s.chars().last() {
+        Some('s') => (&s[..s.len() - 1], 1),
+        Some('m') => (&s[..s.len() - 1], 60),
+        Some('h') => (&s[..s.len() - 1], 3600),
+        Some('d') => (&s[..s.len() - 1], 86_400),
+        _ => (s, 60),
+    };
+    num.parse::<i64>()
+        .ok()
+        .filter(|n| *n >= 0 && *n <= 366 * 86_400)
+        .map(|n| n * mult)
+        .ok_or_else(|| format!("'{s}' is not a duration such as 15m, 2h or 7d"))
+}
+
+fn ago(seconds: i64) -> String {
+    match seconds {
+        s if s < 120 => format!("{s}s ago"),
+        s if s < 7200 => format!("{}m ago", s / 60),
+        s if s < 172_800 => format!("{}h ago", s / 3600),
+        s => format!("{}d ago", s / 86_400),
+    }
+}
+
+fn parse_time(s: &str) -> Option<time::OffsetDateTime> {
+    time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).ok()
+}
+
+/// One key's usage as listKeyUsage reports it, judged against a window.
+struct KeyVerdict {
+    name: String,
+    kind: String,
+    generated: String,
+    last_used: Option<time::OffsetDateTime>,
+    requests_24h: u64,
+    clients: Vec<String>,
+    in_use: bool,
+}
+
+fn verdicts(usage: &Value, window: i64) -> Vec<KeyVerdict> {
+    let now = time::OffsetDateTime::now_utc();
+    usage["keys"]
+        .as_array()
+        .map(|keys| {
+            keys.iter()
+                .map(|k| {
+                    let last_used = k["lastUsedTime"].as_str().and_then(parse_time);
+                    KeyVerdict {
+                        name: cell(&k["keyName"]),
+                        kind: cell(&k["keyKind"]),
+                        generated: cell(&k["generationTime"]),
+                        last_used,
+                        requests_24h: k["requestsLast24Hours"].as_u64().unwrap_or(0),
+                        clients: k["clients"]
+                            .as_array()
+                            .map(|c| {
+                                c.iter()
+                                    .map(|c| {
+                                        format!(
+                                            "{} @ {}",
+                                            cell(&c["userAgent"]),
+                                            cell(&c["address"])
+                                        )
+                                    })
+                                    .collect()
+                            })
+                            .unwrap_or_default(),
+                        in_use: last_used.is_some_and(|t| (now - t).whole_seconds() < window),
+                    }
+                })
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 struct Client {
@@ -721,6 +819,8 @@ pub async fn run(cmd: ClientCommand) -> Result<()> {
                     ai_kind,
                     sku,
                     disable_local_auth,
+                    upstream,
+                    regeneration_guard_minutes,
                 } => {
                     let group = c
                         .ok(Method::GET, &c.group_path(&resource_group), API_RG, None)
@@ -777,6 +877,16 @@ pub async fn run(cmd: ClientCommand) -> Result<()> {
                             "properties": {"customSubDomainName": name, "disableLocalAuth": disable_local_auth}
                         }),
                     };
+                    let mut body = body;
+                    if let Some(u) = upstream {
+                        if kind != Kind::Ai {
+                            bail!("--upstream applies to AI Services accounts only");
+                        }
+                        body["properties"]["upstreamUrl"] = json!(u);
+                    }
+                    if let Some(m) = regeneration_guard_minutes {
+                        body["properties"]["regenerationGuardMinutes"] = json!(m);
+                    }
                     let v = c
                         .ok(
                             Method::PUT,
@@ -889,19 +999,129 @@ pub async fn run(cmd: ClientCommand) -> Result<()> {
                         _ => emit(c.output, &v, &[]),
                     }
                 }
-                KeysCmd::Regenerate { account, key_kind } => {
+                KeysCmd::Usage { account, window } => {
+                    let k = c.resolve(&account).await?;
+                    let base = c.account_path(k, &account.resource_group, &account.name);
+                    let usage = c
+                        .ok(
+                            Method::POST,
+                            &format!("{base}/listKeyUsage"),
+                            k.api_version(),
+                            None,
+                        )
+                        .await?;
+                    if matches!(c.output, Output::Json | Output::None) {
+                        return emit(c.output, &usage, &[]);
+                    }
+                    let now = time::OffsetDateTime::now_utc();
+                    let list = verdicts(&usage, window);
+                    let active = list
+                        .iter()
+                        .filter_map(|v| v.last_used.map(|t| (t, v.kind.clone())))
+                        .max()
+                        .map(|(_, k)| k);
+                    let rows: Vec<Vec<String>> = list
+                        .iter()
+                        .map(|v| {
+                            vec![
+                                v.name.clone(),
+                                v.kind.clone(),
+                                v.last_used.map_or_else(
+                                    || "never".into(),
+                                    |t| {
+                                        format!(
+                                            "{} ({})",
+                                            t.format(
+                                                &time::format_description::well_known::Rfc3339
+                                            )
+                                            .unwrap_or_default(),
+                                            ago((now - t).whole_seconds())
+                                        )
+                                    },
+                                ),
+                                v.requests_24h.to_string(),
+                                if v.clients.is_empty() {
+                                    "-".into()
+                                } else {
+                                    v.clients.join(", ")
+                                },
+                                match (v.in_use, active.as_deref() == Some(v.kind.as_str())) {
+                                    (true, true) => "ACTIVE: in use, do not regenerate".into(),
+                                    (true, false) => "IN USE: move clients first".into(),
+                                    (false, _) => "safe to regenerate".into(),
+                                },
+                                v.generated.clone(),
+                            ]
+                        })
+                        .collect();
+                    print_rows(
+                        c.output,
+                        &[
+                            "Key",
+                            "KeyKind",
+                            "LastUsed",
+                            "Requests24h",
+                            "Clients",
+                            "Verdict",
+                            "Generated",
+                        ],
+                        &rows,
+                    );
+                    Ok(())
+                }
+                KeysCmd::Regenerate {
+                    account,
+                    key_kind,
+                    window,
+                    force,
+                } => {
                     let k = c.resolve(&account).await?;
                     let (field_name, value) = key_name_for(k, &key_kind)?;
                     let base = c.account_path(k, &account.resource_group, &account.name);
+                    if !force {
+                        let usage = c
+                            .ok(
+                                Method::POST,
+                                &format!("{base}/listKeyUsage"),
+                                k.api_version(),
+                                None,
+                            )
+                            .await?;
+                        let slot = match value {
+                            "Primary" | "Key1" => "primary",
+                            "Secondary" | "Key2" => "secondary",
+                            other => other,
+                        };
+                        if let Some(v) = verdicts(&usage, window)
+                            .into_iter()
+                            .find(|v| v.kind == slot && v.in_use)
+                        {
+                            let when = v
+                                .last_used
+                                .map(|t| ago((time::OffsetDateTime::now_utc() - t).whole_seconds()))
+                                .unwrap_or_default();
+                            bail!(
+                                "refusing to regenerate {} ({}): it was last used {when} by {}. Move those clients to the other key, wait until `keyrotor keys usage` shows it idle, or pass --force.",
+                                v.name,
+                                v.kind,
+                                if v.clients.is_empty() { "unknown clients".to_string() } else { v.clients.join(", ") }
+                            );
+                        }
+                    }
                     let action = if k == Kind::Batch {
                         "regenerateKeys"
                     } else {
                         "regenerateKey"
                     };
+                    let path = if force {
+                        format!("{base}/{action}?force=true")
+                    } else {
+                        format!("{base}/{action}")
+                    };
                     let v = c
                         .ok(
                             Method::POST,
-                            &format!("{base}/{action}"),
+                            &path,
                             k.api_version(),
                             Some(json!({ field_name: value })),
                         )
