@@ -1,0 +1,15 @@
+#![no_main]
+//! Cosmos `authorization` header parsing and full verification.
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    if let Ok(s) = std::str::from_utf8(data) {
+        let _ = keyrotor_auth::cosmos::parse_token(s);
+        let mut h = http::HeaderMap::new();
+        if let Ok(v) = s.parse() {
+            h.insert("authorization", v);
+            h.insert("x-ms-date", http::HeaderValue::from_static("Thu, 27 Apr 2017 00:51:12 GMT"));
+            let _ = keyrotor_auth::cosmos::verify(&http::Method::GET, "/dbs", &h, &[], time::OffsetDateTime::UNIX_EPOCH);
+        }
+    }
+});
