@@ -111,19 +111,20 @@ pub(crate) fn check_date(value: &str, now: OffsetDateTime) -> Result<(), AuthErr
 }
 
 /// Verifies `sig` (base64 text) as HMAC-SHA256 of `message` under each
-/// candidate key, in constant time per key; every key is tried so the time
-/// does not reveal which one matched.
+/// candidate key. Each comparison is constant-time (`ring::hmac::verify`).
+/// The search stops at the first match: how many keys were tried reveals
+/// only which key a *valid* signature used, which its signer already knows;
+/// an invalid signature is always checked against every key.
 pub(crate) fn match_hmac(keys: &[CandidateKey], message: &[u8], sig_b64: &str) -> Option<KeySlot> {
-    let sig = base64::engine::general_purpose::STANDARD
-        .decode(sig_b64)
+    let mut sig = [0u8; 64];
+    let n = base64::engine::general_purpose::STANDARD
+        .decode_slice(sig_b64, &mut sig)
         .ok()?;
-    let mut found = None;
-    for k in keys {
-        if let Some(h) = &k.hmac {
-            if hmac::verify(h, message, &sig).is_ok() && found.is_none() {
-                found = Some(k.slot);
-            }
-        }
-    }
-    found
+    keys.iter()
+        .find(|k| {
+            k.hmac
+                .as_ref()
+                .is_some_and(|h| hmac::verify(h, message, &sig[..n]).is_ok())
+        })
+        .map(|k| k.slot)
 }

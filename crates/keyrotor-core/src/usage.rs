@@ -58,14 +58,46 @@ pub struct KeyUsage {
 struct Pending {
     generation: u64,
     last_used: i64,
-    hourly: HashMap<i64, u64>,
-    clients: HashMap<u64, ClientSeen>,
+    /// (hour, requests); almost always one or two entries, newest last.
+    hourly: Vec<(i64, u64)>,
+    clients: HashMap<u64, ClientSeen, BuildIntHasher>,
+    /// The client seen last, to skip hashing its user agent again.
+    last_client: Option<(u64, IpAddr)>,
 }
+
+/// A fast hasher for keys that are already well-mixed integers.
+#[derive(Default, Clone, Copy)]
+struct IntHasher(u64);
+
+impl Hasher for IntHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0 ^ u64::from(*b)).wrapping_mul(0x100_0000_01b3);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0 ^ n).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+    fn write_i64(&mut self, n: i64) {
+        self.write_u64(n.cast_unsigned());
+    }
+    fn write_u8(&mut self, n: u8) {
+        self.write_u64(u64::from(n));
+    }
+    fn write_usize(&mut self, n: usize) {
+        self.write_u64(n as u64);
+    }
+}
+
+type BuildIntHasher = std::hash::BuildHasherDefault<IntHasher>;
 
 /// In-memory usage accumulator, shared by all data-plane requests.
 #[derive(Default)]
 pub struct UsageRecorder {
-    pending: Mutex<HashMap<(i64, KeySlot), Pending>>,
+    pending: Mutex<HashMap<(i64, KeySlot), Pending, BuildIntHasher>>,
 }
 
 fn client_hash(user_agent: &str, address: &IpAddr) -> u64 {
@@ -101,24 +133,38 @@ impl UsageRecorder {
         } else {
             user_agent
         };
-        let ch = client_hash(ua, &address);
         let mut map = self
             .pending
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         let p = map.entry((account_id, slot)).or_default();
         if generation > p.generation {
-            // A new key value: what was pending belongs to the old one and is
-            // kept (flushed under its generation) only if not yet replaced.
             p.generation = generation;
         }
         p.last_used = p.last_used.max(now);
-        *p.hourly.entry(hour).or_insert(0) += 1;
+        match p.hourly.iter_mut().rev().find(|(h, _)| *h == hour) {
+            Some((_, n)) => *n += 1,
+            None => p.hourly.push((hour, 1)),
+        }
+        // Same client as last time (the common case): no hashing of its user agent.
+        if let Some((ch, ip)) = p.last_client {
+            if ip == address {
+                if let Some(c) = p.clients.get_mut(&ch) {
+                    if c.user_agent == ua {
+                        c.last_seen = c.last_seen.max(now);
+                        c.requests += 1;
+                        return;
+                    }
+                }
+            }
+        }
+        let ch = client_hash(ua, &address);
         let n = p.clients.len();
         match p.clients.get_mut(&ch) {
             Some(c) => {
                 c.last_seen = c.last_seen.max(now);
                 c.requests += 1;
+                p.last_client = Some((ch, address));
             }
             None if n < MAX_CLIENTS_PER_FLUSH => {
                 p.clients.insert(
@@ -130,6 +176,7 @@ impl UsageRecorder {
                         requests: 1,
                     },
                 );
+                p.last_client = Some((ch, address));
             }
             None => {}
         }
@@ -150,7 +197,7 @@ impl UsageRecorder {
                 slot,
                 generation: p.generation,
                 last_used: p.last_used,
-                hourly: p.hourly.into_iter().collect(),
+                hourly: p.hourly,
                 clients: p.clients.into_values().collect(),
             })
             .collect()
@@ -167,7 +214,10 @@ impl UsageRecorder {
             p.generation = p.generation.max(d.generation);
             p.last_used = p.last_used.max(d.last_used);
             for (h, n) in d.hourly {
-                *p.hourly.entry(h).or_insert(0) += n;
+                match p.hourly.iter_mut().find(|(x, _)| *x == h) {
+                    Some((_, m)) => *m += n,
+                    None => p.hourly.push((h, n)),
+                }
             }
             for c in d.clients {
                 let ch = client_hash(

@@ -144,7 +144,7 @@ pub async fn handle(dp: &Arc<DataPlane>, t: Target, req: Request<Body>) -> Respo
         .rest
         .split('/')
         .filter(|s| !s.is_empty())
-        .map(|s| percent_decode(s))
+        .map(percent_decode)
         .collect();
     let core = dp.core().clone();
     let account = entry.account.clone();
@@ -247,15 +247,19 @@ fn system_props(
     Value::Object(v)
 }
 
-fn parse_body(body: &[u8]) -> Result<Map<String, Value>, Response> {
+fn parse_body(body: &[u8]) -> Option<Map<String, Value>> {
     match serde_json::from_slice::<Value>(body) {
-        Ok(Value::Object(m)) => Ok(m),
-        _ => Err(error(
-            StatusCode::BAD_REQUEST,
-            "BadRequest",
-            "The request body must be a JSON object.",
-        )),
+        Ok(Value::Object(m)) => Some(m),
+        _ => None,
     }
+}
+
+fn bad_body() -> Response {
+    error(
+        StatusCode::BAD_REQUEST,
+        "BadRequest",
+        "The request body must be a JSON object.",
+    )
 }
 
 fn render_db(item: &DataItem) -> Value {
@@ -368,9 +372,8 @@ fn serve(
             "Querying databases is not implemented by keyrotor; list them instead.",
         )),
         (Method::POST, ["dbs"]) => {
-            let mut m = match parse_body(body) {
-                Ok(m) => m,
-                Err(r) => return Ok(r),
+            let Some(mut m) = parse_body(body) else {
+                return Ok(bad_body());
             };
             let Some(id) = m
                 .get("id")
@@ -462,9 +465,8 @@ fn serve_colls(
             ))
         }
         (Method::POST, []) => {
-            let mut m = match parse_body(body) {
-                Ok(m) => m,
-                Err(r) => return Ok(r),
+            let Some(mut m) = parse_body(body) else {
+                return Ok(bad_body());
             };
             let Some(id) = m
                 .get("id")
@@ -506,9 +508,8 @@ fn serve_colls(
             let Some(current) = core.item(account, &colls, c)? else {
                 return Ok(not_found());
             };
-            let mut m = match parse_body(body) {
-                Ok(m) => m,
-                Err(r) => return Ok(r),
+            let Some(mut m) = parse_body(body) else {
+                return Ok(bad_body());
             };
             m.insert("id".into(), json!(c));
             m.insert("_rid".into(), json!(rid_of(&current)));
@@ -591,10 +592,9 @@ fn serve_colls(
                     Ok(ok(StatusCode::OK, json!({ "_rid": coll_rid, "Documents": list, "_count": n }), &[("x-ms-item-count", n.to_string())]))
                 }
                 (Method::POST, ["docs"]) => {
-                    let mut m = match parse_body(body) {
-                        Ok(m) => m,
-                        Err(r) => return Ok(r),
-                    };
+                    let Some(mut m) = parse_body(body) else {
+                return Ok(bad_body());
+            };
                     let Some(id) = m.get("id").and_then(Value::as_str).map(str::to_string).filter(|i| valid_id(i)) else {
                         return Ok(error(StatusCode::BAD_REQUEST, "BadRequest", "The document id is missing or invalid."));
                     };
@@ -623,10 +623,9 @@ fn serve_colls(
                     let Some(current) = core.item(account, &docs, id)? else {
                         return Ok(not_found());
                     };
-                    let mut m = match parse_body(body) {
-                        Ok(m) => m,
-                        Err(r) => return Ok(r),
-                    };
+                    let Some(mut m) = parse_body(body) else {
+                return Ok(bad_body());
+            };
                     if m.get("id").and_then(Value::as_str) != Some(*id) {
                         return Ok(error(StatusCode::BAD_REQUEST, "BadRequest", "The id in the body must match the id in the URL."));
                     }

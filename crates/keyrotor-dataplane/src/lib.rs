@@ -37,7 +37,8 @@ pub struct Entry {
 
 pub struct DataPlane {
     core: Arc<Keyrotor>,
-    cache: RwLock<HashMap<(AccountKind, String), Option<Arc<Entry>>>>,
+    /// Per kind (index `kind_index`), lower-case account name to entry (None: no such account).
+    cache: RwLock<[HashMap<String, Option<Arc<Entry>>>; 3]>,
     cache_epoch: AtomicU64,
     pub usage: Arc<UsageRecorder>,
     /// Whether usage is recorded (on by default; off only to measure its cost).
@@ -117,26 +118,19 @@ pub fn target(host: Option<&str>, path: &str, dns_suffix: Option<&str>) -> Optio
     None
 }
 
-/// Who made a request, for usage records.
-pub(crate) fn client_of(req: &Request<Body>) -> (String, IpAddr) {
-    let ua = req
-        .headers()
-        .get(http::header::USER_AGENT)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_string();
-    let ip = req
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map_or(IpAddr::from([0, 0, 0, 0]), |c| c.0.ip());
-    (ua, ip)
+fn kind_index(kind: AccountKind) -> usize {
+    match kind {
+        AccountKind::Ai => 0,
+        AccountKind::Batch => 1,
+        AccountKind::Cosmos => 2,
+    }
 }
 
 impl DataPlane {
     pub fn new(core: Arc<Keyrotor>) -> Self {
         Self {
             core,
-            cache: RwLock::new(HashMap::new()),
+            cache: RwLock::new([HashMap::new(), HashMap::new(), HashMap::new()]),
             cache_epoch: AtomicU64::new(0),
             usage: Arc::new(UsageRecorder::new()),
             record_usage: true,
@@ -158,20 +152,9 @@ impl DataPlane {
         name: &str,
     ) -> Result<Option<Arc<Entry>>, keyrotor_core::Error> {
         let epoch = self.core.epoch();
-        if self.cache_epoch.load(Ordering::Acquire) != epoch {
-            let mut c = self
-                .cache
-                .write()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            c.clear();
-            self.cache_epoch.store(epoch, Ordering::Release);
-        } else if let Some(hit) = self
-            .cache
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .get(&(kind, name.to_ascii_lowercase()))
-        {
-            return Ok(hit.clone());
+        let k = kind_index(kind);
+        if let Some(hit) = self.cached(kind, name) {
+            return Ok(hit);
         }
         let Ok(parsed) = AccountName::parse(kind, name) else {
             return Ok(None);
@@ -204,20 +187,69 @@ impl DataPlane {
         if self.core.epoch() == epoch {
             self.cache
                 .write()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .insert((kind, name.to_ascii_lowercase()), loaded.clone());
+                .unwrap_or_else(std::sync::PoisonError::into_inner)[k]
+                .insert(name.to_ascii_lowercase(), loaded.clone());
         }
         Ok(loaded)
+    }
+
+    /// The cached entry, without I/O: `None` on a miss or a stale cache.
+    pub fn cached(&self, kind: AccountKind, name: &str) -> Option<Option<Arc<Entry>>> {
+        let epoch = self.core.epoch();
+        if self.cache_epoch.load(Ordering::Acquire) != epoch {
+            let mut c = self
+                .cache
+                .write()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if self.cache_epoch.load(Ordering::Acquire) != epoch {
+                c.iter_mut().for_each(HashMap::clear);
+                self.cache_epoch.store(epoch, Ordering::Release);
+            }
+            return None;
+        }
+        let c = self
+            .cache
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let k = kind_index(kind);
+        // No allocation on the hot path for names that are already lower-case.
+        if name.bytes().any(|b| b.is_ascii_uppercase()) {
+            c[k].get(&name.to_ascii_lowercase()).cloned()
+        } else {
+            c[k].get(name).cloned()
+        }
     }
 
     pub(crate) fn record(&self, entry: &Entry, slot: KeySlot, req: &Request<Body>) {
         if !self.record_usage {
             return;
         }
-        let (ua, ip) = client_of(req);
+        let ua = req
+            .headers()
+            .get(http::header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        let ip = req
+            .extensions()
+            .get::<ConnectInfo<SocketAddr>>()
+            .map_or(IpAddr::from([0, 0, 0, 0]), |c| c.0.ip());
+        self.record_client(entry, slot, ua, ip);
+    }
+
+    /// Records one successful authentication by a client.
+    pub fn record_client(&self, entry: &Entry, slot: KeySlot, user_agent: &str, ip: IpAddr) {
+        if !self.record_usage {
+            return;
+        }
         let generation = entry.generations.get(&slot).copied().unwrap_or(0);
-        self.usage
-            .record(entry.account.id, slot, generation, self.core.now(), &ua, ip);
+        self.usage.record(
+            entry.account.id,
+            slot,
+            generation,
+            self.core.now(),
+            user_agent,
+            ip,
+        );
     }
 
     /// Serves one data-plane request.

@@ -158,6 +158,10 @@ pub struct AccountRef {
 }
 
 #[derive(Debug, clap::Subcommand)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "parsed once per process; boxing the variant only complicates the clap derive"
+)]
 pub enum AccountCmd {
     /// Create (or update) an account.
     Create {
