@@ -263,7 +263,7 @@ fn main() {
             dp.record_usage = false;
             off = off.max(run(&format!("{label}, recording off"), &dp, check));
             dp.record_usage = true;
-            on = on.max(run(&format!("{label}"), &dp, check));
+            on = on.max(run(label, &dp, check));
         }
         results.push((label, on, off));
     }
