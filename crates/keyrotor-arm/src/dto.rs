@@ -474,7 +474,6 @@ pub fn regenerate_slot(kind: AccountKind, body: &Map<String, Value>) -> ArmResul
         })
 }
 
-
 /// The settings keyrotor acts on, read from a stored document's properties:
 /// `disableLocalAuth` (Cosmos, AI) or `allowedAuthenticationModes` without
 /// `SharedKey` (Batch); `upstreamUrl` (AI: where the data plane forwards);
