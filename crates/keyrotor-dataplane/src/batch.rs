@@ -115,6 +115,10 @@ pub async fn handle(dp: &Arc<DataPlane>, t: Target, req: Request<Body>) -> Respo
         .filter(|s| !s.is_empty())
         .map(str::to_string)
         .collect();
+    let known = matches!(
+        segs.first().map(String::as_str),
+        Some("applications" | "pools" | "jobs")
+    ) && segs.len() <= 2;
     let body = match axum::body::to_bytes(req.into_body(), MAX_BODY_BYTES).await {
         Ok(b) => b,
         Err(_) => {
@@ -212,6 +216,15 @@ pub async fn handle(dp: &Arc<DataPlane>, t: Target, req: Request<Body>) -> Respo
             )),
         }
     };
+    // Operations keyrotor does not implement touch no storage: answer them here.
+    if !known {
+        return error(
+            StatusCode::NOT_IMPLEMENTED,
+            "NotImplemented",
+            "This Batch operation is not implemented by keyrotor. See COMPATIBILITY.md.",
+            None,
+        );
+    }
     match tokio::task::spawn_blocking(run).await {
         Ok(Ok(r)) => r,
         Ok(Err(e)) => {

@@ -148,6 +148,21 @@ pub async fn handle(dp: &Arc<DataPlane>, t: Target, req: Request<Body>) -> Respo
         .collect();
     let core = dp.core().clone();
     let account = entry.account.clone();
+    // The account read touches no storage: answer it on this thread.
+    if segs.is_empty() {
+        return match serve(
+            &core,
+            &account,
+            &parts.method,
+            &parts.headers,
+            &segs,
+            &body,
+            &self_url,
+        ) {
+            Ok(r) => r,
+            Err(e) => core_error(&e),
+        };
+    }
     let result = tokio::task::spawn_blocking(move || {
         serve(
             &core,

@@ -8,6 +8,10 @@ mod tls;
 
 use clap::Parser;
 
+/// mimalloc: glibc malloc's arena locks showed up as a top cost under load.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "keyrotor",

@@ -39,6 +39,10 @@ pub struct ServeArgs {
     /// PEM private key for --tls-cert.
     #[arg(long, requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
+    /// Serve plain HTTP (behind a TLS-terminating proxy, or for benchmarks). The
+    /// official SDKs refuse bearer tokens over http, so ARM clients need TLS in front.
+    #[arg(long, conflicts_with_all = ["tls_cert", "tls_key"])]
+    pub no_tls: bool,
     /// Root key file (64 hex characters); default DATA_DIR/root.key, created if absent.
     /// The root key may instead be given in the environment variable KEYROTOR_ROOT_KEY.
     #[arg(long, env = "KEYROTOR_ROOT_KEY_FILE")]
@@ -73,7 +77,7 @@ fn load_root_key(args: &ServeArgs) -> Result<RootKey> {
 
 fn public_url(args: &ServeArgs) -> String {
     args.public_url.clone().unwrap_or_else(|| {
-        let scheme = "https";
+        let scheme = if args.no_tls { "http" } else { "https" };
         match args.listen {
             SocketAddr::V4(a) if a.ip().is_unspecified() => {
                 format!("{scheme}://127.0.0.1:{}", a.port())
@@ -211,7 +215,10 @@ pub async fn run(args: ServeArgs) -> Result<()> {
         );
     }
 
-    let dataplane = Arc::new(keyrotor_dataplane::DataPlane::new(core.clone()));
+    let mut dp = keyrotor_dataplane::DataPlane::new(core.clone());
+    // Only for measuring its cost (bench/http.sh); never turn it off in production.
+    dp.record_usage = std::env::var("KEYROTOR_RECORD_USAGE").map_or(true, |v| v != "0");
+    let dataplane = Arc::new(dp);
     let flusher = dataplane.spawn_usage_flusher(Duration::from_secs(1));
     let dns_suffix = endpoints.dns_suffix.clone();
     let state = Arc::new(ArmState::new(
@@ -232,7 +239,10 @@ pub async fn run(args: ServeArgs) -> Result<()> {
         ca_path.display()
     );
     tracing::info!(%url, %local, "ready");
-    let served = serve(listener, Arc::new(tls), app).await;
+    if args.no_tls {
+        eprintln!("keyrotor: warning: serving plain HTTP (--no-tls); put a TLS-terminating proxy in front for real clients");
+    }
+    let served = serve(listener, (!args.no_tls).then(|| Arc::new(tls)), app).await;
     flusher.abort();
     dataplane.flush_usage().await;
     served
@@ -287,10 +297,10 @@ async fn shutdown_signal() {
 
 async fn serve(
     listener: tokio::net::TcpListener,
-    tls: Arc<rustls::ServerConfig>,
+    tls: Option<Arc<rustls::ServerConfig>>,
     app: axum::Router,
 ) -> Result<()> {
-    let acceptor = tokio_rustls::TlsAcceptor::from(tls);
+    let acceptor = tls.map(tokio_rustls::TlsAcceptor::from);
     let graceful = GracefulShutdown::new();
     let shutdown = shutdown_signal();
     tokio::pin!(shutdown);
@@ -310,21 +320,26 @@ async fn serve(
                 let app = app.clone();
                 let watcher = graceful.watcher();
                 tokio::spawn(async move {
-                    let tls = match tokio::time::timeout(Duration::from_secs(10), acceptor.accept(tcp)).await {
-                        Ok(Ok(s)) => s,
-                        Ok(Err(e)) => {
-                            tracing::debug!(%peer, error = %e, "TLS handshake failed");
-                            return;
-                        }
-                        Err(_) => return,
-                    };
                     let svc = hyper::service::service_fn(move |mut req: http::Request<hyper::body::Incoming>| {
                         req.extensions_mut().insert(ConnectInfo(peer));
                         app.clone().oneshot(req.map(axum::body::Body::new))
                     });
                     let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
-                    let conn = builder.serve_connection_with_upgrades(TokioIo::new(tls), svc);
-                    if let Err(e) = watcher.watch(conn.into_owned()).await {
+                    let result = match acceptor {
+                        Some(acceptor) => {
+                            let tls = match tokio::time::timeout(Duration::from_secs(10), acceptor.accept(tcp)).await {
+                                Ok(Ok(s)) => s,
+                                Ok(Err(e)) => {
+                                    tracing::debug!(%peer, error = %e, "TLS handshake failed");
+                                    return;
+                                }
+                                Err(_) => return,
+                            };
+                            watcher.watch(builder.serve_connection_with_upgrades(TokioIo::new(tls), svc).into_owned()).await
+                        }
+                        None => watcher.watch(builder.serve_connection_with_upgrades(TokioIo::new(tcp), svc).into_owned()).await,
+                    };
+                    if let Err(e) = result {
                         tracing::debug!(%peer, error = %e, "connection ended with an error");
                     }
                 });

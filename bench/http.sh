@@ -1,0 +1,129 @@
+#!/usr/bin/env bash
+# HTTP benchmark of the data planes against the anchors of ../shared/bench/,
+# measured side by side in the same run (closed loop, wrk -t2 -c64, loopback,
+# 2 cores shared with the load generator). Prints requests/s and ratios.
+#
+#   bench/http.sh            # nginx anchor + keyrotor (api-key, Cosmos, SharedKey), recording on/off
+#   AZURITE=1 bench/http.sh  # also Azurite's SharedKey-verified GET (npm install azurite)
+#
+# keyrotor runs with --no-tls so that both sides speak plain HTTP, as the anchor does.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SHARED="${SHARED:-../shared}"
+DUR="${DUR:-8s}"
+CONN="${CONN:-64}"
+
+need() { command -v "$1" >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq "$2" >/dev/null; }; }
+need nginx nginx
+need wrk wrk
+cargo build --release -q -p keyrotor
+BIN="$PWD/target/release/keyrotor"
+
+TMP=$(mktemp -d)
+cleanup() {
+  [ -f "$TMP/nginx/nginx.pid" ] && kill "$(cat "$TMP/nginx/nginx.pid")" 2>/dev/null || true
+  [ -n "${KR_PID:-}" ] && kill "$KR_PID" 2>/dev/null || true
+  [ -n "${AZ_PID:-}" ] && kill "$AZ_PID" 2>/dev/null || true
+  rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+# --- anchor: nginx map on api-key ------------------------------------------
+mkdir -p "$TMP/nginx/logs"
+cp "$SHARED/bench/nginx-apikey.conf" "$TMP/nginx/nginx.conf"
+nginx -c "$TMP/nginx/nginx.conf" -p "$TMP/nginx/"
+sleep 0.3
+
+# --- keyrotor ----------------------------------------------------------------
+start_keyrotor() {
+  "$BIN" serve --data-dir "$TMP/kr" --listen 127.0.0.1:18090 --no-tls "$@" >"$TMP/kr.log" 2>&1 &
+  KR_PID=$!
+  for _ in $(seq 100); do curl -s -o /dev/null http://127.0.0.1:18090/ && break; sleep 0.05; done
+}
+stop_keyrotor() { kill "$KR_PID"; wait "$KR_PID" 2>/dev/null || true; KR_PID=; }
+start_keyrotor
+export KEYROTOR_BOOTSTRAP="$TMP/kr/bootstrap.json"
+"$BIN" group create -n bench -l westus -o none
+"$BIN" account create --kind ai -n bench-ai -g bench -o none
+"$BIN" account create --kind cosmos -n bench-cosmos -g bench -o none
+"$BIN" account create --kind batch -n benchbatch -g bench -o none
+AI_KEY=$("$BIN" keys list -n bench-ai -g bench -o tsv | awk '$1=="key1"{print $3}')
+COSMOS_KEY=$("$BIN" keys list -n bench-cosmos -g bench -o tsv | awk '$1=="primaryMasterKey"{print $3}')
+BATCH_KEY=$("$BIN" keys list -n benchbatch -g bench -o tsv | awk '$1=="primary"{print $3}')
+
+# Signed headers (valid 15 minutes: long enough for the run).
+read -r COSMOS_AUTH COSMOS_DATE BATCH_AUTH BATCH_DATE < <(python3 - "$COSMOS_KEY" "$BATCH_KEY" <<'PY'
+import base64, hashlib, hmac, sys, urllib.parse
+from email.utils import formatdate
+ck, bk = sys.argv[1], sys.argv[2]
+d = formatdate(usegmt=True)
+sts = f"get\n\n\n{d.lower()}\n\n"
+sig = base64.b64encode(hmac.new(base64.b64decode(ck), sts.encode(), hashlib.sha256).digest()).decode()
+ca = urllib.parse.quote(f"type=master&ver=1.0&sig={sig}", safe="-_.!~*'()")
+bsts = f"GET\n\n\n\n\n\n\n\n\n\n\n\nocp-date:{d}\n/benchbatch/batch/benchbatch/certificates\napi-version:2025-06-01"
+bsig = base64.b64encode(hmac.new(base64.b64decode(bk), bsts.encode(), hashlib.sha256).digest()).decode()
+print(ca, d.replace(" ", "_"), f"SharedKey_benchbatch:{bsig}", d.replace(" ", "_"))
+PY
+)
+COSMOS_DATE=${COSMOS_DATE//_/ }
+BATCH_DATE=${BATCH_DATE//_/ }
+BATCH_AUTH=${BATCH_AUTH//_/ }
+
+# Sanity: each request authenticates (404: AI without upstream; 200: Cosmos account read; 501: Batch certificates).
+check() { local want=$1; shift; local got; got=$(curl -s -o /dev/null -w '%{http_code}' "$@"); [ "$got" = "$want" ] || { echo "sanity check failed ($got != $want): $*" >&2; cat "$TMP/kr.log" >&2; exit 1; }; }
+check 204 -H "api-key: 0123456789abcdef0123456789abcdef" http://127.0.0.1:18080/
+check 404 -H "api-key: $AI_KEY" http://127.0.0.1:18090/ai/bench-ai/x
+check 401 -H "api-key: 00000000000000000000000000000000" http://127.0.0.1:18090/ai/bench-ai/x
+check 200 -H "authorization: $COSMOS_AUTH" -H "x-ms-date: $COSMOS_DATE" http://127.0.0.1:18090/cosmos/bench-cosmos/
+check 501 -H "authorization: $BATCH_AUTH" -H "ocp-date: $BATCH_DATE" "http://127.0.0.1:18090/batch/benchbatch/certificates?api-version=2025-06-01"
+
+rate() { wrk -t2 -c"$CONN" -d"$DUR" --latency "$@" 2>/dev/null | awk '/Requests\/sec/{print $2}'; }
+p99() { wrk -t2 -c"$CONN" -d"$DUR" --latency "$@" 2>/dev/null | awk '$1=="99%"{print $2}'; }
+
+echo "wrk -t2 -c$CONN -d$DUR, plain HTTP on loopback"
+NGINX=$(rate -H "api-key: 0123456789abcdef0123456789abcdef" http://127.0.0.1:18080/)
+AI=$(rate -H "api-key: $AI_KEY" http://127.0.0.1:18090/ai/bench-ai/x)
+NGINX2=$(rate -H "api-key: 0123456789abcdef0123456789abcdef" http://127.0.0.1:18080/)
+COSMOS=$(rate -H "authorization: $COSMOS_AUTH" -H "x-ms-date: $COSMOS_DATE" http://127.0.0.1:18090/cosmos/bench-cosmos/)
+BATCH=$(rate -H "authorization: $BATCH_AUTH" -H "ocp-date: $BATCH_DATE" "http://127.0.0.1:18090/batch/benchbatch/certificates?api-version=2025-06-01")
+NG=$(python3 -c "print(max($NGINX, $NGINX2))")
+ratio() { python3 -c "print(f'{$1/$2:.2f}')"; }
+printf '%-44s %10s req/s\n' "nginx map api-key (anchor)" "$NG"
+printf '%-44s %10s req/s  %sx nginx  (target >= 0.95)\n' "keyrotor api-key (auth + usage + 404 JSON)" "$AI" "$(ratio "$AI" "$NG")"
+printf '%-44s %10s req/s  %sx nginx  (target >= 0.85)\n' "keyrotor Cosmos master key (account read)" "$COSMOS" "$(ratio "$COSMOS" "$NG")"
+printf '%-44s %10s req/s  %sx nginx  (target >= 0.85)\n' "keyrotor Batch SharedKey (auth + 501 JSON)" "$BATCH" "$(ratio "$BATCH" "$NG")"
+echo "keyrotor api-key p99 at c=$CONN: $(p99 -H "api-key: $AI_KEY" http://127.0.0.1:18090/ai/bench-ai/x); nginx p99: $(p99 -H "api-key: 0123456789abcdef0123456789abcdef" http://127.0.0.1:18080/)"
+
+if [ "${AZURITE:-0}" = 1 ]; then
+  (cd "$TMP" && npm install --silent azurite >/dev/null 2>&1) || { echo "Azurite: npm install failed; skipped"; exit 0; }
+  (cd "$TMP" && npx azurite-blob --blobHost 127.0.0.1 --blobPort 10000 --inMemoryPersistence --loose --skipApiVersionCheck --silent --disableTelemetry >/dev/null 2>&1 &)
+  sleep 3
+  AZ_AUTH=$(python3 - <<'PY'
+import base64, hashlib, hmac
+from email.utils import formatdate
+key = base64.b64decode("Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==")
+d = formatdate(usegmt=True)
+sts = f"GET\n\n\n\n\n\n\n\n\n\n\n\nx-ms-date:{d}\nx-ms-version:2021-08-06\n/devstoreaccount1/devstoreaccount1/\ncomp:list"
+print(d + "|" + base64.b64encode(hmac.new(key, sts.encode(), hashlib.sha256).digest()).decode())
+PY
+)
+  AZ_DATE=${AZ_AUTH%%|*}; AZ_SIG=${AZ_AUTH#*|}
+  H=(-H "x-ms-date: $AZ_DATE" -H "x-ms-version: 2021-08-06" -H "Authorization: SharedKey devstoreaccount1:$AZ_SIG")
+  code=$(curl -s -o /dev/null -w '%{http_code}' "${H[@]}" "http://127.0.0.1:10000/devstoreaccount1/?comp=list")
+  if [ "$code" = 200 ]; then
+    AZ=$(rate "${H[@]}" "http://127.0.0.1:10000/devstoreaccount1/?comp=list")
+    printf '%-44s %10s req/s  keyrotor SharedKey = %sx Azurite (expected well above 20x)\n' "Azurite SharedKey-verified GET" "$AZ" "$(ratio "$BATCH" "$AZ")"
+  else
+    echo "Azurite: signed request answered $code; anchor skipped"
+  fi
+  pkill -f azurite-blob || true
+fi
+
+# Usage recording on vs off (same build; KEYROTOR_RECORD_USAGE=0 switches it off).
+stop_keyrotor
+KEYROTOR_RECORD_USAGE=0 start_keyrotor
+OFF=$(rate -H "authorization: $BATCH_AUTH" -H "ocp-date: $BATCH_DATE" "http://127.0.0.1:18090/batch/benchbatch/certificates?api-version=2025-06-01")
+stop_keyrotor
+start_keyrotor
+ON=$(rate -H "authorization: $BATCH_AUTH" -H "ocp-date: $BATCH_DATE" "http://127.0.0.1:18090/batch/benchbatch/certificates?api-version=2025-06-01")
+printf 'usage recording: on %s req/s, off %s req/s => costs %s %% (target < 5 %%)\n' "$ON" "$OFF" "$(python3 -c "print(f'{(1-$ON/$OFF)*100:.1f}')")"
