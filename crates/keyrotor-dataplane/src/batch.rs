@@ -24,7 +24,7 @@ fn host_of(req: &Request<Body>) -> String {
 
 /// The Batch error body.
 fn error(status: StatusCode, code: &str, message: &str, detail: Option<(&str, &str)>) -> Response {
-    let request_id = uuid::Uuid::new_v4();
+    let request_id = crate::activity_id();
     let mut body = json!({
         "odata.metadata": "https://batch/$metadata#Microsoft.Azure.Batch.Protocol.Entities.Container.errors/@Element",
         "code": code,
@@ -37,7 +37,7 @@ fn error(status: StatusCode, code: &str, message: &str, detail: Option<(&str, &s
         body["values"] = json!([{ "key": k, "value": v }]);
     }
     let mut r = (status, axum::Json(body)).into_response();
-    if let Ok(v) = request_id.to_string().parse() {
+    if let Ok(v) = request_id.parse() {
         r.headers_mut().insert("request-id", v);
     }
     r

@@ -17,7 +17,7 @@ use crate::query::{self, QueryError};
 use crate::{DataPlane, Target, MAX_BODY_BYTES};
 
 fn error(status: StatusCode, code: &str, message: &str) -> Response {
-    let activity = uuid::Uuid::new_v4().to_string();
+    let activity = crate::activity_id();
     let mut r = (
         status,
         axum::Json(
@@ -45,7 +45,7 @@ fn ok(status: StatusCode, body: Value, extra: &[(&str, String)]) -> Response {
     let mut r = (status, axum::Json(body)).into_response();
     let h = r.headers_mut();
     h.insert("x-ms-request-charge", http::HeaderValue::from_static("1"));
-    if let Ok(v) = uuid::Uuid::new_v4().to_string().parse() {
+    if let Ok(v) = crate::activity_id().parse() {
         h.insert("x-ms-activity-id", v);
     }
     for (k, v) in extra {

@@ -118,6 +118,27 @@ pub fn target(host: Option<&str>, path: &str, dns_suffix: Option<&str>) -> Optio
     None
 }
 
+/// A unique activity/request id in GUID shape without a system call per
+/// request: a random per-process prefix and a counter.
+pub(crate) fn activity_id() -> String {
+    use std::sync::OnceLock;
+    static PREFIX: OnceLock<u64> = OnceLock::new();
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let p = *PREFIX.get_or_init(|| {
+        let b = uuid::Uuid::new_v4().into_bytes();
+        u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]])
+    });
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    format!(
+        "{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}",
+        p >> 32,
+        (p >> 16) & 0xffff,
+        p & 0xfff,
+        (n >> 48) & 0xfff,
+        n & 0xffff_ffff_ffff
+    )
+}
+
 fn kind_index(kind: AccountKind) -> usize {
     match kind {
         AccountKind::Ai => 0,

@@ -251,33 +251,40 @@ pub async fn run(args: ServeArgs) -> Result<()> {
 /// One service for everything: data-plane requests (by host name under the
 /// DNS suffix, or by the `/cosmos/`, `/batch/`, `/ai/` path prefixes) go to
 /// the data plane; the rest to the control plane and token issuer.
+#[derive(Clone)]
+struct App {
+    arm: axum::Router,
+    dp: Arc<keyrotor_dataplane::DataPlane>,
+    dns_suffix: Option<Arc<str>>,
+}
+
+impl App {
+    async fn call(self, req: http::Request<axum::body::Body>) -> axum::response::Response {
+        let host = req
+            .headers()
+            .get(http::header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .or_else(|| req.uri().authority().map(http::uri::Authority::as_str));
+        match keyrotor_dataplane::target(host, req.uri().path(), self.dns_suffix.as_deref()) {
+            Some(t) => self.dp.handle(t, req).await,
+            None => match self.arm.oneshot(req).await {
+                Ok(r) => r,
+                Err(never) => match never {},
+            },
+        }
+    }
+}
+
 fn compose(
     arm: axum::Router,
     dp: Arc<keyrotor_dataplane::DataPlane>,
     dns_suffix: Option<String>,
-) -> axum::Router {
-    let svc = tower::service_fn(move |req: http::Request<axum::body::Body>| {
-        let arm = arm.clone();
-        let dp = dp.clone();
-        let dns_suffix = dns_suffix.clone();
-        async move {
-            let host = req
-                .headers()
-                .get(http::header::HOST)
-                .and_then(|h| h.to_str().ok())
-                .map(str::to_string)
-                .or_else(|| req.uri().authority().map(|a| a.to_string()));
-            match keyrotor_dataplane::target(
-                host.as_deref(),
-                req.uri().path(),
-                dns_suffix.as_deref(),
-            ) {
-                Some(t) => Ok::<_, std::convert::Infallible>(dp.handle(t, req).await),
-                None => arm.oneshot(req).await,
-            }
-        }
-    });
-    axum::Router::new().fallback_service(svc)
+) -> App {
+    App {
+        arm,
+        dp,
+        dns_suffix: dns_suffix.map(Arc::from),
+    }
 }
 
 async fn shutdown_signal() {
@@ -298,7 +305,7 @@ async fn shutdown_signal() {
 async fn serve(
     listener: tokio::net::TcpListener,
     tls: Option<Arc<rustls::ServerConfig>>,
-    app: axum::Router,
+    app: App,
 ) -> Result<()> {
     let acceptor = tls.map(tokio_rustls::TlsAcceptor::from);
     let graceful = GracefulShutdown::new();
@@ -322,7 +329,8 @@ async fn serve(
                 tokio::spawn(async move {
                     let svc = hyper::service::service_fn(move |mut req: http::Request<hyper::body::Incoming>| {
                         req.extensions_mut().insert(ConnectInfo(peer));
-                        app.clone().oneshot(req.map(axum::body::Body::new))
+                        let app = app.clone();
+                        async move { Ok::<_, std::convert::Infallible>(app.call(req.map(axum::body::Body::new)).await) }
                     });
                     let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
                     let result = match acceptor {
