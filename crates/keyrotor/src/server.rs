@@ -343,9 +343,9 @@ async fn serve(
                                 }
                                 Err(_) => return,
                             };
-                            watcher.watch(builder.serve_connection_with_upgrades(TokioIo::new(tls), svc).into_owned()).await
+                            watcher.watch(builder.serve_connection(TokioIo::new(tls), svc).into_owned()).await
                         }
-                        None => watcher.watch(builder.serve_connection_with_upgrades(TokioIo::new(tcp), svc).into_owned()).await,
+                        None => watcher.watch(builder.serve_connection(TokioIo::new(tcp), svc).into_owned()).await,
                     };
                     if let Err(e) = result {
                         tracing::debug!(%peer, error = %e, "connection ended with an error");
