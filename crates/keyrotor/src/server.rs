@@ -151,6 +151,19 @@ pub async fn run(args: ServeArgs) -> Result<()> {
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&args.data_dir, std::fs::Permissions::from_mode(0o700))?;
     }
+    // One server per data directory: a second one would keep its own key
+    // cache and could accept a key the first one already replaced.
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(args.data_dir.join("keyrotor.lock"))?;
+    if lock.try_lock().is_err() {
+        bail!(
+            "another keyrotor server is using {}; stop it first",
+            args.data_dir.display()
+        );
+    }
     let root = Arc::new(load_root_key(&args)?);
     let store = Arc::new(
         SqliteStore::open(&args.data_dir.join("keyrotor.db")).context("opening the database")?,
@@ -229,20 +242,52 @@ pub async fn run(args: ServeArgs) -> Result<()> {
         issuer,
     ));
     let app = compose(keyrotor_arm::router(state), dataplane.clone(), dns_suffix);
-    let listener = tokio::net::TcpListener::bind(args.listen)
-        .await
-        .with_context(|| format!("binding {}", args.listen))?;
-    let local = listener.local_addr()?;
+    // One acceptor thread per core, each with its own single-threaded runtime
+    // and SO_REUSEPORT listener: connections stay on the core that accepted
+    // them (no cross-thread wake-ups on the hot path).
+    let workers = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    let listeners =
+        bind_listeners(args.listen, workers).with_context(|| format!("binding {}", args.listen))?;
+    let local = listeners[0].local_addr()?;
     eprintln!(
         "keyrotor: serving {url} on {local} (ready in {} ms); CA certificate: {}",
         started.elapsed().as_millis(),
         ca_path.display()
     );
-    tracing::info!(%url, %local, "ready");
+    tracing::info!(%url, %local, workers, "ready");
     if args.no_tls {
         eprintln!("keyrotor: warning: serving plain HTTP (--no-tls); put a TLS-terminating proxy in front for real clients");
     }
-    let served = serve(listener, (!args.no_tls).then(|| Arc::new(tls)), app).await;
+    let tls = (!args.no_tls).then(|| Arc::new(tls));
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let mut threads = Vec::new();
+    for (i, l) in listeners.into_iter().enumerate() {
+        let (app, tls, stop) = (app.clone(), tls.clone(), stop_rx.clone());
+        threads.push(
+            std::thread::Builder::new()
+                .name(format!("keyrotor-acceptor-{i}"))
+                .spawn(move || -> Result<()> {
+                    let rt = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()?;
+                    rt.block_on(async move {
+                        let listener = tokio::net::TcpListener::from_std(l)?;
+                        serve(listener, tls, app, stop).await
+                    })
+                })?,
+        );
+    }
+    shutdown_signal().await;
+    eprintln!("keyrotor: shutting down");
+    let _ = stop_tx.send(true);
+    let served = tokio::task::spawn_blocking(move || {
+        for t in threads {
+            t.join()
+                .map_err(|_| anyhow::anyhow!("an acceptor thread panicked"))??;
+        }
+        Ok::<_, anyhow::Error>(())
+    })
+    .await?;
     flusher.abort();
     dataplane.flush_usage().await;
     served
@@ -287,6 +332,29 @@ fn compose(
     }
 }
 
+/// Binds `workers` listening sockets to one address with SO_REUSEPORT (the
+/// first decides the port when 0 is asked for).
+fn bind_listeners(addr: SocketAddr, workers: usize) -> Result<Vec<std::net::TcpListener>> {
+    let mut out: Vec<std::net::TcpListener> = Vec::new();
+    for _ in 0..workers.max(1) {
+        let at = out
+            .first()
+            .map_or(Ok(addr), std::net::TcpListener::local_addr)?;
+        let sock = socket2::Socket::new(
+            socket2::Domain::for_address(at),
+            socket2::Type::STREAM,
+            None,
+        )?;
+        sock.set_reuse_address(true)?;
+        sock.set_reuse_port(true)?;
+        sock.set_nonblocking(true)?;
+        sock.bind(&at.into())?;
+        sock.listen(1024)?;
+        out.push(sock.into());
+    }
+    Ok(out)
+}
+
 async fn shutdown_signal() {
     let term = async {
         match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
@@ -306,10 +374,17 @@ async fn serve(
     listener: tokio::net::TcpListener,
     tls: Option<Arc<rustls::ServerConfig>>,
     app: App,
+    mut stop: tokio::sync::watch::Receiver<bool>,
 ) -> Result<()> {
     let acceptor = tls.map(tokio_rustls::TlsAcceptor::from);
     let graceful = GracefulShutdown::new();
-    let shutdown = shutdown_signal();
+    let shutdown = async move {
+        while !*stop.borrow() {
+            if stop.changed().await.is_err() {
+                break;
+            }
+        }
+    };
     tokio::pin!(shutdown);
     loop {
         tokio::select! {
@@ -352,10 +427,7 @@ async fn serve(
                     }
                 });
             }
-            _ = &mut shutdown => {
-                eprintln!("keyrotor: shutting down");
-                break;
-            }
+            _ = &mut shutdown => break,
         }
     }
     drop(listener);

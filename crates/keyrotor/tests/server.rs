@@ -447,3 +447,23 @@ fn wrong_root_key_cannot_read_keys() {
         "{err}"
     );
 }
+
+#[test]
+fn a_second_server_on_the_same_data_dir_is_refused() {
+    let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let dir = tmp.path().join("data");
+    let first = Server::start(&dir, free_port());
+    let mut child = Command::new(BIN)
+        .args(["serve", "--data-dir"])
+        .arg(&dir)
+        .args(["--listen", &format!("127.0.0.1:{}", free_port())])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let status = child.wait().unwrap_or_else(|e| panic!("{e}"));
+    let mut err = String::new();
+    child.stderr.take().map(|mut s| s.read_to_string(&mut err));
+    assert!(!status.success());
+    assert!(err.contains("another keyrotor server"), "{err}");
+    drop(first);
+}
