@@ -150,18 +150,39 @@ pub async fn handle(dp: &Arc<DataPlane>, t: Target, req: Request<Body>) -> Respo
     let account = entry.account.clone();
     // The account read touches no storage: answer it on this thread.
     if segs.is_empty() {
-        return match serve(
-            &core,
-            &account,
-            &parts.method,
-            &parts.headers,
-            &segs,
-            &body,
-            &self_url,
-        ) {
-            Ok(r) => r,
-            Err(e) => core_error(&e),
-        };
+        if parts.method == Method::GET {
+            let cached = entry.account_doc.lock().ok().and_then(|c| {
+                c.as_ref()
+                    .filter(|(u, _)| *u == self_url)
+                    .map(|(_, b)| b.clone())
+            });
+            let body = match cached {
+                Some(b) => b,
+                None => {
+                    let b = bytes::Bytes::from(account_document(&account, &self_url).to_string());
+                    if let Ok(mut c) = entry.account_doc.lock() {
+                        *c = Some((self_url.clone(), b.clone()));
+                    }
+                    b
+                }
+            };
+            let mut r = Response::new(Body::from(body));
+            let h = r.headers_mut();
+            h.insert(
+                http::header::CONTENT_TYPE,
+                http::HeaderValue::from_static("application/json"),
+            );
+            h.insert("x-ms-request-charge", http::HeaderValue::from_static("1"));
+            if let Ok(v) = crate::activity_id().parse() {
+                h.insert("x-ms-activity-id", v);
+            }
+            return r;
+        }
+        return error(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "MethodNotAllowed",
+            "The account resource only supports GET.",
+        );
     }
     let result = tokio::task::spawn_blocking(move || {
         serve(
@@ -354,24 +375,7 @@ fn serve(
     let s: Vec<&str> = segs.iter().map(String::as_str).collect();
     let if_match = header(headers, "if-match").map(str::to_string);
     match (method.clone(), s.as_slice()) {
-        (Method::GET, []) => {
-            let loc = json!([{ "name": account.location, "databaseAccountEndpoint": self_url }]);
-            Ok(ok(
-                StatusCode::OK,
-                json!({
-                    "_self": "", "id": account.name.as_str(), "_rid": format!("{}.documents.keyrotor", account.name),
-                    "media": "//media/", "addresses": "//addresses/", "_dbs": "//dbs/",
-                    "writableLocations": loc, "readableLocations": loc,
-                    "enableMultipleWriteLocations": false,
-                    "userReplicationPolicy": { "asyncReplication": false, "minReplicaSetSize": 1, "maxReplicasetSize": 1 },
-                    "userConsistencyPolicy": { "defaultConsistencyLevel": "Session" },
-                    "systemReplicationPolicy": { "minReplicaSetSize": 1, "maxReplicasetSize": 1 },
-                    "readPolicy": { "primaryReadCoefficient": 1, "secondaryReadCoefficient": 1 },
-                    "queryEngineConfiguration": "{\"maxSqlQueryInputLength\":262144,\"maxJoinsPerSqlQuery\":5,\"maxLogicalAndPerSqlQuery\":500,\"maxLogicalOrPerSqlQuery\":500,\"maxUdfRefPerSqlQuery\":10,\"maxInExpressionItemsCount\":16000,\"queryMaxInMemorySortDocumentCount\":500,\"maxQueryRequestTimeoutFraction\":0.9,\"sqlAllowNonFiniteNumbers\":false,\"sqlAllowAggregateFunctions\":true,\"sqlAllowSubQuery\":true,\"sqlAllowScalarSubQuery\":true,\"allowNewKeywords\":true,\"sqlAllowLike\":true,\"sqlAllowGroupByClause\":true,\"maxSpatialQueryCells\":12,\"spatialMaxGeometryPointCount\":256,\"sqlDisableOptimizationFlags\":0,\"sqlAllowTop\":true,\"enableSpatialIndexing\":true}"
-                }),
-                &[],
-            ))
-        }
+        (Method::GET, []) => Ok(ok(StatusCode::OK, account_document(account, self_url), &[])),
         (Method::GET, ["dbs"]) => {
             let dbs: Vec<Value> = core.items(account, "dbs")?.iter().map(render_db).collect();
             let n = dbs.len();
@@ -439,6 +443,23 @@ fn serve(
             "This Cosmos DB operation is not implemented by keyrotor. See COMPATIBILITY.md.",
         )),
     }
+}
+
+/// The database account document (`GET /`). Its only location is the URL the
+/// client used, so the SDK keeps talking to this endpoint.
+fn account_document(account: &Account, self_url: &str) -> Value {
+    let loc = json!([{ "name": account.location, "databaseAccountEndpoint": self_url }]);
+    json!({
+        "_self": "", "id": account.name.as_str(), "_rid": format!("{}.documents.keyrotor", account.name),
+        "media": "//media/", "addresses": "//addresses/", "_dbs": "//dbs/",
+        "writableLocations": loc, "readableLocations": loc,
+        "enableMultipleWriteLocations": false,
+        "userReplicationPolicy": { "asyncReplication": false, "minReplicaSetSize": 1, "maxReplicasetSize": 1 },
+        "userConsistencyPolicy": { "defaultConsistencyLevel": "Session" },
+        "systemReplicationPolicy": { "minReplicaSetSize": 1, "maxReplicasetSize": 1 },
+        "readPolicy": { "primaryReadCoefficient": 1, "secondaryReadCoefficient": 1 },
+        "queryEngineConfiguration": "{\"maxSqlQueryInputLength\":262144,\"maxJoinsPerSqlQuery\":5,\"maxLogicalAndPerSqlQuery\":500,\"maxLogicalOrPerSqlQuery\":500,\"maxUdfRefPerSqlQuery\":10,\"maxInExpressionItemsCount\":16000,\"queryMaxInMemorySortDocumentCount\":500,\"maxQueryRequestTimeoutFraction\":0.9,\"sqlAllowNonFiniteNumbers\":false,\"sqlAllowAggregateFunctions\":true,\"sqlAllowSubQuery\":true,\"sqlAllowScalarSubQuery\":true,\"allowNewKeywords\":true,\"sqlAllowLike\":true,\"sqlAllowGroupByClause\":true,\"maxSpatialQueryCells\":12,\"spatialMaxGeometryPointCount\":256,\"sqlDisableOptimizationFlags\":0,\"sqlAllowTop\":true,\"enableSpatialIndexing\":true}"
+    })
 }
 
 fn strip_body(r: Response) -> Response {

@@ -33,6 +33,9 @@ pub struct Entry {
     pub account: Account,
     pub keys: Vec<CandidateKey>,
     pub generations: HashMap<KeySlot, u64>,
+    /// Cosmos account document last served, by the URL it names (clients read
+    /// it at start-up and on every location refresh).
+    pub(crate) account_doc: std::sync::Mutex<Option<(String, bytes::Bytes)>>,
 }
 
 pub struct DataPlane {
@@ -188,6 +191,7 @@ impl DataPlane {
                 };
                 let keys = core.list_keys(&account)?;
                 Ok(Some(Entry {
+                    account_doc: std::sync::Mutex::new(None),
                     generations: keys.iter().map(|k| (k.slot, k.generation)).collect(),
                     keys: keys
                         .into_iter()
