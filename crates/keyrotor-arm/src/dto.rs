@@ -542,10 +542,38 @@ pub fn settings(kind: AccountKind, document: &str) -> ArmResult<AccountSettings>
             }
         },
     };
+    let local_auth_report_only = match props.get("localAuthReportOnly") {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(b)) => *b,
+        Some(_) => {
+            return Err(ArmError::InvalidRequestContent(
+                "'properties.localAuthReportOnly' must be a boolean".into(),
+            ))
+        }
+    };
+    let local_auth_reenabled_until = match props.get("localAuthReenabledUntil") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(t)) => Some(
+            OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339)
+                .map_err(|_| {
+                    ArmError::InvalidParameter(
+                        "'properties.localAuthReenabledUntil' must be an RFC 3339 time".into(),
+                    )
+                })?
+                .unix_timestamp(),
+        ),
+        Some(_) => {
+            return Err(ArmError::InvalidRequestContent(
+                "'properties.localAuthReenabledUntil' must be an RFC 3339 time".into(),
+            ))
+        }
+    };
     Ok(AccountSettings {
         disable_local_auth,
         upstream,
         regeneration_guard_minutes,
+        local_auth_report_only,
+        local_auth_reenabled_until,
     })
 }
 
@@ -584,6 +612,7 @@ pub fn key_usage(a: &Account, keys: &[KeyInfo], usage: &[KeyUsage], now: OffsetD
                 "generationTime": rfc3339(k.generated_at),
                 "lastUsedTime": u.and_then(|u| u.last_used).map(rfc3339),
                 "requestsLast24Hours": sum_since(86_400),
+                "wouldBeRejected": u.map_or(0, |u| u.would_reject),
                 "requestsLast30Days": sum_since(30 * 86_400),
                 "hourly": u.map(|u| u.hourly.iter().map(|(h, n)| json!({"hour": rfc3339(*h), "requests": n})).collect::<Vec<_>>()).unwrap_or_default(),
                 "clients": u.map(|u| u.clients.iter().map(|(ua, addr, t, n)| json!({

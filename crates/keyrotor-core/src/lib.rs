@@ -14,8 +14,8 @@ use keyrotor_types::{
 use time::OffsetDateTime;
 
 pub use store::{
-    Account, AccountSettings, AccountSpec, AuditEvent, DataItem, Principal, PutMode, ResourceGroup,
-    Store, StoreError,
+    Account, AccountSettings, AccountSpec, AuditEvent, DataItem, LocalAuth, Principal, PutMode,
+    ResourceGroup, Store, StoreError,
 };
 use store::{PrincipalSecret, StoredKey, StoredSigningKey};
 pub use usage::{KeyUsage, UsageRecorder};
@@ -639,6 +639,7 @@ impl Keyrotor {
                 KeyUsage {
                     slot: k.slot,
                     generation: k.generation,
+                    would_reject: u.map_or(0, |u| u.would_reject),
                     last_used: current.and_then(|u| u.last_used).and_then(ts),
                     hourly: u
                         .map(|u| {

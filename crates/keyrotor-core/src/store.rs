@@ -71,6 +71,34 @@ pub struct AccountSettings {
     pub upstream: Option<String>,
     /// When set, regenerating a key used within this many minutes is refused (409).
     pub regeneration_guard_minutes: Option<u32>,
+    /// With `disable_local_auth`: do not refuse key requests yet, count them
+    /// as "would be rejected" (report-only mode).
+    pub local_auth_report_only: bool,
+    /// Break-glass: key authentication works again until this time (Unix
+    /// seconds), then the disabled state applies again by itself.
+    pub local_auth_reenabled_until: Option<i64>,
+}
+
+/// What the data plane does with a key-authenticated request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LocalAuth {
+    Allowed,
+    /// Allowed, but counted as a request that disabling would break.
+    WouldReject,
+    Refused,
+}
+
+impl AccountSettings {
+    /// How key authentication is treated at `now` (Unix seconds).
+    pub fn local_auth(&self, now: i64) -> LocalAuth {
+        if !self.disable_local_auth || self.local_auth_reenabled_until.is_some_and(|t| t > now) {
+            LocalAuth::Allowed
+        } else if self.local_auth_report_only {
+            LocalAuth::WouldReject
+        } else {
+            LocalAuth::Refused
+        }
+    }
 }
 
 /// Fields of an account to create or replace.
@@ -141,6 +169,8 @@ pub struct StoredSigningKey {
 pub struct StoredUsage {
     pub slot: KeySlot,
     pub generation: u64,
+    /// Requests counted while key auth was disabled in report-only mode.
+    pub would_reject: u64,
     /// Unix seconds.
     pub last_used: Option<i64>,
     /// (hour start, requests), oldest first.

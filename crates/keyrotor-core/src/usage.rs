@@ -30,6 +30,8 @@ pub struct UsageDelta {
     pub generation: u64,
     /// Unix seconds.
     pub last_used: i64,
+    /// Requests that disabling key auth would have refused (report-only mode).
+    pub would_reject: u64,
     /// (hour start in Unix seconds, requests).
     pub hourly: Vec<(i64, u64)>,
     pub clients: Vec<ClientSeen>,
@@ -49,6 +51,8 @@ pub struct KeyUsage {
     pub slot: KeySlot,
     /// Generation of the key value the usage belongs to.
     pub generation: u64,
+    /// Requests counted while key auth was disabled in report-only mode.
+    pub would_reject: u64,
     pub last_used: Option<OffsetDateTime>,
     pub hourly: Vec<(OffsetDateTime, u64)>,
     pub clients: Vec<(String, String, OffsetDateTime, u64)>,
@@ -58,6 +62,7 @@ pub struct KeyUsage {
 struct Pending {
     generation: u64,
     last_used: i64,
+    would_reject: u64,
     /// (hour, requests); almost always one or two entries, newest last.
     hourly: Vec<(i64, u64)>,
     clients: HashMap<u64, ClientSeen, BuildIntHasher>,
@@ -121,6 +126,7 @@ impl UsageRecorder {
         at: OffsetDateTime,
         user_agent: &str,
         address: IpAddr,
+        would_reject: bool,
     ) {
         let now = at.unix_timestamp();
         let hour = now - now.rem_euclid(3600);
@@ -142,6 +148,7 @@ impl UsageRecorder {
             p.generation = generation;
         }
         p.last_used = p.last_used.max(now);
+        p.would_reject += u64::from(would_reject);
         match p.hourly.iter_mut().rev().find(|(h, _)| *h == hour) {
             Some((_, n)) => *n += 1,
             None => p.hourly.push((hour, 1)),
@@ -197,6 +204,7 @@ impl UsageRecorder {
                 slot,
                 generation: p.generation,
                 last_used: p.last_used,
+                would_reject: p.would_reject,
                 hourly: p.hourly,
                 clients: p.clients.into_values().collect(),
             })
@@ -213,6 +221,7 @@ impl UsageRecorder {
             let p = map.entry((d.account_id, d.slot)).or_default();
             p.generation = p.generation.max(d.generation);
             p.last_used = p.last_used.max(d.last_used);
+            p.would_reject += d.would_reject;
             for (h, n) in d.hourly {
                 match p.hourly.iter_mut().find(|(x, _)| *x == h) {
                     Some((_, m)) => *m += n,
@@ -253,16 +262,18 @@ mod tests {
                 t + time::Duration::seconds(i),
                 "sdk/1",
                 ip,
+                i == 0,
             );
         }
-        r.record(1, KeySlot::Primary, 1, t, "sdk/2", ip);
-        r.record(1, KeySlot::Secondary, 1, t, "sdk/1", ip);
+        r.record(1, KeySlot::Primary, 1, t, "sdk/2", ip, false);
+        r.record(1, KeySlot::Secondary, 1, t, "sdk/1", ip, false);
         let mut d = r.drain();
         d.sort_by_key(|d| d.slot);
         assert_eq!(d.len(), 2);
         assert_eq!(d[0].last_used, 1_700_000_004);
         assert_eq!(d[0].hourly.iter().map(|h| h.1).sum::<u64>(), 6);
         assert_eq!(d[0].clients.len(), 2);
+        assert_eq!(d[0].would_reject, 1);
         assert!(r.drain().is_empty());
         r.restore(d.clone());
         let again = r.drain();
@@ -275,13 +286,13 @@ mod tests {
         let t = OffsetDateTime::now_utc();
         let ip: IpAddr = "10.0.0.1".parse().unwrap_or_else(|e| panic!("{e}"));
         for i in 0..10_000 {
-            r.record(1, KeySlot::Primary, 1, t, &format!("ua-{i}"), ip);
+            r.record(1, KeySlot::Primary, 1, t, &format!("ua-{i}"), ip, false);
         }
         let d = r.drain();
         assert_eq!(d[0].clients.len(), MAX_CLIENTS_PER_FLUSH);
         assert_eq!(d[0].hourly.iter().map(|h| h.1).sum::<u64>(), 10_000);
         let long = "x".repeat(10_000);
-        r.record(1, KeySlot::Primary, 1, t, &long, ip);
+        r.record(1, KeySlot::Primary, 1, t, &long, ip, false);
         assert_eq!(r.drain()[0].clients[0].user_agent.len(), MAX_USER_AGENT);
     }
 }

@@ -87,14 +87,13 @@ pub async fn handle(dp: &Arc<DataPlane>, t: Target, req: Request<Body>) -> Respo
         }
         Err(_) => return access_denied(),
     };
-    if entry.account.settings.disable_local_auth {
+    if !dp.admit(&entry, verified.slot, &req) {
         return error(
             StatusCode::UNAUTHORIZED,
             "AuthenticationTypeDisabled",
             "Key based authentication is disabled for this resource.",
         );
     }
-    dp.record(&entry, verified.slot, &req);
     let Some(upstream) = entry.account.settings.upstream.clone() else {
         return error(StatusCode::NOT_FOUND, "404", "Resource not found");
     };

@@ -96,7 +96,7 @@ pub async fn handle(dp: &Arc<DataPlane>, t: Target, req: Request<Body>) -> Respo
         }
         Err(e) => return auth_failed(&e),
     };
-    if entry.account.settings.disable_local_auth {
+    if !dp.admit(&entry, verified.slot, &req) {
         return error(
             StatusCode::FORBIDDEN,
             "KeyBasedAuthenticationNotPermitted",
@@ -104,7 +104,6 @@ pub async fn handle(dp: &Arc<DataPlane>, t: Target, req: Request<Body>) -> Respo
             None,
         );
     }
-    dp.record(&entry, verified.slot, &req);
 
     let host = host_of(&req);
     let base = format!("https://{host}{}", t.prefix);

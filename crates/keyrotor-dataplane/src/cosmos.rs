@@ -118,12 +118,11 @@ pub async fn handle(dp: &Arc<DataPlane>, t: Target, req: Request<Body>) -> Respo
         }
         Err(e) => return unauthorized(&e.to_string()),
     };
-    if entry.account.settings.disable_local_auth {
+    if !dp.admit(&entry, verified.slot, &req) {
         return unauthorized(
             "Local Authorization is disabled. Use an AAD token to authorize all requests.",
         );
     }
-    dp.record(&entry, verified.slot, &req);
 
     let host = header(req.headers(), "host")
         .unwrap_or("localhost")

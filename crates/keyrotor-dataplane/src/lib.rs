@@ -22,7 +22,7 @@ use axum::extract::ConnectInfo;
 use axum::response::Response;
 use http::Request;
 use keyrotor_auth::CandidateKey;
-use keyrotor_core::{Account, Keyrotor, UsageRecorder};
+use keyrotor_core::{Account, Keyrotor, LocalAuth, UsageRecorder};
 use keyrotor_types::{AccountKind, AccountName, KeySlot};
 
 /// Largest Cosmos/Batch request body (AI requests stream without a bound).
@@ -245,25 +245,20 @@ impl DataPlane {
         }
     }
 
-    pub(crate) fn record(&self, entry: &Entry, slot: KeySlot, req: &Request<Body>) {
-        if !self.record_usage {
-            return;
-        }
-        let ua = req
-            .headers()
-            .get(http::header::USER_AGENT)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("");
-        let ip = req
-            .extensions()
-            .get::<ConnectInfo<SocketAddr>>()
-            .map_or(IpAddr::from([0, 0, 0, 0]), |c| c.0.ip());
-        self.record_client(entry, slot, ua, ip);
-    }
-
     /// Records one successful authentication by a client.
     pub fn record_client(&self, entry: &Entry, slot: KeySlot, user_agent: &str, ip: IpAddr) {
-        if !self.record_usage {
+        self.record_usage_event(entry, slot, user_agent, ip, false);
+    }
+
+    fn record_usage_event(
+        &self,
+        entry: &Entry,
+        slot: KeySlot,
+        user_agent: &str,
+        ip: IpAddr,
+        would_reject: bool,
+    ) {
+        if !self.record_usage && !would_reject {
             return;
         }
         let generation = entry.generations.get(&slot).copied().unwrap_or(0);
@@ -274,7 +269,32 @@ impl DataPlane {
             self.core.now(),
             user_agent,
             ip,
+            would_reject,
         );
+    }
+
+    /// Applies the account's key-auth mode to a request that a key
+    /// authenticated: records its usage (counting it as "would be rejected"
+    /// in report-only mode) and answers whether it may proceed.
+    pub(crate) fn admit(&self, entry: &Entry, slot: KeySlot, req: &Request<Body>) -> bool {
+        let mode = entry
+            .account
+            .settings
+            .local_auth(self.core.now().unix_timestamp());
+        if mode == LocalAuth::Refused {
+            return false;
+        }
+        let ua = req
+            .headers()
+            .get(http::header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        let ip = req
+            .extensions()
+            .get::<ConnectInfo<SocketAddr>>()
+            .map_or(IpAddr::from([0, 0, 0, 0]), |c| c.0.ip());
+        self.record_usage_event(entry, slot, ua, ip, mode == LocalAuth::WouldReject);
+        true
     }
 
     /// Serves one data-plane request.

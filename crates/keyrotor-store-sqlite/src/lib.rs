@@ -21,7 +21,7 @@ use keyrotor_types::{AccountKind, AccountName, KeySlot, ResourceGroupName, Subsc
 use rusqlite::{params, Connection, ErrorCode, OptionalExtension, Row, TransactionBehavior};
 use time::OffsetDateTime;
 
-const SCHEMA_VERSION: i64 = 2;
+const SCHEMA_VERSION: i64 = 3;
 
 const SCHEMA_V1: &str = "
 CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -74,6 +74,9 @@ CREATE TABLE data_items(
   collection TEXT NOT NULL, id TEXT NOT NULL, body TEXT NOT NULL, etag TEXT NOT NULL, ts INTEGER NOT NULL,
   UNIQUE(account_id, collection, id));
 ";
+
+/// Report-only counts of requests that disabling key auth would refuse.
+const SCHEMA_V3: &str = "ALTER TABLE key_usage ADD COLUMN would_reject INTEGER NOT NULL DEFAULT 0;";
 
 const READERS: usize = 4;
 
@@ -189,6 +192,14 @@ fn migrate(conn: &mut Connection) -> StoreResult<()> {
         tx.execute_batch("PRAGMA user_version=2").map_err(backend)?;
         tx.commit().map_err(backend)?;
     }
+    if version < 3 {
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(backend)?;
+        tx.execute_batch(SCHEMA_V3).map_err(backend)?;
+        tx.execute_batch("PRAGMA user_version=3").map_err(backend)?;
+        tx.commit().map_err(backend)?;
+    }
     Ok(())
 }
 
@@ -209,6 +220,8 @@ fn settings_to_text(s: &AccountSettings) -> String {
         "disableLocalAuth": s.disable_local_auth,
         "upstream": s.upstream,
         "regenerationGuardMinutes": s.regeneration_guard_minutes,
+        "localAuthReportOnly": s.local_auth_report_only,
+        "localAuthReenabledUntil": s.local_auth_reenabled_until,
     })
     .to_string()
 }
@@ -221,6 +234,8 @@ fn settings_from_text(t: &str) -> StoreResult<AccountSettings> {
         regeneration_guard_minutes: v["regenerationGuardMinutes"]
             .as_u64()
             .and_then(|m| u32::try_from(m).ok()),
+        local_auth_report_only: v["localAuthReportOnly"].as_bool().unwrap_or(false),
+        local_auth_reenabled_until: v["localAuthReenabledUntil"].as_i64(),
     })
 }
 
@@ -730,16 +745,18 @@ impl Store for SqliteStore {
                 Some(g) if g > generation => {} // late usage of a replaced key: counts only
                 Some(g) if g == generation => {
                     tx.execute(
-                        "UPDATE key_usage SET last_used = MAX(COALESCE(last_used, 0), ?3) WHERE account_id = ?1 AND slot = ?2",
-                        params![d.account_id, slot, d.last_used],
+                        "UPDATE key_usage SET last_used = MAX(COALESCE(last_used, 0), ?3), would_reject = would_reject + ?4
+                         WHERE account_id = ?1 AND slot = ?2",
+                        params![d.account_id, slot, d.last_used, i64::try_from(d.would_reject).unwrap_or(i64::MAX)],
                     )
                     .map_err(backend)?;
                 }
                 _ => {
                     tx.execute(
-                        "INSERT INTO key_usage(account_id, slot, generation, last_used) VALUES (?1, ?2, ?3, ?4)
-                         ON CONFLICT(account_id, slot) DO UPDATE SET generation = excluded.generation, last_used = excluded.last_used",
-                        params![d.account_id, slot, generation, d.last_used],
+                        "INSERT INTO key_usage(account_id, slot, generation, last_used, would_reject) VALUES (?1, ?2, ?3, ?4, ?5)
+                         ON CONFLICT(account_id, slot) DO UPDATE SET generation = excluded.generation,
+                           last_used = excluded.last_used, would_reject = excluded.would_reject",
+                        params![d.account_id, slot, generation, d.last_used, i64::try_from(d.would_reject).unwrap_or(i64::MAX)],
                     )
                     .map_err(backend)?;
                     tx.execute(
@@ -787,7 +804,7 @@ impl Store for SqliteStore {
         let mut out: Vec<StoredUsage> = Vec::new();
         let mut stmt = conn
             .prepare_cached(
-                "SELECT slot, generation, last_used FROM key_usage WHERE account_id = ?1",
+                "SELECT slot, generation, last_used, would_reject FROM key_usage WHERE account_id = ?1",
             )
             .map_err(backend)?;
         let rows = stmt
@@ -796,14 +813,16 @@ impl Store for SqliteStore {
                     r.get::<_, String>(0)?,
                     r.get::<_, i64>(1)?,
                     r.get::<_, Option<i64>>(2)?,
+                    r.get::<_, i64>(3)?,
                 ))
             })
             .map_err(backend)?;
         for row in rows {
-            let (slot, generation, last_used) = row.map_err(backend)?;
+            let (slot, generation, last_used, would_reject) = row.map_err(backend)?;
             out.push(StoredUsage {
                 slot: KeySlot::parse(&slot).ok_or_else(|| corrupt("key slot"))?,
                 generation: u64::try_from(generation).map_err(|_| corrupt("generation"))?,
+                would_reject: u64::try_from(would_reject).unwrap_or(0),
                 last_used,
                 hourly: Vec::new(),
                 clients: Vec::new(),
@@ -830,6 +849,7 @@ impl Store for SqliteStore {
                     out.push(StoredUsage {
                         slot,
                         generation: 0,
+                        would_reject: 0,
                         last_used: None,
                         hourly: Vec::new(),
                         clients: Vec::new(),

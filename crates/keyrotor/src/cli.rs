@@ -108,6 +108,13 @@ pub enum ClientCommand {
         #[command(flatten)]
         conn: Conn,
     },
+    /// Turn key ("local") authentication off safely, in report-only mode, or back on.
+    Auth {
+        #[command(subcommand)]
+        cmd: AuthCmd,
+        #[command(flatten)]
+        conn: Conn,
+    },
     /// List and regenerate account keys.
     Keys {
         #[command(subcommand)]
@@ -226,6 +233,37 @@ pub enum AccountCmd {
         account: AccountRef,
         #[arg(short = 'y', long)]
         yes: bool,
+    },
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum AuthCmd {
+    /// Disable key authentication; refuses while any key was used within --window.
+    DisableLocal {
+        #[command(flatten)]
+        account: AccountRef,
+        /// A key used more recently than this blocks the switch (monthly jobs exist: default 7d).
+        #[arg(long, default_value = "7d", value_parser = parse_window)]
+        window: i64,
+        /// Disable even though keys are in use (their clients fail at once).
+        #[arg(long)]
+        force: bool,
+        /// Do not refuse key requests yet: count and list them as "would be rejected".
+        #[arg(long)]
+        report_only: bool,
+    },
+    /// Enable key authentication again; with --for, only for that long (break-glass).
+    EnableLocal {
+        #[command(flatten)]
+        account: AccountRef,
+        /// Re-enable for this long only (e.g. 30m, 2h); key auth switches itself off afterwards.
+        #[arg(long = "for", value_parser = parse_window)]
+        duration: Option<i64>,
+    },
+    /// Show the key-auth mode and, per key, requests that disabling would reject.
+    Status {
+        #[command(flatten)]
+        account: AccountRef,
     },
 }
 
@@ -959,6 +997,10 @@ pub async fn run(cmd: ClientCommand) -> Result<()> {
                 }
             }
         }
+        ClientCommand::Auth { cmd, conn } => {
+            let c = connect(&conn).await?;
+            run_auth(&c, cmd).await
+        }
         ClientCommand::Keys { cmd, conn } => {
             let c = connect(&conn).await?;
             match cmd {
@@ -1159,6 +1201,218 @@ pub async fn run(cmd: ClientCommand) -> Result<()> {
                         ),
                     }
                 }
+            }
+        }
+    }
+}
+
+/// ARM properties that switch key authentication on or off for a kind.
+fn local_auth_properties(kind: Kind, disabled: bool) -> Value {
+    match (kind, disabled) {
+        (Kind::Batch, true) => {
+            json!({ "allowedAuthenticationModes": ["AAD", "TaskAuthenticationToken"] })
+        }
+        (Kind::Batch, false) => {
+            json!({ "allowedAuthenticationModes": ["SharedKey", "AAD", "TaskAuthenticationToken"] })
+        }
+        (_, d) => json!({ "disableLocalAuth": d }),
+    }
+}
+
+fn local_auth_disabled(kind: Kind, account: &Value) -> bool {
+    match kind {
+        Kind::Batch => account
+            .pointer("/properties/allowedAuthenticationModes")
+            .and_then(Value::as_array)
+            .is_some_and(|m| {
+                !m.iter().any(|x| {
+                    x.as_str()
+                        .is_some_and(|x| x.eq_ignore_ascii_case("SharedKey"))
+                })
+            }),
+        _ => account
+            .pointer("/properties/disableLocalAuth")
+            .and_then(Value::as_bool)
+            .unwrap_or(false),
+    }
+}
+
+async fn run_auth(c: &Client, cmd: AuthCmd) -> Result<()> {
+    use reqwest::Method;
+    let now = time::OffsetDateTime::now_utc();
+    let rfc3339 = |t: time::OffsetDateTime| {
+        t.format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default()
+    };
+    match cmd {
+        AuthCmd::DisableLocal {
+            account,
+            window,
+            force,
+            report_only,
+        } => {
+            let k = c.resolve(&account).await?;
+            let base = c.account_path(k, &account.resource_group, &account.name);
+            if !force && !report_only {
+                let usage = c
+                    .ok(
+                        Method::POST,
+                        &format!("{base}/listKeyUsage"),
+                        k.api_version(),
+                        None,
+                    )
+                    .await?;
+                let in_use: Vec<KeyVerdict> = verdicts(&usage, window)
+                    .into_iter()
+                    .filter(|v| v.in_use)
+                    .collect();
+                if !in_use.is_empty() {
+                    let mut msg = format!(
+                        "refusing to disable key authentication on '{}': these keys were used within the window and their clients would break:",
+                        account.name
+                    );
+                    for v in &in_use {
+                        let when = v
+                            .last_used
+                            .map(|t| ago((now - t).whole_seconds()))
+                            .unwrap_or_default();
+                        msg.push_str(&format!(
+                            "\n  {} ({}), last used {when}, by {}",
+                            v.name,
+                            v.kind,
+                            if v.clients.is_empty() {
+                                "unknown clients".to_string()
+                            } else {
+                                v.clients.join(", ")
+                            }
+                        ));
+                    }
+                    msg.push_str("\nMove them to identity tokens, try --report-only to watch who would break, or pass --force.");
+                    bail!(msg);
+                }
+            }
+            let mut props = local_auth_properties(k, true);
+            props["localAuthReportOnly"] = json!(report_only);
+            props["localAuthReenabledUntil"] = Value::Null;
+            c.ok(
+                Method::PATCH,
+                &base,
+                k.api_version(),
+                Some(json!({ "properties": props })),
+            )
+            .await?;
+            let mode = if report_only {
+                "report-only (key requests still succeed and are counted)"
+            } else {
+                "disabled"
+            };
+            emit(
+                c.output,
+                &json!({ "account": account.name, "localAuth": mode }),
+                &[("Account", "/account"), ("LocalAuth", "/localAuth")],
+            )
+        }
+        AuthCmd::EnableLocal { account, duration } => {
+            let k = c.resolve(&account).await?;
+            let base = c.account_path(k, &account.resource_group, &account.name);
+            let props = match duration {
+                Some(secs) => {
+                    let current = c.ok(Method::GET, &base, k.api_version(), None).await?;
+                    if !local_auth_disabled(k, &current) {
+                        bail!(
+                            "key authentication is not disabled on '{}'; nothing to re-enable",
+                            account.name
+                        );
+                    }
+                    json!({ "localAuthReenabledUntil": rfc3339(now + time::Duration::seconds(secs)) })
+                }
+                None => {
+                    let mut p = local_auth_properties(k, false);
+                    p["localAuthReportOnly"] = json!(false);
+                    p["localAuthReenabledUntil"] = Value::Null;
+                    p
+                }
+            };
+            c.ok(
+                Method::PATCH,
+                &base,
+                k.api_version(),
+                Some(json!({ "properties": props.clone() })),
+            )
+            .await?;
+            let state = match props.get("localAuthReenabledUntil").and_then(Value::as_str) {
+                Some(until) => format!("enabled until {until} (break-glass), then disabled again"),
+                None => "enabled".to_string(),
+            };
+            emit(
+                c.output,
+                &json!({ "account": account.name, "localAuth": state }),
+                &[("Account", "/account"), ("LocalAuth", "/localAuth")],
+            )
+        }
+        AuthCmd::Status { account } => {
+            let k = c.resolve(&account).await?;
+            let base = c.account_path(k, &account.resource_group, &account.name);
+            let a = c.ok(Method::GET, &base, k.api_version(), None).await?;
+            let usage = c
+                .ok(
+                    Method::POST,
+                    &format!("{base}/listKeyUsage"),
+                    k.api_version(),
+                    None,
+                )
+                .await?;
+            let disabled = local_auth_disabled(k, &a);
+            let report_only = a
+                .pointer("/properties/localAuthReportOnly")
+                .and_then(Value::as_bool)
+                .unwrap_or(false);
+            let until = a
+                .pointer("/properties/localAuthReenabledUntil")
+                .and_then(Value::as_str)
+                .and_then(parse_time)
+                .filter(|t| *t > now);
+            let mode = match (disabled, report_only, until) {
+                (false, _, _) => "enabled".to_string(),
+                (true, _, Some(t)) => {
+                    format!("disabled, re-enabled until {} (break-glass)", rfc3339(t))
+                }
+                (true, true, None) => {
+                    "report-only: key requests succeed and are counted as would-be-rejected"
+                        .to_string()
+                }
+                (true, false, None) => "disabled: key requests are refused".to_string(),
+            };
+            let keys: Vec<Value> = usage["keys"]
+                .as_array()
+                .map(|ks| {
+                    ks.iter()
+                        .map(|k| {
+                            json!({
+                                "keyName": k["keyName"], "keyKind": k["keyKind"], "lastUsedTime": k["lastUsedTime"],
+                                "wouldBeRejected": k["wouldBeRejected"],
+                                "clients": k["clients"].as_array().map(|c| c.iter().map(|c| format!("{} @ {}", cell(&c["userAgent"]), cell(&c["address"]))).collect::<Vec<_>>()).unwrap_or_default(),
+                            })
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            let out = json!({ "account": account.name, "localAuth": mode, "keys": keys });
+            match c.output {
+                Output::Table | Output::Tsv => {
+                    println!("local auth: {mode}");
+                    emit(
+                        c.output,
+                        &out["keys"],
+                        &[
+                            ("Key", "/keyName"),
+                            ("LastUsed", "/lastUsedTime"),
+                            ("WouldBeRejected", "/wouldBeRejected"),
+                            ("Clients", "/clients"),
+                        ],
+                    )
+                }
+                _ => emit(c.output, &out, &[]),
             }
         }
     }
