@@ -58,6 +58,20 @@ pub struct KeyUsage {
     pub clients: Vec<(String, String, OffsetDateTime, u64)>,
 }
 
+/// One successful authentication with a key.
+#[derive(Debug, Clone, Copy)]
+pub struct UsageEvent<'a> {
+    pub account_id: i64,
+    pub slot: KeySlot,
+    /// Generation of the key value that authenticated.
+    pub generation: u64,
+    pub at: OffsetDateTime,
+    pub user_agent: &'a str,
+    pub address: IpAddr,
+    /// Key auth is disabled in report-only mode: count it as would-be-rejected.
+    pub would_reject: bool,
+}
+
 #[derive(Default)]
 struct Pending {
     generation: u64,
@@ -118,16 +132,16 @@ impl UsageRecorder {
     }
 
     /// Records one successful authentication with a key.
-    pub fn record(
-        &self,
-        account_id: i64,
-        slot: KeySlot,
-        generation: u64,
-        at: OffsetDateTime,
-        user_agent: &str,
-        address: IpAddr,
-        would_reject: bool,
-    ) {
+    pub fn record(&self, event: &UsageEvent<'_>) {
+        let UsageEvent {
+            account_id,
+            slot,
+            generation,
+            at,
+            user_agent,
+            address,
+            would_reject,
+        } = *event;
         let now = at.unix_timestamp();
         let hour = now - now.rem_euclid(3600);
         let ua = if user_agent.len() > MAX_USER_AGENT {
@@ -248,6 +262,25 @@ impl UsageRecorder {
 mod tests {
     use super::*;
 
+    fn rec(
+        r: &UsageRecorder,
+        slot: KeySlot,
+        at: OffsetDateTime,
+        ua: &str,
+        ip: IpAddr,
+        would_reject: bool,
+    ) {
+        r.record(&UsageEvent {
+            account_id: 1,
+            slot,
+            generation: 1,
+            at,
+            user_agent: ua,
+            address: ip,
+            would_reject,
+        });
+    }
+
     #[test]
     fn coalesces_per_key_and_client() {
         let r = UsageRecorder::new();
@@ -255,18 +288,17 @@ mod tests {
             OffsetDateTime::from_unix_timestamp(1_700_000_000).unwrap_or_else(|e| panic!("{e}"));
         let ip: IpAddr = "127.0.0.1".parse().unwrap_or_else(|e| panic!("{e}"));
         for i in 0..5 {
-            r.record(
-                1,
+            rec(
+                &r,
                 KeySlot::Primary,
-                1,
                 t + time::Duration::seconds(i),
                 "sdk/1",
                 ip,
                 i == 0,
             );
         }
-        r.record(1, KeySlot::Primary, 1, t, "sdk/2", ip, false);
-        r.record(1, KeySlot::Secondary, 1, t, "sdk/1", ip, false);
+        rec(&r, KeySlot::Primary, t, "sdk/2", ip, false);
+        rec(&r, KeySlot::Secondary, t, "sdk/1", ip, false);
         let mut d = r.drain();
         d.sort_by_key(|d| d.slot);
         assert_eq!(d.len(), 2);
@@ -286,13 +318,13 @@ mod tests {
         let t = OffsetDateTime::now_utc();
         let ip: IpAddr = "10.0.0.1".parse().unwrap_or_else(|e| panic!("{e}"));
         for i in 0..10_000 {
-            r.record(1, KeySlot::Primary, 1, t, &format!("ua-{i}"), ip, false);
+            rec(&r, KeySlot::Primary, t, &format!("ua-{i}"), ip, false);
         }
         let d = r.drain();
         assert_eq!(d[0].clients.len(), MAX_CLIENTS_PER_FLUSH);
         assert_eq!(d[0].hourly.iter().map(|h| h.1).sum::<u64>(), 10_000);
         let long = "x".repeat(10_000);
-        r.record(1, KeySlot::Primary, 1, t, &long, ip, false);
+        rec(&r, KeySlot::Primary, t, &long, ip, false);
         assert_eq!(r.drain()[0].clients[0].user_agent.len(), MAX_USER_AGENT);
     }
 }

@@ -262,15 +262,15 @@ impl DataPlane {
             return;
         }
         let generation = entry.generations.get(&slot).copied().unwrap_or(0);
-        self.usage.record(
-            entry.account.id,
+        self.usage.record(&keyrotor_core::usage::UsageEvent {
+            account_id: entry.account.id,
             slot,
             generation,
-            self.core.now(),
+            at: self.core.now(),
             user_agent,
-            ip,
+            address: ip,
             would_reject,
-        );
+        });
     }
 
     /// Applies the account's key-auth mode to a request that a key
