@@ -13,7 +13,7 @@ pub mod error;
 pub mod login;
 pub mod operation;
 
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
 use axum::body::Body;
 use axum::extract::{Request, State};
@@ -22,7 +22,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use keyrotor_core::{AccountSpec, Actor, Directory, KeyUsage, Keyrotor, UsageRecorder};
-use keyrotor_identity::TokenIssuer;
+use keyrotor_identity::{IssuerCell, TokenIssuer};
 use keyrotor_types::{AccountKind, AccountName, ResourceGroupName, SubscriptionId};
 use serde_json::{json, Value};
 
@@ -40,7 +40,9 @@ pub struct ArmState {
     pub usage: Arc<UsageRecorder>,
     pub dir: Directory,
     pub endpoints: Endpoints,
-    issuer: RwLock<Arc<TokenIssuer>>,
+    issuer: Arc<IssuerCell>,
+    /// Further audiences the token endpoint issues for (the data planes').
+    extra_audience: Box<dyn Fn(&str) -> bool + Send + Sync>,
 }
 
 /// ARM audiences accepted besides the service's own URL.
@@ -64,7 +66,8 @@ impl ArmState {
             usage,
             dir,
             endpoints,
-            issuer: RwLock::new(Arc::new(issuer)),
+            issuer: Arc::new(IssuerCell::new(issuer)),
+            extra_audience: Box::new(|_| false),
         }
     }
 
@@ -74,18 +77,31 @@ impl ArmState {
     }
 
     pub fn issuer(&self) -> Arc<TokenIssuer> {
-        self.issuer
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .clone()
+        self.issuer.get()
+    }
+
+    /// The shared issuer cell (the data planes verify with it too).
+    pub fn issuer_cell(&self) -> Arc<IssuerCell> {
+        self.issuer.clone()
     }
 
     /// Replaces the token issuer (signing-key rotation).
     pub fn set_issuer(&self, issuer: TokenIssuer) {
-        *self
-            .issuer
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(issuer);
+        self.issuer.set(issuer);
+    }
+
+    /// Lets the token endpoint issue tokens for more audiences.
+    pub fn with_extra_audiences(
+        mut self,
+        accept: impl Fn(&str) -> bool + Send + Sync + 'static,
+    ) -> Self {
+        self.extra_audience = Box::new(accept);
+        self
+    }
+
+    /// Whether the token endpoint issues tokens for `audience`.
+    pub fn issues_for(&self, audience: &str) -> bool {
+        self.known_audiences().iter().any(|a| a == audience) || (self.extra_audience)(audience)
     }
 
     /// Audiences for which tokens are issued and accepted by the control plane.

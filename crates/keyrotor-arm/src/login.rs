@@ -98,10 +98,7 @@ fn audience_for_scope(st: &ArmState, scope: &str) -> Option<String> {
         return None;
     };
     let resource = one.strip_suffix("/.default")?;
-    st.known_audiences()
-        .iter()
-        .any(|a| a == resource)
-        .then(|| resource.to_string())
+    st.issues_for(resource).then(|| resource.to_string())
 }
 
 fn basic_credentials(headers: &HeaderMap) -> Option<(String, Secret)> {

@@ -69,30 +69,45 @@ pub async fn handle(dp: &Arc<DataPlane>, t: Target, req: Request<Body>) -> Respo
             );
         }
     };
-    let verified = match keyrotor_auth::api_key::verify(req.headers(), &entry.keys) {
-        Ok(v) => v,
-        Err(AuthError::Missing) if req.headers().contains_key(http::header::AUTHORIZATION) => {
-            return error(
-                StatusCode::UNAUTHORIZED,
-                "401",
-                "Bearer tokens are not accepted by this keyrotor data plane yet; use an api-key header.",
-            )
+    let bearer = req
+        .headers()
+        .get(http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::to_string);
+    let has_key = keyrotor_auth::api_key::HEADERS
+        .iter()
+        .any(|h| req.headers().contains_key(*h));
+    match bearer {
+        Some(token) if !has_key => {
+            if let Err(why) = dp.verify_bearer(t.kind, &t.account, token.trim()) {
+                return error(
+                    StatusCode::UNAUTHORIZED,
+                    "401",
+                    &format!("Access token validation failed: {why}."),
+                );
+            }
         }
-        Err(AuthError::Missing) => {
-            return error(
-                StatusCode::UNAUTHORIZED,
-                "401",
-                "Access denied due to missing subscription key. Make sure to include subscription key when making requests to an API.",
-            )
+        _ => {
+            let verified = match keyrotor_auth::api_key::verify(req.headers(), &entry.keys) {
+                Ok(v) => v,
+                Err(AuthError::Missing) => {
+                    return error(
+                        StatusCode::UNAUTHORIZED,
+                        "401",
+                        "Access denied due to missing subscription key. Make sure to include subscription key when making requests to an API.",
+                    )
+                }
+                Err(_) => return access_denied(),
+            };
+            if !dp.admit(&entry, verified.slot, &req) {
+                return error(
+                    StatusCode::UNAUTHORIZED,
+                    "AuthenticationTypeDisabled",
+                    "Key based authentication is disabled for this resource.",
+                );
+            }
         }
-        Err(_) => return access_denied(),
-    };
-    if !dp.admit(&entry, verified.slot, &req) {
-        return error(
-            StatusCode::UNAUTHORIZED,
-            "AuthenticationTypeDisabled",
-            "Key based authentication is disabled for this resource.",
-        );
     }
     let Some(upstream) = entry.account.settings.upstream.clone() else {
         return error(StatusCode::NOT_FOUND, "404", "Resource not found");

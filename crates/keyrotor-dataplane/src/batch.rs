@@ -81,28 +81,42 @@ pub async fn handle(dp: &Arc<DataPlane>, t: Target, req: Request<Body>) -> Respo
         }
     };
     let now = dp.core().now();
-    let verified = match keyrotor_auth::shared_key::verify(
-        req.method(),
-        req.uri().path(),
-        req.uri().query(),
-        req.headers(),
-        entry.account.name.as_str(),
-        &entry.keys,
-        now,
-    ) {
-        Ok(v) => v,
-        Err(AuthError::Missing) if req.headers().get(http::header::AUTHORIZATION).is_none() => {
-            return auth_failed(&AuthError::Missing)
+    let bearer = req
+        .headers()
+        .get(http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::to_string);
+    if let Some(token) = bearer {
+        if let Err(why) = dp.verify_bearer(t.kind, &t.account, token.trim()) {
+            return error(
+                StatusCode::UNAUTHORIZED,
+                "InvalidAuthenticationTokenAudience",
+                "The access token could not be validated.",
+                Some(("AuthenticationErrorDetail", &why)),
+            );
         }
-        Err(e) => return auth_failed(&e),
-    };
-    if !dp.admit(&entry, verified.slot, &req) {
-        return error(
-            StatusCode::FORBIDDEN,
-            "KeyBasedAuthenticationNotPermitted",
-            "Shared key authentication is not permitted for this account: its allowed authentication modes exclude SharedKey.",
-            None,
-        );
+    } else {
+        let verified = match keyrotor_auth::shared_key::verify(
+            req.method(),
+            req.uri().path(),
+            req.uri().query(),
+            req.headers(),
+            entry.account.name.as_str(),
+            &entry.keys,
+            now,
+        ) {
+            Ok(v) => v,
+            Err(e) => return auth_failed(&e),
+        };
+        if !dp.admit(&entry, verified.slot, &req) {
+            return error(
+                StatusCode::FORBIDDEN,
+                "KeyBasedAuthenticationNotPermitted",
+                "Shared key authentication is not permitted for this account: its allowed authentication modes exclude SharedKey.",
+                None,
+            );
+        }
     }
 
     let host = host_of(&req);

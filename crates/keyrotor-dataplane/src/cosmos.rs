@@ -92,36 +92,38 @@ pub async fn handle(dp: &Arc<DataPlane>, t: Target, req: Request<Body>) -> Respo
         Some(Err(_)) => return unauthorized("The authorization header is not valid text."),
         Some(Ok(v)) => v,
     };
-    match scheme::parse_token(auth) {
-        Ok(scheme::Token::Master { .. }) => {}
-        Ok(scheme::Token::Aad { .. }) => {
-            return unauthorized(
-                "Entra ID (AAD) tokens are not accepted by this keyrotor data plane yet.",
-            )
-        }
+    let bearer = match scheme::parse_token(auth) {
+        Ok(scheme::Token::Master { .. }) => None,
+        Ok(scheme::Token::Aad { token }) => Some(token),
         Ok(scheme::Token::Resource) => {
             return unauthorized("Resource tokens are not supported by keyrotor.")
         }
         Err(e) => return unauthorized(&e.to_string()),
-    }
-    let verified = match scheme::verify(req.method(), &t.rest, req.headers(), &entry.keys, dp.core().now()) {
-        Ok(v) => v,
-        Err(AuthError::DateOutOfWindow | AuthError::MissingDate) => {
-            return error(
-                StatusCode::FORBIDDEN,
-                "Forbidden",
-                "The authorization token is not valid at the current time. Please create another token and retry (token start time, expiry and the x-ms-date header must be within 15 minutes of the server's time).",
-            )
-        }
-        Err(AuthError::ReadOnlyKey) => {
-            return error(StatusCode::FORBIDDEN, "Forbidden", "The input authorization token can't serve the request: a read-only key cannot authorize writes.")
-        }
-        Err(e) => return unauthorized(&e.to_string()),
     };
-    if !dp.admit(&entry, verified.slot, &req) {
-        return unauthorized(
-            "Local Authorization is disabled. Use an AAD token to authorize all requests.",
-        );
+    if let Some(token) = bearer {
+        if let Err(why) = dp.verify_bearer(t.kind, &t.account, &token) {
+            return unauthorized(&format!("The AAD token could not be validated: {why}."));
+        }
+    } else {
+        let verified = match scheme::verify(req.method(), &t.rest, req.headers(), &entry.keys, dp.core().now()) {
+            Ok(v) => v,
+            Err(AuthError::DateOutOfWindow | AuthError::MissingDate) => {
+                return error(
+                    StatusCode::FORBIDDEN,
+                    "Forbidden",
+                    "The authorization token is not valid at the current time. Please create another token and retry (token start time, expiry and the x-ms-date header must be within 15 minutes of the server's time).",
+                )
+            }
+            Err(AuthError::ReadOnlyKey) => {
+                return error(StatusCode::FORBIDDEN, "Forbidden", "The input authorization token can't serve the request: a read-only key cannot authorize writes.")
+            }
+            Err(e) => return unauthorized(&e.to_string()),
+        };
+        if !dp.admit(&entry, verified.slot, &req) {
+            return unauthorized(
+                "Local Authorization is disabled. Use an AAD token to authorize all requests.",
+            );
+        }
     }
 
     let host = header(req.headers(), "host")

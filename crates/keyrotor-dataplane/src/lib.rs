@@ -38,7 +38,43 @@ pub struct Entry {
     pub(crate) account_doc: std::sync::Mutex<Option<(String, bytes::Bytes)>>,
 }
 
+/// How the data planes verify Entra-style bearer tokens.
+pub struct TokenConfig {
+    pub issuer: Arc<keyrotor_identity::IssuerCell>,
+    pub tenant: String,
+    /// Host name of the service's public URL (Cosmos tokens name it).
+    pub public_host: String,
+    pub dns_suffix: Option<String>,
+}
+
+/// Audiences of data-plane tokens, per kind. Cosmos: the account host name
+/// (`https://{host}`, no port) or `https://cosmos.azure.com`; Batch:
+/// `https://batch.core.windows.net/`; AI Services: `https://cognitiveservices.azure.com`.
+pub fn data_plane_audience(
+    aud: &str,
+    public_host: &str,
+    dns_suffix: Option<&str>,
+) -> Option<AccountKind> {
+    let a = aud.trim_end_matches('/');
+    match a {
+        "https://cosmos.azure.com" => return Some(AccountKind::Cosmos),
+        "https://batch.core.windows.net" => return Some(AccountKind::Batch),
+        "https://cognitiveservices.azure.com" | "https://ai.azure.com" => {
+            return Some(AccountKind::Ai)
+        }
+        _ => {}
+    }
+    let host = a.strip_prefix("https://")?;
+    if host.eq_ignore_ascii_case(public_host) {
+        return Some(AccountKind::Cosmos);
+    }
+    let suffix = dns_suffix?;
+    let label = host.strip_suffix(&format!(".documents.{suffix}"))?;
+    (!label.is_empty() && !label.contains('.')).then_some(AccountKind::Cosmos)
+}
+
 pub struct DataPlane {
+    tokens: Option<TokenConfig>,
     core: Arc<Keyrotor>,
     /// Per kind (index `kind_index`), lower-case account name to entry (None: no such account).
     cache: RwLock<[HashMap<String, Option<Arc<Entry>>>; 3]>,
@@ -153,6 +189,7 @@ fn kind_index(kind: AccountKind) -> usize {
 impl DataPlane {
     pub fn new(core: Arc<Keyrotor>) -> Self {
         Self {
+            tokens: None,
             core,
             cache: RwLock::new([HashMap::new(), HashMap::new(), HashMap::new()]),
             cache_epoch: AtomicU64::new(0),
@@ -167,6 +204,61 @@ impl DataPlane {
 
     pub fn core(&self) -> &Arc<Keyrotor> {
         &self.core
+    }
+
+    /// Accepts bearer tokens from this issuer on the data planes.
+    pub fn with_tokens(mut self, tokens: TokenConfig) -> Self {
+        self.tokens = Some(tokens);
+        self
+    }
+
+    /// Verifies a data-plane bearer token for `kind` and `account`: signature,
+    /// issuer, expiry, tenant, and an audience of that kind (for Cosmos host
+    /// names, the account's own). Returns the caller's client id.
+    ///
+    /// Every principal of the tenant may use every data plane for now; the
+    /// role-based decision of reads versus writes comes with role assignments.
+    pub(crate) fn verify_bearer(
+        &self,
+        kind: AccountKind,
+        account: &str,
+        token: &str,
+    ) -> Result<String, String> {
+        let Some(cfg) = &self.tokens else {
+            return Err("bearer tokens are not configured on this server".into());
+        };
+        let issuer = cfg.issuer.get();
+        let claims =
+            keyrotor_identity::TokenIssuer::verify_any_audience(&issuer, token, self.core.now())
+                .map_err(|e| e.to_string())?;
+        if claims.tid != cfg.tenant {
+            return Err("the token was issued for another tenant".into());
+        }
+        let ok = match data_plane_audience(&claims.aud, &cfg.public_host, cfg.dns_suffix.as_deref())
+        {
+            Some(k) if k == kind => {
+                // A Cosmos host-name audience must name this very account.
+                match (kind, cfg.dns_suffix.as_deref()) {
+                    (AccountKind::Cosmos, Some(suffix))
+                        if claims.aud.contains(&format!(".documents.{suffix}")) =>
+                    {
+                        claims
+                            .aud
+                            .trim_end_matches('/')
+                            .eq_ignore_ascii_case(&format!("https://{account}.documents.{suffix}"))
+                    }
+                    _ => true,
+                }
+            }
+            _ => false,
+        };
+        if !ok {
+            return Err(format!(
+                "the token's audience '{}' is not this service's",
+                claims.aud
+            ));
+        }
+        Ok(claims.appid)
     }
 
     /// The account and its current keys; `None` if there is no such account.
@@ -338,6 +430,35 @@ impl DataPlane {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn token_audiences() {
+        let a = |aud: &str, sfx: Option<&str>| data_plane_audience(aud, "127.0.0.1", sfx);
+        assert_eq!(a("https://127.0.0.1", None), Some(AccountKind::Cosmos));
+        assert_eq!(
+            a("https://cosmos.azure.com/", None),
+            Some(AccountKind::Cosmos)
+        );
+        assert_eq!(
+            a("https://batch.core.windows.net/", None),
+            Some(AccountKind::Batch)
+        );
+        assert_eq!(
+            a("https://cognitiveservices.azure.com", None),
+            Some(AccountKind::Ai)
+        );
+        assert_eq!(
+            a("https://acct.documents.kr.example", Some("kr.example")),
+            Some(AccountKind::Cosmos)
+        );
+        assert_eq!(
+            a("https://a.b.documents.kr.example", Some("kr.example")),
+            None
+        );
+        assert_eq!(a("https://management.azure.com/", None), None);
+        assert_eq!(a("https://evil.example", None), None);
+        assert_eq!(a("http://127.0.0.1", None), None);
+    }
 
     #[test]
     fn targets() {

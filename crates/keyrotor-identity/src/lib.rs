@@ -94,6 +94,30 @@ pub struct TokenIssuer {
     by_kid: HashMap<String, usize>,
 }
 
+/// The issuer in force, shared by every verifier and replaceable at run
+/// time (signing-key rotation).
+pub struct IssuerCell(std::sync::RwLock<std::sync::Arc<TokenIssuer>>);
+
+impl IssuerCell {
+    pub fn new(issuer: TokenIssuer) -> Self {
+        Self(std::sync::RwLock::new(std::sync::Arc::new(issuer)))
+    }
+
+    pub fn get(&self) -> std::sync::Arc<TokenIssuer> {
+        self.0
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    pub fn set(&self, issuer: TokenIssuer) {
+        *self
+            .0
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = std::sync::Arc::new(issuer);
+    }
+}
+
 /// Generates a new P-256 signing key: (kid, PKCS#8 DER).
 pub fn generate_signing_key() -> Result<(String, Vec<u8>)> {
     let rng = SystemRandom::new();
@@ -200,9 +224,24 @@ impl TokenIssuer {
         Ok((Secret::new(token), claims.exp))
     }
 
+    /// Verifies signature, algorithm, issuer and the validity window; the
+    /// caller checks the audience (`claims.aud`) itself.
+    pub fn verify_any_audience(&self, token: &str, now: OffsetDateTime) -> Result<Claims> {
+        self.verify_inner(token, None, now)
+    }
+
     /// Verifies signature, algorithm, issuer, audience (one of `audiences`,
     /// compared exactly) and the validity window at `now`.
     pub fn verify(&self, token: &str, audiences: &[&str], now: OffsetDateTime) -> Result<Claims> {
+        self.verify_inner(token, Some(audiences), now)
+    }
+
+    fn verify_inner(
+        &self,
+        token: &str,
+        audiences: Option<&[&str]>,
+        now: OffsetDateTime,
+    ) -> Result<Claims> {
         let header = jsonwebtoken::decode_header(token).map_err(|_| Error::Malformed)?;
         if header.alg != Algorithm::ES256 {
             return Err(Error::Algorithm);
@@ -233,7 +272,7 @@ impl TokenIssuer {
         if c.iss != self.issuer {
             return Err(Error::Issuer);
         }
-        if !audiences.iter().any(|a| *a == c.aud) {
+        if audiences.is_some_and(|list| !list.iter().any(|a| *a == c.aud)) {
             return Err(Error::Audience);
         }
         let t = now.unix_timestamp();

@@ -231,16 +231,22 @@ pub async fn run(args: ServeArgs) -> Result<()> {
     let mut dp = keyrotor_dataplane::DataPlane::new(core.clone());
     // Only for measuring its cost (bench/http.sh); never turn it off in production.
     dp.record_usage = std::env::var("KEYROTOR_RECORD_USAGE").map_or(true, |v| v != "0");
+    let dns_suffix = endpoints.dns_suffix.clone();
+    let public_host = host_of(&url).unwrap_or_else(|| "127.0.0.1".into());
+    let tenant = dir.tenant_id.clone();
+    let (ph, sfx) = (public_host.clone(), dns_suffix.clone());
+    let state = ArmState::new(core, dp.usage.clone(), dir, endpoints, issuer).with_extra_audiences(
+        move |aud| keyrotor_dataplane::data_plane_audience(aud, &ph, sfx.as_deref()).is_some(),
+    );
+    let dp = dp.with_tokens(keyrotor_dataplane::TokenConfig {
+        issuer: state.issuer_cell(),
+        tenant,
+        public_host,
+        dns_suffix: dns_suffix.clone(),
+    });
+    let state = Arc::new(state);
     let dataplane = Arc::new(dp);
     let flusher = dataplane.spawn_usage_flusher(Duration::from_secs(1));
-    let dns_suffix = endpoints.dns_suffix.clone();
-    let state = Arc::new(ArmState::new(
-        core,
-        dataplane.usage.clone(),
-        dir,
-        endpoints,
-        issuer,
-    ));
     let app = compose(keyrotor_arm::router(state), dataplane.clone(), dns_suffix);
     // One acceptor thread per core, each with its own single-threaded runtime
     // and SO_REUSEPORT listener: connections stay on the core that accepted
