@@ -23,4 +23,12 @@ if [ ! -x "$VENV/bin/python" ]; then
   python3 -m venv "$VENV"
 fi
 "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r conformance/requirements.txt
-KEYROTOR_BIN="$PWD/target/debug/keyrotor" "$VENV/bin/python" -m pytest -q -p no:cacheprovider conformance
+# The az CLI scenario needs azure-cli (large); a failed install is reported, and
+# that one test is skipped with the reason, never silently.
+if [ ! -x "$VENV/bin/az" ]; then
+  if ! "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check azure-cli >"$VENV/azure-cli-install.log" 2>&1; then
+    export KEYROTOR_AZ_UNAVAILABLE="pip install azure-cli failed: $(tail -n 1 "$VENV/azure-cli-install.log")"
+    echo "WARNING: $KEYROTOR_AZ_UNAVAILABLE" >&2
+  fi
+fi
+KEYROTOR_VENV="$VENV" KEYROTOR_BIN="$PWD/target/debug/keyrotor" "$VENV/bin/python" -m pytest -q -rs -p no:cacheprovider conformance

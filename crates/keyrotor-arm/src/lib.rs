@@ -163,8 +163,69 @@ pub fn router(state: Arc<ArmState>) -> Router {
             "/{tenant}/oauth2/v2.0/authorize",
             get(login::authorize).post(login::authorize),
         )
+        .route("/metadata/endpoints", get(metadata_endpoints))
         .fallback(arm_dispatch)
         .with_state(state)
+}
+
+/// The cloud metadata document that `az cloud register` reads
+/// (`GET {arm}/metadata/endpoints`). No authentication, as in Azure.
+async fn metadata_endpoints(State(st): State<Arc<ArmState>>) -> Response {
+    let url = st.endpoints.arm();
+    let vault_suffix = st.endpoints.dns_suffix.as_ref().map_or_else(
+        || "vault.azure.net".to_string(),
+        |s| format!("vault.{s}{}", st.endpoints.port),
+    );
+    Json(json!({
+        "name": "keyrotor",
+        "portal": url,
+        "authentication": {
+            "loginEndpoint": url,
+            "audiences": ["https://management.core.windows.net/", "https://management.azure.com/"],
+            "tenant": st.dir.tenant_id,
+            "identityProvider": "AAD"
+        },
+        "resourceManager": format!("{url}/"),
+        "batch": "https://batch.core.windows.net/",
+        "microsoftGraphResourceId": "https://graph.microsoft.com/",
+        "suffixes": {
+            "keyVaultDns": vault_suffix,
+            "storage": "core.windows.net",
+            "acrLoginServer": "azurecr.io",
+            "sqlServerHostname": "database.windows.net"
+        }
+    }))
+    .into_response()
+}
+
+/// How much of an oversized body is read and discarded before answering 413,
+/// so that a client still sending gets the answer instead of a reset.
+const DRAIN_LIMIT: usize = 32 * 1024 * 1024;
+
+/// Reads a request body of at most `limit` bytes.
+async fn read_body(body: Body, limit: usize) -> ArmResult<bytes::Bytes> {
+    use http_body_util::BodyExt;
+    let mut body = body;
+    let mut buf = bytes::BytesMut::new();
+    let mut seen = 0usize;
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| {
+            ArmError::InvalidRequestContent(format!("the request body could not be read: {e}"))
+        })?;
+        if let Ok(data) = frame.into_data() {
+            seen += data.len();
+            if seen > DRAIN_LIMIT {
+                break;
+            }
+            if seen <= limit {
+                buf.extend_from_slice(&data);
+            }
+        }
+    }
+    if seen > limit {
+        return Err(ArmError::TooLarge(limit));
+    }
+    Ok(buf.freeze())
 }
 
 fn query_param(query: Option<&str>, name: &str) -> Option<String> {
@@ -198,9 +259,7 @@ async fn arm_dispatch_inner(st: Arc<ArmState>, req: Request) -> ArmResult<Respon
         .ok_or_else(|| ArmError::NoRoute(parts.uri.path().chars().take(200).collect()))?;
     // Authenticate first: unauthenticated callers learn nothing about routes.
     let actor = st.authenticate(&parts)?;
-    let body = axum::body::to_bytes(body, MAX_BODY_BYTES)
-        .await
-        .map_err(|_| ArmError::TooLarge(MAX_BODY_BYTES))?;
+    let body = read_body(body, MAX_BODY_BYTES).await?;
     let op = Operation::parse(&parts.method, &segments).map_err(|u| match u {
         Unrouted::NoRoute => ArmError::NoRoute(parts.uri.path().chars().take(200).collect()),
         Unrouted::MethodNotAllowed => ArmError::MethodNotAllowed(parts.method.to_string()),
