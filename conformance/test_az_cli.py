@@ -15,8 +15,10 @@ import pytest
 
 
 def az_binary():
-    here = Path(os.environ.get("KEYROTOR_VENV", Path(__file__).resolve().parent.parent / ".venv")) / "bin" / "az"
-    return str(here) if here.exists() else shutil.which("az")
+    given = os.environ.get("KEYROTOR_AZ_BIN")
+    if given and Path(given).exists():
+        return given
+    return shutil.which("az")
 
 
 @pytest.fixture(scope="module")

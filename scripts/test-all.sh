@@ -23,12 +23,16 @@ if [ ! -x "$VENV/bin/python" ]; then
   python3 -m venv "$VENV"
 fi
 "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r conformance/requirements.txt
-# The az CLI scenario needs azure-cli (large); a failed install is reported, and
-# that one test is skipped with the reason, never silently.
-if [ ! -x "$VENV/bin/az" ]; then
-  if ! "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check azure-cli >"$VENV/azure-cli-install.log" 2>&1; then
-    export KEYROTOR_AZ_UNAVAILABLE="pip install azure-cli failed: $(tail -n 1 "$VENV/azure-cli-install.log")"
+# The az CLI scenario needs azure-cli, in a venv of its own: it pins older
+# SDK versions than the conformance tests use. A failed install is reported,
+# and that one test is skipped with the reason, never silently.
+AZ_VENV="${KEYROTOR_AZ_VENV:-.venv-az}"
+if [ ! -x "$AZ_VENV/bin/az" ]; then
+  python3 -m venv "$AZ_VENV"
+  if ! "$AZ_VENV/bin/python" -m pip install --quiet --disable-pip-version-check azure-cli >"$AZ_VENV/install.log" 2>&1; then
+    export KEYROTOR_AZ_UNAVAILABLE="pip install azure-cli failed: $(tail -n 1 "$AZ_VENV/install.log")"
     echo "WARNING: $KEYROTOR_AZ_UNAVAILABLE" >&2
   fi
 fi
-KEYROTOR_VENV="$VENV" KEYROTOR_BIN="$PWD/target/debug/keyrotor" "$VENV/bin/python" -m pytest -q -rs -p no:cacheprovider conformance
+[ -x "$AZ_VENV/bin/az" ] && export KEYROTOR_AZ_BIN="$PWD/$AZ_VENV/bin/az"
+KEYROTOR_BIN="$PWD/target/debug/keyrotor" "$VENV/bin/python" -m pytest -q -rs -p no:cacheprovider conformance
