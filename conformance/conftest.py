@@ -132,3 +132,17 @@ def cognitive_mgmt(server, credential):
     from azure.mgmt.cognitiveservices import CognitiveServicesManagementClient
 
     return CognitiveServicesManagementClient(credential, server.bootstrap["subscriptionId"], **mgmt_kwargs(server))
+
+
+@pytest.fixture
+def kr(server):
+    """Runs the keyrotor CLI against the test server; fails on a non-zero exit unless check=False."""
+    env = dict(os.environ, KEYROTOR_BOOTSTRAP=str(server.data_dir / "bootstrap.json"))
+
+    def run(*args, check=True):
+        p = subprocess.run([_binary(), *args], env=env, capture_output=True, text=True, timeout=60)
+        if check:
+            assert p.returncode == 0, p.stderr
+        return p
+
+    return run

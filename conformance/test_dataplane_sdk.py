@@ -310,24 +310,12 @@ def test_regeneration_guard_refuses_a_key_in_use(server, resources, arm):
     resources.resource_groups.begin_delete(rg).result()
 
 
-def test_cli_guards_regeneration_of_a_key_in_use(server):
+def test_cli_guards_regeneration_of_a_key_in_use(server, kr):
     """`keyrotor keys regenerate` refuses a key used within --window and names its clients."""
     import base64
     import hashlib
     import hmac
-    import os
-    import subprocess
     from email.utils import formatdate
-
-    from conftest import _binary
-
-    env = dict(os.environ, KEYROTOR_BOOTSTRAP=str(server.data_dir / "bootstrap.json"))
-
-    def kr(*args, check=True):
-        p = subprocess.run([_binary(), *args], env=env, capture_output=True, text=True, timeout=60)
-        if check:
-            assert p.returncode == 0, p.stderr
-        return p
 
     rg, name = unique("rg-"), unique("cli")
     kr("group", "create", "-n", rg, "-l", "westus", "-o", "none")

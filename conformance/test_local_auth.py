@@ -4,26 +4,15 @@ stopped; report-only mode counts exactly the requests that would break;
 break-glass re-enabling switches itself off again."""
 
 import json
-import os
-import subprocess
 import time
 import uuid
 
 import requests
 
-from conftest import _binary
 from test_dataplane_bad_input import cosmos_headers
 
 
-def test_disable_local_auth_safely(server):
-    env = dict(os.environ, KEYROTOR_BOOTSTRAP=str(server.data_dir / "bootstrap.json"))
-
-    def kr(*args, check=True):
-        p = subprocess.run([_binary(), *args], env=env, capture_output=True, text=True, timeout=60)
-        if check:
-            assert p.returncode == 0, p.stderr
-        return p
-
+def test_disable_local_auth_safely(server, kr):
     rg, name = f"rg-{uuid.uuid4().hex[:8]}", f"local-{uuid.uuid4().hex[:8]}"
     kr("group", "create", "-n", rg, "-l", "westus", "-o", "none")
     endpoint = json.loads(kr("account", "create", "--kind", "cosmos", "-g", rg, "-n", name).stdout)["properties"]["documentEndpoint"].rstrip("/")

@@ -351,6 +351,16 @@ struct KeyVerdict {
     in_use: bool,
 }
 
+impl KeyVerdict {
+    fn clients_text(&self) -> String {
+        if self.clients.is_empty() {
+            "unknown clients".to_string()
+        } else {
+            self.clients.join(", ")
+        }
+    }
+}
+
 fn verdicts(usage: &Value, window: i64) -> Vec<KeyVerdict> {
     let now = time::OffsetDateTime::now_utc();
     usage["keys"]
@@ -551,6 +561,17 @@ impl Client {
             kind.provider(),
             enc(name)
         )
+    }
+
+    /// `listKeyUsage` of the account at `base`.
+    async fn key_usage(&self, kind: Kind, base: &str) -> Result<Value> {
+        self.ok(
+            reqwest::Method::POST,
+            &format!("{base}/listKeyUsage"),
+            kind.api_version(),
+            None,
+        )
+        .await
     }
 
     /// Finds the kind of the account `name` when not given.
@@ -1048,14 +1069,7 @@ pub async fn run(cmd: ClientCommand) -> Result<()> {
                 KeysCmd::Usage { account, window } => {
                     let k = c.resolve(&account).await?;
                     let base = c.account_path(k, &account.resource_group, &account.name);
-                    let usage = c
-                        .ok(
-                            Method::POST,
-                            &format!("{base}/listKeyUsage"),
-                            k.api_version(),
-                            None,
-                        )
-                        .await?;
+                    let usage = c.key_usage(k, &base).await?;
                     if matches!(c.output, Output::Json | Output::None) {
                         return emit(c.output, &usage, &[]);
                     }
@@ -1125,14 +1139,7 @@ pub async fn run(cmd: ClientCommand) -> Result<()> {
                     let (field_name, value) = key_name_for(k, &key_kind)?;
                     let base = c.account_path(k, &account.resource_group, &account.name);
                     if !force {
-                        let usage = c
-                            .ok(
-                                Method::POST,
-                                &format!("{base}/listKeyUsage"),
-                                k.api_version(),
-                                None,
-                            )
-                            .await?;
+                        let usage = c.key_usage(k, &base).await?;
                         let slot = match value {
                             "Primary" | "Key1" => "primary",
                             "Secondary" | "Key2" => "secondary",
@@ -1150,7 +1157,7 @@ pub async fn run(cmd: ClientCommand) -> Result<()> {
                                 "refusing to regenerate {} ({}): it was last used {when} by {}. Move those clients to the other key, wait until `keyrotor keys usage` shows it idle, or pass --force.",
                                 v.name,
                                 v.kind,
-                                if v.clients.is_empty() { "unknown clients".to_string() } else { v.clients.join(", ") }
+                                v.clients_text()
                             );
                         }
                     }
@@ -1254,14 +1261,7 @@ async fn run_auth(c: &Client, cmd: AuthCmd) -> Result<()> {
             let k = c.resolve(&account).await?;
             let base = c.account_path(k, &account.resource_group, &account.name);
             if !force && !report_only {
-                let usage = c
-                    .ok(
-                        Method::POST,
-                        &format!("{base}/listKeyUsage"),
-                        k.api_version(),
-                        None,
-                    )
-                    .await?;
+                let usage = c.key_usage(k, &base).await?;
                 let in_use: Vec<KeyVerdict> = verdicts(&usage, window)
                     .into_iter()
                     .filter(|v| v.in_use)
@@ -1280,11 +1280,7 @@ async fn run_auth(c: &Client, cmd: AuthCmd) -> Result<()> {
                             "\n  {} ({}), last used {when}, by {}",
                             v.name,
                             v.kind,
-                            if v.clients.is_empty() {
-                                "unknown clients".to_string()
-                            } else {
-                                v.clients.join(", ")
-                            }
+                            v.clients_text()
                         ));
                     }
                     msg.push_str("\nMove them to identity tokens, try --report-only to watch who would break, or pass --force.");
@@ -1354,14 +1350,7 @@ async fn run_auth(c: &Client, cmd: AuthCmd) -> Result<()> {
             let k = c.resolve(&account).await?;
             let base = c.account_path(k, &account.resource_group, &account.name);
             let a = c.ok(Method::GET, &base, k.api_version(), None).await?;
-            let usage = c
-                .ok(
-                    Method::POST,
-                    &format!("{base}/listKeyUsage"),
-                    k.api_version(),
-                    None,
-                )
-                .await?;
+            let usage = c.key_usage(k, &base).await?;
             let disabled = local_auth_disabled(k, &a);
             let report_only = a
                 .pointer("/properties/localAuthReportOnly")
