@@ -28,9 +28,9 @@ pub fn parse_token(value: &str) -> Result<Token, AuthError> {
     let decoded = percent_encoding::percent_decode_str(value.trim())
         .decode_utf8()
         .map_err(|_| AuthError::Malformed("not UTF-8 after percent-decoding"))?;
-    let mut ty = None;
-    let mut ver = None;
-    let mut sig = None;
+    let mut ty: Option<&str> = None;
+    let mut ver: Option<&str> = None;
+    let mut sig: Option<&str> = None;
     for part in decoded.split('&') {
         let (k, v) = part
             .split_once('=')
@@ -41,17 +41,18 @@ pub fn parse_token(value: &str) -> Result<Token, AuthError> {
             "sig" => &mut sig,
             _ => return Err(AuthError::Malformed("unknown token field")),
         };
-        if slot.replace(v.to_string()).is_some() {
+        if slot.replace(v).is_some() {
             return Err(AuthError::Malformed("repeated token field"));
         }
     }
-    if ver.as_deref() != Some("1.0") {
+    if ver != Some("1.0") {
         return Err(AuthError::Malformed("ver must be 1.0"));
     }
     let sig = sig
         .filter(|s| !s.is_empty())
-        .ok_or(AuthError::Malformed("missing sig"))?;
-    match ty.as_deref() {
+        .ok_or(AuthError::Malformed("missing sig"))?
+        .to_string();
+    match ty {
         Some("master") => Ok(Token::Master { sig }),
         Some("aad") => Ok(Token::Aad { token: sig }),
         Some("resource") => Ok(Token::Resource),
@@ -63,29 +64,35 @@ pub fn parse_token(value: &str) -> Result<Token, AuthError> {
 /// (`/dbs/db1/colls/c1/docs` → (`docs`, `dbs/db1/colls/c1`)). Segments are
 /// percent-decoded; `None` for paths that cannot be a Cosmos resource.
 pub fn resource_of(path: &str) -> Option<(String, String)> {
-    let segs: Vec<String> = path
-        .split('/')
-        .filter(|s| !s.is_empty())
-        .map(|s| {
-            percent_encoding::percent_decode_str(s)
-                .decode_utf8()
-                .map(|c| c.into_owned())
-                .ok()
-        })
-        .collect::<Option<_>>()?;
-    if segs.iter().any(|s| s.contains('/')) {
-        return None;
+    // One pass, no per-segment allocation: decode segments into `link`,
+    // remembering where the last two start.
+    let mut link = String::with_capacity(path.len());
+    let mut starts: [usize; 2] = [0, 0];
+    let mut count = 0usize;
+    for seg in path.split('/').filter(|s| !s.is_empty()) {
+        let decoded = percent_encoding::percent_decode_str(seg)
+            .decode_utf8()
+            .ok()?;
+        if decoded.contains('/') {
+            return None;
+        }
+        if count > 0 {
+            link.push('/');
+        }
+        starts = [starts[1], link.len()];
+        link.push_str(&decoded);
+        count += 1;
     }
-    if segs.is_empty() {
+    if count == 0 {
         return Some((String::new(), String::new()));
     }
-    let (ty, link) = if segs.len() % 2 == 1 {
-        (
-            segs[segs.len() - 1].to_ascii_lowercase(),
-            segs[..segs.len() - 1].join("/"),
-        )
+    let (ty, link) = if count % 2 == 1 {
+        // Odd: type = last segment, link = everything before it.
+        let ty = link[starts[1]..].to_ascii_lowercase();
+        link.truncate(starts[1].saturating_sub(1));
+        (ty, link)
     } else {
-        (segs[segs.len() - 2].to_ascii_lowercase(), segs.join("/"))
+        (link[starts[0]..starts[1] - 1].to_ascii_lowercase(), link)
     };
     // RID-based links (not starting with a name path) are signed lower-cased.
     let link = if link.is_empty() || link.starts_with("dbs/") || link.starts_with("offers") {
@@ -104,14 +111,24 @@ pub fn string_to_sign(
     x_ms_date: &str,
     date: &str,
 ) -> String {
-    format!(
-        "{}\n{}\n{}\n{}\n{}\n",
-        verb.to_ascii_lowercase(),
-        resource_type.to_ascii_lowercase(),
-        resource_link,
-        x_ms_date.to_ascii_lowercase(),
-        date.to_ascii_lowercase()
-    )
+    let mut s = String::with_capacity(
+        verb.len() + resource_type.len() + resource_link.len() + x_ms_date.len() + date.len() + 5,
+    );
+    for (part, lower) in [
+        (verb, true),
+        (resource_type, true),
+        (resource_link, false),
+        (x_ms_date, true),
+        (date, true),
+    ] {
+        if lower {
+            s.extend(part.chars().map(|c| c.to_ascii_lowercase()));
+        } else {
+            s.push_str(part);
+        }
+        s.push('\n');
+    }
+    s
 }
 
 /// Whether an operation only reads (allowed with a read-only key).

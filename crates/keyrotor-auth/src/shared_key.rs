@@ -72,7 +72,7 @@ pub fn string_to_sign(
         }
         s.push('\n');
     }
-    let mut ocp: Vec<(String, &str)> = Vec::new();
+    let mut ocp: Vec<(&str, &str)> = Vec::new();
     let mut names: Vec<&str> = headers
         .keys()
         .map(http::HeaderName::as_str)
@@ -91,12 +91,12 @@ pub fn string_to_sign(
                 .to_str()
                 .map_err(|_| AuthError::Malformed("a header is not valid text"))?;
             if !v.is_empty() {
-                ocp.push((name.to_string(), v));
+                ocp.push((name, v));
             }
         }
     }
     for (n, v) in ocp {
-        s.push_str(&n);
+        s.push_str(n);
         s.push(':');
         s.push_str(v);
         s.push('\n');
@@ -104,12 +104,12 @@ pub fn string_to_sign(
     s.push('/');
     s.push_str(account);
     s.push_str(raw_path);
-    let mut params: Vec<(String, String)> = Vec::new();
+    let mut params: Vec<(std::borrow::Cow<'_, str>, std::borrow::Cow<'_, str>)> = Vec::new();
     for (k, v) in form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
         if params.iter().any(|(n, _)| *n == k) {
             continue; // first value wins, as parse_qs()[0]
         }
-        params.push((k.into_owned(), v.into_owned()));
+        params.push((k, v));
     }
     params.sort_by(|a, b| a.0.cmp(&b.0));
     for (k, v) in params {
