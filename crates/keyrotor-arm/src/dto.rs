@@ -624,6 +624,49 @@ pub fn key_usage(a: &Account, keys: &[KeyInfo], usage: &[KeyUsage], now: OffsetD
     json!({ "keys": list })
 }
 
+/// A service principal as the identity extension returns it (never a secret value).
+pub fn principal(
+    p: &keyrotor_core::Principal,
+    secrets: &[keyrotor_core::PrincipalSecret],
+    tenant: &str,
+    bootstrap: bool,
+) -> Value {
+    json!({
+        "clientId": p.client_id,
+        "displayName": p.display_name,
+        "tenantId": tenant,
+        "createdTime": rfc3339(p.created_at),
+        "bootstrapAdministrator": bootstrap,
+        "secrets": secrets.iter().map(|s| json!({
+            "secretId": s.secret_id,
+            "expiresTime": s.expires_at.map(rfc3339),
+        })).collect::<Vec<_>>(),
+    })
+}
+
+/// A newly created client secret: the only response that carries its value.
+pub fn new_secret(meta: &keyrotor_core::PrincipalSecret, secret: &keyrotor_types::Secret) -> Value {
+    json!({ "secretId": meta.secret_id, "value": secret.expose(), "expiresTime": meta.expires_at.map(rfc3339) })
+}
+
+/// `expiresInSeconds` (1 s to 2 years) of a new client secret, if given.
+pub fn secret_expiry(
+    body: &Map<String, Value>,
+    now: OffsetDateTime,
+) -> ArmResult<Option<OffsetDateTime>> {
+    match body.get("expiresInSeconds") {
+        None | Some(Value::Null) => Ok(None),
+        Some(v) => match v.as_i64() {
+            Some(s) if (1..=2 * 366 * 86_400).contains(&s) => {
+                Ok(Some(now + time::Duration::seconds(s)))
+            }
+            _ => Err(ArmError::InvalidParameter(
+                "'expiresInSeconds' must be an integer from 1 to 63244800".into(),
+            )),
+        },
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -49,6 +49,7 @@ impl ArmError {
                 CoreError::NameTaken { .. } => (S::CONFLICT, "Conflict"),
                 CoreError::NoSuchKey { .. } => (S::BAD_REQUEST, "InvalidKeyKind"),
                 CoreError::BadCredentials => (S::UNAUTHORIZED, "AuthenticationFailed"),
+                CoreError::PrincipalNotFound(_) => (S::NOT_FOUND, "ResourceNotFound"),
                 CoreError::ItemExists => (S::CONFLICT, "Conflict"),
                 CoreError::ItemNotFound => (S::NOT_FOUND, "NotFound"),
                 CoreError::PreconditionFailed => (S::PRECONDITION_FAILED, "PreconditionFailed"),

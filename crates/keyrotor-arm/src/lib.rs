@@ -589,6 +589,72 @@ fn handle(
                 }
             }
         }
+        Operation::PrincipalsList => {
+            let list: Vec<Value> = core
+                .principals()?
+                .iter()
+                .map(|(p, secrets)| {
+                    dto::principal(
+                        p,
+                        secrets,
+                        &dir.tenant_id,
+                        p.client_id == dir.admin_client_id,
+                    )
+                })
+                .collect();
+            ok_json(StatusCode::OK, json!({ "value": list }))
+        }
+        Operation::PrincipalsCreate => {
+            let body = dto::json_object(body)?;
+            let name = dto::string_field(&body, "displayName")?
+                .ok_or_else(|| ArmError::InvalidParameter("'displayName' is required".into()))?;
+            let expires = dto::secret_expiry(&body, core.now())?;
+            let (p, meta, secret) = core.create_principal(actor, &name, expires)?;
+            let mut v = dto::principal(&p, std::slice::from_ref(&meta), &dir.tenant_id, false);
+            v["secret"] = dto::new_secret(&meta, &secret);
+            ok_json(StatusCode::CREATED, v)
+        }
+        Operation::PrincipalsDelete { client_id } => {
+            core.delete_principal(dir, actor, &client_id)?;
+            empty(StatusCode::OK)
+        }
+        Operation::PrincipalsAddSecret { client_id } => {
+            let body = if body.is_empty() {
+                serde_json::Map::new()
+            } else {
+                dto::json_object(body)?
+            };
+            let expires = dto::secret_expiry(&body, core.now())?;
+            let (meta, secret) = core.add_principal_secret(actor, &client_id, expires)?;
+            ok_json(StatusCode::OK, dto::new_secret(&meta, &secret))
+        }
+        Operation::PrincipalsRemoveSecret { client_id } => {
+            let body = dto::json_object(body)?;
+            let secret_id = dto::string_field(&body, "secretId")?
+                .ok_or_else(|| ArmError::InvalidParameter("'secretId' is required".into()))?;
+            core.remove_principal_secret(actor, &client_id, &secret_id)?;
+            empty(StatusCode::OK)
+        }
+        Operation::SigningKeysRotate => {
+            // Old keys stay in the JWKS until every token they signed has expired.
+            let overlap = time::Duration::seconds(login::TOKEN_LIFETIME_SECONDS + 600);
+            let keys = core.rotate_signing_key(overlap, || {
+                keyrotor_identity::generate_signing_key()
+                    .map_err(|_| keyrotor_core::Error::Crypto(keyrotor_crypto::Error::Rng))
+            })?;
+            let pairs: Vec<(String, &[u8])> = keys
+                .iter()
+                .map(|k| (k.kid.clone(), k.pkcs8.as_slice()))
+                .collect();
+            let issuer = TokenIssuer::new(st.issuer_name(), &pairs)
+                .map_err(|e| ArmError::Internal(e.to_string()))?;
+            st.set_issuer(issuer);
+            let kids: Vec<&str> = keys.iter().map(|k| k.kid.as_str()).collect();
+            ok_json(
+                StatusCode::OK,
+                json!({ "signingKid": kids.last(), "jwksKids": kids }),
+            )
+        }
         Operation::CheckNameExists { kind, name } => {
             let exists = match AccountName::parse(kind, &name) {
                 Ok(n) => core.account_by_name(kind, &n)?.is_some(),

@@ -76,6 +76,24 @@ pub enum Operation {
         kind: AccountKind,
         name: String,
     },
+    /// keyrotor extension: `GET /providers/Keyrotor.Identity/servicePrincipals`.
+    PrincipalsList,
+    /// keyrotor extension: `POST /providers/Keyrotor.Identity/servicePrincipals`.
+    PrincipalsCreate,
+    /// keyrotor extension: `DELETE …/servicePrincipals/{clientId}`.
+    PrincipalsDelete {
+        client_id: String,
+    },
+    /// keyrotor extension: `POST …/servicePrincipals/{clientId}/addSecret`.
+    PrincipalsAddSecret {
+        client_id: String,
+    },
+    /// keyrotor extension: `POST …/servicePrincipals/{clientId}/removeSecret`.
+    PrincipalsRemoveSecret {
+        client_id: String,
+    },
+    /// keyrotor extension: `POST /providers/Keyrotor.Identity/signingKeys/rotate`.
+    SigningKeysRotate,
 }
 
 /// An account action: the methods it answers and the operation it builds.
@@ -295,6 +313,48 @@ impl Operation {
                     _ => not_allowed,
                 }
             }
+            [prov_lit, ns, rest @ ..]
+                if is(prov_lit, "providers") && is(ns, "keyrotor.identity") =>
+            {
+                match (m.clone(), rest) {
+                    (Method::GET, [sp]) if is(sp, "serviceprincipals") => {
+                        Ok(Operation::PrincipalsList)
+                    }
+                    (Method::POST, [sp]) if is(sp, "serviceprincipals") => {
+                        Ok(Operation::PrincipalsCreate)
+                    }
+                    (Method::DELETE, [sp, id]) if is(sp, "serviceprincipals") => {
+                        Ok(Operation::PrincipalsDelete {
+                            client_id: id.to_string(),
+                        })
+                    }
+                    (Method::POST, [sp, id, action])
+                        if is(sp, "serviceprincipals") && is(action, "addsecret") =>
+                    {
+                        Ok(Operation::PrincipalsAddSecret {
+                            client_id: id.to_string(),
+                        })
+                    }
+                    (Method::POST, [sp, id, action])
+                        if is(sp, "serviceprincipals") && is(action, "removesecret") =>
+                    {
+                        Ok(Operation::PrincipalsRemoveSecret {
+                            client_id: id.to_string(),
+                        })
+                    }
+                    (Method::POST, [sk, action])
+                        if is(sk, "signingkeys") && is(action, "rotate") =>
+                    {
+                        Ok(Operation::SigningKeysRotate)
+                    }
+                    (_, [first, ..])
+                        if is(first, "serviceprincipals") || is(first, "signingkeys") =>
+                    {
+                        not_allowed
+                    }
+                    _ => Err(Unrouted::NoRoute),
+                }
+            }
             [prov_lit, ..] if is(prov_lit, "providers") => {
                 Err(Unrouted::NotImplemented(s.join("/")))
             }
@@ -348,6 +408,16 @@ impl Operation {
             },
             Operation::AccountsListConnectionStrings(p) => acct(p, "listConnectionStrings/action"),
             Operation::AccountsListKeyUsage(p) => acct(p, "listKeyUsage/action"),
+            Operation::PrincipalsList => "Keyrotor.Identity/servicePrincipals/read".into(),
+            Operation::PrincipalsCreate
+            | Operation::PrincipalsAddSecret { .. }
+            | Operation::PrincipalsRemoveSecret { .. } => {
+                "Keyrotor.Identity/servicePrincipals/write".into()
+            }
+            Operation::PrincipalsDelete { .. } => {
+                "Keyrotor.Identity/servicePrincipals/delete".into()
+            }
+            Operation::SigningKeysRotate => "Keyrotor.Identity/signingKeys/rotate/action".into(),
         }
     }
 }

@@ -13,11 +13,12 @@ use keyrotor_types::{
 };
 use time::OffsetDateTime;
 
+pub use store::PrincipalSecret;
 pub use store::{
     Account, AccountSettings, AccountSpec, AuditEvent, DataItem, LocalAuth, Principal, PutMode,
     ResourceGroup, Store, StoreError,
 };
-use store::{PrincipalSecret, StoredKey, StoredSigningKey};
+use store::{StoredKey, StoredSigningKey};
 pub use usage::{KeyUsage, UsageRecorder};
 
 pub type Result<T> = std::result::Result<T, Error>;
@@ -45,6 +46,8 @@ pub enum Error {
     ItemNotFound,
     #[error("the item was changed by another request (ETag mismatch)")]
     PreconditionFailed,
+    #[error("service principal or secret '{0}' could not be found")]
+    PrincipalNotFound(String),
     #[error("invalid client credentials")]
     BadCredentials,
     #[error("stored key material could not be decrypted")]
@@ -248,6 +251,154 @@ impl Keyrotor {
         } else {
             Err(Error::BadCredentials)
         }
+    }
+
+    // ----- identities --------------------------------------------------------
+
+    fn new_secret(&self, expires_at: Option<OffsetDateTime>) -> Result<(PrincipalSecret, Secret)> {
+        let secret = keyrotor_crypto::random_secret(32).map_err(Error::Crypto)?;
+        Ok((
+            PrincipalSecret {
+                secret_id: keyrotor_crypto::random_guid().map_err(Error::Crypto)?,
+                verifier: keyrotor_crypto::sha256_hex(secret.expose().as_bytes()),
+                expires_at,
+            },
+            secret,
+        ))
+    }
+
+    /// Creates a service principal with one client secret; the secret exists
+    /// only in the return value.
+    pub fn create_principal(
+        &self,
+        actor: &Actor,
+        display_name: &str,
+        expires_at: Option<OffsetDateTime>,
+    ) -> Result<(Principal, PrincipalSecret, Secret)> {
+        let name = display_name.trim();
+        if name.is_empty() || name.chars().count() > 120 || name.chars().any(char::is_control) {
+            return Err(Error::InvalidInput(
+                "display names have 1-120 printable characters".into(),
+            ));
+        }
+        let principal = Principal {
+            client_id: keyrotor_crypto::random_guid().map_err(Error::Crypto)?,
+            display_name: name.to_string(),
+            created_at: self.now(),
+        };
+        let (meta, secret) = self.new_secret(expires_at)?;
+        let audit = self.audit(
+            actor,
+            "principal.create",
+            principal.client_id.clone(),
+            name.to_string(),
+        );
+        self.store.insert_principal(&principal, &meta, &audit)?;
+        Ok((principal, meta, secret))
+    }
+
+    pub fn principals(&self) -> Result<Vec<(Principal, Vec<PrincipalSecret>)>> {
+        Ok(self.store.principals()?)
+    }
+
+    /// Adds a client secret (for rotating a principal's secret without downtime).
+    pub fn add_principal_secret(
+        &self,
+        actor: &Actor,
+        client_id: &str,
+        expires_at: Option<OffsetDateTime>,
+    ) -> Result<(PrincipalSecret, Secret)> {
+        if self.store.principal(client_id)?.is_none() {
+            return Err(Error::PrincipalNotFound(
+                client_id.chars().take(64).collect(),
+            ));
+        }
+        let (meta, secret) = self.new_secret(expires_at)?;
+        let audit = self.audit(
+            actor,
+            "principal.secret.add",
+            client_id.to_string(),
+            meta.secret_id.clone(),
+        );
+        self.store.add_principal_secret(client_id, &meta, &audit)?;
+        Ok((meta, secret))
+    }
+
+    pub fn remove_principal_secret(
+        &self,
+        actor: &Actor,
+        client_id: &str,
+        secret_id: &str,
+    ) -> Result<()> {
+        let audit = self.audit(
+            actor,
+            "principal.secret.remove",
+            client_id.to_string(),
+            secret_id.to_string(),
+        );
+        if self
+            .store
+            .remove_principal_secret(client_id, secret_id, &audit)?
+        {
+            Ok(())
+        } else {
+            Err(Error::PrincipalNotFound(
+                format!("{client_id}/{secret_id}")
+                    .chars()
+                    .take(120)
+                    .collect(),
+            ))
+        }
+    }
+
+    /// Deletes a service principal; the bootstrap administrator cannot be deleted.
+    pub fn delete_principal(&self, dir: &Directory, actor: &Actor, client_id: &str) -> Result<()> {
+        if client_id == dir.admin_client_id {
+            return Err(Error::InvalidInput(
+                "the bootstrap administrator cannot be deleted".into(),
+            ));
+        }
+        let audit = self.audit(
+            actor,
+            "principal.delete",
+            client_id.to_string(),
+            String::new(),
+        );
+        if self.store.delete_principal(client_id, &audit)? {
+            Ok(())
+        } else {
+            Err(Error::PrincipalNotFound(
+                client_id.chars().take(64).collect(),
+            ))
+        }
+    }
+
+    /// Adds a new token-signing key (it signs from now on) and drops keys
+    /// superseded longer ago than `overlap`, so tokens they signed expire first.
+    pub fn rotate_signing_key(
+        &self,
+        overlap: time::Duration,
+        generate: impl FnOnce() -> Result<(String, Vec<u8>)>,
+    ) -> Result<Vec<SigningKey>> {
+        let (kid, pkcs8) = generate()?;
+        let sealed = self
+            .root
+            .seal(&signing_context(&kid), &pkcs8)
+            .map_err(Error::Crypto)?;
+        let now = self.now();
+        self.store.insert_signing_key(&StoredSigningKey {
+            kid,
+            sealed_pkcs8: sealed,
+            created_at: now,
+        })?;
+        let stored = self.store.signing_keys()?;
+        // Key i is superseded when key i+1 was created.
+        for pair in stored.windows(2) {
+            if now - pair[1].created_at > overlap {
+                self.store.delete_signing_key(&pair[0].kid)?;
+            }
+        }
+        self.signing_keys(|| Err(Error::InvalidInput("no signing key".into())))
     }
 
     /// Token-signing keys, creating the first one if none exists.

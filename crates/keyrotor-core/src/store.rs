@@ -275,6 +275,22 @@ pub trait Store: Send + Sync + 'static {
         audit: &AuditEvent,
     ) -> StoreResult<()>;
     fn principal(&self, client_id: &str) -> StoreResult<Option<(Principal, Vec<PrincipalSecret>)>>;
+    fn principals(&self) -> StoreResult<Vec<(Principal, Vec<PrincipalSecret>)>>;
+    /// `NotFound` if the principal does not exist.
+    fn add_principal_secret(
+        &self,
+        client_id: &str,
+        secret: &PrincipalSecret,
+        audit: &AuditEvent,
+    ) -> StoreResult<()>;
+    fn remove_principal_secret(
+        &self,
+        client_id: &str,
+        secret_id: &str,
+        audit: &AuditEvent,
+    ) -> StoreResult<bool>;
+    fn delete_principal(&self, client_id: &str, audit: &AuditEvent) -> StoreResult<bool>;
+    fn delete_signing_key(&self, kid: &str) -> StoreResult<()>;
 
     fn signing_keys(&self) -> StoreResult<Vec<StoredSigningKey>>;
 

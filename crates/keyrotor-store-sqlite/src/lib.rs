@@ -683,6 +683,91 @@ impl Store for SqliteStore {
         )))
     }
 
+    fn principals(&self) -> StoreResult<Vec<(Principal, Vec<PrincipalSecret>)>> {
+        let ids: Vec<String> = {
+            let conn = self.read();
+            let mut stmt = conn
+                .prepare_cached("SELECT client_id FROM principals ORDER BY created_at")
+                .map_err(backend)?;
+            let rows = stmt
+                .query_map([], |r| r.get::<_, String>(0))
+                .map_err(backend)?;
+            rows.map(|r| r.map_err(backend))
+                .collect::<StoreResult<_>>()?
+        };
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Some(p) = self.principal(&id)? {
+                out.push(p);
+            }
+        }
+        Ok(out)
+    }
+
+    fn add_principal_secret(
+        &self,
+        client_id: &str,
+        s: &PrincipalSecret,
+        audit: &AuditEvent,
+    ) -> StoreResult<()> {
+        let mut conn = self.write();
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(backend)?;
+        tx.execute(
+            "INSERT INTO principal_secrets(client_id, secret_id, verifier, expires_at) VALUES (?1, ?2, ?3, ?4)",
+            params![client_id, s.secret_id, s.verifier, s.expires_at.map(to_micros)],
+        )
+        .map_err(backend)?;
+        insert_audit(&tx, audit)?;
+        tx.commit().map_err(backend)
+    }
+
+    fn remove_principal_secret(
+        &self,
+        client_id: &str,
+        secret_id: &str,
+        audit: &AuditEvent,
+    ) -> StoreResult<bool> {
+        let mut conn = self.write();
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(backend)?;
+        let n = tx
+            .execute(
+                "DELETE FROM principal_secrets WHERE client_id = ?1 AND secret_id = ?2",
+                params![client_id, secret_id],
+            )
+            .map_err(backend)?;
+        if n > 0 {
+            insert_audit(&tx, audit)?;
+        }
+        tx.commit().map_err(backend)?;
+        Ok(n > 0)
+    }
+
+    fn delete_principal(&self, client_id: &str, audit: &AuditEvent) -> StoreResult<bool> {
+        let mut conn = self.write();
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(backend)?;
+        let n = tx
+            .execute("DELETE FROM principals WHERE client_id = ?1", [client_id])
+            .map_err(backend)?;
+        if n > 0 {
+            insert_audit(&tx, audit)?;
+        }
+        tx.commit().map_err(backend)?;
+        Ok(n > 0)
+    }
+
+    fn delete_signing_key(&self, kid: &str) -> StoreResult<()> {
+        self.write()
+            .execute("DELETE FROM signing_keys WHERE kid = ?1", [kid])
+            .map_err(backend)?;
+        Ok(())
+    }
+
     fn signing_keys(&self) -> StoreResult<Vec<StoredSigningKey>> {
         let conn = self.read();
         let mut stmt = conn
