@@ -94,6 +94,15 @@ printf '%-44s %10s req/s  %sx nginx  (target >= 0.85)\n' "keyrotor Cosmos master
 printf '%-44s %10s req/s  %sx nginx  (target >= 0.85)\n' "keyrotor Batch SharedKey (auth + 501 JSON)" "$BATCH" "$(ratio "$BATCH" "$NG")"
 echo "keyrotor api-key p99 at c=$CONN: $(p99 -H "api-key: $AI_KEY" http://127.0.0.1:18090/ai/bench-ai/x); nginx p99: $(p99 -H "api-key: 0123456789abcdef0123456789abcdef" http://127.0.0.1:18080/)"
 
+# Open loop at 20k req/s with latency correction (oha: `cargo install oha --locked`).
+OHA="${OHA:-$(command -v oha || true)}"
+if [ -n "$OHA" ]; then
+  olp99() { "$OHA" -z "$DUR" -q 20000 --latency-correction --no-tui --output-format json "$@" 2>/dev/null | python3 -c "import json,sys; print(f\"{json.load(sys.stdin)['latencyPercentiles']['p99']*1000:.2f} ms\")"; }
+  echo "open loop 20k req/s p99 (target <= 1 ms): nginx $(olp99 -H "api-key: 0123456789abcdef0123456789abcdef" http://127.0.0.1:18080/), keyrotor api-key $(olp99 -H "api-key: $AI_KEY" http://127.0.0.1:18090/ai/bench-ai/x), keyrotor SharedKey $(olp99 -H "authorization: $BATCH_AUTH" -H "ocp-date: $BATCH_DATE" "http://127.0.0.1:18090/batch/benchbatch/certificates?api-version=2025-06-01")"
+else
+  echo "open-loop p99: skipped (oha not installed; cargo install oha --locked)"
+fi
+
 if [ "${AZURITE:-0}" = 1 ]; then
   (cd "$TMP" && npm install --silent azurite >/dev/null 2>&1) || { echo "Azurite: npm install failed; skipped"; exit 0; }
   (cd "$TMP" && npx azurite-blob --blobHost 127.0.0.1 --blobPort 10000 --inMemoryPersistence --loose --skipApiVersionCheck --silent --disableTelemetry >/dev/null 2>&1 &)
