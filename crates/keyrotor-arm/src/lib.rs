@@ -282,6 +282,17 @@ async fn arm_dispatch_inner(st: Arc<ArmState>, req: Request) -> ArmResult<Respon
     Ok(resp)
 }
 
+/// The subscription named in a path, which must be this service's one.
+fn own_subscription(dir: &Directory, s: &str) -> ArmResult<SubscriptionId> {
+    let sub = sub_id(s)?;
+    if sub != dir.subscription_id {
+        return Err(
+            keyrotor_core::Error::SubscriptionNotFound(s.chars().take(64).collect()).into(),
+        );
+    }
+    Ok(sub)
+}
+
 fn sub_id(s: &str) -> ArmResult<SubscriptionId> {
     SubscriptionId::parse(s).map_err(|_| {
         keyrotor_core::Error::SubscriptionNotFound(s.chars().take(64).collect()).into()
@@ -343,30 +354,19 @@ fn handle(
             json!({ "value": [dto::subscription(dir)], "count": { "type": "Total", "value": 1 } }),
         ),
         Operation::SubscriptionsGet { subscription } => {
-            let sub = sub_id(&subscription)?;
-            if sub != dir.subscription_id {
-                return Err(keyrotor_core::Error::SubscriptionNotFound(subscription).into());
-            }
+            own_subscription(dir, &subscription)?;
             ok_json(StatusCode::OK, dto::subscription(dir))
         }
+        // Every provider is registered: keyrotor never asks clients to register one.
         Operation::ProvidersGet {
             subscription,
             namespace,
-        } => {
-            let sub = sub_id(&subscription)?;
-            if sub != dir.subscription_id {
-                return Err(keyrotor_core::Error::SubscriptionNotFound(subscription).into());
-            }
-            ok_json(StatusCode::OK, provider(&sub, &namespace))
         }
-        Operation::ProvidersRegister {
+        | Operation::ProvidersRegister {
             subscription,
             namespace,
         } => {
-            let sub = sub_id(&subscription)?;
-            if sub != dir.subscription_id {
-                return Err(keyrotor_core::Error::SubscriptionNotFound(subscription).into());
-            }
+            let sub = own_subscription(dir, &subscription)?;
             ok_json(StatusCode::OK, provider(&sub, &namespace))
         }
         Operation::ResourceGroupsList { subscription } => {

@@ -163,6 +163,25 @@ impl Api {
 
 const BATCH: &str = "/resourceGroups/rg1/providers/Microsoft.Batch/batchAccounts/crash1";
 
+/// Starts `keyrotor serve` expecting it to refuse; returns what it printed.
+fn serve_refuses(dir: &Path, port: u16) -> String {
+    let mut child = Command::new(BIN)
+        .args(["serve", "--data-dir"])
+        .arg(dir)
+        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let status = child.wait().unwrap_or_else(|e| panic!("{e}"));
+    let mut err = String::new();
+    child.stderr.take().map(|mut s| s.read_to_string(&mut err));
+    assert!(
+        !status.success(),
+        "keyrotor started although it should refuse: {err}"
+    );
+    err
+}
+
 /// kill -9 during a stream of regenerations: after restart every slot holds
 /// the value acknowledged last, or the value of the one request in flight at
 /// the kill; no acknowledged value is lost and no replaced value comes back.
@@ -391,17 +410,7 @@ fn world_readable_root_key_is_refused() {
         std::fs::set_permissions(dir.join("root.key"), std::fs::Permissions::from_mode(0o644))
             .unwrap_or_else(|e| panic!("{e}"));
     }
-    let mut child = Command::new(BIN)
-        .args(["serve", "--data-dir"])
-        .arg(&dir)
-        .args(["--listen", &format!("127.0.0.1:{port}")])
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("{e}"));
-    let status = child.wait().unwrap_or_else(|e| panic!("{e}"));
-    let mut err = String::new();
-    child.stderr.take().map(|mut s| s.read_to_string(&mut err));
-    assert!(!status.success());
+    let err = serve_refuses(&dir, port);
     assert!(err.contains("accessible to other users"), "{err}");
 }
 
@@ -431,17 +440,7 @@ fn wrong_root_key_cannot_read_keys() {
     }
     // Another root key: the stored keys (and signing keys) cannot be opened.
     std::fs::write(dir.join("root.key"), "11".repeat(32)).unwrap_or_else(|e| panic!("{e}"));
-    let mut child = Command::new(BIN)
-        .args(["serve", "--data-dir"])
-        .arg(&dir)
-        .args(["--listen", &format!("127.0.0.1:{port}")])
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("{e}"));
-    let status = child.wait().unwrap_or_else(|e| panic!("{e}"));
-    let mut err = String::new();
-    child.stderr.take().map(|mut s| s.read_to_string(&mut err));
-    assert!(!status.success(), "started with the wrong root key");
+    let err = serve_refuses(&dir, port);
     assert!(
         err.contains("decrypted") || err.contains("root key"),
         "{err}"
@@ -453,17 +452,7 @@ fn a_second_server_on_the_same_data_dir_is_refused() {
     let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let dir = tmp.path().join("data");
     let first = Server::start(&dir, free_port());
-    let mut child = Command::new(BIN)
-        .args(["serve", "--data-dir"])
-        .arg(&dir)
-        .args(["--listen", &format!("127.0.0.1:{}", free_port())])
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("{e}"));
-    let status = child.wait().unwrap_or_else(|e| panic!("{e}"));
-    let mut err = String::new();
-    child.stderr.take().map(|mut s| s.read_to_string(&mut err));
-    assert!(!status.success());
+    let err = serve_refuses(&dir, free_port());
     assert!(err.contains("another keyrotor server"), "{err}");
     drop(first);
 }
