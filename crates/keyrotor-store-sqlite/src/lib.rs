@@ -154,6 +154,21 @@ impl SqliteStore {
         self.writer.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// Runs `f` in one `BEGIN IMMEDIATE` transaction on the writer connection
+    /// and commits if it returns Ok; an Err rolls everything back.
+    fn write_tx<T>(
+        &self,
+        f: impl FnOnce(&rusqlite::Transaction<'_>) -> StoreResult<T>,
+    ) -> StoreResult<T> {
+        let mut conn = self.write();
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(backend)?;
+        let out = f(&tx)?;
+        tx.commit().map_err(backend)?;
+        Ok(out)
+    }
+
     fn read(&self) -> MutexGuard<'_, Connection> {
         let start = self.next_reader.fetch_add(1, Ordering::Relaxed);
         for i in 0..self.readers.len() {
@@ -334,36 +349,33 @@ impl Store for SqliteStore {
     }
 
     fn upsert_group(&self, g: &ResourceGroup, audit: &AuditEvent) -> StoreResult<bool> {
-        let mut conn = self.write();
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(backend)?;
-        let exists: bool = tx
-            .query_row(
-                "SELECT 1 FROM resource_groups WHERE subscription = ?1 AND name_key = ?2",
-                params![g.subscription.as_str(), g.name.key()],
-                |_| Ok(true),
+        self.write_tx(|tx| {
+            let exists: bool = tx
+                .query_row(
+                    "SELECT 1 FROM resource_groups WHERE subscription = ?1 AND name_key = ?2",
+                    params![g.subscription.as_str(), g.name.key()],
+                    |_| Ok(true),
+                )
+                .optional()
+                .map_err(backend)?
+                .unwrap_or(false);
+            tx.execute(
+                "INSERT INTO resource_groups(subscription, name_key, name, location, tags, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                 ON CONFLICT(subscription, name_key) DO UPDATE SET tags = excluded.tags",
+                params![
+                    g.subscription.as_str(),
+                    g.name.key(),
+                    g.name.as_str(),
+                    g.location,
+                    tags_to_text(&g.tags),
+                    to_micros(g.created_at)
+                ],
             )
-            .optional()
-            .map_err(backend)?
-            .unwrap_or(false);
-        tx.execute(
-            "INSERT INTO resource_groups(subscription, name_key, name, location, tags, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-             ON CONFLICT(subscription, name_key) DO UPDATE SET tags = excluded.tags",
-            params![
-                g.subscription.as_str(),
-                g.name.key(),
-                g.name.as_str(),
-                g.location,
-                tags_to_text(&g.tags),
-                to_micros(g.created_at)
-            ],
-        )
-        .map_err(backend)?;
-        insert_audit(&tx, audit)?;
-        tx.commit().map_err(backend)?;
-        Ok(!exists)
+            .map_err(backend)?;
+            insert_audit(tx, audit)?;
+            Ok(!exists)
+        })
     }
 
     fn group(
@@ -401,29 +413,26 @@ impl Store for SqliteStore {
         name: &ResourceGroupName,
         audit: &AuditEvent,
     ) -> StoreResult<Option<usize>> {
-        let mut conn = self.write();
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(backend)?;
-        let accounts: i64 = tx
-            .query_row(
-                "SELECT COUNT(*) FROM accounts WHERE subscription = ?1 AND group_key = ?2",
-                params![sub.as_str(), name.key()],
-                |r| r.get(0),
-            )
-            .map_err(backend)?;
-        let n = tx
-            .execute(
-                "DELETE FROM resource_groups WHERE subscription = ?1 AND name_key = ?2",
-                params![sub.as_str(), name.key()],
-            )
-            .map_err(backend)?;
-        if n == 0 {
-            return Ok(None);
-        }
-        insert_audit(&tx, audit)?;
-        tx.commit().map_err(backend)?;
-        Ok(Some(usize::try_from(accounts).unwrap_or(0)))
+        self.write_tx(|tx| {
+            let accounts: i64 = tx
+                .query_row(
+                    "SELECT COUNT(*) FROM accounts WHERE subscription = ?1 AND group_key = ?2",
+                    params![sub.as_str(), name.key()],
+                    |r| r.get(0),
+                )
+                .map_err(backend)?;
+            let n = tx
+                .execute(
+                    "DELETE FROM resource_groups WHERE subscription = ?1 AND name_key = ?2",
+                    params![sub.as_str(), name.key()],
+                )
+                .map_err(backend)?;
+            if n == 0 {
+                return Ok(None);
+            }
+            insert_audit(tx, audit)?;
+            Ok(Some(usize::try_from(accounts).unwrap_or(0)))
+        })
     }
 
     fn insert_account(
@@ -432,40 +441,37 @@ impl Store for SqliteStore {
         keys: &[StoredKey],
         audit: &AuditEvent,
     ) -> StoreResult<Account> {
-        let mut conn = self.write();
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(backend)?;
-        tx.execute(
-            "INSERT INTO accounts(uid, kind, name_key, name, subscription, group_key, location, tags, document, created_at, updated_at, settings)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-            params![
-                a.uid,
-                a.kind.as_str(),
-                a.name.key(),
-                a.name.as_str(),
-                a.subscription.as_str(),
-                a.resource_group.key(),
-                a.location,
-                tags_to_text(&a.tags),
-                a.document,
-                to_micros(a.created_at),
-                to_micros(a.updated_at),
-                settings_to_text(&a.settings)
-            ],
-        )
-        .map_err(backend)?;
-        let id = tx.last_insert_rowid();
-        for k in keys {
+        self.write_tx(|tx| {
             tx.execute(
-                "INSERT INTO account_keys(account_id, slot, generation, sealed, generated_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![id, k.slot.as_str(), gen_to_sql(k.generation)?, k.sealed, to_micros(k.generated_at)],
+                "INSERT INTO accounts(uid, kind, name_key, name, subscription, group_key, location, tags, document, created_at, updated_at, settings)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                params![
+                    a.uid,
+                    a.kind.as_str(),
+                    a.name.key(),
+                    a.name.as_str(),
+                    a.subscription.as_str(),
+                    a.resource_group.key(),
+                    a.location,
+                    tags_to_text(&a.tags),
+                    a.document,
+                    to_micros(a.created_at),
+                    to_micros(a.updated_at),
+                    settings_to_text(&a.settings)
+                ],
             )
             .map_err(backend)?;
-        }
-        insert_audit(&tx, audit)?;
-        tx.commit().map_err(backend)?;
-        Ok(Account { id, ..a.clone() })
+            let id = tx.last_insert_rowid();
+            for k in keys {
+                tx.execute(
+                    "INSERT INTO account_keys(account_id, slot, generation, sealed, generated_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                    params![id, k.slot.as_str(), gen_to_sql(k.generation)?, k.sealed, to_micros(k.generated_at)],
+                )
+                .map_err(backend)?;
+            }
+            insert_audit(tx, audit)?;
+            Ok(Account { id, ..a.clone() })
+        })
     }
 
     fn update_account(
@@ -475,21 +481,19 @@ impl Store for SqliteStore {
         at: OffsetDateTime,
         audit: &AuditEvent,
     ) -> StoreResult<()> {
-        let mut conn = self.write();
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(backend)?;
-        let n = tx
-            .execute(
-                "UPDATE accounts SET location = ?2, tags = ?3, document = ?4, updated_at = ?5, settings = ?6 WHERE id = ?1",
-                params![id, spec.location, tags_to_text(&spec.tags), spec.document, to_micros(at), settings_to_text(&spec.settings)],
-            )
-            .map_err(backend)?;
-        if n == 0 {
-            return Err(StoreError::NotFound);
-        }
-        insert_audit(&tx, audit)?;
-        tx.commit().map_err(backend)
+        self.write_tx(|tx| {
+            let n = tx
+                .execute(
+                    "UPDATE accounts SET location = ?2, tags = ?3, document = ?4, updated_at = ?5, settings = ?6 WHERE id = ?1",
+                    params![id, spec.location, tags_to_text(&spec.tags), spec.document, to_micros(at), settings_to_text(&spec.settings)],
+                )
+                .map_err(backend)?;
+            if n == 0 {
+                return Err(StoreError::NotFound);
+            }
+            insert_audit(tx, audit)?;
+                    Ok(())
+        })
     }
 
     fn account(&self, kind: AccountKind, name: &AccountName) -> StoreResult<Option<Account>> {
@@ -527,18 +531,15 @@ impl Store for SqliteStore {
     }
 
     fn delete_account(&self, id: i64, audit: &AuditEvent) -> StoreResult<bool> {
-        let mut conn = self.write();
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(backend)?;
-        let n = tx
-            .execute("DELETE FROM accounts WHERE id = ?1", [id])
-            .map_err(backend)?;
-        if n > 0 {
-            insert_audit(&tx, audit)?;
-        }
-        tx.commit().map_err(backend)?;
-        Ok(n > 0)
+        self.write_tx(|tx| {
+            let n = tx
+                .execute("DELETE FROM accounts WHERE id = ?1", [id])
+                .map_err(backend)?;
+            if n > 0 {
+                insert_audit(tx, audit)?;
+            }
+            Ok(n > 0)
+        })
     }
 
     fn keys(&self, account_id: i64) -> StoreResult<Vec<StoredKey>> {
@@ -562,33 +563,30 @@ impl Store for SqliteStore {
         seal: SealFn<'_>,
         audit: &AuditEvent,
     ) -> StoreResult<StoredKey> {
-        let mut conn = self.write();
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(backend)?;
-        let current: Option<i64> = tx
-            .query_row(
-                "SELECT generation FROM account_keys WHERE account_id = ?1 AND slot = ?2",
-                params![account_id, slot.as_str()],
-                |r| r.get(0),
+        self.write_tx(|tx| {
+            let current: Option<i64> = tx
+                .query_row(
+                    "SELECT generation FROM account_keys WHERE account_id = ?1 AND slot = ?2",
+                    params![account_id, slot.as_str()],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(backend)?;
+            let current = current.ok_or(StoreError::NotFound)?;
+            let generation = u64::try_from(current).map_err(|_| corrupt("generation"))? + 1;
+            let sealed = seal(generation)?;
+            tx.execute(
+                "UPDATE account_keys SET generation = ?3, sealed = ?4, generated_at = ?5 WHERE account_id = ?1 AND slot = ?2",
+                params![account_id, slot.as_str(), gen_to_sql(generation)?, sealed, to_micros(at)],
             )
-            .optional()
             .map_err(backend)?;
-        let current = current.ok_or(StoreError::NotFound)?;
-        let generation = u64::try_from(current).map_err(|_| corrupt("generation"))? + 1;
-        let sealed = seal(generation)?;
-        tx.execute(
-            "UPDATE account_keys SET generation = ?3, sealed = ?4, generated_at = ?5 WHERE account_id = ?1 AND slot = ?2",
-            params![account_id, slot.as_str(), gen_to_sql(generation)?, sealed, to_micros(at)],
-        )
-        .map_err(backend)?;
-        insert_audit(&tx, audit)?;
-        tx.commit().map_err(backend)?;
-        Ok(StoredKey {
-            slot,
-            generation,
-            sealed,
-            generated_at: at,
+            insert_audit(tx, audit)?;
+            Ok(StoredKey {
+                slot,
+                generation,
+                sealed,
+                generated_at: at,
+            })
         })
     }
 
@@ -620,22 +618,20 @@ impl Store for SqliteStore {
         s: &PrincipalSecret,
         audit: &AuditEvent,
     ) -> StoreResult<()> {
-        let mut conn = self.write();
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
+        self.write_tx(|tx| {
+            tx.execute(
+                "INSERT INTO principals(client_id, display_name, created_at) VALUES (?1, ?2, ?3)",
+                params![p.client_id, p.display_name, to_micros(p.created_at)],
+            )
             .map_err(backend)?;
-        tx.execute(
-            "INSERT INTO principals(client_id, display_name, created_at) VALUES (?1, ?2, ?3)",
-            params![p.client_id, p.display_name, to_micros(p.created_at)],
-        )
-        .map_err(backend)?;
-        tx.execute(
-            "INSERT INTO principal_secrets(client_id, secret_id, verifier, expires_at) VALUES (?1, ?2, ?3, ?4)",
-            params![p.client_id, s.secret_id, s.verifier, s.expires_at.map(to_micros)],
-        )
-        .map_err(backend)?;
-        insert_audit(&tx, audit)?;
-        tx.commit().map_err(backend)
+            tx.execute(
+                "INSERT INTO principal_secrets(client_id, secret_id, verifier, expires_at) VALUES (?1, ?2, ?3, ?4)",
+                params![p.client_id, s.secret_id, s.verifier, s.expires_at.map(to_micros)],
+            )
+            .map_err(backend)?;
+            insert_audit(tx, audit)?;
+                    Ok(())
+        })
     }
 
     fn principal(&self, client_id: &str) -> StoreResult<Option<(Principal, Vec<PrincipalSecret>)>> {
@@ -710,17 +706,15 @@ impl Store for SqliteStore {
         s: &PrincipalSecret,
         audit: &AuditEvent,
     ) -> StoreResult<()> {
-        let mut conn = self.write();
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
+        self.write_tx(|tx| {
+            tx.execute(
+                "INSERT INTO principal_secrets(client_id, secret_id, verifier, expires_at) VALUES (?1, ?2, ?3, ?4)",
+                params![client_id, s.secret_id, s.verifier, s.expires_at.map(to_micros)],
+            )
             .map_err(backend)?;
-        tx.execute(
-            "INSERT INTO principal_secrets(client_id, secret_id, verifier, expires_at) VALUES (?1, ?2, ?3, ?4)",
-            params![client_id, s.secret_id, s.verifier, s.expires_at.map(to_micros)],
-        )
-        .map_err(backend)?;
-        insert_audit(&tx, audit)?;
-        tx.commit().map_err(backend)
+            insert_audit(tx, audit)?;
+                    Ok(())
+        })
     }
 
     fn remove_principal_secret(
@@ -729,36 +723,30 @@ impl Store for SqliteStore {
         secret_id: &str,
         audit: &AuditEvent,
     ) -> StoreResult<bool> {
-        let mut conn = self.write();
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(backend)?;
-        let n = tx
-            .execute(
-                "DELETE FROM principal_secrets WHERE client_id = ?1 AND secret_id = ?2",
-                params![client_id, secret_id],
-            )
-            .map_err(backend)?;
-        if n > 0 {
-            insert_audit(&tx, audit)?;
-        }
-        tx.commit().map_err(backend)?;
-        Ok(n > 0)
+        self.write_tx(|tx| {
+            let n = tx
+                .execute(
+                    "DELETE FROM principal_secrets WHERE client_id = ?1 AND secret_id = ?2",
+                    params![client_id, secret_id],
+                )
+                .map_err(backend)?;
+            if n > 0 {
+                insert_audit(tx, audit)?;
+            }
+            Ok(n > 0)
+        })
     }
 
     fn delete_principal(&self, client_id: &str, audit: &AuditEvent) -> StoreResult<bool> {
-        let mut conn = self.write();
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(backend)?;
-        let n = tx
-            .execute("DELETE FROM principals WHERE client_id = ?1", [client_id])
-            .map_err(backend)?;
-        if n > 0 {
-            insert_audit(&tx, audit)?;
-        }
-        tx.commit().map_err(backend)?;
-        Ok(n > 0)
+        self.write_tx(|tx| {
+            let n = tx
+                .execute("DELETE FROM principals WHERE client_id = ?1", [client_id])
+                .map_err(backend)?;
+            if n > 0 {
+                insert_audit(tx, audit)?;
+            }
+            Ok(n > 0)
+        })
     }
 
     fn delete_signing_key(&self, kid: &str) -> StoreResult<()> {
@@ -799,89 +787,87 @@ impl Store for SqliteStore {
     }
 
     fn apply_usage(&self, deltas: &[UsageDelta], prune_before: i64) -> StoreResult<()> {
-        let mut conn = self.write();
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(backend)?;
-        for d in deltas {
-            let slot = d.slot.as_str();
-            let generation = gen_to_sql(d.generation)?;
-            let exists: bool = tx
-                .query_row(
-                    "SELECT 1 FROM accounts WHERE id = ?1",
-                    [d.account_id],
-                    |_| Ok(true),
-                )
-                .optional()
-                .map_err(backend)?
-                .unwrap_or(false);
-            if !exists {
-                continue; // the account was deleted meanwhile
-            }
-            let stored: Option<i64> = tx
-                .query_row(
-                    "SELECT generation FROM key_usage WHERE account_id = ?1 AND slot = ?2",
-                    params![d.account_id, slot],
-                    |r| r.get(0),
-                )
-                .optional()
-                .map_err(backend)?;
-            match stored {
-                Some(g) if g > generation => {} // late usage of a replaced key: counts only
-                Some(g) if g == generation => {
-                    tx.execute(
-                        "UPDATE key_usage SET last_used = MAX(COALESCE(last_used, 0), ?3), would_reject = would_reject + ?4
-                         WHERE account_id = ?1 AND slot = ?2",
-                        params![d.account_id, slot, d.last_used, i64::try_from(d.would_reject).unwrap_or(i64::MAX)],
+        self.write_tx(|tx| {
+            for d in deltas {
+                let slot = d.slot.as_str();
+                let generation = gen_to_sql(d.generation)?;
+                let exists: bool = tx
+                    .query_row(
+                        "SELECT 1 FROM accounts WHERE id = ?1",
+                        [d.account_id],
+                        |_| Ok(true),
                     )
-                    .map_err(backend)?;
+                    .optional()
+                    .map_err(backend)?
+                    .unwrap_or(false);
+                if !exists {
+                    continue; // the account was deleted meanwhile
                 }
-                _ => {
-                    tx.execute(
-                        "INSERT INTO key_usage(account_id, slot, generation, last_used, would_reject) VALUES (?1, ?2, ?3, ?4, ?5)
-                         ON CONFLICT(account_id, slot) DO UPDATE SET generation = excluded.generation,
-                           last_used = excluded.last_used, would_reject = excluded.would_reject",
-                        params![d.account_id, slot, generation, d.last_used, i64::try_from(d.would_reject).unwrap_or(i64::MAX)],
-                    )
-                    .map_err(backend)?;
-                    tx.execute(
-                        "DELETE FROM key_clients WHERE account_id = ?1 AND slot = ?2",
+                let stored: Option<i64> = tx
+                    .query_row(
+                        "SELECT generation FROM key_usage WHERE account_id = ?1 AND slot = ?2",
                         params![d.account_id, slot],
+                        |r| r.get(0),
                     )
+                    .optional()
                     .map_err(backend)?;
+                match stored {
+                    Some(g) if g > generation => {} // late usage of a replaced key: counts only
+                    Some(g) if g == generation => {
+                        tx.execute(
+                            "UPDATE key_usage SET last_used = MAX(COALESCE(last_used, 0), ?3), would_reject = would_reject + ?4
+                             WHERE account_id = ?1 AND slot = ?2",
+                            params![d.account_id, slot, d.last_used, i64::try_from(d.would_reject).unwrap_or(i64::MAX)],
+                        )
+                        .map_err(backend)?;
+                    }
+                    _ => {
+                        tx.execute(
+                            "INSERT INTO key_usage(account_id, slot, generation, last_used, would_reject) VALUES (?1, ?2, ?3, ?4, ?5)
+                             ON CONFLICT(account_id, slot) DO UPDATE SET generation = excluded.generation,
+                               last_used = excluded.last_used, would_reject = excluded.would_reject",
+                            params![d.account_id, slot, generation, d.last_used, i64::try_from(d.would_reject).unwrap_or(i64::MAX)],
+                        )
+                        .map_err(backend)?;
+                        tx.execute(
+                            "DELETE FROM key_clients WHERE account_id = ?1 AND slot = ?2",
+                            params![d.account_id, slot],
+                        )
+                        .map_err(backend)?;
+                    }
                 }
-            }
-            if stored.is_none_or(|g| g <= generation) {
-                for c in &d.clients {
+                if stored.is_none_or(|g| g <= generation) {
+                    for c in &d.clients {
+                        tx.execute(
+                            "INSERT INTO key_clients(account_id, slot, user_agent, address, last_seen, requests) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                             ON CONFLICT(account_id, slot, user_agent, address) DO UPDATE SET
+                               last_seen = MAX(last_seen, excluded.last_seen), requests = requests + excluded.requests",
+                            params![d.account_id, slot, c.user_agent, c.address, c.last_seen, i64::try_from(c.requests).unwrap_or(i64::MAX)],
+                        )
+                        .map_err(backend)?;
+                    }
+                }
+                for (hour, n) in &d.hourly {
                     tx.execute(
-                        "INSERT INTO key_clients(account_id, slot, user_agent, address, last_seen, requests) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-                         ON CONFLICT(account_id, slot, user_agent, address) DO UPDATE SET
-                           last_seen = MAX(last_seen, excluded.last_seen), requests = requests + excluded.requests",
-                        params![d.account_id, slot, c.user_agent, c.address, c.last_seen, i64::try_from(c.requests).unwrap_or(i64::MAX)],
+                        "INSERT INTO key_usage_hourly(account_id, slot, hour, requests) VALUES (?1, ?2, ?3, ?4)
+                         ON CONFLICT(account_id, slot, hour) DO UPDATE SET requests = requests + excluded.requests",
+                        params![d.account_id, slot, hour, i64::try_from(*n).unwrap_or(i64::MAX)],
                     )
                     .map_err(backend)?;
                 }
             }
-            for (hour, n) in &d.hourly {
-                tx.execute(
-                    "INSERT INTO key_usage_hourly(account_id, slot, hour, requests) VALUES (?1, ?2, ?3, ?4)
-                     ON CONFLICT(account_id, slot, hour) DO UPDATE SET requests = requests + excluded.requests",
-                    params![d.account_id, slot, hour, i64::try_from(*n).unwrap_or(i64::MAX)],
-                )
-                .map_err(backend)?;
-            }
-        }
-        tx.execute(
-            "DELETE FROM key_usage_hourly WHERE hour < ?1",
-            [prune_before],
-        )
-        .map_err(backend)?;
-        tx.execute(
-            "DELETE FROM key_clients WHERE last_seen < ?1",
-            [prune_before],
-        )
-        .map_err(backend)?;
-        tx.commit().map_err(backend)
+            tx.execute(
+                "DELETE FROM key_usage_hourly WHERE hour < ?1",
+                [prune_before],
+            )
+            .map_err(backend)?;
+            tx.execute(
+                "DELETE FROM key_clients WHERE last_seen < ?1",
+                [prune_before],
+            )
+            .map_err(backend)?;
+                    Ok(())
+        })
     }
 
     fn usage(&self, account_id: i64) -> StoreResult<Vec<StoredUsage>> {
@@ -985,68 +971,65 @@ impl Store for SqliteStore {
         mode: &PutMode,
         ts: i64,
     ) -> StoreResult<DataItem> {
-        let mut conn = self.write();
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(backend)?;
-        let current: Option<(i64, String)> = tx
-            .query_row(
-                "SELECT seq, etag FROM data_items WHERE account_id = ?1 AND collection = ?2 AND id = ?3",
-                params![account_id, collection, id],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .optional()
-            .map_err(backend)?;
-        let if_match = match mode {
-            PutMode::Create if current.is_some() => return Err(StoreError::Conflict),
-            PutMode::Replace { .. } if current.is_none() => return Err(StoreError::NotFound),
-            PutMode::Replace { if_match } | PutMode::Upsert { if_match } => if_match.as_deref(),
-            PutMode::Create => None,
-        };
-        if let (Some(want), Some((_, etag))) = (if_match, &current) {
-            if want != etag && want != "*" {
+        self.write_tx(|tx| {
+            let current: Option<(i64, String)> = tx
+                .query_row(
+                    "SELECT seq, etag FROM data_items WHERE account_id = ?1 AND collection = ?2 AND id = ?3",
+                    params![account_id, collection, id],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()
+                .map_err(backend)?;
+            let if_match = match mode {
+                PutMode::Create if current.is_some() => return Err(StoreError::Conflict),
+                PutMode::Replace { .. } if current.is_none() => return Err(StoreError::NotFound),
+                PutMode::Replace { if_match } | PutMode::Upsert { if_match } => if_match.as_deref(),
+                PutMode::Create => None,
+            };
+            if let (Some(want), Some((_, etag))) = (if_match, &current) {
+                if want != etag && want != "*" {
+                    return Err(StoreError::PreconditionFailed);
+                }
+            }
+            if if_match.is_some_and(|w| w != "*") && current.is_none() {
                 return Err(StoreError::PreconditionFailed);
             }
-        }
-        if if_match.is_some_and(|w| w != "*") && current.is_none() {
-            return Err(StoreError::PreconditionFailed);
-        }
-        let next_etag = {
-            let n: i64 = tx
-                .query_row(
-                    "SELECT COALESCE(MAX(seq), 0) + 1 FROM data_items",
-                    [],
-                    |r| r.get(0),
-                )
-                .map_err(backend)?;
-            format!("\"{:016x}-{:08x}\"", ts, n)
-        };
-        let seq = match current {
-            Some((seq, _)) => {
-                tx.execute(
-                    "UPDATE data_items SET body = ?2, etag = ?3, ts = ?4 WHERE seq = ?1",
-                    params![seq, body, next_etag, ts],
-                )
-                .map_err(backend)?;
-                seq
-            }
-            None => {
-                tx.execute(
-                    "INSERT INTO data_items(account_id, collection, id, body, etag, ts) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                    params![account_id, collection, id, body, next_etag, ts],
-                )
-                .map_err(backend)?;
-                tx.last_insert_rowid()
-            }
-        };
-        tx.commit().map_err(backend)?;
-        Ok(DataItem {
-            collection: collection.to_string(),
-            id: id.to_string(),
-            body: body.to_string(),
-            etag: next_etag,
-            ts,
-            seq,
+            let next_etag = {
+                let n: i64 = tx
+                    .query_row(
+                        "SELECT COALESCE(MAX(seq), 0) + 1 FROM data_items",
+                        [],
+                        |r| r.get(0),
+                    )
+                    .map_err(backend)?;
+                format!("\"{:016x}-{:08x}\"", ts, n)
+            };
+            let seq = match current {
+                Some((seq, _)) => {
+                    tx.execute(
+                        "UPDATE data_items SET body = ?2, etag = ?3, ts = ?4 WHERE seq = ?1",
+                        params![seq, body, next_etag, ts],
+                    )
+                    .map_err(backend)?;
+                    seq
+                }
+                None => {
+                    tx.execute(
+                        "INSERT INTO data_items(account_id, collection, id, body, etag, ts) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                        params![account_id, collection, id, body, next_etag, ts],
+                    )
+                    .map_err(backend)?;
+                    tx.last_insert_rowid()
+                }
+            };
+            Ok(DataItem {
+                collection: collection.to_string(),
+                id: id.to_string(),
+                body: body.to_string(),
+                etag: next_etag,
+                ts,
+                seq,
+            })
         })
     }
 
@@ -1096,31 +1079,28 @@ impl Store for SqliteStore {
         id: &str,
         if_match: Option<&str>,
     ) -> StoreResult<bool> {
-        let mut conn = self.write();
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(backend)?;
-        let etag: Option<String> = tx
-            .query_row(
-                "SELECT etag FROM data_items WHERE account_id = ?1 AND collection = ?2 AND id = ?3",
+        self.write_tx(|tx| {
+            let etag: Option<String> = tx
+                .query_row(
+                    "SELECT etag FROM data_items WHERE account_id = ?1 AND collection = ?2 AND id = ?3",
+                    params![account_id, collection, id],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(backend)?;
+            let Some(etag) = etag else {
+                return Ok(false);
+            };
+            if if_match.is_some_and(|w| w != etag && w != "*") {
+                return Err(StoreError::PreconditionFailed);
+            }
+            tx.execute(
+                "DELETE FROM data_items WHERE account_id = ?1 AND collection = ?2 AND id = ?3",
                 params![account_id, collection, id],
-                |r| r.get(0),
             )
-            .optional()
             .map_err(backend)?;
-        let Some(etag) = etag else {
-            return Ok(false);
-        };
-        if if_match.is_some_and(|w| w != etag && w != "*") {
-            return Err(StoreError::PreconditionFailed);
-        }
-        tx.execute(
-            "DELETE FROM data_items WHERE account_id = ?1 AND collection = ?2 AND id = ?3",
-            params![account_id, collection, id],
-        )
-        .map_err(backend)?;
-        tx.commit().map_err(backend)?;
-        Ok(true)
+            Ok(true)
+        })
     }
 
     fn items_delete_under(&self, account_id: i64, prefix: &str) -> StoreResult<u64> {
