@@ -6,20 +6,22 @@
 use std::sync::Arc;
 
 use axum::body::Body;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use http::{HeaderMap, HeaderName, Request, StatusCode};
 use keyrotor_auth::AuthError;
-use serde_json::json;
 
 use crate::{DataPlane, Target};
 
 /// The AI Services error body: `{"error":{"code","message"}}`.
 fn error(status: StatusCode, code: &str, message: &str) -> Response {
-    (
+    crate::json_response(
         status,
-        axum::Json(json!({ "error": { "code": code, "message": message } })),
+        format!(
+            r#"{{"error":{{"code":{},"message":{}}}}}"#,
+            crate::json_str(code),
+            crate::json_str(message)
+        ),
     )
-        .into_response()
 }
 
 fn access_denied() -> Response {

@@ -25,18 +25,20 @@ fn host_of(req: &Request<Body>) -> String {
 /// The Batch error body.
 fn error(status: StatusCode, code: &str, message: &str, detail: Option<(&str, &str)>) -> Response {
     let request_id = crate::activity_id();
-    let mut body = json!({
-        "odata.metadata": "https://batch/$metadata#Microsoft.Azure.Batch.Protocol.Entities.Container.errors/@Element",
-        "code": code,
-        "message": {
-            "lang": "en-US",
-            "value": format!("{message}\nRequestId:{request_id}\nTime:{}", now_rfc3339()),
-        },
+    let value = format!("{message}\nRequestId:{request_id}\nTime:{}", now_rfc3339());
+    let values = detail.map_or_else(String::new, |(k, v)| {
+        format!(
+            r#","values":[{{"key":{},"value":{}}}]"#,
+            crate::json_str(k),
+            crate::json_str(v)
+        )
     });
-    if let Some((k, v)) = detail {
-        body["values"] = json!([{ "key": k, "value": v }]);
-    }
-    let mut r = (status, axum::Json(body)).into_response();
+    let body = format!(
+        r#"{{"odata.metadata":"https://batch/$metadata#Microsoft.Azure.Batch.Protocol.Entities.Container.errors/@Element","code":{},"message":{{"lang":"en-US","value":{}}}{values}}}"#,
+        crate::json_str(code),
+        crate::json_str(&value)
+    );
+    let mut r = crate::json_response(status, body);
     if let Ok(v) = request_id.parse() {
         r.headers_mut().insert("request-id", v);
     }

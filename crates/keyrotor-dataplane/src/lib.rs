@@ -178,6 +178,23 @@ pub(crate) fn activity_id() -> String {
     )
 }
 
+/// A JSON string literal for `s` (quoted and escaped).
+pub(crate) fn json_str(s: &str) -> String {
+    serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into())
+}
+
+/// A response with a JSON body already serialized (error bodies are built
+/// with `format!` and [`json_str`]: no `Value` tree per request).
+pub(crate) fn json_response(status: http::StatusCode, body: String) -> Response {
+    let mut r = Response::new(Body::from(body));
+    *r.status_mut() = status;
+    r.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/json"),
+    );
+    r
+}
+
 fn kind_index(kind: AccountKind) -> usize {
     match kind {
         AccountKind::Ai => 0,
