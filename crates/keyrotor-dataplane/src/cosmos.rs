@@ -291,6 +291,22 @@ fn parse_body(body: &[u8]) -> Option<Map<String, Value>> {
     }
 }
 
+/// A create body: a JSON object with a valid `id` (`what` names it in the error).
+fn named_body(body: &[u8], what: &str) -> Result<(Map<String, Value>, String), Box<Response>> {
+    let m = parse_body(body).ok_or_else(|| Box::new(bad_body()))?;
+    match m.get("id").and_then(Value::as_str).filter(|i| valid_id(i)) {
+        Some(id) => {
+            let id = id.to_string();
+            Ok((m, id))
+        }
+        None => Err(Box::new(error(
+            StatusCode::BAD_REQUEST,
+            "BadRequest",
+            &format!("The {what} id is missing or invalid."),
+        ))),
+    }
+}
+
 fn bad_body() -> Response {
     error(
         StatusCode::BAD_REQUEST,
@@ -392,20 +408,9 @@ fn serve(
             "Querying databases is not implemented by keyrotor; list them instead.",
         )),
         (Method::POST, ["dbs"]) => {
-            let Some(mut m) = parse_body(body) else {
-                return Ok(bad_body());
-            };
-            let Some(id) = m
-                .get("id")
-                .and_then(Value::as_str)
-                .map(str::to_string)
-                .filter(|i| valid_id(i))
-            else {
-                return Ok(error(
-                    StatusCode::BAD_REQUEST,
-                    "BadRequest",
-                    "The resource id is missing or invalid.",
-                ));
+            let (mut m, id) = match named_body(body, "resource") {
+                Ok(x) => x,
+                Err(r) => return Ok(*r),
             };
             m.insert("_rid".into(), json!(rid(random_u32(), &[])));
             let item = core.item_put(
@@ -502,20 +507,9 @@ fn serve_colls(
             ))
         }
         (Method::POST, []) => {
-            let Some(mut m) = parse_body(body) else {
-                return Ok(bad_body());
-            };
-            let Some(id) = m
-                .get("id")
-                .and_then(Value::as_str)
-                .map(str::to_string)
-                .filter(|i| valid_id(i))
-            else {
-                return Ok(error(
-                    StatusCode::BAD_REQUEST,
-                    "BadRequest",
-                    "The resource id is missing or invalid.",
-                ));
+            let (mut m, id) = match named_body(body, "resource") {
+                Ok(x) => x,
+                Err(r) => return Ok(*r),
             };
             m.insert("_rid".into(), json!(rid(random_u32(), &db_rid_bytes)));
             m.entry("partitionKey")
@@ -629,11 +623,9 @@ fn serve_colls(
                     Ok(ok(StatusCode::OK, json!({ "_rid": coll_rid, "Documents": list, "_count": n }), &[("x-ms-item-count", n.to_string())]))
                 }
                 (Method::POST, ["docs"]) => {
-                    let Some(mut m) = parse_body(body) else {
-                return Ok(bad_body());
-            };
-                    let Some(id) = m.get("id").and_then(Value::as_str).map(str::to_string).filter(|i| valid_id(i)) else {
-                        return Ok(error(StatusCode::BAD_REQUEST, "BadRequest", "The document id is missing or invalid."));
+                    let (mut m, id) = match named_body(body, "document") {
+                        Ok(x) => x,
+                        Err(r) => return Ok(*r),
                     };
                     let upsert = is_true(headers, "x-ms-documentdb-is-upsert");
                     let existing = core.item(account, &docs, &id)?;
