@@ -130,6 +130,18 @@ async fn api(server: &Server) -> Api {
 }
 
 impl Api {
+    /// Creates group `rg1` and the Batch account at [`BATCH`].
+    async fn create_batch_account(&self) {
+        for path in ["/resourcegroups/rg1", BATCH] {
+            self.ok(
+                reqwest::Method::PUT,
+                path,
+                Some(json!({"location": "westus"})),
+            )
+            .await;
+        }
+    }
+
     async fn send(
         &self,
         method: reqwest::Method,
@@ -192,18 +204,7 @@ async fn kill_9_during_regenerations_loses_nothing() {
     let port = free_port();
     let mut server = Server::start(&dir, port);
     let a = api(&server).await;
-    a.ok(
-        reqwest::Method::PUT,
-        "/resourcegroups/rg1",
-        Some(json!({"location": "westus"})),
-    )
-    .await;
-    a.ok(
-        reqwest::Method::PUT,
-        BATCH,
-        Some(json!({"location": "westus"})),
-    )
-    .await;
+    a.create_batch_account().await;
     let first = a
         .ok(reqwest::Method::POST, &format!("{BATCH}/listKeys"), None)
         .await;
@@ -346,18 +347,7 @@ async fn restart_keeps_state_and_sigterm_is_graceful() {
         "the bootstrap secret was printed"
     );
     let a = api(&server).await;
-    a.ok(
-        reqwest::Method::PUT,
-        "/resourcegroups/rg1",
-        Some(json!({"location": "westus"})),
-    )
-    .await;
-    a.ok(
-        reqwest::Method::PUT,
-        BATCH,
-        Some(json!({"location": "westus"})),
-    )
-    .await;
+    a.create_batch_account().await;
     let keys = a
         .ok(reqwest::Method::POST, &format!("{BATCH}/listKeys"), None)
         .await;
@@ -424,18 +414,7 @@ fn wrong_root_key_cannot_read_keys() {
         let server = Server::start(&dir, port);
         rt.block_on(async {
             let a = api(&server).await;
-            a.ok(
-                reqwest::Method::PUT,
-                "/resourcegroups/rg1",
-                Some(json!({"location": "westus"})),
-            )
-            .await;
-            a.ok(
-                reqwest::Method::PUT,
-                BATCH,
-                Some(json!({"location": "westus"})),
-            )
-            .await;
+            a.create_batch_account().await;
         });
     }
     // Another root key: the stored keys (and signing keys) cannot be opened.
