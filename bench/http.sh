@@ -128,11 +128,16 @@ PY
   pkill -f azurite-blob || true
 fi
 
-# Usage recording on vs off (same build; KEYROTOR_RECORD_USAGE=0 switches it off).
-stop_keyrotor
-KEYROTOR_RECORD_USAGE=0 start_keyrotor
-OFF=$(rate -H "authorization: $BATCH_AUTH" -H "ocp-date: $BATCH_DATE" "http://127.0.0.1:18090/batch/benchbatch/certificates?api-version=2025-06-01")
-stop_keyrotor
-start_keyrotor
-ON=$(rate -H "authorization: $BATCH_AUTH" -H "ocp-date: $BATCH_DATE" "http://127.0.0.1:18090/batch/benchbatch/certificates?api-version=2025-06-01")
-printf 'usage recording: on %s req/s, off %s req/s => costs %s %% (target < 5 %%)\n' "$ON" "$OFF" "$(python3 -c "print(f'{(1-$ON/$OFF)*100:.1f}')")"
+# Usage recording on vs off (same build; KEYROTOR_RECORD_USAGE=0 switches it off),
+# alternated twice and the best of each kept, since the machine is noisy.
+best() { python3 -c "print(max($1, $2))"; }
+BREQ=(-H "authorization: $BATCH_AUTH" -H "ocp-date: $BATCH_DATE" "http://127.0.0.1:18090/batch/benchbatch/certificates?api-version=2025-06-01")
+ON1=$(rate "${BREQ[@]}")
+stop_keyrotor; KEYROTOR_RECORD_USAGE=0 start_keyrotor
+OFF1=$(rate "${BREQ[@]}")
+stop_keyrotor; start_keyrotor
+ON2=$(rate "${BREQ[@]}")
+stop_keyrotor; KEYROTOR_RECORD_USAGE=0 start_keyrotor
+OFF2=$(rate "${BREQ[@]}")
+ON=$(best "$ON1" "$ON2"); OFF=$(best "$OFF1" "$OFF2")
+printf 'usage recording: on %s req/s, off %s req/s (best of 2 each) => costs %s %% (target < 5 %%)\n' "$ON" "$OFF" "$(python3 -c "print(f'{(1-$ON/$OFF)*100:.1f}')")"

@@ -361,6 +361,25 @@ fn bind_listeners(addr: SocketAddr, workers: usize) -> Result<Vec<std::net::TcpL
     Ok(out)
 }
 
+/// An HTTP/1.1 connection (the protocol every Azure SDK speaks).
+fn http1<I, S>(
+    io: I,
+    svc: S,
+) -> impl hyper_util::server::graceful::GracefulConnection<Error = hyper::Error>
+where
+    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+    S: hyper::service::HttpService<hyper::body::Incoming> + Send + 'static,
+    S::Future: Send + 'static,
+    S::ResBody: Send + 'static,
+    <S::ResBody as hyper::body::Body>::Data: Send,
+    <S::ResBody as hyper::body::Body>::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    hyper::server::conn::http1::Builder::new()
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(Duration::from_secs(30))
+        .serve_connection(io, svc)
+}
+
 async fn shutdown_signal() {
     let term = async {
         match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
@@ -424,9 +443,14 @@ async fn serve(
                                 }
                                 Err(_) => return,
                             };
-                            watcher.watch(builder.serve_connection(TokioIo::new(tls), svc).into_owned()).await
+                            if tls.get_ref().1.alpn_protocol() == Some(b"h2") {
+                                watcher.watch(builder.serve_connection(TokioIo::new(tls), svc).into_owned()).await
+                            } else {
+                                watcher.watch(http1(TokioIo::new(tls), svc)).await.map_err(Into::into)
+                            }
                         }
-                        None => watcher.watch(builder.serve_connection(TokioIo::new(tcp), svc).into_owned()).await,
+                        // Plain HTTP: HTTP/1.1 only (no h2c sniffing on the hot path).
+                        None => watcher.watch(http1(TokioIo::new(tcp), svc)).await.map_err(Into::into),
                     };
                     if let Err(e) = result {
                         tracing::debug!(%peer, error = %e, "connection ended with an error");
