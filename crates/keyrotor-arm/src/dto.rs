@@ -711,3 +711,63 @@ mod tests {
         assert!(json_object(b"{}").is_ok());
     }
 }
+
+/// `{scope}/providers/Microsoft.Authorization/...` with the root scope as ``.
+fn under_scope(scope: &str, rest: &str) -> String {
+    let s = scope.trim_end_matches('/');
+    format!("{s}/providers/Microsoft.Authorization/{rest}")
+}
+
+/// A role definition's ARM id as Azure spells it for built-ins
+/// (subscription-scoped).
+pub fn role_definition_id(sub: &keyrotor_types::SubscriptionId, guid: &str) -> String {
+    under_scope(
+        &format!("/subscriptions/{sub}"),
+        &format!("roleDefinitions/{guid}"),
+    )
+}
+
+pub fn role_assignment(
+    a: &keyrotor_core::rbac::RoleAssignment,
+    sub: &keyrotor_types::SubscriptionId,
+) -> Value {
+    json!({
+        "id": under_scope(&a.scope, &format!("roleAssignments/{}", a.name)),
+        "name": a.name,
+        "type": "Microsoft.Authorization/roleAssignments",
+        "properties": {
+            "roleDefinitionId": role_definition_id(sub, &a.role_id),
+            "principalId": a.principal_id,
+            "principalType": "ServicePrincipal",
+            "scope": a.scope,
+            "condition": null,
+            "conditionVersion": null,
+            "createdOn": rfc3339(a.created_at),
+            "updatedOn": rfc3339(a.created_at),
+            "createdBy": a.created_by,
+            "updatedBy": a.created_by,
+            "delegatedManagedIdentityResourceId": null,
+            "description": null,
+        }
+    })
+}
+
+pub fn role_definition(r: &keyrotor_core::rbac::RoleDefinition, scope: &str) -> Value {
+    json!({
+        "id": under_scope(scope, &format!("roleDefinitions/{}", r.id)),
+        "name": r.id,
+        "type": "Microsoft.Authorization/roleDefinitions",
+        "properties": {
+            "roleName": r.name,
+            "description": r.description,
+            "type": "BuiltInRole",
+            "permissions": [{
+                "actions": r.permissions.actions,
+                "notActions": r.permissions.not_actions,
+                "dataActions": r.permissions.data_actions,
+                "notDataActions": r.permissions.not_data_actions,
+            }],
+            "assignableScopes": ["/"],
+        }
+    })
+}

@@ -31,6 +31,12 @@ pub enum ArmError {
     NotImplemented(String),
     #[error("{0}")]
     KeyInUse(String),
+    #[error("The client '{principal}' with object id '{principal}' does not have authorization to perform action '{action}' over scope '{scope}' or the scope is invalid. If access was recently granted, please refresh your credentials.")]
+    AuthorizationFailed {
+        principal: String,
+        action: String,
+        scope: String,
+    },
     #[error("The service could not complete the request: {0}")]
     Internal(String),
 }
@@ -49,7 +55,10 @@ impl ArmError {
                 CoreError::NameTaken { .. } => (S::CONFLICT, "Conflict"),
                 CoreError::NoSuchKey { .. } => (S::BAD_REQUEST, "InvalidKeyKind"),
                 CoreError::BadCredentials => (S::UNAUTHORIZED, "AuthenticationFailed"),
-                CoreError::PrincipalNotFound(_) => (S::NOT_FOUND, "ResourceNotFound"),
+                CoreError::PrincipalNotFound(_) => (S::NOT_FOUND, "PrincipalNotFound"),
+                CoreError::RoleNotFound(_) => (S::BAD_REQUEST, "RoleDefinitionDoesNotExist"),
+                CoreError::RoleAssignmentNotFound(_) => (S::NOT_FOUND, "RoleAssignmentNotFound"),
+                CoreError::RoleAssignmentExists => (S::CONFLICT, "RoleAssignmentExists"),
                 CoreError::ItemExists => (S::CONFLICT, "Conflict"),
                 CoreError::ItemNotFound => (S::NOT_FOUND, "NotFound"),
                 CoreError::PreconditionFailed => (S::PRECONDITION_FAILED, "PreconditionFailed"),
@@ -71,6 +80,7 @@ impl ArmError {
             ArmError::MethodNotAllowed(_) => (S::METHOD_NOT_ALLOWED, "MethodNotAllowed"),
             ArmError::NotImplemented(_) => (S::NOT_IMPLEMENTED, "NotImplemented"),
             ArmError::KeyInUse(_) => (S::CONFLICT, "KeyInUse"),
+            ArmError::AuthorizationFailed { .. } => (S::FORBIDDEN, "AuthorizationFailed"),
             ArmError::Internal(_) => (S::INTERNAL_SERVER_ERROR, "InternalServerError"),
         }
     }

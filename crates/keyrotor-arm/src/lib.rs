@@ -21,6 +21,7 @@ use axum::http::{HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use keyrotor_core::rbac::{normalize_scope, Authorizer};
 use keyrotor_core::{AccountSpec, Actor, Directory, KeyUsage, Keyrotor, UsageRecorder};
 use keyrotor_identity::{IssuerCell, TokenIssuer};
 use keyrotor_types::{AccountKind, AccountName, ResourceGroupName, SubscriptionId};
@@ -270,16 +271,71 @@ async fn arm_dispatch_inner(st: Arc<ArmState>, req: Request) -> ArmResult<Respon
     }
     let is_head = parts.method == Method::HEAD;
     let st2 = st.clone();
-    let force =
-        query_param(parts.uri.query(), "force").is_some_and(|v| v.eq_ignore_ascii_case("true"));
-    let resp = tokio::task::spawn_blocking(move || handle(&st2, &Actor(actor), op, &body, force))
-        .await
-        .map_err(|e| ArmError::Internal(e.to_string()))??;
+    let query = Query {
+        force: query_param(parts.uri.query(), "force")
+            .is_some_and(|v| v.eq_ignore_ascii_case("true")),
+        filter: query_param(parts.uri.query(), "$filter"),
+    };
+    let resp = tokio::task::spawn_blocking(move || {
+        let access = authorize(&st2, &actor, &op)?;
+        handle(&st2, &Actor(actor), &access, op, &body, &query)
+    })
+    .await
+    .map_err(|e| ArmError::Internal(e.to_string()))??;
     if is_head {
         let (p, _) = resp.into_parts();
         return Ok(Response::from_parts(p, Body::empty()));
     }
     Ok(resp)
+}
+
+/// Query parameters the handlers act on.
+struct Query {
+    force: bool,
+    /// OData `$filter` (role assignments and definitions).
+    filter: Option<String>,
+}
+
+/// What the caller may see of a list it asked for.
+enum Access {
+    /// Authorized for the operation as asked.
+    Full,
+    /// A list at a scope where the caller has no read right: only the items
+    /// it may read are returned.
+    Filtered(Arc<Authorizer>, String),
+}
+
+impl Access {
+    fn may_read(&self, scope: &str, action: &str) -> bool {
+        match self {
+            Access::Full => true,
+            Access::Filtered(z, who) => {
+                normalize_scope(scope).is_some_and(|s| z.allows(who, &s, action))
+            }
+        }
+    }
+}
+
+/// Evaluates the caller's role assignments for the operation at its scope
+/// (the one place where control-plane permissions are enforced).
+fn authorize(st: &ArmState, actor: &str, op: &Operation) -> ArmResult<Access> {
+    let Some(scope) = op.scope() else {
+        return Ok(Access::Full);
+    };
+    let action = op.required_action();
+    let key = normalize_scope(&scope).ok_or_else(|| ArmError::NoRoute(scope.clone()))?;
+    let z = st.core.authorizer()?;
+    if z.allows(actor, &key, &action) {
+        Ok(Access::Full)
+    } else if op.filters_results() {
+        Ok(Access::Filtered(z, actor.to_string()))
+    } else {
+        Err(ArmError::AuthorizationFailed {
+            principal: actor.to_string(),
+            action,
+            scope,
+        })
+    }
 }
 
 /// The subscription named in a path, which must be this service's one.
@@ -342,17 +398,29 @@ fn current_usage(st: &ArmState, a: &keyrotor_core::Account) -> ArmResult<Vec<Key
 fn handle(
     st: &ArmState,
     actor: &Actor,
+    access: &Access,
     op: Operation,
     body: &[u8],
-    force: bool,
+    query: &Query,
 ) -> ArmResult<Response> {
     let core = &st.core;
     let dir = &st.dir;
+    let force = query.force;
     match op {
-        Operation::SubscriptionsList => ok_json(
-            StatusCode::OK,
-            json!({ "value": [dto::subscription(dir)], "count": { "type": "Total", "value": 1 } }),
-        ),
+        Operation::SubscriptionsList => {
+            let sub_scope = keyrotor_core::rbac::subscription_scope(&dir.subscription_id);
+            let visible = access.may_read(&sub_scope, "Microsoft.Resources/subscriptions/read");
+            let value: Vec<Value> = if visible {
+                vec![dto::subscription(dir)]
+            } else {
+                Vec::new()
+            };
+            let n = value.len();
+            ok_json(
+                StatusCode::OK,
+                json!({ "value": value, "count": { "type": "Total", "value": n } }),
+            )
+        }
         Operation::SubscriptionsGet { subscription } => {
             own_subscription(dir, &subscription)?;
             ok_json(StatusCode::OK, dto::subscription(dir))
@@ -372,10 +440,17 @@ fn handle(
         Operation::ResourceGroupsList { subscription } => {
             let sub = sub_id(&subscription)?;
             let groups = core.groups(dir, &sub)?;
-            ok_json(
-                StatusCode::OK,
-                json!({ "value": groups.iter().map(dto::resource_group).collect::<Vec<_>>() }),
-            )
+            let value: Vec<Value> = groups
+                .iter()
+                .filter(|g| {
+                    access.may_read(
+                        &keyrotor_core::rbac::group_scope(&g.subscription, &g.name),
+                        "Microsoft.Resources/subscriptions/resourceGroups/read",
+                    )
+                })
+                .map(dto::resource_group)
+                .collect();
+            ok_json(StatusCode::OK, json!({ "value": value }))
         }
         Operation::ResourceGroupsCreateOrUpdate {
             subscription,
@@ -454,6 +529,22 @@ fn handle(
             let sub = sub_id(&subscription)?;
             let group = group.as_deref().map(group_name_for_read).transpose()?;
             let accounts = core.accounts(dir, kind, &sub, group.as_ref())?;
+            let (ns, ty) = keyrotor_core::rbac::provider_of(kind);
+            let read = format!("{ns}/{ty}/read");
+            let accounts: Vec<_> = accounts
+                .into_iter()
+                .filter(|a| {
+                    access.may_read(
+                        &keyrotor_core::rbac::account_scope(
+                            a.kind,
+                            &a.subscription,
+                            &a.resource_group,
+                            &a.name,
+                        ),
+                        &read,
+                    )
+                })
+                .collect();
             let mut value = Vec::with_capacity(accounts.len());
             for a in &accounts {
                 let keys = core.key_info(a)?;
@@ -655,6 +746,119 @@ fn handle(
                 json!({ "signingKid": kids.last(), "jwksKids": kids }),
             )
         }
+        Operation::RoleAssignmentsList { scope } => {
+            let key = normalize_scope(&scope).ok_or_else(|| ArmError::NoRoute(scope.clone()))?;
+            let filter = rbac_filter(query.filter.as_deref())?;
+            let value: Vec<Value> = core
+                .role_assignments()?
+                .iter()
+                .filter(|a| {
+                    let Some(k) = normalize_scope(&a.scope) else {
+                        return false;
+                    };
+                    let above = is_ancestor_or_self(&k, &key);
+                    let below = is_ancestor_or_self(&key, &k);
+                    let in_scope = if filter.at_scope {
+                        above
+                    } else {
+                        above || below
+                    };
+                    in_scope
+                        && filter
+                            .principal
+                            .as_deref()
+                            .is_none_or(|p| a.principal_id.eq_ignore_ascii_case(p))
+                })
+                .map(|a| dto::role_assignment(a, &dir.subscription_id))
+                .collect();
+            ok_json(StatusCode::OK, json!({ "value": value }))
+        }
+        Operation::RoleAssignmentsCreate { scope, name } => {
+            let body = dto::json_object(body)?;
+            let props = body
+                .get("properties")
+                .and_then(Value::as_object)
+                .ok_or_else(|| ArmError::InvalidParameter("'properties' is required".into()))?;
+            let field = |f: &str| -> ArmResult<String> {
+                match props.get(f) {
+                    Some(Value::String(v)) if !v.is_empty() => Ok(v.clone()),
+                    Some(_) => Err(ArmError::InvalidParameter(format!(
+                        "'properties.{f}' must be a non-empty string"
+                    ))),
+                    None => Err(ArmError::InvalidParameter(format!(
+                        "'properties.{f}' is required"
+                    ))),
+                }
+            };
+            let role = field("roleDefinitionId")?;
+            let principal = field("principalId")?;
+            if let Some(t) = props.get("principalType").and_then(Value::as_str) {
+                if !t.eq_ignore_ascii_case("ServicePrincipal") {
+                    return Err(ArmError::InvalidParameter(format!(
+                        "principalType '{}' is not supported: keyrotor has service principals only",
+                        t.chars().take(40).collect::<String>()
+                    )));
+                }
+            }
+            let (a, created) =
+                core.create_role_assignment(dir, actor, &name, &scope, &principal, &role)?;
+            ok_json(
+                if created {
+                    StatusCode::CREATED
+                } else {
+                    StatusCode::OK
+                },
+                dto::role_assignment(&a, &dir.subscription_id),
+            )
+        }
+        Operation::RoleAssignmentsGet { scope, name } => {
+            let a = core.role_assignment(&name)?;
+            if normalize_scope(&a.scope) != normalize_scope(&scope) {
+                return Err(keyrotor_core::Error::RoleAssignmentNotFound(
+                    name.chars().take(64).collect(),
+                )
+                .into());
+            }
+            ok_json(
+                StatusCode::OK,
+                dto::role_assignment(&a, &dir.subscription_id),
+            )
+        }
+        Operation::RoleAssignmentsDelete { scope, name } => {
+            let in_scope = core
+                .role_assignment(&name)
+                .ok()
+                .is_some_and(|a| normalize_scope(&a.scope) == normalize_scope(&scope));
+            if !in_scope {
+                return empty(StatusCode::NO_CONTENT);
+            }
+            match core.delete_role_assignment(actor, &name)? {
+                Some(a) => ok_json(
+                    StatusCode::OK,
+                    dto::role_assignment(&a, &dir.subscription_id),
+                ),
+                None => empty(StatusCode::NO_CONTENT),
+            }
+        }
+        Operation::RoleDefinitionsList { scope } => {
+            let filter = rbac_filter(query.filter.as_deref())?;
+            let value: Vec<Value> = keyrotor_core::rbac::BUILTIN_ROLES
+                .iter()
+                .filter(|r| {
+                    filter
+                        .role_name
+                        .as_deref()
+                        .is_none_or(|n| r.name.eq_ignore_ascii_case(n))
+                })
+                .map(|r| dto::role_definition(r, &scope))
+                .collect();
+            ok_json(StatusCode::OK, json!({ "value": value }))
+        }
+        Operation::RoleDefinitionsGet { scope, id } => {
+            let r = keyrotor_core::rbac::role_by_id(&id)
+                .ok_or_else(|| keyrotor_core::Error::RoleNotFound(id.chars().take(64).collect()))?;
+            ok_json(StatusCode::OK, dto::role_definition(r, &scope))
+        }
         Operation::CheckNameExists { kind, name } => {
             let exists = match AccountName::parse(kind, &name) {
                 Ok(n) => core.account_by_name(kind, &n)?.is_some(),
@@ -667,6 +871,53 @@ fn handle(
             })
         }
     }
+}
+
+/// Whether normalized scope `a` is `b` or one of its ancestors.
+fn is_ancestor_or_self(a: &str, b: &str) -> bool {
+    a == "/" || a == b || (b.starts_with(a) && b.as_bytes().get(a.len()) == Some(&b'/'))
+}
+
+/// The OData filters ARM clients send for role assignments and definitions:
+/// `atScope()`, `principalId eq '…'`, `roleName eq '…'`, joined by `and`.
+#[derive(Default)]
+struct RbacFilter {
+    at_scope: bool,
+    principal: Option<String>,
+    role_name: Option<String>,
+}
+
+fn rbac_filter(filter: Option<&str>) -> ArmResult<RbacFilter> {
+    let mut out = RbacFilter::default();
+    let Some(f) = filter.map(str::trim).filter(|f| !f.is_empty()) else {
+        return Ok(out);
+    };
+    for clause in f.split(" and ") {
+        let c = clause.trim();
+        if c.eq_ignore_ascii_case("atScope()") {
+            out.at_scope = true;
+            continue;
+        }
+        let quoted = |prefix: &str| -> Option<String> {
+            let rest = c
+                .get(..prefix.len())?
+                .eq_ignore_ascii_case(prefix)
+                .then(|| &c[prefix.len()..])?;
+            let v = rest.trim().strip_prefix('\'')?.strip_suffix('\'')?;
+            Some(v.to_string())
+        };
+        if let Some(v) = quoted("principalId eq ") {
+            out.principal = Some(v);
+        } else if let Some(v) = quoted("roleName eq ") {
+            out.role_name = Some(v);
+        } else {
+            return Err(ArmError::InvalidParameter(format!(
+                "the $filter clause '{}' is not supported (atScope(), principalId eq '…', roleName eq '…')",
+                c.chars().take(100).collect::<String>()
+            )));
+        }
+    }
+    Ok(out)
 }
 
 /// Success status of an account DELETE that completed synchronously: one

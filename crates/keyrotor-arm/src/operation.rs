@@ -94,6 +94,31 @@ pub enum Operation {
     },
     /// keyrotor extension: `POST /providers/Keyrotor.Identity/signingKeys/rotate`.
     SigningKeysRotate,
+    /// `GET {scope}/providers/Microsoft.Authorization/roleAssignments`.
+    RoleAssignmentsList {
+        scope: String,
+    },
+    /// `PUT {scope}/providers/Microsoft.Authorization/roleAssignments/{name}`.
+    RoleAssignmentsCreate {
+        scope: String,
+        name: String,
+    },
+    RoleAssignmentsGet {
+        scope: String,
+        name: String,
+    },
+    RoleAssignmentsDelete {
+        scope: String,
+        name: String,
+    },
+    /// `GET {scope}/providers/Microsoft.Authorization/roleDefinitions`.
+    RoleDefinitionsList {
+        scope: String,
+    },
+    RoleDefinitionsGet {
+        scope: String,
+        id: String,
+    },
 }
 
 /// An account action: the methods it answers and the operation it builds.
@@ -124,11 +149,7 @@ pub fn provider_kind(namespace: &str, resource_type: &str) -> Option<AccountKind
 
 /// The provider namespace and type of an account kind, as ARM spells them.
 pub fn kind_provider(kind: AccountKind) -> (&'static str, &'static str) {
-    match kind {
-        AccountKind::Cosmos => ("Microsoft.DocumentDB", "databaseAccounts"),
-        AccountKind::Batch => ("Microsoft.Batch", "batchAccounts"),
-        AccountKind::Ai => ("Microsoft.CognitiveServices", "accounts"),
-    }
+    keyrotor_core::rbac::provider_of(kind)
 }
 
 fn is(seg: &str, lit: &str) -> bool {
@@ -142,6 +163,54 @@ impl Operation {
         let s: Vec<&str> = segments.iter().map(String::as_str).collect();
         let m = method;
         let not_allowed = Err(Unrouted::MethodNotAllowed);
+        // Microsoft.Authorization is an extension provider: it hangs below
+        // any scope (`{scope}/providers/Microsoft.Authorization/...`).
+        if let Some(i) = (0..s.len().saturating_sub(1))
+            .find(|&i| is(s[i], "providers") && is(s[i + 1], "microsoft.authorization"))
+        {
+            let scope = format!("/{}", s[..i].join("/"));
+            return match (m.clone(), &s[i + 2..]) {
+                (Method::GET, [ra]) if is(ra, "roleassignments") => {
+                    Ok(Operation::RoleAssignmentsList { scope })
+                }
+                (Method::PUT, [ra, name]) if is(ra, "roleassignments") => {
+                    Ok(Operation::RoleAssignmentsCreate {
+                        scope,
+                        name: name.to_string(),
+                    })
+                }
+                (Method::GET, [ra, name]) if is(ra, "roleassignments") => {
+                    Ok(Operation::RoleAssignmentsGet {
+                        scope,
+                        name: name.to_string(),
+                    })
+                }
+                (Method::DELETE, [ra, name]) if is(ra, "roleassignments") => {
+                    Ok(Operation::RoleAssignmentsDelete {
+                        scope,
+                        name: name.to_string(),
+                    })
+                }
+                (Method::GET, [rd]) if is(rd, "roledefinitions") => {
+                    Ok(Operation::RoleDefinitionsList { scope })
+                }
+                (Method::GET, [rd, id]) if is(rd, "roledefinitions") => {
+                    Ok(Operation::RoleDefinitionsGet {
+                        scope,
+                        id: id.to_string(),
+                    })
+                }
+                (_, [first] | [first, _])
+                    if is(first, "roleassignments") || is(first, "roledefinitions") =>
+                {
+                    not_allowed
+                }
+                _ => Err(Unrouted::NotImplemented(format!(
+                    "Microsoft.Authorization/{}",
+                    s[i + 2..].join("/")
+                ))),
+            };
+        }
         match s.as_slice() {
             [sub_lit] if is(sub_lit, "subscriptions") => match *m {
                 Method::GET => Ok(Operation::SubscriptionsList),
@@ -418,7 +487,105 @@ impl Operation {
                 "Keyrotor.Identity/servicePrincipals/delete".into()
             }
             Operation::SigningKeysRotate => "Keyrotor.Identity/signingKeys/rotate/action".into(),
+            Operation::RoleAssignmentsList { .. } | Operation::RoleAssignmentsGet { .. } => {
+                "Microsoft.Authorization/roleAssignments/read".into()
+            }
+            Operation::RoleAssignmentsCreate { .. } => {
+                "Microsoft.Authorization/roleAssignments/write".into()
+            }
+            Operation::RoleAssignmentsDelete { .. } => {
+                "Microsoft.Authorization/roleAssignments/delete".into()
+            }
+            Operation::RoleDefinitionsList { .. } | Operation::RoleDefinitionsGet { .. } => {
+                "Microsoft.Authorization/roleDefinitions/read".into()
+            }
         }
+    }
+
+    /// The ARM scope the operation acts on, against which the caller's role
+    /// assignments are evaluated. `None`: every authenticated caller may ask
+    /// (the global name check and the role definitions, as in Azure).
+    pub fn scope(&self) -> Option<String> {
+        let sub = |s: &str| format!("/subscriptions/{s}");
+        let group = |s: &str, g: &str| format!("/subscriptions/{s}/resourceGroups/{g}");
+        let acct = |p: &AccountPath| {
+            let (ns, ty) = kind_provider(p.kind);
+            format!(
+                "/subscriptions/{}/resourceGroups/{}/providers/{ns}/{ty}/{}",
+                p.subscription, p.resource_group, p.name
+            )
+        };
+        Some(match self {
+            Operation::SubscriptionsList => "/".into(),
+            Operation::SubscriptionsGet { subscription }
+            | Operation::ProvidersGet { subscription, .. }
+            | Operation::ProvidersRegister { subscription, .. }
+            | Operation::ResourceGroupsList { subscription }
+            | Operation::AccountsList {
+                subscription,
+                group: None,
+                ..
+            } => sub(subscription),
+            Operation::ResourceGroupsCreateOrUpdate {
+                subscription,
+                group: g,
+            }
+            | Operation::ResourceGroupsGet {
+                subscription,
+                group: g,
+            }
+            | Operation::ResourceGroupsCheckExistence {
+                subscription,
+                group: g,
+            }
+            | Operation::ResourceGroupsUpdate {
+                subscription,
+                group: g,
+            }
+            | Operation::ResourceGroupsDelete {
+                subscription,
+                group: g,
+            }
+            | Operation::AccountsList {
+                subscription,
+                group: Some(g),
+                ..
+            } => group(subscription, g),
+            Operation::AccountsCreate(p)
+            | Operation::AccountsUpdate(p)
+            | Operation::AccountsGet(p)
+            | Operation::AccountsDelete(p)
+            | Operation::AccountsListKeys(p)
+            | Operation::AccountsListReadOnlyKeys(p)
+            | Operation::AccountsRegenerateKey(p)
+            | Operation::AccountsListConnectionStrings(p)
+            | Operation::AccountsListKeyUsage(p) => acct(p),
+            Operation::PrincipalsList
+            | Operation::PrincipalsCreate
+            | Operation::PrincipalsDelete { .. }
+            | Operation::PrincipalsAddSecret { .. }
+            | Operation::PrincipalsRemoveSecret { .. }
+            | Operation::SigningKeysRotate => "/".into(),
+            Operation::RoleAssignmentsList { scope }
+            | Operation::RoleAssignmentsCreate { scope, .. }
+            | Operation::RoleAssignmentsGet { scope, .. }
+            | Operation::RoleAssignmentsDelete { scope, .. } => scope.clone(),
+            Operation::CheckNameExists { .. }
+            | Operation::RoleDefinitionsList { .. }
+            | Operation::RoleDefinitionsGet { .. } => return None,
+        })
+    }
+
+    /// List operations answer with what the caller may read instead of 403
+    /// when the caller has no read right at the list's own scope (ARM does
+    /// the same for subscription-wide lists).
+    pub fn filters_results(&self) -> bool {
+        matches!(
+            self,
+            Operation::SubscriptionsList
+                | Operation::ResourceGroupsList { .. }
+                | Operation::AccountsList { .. }
+        )
     }
 }
 

@@ -1,6 +1,7 @@
 //! keyrotor's use-cases. Knows nothing of HTTP, JSON or SQL: it is driven by
 //! the wire layers and persists through the [`store::Store`] trait.
 
+pub mod rbac;
 pub mod store;
 pub mod usage;
 
@@ -48,6 +49,12 @@ pub enum Error {
     PreconditionFailed,
     #[error("service principal or secret '{0}' could not be found")]
     PrincipalNotFound(String),
+    #[error("the role definition '{0}' could not be found")]
+    RoleNotFound(String),
+    #[error("the role assignment '{0}' could not be found")]
+    RoleAssignmentNotFound(String),
+    #[error("the role assignment already exists")]
+    RoleAssignmentExists,
     #[error("invalid client credentials")]
     BadCredentials,
     #[error("stored key material could not be decrypted")]
@@ -119,6 +126,12 @@ pub struct Keyrotor {
     /// Bumped after every committed change to accounts or keys; caches of
     /// key material compare it to know they are stale.
     epoch: std::sync::atomic::AtomicU64,
+    /// Bumped after every change to role assignments (and deletions that
+    /// revoke them); the cached [`rbac::Authorizer`] is rebuilt when stale.
+    rbac_epoch: std::sync::atomic::AtomicU64,
+    authz: std::sync::RwLock<Option<(u64, Arc<rbac::Authorizer>)>>,
+    /// The bootstrap administrator's client id, known after [`Keyrotor::bootstrap`].
+    admin: std::sync::OnceLock<String>,
 }
 
 const META_TENANT: &str = "tenant_id";
@@ -146,6 +159,9 @@ impl Keyrotor {
             root,
             clock,
             epoch: std::sync::atomic::AtomicU64::new(1),
+            rbac_epoch: std::sync::atomic::AtomicU64::new(1),
+            authz: std::sync::RwLock::new(None),
+            admin: std::sync::OnceLock::new(),
         }
     }
 
@@ -160,6 +176,155 @@ impl Keyrotor {
 
     fn bump(&self) {
         self.epoch.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+    }
+
+    fn bump_rbac(&self) {
+        self.rbac_epoch
+            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+    }
+
+    // ----- role-based access -------------------------------------------------
+
+    /// The current authorization snapshot (rebuilt from the store after any
+    /// change to role assignments).
+    pub fn authorizer(&self) -> Result<Arc<rbac::Authorizer>> {
+        let epoch = self.rbac_epoch.load(std::sync::atomic::Ordering::Acquire);
+        if let Some((e, a)) = self
+            .authz
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .as_ref()
+        {
+            if *e == epoch {
+                return Ok(a.clone());
+            }
+        }
+        let assignments = self.store.role_assignments()?;
+        let admin = self.admin.get().map_or("", String::as_str);
+        let a = Arc::new(rbac::Authorizer::new(admin, &assignments));
+        *self
+            .authz
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some((epoch, a.clone()));
+        Ok(a)
+    }
+
+    /// Assigns a built-in role (by GUID or name) to a principal at a scope.
+    /// `name` is the assignment's GUID. Returns the assignment and whether it
+    /// was created (false: the same assignment already existed under `name`).
+    pub fn create_role_assignment(
+        &self,
+        dir: &Directory,
+        actor: &Actor,
+        name: &str,
+        scope: &str,
+        principal_id: &str,
+        role: &str,
+    ) -> Result<(rbac::RoleAssignment, bool)> {
+        if uuid_like(name).is_none() {
+            return Err(Error::InvalidInput(
+                "the role assignment name must be a GUID".into(),
+            ));
+        }
+        let key = rbac::normalize_scope(scope)
+            .filter(|k| rbac::valid_assignment_scope(k, &dir.subscription_id))
+            .ok_or_else(|| {
+                Error::InvalidInput(format!(
+                    "'{}' is not a scope of this service (/, its subscription, a resource group or a resource)",
+                    scope.chars().take(200).collect::<String>()
+                ))
+            })?;
+        // Role definition ids may be full ARM ids; the GUID is the last segment.
+        let role_key = role.rsplit('/').next().unwrap_or(role);
+        let def = rbac::role_by_id(role_key)
+            .or_else(|| rbac::role_by_name(role))
+            .ok_or_else(|| Error::RoleNotFound(role.chars().take(200).collect()))?;
+        if principal_id != dir.admin_client_id && self.store.principal(principal_id)?.is_none() {
+            return Err(Error::PrincipalNotFound(
+                principal_id.chars().take(64).collect(),
+            ));
+        }
+        let existing = self.store.role_assignments()?;
+        if let Some(same) = existing.iter().find(|a| a.name.eq_ignore_ascii_case(name)) {
+            let unchanged = same.principal_id.eq_ignore_ascii_case(principal_id)
+                && same.role_id.eq_ignore_ascii_case(def.id)
+                && rbac::normalize_scope(&same.scope).as_deref() == Some(key.as_str());
+            return if unchanged {
+                Ok((same.clone(), false))
+            } else {
+                Err(Error::InvalidInput(
+                    "role assignments cannot be updated; delete and create it again".into(),
+                ))
+            };
+        }
+        if existing.iter().any(|a| {
+            a.principal_id.eq_ignore_ascii_case(principal_id)
+                && a.role_id.eq_ignore_ascii_case(def.id)
+                && rbac::normalize_scope(&a.scope).as_deref() == Some(key.as_str())
+        }) {
+            return Err(Error::RoleAssignmentExists);
+        }
+        let a = rbac::RoleAssignment {
+            name: name.to_ascii_lowercase(),
+            scope: scope.trim_end_matches('/').to_string(),
+            principal_id: principal_id.to_string(),
+            role_id: def.id.to_string(),
+            created_at: self.now(),
+            created_by: actor.0.clone(),
+        };
+        let a = if a.scope.is_empty() {
+            rbac::RoleAssignment {
+                scope: "/".into(),
+                ..a
+            }
+        } else {
+            a
+        };
+        let audit = self.audit(
+            actor,
+            "roleAssignment.create",
+            a.name.clone(),
+            format!("{} {} at {}", a.principal_id, def.name, a.scope),
+        );
+        match self.store.insert_role_assignment(&a, &audit) {
+            Ok(()) => {}
+            Err(StoreError::Conflict) => return Err(Error::RoleAssignmentExists),
+            Err(e) => return Err(e.into()),
+        }
+        self.bump_rbac();
+        Ok((a, true))
+    }
+
+    pub fn role_assignments(&self) -> Result<Vec<rbac::RoleAssignment>> {
+        Ok(self.store.role_assignments()?)
+    }
+
+    pub fn role_assignment(&self, name: &str) -> Result<rbac::RoleAssignment> {
+        self.store
+            .role_assignments()?
+            .into_iter()
+            .find(|a| a.name.eq_ignore_ascii_case(name))
+            .ok_or_else(|| Error::RoleAssignmentNotFound(name.chars().take(64).collect()))
+    }
+
+    /// Deletes an assignment; returns it, or `None` when there was none.
+    pub fn delete_role_assignment(
+        &self,
+        actor: &Actor,
+        name: &str,
+    ) -> Result<Option<rbac::RoleAssignment>> {
+        let Ok(a) = self.role_assignment(name) else {
+            return Ok(None);
+        };
+        let audit = self.audit(
+            actor,
+            "roleAssignment.delete",
+            a.name.clone(),
+            format!("{} {} at {}", a.principal_id, a.role_id, a.scope),
+        );
+        let deleted = self.store.delete_role_assignment(&a.name, &audit)?;
+        self.bump_rbac();
+        Ok(deleted.then_some(a))
     }
 
     fn audit(&self, actor: &Actor, action: &str, target: String, detail: String) -> AuditEvent {
@@ -217,6 +382,8 @@ impl Keyrotor {
                 id
             }
         };
+        let _ = self.admin.set(admin.clone());
+        self.bump_rbac();
         Ok((
             Directory {
                 tenant_id,
@@ -365,6 +532,7 @@ impl Keyrotor {
             String::new(),
         );
         if self.store.delete_principal(client_id, &audit)? {
+            self.bump_rbac();
             Ok(())
         } else {
             Err(Error::PrincipalNotFound(
@@ -504,11 +672,13 @@ impl Keyrotor {
     ) -> Result<usize> {
         self.check_subscription(dir, sub)?;
         let audit = self.audit(actor, "group.delete", name.to_string(), String::new());
+        let scope = rbac::normalize_scope(&rbac::group_scope(sub, name)).unwrap_or_default();
         let n = self
             .store
-            .delete_group(sub, name, &audit)?
+            .delete_group(sub, name, &scope, &audit)?
             .ok_or_else(|| Error::GroupNotFound(name.to_string()))?;
         self.bump();
+        self.bump_rbac();
         Ok(n)
     }
 
@@ -655,8 +825,16 @@ impl Keyrotor {
             account_target(account),
             String::new(),
         );
-        let deleted = self.store.delete_account(account.id, &audit)?;
+        let scope = rbac::normalize_scope(&rbac::account_scope(
+            account.kind,
+            &account.subscription,
+            &account.resource_group,
+            &account.name,
+        ))
+        .unwrap_or_default();
+        let deleted = self.store.delete_account(account.id, &scope, &audit)?;
         self.bump();
+        self.bump_rbac();
         Ok(deleted)
     }
 
@@ -882,6 +1060,18 @@ fn account_target(a: &Account) -> String {
 }
 
 /// Azure location names are compared without spaces and case ("West US" == "westus").
+/// `Some(())` when `s` is a GUID (8-4-4-4-12 hex digits).
+fn uuid_like(s: &str) -> Option<()> {
+    let parts: Vec<&str> = s.split('-').collect();
+    let lens = [8, 4, 4, 4, 12];
+    (parts.len() == 5
+        && parts
+            .iter()
+            .zip(lens)
+            .all(|(p, n)| p.len() == n && p.bytes().all(|b| b.is_ascii_hexdigit())))
+    .then_some(())
+}
+
 pub fn normalize_location(location: &str) -> Result<String> {
     let l: String = location
         .chars()

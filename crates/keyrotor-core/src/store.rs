@@ -222,10 +222,13 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<Option<ResourceGroup>>;
     fn groups(&self, sub: &SubscriptionId) -> StoreResult<Vec<ResourceGroup>>;
     /// Deletes a group and everything in it; returns the number of accounts removed.
+    /// Deletes the group, its accounts, and the role assignments at or below
+    /// `scope_key` (the group's normalized scope), in one transaction.
     fn delete_group(
         &self,
         sub: &SubscriptionId,
         name: &ResourceGroupName,
+        scope_key: &str,
         audit: &AuditEvent,
     ) -> StoreResult<Option<usize>>;
 
@@ -251,7 +254,9 @@ pub trait Store: Send + Sync + 'static {
         group: Option<&ResourceGroupName>,
         kind: AccountKind,
     ) -> StoreResult<Vec<Account>>;
-    fn delete_account(&self, id: i64, audit: &AuditEvent) -> StoreResult<bool>;
+    /// Deletes the account and the role assignments at or below `scope_key`
+    /// (its normalized scope), in one transaction.
+    fn delete_account(&self, id: i64, scope_key: &str, audit: &AuditEvent) -> StoreResult<bool>;
 
     fn keys(&self, account_id: i64) -> StoreResult<Vec<StoredKey>>;
     /// Replaces one slot's value in a serialized transaction: reads the
@@ -291,6 +296,16 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<bool>;
     fn delete_principal(&self, client_id: &str, audit: &AuditEvent) -> StoreResult<bool>;
     fn delete_signing_key(&self, kid: &str) -> StoreResult<()>;
+
+    /// Conflict when the name is taken or the same (principal, role, scope)
+    /// is already assigned.
+    fn insert_role_assignment(
+        &self,
+        a: &crate::rbac::RoleAssignment,
+        audit: &AuditEvent,
+    ) -> StoreResult<()>;
+    fn role_assignments(&self) -> StoreResult<Vec<crate::rbac::RoleAssignment>>;
+    fn delete_role_assignment(&self, name: &str, audit: &AuditEvent) -> StoreResult<bool>;
 
     fn signing_keys(&self) -> StoreResult<Vec<StoredSigningKey>>;
 

@@ -58,6 +58,17 @@ fn forwardable(headers: &HeaderMap) -> HeaderMap {
     out
 }
 
+/// The data action a proxied request needs: reads for safe methods, writes
+/// for the rest (an inference POST is a write; see COMPATIBILITY.md).
+pub fn data_action(method: &http::Method) -> &'static str {
+    match *method {
+        http::Method::GET | http::Method::HEAD | http::Method::OPTIONS => {
+            "Microsoft.CognitiveServices/accounts/data/read"
+        }
+        _ => "Microsoft.CognitiveServices/accounts/data/write",
+    }
+}
+
 pub async fn handle(dp: &Arc<DataPlane>, t: Target, req: Request<Body>) -> Response {
     let entry = match dp.entry(t.kind, &t.account).await {
         Ok(Some(e)) => e,
@@ -82,11 +93,27 @@ pub async fn handle(dp: &Arc<DataPlane>, t: Target, req: Request<Body>) -> Respo
         .any(|h| req.headers().contains_key(*h));
     match bearer {
         Some(token) if !has_key => {
-            if let Err(why) = dp.verify_bearer(t.kind, &t.account, token.trim()) {
+            let principal = match dp.verify_bearer(t.kind, &t.account, token.trim()) {
+                Ok(p) => p,
+                Err(why) => {
+                    return error(
+                        StatusCode::UNAUTHORIZED,
+                        "401",
+                        &format!("Access token validation failed: {why}."),
+                    )
+                }
+            };
+            let action = data_action(req.method());
+            if !dp.authorize_data(&entry, &principal, action) {
                 return error(
-                    StatusCode::UNAUTHORIZED,
-                    "401",
-                    &format!("Access token validation failed: {why}."),
+                    StatusCode::FORBIDDEN,
+                    "PermissionDenied",
+                    &format!(
+                        "The principal '{principal}' lacks the required data action '{action}' to perform '{} {}' on '{}'.",
+                        req.method(),
+                        t.rest,
+                        DataPlane::scope_of(&entry)
+                    ),
                 );
             }
         }

@@ -68,6 +68,19 @@ fn valid_id(id: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
+/// The data action a Batch request needs:
+/// `Microsoft.Batch/batchAccounts/{collection}/read|write|delete`.
+pub fn data_action(method: &http::Method, rest: &str) -> String {
+    let collection = rest.split('/').find(|s| !s.is_empty()).unwrap_or("account");
+    let collection = collection.split('(').next().unwrap_or(collection);
+    let verb = match *method {
+        http::Method::GET | http::Method::HEAD => "read",
+        http::Method::DELETE => "delete",
+        _ => "write",
+    };
+    format!("Microsoft.Batch/batchAccounts/{collection}/{verb}")
+}
+
 pub async fn handle(dp: &Arc<DataPlane>, t: Target, req: Request<Body>) -> Response {
     let entry = match dp.entry(t.kind, &t.account).await {
         Ok(Some(e)) => e,
@@ -90,12 +103,30 @@ pub async fn handle(dp: &Arc<DataPlane>, t: Target, req: Request<Body>) -> Respo
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(str::to_string);
     if let Some(token) = bearer {
-        if let Err(why) = dp.verify_bearer(t.kind, &t.account, token.trim()) {
+        let principal = match dp.verify_bearer(t.kind, &t.account, token.trim()) {
+            Ok(p) => p,
+            Err(why) => {
+                return error(
+                    StatusCode::UNAUTHORIZED,
+                    "InvalidAuthenticationTokenAudience",
+                    "The access token could not be validated.",
+                    Some(("AuthenticationErrorDetail", &why)),
+                )
+            }
+        };
+        let action = data_action(req.method(), &t.rest);
+        if !dp.authorize_data(&entry, &principal, &action) {
             return error(
-                StatusCode::UNAUTHORIZED,
-                "InvalidAuthenticationTokenAudience",
-                "The access token could not be validated.",
-                Some(("AuthenticationErrorDetail", &why)),
+                StatusCode::FORBIDDEN,
+                "AuthorizationPermissionMismatch",
+                "This request is not authorized to perform this operation using this permission.",
+                Some((
+                    "AuthorizationErrorDetail",
+                    &format!(
+                        "The principal '{principal}' has no role assignment granting '{action}' on '{}'.",
+                        DataPlane::scope_of(&entry)
+                    ),
+                )),
             );
         }
     } else {

@@ -64,6 +64,35 @@ fn is_true(h: &HeaderMap, name: &str) -> bool {
     header(h, name).is_some_and(|v| v.eq_ignore_ascii_case("true"))
 }
 
+/// The Cosmos DB data action a request needs (Azure's names): metadata
+/// reads, item reads, queries, item writes, database/container writes.
+pub fn data_action(method: &http::Method, rest: &str, headers: &HeaderMap) -> String {
+    const P: &str = "Microsoft.DocumentDB/databaseAccounts";
+    let (ty, _) = scheme::resource_of(rest).unwrap_or_default();
+    let read = scheme::is_read(method, headers);
+    let query = *method == http::Method::POST && is_true(headers, "x-ms-documentdb-isquery");
+    match (ty.as_str(), read) {
+        ("docs", true) if query => format!("{P}/sqlDatabases/containers/executeQuery"),
+        ("docs", true) => format!("{P}/sqlDatabases/containers/items/read"),
+        (_, true) => format!("{P}/readMetadata"),
+        ("docs", false) => {
+            let verb = match *method {
+                http::Method::PUT => "replace",
+                http::Method::DELETE => "delete",
+                _ if is_true(headers, "x-ms-documentdb-is-upsert") => "upsert",
+                _ => "create",
+            };
+            format!("{P}/sqlDatabases/containers/items/{verb}")
+        }
+        ("colls", false) if *method == http::Method::DELETE => {
+            format!("{P}/sqlDatabases/containers/delete")
+        }
+        ("colls", false) => format!("{P}/sqlDatabases/containers/write"),
+        (_, false) if *method == http::Method::DELETE => format!("{P}/sqlDatabases/delete"),
+        (_, false) => format!("{P}/sqlDatabases/write"),
+    }
+}
+
 pub async fn handle(dp: &Arc<DataPlane>, t: Target, req: Request<Body>) -> Response {
     let entry = match dp.entry(t.kind, &t.account).await {
         Ok(Some(e)) => e,
@@ -101,8 +130,23 @@ pub async fn handle(dp: &Arc<DataPlane>, t: Target, req: Request<Body>) -> Respo
         Err(e) => return unauthorized(&e.to_string()),
     };
     if let Some(token) = bearer {
-        if let Err(why) = dp.verify_bearer(t.kind, &t.account, &token) {
-            return unauthorized(&format!("The AAD token could not be validated: {why}."));
+        let principal = match dp.verify_bearer(t.kind, &t.account, &token) {
+            Ok(p) => p,
+            Err(why) => {
+                return unauthorized(&format!("The AAD token could not be validated: {why}."))
+            }
+        };
+        let action = data_action(req.method(), &t.rest, req.headers());
+        if !dp.authorize_data(&entry, &principal, &action) {
+            return error(
+                StatusCode::FORBIDDEN,
+                "Forbidden",
+                &format!(
+                    "Request blocked by Auth {} : Request is blocked because principal [{principal}] does not have required RBAC permissions to perform action [{action}] on resource [{}].",
+                    t.account,
+                    DataPlane::scope_of(&entry)
+                ),
+            );
         }
     } else {
         let verified = match scheme::verify(req.method(), &t.rest, req.headers(), &entry.keys, dp.core().now()) {

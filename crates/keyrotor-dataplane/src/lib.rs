@@ -233,8 +233,8 @@ impl DataPlane {
     /// issuer, expiry, tenant, and an audience of that kind (for Cosmos host
     /// names, the account's own). Returns the caller's client id.
     ///
-    /// Every principal of the tenant may use every data plane for now; the
-    /// role-based decision of reads versus writes comes with role assignments.
+    /// What the principal may do is decided afterwards by
+    /// [`DataPlane::authorize_data`].
     pub(crate) fn verify_bearer(
         &self,
         kind: AccountKind,
@@ -276,6 +276,36 @@ impl DataPlane {
             ));
         }
         Ok(claims.appid)
+    }
+
+    /// Whether the token-authenticated `principal` holds a data role granting
+    /// `action` on the entry's account (assignments at the account, its
+    /// group, the subscription or the root).
+    pub(crate) fn authorize_data(&self, entry: &Entry, principal: &str, action: &str) -> bool {
+        let a = &entry.account;
+        let Some(scope) =
+            keyrotor_core::rbac::normalize_scope(&keyrotor_core::rbac::account_scope(
+                a.kind,
+                &a.subscription,
+                &a.resource_group,
+                &a.name,
+            ))
+        else {
+            return false;
+        };
+        match self.core.authorizer() {
+            Ok(z) => z.allows_data(principal, &scope, action),
+            Err(e) => {
+                tracing::warn!(error = %e, "role assignments could not be loaded; denying");
+                false
+            }
+        }
+    }
+
+    /// The ARM-style scope of the entry's account (for error messages).
+    pub(crate) fn scope_of(entry: &Entry) -> String {
+        let a = &entry.account;
+        keyrotor_core::rbac::account_scope(a.kind, &a.subscription, &a.resource_group, &a.name)
     }
 
     /// The account and its current keys; `None` if there is no such account.

@@ -11,6 +11,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
+use keyrotor_core::rbac::RoleAssignment;
 use keyrotor_core::store::{
     Account, AccountSettings, AccountSpec, AuditEvent, DataItem, Principal, PrincipalSecret,
     PutMode, ResourceGroup, SealFn, Store, StoreError, StoreResult, StoredKey, StoredSigningKey,
@@ -21,7 +22,7 @@ use keyrotor_types::{AccountKind, AccountName, KeySlot, ResourceGroupName, Subsc
 use rusqlite::{params, Connection, ErrorCode, OptionalExtension, Row, TransactionBehavior};
 use time::OffsetDateTime;
 
-const SCHEMA_VERSION: i64 = 3;
+const SCHEMA_VERSION: i64 = 4;
 
 const SCHEMA_V1: &str = "
 CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -77,6 +78,17 @@ CREATE TABLE data_items(
 
 /// Report-only counts of requests that disabling key auth would refuse.
 const SCHEMA_V3: &str = "ALTER TABLE key_usage ADD COLUMN would_reject INTEGER NOT NULL DEFAULT 0;";
+
+/// Role assignments. `scope_key` is the normalized (lower-case) scope so
+/// that deleting a resource can revoke everything at or below it.
+const SCHEMA_V4: &str = "
+CREATE TABLE role_assignments(
+  name TEXT PRIMARY KEY, scope TEXT NOT NULL, scope_key TEXT NOT NULL,
+  principal_key TEXT NOT NULL, principal_id TEXT NOT NULL, role_id TEXT NOT NULL,
+  created_at INTEGER NOT NULL, created_by TEXT NOT NULL,
+  UNIQUE(principal_key, role_id, scope_key));
+CREATE INDEX role_assignments_scope ON role_assignments(scope_key);
+";
 
 const READERS: usize = 4;
 
@@ -215,6 +227,31 @@ fn migrate(conn: &mut Connection) -> StoreResult<()> {
         tx.execute_batch("PRAGMA user_version=3").map_err(backend)?;
         tx.commit().map_err(backend)?;
     }
+    if version < 4 {
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(backend)?;
+        tx.execute_batch(SCHEMA_V4).map_err(backend)?;
+        tx.execute_batch("PRAGMA user_version=4").map_err(backend)?;
+        tx.commit().map_err(backend)?;
+    }
+    Ok(())
+}
+
+/// Deletes the role assignments at `scope_key` and every scope below it.
+fn revoke_under(conn: &Connection, scope_key: &str) -> StoreResult<()> {
+    let like = format!(
+        "{}/%",
+        scope_key
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_")
+    );
+    conn.execute(
+        "DELETE FROM role_assignments WHERE scope_key = ?1 OR scope_key LIKE ?2 ESCAPE '\\'",
+        params![scope_key, like],
+    )
+    .map_err(backend)?;
     Ok(())
 }
 
@@ -411,6 +448,7 @@ impl Store for SqliteStore {
         &self,
         sub: &SubscriptionId,
         name: &ResourceGroupName,
+        scope_key: &str,
         audit: &AuditEvent,
     ) -> StoreResult<Option<usize>> {
         self.write_tx(|tx| {
@@ -430,6 +468,7 @@ impl Store for SqliteStore {
             if n == 0 {
                 return Ok(None);
             }
+            revoke_under(tx, scope_key)?;
             insert_audit(tx, audit)?;
             Ok(Some(usize::try_from(accounts).unwrap_or(0)))
         })
@@ -530,12 +569,13 @@ impl Store for SqliteStore {
         collect(rows)
     }
 
-    fn delete_account(&self, id: i64, audit: &AuditEvent) -> StoreResult<bool> {
+    fn delete_account(&self, id: i64, scope_key: &str, audit: &AuditEvent) -> StoreResult<bool> {
         self.write_tx(|tx| {
             let n = tx
                 .execute("DELETE FROM accounts WHERE id = ?1", [id])
                 .map_err(backend)?;
             if n > 0 {
+                revoke_under(tx, scope_key)?;
                 insert_audit(tx, audit)?;
             }
             Ok(n > 0)
@@ -741,6 +781,74 @@ impl Store for SqliteStore {
         self.write_tx(|tx| {
             let n = tx
                 .execute("DELETE FROM principals WHERE client_id = ?1", [client_id])
+                .map_err(backend)?;
+            if n > 0 {
+                tx.execute(
+                    "DELETE FROM role_assignments WHERE principal_key = ?1",
+                    [client_id.to_ascii_lowercase()],
+                )
+                .map_err(backend)?;
+                insert_audit(tx, audit)?;
+            }
+            Ok(n > 0)
+        })
+    }
+
+    fn insert_role_assignment(&self, a: &RoleAssignment, audit: &AuditEvent) -> StoreResult<()> {
+        let scope_key = keyrotor_core::rbac::normalize_scope(&a.scope).ok_or(corrupt("scope"))?;
+        self.write_tx(|tx| {
+            tx.execute(
+                "INSERT INTO role_assignments(name, scope, scope_key, principal_key, principal_id, role_id, created_at, created_by) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                params![
+                    a.name,
+                    a.scope,
+                    scope_key,
+                    a.principal_id.to_ascii_lowercase(),
+                    a.principal_id,
+                    a.role_id.to_ascii_lowercase(),
+                    to_micros(a.created_at),
+                    a.created_by
+                ],
+            )
+            .map_err(backend)?;
+            insert_audit(tx, audit)?;
+            Ok(())
+        })
+    }
+
+    fn role_assignments(&self) -> StoreResult<Vec<RoleAssignment>> {
+        let conn = self.read();
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT name, scope, principal_id, role_id, created_at, created_by FROM role_assignments ORDER BY created_at, name",
+            )
+            .map_err(backend)?;
+        let rows = stmt
+            .query_map([], |r| {
+                let created: i64 = r.get(4)?;
+                Ok((|| {
+                    Ok(RoleAssignment {
+                        name: r.get(0).map_err(backend)?,
+                        scope: r.get(1).map_err(backend)?,
+                        principal_id: r.get(2).map_err(backend)?,
+                        role_id: r.get(3).map_err(backend)?,
+                        created_at: from_micros(created)?,
+                        created_by: r.get(5).map_err(backend)?,
+                    })
+                })())
+            })
+            .map_err(backend)?;
+        collect(rows)
+    }
+
+    fn delete_role_assignment(&self, name: &str, audit: &AuditEvent) -> StoreResult<bool> {
+        self.write_tx(|tx| {
+            let n = tx
+                .execute(
+                    "DELETE FROM role_assignments WHERE lower(name) = lower(?1)",
+                    [name],
+                )
                 .map_err(backend)?;
             if n > 0 {
                 insert_audit(tx, audit)?;

@@ -1,0 +1,477 @@
+//! The authorization table: every ARM route, called by principals holding
+//! each built-in control-plane role at different scopes. A denied call is a
+//! 403 `AuthorizationFailed` in ARM shape and changes nothing (the audit log
+//! does not grow); an allowed call is never a 403. The route list is checked
+//! against every `Operation` variant, so a new route cannot go untested.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use axum::body::Body;
+use http::{Method, Request, StatusCode};
+use http_body_util::BodyExt;
+use keyrotor_arm::operation::{split_path, Operation};
+use keyrotor_arm::{ArmState, Endpoints};
+use keyrotor_core::{AccountSpec, Actor, Keyrotor};
+use keyrotor_crypto::RootKey;
+use keyrotor_identity::{generate_signing_key, TokenIssuer};
+use keyrotor_store_sqlite::SqliteStore;
+use keyrotor_types::{AccountKind, AccountName, ResourceGroupName, SystemClock};
+use serde_json::{json, Value};
+use tower::ServiceExt;
+
+const URL: &str = "https://127.0.0.1:8443";
+
+/// Exhaustive on purpose: a new variant does not compile until it is named
+/// here, and the test then fails until the table has a row for it.
+fn variant(op: &Operation) -> &'static str {
+    match op {
+        Operation::SubscriptionsList => "SubscriptionsList",
+        Operation::SubscriptionsGet { .. } => "SubscriptionsGet",
+        Operation::ProvidersGet { .. } => "ProvidersGet",
+        Operation::ProvidersRegister { .. } => "ProvidersRegister",
+        Operation::ResourceGroupsList { .. } => "ResourceGroupsList",
+        Operation::ResourceGroupsCreateOrUpdate { .. } => "ResourceGroupsCreateOrUpdate",
+        Operation::ResourceGroupsGet { .. } => "ResourceGroupsGet",
+        Operation::ResourceGroupsCheckExistence { .. } => "ResourceGroupsCheckExistence",
+        Operation::ResourceGroupsUpdate { .. } => "ResourceGroupsUpdate",
+        Operation::ResourceGroupsDelete { .. } => "ResourceGroupsDelete",
+        Operation::AccountsList { .. } => "AccountsList",
+        Operation::AccountsCreate(_) => "AccountsCreate",
+        Operation::AccountsUpdate(_) => "AccountsUpdate",
+        Operation::AccountsGet(_) => "AccountsGet",
+        Operation::AccountsDelete(_) => "AccountsDelete",
+        Operation::AccountsListKeys(_) => "AccountsListKeys",
+        Operation::AccountsListReadOnlyKeys(_) => "AccountsListReadOnlyKeys",
+        Operation::AccountsRegenerateKey(_) => "AccountsRegenerateKey",
+        Operation::AccountsListConnectionStrings(_) => "AccountsListConnectionStrings",
+        Operation::AccountsListKeyUsage(_) => "AccountsListKeyUsage",
+        Operation::CheckNameExists { .. } => "CheckNameExists",
+        Operation::PrincipalsList => "PrincipalsList",
+        Operation::PrincipalsCreate => "PrincipalsCreate",
+        Operation::PrincipalsDelete { .. } => "PrincipalsDelete",
+        Operation::PrincipalsAddSecret { .. } => "PrincipalsAddSecret",
+        Operation::PrincipalsRemoveSecret { .. } => "PrincipalsRemoveSecret",
+        Operation::SigningKeysRotate => "SigningKeysRotate",
+        Operation::RoleAssignmentsList { .. } => "RoleAssignmentsList",
+        Operation::RoleAssignmentsCreate { .. } => "RoleAssignmentsCreate",
+        Operation::RoleAssignmentsGet { .. } => "RoleAssignmentsGet",
+        Operation::RoleAssignmentsDelete { .. } => "RoleAssignmentsDelete",
+        Operation::RoleDefinitionsList { .. } => "RoleDefinitionsList",
+        Operation::RoleDefinitionsGet { .. } => "RoleDefinitionsGet",
+    }
+}
+
+const ALL: &[&str] = &[
+    "SubscriptionsList",
+    "SubscriptionsGet",
+    "ProvidersGet",
+    "ProvidersRegister",
+    "ResourceGroupsList",
+    "ResourceGroupsCreateOrUpdate",
+    "ResourceGroupsGet",
+    "ResourceGroupsCheckExistence",
+    "ResourceGroupsUpdate",
+    "ResourceGroupsDelete",
+    "AccountsList",
+    "AccountsCreate",
+    "AccountsUpdate",
+    "AccountsGet",
+    "AccountsDelete",
+    "AccountsListKeys",
+    "AccountsListReadOnlyKeys",
+    "AccountsRegenerateKey",
+    "AccountsListConnectionStrings",
+    "AccountsListKeyUsage",
+    "CheckNameExists",
+    "PrincipalsList",
+    "PrincipalsCreate",
+    "PrincipalsDelete",
+    "PrincipalsAddSecret",
+    "PrincipalsRemoveSecret",
+    "SigningKeysRotate",
+    "RoleAssignmentsList",
+    "RoleAssignmentsCreate",
+    "RoleAssignmentsGet",
+    "RoleAssignmentsDelete",
+    "RoleDefinitionsList",
+    "RoleDefinitionsGet",
+];
+
+/// Principals of the table, in column order.
+const WHO: [&str; 6] = ["none", "reader", "keyop", "contrib", "owner", "admin"];
+
+struct Env {
+    _tmp: tempfile::TempDir,
+    app: axum::Router,
+    state: Arc<ArmState>,
+    core: Arc<Keyrotor>,
+    ids: BTreeMap<&'static str, String>,
+}
+
+impl Env {
+    fn token(&self, who: &str) -> String {
+        self.state
+            .issuer()
+            .issue(
+                &self.state.dir.tenant_id,
+                &self.ids[who],
+                "https://management.azure.com/",
+                self.core.now(),
+                3600,
+            )
+            .unwrap_or_else(|e| panic!("{e}"))
+            .0
+            .expose()
+            .to_string()
+    }
+
+    async fn call(
+        &self,
+        who: &str,
+        method: &Method,
+        path: &str,
+        body: &Value,
+    ) -> (StatusCode, Value) {
+        let sep = if path.contains('?') { '&' } else { '?' };
+        let req = Request::builder()
+            .method(method.clone())
+            .uri(format!("{path}{sep}api-version=2022-04-01"))
+            .header("authorization", format!("Bearer {}", self.token(who)))
+            .header("content-type", "application/json")
+            .body(Body::from(if body.is_null() {
+                String::new()
+            } else {
+                body.to_string()
+            }))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let resp = self
+            .app
+            .clone()
+            .oneshot(req)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let status = resp.status();
+        let bytes = resp
+            .into_body()
+            .collect()
+            .await
+            .map(|b| b.to_bytes())
+            .unwrap_or_default();
+        (
+            status,
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        )
+    }
+
+    fn audit_len(&self) -> usize {
+        self.core
+            .audit_events(100_000)
+            .unwrap_or_else(|e| panic!("{e}"))
+            .len()
+    }
+}
+
+async fn env() -> Env {
+    let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let store =
+        Arc::new(SqliteStore::open(&tmp.path().join("db")).unwrap_or_else(|e| panic!("{e}")));
+    let root = Arc::new(RootKey::from_bytes(&[7u8; 32]).unwrap_or_else(|e| panic!("{e}")));
+    let core = Arc::new(Keyrotor::new(store, root, Arc::new(SystemClock)));
+    let (dir, _) = core.bootstrap().unwrap_or_else(|e| panic!("{e}"));
+    let key = generate_signing_key().unwrap_or_else(|e| panic!("{e}"));
+    let issuer = TokenIssuer::new(format!("{URL}/{}/v2.0", dir.tenant_id), &[(key.0, &key.1)])
+        .unwrap_or_else(|e| panic!("{e}"));
+    let actor = Actor("test".into());
+    let rg = ResourceGroupName::parse("rg1").unwrap_or_else(|e| panic!("{e}"));
+    core.put_group(
+        &dir,
+        &actor,
+        &dir.subscription_id,
+        &rg,
+        "westus",
+        BTreeMap::new(),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    for (kind, name) in [
+        (AccountKind::Cosmos, "cos1"),
+        (AccountKind::Batch, "bat1"),
+        (AccountKind::Ai, "ai01"),
+    ] {
+        let n = AccountName::parse(kind, name).unwrap_or_else(|e| panic!("{e}"));
+        let spec = AccountSpec {
+            location: "westus".into(),
+            tags: BTreeMap::new(),
+            document: "{}".into(),
+            settings: Default::default(),
+        };
+        core.put_account(&dir, &actor, kind, &dir.subscription_id, &rg, &n, spec)
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    let mut ids = BTreeMap::new();
+    ids.insert("admin", dir.admin_client_id.clone());
+    let sub = format!("/subscriptions/{}", dir.subscription_id);
+    let rg_scope = format!("{sub}/resourceGroups/rg1");
+    for (who, role, scope) in [
+        ("none", None, ""),
+        ("reader", Some("Reader"), sub.as_str()),
+        ("keyop", Some("Keyrotor Key Operator"), rg_scope.as_str()),
+        ("contrib", Some("Contributor"), rg_scope.as_str()),
+        ("owner", Some("Owner"), sub.as_str()),
+        ("extra", None, ""),
+    ] {
+        let (p, _, _) = core
+            .create_principal(&actor, who, None)
+            .unwrap_or_else(|e| panic!("{e}"));
+        if let Some(role) = role {
+            let name = keyrotor_crypto::random_guid().unwrap_or_else(|e| panic!("{e}"));
+            core.create_role_assignment(&dir, &actor, &name, scope, &p.client_id, role)
+                .unwrap_or_else(|e| panic!("{e}"));
+        }
+        ids.insert(who, p.client_id);
+    }
+    let state = Arc::new(ArmState::new(
+        core.clone(),
+        Arc::new(keyrotor_core::UsageRecorder::new()),
+        dir,
+        Endpoints::new(URL, None),
+        issuer,
+    ));
+    Env {
+        _tmp: tmp,
+        app: keyrotor_arm::router(state.clone()),
+        state,
+        core,
+        ids,
+    }
+}
+
+#[tokio::test]
+async fn every_route_against_every_role() {
+    let e = env().await;
+    let sub = format!("/subscriptions/{}", e.state.dir.subscription_id);
+    let rg = format!("{sub}/resourceGroups/rg1");
+    let cosmos = format!("{rg}/providers/Microsoft.DocumentDB/databaseAccounts/cos1");
+    let batch = format!("{rg}/providers/Microsoft.Batch/batchAccounts/bat1");
+    let ai = format!("{rg}/providers/Microsoft.CognitiveServices/accounts/ai01");
+    let ra = "0b7c3a8e-1f7e-4d8e-9a52-6c1d2e3f4a5b";
+    let new_principal = e.ids["extra"].clone();
+    let reader_role =
+        "/providers/Microsoft.Authorization/roleDefinitions/acdd72a7-3385-48ef-bd42-f606fba81ae7";
+    let cosmos_body = json!({"location": "westus", "kind": "GlobalDocumentDB",
+        "properties": {"databaseAccountOfferType": "Standard", "locations": [{"locationName": "westus"}]}});
+    let unknown = "11111111-2222-3333-4444-555555555555";
+    // (method, path, body, allowed for [none, reader, keyop, contrib, owner, admin]).
+    // Lists answer every caller (filtered); tenant-level identity operations
+    // need an assignment at the root scope, which only the bootstrap
+    // administrator holds here.
+    let all = "NRKCOA";
+    let rows: Vec<(Method, String, Value, &str)> = vec![
+        (Method::GET, "/subscriptions".into(), Value::Null, all),
+        (Method::GET, sub.clone(), Value::Null, "-R--OA"),
+        (Method::GET, format!("{sub}/providers/Microsoft.DocumentDB"), Value::Null, "-R--OA"),
+        (Method::POST, format!("{sub}/providers/Microsoft.DocumentDB/register"), Value::Null, "----OA"),
+        (Method::GET, format!("{sub}/resourcegroups"), Value::Null, all),
+        (Method::PUT, rg.clone(), json!({"location": "westus"}), "---COA"),
+        (Method::GET, rg.clone(), Value::Null, "-RKCOA"),
+        (Method::HEAD, rg.clone(), Value::Null, "-RKCOA"),
+        (Method::PATCH, rg.clone(), json!({"tags": {"a": "b"}}), "---COA"),
+        (Method::GET, format!("{sub}/providers/Microsoft.DocumentDB/databaseAccounts"), Value::Null, all),
+        (Method::GET, format!("{rg}/providers/Microsoft.Batch/batchAccounts"), Value::Null, all),
+        (Method::PUT, cosmos.clone(), cosmos_body.clone(), "---COA"),
+        (Method::PATCH, cosmos.clone(), json!({"tags": {"x": "y"}}), "---COA"),
+        (Method::GET, cosmos.clone(), Value::Null, "-RKCOA"),
+        (Method::GET, batch.clone(), Value::Null, "-RKCOA"),
+        (Method::POST, format!("{cosmos}/listKeys"), Value::Null, "--KCOA"),
+        (Method::POST, format!("{batch}/listKeys"), Value::Null, "--KCOA"),
+        (Method::POST, format!("{ai}/listKeys"), Value::Null, "--KCOA"),
+        (Method::POST, format!("{cosmos}/readonlykeys"), Value::Null, "--KCOA"),
+        (Method::POST, format!("{cosmos}/regenerateKey"), json!({"keyKind": "secondary"}), "--KCOA"),
+        (Method::POST, format!("{batch}/regenerateKeys"), json!({"keyName": "Secondary"}), "--KCOA"),
+        (Method::POST, format!("{ai}/regenerateKey"), json!({"keyName": "Key2"}), "--KCOA"),
+        (Method::POST, format!("{cosmos}/listConnectionStrings"), Value::Null, "--KCOA"),
+        (Method::POST, format!("{ai}/listKeyUsage"), Value::Null, "--KCOA"),
+        (Method::HEAD, "/providers/Microsoft.DocumentDB/databaseAccountNames/cos1".into(), Value::Null, all),
+        (Method::GET, "/providers/Keyrotor.Identity/servicePrincipals".into(), Value::Null, "-----A"),
+        (Method::POST, "/providers/Keyrotor.Identity/servicePrincipals".into(), json!({"displayName": "x"}), "-----A"),
+        (Method::POST, format!("/providers/Keyrotor.Identity/servicePrincipals/{unknown}/addSecret"), json!({}), "-----A"),
+        (Method::POST, format!("/providers/Keyrotor.Identity/servicePrincipals/{unknown}/removeSecret"), json!({"secretId": unknown}), "-----A"),
+        (Method::DELETE, format!("/providers/Keyrotor.Identity/servicePrincipals/{unknown}"), Value::Null, "-----A"),
+        (Method::POST, "/providers/Keyrotor.Identity/signingKeys/rotate".into(), Value::Null, "-----A"),
+        (Method::GET, format!("{sub}/providers/Microsoft.Authorization/roleAssignments"), Value::Null, "-R--OA"),
+        (Method::GET, format!("{rg}/providers/Microsoft.Authorization/roleAssignments"), Value::Null, "-RKCOA"),
+        (Method::PUT, format!("{rg}/providers/Microsoft.Authorization/roleAssignments/{ra}"),
+            json!({"properties": {"roleDefinitionId": reader_role, "principalId": new_principal}}), "----OA"),
+        (Method::GET, format!("{rg}/providers/Microsoft.Authorization/roleAssignments/{ra}"), Value::Null, "-RKCOA"),
+        (Method::DELETE, format!("{rg}/providers/Microsoft.Authorization/roleAssignments/{ra}"), Value::Null, "----OA"),
+        (Method::GET, format!("{sub}/providers/Microsoft.Authorization/roleDefinitions"), Value::Null, all),
+        (Method::GET, format!("{sub}/providers/Microsoft.Authorization/roleDefinitions/acdd72a7-3385-48ef-bd42-f606fba81ae7"), Value::Null, all),
+        (Method::DELETE, ai.clone(), Value::Null, "---COA"),
+        (Method::DELETE, rg.clone(), Value::Null, "---COA"),
+    ];
+    let mut covered = BTreeSet::new();
+    for (method, path, body, allowed) in &rows {
+        let segs = split_path(path).unwrap_or_else(|| panic!("{path}"));
+        let op =
+            Operation::parse(method, &segs).unwrap_or_else(|u| panic!("{method} {path}: {u:?}"));
+        covered.insert(variant(&op));
+        for (i, who) in WHO.iter().enumerate() {
+            let allow = allowed.as_bytes()[i] != b'-';
+            let before = e.audit_len();
+            let (status, v) = e.call(who, method, path, body).await;
+            if allow {
+                assert_ne!(status, StatusCode::FORBIDDEN, "{who} {method} {path}: {v}");
+                assert_ne!(
+                    status,
+                    StatusCode::UNAUTHORIZED,
+                    "{who} {method} {path}: {v}"
+                );
+            } else {
+                assert_eq!(status, StatusCode::FORBIDDEN, "{who} {method} {path}: {v}");
+                if *method != Method::HEAD {
+                    assert_eq!(
+                        v["error"]["code"], "AuthorizationFailed",
+                        "{who} {method} {path}"
+                    );
+                    let msg = v["error"]["message"].as_str().unwrap_or_default();
+                    assert!(msg.contains(&op.required_action()), "{msg}");
+                }
+                assert_eq!(e.audit_len(), before, "{who} {method} {path} changed state");
+            }
+        }
+    }
+    let all_variants: BTreeSet<&str> = ALL.iter().copied().collect();
+    let missing: Vec<_> = all_variants.difference(&covered).collect();
+    assert!(missing.is_empty(), "routes without a row: {missing:?}");
+}
+
+#[tokio::test]
+async fn lists_show_only_what_the_caller_may_read() {
+    let e = env().await;
+    let sub = format!("/subscriptions/{}", e.state.dir.subscription_id);
+    let (s, v) = e
+        .call("none", &Method::GET, "/subscriptions", &Value::Null)
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(v["value"].as_array().map(Vec::len), Some(0), "{v}");
+    let (_, v) = e
+        .call(
+            "keyop",
+            &Method::GET,
+            &format!("{sub}/resourcegroups"),
+            &Value::Null,
+        )
+        .await;
+    assert_eq!(v["value"].as_array().map(Vec::len), Some(1), "{v}");
+    let (_, v) = e
+        .call(
+            "none",
+            &Method::GET,
+            &format!("{sub}/resourcegroups"),
+            &Value::Null,
+        )
+        .await;
+    assert_eq!(v["value"].as_array().map(Vec::len), Some(0), "{v}");
+    let (_, v) = e
+        .call(
+            "keyop",
+            &Method::GET,
+            &format!("{sub}/providers/Microsoft.DocumentDB/databaseAccounts"),
+            &Value::Null,
+        )
+        .await;
+    assert_eq!(v["value"].as_array().map(Vec::len), Some(1), "{v}");
+}
+
+#[tokio::test]
+async fn assignments_are_validated_and_revoked_with_their_scope() {
+    let e = env().await;
+    let sub = format!("/subscriptions/{}", e.state.dir.subscription_id);
+    let rg = format!("{sub}/resourceGroups/rg1");
+    let ra = |scope: &str, name: &str| {
+        format!("{scope}/providers/Microsoft.Authorization/roleAssignments/{name}")
+    };
+    let g1 = "5f6b2b1e-0c3a-4d7e-8f90-112233445566";
+    let body =
+        |role: &str, p: &str| json!({"properties": {"roleDefinitionId": role, "principalId": p}});
+    let none = e.ids["none"].clone();
+    let before = e.audit_len();
+    for (path, b, code) in [
+        (
+            ra(&rg, "not-a-guid"),
+            body("Reader", &none),
+            "InvalidRequestContent",
+        ),
+        (
+            ra(&rg, g1),
+            body("No Such Role", &none),
+            "RoleDefinitionDoesNotExist",
+        ),
+        (
+            ra(&rg, g1),
+            body("Reader", "99999999-9999-9999-9999-999999999999"),
+            "PrincipalNotFound",
+        ),
+        (
+            ra("/subscriptions/00000000-0000-0000-0000-00000000dead", g1),
+            body("Reader", &none),
+            "InvalidRequestContent",
+        ),
+        (
+            ra(&rg, g1),
+            json!({"properties": {"principalId": none}}),
+            "InvalidParameter",
+        ),
+        (ra(&rg, g1), json!([1]), "InvalidRequestContent"),
+    ] {
+        let (s, v) = e.call("admin", &Method::PUT, &path, &b).await;
+        assert!(s.is_client_error(), "{path}: {s} {v}");
+        assert_eq!(v["error"]["code"], code, "{path}: {v}");
+    }
+    assert_eq!(e.audit_len(), before, "refused assignments changed state");
+    // The Reader role by name, then the same triple under another name: 409.
+    let (s, v) = e
+        .call("admin", &Method::PUT, &ra(&rg, g1), &body("Reader", &none))
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    assert_eq!(v["properties"]["principalId"], none.as_str());
+    let (s, _) = e
+        .call("admin", &Method::PUT, &ra(&rg, g1), &body("Reader", &none))
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, v) = e
+        .call(
+            "admin",
+            &Method::PUT,
+            &ra(&rg, "6f6b2b1e-0c3a-4d7e-8f90-112233445566"),
+            &body("Reader", &none),
+        )
+        .await;
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (StatusCode::CONFLICT, Some("RoleAssignmentExists"))
+    );
+    let (s, _) = e.call("none", &Method::GET, &rg, &Value::Null).await;
+    assert_eq!(
+        s,
+        StatusCode::OK,
+        "the new Reader assignment takes effect at once"
+    );
+    let (s, v) = e
+        .call("admin", &Method::GET, &format!("{sub}/providers/Microsoft.Authorization/roleAssignments?$filter=principalId%20eq%20%27{none}%27"), &Value::Null)
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(v["value"].as_array().map(Vec::len), Some(1), "{v}");
+    // Deleting the group revokes what was assigned in it: a group created
+    // again with the same name inherits nothing.
+    let (s, _) = e.call("admin", &Method::DELETE, &rg, &Value::Null).await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, _) = e
+        .call("admin", &Method::PUT, &rg, &json!({"location": "westus"}))
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let (s, _) = e.call("none", &Method::GET, &rg, &Value::Null).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, _) = e.call("keyop", &Method::GET, &rg, &Value::Null).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+}
