@@ -134,6 +134,28 @@ def cognitive_mgmt(server, credential):
     return CognitiveServicesManagementClient(credential, server.bootstrap["subscriptionId"], **mgmt_kwargs(server))
 
 
+@pytest.fixture(scope="session")
+def authz(server, credential):
+    from azure.mgmt.authorization import AuthorizationManagementClient
+
+    return AuthorizationManagementClient(credential, server.bootstrap["subscriptionId"], **mgmt_kwargs(server))
+
+
+def assign_role(authz, scope, role_name, principal_id):
+    """Assigns a built-in role the way a user of the official SDK does:
+    look the definition up by name, then PUT an assignment with a new GUID."""
+    import uuid
+
+    from azure.mgmt.authorization.models import RoleAssignmentCreateParameters
+
+    definition = next(iter(authz.role_definitions.list(scope, filter=f"roleName eq '{role_name}'")))
+    return authz.role_assignments.create(
+        scope,
+        str(uuid.uuid4()),
+        RoleAssignmentCreateParameters(role_definition_id=definition.id, principal_id=principal_id, principal_type="ServicePrincipal"),
+    )
+
+
 @pytest.fixture
 def kr(server):
     """Runs the keyrotor CLI against the test server; fails on a non-zero exit unless check=False."""

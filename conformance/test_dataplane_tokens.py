@@ -7,14 +7,18 @@ import uuid
 import pytest
 import requests
 
-from conftest import ARM_SCOPE
+from conftest import ARM_SCOPE, assign_role
 
 
 def unique(prefix):
     return f"{prefix}{uuid.uuid4().hex[:8]}"
 
 
-def test_cosmos_with_tokens_after_disabling_keys(server, credential, resources, cosmos_mgmt):
+def group_scope(server, rg):
+    return f"/subscriptions/{server.bootstrap['subscriptionId']}/resourceGroups/{rg}"
+
+
+def test_cosmos_with_tokens_after_disabling_keys(server, credential, resources, cosmos_mgmt, authz):
     from azure.cosmos import CosmosClient
     from azure.cosmos.exceptions import CosmosHttpResponseError
     from azure.mgmt.cosmosdb.models import DatabaseAccountCreateUpdateParameters, DatabaseAccountUpdateParameters, Location
@@ -25,6 +29,8 @@ def test_cosmos_with_tokens_after_disabling_keys(server, credential, resources, 
         rg, name, DatabaseAccountCreateUpdateParameters(location="westus", locations=[Location(location_name="westus")], database_account_offer_type="Standard")
     ).result()
     key = cosmos_mgmt.database_accounts.list_keys(rg, name).primary_master_key
+    # Owning the subscription does not open the data: a data role does.
+    assign_role(authz, group_scope(server, rg), "Cosmos DB Built-in Data Contributor", server.bootstrap["clientId"])
     with_token = CosmosClient(acct.document_endpoint, credential=credential)
     with_key = CosmosClient(acct.document_endpoint, credential=key)
     with_token.create_database("viatoken")
@@ -38,12 +44,13 @@ def test_cosmos_with_tokens_after_disabling_keys(server, credential, resources, 
     resources.resource_groups.begin_delete(rg).result()
 
 
-def test_batch_and_ai_with_tokens(server, credential, resources, batch_mgmt, arm_session):
+def test_batch_and_ai_with_tokens(server, credential, resources, batch_mgmt, arm_session, authz):
     from azure.batch import BatchClient
     from azure.mgmt.batch.models import BatchAccountCreateParameters
 
     rg, name = unique("rg-"), unique("tokba")
     resources.resource_groups.create_or_update(rg, {"location": "westus"})
+    assign_role(authz, group_scope(server, rg), "Keyrotor Data Contributor", server.bootstrap["clientId"])
     acct = batch_mgmt.batch_account.begin_create(rg, name, BatchAccountCreateParameters(location="westus")).result()
     client = BatchClient("https://" + acct.account_endpoint, credential)
     assert list(client.list_pools()) == []
