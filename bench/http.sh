@@ -69,12 +69,27 @@ COSMOS_DATE=${COSMOS_DATE//_/ }
 BATCH_DATE=${BATCH_DATE//_/ }
 BATCH_AUTH=${BATCH_AUTH//_/ }
 
+# A data-plane token (issue 4): the bootstrap administrator with a Cosmos
+# data role on the group, its token for the Cosmos audience from keyrotor's
+# token endpoint, sent as `type=aad&ver=1.0&sig=<jwt>`.
+ADMIN_ID=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['clientId'])" "$KEYROTOR_BOOTSTRAP")
+"$BIN" role assignment create --assignee "$ADMIN_ID" --role "Cosmos DB Built-in Data Reader" -g bench -o none
+AAD_AUTH=$(python3 - "$KEYROTOR_BOOTSTRAP" <<'PY'
+import json, sys, urllib.parse, urllib.request
+b = json.load(open(sys.argv[1]))
+data = urllib.parse.urlencode({"grant_type": "client_credentials", "client_id": b["clientId"], "client_secret": b["clientSecret"], "scope": "https://cosmos.azure.com/.default"}).encode()
+tok = json.load(urllib.request.urlopen(f"http://127.0.0.1:18090/{b['tenantId']}/oauth2/v2.0/token", data))["access_token"]
+print(urllib.parse.quote(f"type=aad&ver=1.0&sig={tok}", safe=""))
+PY
+)
+
 # Sanity: each request authenticates (404: AI without upstream; 200: Cosmos account read; 501: Batch certificates).
 check() { local want=$1; shift; local got; got=$(curl -s -o /dev/null -w '%{http_code}' "$@"); [ "$got" = "$want" ] || { echo "sanity check failed ($got != $want): $*" >&2; cat "$TMP/kr.log" >&2; exit 1; }; }
 check 204 -H "api-key: 0123456789abcdef0123456789abcdef" http://127.0.0.1:18080/
 check 404 -H "api-key: $AI_KEY" http://127.0.0.1:18090/ai/bench-ai/x
 check 401 -H "api-key: 00000000000000000000000000000000" http://127.0.0.1:18090/ai/bench-ai/x
 check 200 -H "authorization: $COSMOS_AUTH" -H "x-ms-date: $COSMOS_DATE" http://127.0.0.1:18090/cosmos/bench-cosmos/
+check 200 -H "authorization: $AAD_AUTH" -H "x-ms-date: $COSMOS_DATE" http://127.0.0.1:18090/cosmos/bench-cosmos/
 check 501 -H "authorization: $BATCH_AUTH" -H "ocp-date: $BATCH_DATE" "http://127.0.0.1:18090/batch/benchbatch/certificates?api-version=2025-06-01"
 
 rate() { wrk -t2 -c"$CONN" -d"$DUR" --latency "$@" 2>/dev/null | awk '/Requests\/sec/{print $2}'; }
@@ -85,12 +100,14 @@ NGINX=$(rate -H "api-key: 0123456789abcdef0123456789abcdef" http://127.0.0.1:180
 AI=$(rate -H "api-key: $AI_KEY" http://127.0.0.1:18090/ai/bench-ai/x)
 NGINX2=$(rate -H "api-key: 0123456789abcdef0123456789abcdef" http://127.0.0.1:18080/)
 COSMOS=$(rate -H "authorization: $COSMOS_AUTH" -H "x-ms-date: $COSMOS_DATE" http://127.0.0.1:18090/cosmos/bench-cosmos/)
+AAD=$(rate -H "authorization: $AAD_AUTH" -H "x-ms-date: $COSMOS_DATE" http://127.0.0.1:18090/cosmos/bench-cosmos/)
 BATCH=$(rate -H "authorization: $BATCH_AUTH" -H "ocp-date: $BATCH_DATE" "http://127.0.0.1:18090/batch/benchbatch/certificates?api-version=2025-06-01")
 NG=$(python3 -c "print(max($NGINX, $NGINX2))")
 ratio() { python3 -c "print(f'{$1/$2:.2f}')"; }
 printf '%-44s %10s req/s\n' "nginx map api-key (anchor)" "$NG"
 printf '%-44s %10s req/s  %sx nginx  (target >= 0.95)\n' "keyrotor api-key (auth + usage + 404 JSON)" "$AI" "$(ratio "$AI" "$NG")"
 printf '%-44s %10s req/s  %sx nginx  (target >= 0.85)\n' "keyrotor Cosmos master key (account read)" "$COSMOS" "$(ratio "$COSMOS" "$NG")"
+printf '%-44s %10s req/s  %sx the master-key path  (target >= 0.85)\n' "keyrotor Cosmos AAD token + role (account read)" "$AAD" "$(ratio "$AAD" "$COSMOS")"
 printf '%-44s %10s req/s  %sx nginx  (target >= 0.85)\n' "keyrotor Batch SharedKey (auth + 501 JSON)" "$BATCH" "$(ratio "$BATCH" "$NG")"
 echo "keyrotor api-key p99 at c=$CONN: $(p99 -H "api-key: $AI_KEY" http://127.0.0.1:18090/ai/bench-ai/x); nginx p99: $(p99 -H "api-key: 0123456789abcdef0123456789abcdef" http://127.0.0.1:18080/)"
 

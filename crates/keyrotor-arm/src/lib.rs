@@ -21,7 +21,7 @@ use axum::http::{HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use keyrotor_core::rbac::{normalize_scope, Authorizer};
+use keyrotor_core::rbac::{is_ancestor_or_self, normalize_scope, Authorizer};
 use keyrotor_core::{AccountSpec, Actor, Directory, KeyUsage, Keyrotor, UsageRecorder};
 use keyrotor_identity::{IssuerCell, TokenIssuer};
 use keyrotor_types::{AccountKind, AccountName, ResourceGroupName, SubscriptionId};
@@ -871,11 +871,6 @@ fn handle(
             })
         }
     }
-}
-
-/// Whether normalized scope `a` is `b` or one of its ancestors.
-fn is_ancestor_or_self(a: &str, b: &str) -> bool {
-    a == "/" || a == b || (b.starts_with(a) && b.as_bytes().get(a.len()) == Some(&b'/'))
 }
 
 /// The OData filters ARM clients send for role assignments and definitions:

@@ -244,26 +244,6 @@ impl Keyrotor {
                 principal_id.chars().take(64).collect(),
             ));
         }
-        let existing = self.store.role_assignments()?;
-        if let Some(same) = existing.iter().find(|a| a.name.eq_ignore_ascii_case(name)) {
-            let unchanged = same.principal_id.eq_ignore_ascii_case(principal_id)
-                && same.role_id.eq_ignore_ascii_case(def.id)
-                && rbac::normalize_scope(&same.scope).as_deref() == Some(key.as_str());
-            return if unchanged {
-                Ok((same.clone(), false))
-            } else {
-                Err(Error::InvalidInput(
-                    "role assignments cannot be updated; delete and create it again".into(),
-                ))
-            };
-        }
-        if existing.iter().any(|a| {
-            a.principal_id.eq_ignore_ascii_case(principal_id)
-                && a.role_id.eq_ignore_ascii_case(def.id)
-                && rbac::normalize_scope(&a.scope).as_deref() == Some(key.as_str())
-        }) {
-            return Err(Error::RoleAssignmentExists);
-        }
         let a = rbac::RoleAssignment {
             name: name.to_ascii_lowercase(),
             scope: scope.trim_end_matches('/').to_string(),
@@ -288,7 +268,24 @@ impl Keyrotor {
         );
         match self.store.insert_role_assignment(&a, &audit) {
             Ok(()) => {}
-            Err(StoreError::Conflict) => return Err(Error::RoleAssignmentExists),
+            Err(StoreError::Conflict) => {
+                // The name or the (principal, role, scope) triple is taken:
+                // a repeated PUT of the same assignment is a success.
+                let existing = self.store.role_assignments()?;
+                if let Some(same) = existing.iter().find(|x| x.name.eq_ignore_ascii_case(name)) {
+                    let unchanged = same.principal_id.eq_ignore_ascii_case(principal_id)
+                        && same.role_id.eq_ignore_ascii_case(def.id)
+                        && rbac::normalize_scope(&same.scope).as_deref() == Some(key.as_str());
+                    return if unchanged {
+                        Ok((same.clone(), false))
+                    } else {
+                        Err(Error::InvalidInput(
+                            "role assignments cannot be updated; delete and create it again".into(),
+                        ))
+                    };
+                }
+                return Err(Error::RoleAssignmentExists);
+            }
             Err(e) => return Err(e.into()),
         }
         self.bump_rbac();

@@ -272,6 +272,13 @@ pub fn role_by_name(name: &str) -> Option<&'static RoleDefinition> {
 /// everything else compares ASCII case-insensitively.
 pub fn matches(pattern: &str, action: &str) -> bool {
     let (p, a) = (pattern.as_bytes(), action.as_bytes());
+    let Some(star) = p.iter().position(|&b| b == b'*') else {
+        return p.len() == a.len() && p.eq_ignore_ascii_case(a);
+    };
+    // The literal prefix before the first `*` must match (cheap rejection).
+    if a.len() < star || !p[..star].eq_ignore_ascii_case(&a[..star]) {
+        return false;
+    }
     // Iterative glob with one backtrack point (linear in practice).
     let (mut pi, mut ai) = (0usize, 0usize);
     let mut star: Option<(usize, usize)> = None;
@@ -328,30 +335,52 @@ pub fn normalize_scope(scope: &str) -> Option<String> {
     Some(trimmed.to_ascii_lowercase())
 }
 
+/// The roles one principal holds, by normalized scope.
+#[derive(Debug, Default)]
+struct Grants {
+    /// Few scopes (the usual case): scanned in order, no hashing.
+    list: Vec<(String, Vec<&'static RoleDefinition>)>,
+    /// Many scopes: looked up at each ancestor of the requested scope.
+    map: Option<HashMap<String, Vec<&'static RoleDefinition>>>,
+}
+
+/// Above this many scopes per principal, lookups go through the hash map.
+const LINEAR_SCOPES: usize = 16;
+
+/// Whether normalized scope `a` is `b` or one of its ancestors.
+pub fn is_ancestor_or_self(a: &str, b: &str) -> bool {
+    a == "/" || a == b || (b.starts_with(a) && b.as_bytes().get(a.len()) == Some(&b'/'))
+}
+
 /// Indexed snapshot of role assignments.
 #[derive(Debug, Default)]
 pub struct Authorizer {
-    /// principal id (lower case) → normalized scope → roles assigned there.
-    by_principal: HashMap<String, HashMap<String, Vec<&'static RoleDefinition>>>,
+    /// principal id (lower case) → the roles it holds, by scope.
+    by_principal: HashMap<String, Grants>,
     /// The bootstrap administrator: Owner at `/`, always.
     admin: String,
 }
 
 impl Authorizer {
     pub fn new(admin_client_id: &str, assignments: &[RoleAssignment]) -> Self {
-        let mut by_principal: HashMap<String, HashMap<String, Vec<&'static RoleDefinition>>> =
-            HashMap::new();
+        let mut by_principal: HashMap<String, Grants> = HashMap::new();
         for a in assignments {
             let (Some(role), Some(scope)) = (role_by_id(&a.role_id), normalize_scope(&a.scope))
             else {
                 continue;
             };
-            by_principal
+            let g = by_principal
                 .entry(a.principal_id.to_ascii_lowercase())
-                .or_default()
-                .entry(scope)
-                .or_default()
-                .push(role);
+                .or_default();
+            match g.list.iter_mut().find(|(s, _)| *s == scope) {
+                Some((_, roles)) => roles.push(role),
+                None => g.list.push((scope, vec![role])),
+            }
+        }
+        for g in by_principal.values_mut() {
+            if g.list.len() > LINEAR_SCOPES {
+                g.map = Some(std::mem::take(&mut g.list).into_iter().collect());
+            }
         }
         Self {
             by_principal,
@@ -365,35 +394,42 @@ impl Authorizer {
         if !data && principal.eq_ignore_ascii_case(&self.admin) {
             return true;
         }
-        let by_scope = if principal.bytes().all(|b| !b.is_ascii_uppercase()) {
+        let grants = if principal.bytes().all(|b| !b.is_ascii_uppercase()) {
             self.by_principal.get(principal)
         } else {
             self.by_principal.get(&principal.to_ascii_lowercase())
         };
-        let Some(by_scope) = by_scope else {
+        let Some(grants) = grants else {
             return false;
         };
-        let grants = |s: &str| {
-            by_scope.get(s).is_some_and(|roles| {
-                roles.iter().any(|r| {
-                    if data {
-                        r.allows_data(action)
-                    } else {
-                        r.allows(action)
-                    }
-                })
+        let permits = |roles: &[&'static RoleDefinition]| {
+            roles.iter().any(|r| {
+                if data {
+                    r.allows_data(action)
+                } else {
+                    r.allows(action)
+                }
             })
         };
-        if grants("/") {
-            return true;
-        }
-        // Every ancestor at a segment boundary, then the scope itself.
-        for (i, b) in scope.bytes().enumerate().skip(1) {
-            if b == b'/' && grants(&scope[..i]) {
-                return true;
+        match &grants.map {
+            None => grants
+                .list
+                .iter()
+                .any(|(s, roles)| is_ancestor_or_self(s, scope) && permits(roles)),
+            Some(map) => {
+                let at = |s: &str| map.get(s).is_some_and(|roles| permits(roles));
+                if at("/") {
+                    return true;
+                }
+                // Every ancestor at a segment boundary, then the scope itself.
+                scope
+                    .bytes()
+                    .enumerate()
+                    .skip(1)
+                    .any(|(i, b)| b == b'/' && at(&scope[..i]))
+                    || (scope != "/" && at(scope))
             }
         }
-        scope != "/" && grants(scope)
     }
 
     /// Control-plane check.
@@ -514,6 +550,27 @@ mod tests {
             "Microsoft.DocumentDB/databaseAccounts/readMetadata"
         ));
         assert!(!z.allows("nobody", &n(acct), read));
+    }
+
+    #[test]
+    fn many_scopes_per_principal_use_the_index() {
+        let mut v = Vec::new();
+        for i in 0..100 {
+            v.push(assignment(
+                "p",
+                &format!("/subscriptions/s1/resourceGroups/g{i}"),
+                "Reader",
+            ));
+        }
+        let z = Authorizer::new("admin", &v);
+        let read = "Microsoft.DocumentDB/databaseAccounts/read";
+        assert!(z.allows(
+            "p",
+            "/subscriptions/s1/resourcegroups/g42/providers/x/y/z",
+            read
+        ));
+        assert!(!z.allows("p", "/subscriptions/s1/resourcegroups/g420", read));
+        assert!(!z.allows("p", "/subscriptions/s1", read));
     }
 
     #[test]

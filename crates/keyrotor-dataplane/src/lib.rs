@@ -32,10 +32,13 @@ pub const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
 pub struct Entry {
     pub account: Account,
     pub keys: Vec<CandidateKey>,
-    pub generations: HashMap<KeySlot, u64>,
+    /// Generation of each current key slot (a handful: scanned, not hashed).
+    pub generations: Vec<(KeySlot, u64)>,
     /// Cosmos account document last served, by the URL it names (clients read
     /// it at start-up and on every location refresh).
     pub(crate) account_doc: std::sync::Mutex<Option<(String, bytes::Bytes)>>,
+    /// The account's ARM scope, normalized (for role checks).
+    pub(crate) scope_key: String,
 }
 
 /// How the data planes verify Entra-style bearer tokens.
@@ -75,6 +78,7 @@ pub fn data_plane_audience(
 
 pub struct DataPlane {
     tokens: Option<TokenConfig>,
+    verified: keyrotor_identity::VerifiedTokens,
     core: Arc<Keyrotor>,
     /// Per kind (index `kind_index`), lower-case account name to entry (None: no such account).
     cache: RwLock<[HashMap<String, Option<Arc<Entry>>>; 3]>,
@@ -207,6 +211,7 @@ impl DataPlane {
     pub fn new(core: Arc<Keyrotor>) -> Self {
         Self {
             tokens: None,
+            verified: keyrotor_identity::VerifiedTokens::new(65_536),
             core,
             cache: RwLock::new([HashMap::new(), HashMap::new(), HashMap::new()]),
             cache_epoch: AtomicU64::new(0),
@@ -235,7 +240,7 @@ impl DataPlane {
     ///
     /// What the principal may do is decided afterwards by
     /// [`DataPlane::authorize_data`].
-    pub(crate) fn verify_bearer(
+    pub fn verify_bearer(
         &self,
         kind: AccountKind,
         account: &str,
@@ -245,9 +250,10 @@ impl DataPlane {
             return Err("bearer tokens are not configured on this server".into());
         };
         let issuer = cfg.issuer.get();
-        let claims =
-            keyrotor_identity::TokenIssuer::verify_any_audience(&issuer, token, self.core.now())
-                .map_err(|e| e.to_string())?;
+        let claims = self
+            .verified
+            .verify(&issuer, token, self.core.now())
+            .map_err(|e| e.to_string())?;
         if claims.tid != cfg.tenant {
             return Err("the token was issued for another tenant".into());
         }
@@ -275,26 +281,19 @@ impl DataPlane {
                 claims.aud
             ));
         }
-        Ok(claims.appid)
+        Ok(claims.appid.clone())
     }
 
     /// Whether the token-authenticated `principal` holds a data role granting
     /// `action` on the entry's account (assignments at the account, its
     /// group, the subscription or the root).
-    pub(crate) fn authorize_data(&self, entry: &Entry, principal: &str, action: &str) -> bool {
-        let a = &entry.account;
-        let Some(scope) =
-            keyrotor_core::rbac::normalize_scope(&keyrotor_core::rbac::account_scope(
-                a.kind,
-                &a.subscription,
-                &a.resource_group,
-                &a.name,
-            ))
-        else {
+    pub fn authorize_data(&self, entry: &Entry, principal: &str, action: &str) -> bool {
+        if entry.scope_key.is_empty() {
             return false;
-        };
+        }
+        let scope = entry.scope_key.as_str();
         match self.core.authorizer() {
-            Ok(z) => z.allows_data(principal, &scope, action),
+            Ok(z) => z.allows_data(principal, scope, action),
             Err(e) => {
                 tracing::warn!(error = %e, "role assignments could not be loaded; denying");
                 false
@@ -329,8 +328,15 @@ impl DataPlane {
                     return Ok(None);
                 };
                 let keys = core.list_keys(&account)?;
+                let scope = keyrotor_core::rbac::account_scope(
+                    account.kind,
+                    &account.subscription,
+                    &account.resource_group,
+                    &account.name,
+                );
                 Ok(Some(Entry {
                     account_doc: std::sync::Mutex::new(None),
+                    scope_key: keyrotor_core::rbac::normalize_scope(&scope).unwrap_or_default(),
                     generations: keys.iter().map(|k| (k.slot, k.generation)).collect(),
                     keys: keys
                         .into_iter()
@@ -400,7 +406,11 @@ impl DataPlane {
         if !self.record_usage && !would_reject {
             return;
         }
-        let generation = entry.generations.get(&slot).copied().unwrap_or(0);
+        let generation = entry
+            .generations
+            .iter()
+            .find(|(s, _)| *s == slot)
+            .map_or(0, |(_, g)| *g);
         self.usage.record(&keyrotor_core::usage::UsageEvent {
             account_id: entry.account.id,
             slot,

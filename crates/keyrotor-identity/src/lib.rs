@@ -118,6 +118,70 @@ impl IssuerCell {
     }
 }
 
+/// Remembers tokens whose signature already verified, so that a client
+/// reusing its token (as every SDK does for about an hour) costs a SHA-256
+/// and a hash lookup per request instead of an ECDSA verification. Keyed by
+/// the token's SHA-256 (tokens themselves are never stored); expiry and
+/// not-before are checked again on every hit; failures are never cached.
+/// Bounded: when full, expired entries go, and if that is not enough, all.
+pub struct VerifiedTokens {
+    map: std::sync::RwLock<std::collections::HashMap<[u8; 32], std::sync::Arc<Claims>>>,
+    capacity: usize,
+}
+
+impl VerifiedTokens {
+    pub fn new(capacity: usize) -> Self {
+        Self {
+            map: std::sync::RwLock::new(std::collections::HashMap::new()),
+            capacity: capacity.max(1),
+        }
+    }
+
+    /// [`TokenIssuer::verify_any_audience`] through the cache.
+    pub fn verify(
+        &self,
+        issuer: &TokenIssuer,
+        token: &str,
+        now: OffsetDateTime,
+    ) -> Result<std::sync::Arc<Claims>> {
+        let mut key = [0u8; 32];
+        key.copy_from_slice(ring::digest::digest(&ring::digest::SHA256, token.as_bytes()).as_ref());
+        let t = now.unix_timestamp();
+        let hit = self
+            .map
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(&key)
+            .cloned();
+        if let Some(c) = hit {
+            // The issuer may have been replaced since (signing-key rotation):
+            // the token must still come from the current issuer's name.
+            if c.iss == issuer.issuer() {
+                if c.exp + LEEWAY_SECONDS <= t {
+                    return Err(Error::Expired);
+                }
+                if c.nbf - LEEWAY_SECONDS > t {
+                    return Err(Error::NotYetValid);
+                }
+                return Ok(c);
+            }
+        }
+        let claims = std::sync::Arc::new(issuer.verify_any_audience(token, now)?);
+        let mut map = self
+            .map
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if map.len() >= self.capacity {
+            map.retain(|_, c| c.exp + LEEWAY_SECONDS > t);
+            if map.len() >= self.capacity {
+                map.clear();
+            }
+        }
+        map.insert(key, claims.clone());
+        Ok(claims)
+    }
+}
+
 /// Generates a new P-256 signing key: (kid, PKCS#8 DER).
 pub fn generate_signing_key() -> Result<(String, Vec<u8>)> {
     let rng = SystemRandom::new();
@@ -392,5 +456,59 @@ mod tests {
         let h = jsonwebtoken::decode_header(t2.expose()).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(h.kid.as_deref(), Some(k2.as_str()));
         assert_eq!(both.jwks().keys.len(), 2);
+    }
+
+    #[test]
+    fn verified_tokens_recheck_time_and_never_cache_failures() {
+        let iss = issuer();
+        let cache = VerifiedTokens::new(2);
+        let t0 = now();
+        let (tok, _) = iss
+            .issue("t", "c", "https://cosmos.azure.com", t0, 600)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let c = cache
+            .verify(&iss, tok.expose(), t0)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.appid, "c");
+        // A hit still expires on time.
+        assert!(matches!(
+            cache.verify(
+                &iss,
+                tok.expose(),
+                t0 + time::Duration::seconds(600 + LEEWAY_SECONDS + 1)
+            ),
+            Err(Error::Expired)
+        ));
+        assert!(cache.verify(&iss, tok.expose(), t0).is_ok());
+        // A tampered token is refused and stays refused.
+        // Change one character inside the signature (not the last one, whose
+        // low bits base64 decoders may ignore).
+        let mut bad = tok.expose().as_bytes().to_vec();
+        let i = bad.len() - 10;
+        bad[i] = if bad[i] == b'A' { b'B' } else { b'A' };
+        let bad = String::from_utf8(bad).unwrap_or_default();
+        for _ in 0..2 {
+            assert!(cache.verify(&iss, &bad, t0).is_err());
+        }
+        // Another issuer (name) does not accept the cached entry.
+        let other = TokenIssuer::new(
+            "https://other/t/v2.0".into(),
+            &[generate_signing_key()
+                .map(|(k, p)| (k, p))
+                .unwrap_or_else(|e| panic!("{e}"))]
+            .iter()
+            .map(|(k, p)| (k.clone(), p.as_slice()))
+            .collect::<Vec<_>>(),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert!(cache.verify(&other, tok.expose(), t0).is_err());
+        // Capacity is bounded.
+        for i in 0..5 {
+            let (t, _) = iss
+                .issue("t", &format!("c{i}"), "a", t0, 600)
+                .unwrap_or_else(|e| panic!("{e}"));
+            assert!(cache.verify(&iss, t.expose(), t0).is_ok());
+        }
+        assert!(cache.map.read().map(|m| m.len()).unwrap_or(0) <= 2);
     }
 }

@@ -1748,7 +1748,9 @@ async fn run_role(c: &Client, cmd: RoleCmd) -> Result<()> {
                     .into_iter()
                     .flatten()
                     .filter(|a| match (&assignment, &assignee, &role) {
-                        (Some(id), _, _) => a["name"].as_str().is_some_and(|n| n.eq_ignore_ascii_case(id)),
+                        (Some(id), _, _) => a["name"]
+                            .as_str()
+                            .is_some_and(|n| n.eq_ignore_ascii_case(id)),
                         (None, Some(who), Some(role)) => {
                             let rid = a["properties"]["roleDefinitionId"]
                                 .as_str()
@@ -1756,10 +1758,16 @@ async fn run_role(c: &Client, cmd: RoleCmd) -> Result<()> {
                                 .unwrap_or_default()
                                 .to_ascii_lowercase();
                             let role_matches = rid.eq_ignore_ascii_case(role)
-                                || names.get(&rid).is_some_and(|n| n.eq_ignore_ascii_case(role));
-                            a["properties"]["principalId"].as_str().is_some_and(|p| p.eq_ignore_ascii_case(who))
+                                || names
+                                    .get(&rid)
+                                    .is_some_and(|n| n.eq_ignore_ascii_case(role));
+                            a["properties"]["principalId"]
+                                .as_str()
+                                .is_some_and(|p| p.eq_ignore_ascii_case(who))
                                 && role_matches
-                                && a["properties"]["scope"].as_str().is_some_and(|s| s.eq_ignore_ascii_case(&scope))
+                                && a["properties"]["scope"]
+                                    .as_str()
+                                    .is_some_and(|s| s.eq_ignore_ascii_case(&scope))
                         }
                         _ => false,
                     })
