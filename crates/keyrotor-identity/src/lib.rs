@@ -493,12 +493,10 @@ mod tests {
         // Another issuer (name) does not accept the cached entry.
         let other = TokenIssuer::new(
             "https://other/t/v2.0".into(),
-            &[generate_signing_key()
-                .map(|(k, p)| (k, p))
-                .unwrap_or_else(|e| panic!("{e}"))]
-            .iter()
-            .map(|(k, p)| (k.clone(), p.as_slice()))
-            .collect::<Vec<_>>(),
+            &[generate_signing_key().unwrap_or_else(|e| panic!("{e}"))]
+                .iter()
+                .map(|(k, p)| (k.clone(), p.as_slice()))
+                .collect::<Vec<_>>(),
         )
         .unwrap_or_else(|e| panic!("{e}"));
         assert!(cache.verify(&other, tok.expose(), t0).is_err());
