@@ -667,51 +667,6 @@ pub fn secret_expiry(
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn rfc3339_has_microseconds() {
-        let t = OffsetDateTime::from_unix_timestamp_nanos(1_700_000_000_123_456_789)
-            .unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(rfc3339(t), "2023-11-14T22:13:20.123456Z");
-    }
-
-    #[test]
-    fn regenerate_bodies() {
-        let body = |s: &str| json_object(s.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(
-            regenerate_slot(
-                AccountKind::Cosmos,
-                &body(r#"{"keyKind":"primaryReadonly"}"#)
-            )
-            .ok(),
-            Some(KeySlot::PrimaryReadonly)
-        );
-        assert_eq!(
-            regenerate_slot(AccountKind::Batch, &body(r#"{"keyName":"Secondary"}"#)).ok(),
-            Some(KeySlot::Secondary)
-        );
-        assert_eq!(
-            regenerate_slot(AccountKind::Ai, &body(r#"{"keyName":"Key2"}"#)).ok(),
-            Some(KeySlot::Secondary)
-        );
-        assert!(regenerate_slot(AccountKind::Batch, &body(r#"{"keyName":"Key2"}"#)).is_err());
-        assert!(regenerate_slot(AccountKind::Cosmos, &body(r#"{"keyKind":"tertiary"}"#)).is_err());
-        assert!(regenerate_slot(AccountKind::Cosmos, &body(r#"{"keyKind":5}"#)).is_err());
-        assert!(regenerate_slot(AccountKind::Cosmos, &body("{}")).is_err());
-    }
-
-    #[test]
-    fn bodies_must_be_objects() {
-        assert!(json_object(b"").is_err());
-        assert!(json_object(b"[1]").is_err());
-        assert!(json_object(b"{\"a\":").is_err());
-        assert!(json_object(b"{}").is_ok());
-    }
-}
-
 /// `{scope}/providers/Microsoft.Authorization/...` with the root scope as ``.
 fn under_scope(scope: &str, rest: &str) -> String {
     let s = scope.trim_end_matches('/');
@@ -770,4 +725,49 @@ pub fn role_definition(r: &keyrotor_core::rbac::RoleDefinition, scope: &str) -> 
             "assignableScopes": ["/"],
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc3339_has_microseconds() {
+        let t = OffsetDateTime::from_unix_timestamp_nanos(1_700_000_000_123_456_789)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(rfc3339(t), "2023-11-14T22:13:20.123456Z");
+    }
+
+    #[test]
+    fn regenerate_bodies() {
+        let body = |s: &str| json_object(s.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            regenerate_slot(
+                AccountKind::Cosmos,
+                &body(r#"{"keyKind":"primaryReadonly"}"#)
+            )
+            .ok(),
+            Some(KeySlot::PrimaryReadonly)
+        );
+        assert_eq!(
+            regenerate_slot(AccountKind::Batch, &body(r#"{"keyName":"Secondary"}"#)).ok(),
+            Some(KeySlot::Secondary)
+        );
+        assert_eq!(
+            regenerate_slot(AccountKind::Ai, &body(r#"{"keyName":"Key2"}"#)).ok(),
+            Some(KeySlot::Secondary)
+        );
+        assert!(regenerate_slot(AccountKind::Batch, &body(r#"{"keyName":"Key2"}"#)).is_err());
+        assert!(regenerate_slot(AccountKind::Cosmos, &body(r#"{"keyKind":"tertiary"}"#)).is_err());
+        assert!(regenerate_slot(AccountKind::Cosmos, &body(r#"{"keyKind":5}"#)).is_err());
+        assert!(regenerate_slot(AccountKind::Cosmos, &body("{}")).is_err());
+    }
+
+    #[test]
+    fn bodies_must_be_objects() {
+        assert!(json_object(b"").is_err());
+        assert!(json_object(b"[1]").is_err());
+        assert!(json_object(b"{\"a\":").is_err());
+        assert!(json_object(b"{}").is_ok());
+    }
 }
