@@ -3,6 +3,9 @@
 //! * [`RootKey`]: the AES-256-GCM key under which every stored secret is sealed.
 //! * [`generate_account_key`]: account keys in the format each real service uses.
 //! * [`random_secret`]: other random credentials (client secrets, ids).
+//! * [`vault`]: Key Vault key material (RSA, EC, oct) and wrap/unwrap.
+
+pub mod vault;
 
 use base64::Engine as _;
 use keyrotor_types::{AccountKind, Secret};
