@@ -59,6 +59,15 @@ impl ArmError {
                 CoreError::RoleNotFound(_) => (S::BAD_REQUEST, "RoleDefinitionDoesNotExist"),
                 CoreError::RoleAssignmentNotFound(_) => (S::NOT_FOUND, "RoleAssignmentNotFound"),
                 CoreError::RoleAssignmentExists => (S::CONFLICT, "RoleAssignmentExists"),
+                CoreError::VaultNameTaken(_) => (S::CONFLICT, "VaultAlreadyExists"),
+                CoreError::VaultNotFound(_) => (S::NOT_FOUND, "ResourceNotFound"),
+                CoreError::ObjectNotFound(..) => (S::NOT_FOUND, "NotFound"),
+                CoreError::ObjectConflict(..) => (S::CONFLICT, "Conflict"),
+                CoreError::ObjectDisabled(_) | CoreError::ObjectNotValidNow(_) => {
+                    (S::FORBIDDEN, "Forbidden")
+                }
+                CoreError::PurgeProtected(_) => (S::CONFLICT, "ConflictError"),
+                CoreError::VaultCrypto(_) => (S::BAD_REQUEST, "BadParameter"),
                 CoreError::ItemExists => (S::CONFLICT, "Conflict"),
                 CoreError::ItemNotFound => (S::NOT_FOUND, "NotFound"),
                 CoreError::PreconditionFailed => (S::PRECONDITION_FAILED, "PreconditionFailed"),

@@ -4,6 +4,7 @@
 pub mod rbac;
 pub mod store;
 pub mod usage;
+pub mod vault;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -55,6 +56,22 @@ pub enum Error {
     RoleAssignmentNotFound(String),
     #[error("the role assignment already exists")]
     RoleAssignmentExists,
+    #[error("the vault name '{0}' is already in use")]
+    VaultNameTaken(String),
+    #[error("the vault '{0}' could not be found")]
+    VaultNotFound(String),
+    #[error("the {0:?} object '{1}' could not be found")]
+    ObjectNotFound(vault::Collection, String),
+    #[error("'{1}' is deleted but recoverable; recover or purge it before reusing the name")]
+    ObjectConflict(vault::Collection, String),
+    #[error("'{0}' is disabled")]
+    ObjectDisabled(String),
+    #[error("'{0}' is not valid at the current time (expired or not yet valid)")]
+    ObjectNotValidNow(String),
+    #[error("'{0}' is protected by purge protection until its retention period ends")]
+    PurgeProtected(String),
+    #[error(transparent)]
+    VaultCrypto(keyrotor_crypto::vault::VaultCryptoError),
     #[error("invalid client credentials")]
     BadCredentials,
     #[error("stored key material could not be decrypted")]

@@ -305,6 +305,53 @@ pub trait Store: Send + Sync + 'static {
         audit: &AuditEvent,
     ) -> StoreResult<()>;
     fn role_assignments(&self) -> StoreResult<Vec<crate::rbac::RoleAssignment>>;
+
+    /// Inserts a vault; Conflict when the name (case-insensitive) is taken.
+    fn insert_vault(&self, v: &crate::vault::Vault, audit: &AuditEvent) -> StoreResult<i64>;
+    fn update_vault(&self, v: &crate::vault::Vault, audit: &AuditEvent) -> StoreResult<()>;
+    /// By lower-case name, live or soft-deleted.
+    fn vault(&self, name_key: &str) -> StoreResult<Option<crate::vault::Vault>>;
+    fn vaults(&self) -> StoreResult<Vec<crate::vault::Vault>>;
+    fn set_vault_deleted(
+        &self,
+        id: i64,
+        deleted_at: Option<OffsetDateTime>,
+        audit: &AuditEvent,
+    ) -> StoreResult<bool>;
+    /// Removes the vault and all its objects.
+    fn purge_vault(&self, id: i64, audit: &AuditEvent) -> StoreResult<()>;
+    fn insert_vault_object(
+        &self,
+        o: &crate::vault::VaultObject,
+        audit: &AuditEvent,
+    ) -> StoreResult<()>;
+    /// Versions of one object (`name_key`) or of all, oldest first.
+    fn vault_objects(
+        &self,
+        vault_id: i64,
+        c: crate::vault::Collection,
+        name_key: Option<&str>,
+    ) -> StoreResult<Vec<crate::vault::VaultObject>>;
+    fn update_vault_object(
+        &self,
+        o: &crate::vault::VaultObject,
+        audit: &AuditEvent,
+    ) -> StoreResult<()>;
+    fn set_objects_deleted(
+        &self,
+        vault_id: i64,
+        c: crate::vault::Collection,
+        name_key: &str,
+        deleted_at: Option<OffsetDateTime>,
+        audit: &AuditEvent,
+    ) -> StoreResult<()>;
+    fn purge_objects(
+        &self,
+        vault_id: i64,
+        c: crate::vault::Collection,
+        name_key: &str,
+        audit: &AuditEvent,
+    ) -> StoreResult<()>;
     fn delete_role_assignment(&self, name: &str, audit: &AuditEvent) -> StoreResult<bool>;
 
     fn signing_keys(&self) -> StoreResult<Vec<StoredSigningKey>>;

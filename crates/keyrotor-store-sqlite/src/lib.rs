@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
 use keyrotor_core::rbac::RoleAssignment;
+use keyrotor_core::vault::{Collection, ObjectAttributes, Vault, VaultObject, VaultSettings};
 use keyrotor_core::store::{
     Account, AccountSettings, AccountSpec, AuditEvent, DataItem, Principal, PrincipalSecret,
     PutMode, ResourceGroup, SealFn, Store, StoreError, StoreResult, StoredKey, StoredSigningKey,
@@ -22,7 +23,7 @@ use keyrotor_types::{AccountKind, AccountName, KeySlot, ResourceGroupName, Subsc
 use rusqlite::{params, Connection, ErrorCode, OptionalExtension, Row, TransactionBehavior};
 use time::OffsetDateTime;
 
-const SCHEMA_VERSION: i64 = 4;
+const SCHEMA_VERSION: i64 = 5;
 
 const SCHEMA_V1: &str = "
 CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -88,6 +89,23 @@ CREATE TABLE role_assignments(
   created_at INTEGER NOT NULL, created_by TEXT NOT NULL,
   UNIQUE(principal_key, role_id, scope_key));
 CREATE INDEX role_assignments_scope ON role_assignments(scope_key);
+";
+
+/// Key vaults and their keys and secrets (every version sealed). Vaults
+/// have no foreign key to their group: deleting a group soft-deletes them.
+const SCHEMA_V5: &str = "
+CREATE TABLE vaults(
+  id INTEGER PRIMARY KEY, uid TEXT NOT NULL UNIQUE, name_key TEXT NOT NULL UNIQUE, name TEXT NOT NULL,
+  subscription TEXT NOT NULL, group_key TEXT NOT NULL, group_name TEXT NOT NULL, location TEXT NOT NULL,
+  tags TEXT NOT NULL, document TEXT NOT NULL, soft_delete_days INTEGER NOT NULL,
+  purge_protection INTEGER NOT NULL, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,
+  deleted_at INTEGER);
+CREATE TABLE vault_objects(
+  vault_id INTEGER NOT NULL REFERENCES vaults(id) ON DELETE CASCADE,
+  collection TEXT NOT NULL, name_key TEXT NOT NULL, name TEXT NOT NULL, version TEXT NOT NULL,
+  enabled INTEGER, nbf INTEGER, exp INTEGER, document TEXT NOT NULL, sealed BLOB NOT NULL,
+  created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, deleted_at INTEGER, seq INTEGER NOT NULL,
+  PRIMARY KEY(vault_id, collection, name_key, version));
 ";
 
 const READERS: usize = 4;
@@ -235,6 +253,14 @@ fn migrate(conn: &mut Connection) -> StoreResult<()> {
         tx.execute_batch("PRAGMA user_version=4").map_err(backend)?;
         tx.commit().map_err(backend)?;
     }
+    if version < 5 {
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(backend)?;
+        tx.execute_batch(SCHEMA_V5).map_err(backend)?;
+        tx.execute_batch("PRAGMA user_version=5").map_err(backend)?;
+        tx.commit().map_err(backend)?;
+    }
     Ok(())
 }
 
@@ -253,6 +279,44 @@ fn revoke_under(conn: &Connection, scope_key: &str) -> StoreResult<()> {
     )
     .map_err(backend)?;
     Ok(())
+}
+
+const VAULT_COLS: &str = "id, uid, name, subscription, group_name, location, tags, document, soft_delete_days, \
+    purge_protection, created_at, updated_at, deleted_at";
+
+fn vault_from_row(r: &Row<'_>) -> rusqlite::Result<StoreResult<Vault>> {
+    let sub: String = r.get(3)?;
+    let group: String = r.get(4)?;
+    let name: String = r.get(2)?;
+    let tags: String = r.get(6)?;
+    let created: i64 = r.get(10)?;
+    let updated: i64 = r.get(11)?;
+    let deleted: Option<i64> = r.get(12)?;
+    let id: i64 = r.get(0)?;
+    let uid: String = r.get(1)?;
+    let location: String = r.get(5)?;
+    let document: String = r.get(7)?;
+    let days: u32 = r.get(8)?;
+    let pp: bool = r.get(9)?;
+    Ok((|| {
+        Ok(Vault {
+            id,
+            uid,
+            subscription: SubscriptionId::parse(&sub).map_err(|_| corrupt("subscription"))?,
+            resource_group: ResourceGroupName::parse(&group).map_err(|_| corrupt("group name"))?,
+            name: keyrotor_types::VaultName::parse(&name).map_err(|_| corrupt("vault name"))?,
+            location,
+            tags: tags_from_text(&tags)?,
+            document,
+            settings: VaultSettings {
+                soft_delete_days: days,
+                purge_protection: pp,
+            },
+            created_at: from_micros(created)?,
+            updated_at: from_micros(updated)?,
+            deleted_at: deleted.map(from_micros).transpose()?,
+        })
+    })())
 }
 
 fn insert_audit(conn: &Connection, a: &AuditEvent) -> StoreResult<()> {
@@ -469,6 +533,13 @@ impl Store for SqliteStore {
                 return Ok(None);
             }
             revoke_under(tx, scope_key)?;
+            // Vaults in the group are soft-deleted, as Azure does: their
+            // retention and purge protection still hold.
+            tx.execute(
+                "UPDATE vaults SET deleted_at = ?3 WHERE subscription = ?1 AND group_key = ?2 AND deleted_at IS NULL",
+                params![sub.as_str(), name.key(), to_micros(audit.at)],
+            )
+            .map_err(backend)?;
             insert_audit(tx, audit)?;
             Ok(Some(usize::try_from(accounts).unwrap_or(0)))
         })
@@ -840,6 +911,233 @@ impl Store for SqliteStore {
             })
             .map_err(backend)?;
         collect(rows)
+    }
+
+    fn insert_vault(&self, v: &Vault, audit: &AuditEvent) -> StoreResult<i64> {
+        self.write_tx(|tx| {
+            tx.execute(
+                "INSERT INTO vaults(uid, name_key, name, subscription, group_key, group_name, location, tags, document, \
+                 soft_delete_days, purge_protection, created_at, updated_at, deleted_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, NULL)",
+                params![
+                    v.uid,
+                    v.name.key(),
+                    v.name.as_str(),
+                    v.subscription.as_str(),
+                    v.resource_group.key(),
+                    v.resource_group.as_str(),
+                    v.location,
+                    tags_to_text(&v.tags),
+                    v.document,
+                    v.settings.soft_delete_days,
+                    v.settings.purge_protection,
+                    to_micros(v.created_at),
+                    to_micros(v.updated_at)
+                ],
+            )
+            .map_err(backend)?;
+            let id = tx.last_insert_rowid();
+            insert_audit(tx, audit)?;
+            Ok(id)
+        })
+    }
+
+    fn update_vault(&self, v: &Vault, audit: &AuditEvent) -> StoreResult<()> {
+        self.write_tx(|tx| {
+            let n = tx
+                .execute(
+                    "UPDATE vaults SET tags = ?2, document = ?3, purge_protection = ?4, updated_at = ?5 WHERE id = ?1",
+                    params![
+                        v.id,
+                        tags_to_text(&v.tags),
+                        v.document,
+                        v.settings.purge_protection,
+                        to_micros(v.updated_at)
+                    ],
+                )
+                .map_err(backend)?;
+            if n == 0 {
+                return Err(StoreError::NotFound);
+            }
+            insert_audit(tx, audit)
+        })
+    }
+
+    fn vault(&self, name_key: &str) -> StoreResult<Option<Vault>> {
+        let conn = self.read();
+        let mut stmt = conn
+            .prepare_cached(&format!("SELECT {VAULT_COLS} FROM vaults WHERE name_key = ?1"))
+            .map_err(backend)?;
+        let mut rows = stmt.query_map([name_key], vault_from_row).map_err(backend)?;
+        rows.next().transpose().map_err(backend)?.transpose()
+    }
+
+    fn vaults(&self) -> StoreResult<Vec<Vault>> {
+        let conn = self.read();
+        let mut stmt = conn
+            .prepare_cached(&format!("SELECT {VAULT_COLS} FROM vaults ORDER BY name_key"))
+            .map_err(backend)?;
+        let rows = stmt.query_map([], vault_from_row).map_err(backend)?;
+        collect(rows)
+    }
+
+    fn set_vault_deleted(
+        &self,
+        id: i64,
+        deleted_at: Option<OffsetDateTime>,
+        audit: &AuditEvent,
+    ) -> StoreResult<bool> {
+        self.write_tx(|tx| {
+            let n = tx
+                .execute(
+                    "UPDATE vaults SET deleted_at = ?2 WHERE id = ?1",
+                    params![id, deleted_at.map(to_micros)],
+                )
+                .map_err(backend)?;
+            if n > 0 {
+                insert_audit(tx, audit)?;
+            }
+            Ok(n > 0)
+        })
+    }
+
+    fn purge_vault(&self, id: i64, audit: &AuditEvent) -> StoreResult<()> {
+        self.write_tx(|tx| {
+            tx.execute("DELETE FROM vault_objects WHERE vault_id = ?1", [id])
+                .map_err(backend)?;
+            tx.execute("DELETE FROM vaults WHERE id = ?1", [id])
+                .map_err(backend)?;
+            insert_audit(tx, audit)
+        })
+    }
+
+    fn insert_vault_object(&self, o: &VaultObject, audit: &AuditEvent) -> StoreResult<()> {
+        self.write_tx(|tx| {
+            tx.execute(
+                "INSERT INTO vault_objects(vault_id, collection, name_key, name, version, enabled, nbf, exp, document, sealed, \
+                 created_at, updated_at, deleted_at, seq) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, NULL, \
+                 (SELECT COALESCE(MAX(seq), 0) + 1 FROM vault_objects))",
+                params![
+                    o.vault_id,
+                    o.collection.as_str(),
+                    o.name.to_ascii_lowercase(),
+                    o.name,
+                    o.version,
+                    o.attributes.enabled,
+                    o.attributes.not_before,
+                    o.attributes.expires,
+                    o.document,
+                    o.sealed,
+                    to_micros(o.created_at),
+                    to_micros(o.updated_at)
+                ],
+            )
+            .map_err(backend)?;
+            insert_audit(tx, audit)
+        })
+    }
+
+    fn vault_objects(
+        &self,
+        vault_id: i64,
+        c: Collection,
+        name_key: Option<&str>,
+    ) -> StoreResult<Vec<VaultObject>> {
+        let conn = self.read();
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT vault_id, collection, name, version, enabled, nbf, exp, document, sealed, created_at, updated_at, deleted_at \
+                 FROM vault_objects WHERE vault_id = ?1 AND collection = ?2 AND (?3 IS NULL OR name_key = ?3) ORDER BY seq",
+            )
+            .map_err(backend)?;
+        let rows = stmt
+            .query_map(params![vault_id, c.as_str(), name_key], |r| {
+                let created: i64 = r.get(9)?;
+                let updated: i64 = r.get(10)?;
+                let deleted: Option<i64> = r.get(11)?;
+                Ok((|| {
+                    Ok(VaultObject {
+                        vault_id: r.get(0).map_err(backend)?,
+                        collection: c,
+                        name: r.get(2).map_err(backend)?,
+                        version: r.get(3).map_err(backend)?,
+                        attributes: ObjectAttributes {
+                            enabled: r.get(4).map_err(backend)?,
+                            not_before: r.get(5).map_err(backend)?,
+                            expires: r.get(6).map_err(backend)?,
+                        },
+                        document: r.get(7).map_err(backend)?,
+                        sealed: r.get(8).map_err(backend)?,
+                        created_at: from_micros(created)?,
+                        updated_at: from_micros(updated)?,
+                        deleted_at: deleted.map(from_micros).transpose()?,
+                    })
+                })())
+            })
+            .map_err(backend)?;
+        collect(rows)
+    }
+
+    fn update_vault_object(&self, o: &VaultObject, audit: &AuditEvent) -> StoreResult<()> {
+        self.write_tx(|tx| {
+            let n = tx
+                .execute(
+                    "UPDATE vault_objects SET enabled = ?5, nbf = ?6, exp = ?7, document = ?8, updated_at = ?9 \
+                     WHERE vault_id = ?1 AND collection = ?2 AND name_key = ?3 AND version = ?4 AND deleted_at IS NULL",
+                    params![
+                        o.vault_id,
+                        o.collection.as_str(),
+                        o.name.to_ascii_lowercase(),
+                        o.version,
+                        o.attributes.enabled,
+                        o.attributes.not_before,
+                        o.attributes.expires,
+                        o.document,
+                        to_micros(o.updated_at)
+                    ],
+                )
+                .map_err(backend)?;
+            if n == 0 {
+                return Err(StoreError::NotFound);
+            }
+            insert_audit(tx, audit)
+        })
+    }
+
+    fn set_objects_deleted(
+        &self,
+        vault_id: i64,
+        c: Collection,
+        name_key: &str,
+        deleted_at: Option<OffsetDateTime>,
+        audit: &AuditEvent,
+    ) -> StoreResult<()> {
+        self.write_tx(|tx| {
+            tx.execute(
+                "UPDATE vault_objects SET deleted_at = ?4 WHERE vault_id = ?1 AND collection = ?2 AND name_key = ?3",
+                params![vault_id, c.as_str(), name_key, deleted_at.map(to_micros)],
+            )
+            .map_err(backend)?;
+            insert_audit(tx, audit)
+        })
+    }
+
+    fn purge_objects(
+        &self,
+        vault_id: i64,
+        c: Collection,
+        name_key: &str,
+        audit: &AuditEvent,
+    ) -> StoreResult<()> {
+        self.write_tx(|tx| {
+            tx.execute(
+                "DELETE FROM vault_objects WHERE vault_id = ?1 AND collection = ?2 AND name_key = ?3",
+                params![vault_id, c.as_str(), name_key],
+            )
+            .map_err(backend)?;
+            insert_audit(tx, audit)
+        })
     }
 
     fn delete_role_assignment(&self, name: &str, audit: &AuditEvent) -> StoreResult<bool> {

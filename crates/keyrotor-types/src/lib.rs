@@ -6,7 +6,10 @@
 mod names;
 mod secret;
 
-pub use names::{AccountKind, AccountName, KeySlot, NameError, ResourceGroupName, SubscriptionId};
+pub use names::{
+    valid_object_name, AccountKind, AccountName, KeySlot, NameError, ResourceGroupName,
+    SubscriptionId, VaultName,
+};
 pub use secret::Secret;
 
 /// Wall-clock time source, a parameter so tests can move time.

@@ -254,9 +254,64 @@ impl fmt::Display for AccountName {
     }
 }
 
+/// A key vault name: 3-24 letters, digits and hyphens, starting with a
+/// letter, ending with a letter or digit, no two hyphens in a row. Unique
+/// across the service, case-insensitively (it is a DNS label).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct VaultName(String);
+
+impl VaultName {
+    pub fn parse(s: &str) -> Result<Self, NameError> {
+        let ok = (3..=24).contains(&s.len())
+            && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+            && s.starts_with(|c: char| c.is_ascii_alphabetic())
+            && s.ends_with(|c: char| c.is_ascii_alphanumeric())
+            && !s.contains("--");
+        if ok {
+            Ok(Self(s.to_string()))
+        } else {
+            Err(refuse(
+                "vault name",
+                s,
+                "it must be 3-24 letters, digits or hyphens, start with a letter, end with a letter or digit, and have no consecutive hyphens",
+            ))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn key(&self) -> String {
+        self.0.to_ascii_lowercase()
+    }
+}
+
+impl fmt::Display for VaultName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The name of a key or secret in a vault: 1-127 letters, digits and hyphens.
+pub fn valid_object_name(s: &str) -> bool {
+    (1..=127).contains(&s.len()) && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn vault_names() {
+        for ok in ["kv1", "My-Vault-01", "abcdefghijklmnopqrstuvwx"] {
+            assert!(VaultName::parse(ok).is_ok(), "{ok}");
+        }
+        for bad in ["", "ab", "1kv", "kv-", "a--b", "abcdefghijklmnopqrstuvwxy", "kv_1", "kv.1"] {
+            assert!(VaultName::parse(bad).is_err(), "{bad}");
+        }
+        assert!(valid_object_name("key-1") && !valid_object_name("a/b") && !valid_object_name(""));
+    }
 
     #[test]
     fn resource_group_names() {

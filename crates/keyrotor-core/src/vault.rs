@@ -1,0 +1,588 @@
+//! Key vaults: the vault resource (soft delete with retention, purge
+//! protection that cannot be turned off), and its keys and secrets, stored as
+//! versions sealed under the root key. A key's private material never leaves
+//! this module except as the results of operations performed with it.
+
+use std::collections::BTreeMap;
+
+use keyrotor_crypto::vault::{KeyMaterial, KeySpec, PublicParts, WrapAlg};
+use keyrotor_types::{ResourceGroupName, Secret, SubscriptionId, VaultName};
+use time::OffsetDateTime;
+use zeroize::Zeroizing;
+
+use crate::store::AuditEvent;
+use crate::{Actor, Directory, Error, Keyrotor, Result};
+
+/// A vault as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Vault {
+    pub id: i64,
+    /// Random, never reused; bound into every sealed object of the vault.
+    pub uid: String,
+    pub subscription: SubscriptionId,
+    pub resource_group: ResourceGroupName,
+    pub name: VaultName,
+    pub location: String,
+    pub tags: BTreeMap<String, String>,
+    /// The wire layer's opaque record of the client's properties.
+    pub document: String,
+    pub settings: VaultSettings,
+    pub created_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
+    /// Set while the vault is soft-deleted.
+    pub deleted_at: Option<OffsetDateTime>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VaultSettings {
+    /// 7-90 days.
+    pub soft_delete_days: u32,
+    /// Once true, never false again; deleted objects and the vault itself
+    /// cannot be purged before their retention ends.
+    pub purge_protection: bool,
+}
+
+impl Vault {
+    pub fn scheduled_purge(&self) -> Option<OffsetDateTime> {
+        self.deleted_at
+            .map(|d| d + time::Duration::days(i64::from(self.settings.soft_delete_days)))
+    }
+}
+
+/// Keys or secrets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Collection {
+    Keys,
+    Secrets,
+}
+
+impl Collection {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Collection::Keys => "keys",
+            Collection::Secrets => "secrets",
+        }
+    }
+}
+
+/// Attributes Key Vault acts on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ObjectAttributes {
+    /// `None` means enabled (the default).
+    pub enabled: Option<bool>,
+    pub not_before: Option<i64>,
+    pub expires: Option<i64>,
+}
+
+impl ObjectAttributes {
+    pub fn is_enabled(&self) -> bool {
+        self.enabled.unwrap_or(true)
+    }
+}
+
+/// One version of a key or secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VaultObject {
+    pub vault_id: i64,
+    pub collection: Collection,
+    pub name: String,
+    /// 32 lower-case hex characters.
+    pub version: String,
+    pub attributes: ObjectAttributes,
+    /// The wire layer's opaque record (tags, contentType, key_ops, kty).
+    pub document: String,
+    pub sealed: Vec<u8>,
+    pub created_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
+    pub deleted_at: Option<OffsetDateTime>,
+}
+
+/// Why an object cannot be used now.
+fn usable(o: &VaultObject, now: OffsetDateTime) -> Result<()> {
+    let t = now.unix_timestamp();
+    if !o.attributes.is_enabled() {
+        return Err(Error::ObjectDisabled(o.name.clone()));
+    }
+    if o.attributes.expires.is_some_and(|e| e <= t) || o.attributes.not_before.is_some_and(|n| n > t) {
+        return Err(Error::ObjectNotValidNow(o.name.clone()));
+    }
+    Ok(())
+}
+
+fn object_context(vault: &Vault, c: Collection, name: &str, version: &str) -> Vec<u8> {
+    format!(
+        "keyrotor/vault-object/v1/{}/{}/{}/{}",
+        vault.uid,
+        c.as_str(),
+        name.to_ascii_lowercase(),
+        version
+    )
+    .into_bytes()
+}
+
+fn check_object_name(name: &str) -> Result<()> {
+    if keyrotor_types::valid_object_name(name) {
+        Ok(())
+    } else {
+        Err(Error::InvalidInput(format!(
+            "'{}' is not a valid name: use 1-127 letters, digits and hyphens",
+            name.chars().take(130).collect::<String>()
+        )))
+    }
+}
+
+/// Fields of a vault to create or update.
+#[derive(Debug, Clone)]
+pub struct VaultSpec {
+    pub location: String,
+    pub tags: BTreeMap<String, String>,
+    pub document: String,
+    pub settings: VaultSettings,
+}
+
+impl Keyrotor {
+    fn vault_audit(&self, actor: &Actor, action: &str, target: String, detail: String) -> AuditEvent {
+        AuditEvent {
+            at: self.now(),
+            actor: actor.0.clone(),
+            action: action.into(),
+            target,
+            detail,
+        }
+    }
+
+    /// Creates or updates a vault. Purge protection cannot be turned off and
+    /// the retention period cannot change once set; a name held by a
+    /// soft-deleted vault is taken until it is purged (409).
+    pub fn put_vault(
+        &self,
+        dir: &Directory,
+        actor: &Actor,
+        sub: &SubscriptionId,
+        group: &ResourceGroupName,
+        name: &VaultName,
+        spec: VaultSpec,
+    ) -> Result<(Vault, bool)> {
+        self.group(dir, sub, group)?;
+        if !(7..=90).contains(&spec.settings.soft_delete_days) {
+            return Err(Error::InvalidInput(
+                "softDeleteRetentionInDays must be between 7 and 90".into(),
+            ));
+        }
+        let now = self.now();
+        match self.store.vault(&name.key())? {
+            Some(v) if v.deleted_at.is_some() => Err(Error::VaultNameTaken(format!(
+                "{name} (a deleted vault holds the name until it is purged or recovered)"
+            ))),
+            Some(v)
+                if v.subscription != *sub || v.resource_group.key() != group.key() =>
+            {
+                Err(Error::VaultNameTaken(name.to_string()))
+            }
+            Some(v) => {
+                if v.settings.purge_protection && !spec.settings.purge_protection {
+                    return Err(Error::InvalidInput(
+                        "purge protection cannot be disabled once enabled".into(),
+                    ));
+                }
+                if v.settings.soft_delete_days != spec.settings.soft_delete_days {
+                    return Err(Error::InvalidInput(
+                        "softDeleteRetentionInDays cannot be changed once set".into(),
+                    ));
+                }
+                let updated = Vault {
+                    location: v.location.clone(),
+                    tags: spec.tags,
+                    document: spec.document,
+                    settings: spec.settings,
+                    updated_at: now,
+                    ..v
+                };
+                let audit = self.vault_audit(actor, "vault.update", name.to_string(), String::new());
+                self.store.update_vault(&updated, &audit)?;
+                Ok((updated, false))
+            }
+            None => {
+                let v = Vault {
+                    id: 0,
+                    uid: keyrotor_crypto::random_guid().map_err(Error::Crypto)?,
+                    subscription: sub.clone(),
+                    resource_group: group.clone(),
+                    name: name.clone(),
+                    location: crate::normalize_location(&spec.location)?,
+                    tags: spec.tags,
+                    document: spec.document,
+                    settings: spec.settings,
+                    created_at: now,
+                    updated_at: now,
+                    deleted_at: None,
+                };
+                let audit = self.vault_audit(actor, "vault.create", name.to_string(), String::new());
+                let id = self.store.insert_vault(&v, &audit).map_err(|e| match e {
+                    crate::StoreError::Conflict => Error::VaultNameTaken(name.to_string()),
+                    other => other.into(),
+                })?;
+                Ok((Vault { id, ..v }, true))
+            }
+        }
+    }
+
+    /// A live vault in the given group.
+    pub fn vault_in(
+        &self,
+        sub: &SubscriptionId,
+        group: &ResourceGroupName,
+        name: &str,
+    ) -> Result<Vault> {
+        match self.store.vault(&name.to_ascii_lowercase())? {
+            Some(v)
+                if v.deleted_at.is_none()
+                    && v.subscription == *sub
+                    && v.resource_group.key() == group.key() =>
+            {
+                Ok(v)
+            }
+            _ => Err(Error::VaultNotFound(name.chars().take(64).collect())),
+        }
+    }
+
+    /// A live vault by name (data plane).
+    pub fn vault_by_name(&self, name: &str) -> Result<Option<Vault>> {
+        Ok(self
+            .store
+            .vault(&name.to_ascii_lowercase())?
+            .filter(|v| v.deleted_at.is_none()))
+    }
+
+    /// Live vaults of a subscription, optionally of one group.
+    pub fn vaults(&self, sub: &SubscriptionId, group: Option<&ResourceGroupName>) -> Result<Vec<Vault>> {
+        Ok(self
+            .store
+            .vaults()?
+            .into_iter()
+            .filter(|v| {
+                v.deleted_at.is_none()
+                    && v.subscription == *sub
+                    && group.is_none_or(|g| g.key() == v.resource_group.key())
+            })
+            .collect())
+    }
+
+    /// Soft-deleted vaults.
+    pub fn deleted_vaults(&self) -> Result<Vec<Vault>> {
+        Ok(self
+            .store
+            .vaults()?
+            .into_iter()
+            .filter(|v| v.deleted_at.is_some())
+            .collect())
+    }
+
+    pub fn deleted_vault(&self, name: &str) -> Result<Vault> {
+        self.store
+            .vault(&name.to_ascii_lowercase())?
+            .filter(|v| v.deleted_at.is_some())
+            .ok_or_else(|| Error::VaultNotFound(name.chars().take(64).collect()))
+    }
+
+    /// Soft-deletes a vault (its keys and secrets stay, unusable, until it is
+    /// recovered or purged). Returns false when there was no such vault.
+    pub fn delete_vault(&self, actor: &Actor, vault: &Vault) -> Result<bool> {
+        let audit = self.vault_audit(actor, "vault.delete", vault.name.to_string(), String::new());
+        let done = self.store.set_vault_deleted(vault.id, Some(self.now()), &audit)?;
+        self.bump();
+        Ok(done)
+    }
+
+    pub fn recover_vault(&self, actor: &Actor, name: &str) -> Result<Vault> {
+        let v = self.deleted_vault(name)?;
+        let audit = self.vault_audit(actor, "vault.recover", v.name.to_string(), String::new());
+        self.store.set_vault_deleted(v.id, None, &audit)?;
+        self.bump();
+        Ok(Vault {
+            deleted_at: None,
+            ..v
+        })
+    }
+
+    /// Removes a deleted vault and everything in it for good. Refused under
+    /// purge protection until the retention period has passed.
+    pub fn purge_vault(&self, actor: &Actor, name: &str) -> Result<()> {
+        let v = self.deleted_vault(name)?;
+        if v.settings.purge_protection && v.scheduled_purge().is_some_and(|p| p > self.now()) {
+            return Err(Error::PurgeProtected(v.name.to_string()));
+        }
+        let audit = self.vault_audit(actor, "vault.purge", v.name.to_string(), String::new());
+        self.store.purge_vault(v.id, &audit)?;
+        self.bump();
+        Ok(())
+    }
+
+    // ----- objects (keys and secrets) -----------------------------------------
+
+    fn new_version() -> Result<String> {
+        Ok(keyrotor_crypto::random_guid()
+            .map_err(Error::Crypto)?
+            .replace('-', ""))
+    }
+
+    /// All versions of one object, oldest first.
+    pub fn object_versions(&self, vault: &Vault, c: Collection, name: &str) -> Result<Vec<VaultObject>> {
+        Ok(self
+            .store
+            .vault_objects(vault.id, c, Some(&name.to_ascii_lowercase()))?)
+    }
+
+    fn live_versions(&self, vault: &Vault, c: Collection, name: &str) -> Result<Vec<VaultObject>> {
+        let v = self.object_versions(vault, c, name)?;
+        if v.is_empty() || v.iter().any(|o| o.deleted_at.is_some()) {
+            return Err(Error::ObjectNotFound(c, name.chars().take(130).collect()));
+        }
+        Ok(v)
+    }
+
+    /// One version (the latest when `version` is None) of a live object.
+    pub fn object(&self, vault: &Vault, c: Collection, name: &str, version: Option<&str>) -> Result<VaultObject> {
+        let versions = self.live_versions(vault, c, name)?;
+        match version {
+            None => versions.into_iter().last(),
+            Some(ver) => versions.into_iter().find(|o| o.version.eq_ignore_ascii_case(ver)),
+        }
+        .ok_or_else(|| Error::ObjectNotFound(c, format!("{name}/{}", version.unwrap_or(""))))
+    }
+
+    /// The latest version of every live object.
+    pub fn objects(&self, vault: &Vault, c: Collection) -> Result<Vec<VaultObject>> {
+        let mut latest: BTreeMap<String, VaultObject> = BTreeMap::new();
+        let mut deleted = std::collections::BTreeSet::new();
+        for o in self.store.vault_objects(vault.id, c, None)? {
+            let k = o.name.to_ascii_lowercase();
+            if o.deleted_at.is_some() {
+                deleted.insert(k.clone());
+            }
+            latest.insert(k, o);
+        }
+        Ok(latest
+            .into_iter()
+            .filter(|(k, _)| !deleted.contains(k))
+            .map(|(_, o)| o)
+            .collect())
+    }
+
+    /// The latest version of every soft-deleted object.
+    pub fn deleted_objects(&self, vault: &Vault, c: Collection) -> Result<Vec<VaultObject>> {
+        let mut latest: BTreeMap<String, VaultObject> = BTreeMap::new();
+        for o in self.store.vault_objects(vault.id, c, None)? {
+            latest.insert(o.name.to_ascii_lowercase(), o);
+        }
+        Ok(latest.into_values().filter(|o| o.deleted_at.is_some()).collect())
+    }
+
+    pub fn deleted_object(&self, vault: &Vault, c: Collection, name: &str) -> Result<VaultObject> {
+        self.object_versions(vault, c, name)?
+            .into_iter()
+            .last()
+            .filter(|o| o.deleted_at.is_some())
+            .ok_or_else(|| Error::ObjectNotFound(c, name.chars().take(130).collect()))
+    }
+
+    fn insert_object(
+        &self,
+        actor: &Actor,
+        vault: &Vault,
+        c: Collection,
+        name: &str,
+        attributes: ObjectAttributes,
+        document: String,
+        plain: &[u8],
+        action: &str,
+    ) -> Result<VaultObject> {
+        check_object_name(name)?;
+        let versions = self.object_versions(vault, c, name)?;
+        if versions.iter().any(|o| o.deleted_at.is_some()) {
+            return Err(Error::ObjectConflict(c, name.to_string()));
+        }
+        let version = Self::new_version()?;
+        let now = self.now();
+        let sealed = self
+            .root
+            .seal(&object_context(vault, c, name, &version), plain)
+            .map_err(Error::Crypto)?;
+        let o = VaultObject {
+            vault_id: vault.id,
+            collection: c,
+            // Keep the first spelling of the name.
+            name: versions.first().map_or_else(|| name.to_string(), |o| o.name.clone()),
+            version,
+            attributes,
+            document,
+            sealed,
+            created_at: now,
+            updated_at: now,
+            deleted_at: None,
+        };
+        let audit = self.vault_audit(
+            actor,
+            action,
+            format!("{}/{}/{}/{}", vault.name, c.as_str(), o.name, o.version),
+            String::new(),
+        );
+        self.store.insert_vault_object(&o, &audit)?;
+        Ok(o)
+    }
+
+    /// Creates a key (a new version if it exists).
+    pub fn create_key(
+        &self,
+        actor: &Actor,
+        vault: &Vault,
+        name: &str,
+        spec: KeySpec,
+        attributes: ObjectAttributes,
+        document: String,
+    ) -> Result<VaultObject> {
+        let m = KeyMaterial::generate(spec).map_err(Error::VaultCrypto)?;
+        self.insert_object(actor, vault, Collection::Keys, name, attributes, document, &m.to_bytes(), "key.create")
+    }
+
+    /// A new version of a key with the same type, size and document.
+    pub fn rotate_key(&self, actor: &Actor, vault: &Vault, name: &str) -> Result<VaultObject> {
+        let current = self.object(vault, Collection::Keys, name, None)?;
+        let spec = self.key_material(vault, &current)?.spec();
+        let m = KeyMaterial::generate(spec).map_err(Error::VaultCrypto)?;
+        let attrs = ObjectAttributes {
+            enabled: Some(true),
+            not_before: None,
+            expires: None,
+        };
+        self.insert_object(actor, vault, Collection::Keys, name, attrs, current.document, &m.to_bytes(), "key.rotate")
+    }
+
+    fn unseal(&self, vault: &Vault, o: &VaultObject) -> Result<Zeroizing<Vec<u8>>> {
+        self.root
+            .open(&object_context(vault, o.collection, &o.name, &o.version), &o.sealed)
+            .map_err(Error::KeyMaterialUnavailable)
+    }
+
+    fn key_material(&self, vault: &Vault, o: &VaultObject) -> Result<KeyMaterial> {
+        KeyMaterial::from_bytes(&self.unseal(vault, o)?).map_err(Error::VaultCrypto)
+    }
+
+    /// The public parts of a key version (what GET returns).
+    pub fn key_public(&self, vault: &Vault, o: &VaultObject) -> Result<(KeySpec, PublicParts)> {
+        let m = self.key_material(vault, o)?;
+        Ok((m.spec(), m.public().map_err(Error::VaultCrypto)?))
+    }
+
+    /// Wraps or encrypts with a usable key version.
+    pub fn key_wrap(&self, vault: &Vault, o: &VaultObject, alg: WrapAlg, data: &[u8]) -> Result<Vec<u8>> {
+        usable(o, self.now())?;
+        self.key_material(vault, o)?
+            .wrap(alg, data)
+            .map_err(Error::VaultCrypto)
+    }
+
+    /// Unwraps or decrypts with a usable key version.
+    pub fn key_unwrap(
+        &self,
+        vault: &Vault,
+        o: &VaultObject,
+        alg: WrapAlg,
+        data: &[u8],
+    ) -> Result<Zeroizing<Vec<u8>>> {
+        usable(o, self.now())?;
+        self.key_material(vault, o)?
+            .unwrap(alg, data)
+            .map_err(Error::VaultCrypto)
+    }
+
+    /// Sets a secret (a new version).
+    pub fn set_secret(
+        &self,
+        actor: &Actor,
+        vault: &Vault,
+        name: &str,
+        value: &Secret,
+        attributes: ObjectAttributes,
+        document: String,
+    ) -> Result<VaultObject> {
+        if value.expose().len() > 25 * 1024 {
+            return Err(Error::InvalidInput("secret values are limited to 25 KiB".into()));
+        }
+        self.insert_object(actor, vault, Collection::Secrets, name, attributes, document, value.expose().as_bytes(), "secret.set")
+    }
+
+    /// A secret version's value; refused when disabled, expired or not yet valid.
+    pub fn secret_value(&self, vault: &Vault, o: &VaultObject) -> Result<Secret> {
+        usable(o, self.now())?;
+        let plain = self.unseal(vault, o)?;
+        Ok(Secret::new(
+            String::from_utf8(plain.to_vec())
+                .map_err(|_| Error::Storage(crate::StoreError::Corrupt("secret".into())))?,
+        ))
+    }
+
+    /// Replaces the attributes and document of one version.
+    pub fn update_object(
+        &self,
+        actor: &Actor,
+        vault: &Vault,
+        o: &VaultObject,
+        attributes: ObjectAttributes,
+        document: String,
+    ) -> Result<VaultObject> {
+        let updated = VaultObject {
+            attributes,
+            document,
+            updated_at: self.now(),
+            ..o.clone()
+        };
+        let audit = self.vault_audit(
+            actor,
+            "object.update",
+            format!("{}/{}/{}/{}", vault.name, o.collection.as_str(), o.name, o.version),
+            String::new(),
+        );
+        self.store.update_vault_object(&updated, &audit)?;
+        Ok(updated)
+    }
+
+    /// Soft-deletes every version of an object.
+    pub fn delete_object(&self, actor: &Actor, vault: &Vault, c: Collection, name: &str) -> Result<VaultObject> {
+        let latest = self.object(vault, c, name, None)?;
+        let now = self.now();
+        let audit = self.vault_audit(actor, "object.delete", format!("{}/{}/{}", vault.name, c.as_str(), latest.name), String::new());
+        self.store
+            .set_objects_deleted(vault.id, c, &name.to_ascii_lowercase(), Some(now), &audit)?;
+        Ok(VaultObject {
+            deleted_at: Some(now),
+            ..latest
+        })
+    }
+
+    pub fn recover_object(&self, actor: &Actor, vault: &Vault, c: Collection, name: &str) -> Result<VaultObject> {
+        let latest = self.deleted_object(vault, c, name)?;
+        let audit = self.vault_audit(actor, "object.recover", format!("{}/{}/{}", vault.name, c.as_str(), latest.name), String::new());
+        self.store
+            .set_objects_deleted(vault.id, c, &name.to_ascii_lowercase(), None, &audit)?;
+        Ok(VaultObject {
+            deleted_at: None,
+            ..latest
+        })
+    }
+
+    /// Removes a deleted object for good; refused under purge protection.
+    pub fn purge_object(&self, actor: &Actor, vault: &Vault, c: Collection, name: &str) -> Result<()> {
+        let latest = self.deleted_object(vault, c, name)?;
+        let retention = time::Duration::days(i64::from(vault.settings.soft_delete_days));
+        if vault.settings.purge_protection
+            && latest.deleted_at.is_some_and(|d| d + retention > self.now())
+        {
+            return Err(Error::PurgeProtected(format!("{}/{}", c.as_str(), latest.name)));
+        }
+        let audit = self.vault_audit(actor, "object.purge", format!("{}/{}/{}", vault.name, c.as_str(), latest.name), String::new());
+        self.store
+            .purge_objects(vault.id, c, &name.to_ascii_lowercase(), &audit)?;
+        Ok(())
+    }
+}
