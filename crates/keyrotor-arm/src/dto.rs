@@ -727,6 +727,138 @@ pub fn role_definition(r: &keyrotor_core::rbac::RoleDefinition, scope: &str) -> 
     })
 }
 
+/// Properties keyrotor computes; never stored from the client.
+const VAULT_COMPUTED: &[&str] = &[
+    "vaultUri",
+    "provisioningState",
+    "hsmPoolResourceId",
+    "privateEndpointConnections",
+    "createMode",
+];
+
+/// What a vault PUT/PATCH asks for. Soft delete is always on (as in Azure
+/// today); the retention defaults to 90 days; purge protection stays on once set.
+pub fn vault_spec(
+    body: &Map<String, Value>,
+    props: &Map<String, Value>,
+    existing: Option<&keyrotor_core::vault::Vault>,
+) -> ArmResult<keyrotor_core::vault::VaultSpec> {
+    if props.get("enableSoftDelete") == Some(&Value::Bool(false)) {
+        return Err(ArmError::InvalidParameter(
+            "soft delete cannot be disabled (enableSoftDelete must be true)".into(),
+        ));
+    }
+    let days = match props.get("softDeleteRetentionInDays") {
+        None | Some(Value::Null) => existing.map_or(90, |v| v.settings.soft_delete_days),
+        Some(v) => v
+            .as_u64()
+            .and_then(|d| u32::try_from(d).ok())
+            .filter(|d| (7..=90).contains(d))
+            .ok_or_else(|| {
+                ArmError::InvalidParameter(
+                    "softDeleteRetentionInDays must be an integer between 7 and 90".into(),
+                )
+            })?,
+    };
+    let purge_protection = match props.get("enablePurgeProtection") {
+        None | Some(Value::Null) => existing.is_some_and(|v| v.settings.purge_protection),
+        Some(Value::Bool(b)) => *b,
+        Some(_) => {
+            return Err(ArmError::InvalidParameter(
+                "enablePurgeProtection must be a boolean".into(),
+            ))
+        }
+    };
+    let location = match (string_field(body, "location")?, existing) {
+        (Some(l), _) => l,
+        (None, Some(v)) => v.location.clone(),
+        (None, None) => return Err(ArmError::InvalidParameter("'location' is required".into())),
+    };
+    let tags = match tags(body)? {
+        Some(t) => t,
+        None => existing.map(|v| v.tags.clone()).unwrap_or_default(),
+    };
+    let mut doc = existing
+        .and_then(|v| serde_json::from_str::<Map<String, Value>>(&v.document).ok())
+        .unwrap_or_default();
+    for (k, v) in props {
+        if !VAULT_COMPUTED.contains(&k.as_str()) {
+            doc.insert(k.clone(), v.clone());
+        }
+    }
+    Ok(keyrotor_core::vault::VaultSpec {
+        location,
+        tags,
+        document: Value::Object(doc).to_string(),
+        settings: keyrotor_core::vault::VaultSettings {
+            soft_delete_days: days,
+            purge_protection,
+        },
+    })
+}
+
+pub fn vault_id(v: &keyrotor_core::vault::Vault) -> String {
+    format!(
+        "/subscriptions/{}/resourceGroups/{}/providers/Microsoft.KeyVault/vaults/{}",
+        v.subscription, v.resource_group, v.name
+    )
+}
+
+pub fn vault(v: &keyrotor_core::vault::Vault, ep: &Endpoints, tenant: &str) -> Value {
+    let mut props: Map<String, Value> = serde_json::from_str(&v.document).unwrap_or_default();
+    props.insert("tenantId".into(), json!(tenant));
+    props
+        .entry("sku")
+        .or_insert_with(|| json!({"family": "A", "name": "standard"}));
+    props.insert(
+        "accessPolicies".into(),
+        props.get("accessPolicies").cloned().unwrap_or(json!([])),
+    );
+    props.insert("enableSoftDelete".into(), json!(true));
+    props.insert(
+        "softDeleteRetentionInDays".into(),
+        json!(v.settings.soft_delete_days),
+    );
+    props.insert(
+        "enablePurgeProtection".into(),
+        if v.settings.purge_protection {
+            json!(true)
+        } else {
+            Value::Null
+        },
+    );
+    props.insert("enableRbacAuthorization".into(), json!(true));
+    props.insert("vaultUri".into(), json!(ep.vault(v.name.as_str())));
+    props.insert("provisioningState".into(), json!("Succeeded"));
+    json!({
+        "id": vault_id(v),
+        "name": v.name.as_str(),
+        "type": "Microsoft.KeyVault/vaults",
+        "location": v.location,
+        "tags": v.tags,
+        "properties": props,
+    })
+}
+
+pub fn deleted_vault(v: &keyrotor_core::vault::Vault) -> Value {
+    json!({
+        "id": format!(
+            "/subscriptions/{}/providers/Microsoft.KeyVault/locations/{}/deletedVaults/{}",
+            v.subscription, v.location, v.name
+        ),
+        "name": v.name.as_str(),
+        "type": "Microsoft.KeyVault/deletedVaults",
+        "properties": {
+            "vaultId": vault_id(v),
+            "location": v.location,
+            "deletionDate": v.deleted_at.map(rfc3339),
+            "scheduledPurgeDate": v.scheduled_purge().map(rfc3339),
+            "tags": v.tags,
+            "purgeProtectionEnabled": v.settings.purge_protection,
+        }
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

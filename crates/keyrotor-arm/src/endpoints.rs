@@ -68,6 +68,30 @@ impl Endpoints {
         }
     }
 
+    /// The DNS suffix under which vaults live: `vault.{dns suffix}`, or
+    /// `vault.localhost` without one (vault clients need one host per vault).
+    pub fn vault_suffix(&self) -> String {
+        format!(
+            "vault.{}",
+            self.dns_suffix.as_deref().unwrap_or("localhost")
+        )
+    }
+
+    /// `https://{vault}.vault.{suffix}[:port]/`.
+    pub fn vault(&self, name: &str) -> String {
+        format!(
+            "https://{}.{}{}/",
+            name.to_ascii_lowercase(),
+            self.vault_suffix(),
+            self.port
+        )
+    }
+
+    /// The resource in vault challenges (and the audience of vault tokens).
+    pub fn vault_resource(&self) -> String {
+        format!("https://{}{}", self.vault_suffix(), self.port)
+    }
+
     pub fn ai(&self, account: &str) -> String {
         match &self.dns_suffix {
             Some(s) => format!("https://{account}.cognitiveservices.{s}{}/", self.port),

@@ -859,6 +859,114 @@ fn handle(
                 .ok_or_else(|| keyrotor_core::Error::RoleNotFound(id.chars().take(64).collect()))?;
             ok_json(StatusCode::OK, dto::role_definition(r, &scope))
         }
+        Operation::VaultsCreate(p) | Operation::VaultsUpdate(p) => {
+            let sub = sub_id(&p.subscription)?;
+            let group = group_name_for_read(&p.resource_group)?;
+            let name =
+                keyrotor_types::VaultName::parse(&p.name).map_err(keyrotor_core::Error::from)?;
+            let body = dto::json_object(body)?;
+            let props = match body.get("properties") {
+                Some(Value::Object(m)) => m.clone(),
+                None => serde_json::Map::new(),
+                Some(_) => {
+                    return Err(ArmError::InvalidParameter(
+                        "'properties' must be an object".into(),
+                    ))
+                }
+            };
+            if props
+                .get("createMode")
+                .and_then(Value::as_str)
+                .is_some_and(|m| m.eq_ignore_ascii_case("recover"))
+            {
+                let v = core.recover_vault(actor, name.as_str())?;
+                return ok_json(
+                    StatusCode::OK,
+                    dto::vault(&v, &st.endpoints, &dir.tenant_id),
+                );
+            }
+            let existing = core.vault_in(&sub, &group, name.as_str()).ok();
+            let spec = dto::vault_spec(&body, &props, existing.as_ref())?;
+            let (v, created) = core.put_vault(dir, actor, &sub, &group, &name, spec)?;
+            ok_json(
+                if created {
+                    StatusCode::CREATED
+                } else {
+                    StatusCode::OK
+                },
+                dto::vault(&v, &st.endpoints, &dir.tenant_id),
+            )
+        }
+        Operation::VaultsGet(p) => {
+            let v = core.vault_in(
+                &sub_id(&p.subscription)?,
+                &group_name_for_read(&p.resource_group)?,
+                &p.name,
+            )?;
+            ok_json(
+                StatusCode::OK,
+                dto::vault(&v, &st.endpoints, &dir.tenant_id),
+            )
+        }
+        Operation::VaultsDelete(p) => {
+            let sub = sub_id(&p.subscription)?;
+            let group = group_name_for_read(&p.resource_group)?;
+            core.group(dir, &sub, &group)?;
+            match core.vault_in(&sub, &group, &p.name) {
+                Ok(v) => {
+                    core.delete_vault(actor, &v)?;
+                    empty(StatusCode::OK)
+                }
+                Err(keyrotor_core::Error::VaultNotFound(_)) => empty(StatusCode::NO_CONTENT),
+                Err(e) => Err(e.into()),
+            }
+        }
+        Operation::VaultsList {
+            subscription,
+            group,
+        } => {
+            let sub = sub_id(&subscription)?;
+            let group = group.as_deref().map(group_name_for_read).transpose()?;
+            if let Some(g) = &group {
+                core.group(dir, &sub, g)?;
+            }
+            let value: Vec<Value> = core
+                .vaults(&sub, group.as_ref())?
+                .iter()
+                .filter(|v| {
+                    access.may_read(
+                        &format!(
+                            "/subscriptions/{}/resourceGroups/{}/providers/Microsoft.KeyVault/vaults/{}",
+                            v.subscription, v.resource_group, v.name
+                        ),
+                        "Microsoft.KeyVault/vaults/read",
+                    )
+                })
+                .map(|v| dto::vault(v, &st.endpoints, &dir.tenant_id))
+                .collect();
+            ok_json(StatusCode::OK, json!({ "value": value }))
+        }
+        Operation::VaultsListDeleted { subscription } => {
+            own_subscription(dir, &subscription)?;
+            let value: Vec<Value> = core
+                .deleted_vaults()?
+                .iter()
+                .map(dto::deleted_vault)
+                .collect();
+            ok_json(StatusCode::OK, json!({ "value": value }))
+        }
+        Operation::VaultsGetDeleted { subscription, name } => {
+            own_subscription(dir, &subscription)?;
+            ok_json(
+                StatusCode::OK,
+                dto::deleted_vault(&core.deleted_vault(&name)?),
+            )
+        }
+        Operation::VaultsPurgeDeleted { subscription, name } => {
+            own_subscription(dir, &subscription)?;
+            core.purge_vault(actor, &name)?;
+            empty(StatusCode::OK)
+        }
         Operation::CheckNameExists { kind, name } => {
             let exists = match AccountName::parse(kind, &name) {
                 Ok(n) => core.account_by_name(kind, &n)?.is_some(),

@@ -119,6 +119,34 @@ pub enum Operation {
         scope: String,
         id: String,
     },
+    /// Vaults_CreateOrUpdate (also `createMode: recover`).
+    VaultsCreate(VaultPath),
+    VaultsUpdate(VaultPath),
+    VaultsGet(VaultPath),
+    VaultsDelete(VaultPath),
+    VaultsList {
+        subscription: String,
+        group: Option<String>,
+    },
+    VaultsListDeleted {
+        subscription: String,
+    },
+    VaultsGetDeleted {
+        subscription: String,
+        name: String,
+    },
+    VaultsPurgeDeleted {
+        subscription: String,
+        name: String,
+    },
+}
+
+/// `/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.KeyVault/vaults/{name}`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VaultPath {
+    pub subscription: String,
+    pub resource_group: String,
+    pub name: String,
 }
 
 /// An account action: the methods it answers and the operation it builds.
@@ -154,6 +182,90 @@ pub fn kind_provider(kind: AccountKind) -> (&'static str, &'static str) {
 
 fn is(seg: &str, lit: &str) -> bool {
     seg.eq_ignore_ascii_case(lit)
+}
+
+/// `Microsoft.KeyVault` routes; `None` when the path is not one.
+fn parse_vault(m: &Method, s: &[&str]) -> Option<Result<Operation, Unrouted>> {
+    let kv = |ns: &str| is(ns, "microsoft.keyvault");
+    let not_allowed = Some(Err(Unrouted::MethodNotAllowed));
+    match s {
+        [sl, sub, rl, rg, pl, ns, vl, rest @ ..]
+            if is(sl, "subscriptions")
+                && is(rl, "resourcegroups")
+                && is(pl, "providers")
+                && kv(ns)
+                && is(vl, "vaults") =>
+        {
+            let path = |name: &str| VaultPath {
+                subscription: sub.to_string(),
+                resource_group: rg.to_string(),
+                name: name.to_string(),
+            };
+            match (rest, m.clone()) {
+                ([], Method::GET) => Some(Ok(Operation::VaultsList {
+                    subscription: sub.to_string(),
+                    group: Some(rg.to_string()),
+                })),
+                ([], _) => not_allowed,
+                ([name], Method::PUT) => Some(Ok(Operation::VaultsCreate(path(name)))),
+                ([name], Method::PATCH) => Some(Ok(Operation::VaultsUpdate(path(name)))),
+                ([name], Method::GET) => Some(Ok(Operation::VaultsGet(path(name)))),
+                ([name], Method::DELETE) => Some(Ok(Operation::VaultsDelete(path(name)))),
+                ([_], _) => not_allowed,
+                (more, _) => Some(Err(Unrouted::NotImplemented(format!(
+                    "Microsoft.KeyVault/vaults/{}",
+                    more[1..].join("/")
+                )))),
+            }
+        }
+        [sl, sub, pl, ns, rest @ ..]
+            if is(sl, "subscriptions") && is(pl, "providers") && kv(ns) =>
+        {
+            let subscription = sub.to_string();
+            match (rest, m.clone()) {
+                ([v], Method::GET) if is(v, "vaults") => Some(Ok(Operation::VaultsList {
+                    subscription,
+                    group: None,
+                })),
+                ([d], Method::GET) if is(d, "deletedvaults") => {
+                    Some(Ok(Operation::VaultsListDeleted { subscription }))
+                }
+                ([l, _loc, d, name], Method::GET)
+                    if is(l, "locations") && is(d, "deletedvaults") =>
+                {
+                    Some(Ok(Operation::VaultsGetDeleted {
+                        subscription,
+                        name: name.to_string(),
+                    }))
+                }
+                ([l, _loc, d, name, p], Method::POST)
+                    if is(l, "locations") && is(d, "deletedvaults") && is(p, "purge") =>
+                {
+                    Some(Ok(Operation::VaultsPurgeDeleted {
+                        subscription,
+                        name: name.to_string(),
+                    }))
+                }
+                ([v] | [v, ..], _)
+                    if is(v, "vaults") || is(v, "deletedvaults") || is(v, "locations") =>
+                {
+                    if rest.len() <= 1 || (is(v, "locations") && rest.len() <= 5) {
+                        not_allowed
+                    } else {
+                        Some(Err(Unrouted::NotImplemented(format!(
+                            "Microsoft.KeyVault/{}",
+                            rest.join("/")
+                        ))))
+                    }
+                }
+                _ => Some(Err(Unrouted::NotImplemented(format!(
+                    "Microsoft.KeyVault/{}",
+                    rest.join("/")
+                )))),
+            }
+        }
+        _ => None,
+    }
 }
 
 impl Operation {
@@ -210,6 +322,9 @@ impl Operation {
                     s[i + 2..].join("/")
                 ))),
             };
+        }
+        if let Some(op) = parse_vault(m, &s) {
+            return op;
         }
         match s.as_slice() {
             [sub_lit] if is(sub_lit, "subscriptions") => match *m {
@@ -499,6 +614,19 @@ impl Operation {
             Operation::RoleDefinitionsList { .. } | Operation::RoleDefinitionsGet { .. } => {
                 "Microsoft.Authorization/roleDefinitions/read".into()
             }
+            Operation::VaultsCreate(_) | Operation::VaultsUpdate(_) => {
+                "Microsoft.KeyVault/vaults/write".into()
+            }
+            Operation::VaultsGet(_) | Operation::VaultsList { .. } => {
+                "Microsoft.KeyVault/vaults/read".into()
+            }
+            Operation::VaultsDelete(_) => "Microsoft.KeyVault/vaults/delete".into(),
+            Operation::VaultsListDeleted { .. } | Operation::VaultsGetDeleted { .. } => {
+                "Microsoft.KeyVault/deletedVaults/read".into()
+            }
+            Operation::VaultsPurgeDeleted { .. } => {
+                "Microsoft.KeyVault/locations/deletedVaults/purge/action".into()
+            }
         }
     }
 
@@ -570,6 +698,24 @@ impl Operation {
             | Operation::RoleAssignmentsCreate { scope, .. }
             | Operation::RoleAssignmentsGet { scope, .. }
             | Operation::RoleAssignmentsDelete { scope, .. } => scope.clone(),
+            Operation::VaultsCreate(p)
+            | Operation::VaultsUpdate(p)
+            | Operation::VaultsGet(p)
+            | Operation::VaultsDelete(p) => format!(
+                "/subscriptions/{}/resourceGroups/{}/providers/Microsoft.KeyVault/vaults/{}",
+                p.subscription, p.resource_group, p.name
+            ),
+            Operation::VaultsList {
+                subscription,
+                group: Some(g),
+            } => group(subscription, g),
+            Operation::VaultsList {
+                subscription,
+                group: None,
+            }
+            | Operation::VaultsListDeleted { subscription }
+            | Operation::VaultsGetDeleted { subscription, .. }
+            | Operation::VaultsPurgeDeleted { subscription, .. } => sub(subscription),
             Operation::CheckNameExists { .. }
             | Operation::RoleDefinitionsList { .. }
             | Operation::RoleDefinitionsGet { .. } => return None,
@@ -585,6 +731,7 @@ impl Operation {
             Operation::SubscriptionsList
                 | Operation::ResourceGroupsList { .. }
                 | Operation::AccountsList { .. }
+                | Operation::VaultsList { .. }
         )
     }
 }

@@ -59,6 +59,14 @@ fn variant(op: &Operation) -> &'static str {
         Operation::RoleAssignmentsDelete { .. } => "RoleAssignmentsDelete",
         Operation::RoleDefinitionsList { .. } => "RoleDefinitionsList",
         Operation::RoleDefinitionsGet { .. } => "RoleDefinitionsGet",
+        Operation::VaultsCreate(_) => "VaultsCreate",
+        Operation::VaultsUpdate(_) => "VaultsUpdate",
+        Operation::VaultsGet(_) => "VaultsGet",
+        Operation::VaultsDelete(_) => "VaultsDelete",
+        Operation::VaultsList { .. } => "VaultsList",
+        Operation::VaultsListDeleted { .. } => "VaultsListDeleted",
+        Operation::VaultsGetDeleted { .. } => "VaultsGetDeleted",
+        Operation::VaultsPurgeDeleted { .. } => "VaultsPurgeDeleted",
     }
 }
 
@@ -96,6 +104,14 @@ const ALL: &[&str] = &[
     "RoleAssignmentsDelete",
     "RoleDefinitionsList",
     "RoleDefinitionsGet",
+    "VaultsCreate",
+    "VaultsUpdate",
+    "VaultsGet",
+    "VaultsDelete",
+    "VaultsList",
+    "VaultsListDeleted",
+    "VaultsGetDeleted",
+    "VaultsPurgeDeleted",
 ];
 
 /// Principals of the table, in column order.
@@ -254,6 +270,7 @@ async fn every_route_against_every_role() {
     let cosmos = format!("{rg}/providers/Microsoft.DocumentDB/databaseAccounts/cos1");
     let batch = format!("{rg}/providers/Microsoft.Batch/batchAccounts/bat1");
     let ai = format!("{rg}/providers/Microsoft.CognitiveServices/accounts/ai01");
+    let vault = format!("{rg}/providers/Microsoft.KeyVault/vaults/kv-rbac");
     let ra = "0b7c3a8e-1f7e-4d8e-9a52-6c1d2e3f4a5b";
     let new_principal = e.ids["extra"].clone();
     let reader_role =
@@ -306,6 +323,15 @@ async fn every_route_against_every_role() {
         (Method::DELETE, format!("{rg}/providers/Microsoft.Authorization/roleAssignments/{ra}"), Value::Null, "----OA"),
         (Method::GET, format!("{sub}/providers/Microsoft.Authorization/roleDefinitions"), Value::Null, all),
         (Method::GET, format!("{sub}/providers/Microsoft.Authorization/roleDefinitions/acdd72a7-3385-48ef-bd42-f606fba81ae7"), Value::Null, all),
+        (Method::PUT, vault.clone(), json!({"location": "westus", "properties": {"tenantId": "t", "sku": {"family": "A", "name": "standard"}, "softDeleteRetentionInDays": 7}}), "---COA"),
+        (Method::PATCH, vault.clone(), json!({"tags": {"k": "v"}}), "---COA"),
+        (Method::GET, vault.clone(), Value::Null, "-RKCOA"),
+        (Method::GET, format!("{rg}/providers/Microsoft.KeyVault/vaults"), Value::Null, all),
+        (Method::GET, format!("{sub}/providers/Microsoft.KeyVault/vaults"), Value::Null, all),
+        (Method::DELETE, vault.clone(), Value::Null, "---COA"),
+        (Method::GET, format!("{sub}/providers/Microsoft.KeyVault/deletedVaults"), Value::Null, "-R--OA"),
+        (Method::GET, format!("{sub}/providers/Microsoft.KeyVault/locations/westus/deletedVaults/kv-rbac"), Value::Null, "-R--OA"),
+        (Method::POST, format!("{sub}/providers/Microsoft.KeyVault/locations/westus/deletedVaults/kv-rbac/purge"), Value::Null, "----OA"),
         (Method::DELETE, ai.clone(), Value::Null, "---COA"),
         (Method::DELETE, rg.clone(), Value::Null, "---COA"),
     ];

@@ -103,7 +103,9 @@ fn usable(o: &VaultObject, now: OffsetDateTime) -> Result<()> {
     if !o.attributes.is_enabled() {
         return Err(Error::ObjectDisabled(o.name.clone()));
     }
-    if o.attributes.expires.is_some_and(|e| e <= t) || o.attributes.not_before.is_some_and(|n| n > t) {
+    if o.attributes.expires.is_some_and(|e| e <= t)
+        || o.attributes.not_before.is_some_and(|n| n > t)
+    {
         return Err(Error::ObjectNotValidNow(o.name.clone()));
     }
     Ok(())
@@ -141,7 +143,13 @@ pub struct VaultSpec {
 }
 
 impl Keyrotor {
-    fn vault_audit(&self, actor: &Actor, action: &str, target: String, detail: String) -> AuditEvent {
+    fn vault_audit(
+        &self,
+        actor: &Actor,
+        action: &str,
+        target: String,
+        detail: String,
+    ) -> AuditEvent {
         AuditEvent {
             at: self.now(),
             actor: actor.0.clone(),
@@ -174,9 +182,7 @@ impl Keyrotor {
             Some(v) if v.deleted_at.is_some() => Err(Error::VaultNameTaken(format!(
                 "{name} (a deleted vault holds the name until it is purged or recovered)"
             ))),
-            Some(v)
-                if v.subscription != *sub || v.resource_group.key() != group.key() =>
-            {
+            Some(v) if v.subscription != *sub || v.resource_group.key() != group.key() => {
                 Err(Error::VaultNameTaken(name.to_string()))
             }
             Some(v) => {
@@ -198,7 +204,8 @@ impl Keyrotor {
                     updated_at: now,
                     ..v
                 };
-                let audit = self.vault_audit(actor, "vault.update", name.to_string(), String::new());
+                let audit =
+                    self.vault_audit(actor, "vault.update", name.to_string(), String::new());
                 self.store.update_vault(&updated, &audit)?;
                 Ok((updated, false))
             }
@@ -217,7 +224,8 @@ impl Keyrotor {
                     updated_at: now,
                     deleted_at: None,
                 };
-                let audit = self.vault_audit(actor, "vault.create", name.to_string(), String::new());
+                let audit =
+                    self.vault_audit(actor, "vault.create", name.to_string(), String::new());
                 let id = self.store.insert_vault(&v, &audit).map_err(|e| match e {
                     crate::StoreError::Conflict => Error::VaultNameTaken(name.to_string()),
                     other => other.into(),
@@ -255,7 +263,11 @@ impl Keyrotor {
     }
 
     /// Live vaults of a subscription, optionally of one group.
-    pub fn vaults(&self, sub: &SubscriptionId, group: Option<&ResourceGroupName>) -> Result<Vec<Vault>> {
+    pub fn vaults(
+        &self,
+        sub: &SubscriptionId,
+        group: Option<&ResourceGroupName>,
+    ) -> Result<Vec<Vault>> {
         Ok(self
             .store
             .vaults()?
@@ -289,7 +301,9 @@ impl Keyrotor {
     /// recovered or purged). Returns false when there was no such vault.
     pub fn delete_vault(&self, actor: &Actor, vault: &Vault) -> Result<bool> {
         let audit = self.vault_audit(actor, "vault.delete", vault.name.to_string(), String::new());
-        let done = self.store.set_vault_deleted(vault.id, Some(self.now()), &audit)?;
+        let done = self
+            .store
+            .set_vault_deleted(vault.id, Some(self.now()), &audit)?;
         self.bump();
         Ok(done)
     }
@@ -327,7 +341,12 @@ impl Keyrotor {
     }
 
     /// All versions of one object, oldest first.
-    pub fn object_versions(&self, vault: &Vault, c: Collection, name: &str) -> Result<Vec<VaultObject>> {
+    pub fn object_versions(
+        &self,
+        vault: &Vault,
+        c: Collection,
+        name: &str,
+    ) -> Result<Vec<VaultObject>> {
         Ok(self
             .store
             .vault_objects(vault.id, c, Some(&name.to_ascii_lowercase()))?)
@@ -342,11 +361,19 @@ impl Keyrotor {
     }
 
     /// One version (the latest when `version` is None) of a live object.
-    pub fn object(&self, vault: &Vault, c: Collection, name: &str, version: Option<&str>) -> Result<VaultObject> {
+    pub fn object(
+        &self,
+        vault: &Vault,
+        c: Collection,
+        name: &str,
+        version: Option<&str>,
+    ) -> Result<VaultObject> {
         let versions = self.live_versions(vault, c, name)?;
         match version {
             None => versions.into_iter().last(),
-            Some(ver) => versions.into_iter().find(|o| o.version.eq_ignore_ascii_case(ver)),
+            Some(ver) => versions
+                .into_iter()
+                .find(|o| o.version.eq_ignore_ascii_case(ver)),
         }
         .ok_or_else(|| Error::ObjectNotFound(c, format!("{name}/{}", version.unwrap_or(""))))
     }
@@ -375,7 +402,10 @@ impl Keyrotor {
         for o in self.store.vault_objects(vault.id, c, None)? {
             latest.insert(o.name.to_ascii_lowercase(), o);
         }
-        Ok(latest.into_values().filter(|o| o.deleted_at.is_some()).collect())
+        Ok(latest
+            .into_values()
+            .filter(|o| o.deleted_at.is_some())
+            .collect())
     }
 
     pub fn deleted_object(&self, vault: &Vault, c: Collection, name: &str) -> Result<VaultObject> {
@@ -412,7 +442,9 @@ impl Keyrotor {
             vault_id: vault.id,
             collection: c,
             // Keep the first spelling of the name.
-            name: versions.first().map_or_else(|| name.to_string(), |o| o.name.clone()),
+            name: versions
+                .first()
+                .map_or_else(|| name.to_string(), |o| o.name.clone()),
             version,
             attributes,
             document,
@@ -442,7 +474,16 @@ impl Keyrotor {
         document: String,
     ) -> Result<VaultObject> {
         let m = KeyMaterial::generate(spec).map_err(Error::VaultCrypto)?;
-        self.insert_object(actor, vault, Collection::Keys, name, attributes, document, &m.to_bytes(), "key.create")
+        self.insert_object(
+            actor,
+            vault,
+            Collection::Keys,
+            name,
+            attributes,
+            document,
+            &m.to_bytes(),
+            "key.create",
+        )
     }
 
     /// A new version of a key with the same type, size and document.
@@ -455,12 +496,24 @@ impl Keyrotor {
             not_before: None,
             expires: None,
         };
-        self.insert_object(actor, vault, Collection::Keys, name, attrs, current.document, &m.to_bytes(), "key.rotate")
+        self.insert_object(
+            actor,
+            vault,
+            Collection::Keys,
+            name,
+            attrs,
+            current.document,
+            &m.to_bytes(),
+            "key.rotate",
+        )
     }
 
     fn unseal(&self, vault: &Vault, o: &VaultObject) -> Result<Zeroizing<Vec<u8>>> {
         self.root
-            .open(&object_context(vault, o.collection, &o.name, &o.version), &o.sealed)
+            .open(
+                &object_context(vault, o.collection, &o.name, &o.version),
+                &o.sealed,
+            )
             .map_err(Error::KeyMaterialUnavailable)
     }
 
@@ -475,7 +528,13 @@ impl Keyrotor {
     }
 
     /// Wraps or encrypts with a usable key version.
-    pub fn key_wrap(&self, vault: &Vault, o: &VaultObject, alg: WrapAlg, data: &[u8]) -> Result<Vec<u8>> {
+    pub fn key_wrap(
+        &self,
+        vault: &Vault,
+        o: &VaultObject,
+        alg: WrapAlg,
+        data: &[u8],
+    ) -> Result<Vec<u8>> {
         usable(o, self.now())?;
         self.key_material(vault, o)?
             .wrap(alg, data)
@@ -507,19 +566,29 @@ impl Keyrotor {
         document: String,
     ) -> Result<VaultObject> {
         if value.expose().len() > 25 * 1024 {
-            return Err(Error::InvalidInput("secret values are limited to 25 KiB".into()));
+            return Err(Error::InvalidInput(
+                "secret values are limited to 25 KiB".into(),
+            ));
         }
-        self.insert_object(actor, vault, Collection::Secrets, name, attributes, document, value.expose().as_bytes(), "secret.set")
+        self.insert_object(
+            actor,
+            vault,
+            Collection::Secrets,
+            name,
+            attributes,
+            document,
+            value.expose().as_bytes(),
+            "secret.set",
+        )
     }
 
     /// A secret version's value; refused when disabled, expired or not yet valid.
     pub fn secret_value(&self, vault: &Vault, o: &VaultObject) -> Result<Secret> {
         usable(o, self.now())?;
         let plain = self.unseal(vault, o)?;
-        Ok(Secret::new(
-            String::from_utf8(plain.to_vec())
-                .map_err(|_| Error::Storage(crate::StoreError::Corrupt("secret".into())))?,
-        ))
+        Ok(Secret::new(String::from_utf8(plain.to_vec()).map_err(
+            |_| Error::Storage(crate::StoreError::Corrupt("secret".into())),
+        )?))
     }
 
     /// Replaces the attributes and document of one version.
@@ -540,7 +609,13 @@ impl Keyrotor {
         let audit = self.vault_audit(
             actor,
             "object.update",
-            format!("{}/{}/{}/{}", vault.name, o.collection.as_str(), o.name, o.version),
+            format!(
+                "{}/{}/{}/{}",
+                vault.name,
+                o.collection.as_str(),
+                o.name,
+                o.version
+            ),
             String::new(),
         );
         self.store.update_vault_object(&updated, &audit)?;
@@ -548,21 +623,48 @@ impl Keyrotor {
     }
 
     /// Soft-deletes every version of an object.
-    pub fn delete_object(&self, actor: &Actor, vault: &Vault, c: Collection, name: &str) -> Result<VaultObject> {
+    pub fn delete_object(
+        &self,
+        actor: &Actor,
+        vault: &Vault,
+        c: Collection,
+        name: &str,
+    ) -> Result<VaultObject> {
         let latest = self.object(vault, c, name, None)?;
         let now = self.now();
-        let audit = self.vault_audit(actor, "object.delete", format!("{}/{}/{}", vault.name, c.as_str(), latest.name), String::new());
-        self.store
-            .set_objects_deleted(vault.id, c, &name.to_ascii_lowercase(), Some(now), &audit)?;
+        let audit = self.vault_audit(
+            actor,
+            "object.delete",
+            format!("{}/{}/{}", vault.name, c.as_str(), latest.name),
+            String::new(),
+        );
+        self.store.set_objects_deleted(
+            vault.id,
+            c,
+            &name.to_ascii_lowercase(),
+            Some(now),
+            &audit,
+        )?;
         Ok(VaultObject {
             deleted_at: Some(now),
             ..latest
         })
     }
 
-    pub fn recover_object(&self, actor: &Actor, vault: &Vault, c: Collection, name: &str) -> Result<VaultObject> {
+    pub fn recover_object(
+        &self,
+        actor: &Actor,
+        vault: &Vault,
+        c: Collection,
+        name: &str,
+    ) -> Result<VaultObject> {
         let latest = self.deleted_object(vault, c, name)?;
-        let audit = self.vault_audit(actor, "object.recover", format!("{}/{}/{}", vault.name, c.as_str(), latest.name), String::new());
+        let audit = self.vault_audit(
+            actor,
+            "object.recover",
+            format!("{}/{}/{}", vault.name, c.as_str(), latest.name),
+            String::new(),
+        );
         self.store
             .set_objects_deleted(vault.id, c, &name.to_ascii_lowercase(), None, &audit)?;
         Ok(VaultObject {
@@ -572,15 +674,32 @@ impl Keyrotor {
     }
 
     /// Removes a deleted object for good; refused under purge protection.
-    pub fn purge_object(&self, actor: &Actor, vault: &Vault, c: Collection, name: &str) -> Result<()> {
+    pub fn purge_object(
+        &self,
+        actor: &Actor,
+        vault: &Vault,
+        c: Collection,
+        name: &str,
+    ) -> Result<()> {
         let latest = self.deleted_object(vault, c, name)?;
         let retention = time::Duration::days(i64::from(vault.settings.soft_delete_days));
         if vault.settings.purge_protection
-            && latest.deleted_at.is_some_and(|d| d + retention > self.now())
+            && latest
+                .deleted_at
+                .is_some_and(|d| d + retention > self.now())
         {
-            return Err(Error::PurgeProtected(format!("{}/{}", c.as_str(), latest.name)));
+            return Err(Error::PurgeProtected(format!(
+                "{}/{}",
+                c.as_str(),
+                latest.name
+            )));
         }
-        let audit = self.vault_audit(actor, "object.purge", format!("{}/{}/{}", vault.name, c.as_str(), latest.name), String::new());
+        let audit = self.vault_audit(
+            actor,
+            "object.purge",
+            format!("{}/{}/{}", vault.name, c.as_str(), latest.name),
+            String::new(),
+        );
         self.store
             .purge_objects(vault.id, c, &name.to_ascii_lowercase(), &audit)?;
         Ok(())

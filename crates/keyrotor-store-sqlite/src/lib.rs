@@ -12,13 +12,13 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
 use keyrotor_core::rbac::RoleAssignment;
-use keyrotor_core::vault::{Collection, ObjectAttributes, Vault, VaultObject, VaultSettings};
 use keyrotor_core::store::{
     Account, AccountSettings, AccountSpec, AuditEvent, DataItem, Principal, PrincipalSecret,
     PutMode, ResourceGroup, SealFn, Store, StoreError, StoreResult, StoredKey, StoredSigningKey,
     StoredUsage,
 };
 use keyrotor_core::usage::{ClientSeen, UsageDelta};
+use keyrotor_core::vault::{Collection, ObjectAttributes, Vault, VaultObject, VaultSettings};
 use keyrotor_types::{AccountKind, AccountName, KeySlot, ResourceGroupName, SubscriptionId};
 use rusqlite::{params, Connection, ErrorCode, OptionalExtension, Row, TransactionBehavior};
 use time::OffsetDateTime;
@@ -281,7 +281,8 @@ fn revoke_under(conn: &Connection, scope_key: &str) -> StoreResult<()> {
     Ok(())
 }
 
-const VAULT_COLS: &str = "id, uid, name, subscription, group_name, location, tags, document, soft_delete_days, \
+const VAULT_COLS: &str =
+    "id, uid, name, subscription, group_name, location, tags, document, soft_delete_days, \
     purge_protection, created_at, updated_at, deleted_at";
 
 fn vault_from_row(r: &Row<'_>) -> rusqlite::Result<StoreResult<Vault>> {
@@ -966,16 +967,22 @@ impl Store for SqliteStore {
     fn vault(&self, name_key: &str) -> StoreResult<Option<Vault>> {
         let conn = self.read();
         let mut stmt = conn
-            .prepare_cached(&format!("SELECT {VAULT_COLS} FROM vaults WHERE name_key = ?1"))
+            .prepare_cached(&format!(
+                "SELECT {VAULT_COLS} FROM vaults WHERE name_key = ?1"
+            ))
             .map_err(backend)?;
-        let mut rows = stmt.query_map([name_key], vault_from_row).map_err(backend)?;
+        let mut rows = stmt
+            .query_map([name_key], vault_from_row)
+            .map_err(backend)?;
         rows.next().transpose().map_err(backend)?.transpose()
     }
 
     fn vaults(&self) -> StoreResult<Vec<Vault>> {
         let conn = self.read();
         let mut stmt = conn
-            .prepare_cached(&format!("SELECT {VAULT_COLS} FROM vaults ORDER BY name_key"))
+            .prepare_cached(&format!(
+                "SELECT {VAULT_COLS} FROM vaults ORDER BY name_key"
+            ))
             .map_err(backend)?;
         let rows = stmt.query_map([], vault_from_row).map_err(backend)?;
         collect(rows)

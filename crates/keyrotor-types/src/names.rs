@@ -307,7 +307,16 @@ mod tests {
         for ok in ["kv1", "My-Vault-01", "abcdefghijklmnopqrstuvwx"] {
             assert!(VaultName::parse(ok).is_ok(), "{ok}");
         }
-        for bad in ["", "ab", "1kv", "kv-", "a--b", "abcdefghijklmnopqrstuvwxy", "kv_1", "kv.1"] {
+        for bad in [
+            "",
+            "ab",
+            "1kv",
+            "kv-",
+            "a--b",
+            "abcdefghijklmnopqrstuvwxy",
+            "kv_1",
+            "kv.1",
+        ] {
             assert!(VaultName::parse(bad).is_err(), "{bad}");
         }
         assert!(valid_object_name("key-1") && !valid_object_name("a/b") && !valid_object_name(""));
