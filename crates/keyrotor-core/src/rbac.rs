@@ -244,6 +244,81 @@ pub static BUILTIN_ROLES: &[RoleDefinition] = &[
         },
     },
     RoleDefinition {
+        id: "00482a5a-887f-4fb3-b363-3b7fe8e74483",
+        name: "Key Vault Administrator",
+        description: "All data-plane operations on keys and secrets of a vault.",
+        permissions: Permissions {
+            actions: &["Microsoft.KeyVault/*/read"],
+            not_actions: NONE,
+            data_actions: &["Microsoft.KeyVault/vaults/*"],
+            not_data_actions: NONE,
+        },
+    },
+    RoleDefinition {
+        id: "14b46e9e-c2b7-41b4-b07b-48a6ebf60603",
+        name: "Key Vault Crypto Officer",
+        description: "All operations on the keys of a vault.",
+        permissions: Permissions {
+            actions: &["Microsoft.KeyVault/*/read"],
+            not_actions: NONE,
+            data_actions: &[
+                "Microsoft.KeyVault/vaults/keys/*",
+                "Microsoft.KeyVault/vaults/deletedKeys/*",
+                "Microsoft.KeyVault/vaults/keyrotationpolicies/*",
+            ],
+            not_data_actions: NONE,
+        },
+    },
+    RoleDefinition {
+        id: "12338af0-0e69-4776-bea7-57ae8d297424",
+        name: "Key Vault Crypto User",
+        description: "Read keys and use them (wrap, unwrap, encrypt, decrypt, sign, verify).",
+        permissions: Permissions {
+            actions: NONE,
+            not_actions: NONE,
+            data_actions: &[
+                "Microsoft.KeyVault/vaults/keys/read",
+                "Microsoft.KeyVault/vaults/keys/update/action",
+                "Microsoft.KeyVault/vaults/keys/backup/action",
+                "Microsoft.KeyVault/vaults/keys/encrypt/action",
+                "Microsoft.KeyVault/vaults/keys/decrypt/action",
+                "Microsoft.KeyVault/vaults/keys/wrap/action",
+                "Microsoft.KeyVault/vaults/keys/unwrap/action",
+                "Microsoft.KeyVault/vaults/keys/sign/action",
+                "Microsoft.KeyVault/vaults/keys/verify/action",
+            ],
+            not_data_actions: NONE,
+        },
+    },
+    RoleDefinition {
+        id: "b86a8fe4-44ce-4948-aee5-eccb2c155cd7",
+        name: "Key Vault Secrets Officer",
+        description: "All operations on the secrets of a vault.",
+        permissions: Permissions {
+            actions: &["Microsoft.KeyVault/*/read"],
+            not_actions: NONE,
+            data_actions: &[
+                "Microsoft.KeyVault/vaults/secrets/*",
+                "Microsoft.KeyVault/vaults/deletedSecrets/*",
+            ],
+            not_data_actions: NONE,
+        },
+    },
+    RoleDefinition {
+        id: "4633458b-17de-408a-b874-0445c86b69e6",
+        name: "Key Vault Secrets User",
+        description: "Read secret values and metadata.",
+        permissions: Permissions {
+            actions: NONE,
+            not_actions: NONE,
+            data_actions: &[
+                "Microsoft.KeyVault/vaults/secrets/getSecret/action",
+                "Microsoft.KeyVault/vaults/secrets/readMetadata/action",
+            ],
+            not_data_actions: NONE,
+        },
+    },
+    RoleDefinition {
         id: "a97b65f3-24c7-4388-baec-2e87135dc908",
         name: "Cognitive Services User",
         description: "Use AI Services data planes (all data actions), without reading keys.",

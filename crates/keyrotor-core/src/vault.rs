@@ -416,6 +416,10 @@ impl Keyrotor {
             .ok_or_else(|| Error::ObjectNotFound(c, name.chars().take(130).collect()))
     }
 
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "one private helper behind create_key, rotate_key and set_secret"
+    )]
     fn insert_object(
         &self,
         actor: &Actor,

@@ -295,7 +295,7 @@ impl KeyMaterial {
                 Ok(out)
             }
             None => {
-                if data.len() < 16 || data.len() % 8 != 0 {
+                if data.len() < 16 || !data.len().is_multiple_of(8) {
                     return Err(VaultCryptoError::BadInput);
                 }
                 let kek =
@@ -330,7 +330,7 @@ impl KeyMaterial {
                 Ok(out)
             }
             None => {
-                if data.len() < 24 || data.len() % 8 != 0 {
+                if data.len() < 24 || !data.len().is_multiple_of(8) {
                     return Err(VaultCryptoError::Unauthentic);
                 }
                 let kek =

@@ -10,6 +10,7 @@ mod ai;
 mod batch;
 mod cosmos;
 mod query;
+pub mod vault;
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -79,6 +80,7 @@ pub fn data_plane_audience(
 pub struct DataPlane {
     tokens: Option<TokenConfig>,
     verified: keyrotor_identity::VerifiedTokens,
+    pub(crate) vault_cfg: Option<vault::VaultConfig>,
     core: Arc<Keyrotor>,
     /// Per kind (index `kind_index`), lower-case account name to entry (None: no such account).
     cache: RwLock<[HashMap<String, Option<Arc<Entry>>>; 3]>,
@@ -212,6 +214,7 @@ impl DataPlane {
         Self {
             tokens: None,
             verified: keyrotor_identity::VerifiedTokens::new(65_536),
+            vault_cfg: None,
             core,
             cache: RwLock::new([HashMap::new(), HashMap::new(), HashMap::new()]),
             cache_epoch: AtomicU64::new(0),
@@ -226,6 +229,18 @@ impl DataPlane {
 
     pub fn core(&self) -> &Arc<Keyrotor> {
         &self.core
+    }
+
+    /// Serves key vaults at `{vault}.{cfg.suffix}` (needs tokens too).
+    pub fn with_vaults(mut self, cfg: vault::VaultConfig) -> Self {
+        self.vault_cfg = Some(cfg);
+        self
+    }
+
+    /// The vault a request's host names, when vaults are served.
+    pub fn vault_target<'a>(&self, host: Option<&'a str>) -> Option<&'a str> {
+        let cfg = self.vault_cfg.as_ref()?;
+        vault::vault_host(host?, &cfg.suffix)
     }
 
     /// Accepts bearer tokens from this issuer on the data planes.

@@ -201,6 +201,10 @@ pub async fn run(args: ServeArgs) -> Result<()> {
             names.insert(0, h);
         }
     }
+    if endpoints.dns_suffix.is_none() {
+        // Vaults need one host each: {vault}.vault.localhost by default.
+        names.push("*.vault.localhost".to_string());
+    }
     if let Some(s) = &endpoints.dns_suffix {
         for prefix in [
             "",
@@ -235,15 +239,29 @@ pub async fn run(args: ServeArgs) -> Result<()> {
     let public_host = host_of(&url).unwrap_or_else(|| "127.0.0.1".into());
     let tenant = dir.tenant_id.clone();
     let (ph, sfx) = (public_host.clone(), dns_suffix.clone());
+    let vault_cfg = keyrotor_dataplane::vault::VaultConfig {
+        suffix: endpoints.vault_suffix(),
+        resource: endpoints.vault_resource(),
+        authority: endpoints.arm().to_string(),
+    };
+    let vault_resource = vault_cfg.resource.clone();
     let state = ArmState::new(core, dp.usage.clone(), dir, endpoints, issuer).with_extra_audiences(
-        move |aud| keyrotor_dataplane::data_plane_audience(aud, &ph, sfx.as_deref()).is_some(),
+        move |aud| {
+            keyrotor_dataplane::data_plane_audience(aud, &ph, sfx.as_deref()).is_some()
+                || aud
+                    .trim_end_matches('/')
+                    .eq_ignore_ascii_case(&vault_resource)
+                || aud.trim_end_matches('/') == "https://vault.azure.net"
+        },
     );
-    let dp = dp.with_tokens(keyrotor_dataplane::TokenConfig {
-        issuer: state.issuer_cell(),
-        tenant,
-        public_host,
-        dns_suffix: dns_suffix.clone(),
-    });
+    let dp = dp
+        .with_tokens(keyrotor_dataplane::TokenConfig {
+            issuer: state.issuer_cell(),
+            tenant,
+            public_host,
+            dns_suffix: dns_suffix.clone(),
+        })
+        .with_vaults(vault_cfg);
     let state = Arc::new(state);
     let dataplane = Arc::new(dp);
     let flusher = dataplane.spawn_usage_flusher(Duration::from_secs(1));
@@ -316,6 +334,10 @@ impl App {
             .get(http::header::HOST)
             .and_then(|h| h.to_str().ok())
             .or_else(|| req.uri().authority().map(http::uri::Authority::as_str));
+        if let Some(vault) = self.dp.vault_target(host) {
+            let vault = vault.to_string();
+            return self.dp.handle_vault(&vault, req).await;
+        }
         match keyrotor_dataplane::target(host, req.uri().path(), self.dns_suffix.as_deref()) {
             Some(t) => self.dp.handle(t, req).await,
             None => match self.arm.oneshot(req).await {

@@ -1,0 +1,164 @@
+"""Key Vault with the unmodified official SDKs: vault lifecycle through
+azure-mgmt-keyvault, keys (create, rotate, versions, wrap with one version
+and unwrap after rotation, soft delete and recover, purge refused under
+purge protection) through KeyClient and CryptographyClient, and secret
+versions through SecretClient, with the challenge-based bearer flow.
+
+Vaults live at https://{vault}.vault.localhost:{port}. RFC 6761 reserves
+*.localhost for loopback and systemd-resolved and browsers resolve it so,
+but glibc's resolver on this Debian image does not: the fixture below
+resolves *.localhost to 127.0.0.1 in-process (no SDK change)."""
+
+import os
+import socket
+import uuid
+
+import pytest
+from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
+
+from conftest import assign_role, mgmt_kwargs
+
+_real_getaddrinfo = socket.getaddrinfo
+
+
+def _loopback_localhost(host, *args, **kwargs):
+    if isinstance(host, str) and host.endswith(".localhost"):
+        host = "127.0.0.1"
+    return _real_getaddrinfo(host, *args, **kwargs)
+
+
+@pytest.fixture(autouse=True)
+def localhost_resolves_to_loopback(monkeypatch):
+    monkeypatch.setattr(socket, "getaddrinfo", _loopback_localhost)
+
+
+def unique(prefix):
+    return f"{prefix}{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture
+def vault(server, credential, resources, authz):
+    from azure.mgmt.keyvault import KeyVaultManagementClient
+
+    kv_mgmt = KeyVaultManagementClient(credential, server.bootstrap["subscriptionId"], **mgmt_kwargs(server))
+    rg, name = unique("rg-"), unique("kv")
+    resources.resource_groups.create_or_update(rg, {"location": "westus"})
+    v = kv_mgmt.vaults.begin_create_or_update(rg, name, {
+        "location": "westus",
+        "properties": {"tenantId": server.bootstrap["tenantId"], "sku": {"family": "A", "name": "standard"},
+                       "enableSoftDelete": True, "softDeleteRetentionInDays": 7, "enablePurgeProtection": True,
+                       "enableRbacAuthorization": True},
+    }).result()
+    assert v.properties.vault_uri == f"https://{name}.vault.localhost:{server.port}/"
+    assert v.properties.enable_purge_protection is True
+    # Owning the subscription does not open the vault's data: a data role does.
+    assign_role(authz, v.id, "Key Vault Administrator", server.bootstrap["clientId"])
+    yield kv_mgmt, rg, name, v
+
+
+def test_vault_lifecycle_soft_delete_and_purge_protection(server, vault):
+    kv_mgmt, rg, name, v = vault
+    assert kv_mgmt.vaults.get(rg, name).name == name
+    assert name in [x.name for x in kv_mgmt.vaults.list_by_resource_group(rg)]
+    # Purge protection cannot be turned off.
+    with pytest.raises(HttpResponseError) as e:
+        kv_mgmt.vaults.update(rg, name, {"properties": {"enablePurgeProtection": False}})
+    assert e.value.status_code == 400
+    kv_mgmt.vaults.delete(rg, name)
+    with pytest.raises(ResourceNotFoundError):
+        kv_mgmt.vaults.get(rg, name)
+    deleted = kv_mgmt.vaults.get_deleted(name, "westus")
+    assert deleted.properties.purge_protection_enabled is True and deleted.properties.scheduled_purge_date is not None
+    assert name in [d.name for d in kv_mgmt.vaults.list_deleted()]
+    # The name stays taken, and purging is refused during retention.
+    with pytest.raises(HttpResponseError) as e:
+        kv_mgmt.vaults.begin_create_or_update(rg, name, {"location": "westus", "properties": {"tenantId": server.bootstrap["tenantId"], "sku": {"family": "A", "name": "standard"}}}).result()
+    assert e.value.status_code == 409
+    with pytest.raises(HttpResponseError) as e:
+        kv_mgmt.vaults.begin_purge_deleted(name, "westus").result()
+    assert e.value.status_code == 409
+    # Recover with createMode=recover.
+    kv_mgmt.vaults.begin_create_or_update(rg, name, {"location": "westus", "properties": {"tenantId": server.bootstrap["tenantId"], "sku": {"family": "A", "name": "standard"}, "createMode": "recover"}}).result()
+    assert kv_mgmt.vaults.get(rg, name).properties.enable_purge_protection is True
+
+
+def test_keys_rotate_wrap_unwrap_soft_delete(server, credential, vault):
+    from azure.keyvault.keys import KeyClient, KeyType
+    from azure.keyvault.keys.crypto import CryptographyClient, KeyWrapAlgorithm
+
+    _, _, name, v = vault
+    keys = KeyClient(v.properties.vault_uri, credential)
+    k1 = keys.create_rsa_key("cmk", size=2048)
+    assert k1.key_type == KeyType.rsa and k1.id.startswith(v.properties.vault_uri.rstrip("/") + "/keys/cmk/")
+    ec = keys.create_ec_key("signer", curve="P-384")
+    assert ec.key.crv == "P-384"
+
+    dek = os.urandom(32)
+    c1 = CryptographyClient(k1, credential)
+    wrapped = c1.wrap_key(KeyWrapAlgorithm.rsa_oaep_256, dek)  # done locally with n, e
+    k2 = keys.rotate_key("cmk")
+    assert k2.properties.version != k1.properties.version
+    assert keys.get_key("cmk").properties.version == k2.properties.version
+    versions = {p.version for p in keys.list_properties_of_key_versions("cmk")}
+    assert versions == {k1.properties.version, k2.properties.version}
+    # Unwrap with the old version after rotation: on the server.
+    c1_by_id = CryptographyClient(k1.id, credential)
+    assert c1_by_id.unwrap_key(KeyWrapAlgorithm.rsa_oaep_256, wrapped.encrypted_key).key == dek
+    # The new version cannot unwrap what the old one wrapped.
+    c2 = CryptographyClient(k2.id, credential)
+    with pytest.raises(HttpResponseError) as e:
+        c2.unwrap_key(KeyWrapAlgorithm.rsa_oaep_256, wrapped.encrypted_key)
+    assert e.value.status_code == 400
+    # A disabled version refuses every operation.
+    keys.update_key_properties("cmk", k1.properties.version, enabled=False)
+    with pytest.raises(HttpResponseError) as e:
+        c1_by_id.unwrap_key(KeyWrapAlgorithm.rsa_oaep_256, wrapped.encrypted_key)
+    assert e.value.status_code == 403
+    keys.update_key_properties("cmk", k1.properties.version, enabled=True)
+
+    assert {"cmk", "signer"} <= {p.name for p in keys.list_properties_of_keys()}
+    keys.begin_delete_key("cmk").wait()
+    assert "cmk" in [d.name for d in keys.list_deleted_keys()]
+    with pytest.raises(ResourceNotFoundError):
+        keys.get_key("cmk")
+    # Purge protection: purging a deleted key is refused.
+    with pytest.raises(HttpResponseError) as e:
+        keys.purge_deleted_key("cmk")
+    assert e.value.status_code == 403
+    keys.begin_recover_deleted_key("cmk").wait()
+    assert c1_by_id.unwrap_key(KeyWrapAlgorithm.rsa_oaep_256, wrapped.encrypted_key).key == dek
+
+
+def test_secret_versions_and_roles(server, credential, kr, vault):
+    from azure.identity import ClientSecretCredential
+    from azure.keyvault.secrets import SecretClient
+
+    _, _, name, v = vault
+    secrets = SecretClient(v.properties.vault_uri, credential)
+    s1 = secrets.set_secret("db-password", "first", content_type="text/plain")
+    s2 = secrets.set_secret("db-password", "second")
+    assert secrets.get_secret("db-password").value == "second"
+    assert secrets.get_secret("db-password", s1.properties.version).value == "first"
+    assert s1.properties.content_type == "text/plain"
+    assert {p.version for p in secrets.list_properties_of_secret_versions("db-password")} == {s1.properties.version, s2.properties.version}
+    secrets.update_secret_properties("db-password", s2.properties.version, enabled=False)
+    with pytest.raises(HttpResponseError) as e:
+        secrets.get_secret("db-password")
+    assert e.value.status_code == 403
+    secrets.update_secret_properties("db-password", s2.properties.version, enabled=True)
+    secrets.begin_delete_secret("db-password").wait()
+    assert "db-password" in [d.name for d in secrets.list_deleted_secrets()]
+    secrets.begin_recover_deleted_secret("db-password").wait()
+    assert secrets.get_secret("db-password").value == "second"
+
+    # A principal with only "Key Vault Secrets User" reads but cannot write.
+    import json
+    sp = json.loads(kr("identity", "sp", "create", "-n", unique("kvreader-")).stdout)
+    kr("role", "assignment", "create", "--assignee", sp["clientId"], "--role", "Key Vault Secrets User", "--scope", v.id)
+    b = server.bootstrap
+    reader = SecretClient(v.properties.vault_uri, ClientSecretCredential(b["tenantId"], sp["clientId"], sp["secret"]["value"], authority=b["authority"], disable_instance_discovery=True))
+    assert reader.get_secret("db-password").value == "second"
+    with pytest.raises(HttpResponseError) as e:
+        reader.set_secret("db-password", "third")
+    assert e.value.status_code == 403
+    assert secrets.get_secret("db-password").value == "second"

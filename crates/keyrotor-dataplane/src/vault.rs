@@ -1,0 +1,797 @@
+//! Key Vault data plane at `https://{vault}.vault.{suffix}[:port]/`: the
+//! challenge-based bearer flow the SDKs expect (401 with `WWW-Authenticate:
+//! Bearer authorization=…, resource=…`), data roles per operation, keys
+//! (create, get, list, versions, update, rotate, wrap/unwrap, encrypt/
+//! decrypt, soft delete, recover, purge) and secrets (set, get, list,
+//! versions, update, soft delete, recover, purge). Errors use the vault's
+//! body `{"error":{"code","message"}}`.
+
+#![allow(
+    clippy::result_large_err,
+    reason = "the Err side is the finished HTTP response, built once per refused request"
+)]
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::response::Response;
+use base64::Engine as _;
+use http::{HeaderValue, Method, Request, StatusCode};
+use keyrotor_core::vault::{Collection, ObjectAttributes, Vault, VaultObject};
+use keyrotor_core::{Actor, Error as CoreError};
+use keyrotor_crypto::vault::{Curve, KeySpec, PublicParts, WrapAlg};
+use keyrotor_types::Secret;
+use serde_json::{json, Map, Value};
+
+use crate::DataPlane;
+
+const MAX_BODY: usize = 256 * 1024;
+const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+/// Where vaults live: the host suffix (`vault.localhost`), the challenge
+/// resource (`https://vault.localhost:8443`) and the token authority.
+pub struct VaultConfig {
+    pub suffix: String,
+    pub resource: String,
+    pub authority: String,
+}
+
+/// The vault named by a request's host, if it is a vault host.
+pub fn vault_host<'a>(host: &'a str, suffix: &str) -> Option<&'a str> {
+    let host = host.rsplit_once(':').map_or(host, |(h, p)| {
+        if p.bytes().all(|b| b.is_ascii_digit()) {
+            h
+        } else {
+            host
+        }
+    });
+    let name = host.strip_suffix(suffix)?.strip_suffix('.')?;
+    (!name.is_empty() && !name.contains('.')).then_some(name)
+}
+
+fn error(status: StatusCode, code: &str, message: &str) -> Response {
+    crate::json_response(
+        status,
+        format!(
+            r#"{{"error":{{"code":{},"message":{}}}}}"#,
+            crate::json_str(code),
+            crate::json_str(message)
+        ),
+    )
+}
+
+fn ok(v: &Value) -> Response {
+    crate::json_response(StatusCode::OK, v.to_string())
+}
+
+/// The one table from domain errors to the vault's statuses and codes.
+fn core_error(e: &CoreError) -> Response {
+    let (status, code) = match e {
+        CoreError::ObjectNotFound(Collection::Keys, _) => (StatusCode::NOT_FOUND, "KeyNotFound"),
+        CoreError::ObjectNotFound(Collection::Secrets, _) => {
+            (StatusCode::NOT_FOUND, "SecretNotFound")
+        }
+        CoreError::ObjectConflict(..) => (StatusCode::CONFLICT, "Conflict"),
+        CoreError::ObjectDisabled(_) | CoreError::ObjectNotValidNow(_) => {
+            (StatusCode::FORBIDDEN, "Forbidden")
+        }
+        CoreError::PurgeProtected(_) => (StatusCode::FORBIDDEN, "Forbidden"),
+        CoreError::VaultCrypto(keyrotor_crypto::vault::VaultCryptoError::WrongAlgorithm(_)) => {
+            (StatusCode::BAD_REQUEST, "BadParameter")
+        }
+        CoreError::VaultCrypto(_) => (StatusCode::BAD_REQUEST, "BadParameter"),
+        CoreError::InvalidInput(_) | CoreError::InvalidName(_) => {
+            (StatusCode::BAD_REQUEST, "BadParameter")
+        }
+        CoreError::VaultNotFound(_) => (StatusCode::NOT_FOUND, "VaultNotFound"),
+        CoreError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "ServiceUnavailable"),
+        _ => (StatusCode::INTERNAL_SERVER_ERROR, "InternalError"),
+    };
+    if status.is_server_error() {
+        tracing::error!(error = %e, "vault request failed");
+        return error(status, code, "The service encountered an internal error.");
+    }
+    error(status, code, &e.to_string())
+}
+
+fn challenge(cfg: &VaultConfig, tenant: &str, code: &str, message: &str) -> Response {
+    let mut r = error(StatusCode::UNAUTHORIZED, code, message);
+    if let Ok(v) = HeaderValue::from_str(&format!(
+        "Bearer authorization=\"{}/{tenant}\", resource=\"{}\"",
+        cfg.authority, cfg.resource
+    )) {
+        r.headers_mut().insert(http::header::WWW_AUTHENTICATE, v);
+    }
+    r
+}
+
+/// What a request does, with the data action it needs.
+enum Op {
+    KeyCreate(String),
+    KeyGet(String, Option<String>),
+    KeyList,
+    KeyVersions(String),
+    KeyUpdate(String, Option<String>),
+    KeyRotate(String),
+    KeyDelete(String),
+    KeyCrypto(String, String, &'static str),
+    DeletedKeyList,
+    DeletedKeyGet(String),
+    DeletedKeyRecover(String),
+    DeletedKeyPurge(String),
+    SecretSet(String),
+    SecretGet(String, Option<String>),
+    SecretList,
+    SecretVersions(String),
+    SecretUpdate(String, Option<String>),
+    SecretDelete(String),
+    DeletedSecretList,
+    DeletedSecretGet(String),
+    DeletedSecretRecover(String),
+    DeletedSecretPurge(String),
+}
+
+const KV: &str = "Microsoft.KeyVault/vaults";
+
+impl Op {
+    fn parse(m: &Method, path: &str) -> Result<Op, Response> {
+        let trailing = path.ends_with('/') && path.len() > 1;
+        let segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+        let ver = |v: Option<&&str>| v.map(|s| s.to_string()).filter(|s| !s.is_empty());
+        let op = match (m.clone(), segs.as_slice()) {
+            (Method::POST, ["keys", n, "create"]) => Op::KeyCreate(n.to_string()),
+            (Method::GET, ["keys"]) => Op::KeyList,
+            (Method::GET, ["keys", n, "versions"]) => Op::KeyVersions(n.to_string()),
+            (Method::GET, ["keys", n]) if trailing => Op::KeyGet(n.to_string(), None),
+            (Method::GET, ["keys", n, v]) => Op::KeyGet(n.to_string(), ver(Some(v))),
+            (Method::PATCH, ["keys", n]) => Op::KeyUpdate(n.to_string(), None),
+            (Method::PATCH, ["keys", n, v]) => Op::KeyUpdate(n.to_string(), ver(Some(v))),
+            (Method::POST, ["keys", n, "rotate"]) => Op::KeyRotate(n.to_string()),
+            (Method::DELETE, ["keys", n]) => Op::KeyDelete(n.to_string()),
+            (Method::POST, ["keys", n, v, what]) => {
+                let w = match what.to_ascii_lowercase().as_str() {
+                    "wrapkey" => "wrap",
+                    "unwrapkey" => "unwrap",
+                    "encrypt" => "encrypt",
+                    "decrypt" => "decrypt",
+                    _ => return Err(not_implemented(m, path)),
+                };
+                Op::KeyCrypto(n.to_string(), v.to_string(), w)
+            }
+            (Method::GET, ["deletedkeys"]) => Op::DeletedKeyList,
+            (Method::GET, ["deletedkeys", n]) => Op::DeletedKeyGet(n.to_string()),
+            (Method::POST, ["deletedkeys", n, "recover"]) => Op::DeletedKeyRecover(n.to_string()),
+            (Method::DELETE, ["deletedkeys", n]) => Op::DeletedKeyPurge(n.to_string()),
+            (Method::PUT, ["secrets", n]) => Op::SecretSet(n.to_string()),
+            (Method::GET, ["secrets"]) => Op::SecretList,
+            (Method::GET, ["secrets", n, "versions"]) => Op::SecretVersions(n.to_string()),
+            (Method::GET, ["secrets", n]) if trailing => Op::SecretGet(n.to_string(), None),
+            (Method::GET, ["secrets", n, v]) => Op::SecretGet(n.to_string(), ver(Some(v))),
+            (Method::PATCH, ["secrets", n]) => Op::SecretUpdate(n.to_string(), None),
+            (Method::PATCH, ["secrets", n, v]) => Op::SecretUpdate(n.to_string(), ver(Some(v))),
+            (Method::DELETE, ["secrets", n]) => Op::SecretDelete(n.to_string()),
+            (Method::GET, ["deletedsecrets"]) => Op::DeletedSecretList,
+            (Method::GET, ["deletedsecrets", n]) => Op::DeletedSecretGet(n.to_string()),
+            (Method::POST, ["deletedsecrets", n, "recover"]) => {
+                Op::DeletedSecretRecover(n.to_string())
+            }
+            (Method::DELETE, ["deletedsecrets", n]) => Op::DeletedSecretPurge(n.to_string()),
+            _ => return Err(not_implemented(m, path)),
+        };
+        Ok(op)
+    }
+
+    fn action(&self) -> String {
+        let a = match self {
+            Op::KeyCreate(_) => "keys/create/action",
+            Op::KeyGet(..) | Op::KeyList | Op::KeyVersions(_) => "keys/read",
+            Op::KeyUpdate(..) => "keys/update/action",
+            Op::KeyRotate(_) => "keys/rotate/action",
+            Op::KeyDelete(_) => "keys/delete",
+            Op::KeyCrypto(_, _, w) => match *w {
+                "wrap" => "keys/wrap/action",
+                "unwrap" => "keys/unwrap/action",
+                "encrypt" => "keys/encrypt/action",
+                _ => "keys/decrypt/action",
+            },
+            Op::DeletedKeyList | Op::DeletedKeyGet(_) => "deletedKeys/read",
+            Op::DeletedKeyRecover(_) => "deletedKeys/recover/action",
+            Op::DeletedKeyPurge(_) => "deletedKeys/delete",
+            Op::SecretSet(_) => "secrets/setSecret/action",
+            Op::SecretGet(..) => "secrets/getSecret/action",
+            Op::SecretList | Op::SecretVersions(_) => "secrets/readMetadata/action",
+            Op::SecretUpdate(..) => "secrets/update/action",
+            Op::SecretDelete(_) => "secrets/delete",
+            Op::DeletedSecretList | Op::DeletedSecretGet(_) => "deletedSecrets/read",
+            Op::DeletedSecretRecover(_) => "deletedSecrets/recover/action",
+            Op::DeletedSecretPurge(_) => "deletedSecrets/delete",
+        };
+        format!("{KV}/{a}")
+    }
+}
+
+fn not_implemented(m: &Method, path: &str) -> Response {
+    error(
+        StatusCode::NOT_IMPLEMENTED,
+        "NotImplemented",
+        &format!(
+            "The operation '{m} {}' is not implemented by keyrotor. See COMPATIBILITY.md.",
+            path.chars().take(200).collect::<String>()
+        ),
+    )
+}
+
+fn bad(message: &str) -> Response {
+    error(StatusCode::BAD_REQUEST, "BadParameter", message)
+}
+
+fn attributes(
+    body: &Map<String, Value>,
+    base: ObjectAttributes,
+) -> Result<ObjectAttributes, Response> {
+    let Some(a) = body.get("attributes") else {
+        return Ok(base);
+    };
+    let Some(a) = a.as_object() else {
+        return Err(bad("'attributes' must be an object"));
+    };
+    let int = |k: &str, cur: Option<i64>| -> Result<Option<i64>, Response> {
+        match a.get(k) {
+            None => Ok(cur),
+            Some(Value::Null) => Ok(None),
+            Some(v) => v
+                .as_i64()
+                .map(Some)
+                .ok_or_else(|| bad(&format!("'attributes.{k}' must be Unix seconds"))),
+        }
+    };
+    Ok(ObjectAttributes {
+        enabled: match a.get("enabled") {
+            None => base.enabled,
+            Some(Value::Bool(b)) => Some(*b),
+            Some(Value::Null) => None,
+            Some(_) => return Err(bad("'attributes.enabled' must be a boolean")),
+        },
+        not_before: int("nbf", base.not_before)?,
+        expires: int("exp", base.expires)?,
+    })
+}
+
+fn attributes_json(vault: &Vault, o: &VaultObject) -> Value {
+    let days = vault.settings.soft_delete_days;
+    let level = match (vault.settings.purge_protection, days == 90) {
+        (true, true) => "Recoverable",
+        (true, false) => "CustomizedRecoverable",
+        (false, true) => "Recoverable+Purgeable",
+        (false, false) => "CustomizedRecoverable+Purgeable",
+    };
+    let mut a = json!({
+        "enabled": o.attributes.is_enabled(),
+        "created": o.created_at.unix_timestamp(),
+        "updated": o.updated_at.unix_timestamp(),
+        "recoveryLevel": level,
+        "recoverableDays": days,
+    });
+    if let Some(n) = o.attributes.not_before {
+        a["nbf"] = json!(n);
+    }
+    if let Some(e) = o.attributes.expires {
+        a["exp"] = json!(e);
+    }
+    a
+}
+
+fn doc(o: &VaultObject) -> Map<String, Value> {
+    serde_json::from_str(&o.document).unwrap_or_default()
+}
+
+struct Ctx<'a> {
+    dp: &'a DataPlane,
+    vault: Vault,
+    base: String,
+    actor: Actor,
+}
+
+impl Ctx<'_> {
+    fn id(&self, c: &str, o: &VaultObject, with_version: bool) -> String {
+        if with_version {
+            format!("{}{c}/{}/{}", self.base, o.name, o.version)
+        } else {
+            format!("{}{c}/{}", self.base, o.name)
+        }
+    }
+
+    fn deleted_fields(&self, v: &mut Value, c: &str, o: &VaultObject) {
+        v["recoveryId"] = json!(format!("{}deleted{c}/{}", self.base, o.name));
+        if let Some(d) = o.deleted_at {
+            v["deletedDate"] = json!(d.unix_timestamp());
+            v["scheduledPurgeDate"] = json!((d + time::Duration::days(i64::from(
+                self.vault.settings.soft_delete_days
+            )))
+            .unix_timestamp());
+        }
+    }
+
+    fn key_bundle(&self, o: &VaultObject) -> Result<Value, CoreError> {
+        let (spec, public) = self.dp.core().key_public(&self.vault, o)?;
+        let d = doc(o);
+        let kty = d.get("kty").and_then(Value::as_str).map_or_else(
+            || {
+                match spec {
+                    KeySpec::Rsa(_) => "RSA",
+                    KeySpec::Ec(_) => "EC",
+                    KeySpec::Oct(_) => "oct",
+                }
+                .to_string()
+            },
+            str::to_string,
+        );
+        let ops = d.get("key_ops").cloned().unwrap_or_else(|| match spec {
+            KeySpec::Rsa(_) => json!([
+                "encrypt",
+                "decrypt",
+                "sign",
+                "verify",
+                "wrapKey",
+                "unwrapKey"
+            ]),
+            KeySpec::Ec(_) => json!(["sign", "verify"]),
+            KeySpec::Oct(_) => json!(["encrypt", "decrypt", "wrapKey", "unwrapKey"]),
+        });
+        let mut key = json!({"kid": self.id("keys", o, true), "kty": kty, "key_ops": ops});
+        match public {
+            PublicParts::Rsa { n, e } => {
+                key["n"] = json!(B64.encode(n));
+                key["e"] = json!(B64.encode(e));
+            }
+            PublicParts::Ec { curve, x, y } => {
+                key["crv"] = json!(curve.name());
+                key["x"] = json!(B64.encode(x));
+                key["y"] = json!(B64.encode(y));
+            }
+            PublicParts::Oct => {}
+        }
+        let mut v = json!({
+            "key": key,
+            "attributes": attributes_json(&self.vault, o),
+            "tags": d.get("tags").cloned().unwrap_or(json!({})),
+        });
+        if o.deleted_at.is_some() {
+            self.deleted_fields(&mut v, "keys", o);
+        }
+        Ok(v)
+    }
+
+    fn key_item(&self, o: &VaultObject, with_version: bool) -> Value {
+        let d = doc(o);
+        let mut v = json!({
+            "kid": self.id("keys", o, with_version),
+            "attributes": attributes_json(&self.vault, o),
+            "tags": d.get("tags").cloned().unwrap_or(json!({})),
+        });
+        if o.deleted_at.is_some() {
+            self.deleted_fields(&mut v, "keys", o);
+        }
+        v
+    }
+
+    fn secret_item(&self, o: &VaultObject, with_version: bool) -> Value {
+        let d = doc(o);
+        let mut v = json!({
+            "id": self.id("secrets", o, with_version),
+            "attributes": attributes_json(&self.vault, o),
+            "tags": d.get("tags").cloned().unwrap_or(json!({})),
+        });
+        if let Some(ct) = d.get("contentType") {
+            v["contentType"] = ct.clone();
+        }
+        if o.deleted_at.is_some() {
+            self.deleted_fields(&mut v, "secrets", o);
+        }
+        v
+    }
+
+    fn page(items: Vec<Value>) -> Response {
+        ok(&json!({"value": items, "nextLink": null}))
+    }
+}
+
+/// Object document fields kept from a create/set/update body.
+fn merge_doc(mut d: Map<String, Value>, body: &Map<String, Value>, fields: &[&str]) -> String {
+    for f in fields {
+        if let Some(v) = body.get(*f) {
+            d.insert((*f).to_string(), v.clone());
+        }
+    }
+    Value::Object(d).to_string()
+}
+
+fn key_spec(body: &Map<String, Value>) -> Result<(KeySpec, String), Response> {
+    let kty = body
+        .get("kty")
+        .and_then(Value::as_str)
+        .ok_or_else(|| bad("'kty' is required"))?;
+    let size = body.get("key_size").and_then(Value::as_u64);
+    let spec = match kty {
+        "RSA" | "RSA-HSM" => {
+            let bits = u32::try_from(size.unwrap_or(2048)).unwrap_or(0);
+            if ![2048, 3072, 4096].contains(&bits) {
+                return Err(bad("RSA key_size must be 2048, 3072 or 4096"));
+            }
+            KeySpec::Rsa(bits)
+        }
+        "EC" | "EC-HSM" => {
+            let crv = body.get("crv").and_then(Value::as_str).unwrap_or("P-256");
+            KeySpec::Ec(Curve::parse(crv).ok_or_else(|| bad("crv must be P-256, P-384 or P-521"))?)
+        }
+        "oct" | "oct-HSM" => {
+            if size.unwrap_or(256) != 256 {
+                return Err(bad("oct key_size must be 256"));
+            }
+            KeySpec::Oct(256)
+        }
+        other => {
+            return Err(bad(&format!(
+                "kty '{}' is not supported (RSA, RSA-HSM, EC, EC-HSM, oct, oct-HSM)",
+                other.chars().take(20).collect::<String>()
+            )))
+        }
+    };
+    Ok((spec, kty.to_string()))
+}
+
+impl DataPlane {
+    /// Serves one vault request (`vault` is the host's first label).
+    pub async fn handle_vault(self: &Arc<Self>, vault_name: &str, req: Request<Body>) -> Response {
+        let (Some(cfg), Some(tokens)) = (self.vault_cfg.as_ref(), self.tokens.as_ref()) else {
+            return error(
+                StatusCode::NOT_FOUND,
+                "VaultNotFound",
+                "Vaults are not configured.",
+            );
+        };
+        let tenant = tokens.tenant.clone();
+        // 1. The challenge: no token, no answer about anything else.
+        let Some(token) = req
+            .headers()
+            .get(http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(|t| t.trim().to_string())
+        else {
+            return challenge(
+                cfg,
+                &tenant,
+                "Unauthorized",
+                "AKV10000: Request is missing a Bearer or PoP token.",
+            );
+        };
+        let issuer = tokens.issuer.get();
+        let claims = match self.verified.verify(&issuer, &token, self.core().now()) {
+            Ok(c) => c,
+            Err(e) => {
+                return challenge(
+                    cfg,
+                    &tenant,
+                    "Unauthorized",
+                    &format!("AKV10032: Invalid token: {e}."),
+                )
+            }
+        };
+        let aud = claims.aud.trim_end_matches('/');
+        if claims.tid != tenant
+            || !(aud.eq_ignore_ascii_case(&cfg.resource) || aud == "https://vault.azure.net")
+        {
+            return challenge(
+                cfg,
+                &tenant,
+                "Unauthorized",
+                "AKV10022: Invalid audience or tenant.",
+            );
+        }
+        let principal = claims.appid.clone();
+        let path = req.uri().path().to_string();
+        if !req.uri().query().is_some_and(|q| {
+            q.split('&')
+                .any(|p| p.starts_with("api-version=") && p.len() > 12)
+        }) {
+            return bad("The api-version query parameter is required.");
+        }
+        let op = match Op::parse(req.method(), &path) {
+            Ok(op) => op,
+            Err(r) => return r,
+        };
+        let core = self.core().clone();
+        let name = vault_name.to_string();
+        let vault = match tokio::task::spawn_blocking(move || core.vault_by_name(&name)).await {
+            Ok(Ok(Some(v))) => v,
+            Ok(Ok(None)) => {
+                return error(
+                    StatusCode::NOT_FOUND,
+                    "VaultNotFound",
+                    "The vault does not exist.",
+                )
+            }
+            Ok(Err(e)) => return core_error(&e),
+            Err(_) => {
+                return error(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "ServiceUnavailable",
+                    "Try again.",
+                )
+            }
+        };
+        // 2. The data role for this operation at the vault (or above).
+        let scope = format!(
+            "/subscriptions/{}/resourceGroups/{}/providers/Microsoft.KeyVault/vaults/{}",
+            vault.subscription, vault.resource_group, vault.name
+        );
+        let action = op.action();
+        let allowed = keyrotor_core::rbac::normalize_scope(&scope).is_some_and(|s| {
+            self.core()
+                .authorizer()
+                .is_ok_and(|z| z.allows_data(&principal, &s, &action))
+        });
+        if !allowed {
+            let mut r = error(
+                StatusCode::FORBIDDEN,
+                "Forbidden",
+                &format!(
+                    "Caller is not authorized to perform action on resource. Caller: appid={principal}; Action: '{action}'; Resource: '{scope}'. If role assignments were recently changed, please wait several minutes for role assignments to become effective."
+                ),
+            );
+            r.headers_mut().insert(
+                "x-ms-keyvault-rbac-cache",
+                HeaderValue::from_static("ra-not-found"),
+            );
+            return r;
+        }
+        let body = match axum::body::to_bytes(req.into_body(), MAX_BODY).await {
+            Ok(b) => b,
+            Err(_) => {
+                return error(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "BadParameter",
+                    "The request body is too large.",
+                )
+            }
+        };
+        let body: Map<String, Value> = if body.is_empty() {
+            Map::new()
+        } else {
+            match serde_json::from_slice(&body) {
+                Ok(Value::Object(m)) => m,
+                _ => return bad("The request body must be a JSON object."),
+            }
+        };
+        let base = format!(
+            "https://{}.{}{}/",
+            vault.name.as_str().to_ascii_lowercase(),
+            cfg.suffix,
+            port_of(&cfg.resource)
+        );
+        let me = self.clone();
+        let actor = Actor(principal);
+        match tokio::task::spawn_blocking(move || {
+            let ctx = Ctx {
+                dp: &me,
+                vault,
+                base,
+                actor,
+            };
+            ctx.run(op, &body)
+        })
+        .await
+        {
+            Ok(r) => r,
+            Err(_) => error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "InternalError",
+                "The request failed.",
+            ),
+        }
+    }
+}
+
+fn port_of(resource: &str) -> &str {
+    let authority = resource.split_once("://").map_or(resource, |(_, r)| r);
+    authority.rfind(':').map_or("", |i| &authority[i..])
+}
+
+impl Ctx<'_> {
+    fn run(&self, op: Op, body: &Map<String, Value>) -> Response {
+        match self.run_inner(op, body) {
+            Ok(r) => r,
+            Err(e) => core_error(&e),
+        }
+    }
+
+    fn run_inner(&self, op: Op, body: &Map<String, Value>) -> Result<Response, CoreError> {
+        let core = self.dp.core();
+        let v = &self.vault;
+        let a = &self.actor;
+        Ok(match op {
+            Op::KeyCreate(name) => {
+                let (spec, kty) = match key_spec(body) {
+                    Ok(x) => x,
+                    Err(r) => return Ok(r),
+                };
+                let attrs = match attributes(body, ObjectAttributes::default()) {
+                    Ok(x) => x,
+                    Err(r) => return Ok(r),
+                };
+                let mut d = Map::new();
+                d.insert("kty".into(), json!(kty));
+                let document = merge_doc(d, body, &["key_ops", "tags"]);
+                let o = core.create_key(a, v, &name, spec, attrs, document)?;
+                ok(&self.key_bundle(&o)?)
+            }
+            Op::KeyGet(name, ver) => {
+                let o = core.object(v, Collection::Keys, &name, ver.as_deref())?;
+                ok(&self.key_bundle(&o)?)
+            }
+            Op::KeyList => Ctx::page(
+                core.objects(v, Collection::Keys)?
+                    .iter()
+                    .map(|o| self.key_item(o, false))
+                    .collect(),
+            ),
+            Op::KeyVersions(name) => {
+                let all = core.object_versions(v, Collection::Keys, &name)?;
+                if all.is_empty() || all.iter().any(|o| o.deleted_at.is_some()) {
+                    return Err(CoreError::ObjectNotFound(Collection::Keys, name));
+                }
+                Ctx::page(all.iter().map(|o| self.key_item(o, true)).collect())
+            }
+            Op::KeyUpdate(name, ver) => {
+                let o = core.object(v, Collection::Keys, &name, ver.as_deref())?;
+                let attrs = match attributes(body, o.attributes) {
+                    Ok(x) => x,
+                    Err(r) => return Ok(r),
+                };
+                let document = merge_doc(doc(&o), body, &["key_ops", "tags"]);
+                let o = core.update_object(a, v, &o, attrs, document)?;
+                ok(&self.key_bundle(&o)?)
+            }
+            Op::KeyRotate(name) => {
+                let o = core.rotate_key(a, v, &name)?;
+                ok(&self.key_bundle(&o)?)
+            }
+            Op::KeyDelete(name) => {
+                let o = core.delete_object(a, v, Collection::Keys, &name)?;
+                ok(&self.key_bundle(&o)?)
+            }
+            Op::KeyCrypto(name, ver, what) => {
+                let o = core.object(v, Collection::Keys, &name, Some(&ver))?;
+                let Some(alg) = body.get("alg").and_then(Value::as_str) else {
+                    return Ok(bad("'alg' is required"));
+                };
+                let Some(alg_v) = WrapAlg::parse(alg) else {
+                    return Ok(bad(&format!(
+                        "the algorithm '{}' is not supported (RSA-OAEP, RSA-OAEP-256, A256KW)",
+                        alg.chars().take(30).collect::<String>()
+                    )));
+                };
+                let Some(input) = body
+                    .get("value")
+                    .and_then(Value::as_str)
+                    .and_then(|s| B64.decode(s.trim_end_matches('=')).ok())
+                else {
+                    return Ok(bad("'value' must be base64url"));
+                };
+                let out: Vec<u8> = match what {
+                    "wrap" | "encrypt" => core.key_wrap(v, &o, alg_v, &input)?,
+                    _ => core.key_unwrap(v, &o, alg_v, &input)?.to_vec(),
+                };
+                ok(&json!({"kid": self.id("keys", &o, true), "value": B64.encode(out)}))
+            }
+            Op::DeletedKeyList => Ctx::page(
+                core.deleted_objects(v, Collection::Keys)?
+                    .iter()
+                    .map(|o| self.key_item(o, false))
+                    .collect(),
+            ),
+            Op::DeletedKeyGet(name) => {
+                let o = core.deleted_object(v, Collection::Keys, &name)?;
+                ok(&self.key_bundle(&o)?)
+            }
+            Op::DeletedKeyRecover(name) => {
+                let o = core.recover_object(a, v, Collection::Keys, &name)?;
+                ok(&self.key_bundle(&o)?)
+            }
+            Op::DeletedKeyPurge(name) => {
+                core.purge_object(a, v, Collection::Keys, &name)?;
+                crate::json_response(StatusCode::NO_CONTENT, String::new())
+            }
+            Op::SecretSet(name) => {
+                let Some(value) = body.get("value").and_then(Value::as_str) else {
+                    return Ok(bad("'value' is required and must be a string"));
+                };
+                let attrs = match attributes(body, ObjectAttributes::default()) {
+                    Ok(x) => x,
+                    Err(r) => return Ok(r),
+                };
+                let document = merge_doc(Map::new(), body, &["contentType", "tags"]);
+                let secret = Secret::new(value.to_string());
+                let o = core.set_secret(a, v, &name, &secret, attrs, document)?;
+                let mut r = self.secret_item(&o, true);
+                r["value"] = json!(secret.expose());
+                ok(&r)
+            }
+            Op::SecretGet(name, ver) => {
+                let o = core.object(v, Collection::Secrets, &name, ver.as_deref())?;
+                let value = core.secret_value(v, &o)?;
+                let mut r = self.secret_item(&o, true);
+                r["value"] = json!(value.expose());
+                ok(&r)
+            }
+            Op::SecretList => Ctx::page(
+                core.objects(v, Collection::Secrets)?
+                    .iter()
+                    .map(|o| self.secret_item(o, false))
+                    .collect(),
+            ),
+            Op::SecretVersions(name) => {
+                let all = core.object_versions(v, Collection::Secrets, &name)?;
+                if all.is_empty() || all.iter().any(|o| o.deleted_at.is_some()) {
+                    return Err(CoreError::ObjectNotFound(Collection::Secrets, name));
+                }
+                Ctx::page(all.iter().map(|o| self.secret_item(o, true)).collect())
+            }
+            Op::SecretUpdate(name, ver) => {
+                let o = core.object(v, Collection::Secrets, &name, ver.as_deref())?;
+                let attrs = match attributes(body, o.attributes) {
+                    Ok(x) => x,
+                    Err(r) => return Ok(r),
+                };
+                let document = merge_doc(doc(&o), body, &["contentType", "tags"]);
+                let o = core.update_object(a, v, &o, attrs, document)?;
+                ok(&self.secret_item(&o, true))
+            }
+            Op::SecretDelete(name) => {
+                let o = core.delete_object(a, v, Collection::Secrets, &name)?;
+                ok(&self.secret_item(&o, true))
+            }
+            Op::DeletedSecretList => Ctx::page(
+                core.deleted_objects(v, Collection::Secrets)?
+                    .iter()
+                    .map(|o| self.secret_item(o, false))
+                    .collect(),
+            ),
+            Op::DeletedSecretGet(name) => {
+                let o = core.deleted_object(v, Collection::Secrets, &name)?;
+                ok(&self.secret_item(&o, true))
+            }
+            Op::DeletedSecretRecover(name) => {
+                let o = core.recover_object(a, v, Collection::Secrets, &name)?;
+                ok(&self.secret_item(&o, true))
+            }
+            Op::DeletedSecretPurge(name) => {
+                core.purge_object(a, v, Collection::Secrets, &name)?;
+                crate::json_response(StatusCode::NO_CONTENT, String::new())
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hosts() {
+        assert_eq!(
+            vault_host("kv1.vault.localhost:8443", "vault.localhost"),
+            Some("kv1")
+        );
+        assert_eq!(
+            vault_host("kv1.vault.localhost", "vault.localhost"),
+            Some("kv1")
+        );
+        assert_eq!(vault_host("a.b.vault.localhost", "vault.localhost"), None);
+        assert_eq!(vault_host("vault.localhost", "vault.localhost"), None);
+        assert_eq!(vault_host("127.0.0.1:8443", "vault.localhost"), None);
+        assert_eq!(port_of("https://vault.localhost:8443"), ":8443");
+        assert_eq!(port_of("https://vault.example"), "");
+    }
+}
