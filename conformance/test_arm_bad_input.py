@@ -156,7 +156,7 @@ def test_token_for_another_audience_is_refused(server, arm):
     b = server.bootstrap
     r = rq.post(
         f"{b['authority']}/{b['tenantId']}/oauth2/v2.0/token",
-        data={"grant_type": "client_credentials", "client_id": b["clientId"], "client_secret": b["clientSecret"], "scope": "https://vault.azure.net/.default"},
+        data={"grant_type": "client_credentials", "client_id": b["clientId"], "client_secret": b["clientSecret"], "scope": "https://storage.azure.com/.default"},
     )
     assert r.status_code == 400 and r.json()["error"] == "invalid_scope"
     r = rq.post(
