@@ -44,7 +44,7 @@ class Server:
     def start(self):
         self.log = open(self.data_dir.parent / f"keyrotor-{self.port}.log", "ab")
         self.proc = subprocess.Popen(
-            [_binary(), "serve", "--data-dir", str(self.data_dir), "--listen", f"127.0.0.1:{self.port}"],
+            [_binary(), "serve", "--data-dir", str(self.data_dir), "--listen", f"127.0.0.1:{self.port}", "--test-clock"],
             stdout=self.log,
             stderr=self.log,
         )

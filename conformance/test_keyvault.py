@@ -162,3 +162,58 @@ def test_secret_versions_and_roles(server, credential, kr, vault):
         reader.set_secret("db-password", "third")
     assert e.value.status_code == 403
     assert secrets.get_secret("db-password").value == "second"
+
+
+def test_rotation_policy_runs_on_time(server, credential, vault):
+    """A policy "rotate one year after creation" rotates on time: evaluated
+    now nothing happens; evaluated as of a year and a day later (a server
+    started with --test-clock accepts that time) the key gets a new version
+    with an expiry from the policy, exactly once, with an audit record."""
+    from datetime import datetime, timedelta, timezone
+
+    import requests
+    from azure.keyvault.keys import KeyClient, KeyRotationLifetimeAction, KeyRotationPolicy, KeyRotationPolicyAction
+
+    from conftest import ARM_SCOPE
+
+    _, _, name, v = vault
+    keys = KeyClient(v.properties.vault_uri, credential)
+    k1 = keys.create_rsa_key("yearly", size=2048)
+    default = keys.get_key_rotation_policy("yearly")
+    assert [a.action.lower() for a in default.lifetime_actions] == ["notify"]
+    policy = keys.update_key_rotation_policy(
+        "yearly",
+        KeyRotationPolicy(),
+        lifetime_actions=[
+            KeyRotationLifetimeAction(KeyRotationPolicyAction.rotate, time_after_create="P1Y"),
+            KeyRotationLifetimeAction(KeyRotationPolicyAction.notify, time_before_expiry="P30D"),
+        ],
+        expires_in="P2Y",
+    )
+    assert policy.expires_in == "P2Y"
+    got = keys.get_key_rotation_policy("yearly")
+    assert {(a.action.lower(), a.time_after_create, a.time_before_expiry) for a in got.lifetime_actions} == {
+        ("rotate", "P1Y", None), ("notify", None, "P30D")}
+    with pytest.raises(HttpResponseError) as e:  # below Key Vault's minimum of 7 days
+        keys.update_key_rotation_policy("yearly", KeyRotationPolicy(), lifetime_actions=[KeyRotationLifetimeAction("Rotate", time_after_create="P1D")])
+    assert e.value.status_code == 400
+
+    token = credential.get_token(ARM_SCOPE).token
+    run = lambda body=None: requests.post(  # noqa: E731
+        f"{server.url}/providers/Keyrotor.Vault/rotationPolicies/run?api-version=2026-11-01",
+        json=body, headers={"Authorization": f"Bearer {token}"})
+    r = run()
+    assert r.status_code == 200 and not [x for x in r.json()["rotated"] if x["vault"] == name], r.text
+    later = datetime.now(timezone.utc) + timedelta(days=366)
+    r = run({"at": later.isoformat()})
+    mine = [x for x in r.json()["rotated"] if x["vault"] == name]
+    assert [x["key"] for x in mine] == ["yearly"], r.text
+    r = run({"at": later.isoformat()})
+    assert not [x for x in r.json()["rotated"] if x["vault"] == name], "rotated twice for one due date"
+    versions = list(keys.list_properties_of_key_versions("yearly"))
+    assert len(versions) == 2
+    new = keys.get_key("yearly")
+    assert new.properties.version == mine[0]["version"] != k1.properties.version
+    expected_expiry = later.replace(year=later.year + 2)
+    assert abs((new.properties.expires_on - expected_expiry).total_seconds()) < 5
+    assert r.status_code == 200

@@ -44,6 +44,8 @@ pub struct ArmState {
     issuer: Arc<IssuerCell>,
     /// Further audiences the token endpoint issues for (the data planes').
     extra_audience: Box<dyn Fn(&str) -> bool + Send + Sync>,
+    /// `--test-clock`: rotation-policy runs may name the time they run at.
+    pub test_clock: bool,
 }
 
 /// ARM audiences accepted besides the service's own URL.
@@ -69,7 +71,14 @@ impl ArmState {
             endpoints,
             issuer: Arc::new(IssuerCell::new(issuer)),
             extra_audience: Box::new(|_| false),
+            test_clock: false,
         }
+    }
+
+    /// Lets rotation-policy runs name the time they run at (tests only).
+    pub fn with_test_clock(mut self, on: bool) -> Self {
+        self.test_clock = on;
+        self
     }
 
     /// The `iss` of every token this service issues.
@@ -966,6 +975,35 @@ fn handle(
             own_subscription(dir, &subscription)?;
             core.purge_vault(actor, &name)?;
             empty(StatusCode::OK)
+        }
+        Operation::RotationPoliciesRun => {
+            let at = if body.is_empty() {
+                None
+            } else {
+                dto::string_field(&dto::json_object(body)?, "at")?
+            };
+            let at = match at {
+                None => core.now(),
+                Some(_) if !st.test_clock => {
+                    return Err(ArmError::InvalidParameter(
+                        "'at' is accepted only by a server started with --test-clock".into(),
+                    ))
+                }
+                Some(t) => {
+                    time::OffsetDateTime::parse(&t, &time::format_description::well_known::Rfc3339)
+                        .map_err(|_| {
+                            ArmError::InvalidParameter("'at' must be an RFC 3339 time".into())
+                        })?
+                }
+            };
+            let rotated: Vec<Value> = core
+                .run_rotation_policies(at)?
+                .into_iter()
+                .map(
+                    |(vault, key, version)| json!({"vault": vault, "key": key, "version": version}),
+                )
+                .collect();
+            ok_json(StatusCode::OK, json!({ "rotated": rotated }))
         }
         Operation::CheckNameExists { kind, name } => {
             let exists = match AccountName::parse(kind, &name) {

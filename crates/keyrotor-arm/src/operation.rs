@@ -139,6 +139,10 @@ pub enum Operation {
         subscription: String,
         name: String,
     },
+    /// keyrotor extension: `POST /providers/Keyrotor.Vault/rotationPolicies/run`
+    /// rotates every key whose rotation policy is due now (or at `at`, on a
+    /// server started with `--test-clock`).
+    RotationPoliciesRun,
 }
 
 /// `/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.KeyVault/vaults/{name}`.
@@ -539,6 +543,17 @@ impl Operation {
                     _ => Err(Unrouted::NoRoute),
                 }
             }
+            [prov_lit, ns, rp, run]
+                if is(prov_lit, "providers")
+                    && is(ns, "keyrotor.vault")
+                    && is(rp, "rotationpolicies")
+                    && is(run, "run") =>
+            {
+                match *m {
+                    Method::POST => Ok(Operation::RotationPoliciesRun),
+                    _ => not_allowed,
+                }
+            }
             [prov_lit, ..] if is(prov_lit, "providers") => {
                 Err(Unrouted::NotImplemented(s.join("/")))
             }
@@ -627,6 +642,7 @@ impl Operation {
             Operation::VaultsPurgeDeleted { .. } => {
                 "Microsoft.KeyVault/locations/deletedVaults/purge/action".into()
             }
+            Operation::RotationPoliciesRun => "Keyrotor.Vault/rotationPolicies/run/action".into(),
         }
     }
 
@@ -693,7 +709,8 @@ impl Operation {
             | Operation::PrincipalsDelete { .. }
             | Operation::PrincipalsAddSecret { .. }
             | Operation::PrincipalsRemoveSecret { .. }
-            | Operation::SigningKeysRotate => "/".into(),
+            | Operation::SigningKeysRotate
+            | Operation::RotationPoliciesRun => "/".into(),
             Operation::RoleAssignmentsList { scope }
             | Operation::RoleAssignmentsCreate { scope, .. }
             | Operation::RoleAssignmentsGet { scope, .. }

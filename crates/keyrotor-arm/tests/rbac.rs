@@ -67,6 +67,7 @@ fn variant(op: &Operation) -> &'static str {
         Operation::VaultsListDeleted { .. } => "VaultsListDeleted",
         Operation::VaultsGetDeleted { .. } => "VaultsGetDeleted",
         Operation::VaultsPurgeDeleted { .. } => "VaultsPurgeDeleted",
+        Operation::RotationPoliciesRun => "RotationPoliciesRun",
     }
 }
 
@@ -112,6 +113,7 @@ const ALL: &[&str] = &[
     "VaultsListDeleted",
     "VaultsGetDeleted",
     "VaultsPurgeDeleted",
+    "RotationPoliciesRun",
 ];
 
 /// Principals of the table, in column order.
@@ -315,6 +317,7 @@ async fn every_route_against_every_role() {
         (Method::POST, format!("/providers/Keyrotor.Identity/servicePrincipals/{unknown}/removeSecret"), json!({"secretId": unknown}), "-----A"),
         (Method::DELETE, format!("/providers/Keyrotor.Identity/servicePrincipals/{unknown}"), Value::Null, "-----A"),
         (Method::POST, "/providers/Keyrotor.Identity/signingKeys/rotate".into(), Value::Null, "-----A"),
+        (Method::POST, "/providers/Keyrotor.Vault/rotationPolicies/run".into(), Value::Null, "-----A"),
         (Method::GET, format!("{sub}/providers/Microsoft.Authorization/roleAssignments"), Value::Null, "-R--OA"),
         (Method::GET, format!("{rg}/providers/Microsoft.Authorization/roleAssignments"), Value::Null, "-RKCOA"),
         (Method::PUT, format!("{rg}/providers/Microsoft.Authorization/roleAssignments/{ra}"),

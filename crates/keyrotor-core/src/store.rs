@@ -345,6 +345,29 @@ pub trait Store: Send + Sync + 'static {
         deleted_at: Option<OffsetDateTime>,
         audit: &AuditEvent,
     ) -> StoreResult<()>;
+    fn put_rotation_policy(
+        &self,
+        vault_id: i64,
+        name_key: &str,
+        policy: &str,
+        created_at: OffsetDateTime,
+        updated_at: OffsetDateTime,
+        audit: &AuditEvent,
+    ) -> StoreResult<()>;
+    /// (policy text, created, updated).
+    fn rotation_policy(
+        &self,
+        vault_id: i64,
+        name_key: &str,
+    ) -> StoreResult<Option<(String, OffsetDateTime, OffsetDateTime)>>;
+    /// Every policy: (vault id, key name, text, created, updated).
+    #[allow(
+        clippy::type_complexity,
+        reason = "a plain row; a struct would only be used here"
+    )]
+    fn rotation_policies(
+        &self,
+    ) -> StoreResult<Vec<(i64, String, String, OffsetDateTime, OffsetDateTime)>>;
     fn purge_objects(
         &self,
         vault_id: i64,

@@ -133,6 +133,210 @@ fn check_object_name(name: &str) -> Result<()> {
     }
 }
 
+/// An ISO 8601 duration of the forms Key Vault policies use:
+/// `P[nY][nM][nW][nD][T[nH][nM][nS]]`. Years and months are calendar units.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IsoDuration {
+    pub years: u32,
+    pub months: u32,
+    pub days: u32,
+    pub seconds: u32,
+}
+
+impl IsoDuration {
+    pub fn parse(s: &str) -> Option<Self> {
+        let rest = s.strip_prefix('P')?;
+        let (date, time) = match rest.split_once('T') {
+            Some((d, t)) => (d, Some(t)),
+            None => (rest, None),
+        };
+        let mut d = IsoDuration {
+            years: 0,
+            months: 0,
+            days: 0,
+            seconds: 0,
+        };
+        let mut any = false;
+        let mut num = String::new();
+        for c in date.chars() {
+            if c.is_ascii_digit() {
+                num.push(c);
+                continue;
+            }
+            let n: u32 = num.parse().ok()?;
+            num.clear();
+            any = true;
+            match c {
+                'Y' => d.years = d.years.checked_add(n)?,
+                'M' => d.months = d.months.checked_add(n)?,
+                'W' => d.days = d.days.checked_add(n.checked_mul(7)?)?,
+                'D' => d.days = d.days.checked_add(n)?,
+                _ => return None,
+            }
+        }
+        if !num.is_empty() {
+            return None;
+        }
+        if let Some(t) = time {
+            if t.is_empty() {
+                return None;
+            }
+            for c in t.chars() {
+                if c.is_ascii_digit() {
+                    num.push(c);
+                    continue;
+                }
+                let n: u32 = num.parse().ok()?;
+                num.clear();
+                any = true;
+                let mult = match c {
+                    'H' => 3600,
+                    'M' => 60,
+                    'S' => 1,
+                    _ => return None,
+                };
+                d.seconds = d.seconds.checked_add(n.checked_mul(mult)?)?;
+            }
+            if !num.is_empty() {
+                return None;
+            }
+        }
+        (any && d.years <= 100 && d.months <= 1200 && d.days <= 36_500).then_some(d)
+    }
+
+    fn months_total(self) -> i64 {
+        i64::from(self.months) + 12 * i64::from(self.years)
+    }
+
+    /// `t` plus this duration (calendar years and months; the day of the
+    /// month is clamped, as 31 January + P1M is 28/29 February).
+    pub fn after(self, t: OffsetDateTime) -> OffsetDateTime {
+        add_months(t, self.months_total())
+            + time::Duration::days(i64::from(self.days))
+            + time::Duration::seconds(i64::from(self.seconds))
+    }
+
+    /// `t` minus this duration.
+    pub fn before(self, t: OffsetDateTime) -> OffsetDateTime {
+        add_months(t, -self.months_total())
+            - time::Duration::days(i64::from(self.days))
+            - time::Duration::seconds(i64::from(self.seconds))
+    }
+}
+
+fn add_months(t: OffsetDateTime, delta: i64) -> OffsetDateTime {
+    let total = i64::from(t.month() as u8) - 1 + delta;
+    let year = t.year() + i32::try_from(total.div_euclid(12)).unwrap_or(0);
+    let month = u8::try_from(total.rem_euclid(12) + 1)
+        .ok()
+        .and_then(|m| time::Month::try_from(m).ok())
+        .unwrap_or(time::Month::January);
+    let day = t.day().min(month.length(year));
+    time::Date::from_calendar_date(year, month, day).map_or(t, |d| t.replace_date(d))
+}
+
+impl std::fmt::Display for IsoDuration {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("P")?;
+        if self.years > 0 {
+            write!(f, "{}Y", self.years)?;
+        }
+        if self.months > 0 {
+            write!(f, "{}M", self.months)?;
+        }
+        if self.days > 0 || (self.years == 0 && self.months == 0 && self.seconds == 0) {
+            write!(f, "{}D", self.days)?;
+        }
+        if self.seconds > 0 {
+            write!(f, "T{}S", self.seconds)?;
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Trigger {
+    AfterCreate(IsoDuration),
+    BeforeExpiry(IsoDuration),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ActionType {
+    Rotate,
+    Notify,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LifetimeAction {
+    pub trigger: Trigger,
+    pub action: ActionType,
+}
+
+/// A key's rotation policy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RotationPolicy {
+    pub actions: Vec<LifetimeAction>,
+    /// Expiry of each new version, from its creation.
+    pub expiry: Option<IsoDuration>,
+    pub created_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
+}
+
+impl RotationPolicy {
+    /// Line format: `rotate after P30D`, `notify before P7D`, `expiry P90D`.
+    fn to_text(&self) -> String {
+        let mut out: Vec<String> = self
+            .actions
+            .iter()
+            .map(|a| {
+                let act = match a.action {
+                    ActionType::Rotate => "rotate",
+                    ActionType::Notify => "notify",
+                };
+                match a.trigger {
+                    Trigger::AfterCreate(d) => format!("{act} after {d}"),
+                    Trigger::BeforeExpiry(d) => format!("{act} before {d}"),
+                }
+            })
+            .collect();
+        if let Some(e) = self.expiry {
+            out.push(format!("expiry {e}"));
+        }
+        out.join("\n")
+    }
+
+    fn from_text(s: &str, created_at: OffsetDateTime, updated_at: OffsetDateTime) -> Option<Self> {
+        let mut p = RotationPolicy {
+            actions: Vec::new(),
+            expiry: None,
+            created_at,
+            updated_at,
+        };
+        for line in s.lines().filter(|l| !l.is_empty()) {
+            let parts: Vec<&str> = line.split(' ').collect();
+            match parts.as_slice() {
+                ["expiry", d] => p.expiry = Some(IsoDuration::parse(d)?),
+                [act, when, d] => {
+                    let action = match *act {
+                        "rotate" => ActionType::Rotate,
+                        "notify" => ActionType::Notify,
+                        _ => return None,
+                    };
+                    let d = IsoDuration::parse(d)?;
+                    let trigger = match *when {
+                        "after" => Trigger::AfterCreate(d),
+                        "before" => Trigger::BeforeExpiry(d),
+                        _ => return None,
+                    };
+                    p.actions.push(LifetimeAction { trigger, action });
+                }
+                _ => return None,
+            }
+        }
+        Some(p)
+    }
+}
+
 /// Fields of a vault to create or update.
 #[derive(Debug, Clone)]
 pub struct VaultSpec {
@@ -430,6 +634,7 @@ impl Keyrotor {
         document: String,
         plain: &[u8],
         action: &str,
+        now: OffsetDateTime,
     ) -> Result<VaultObject> {
         check_object_name(name)?;
         let versions = self.object_versions(vault, c, name)?;
@@ -437,7 +642,6 @@ impl Keyrotor {
             return Err(Error::ObjectConflict(c, name.to_string()));
         }
         let version = Self::new_version()?;
-        let now = self.now();
         let sealed = self
             .root
             .seal(&object_context(vault, c, name, &version), plain)
@@ -487,18 +691,34 @@ impl Keyrotor {
             document,
             &m.to_bytes(),
             "key.create",
+            self.now(),
         )
     }
 
-    /// A new version of a key with the same type, size and document.
+    /// A new version of a key with the same type, size and document; its
+    /// expiry follows the key's rotation policy (`expiryTime`) when it has one.
     pub fn rotate_key(&self, actor: &Actor, vault: &Vault, name: &str) -> Result<VaultObject> {
+        self.rotate_key_at(actor, vault, name, self.now(), "key.rotate")
+    }
+
+    fn rotate_key_at(
+        &self,
+        actor: &Actor,
+        vault: &Vault,
+        name: &str,
+        at: OffsetDateTime,
+        action: &str,
+    ) -> Result<VaultObject> {
         let current = self.object(vault, Collection::Keys, name, None)?;
         let spec = self.key_material(vault, &current)?.spec();
         let m = KeyMaterial::generate(spec).map_err(Error::VaultCrypto)?;
+        let policy = self.rotation_policy(vault, name)?;
         let attrs = ObjectAttributes {
             enabled: Some(true),
             not_before: None,
-            expires: None,
+            expires: policy
+                .and_then(|p| p.expiry)
+                .map(|d| d.after(at).unix_timestamp()),
         };
         self.insert_object(
             actor,
@@ -508,8 +728,140 @@ impl Keyrotor {
             attrs,
             current.document,
             &m.to_bytes(),
-            "key.rotate",
+            action,
+            at,
         )
+    }
+
+    /// The key's rotation policy, if one was set.
+    pub fn rotation_policy(&self, vault: &Vault, name: &str) -> Result<Option<RotationPolicy>> {
+        match self
+            .store
+            .rotation_policy(vault.id, &name.to_ascii_lowercase())?
+        {
+            None => Ok(None),
+            Some((text, created, updated)) => RotationPolicy::from_text(&text, created, updated)
+                .map(Some)
+                .ok_or_else(|| {
+                    Error::Storage(crate::StoreError::Corrupt("rotation policy".into()))
+                }),
+        }
+    }
+
+    /// Sets a live key's rotation policy.
+    pub fn set_rotation_policy(
+        &self,
+        actor: &Actor,
+        vault: &Vault,
+        name: &str,
+        actions: Vec<LifetimeAction>,
+        expiry: Option<IsoDuration>,
+    ) -> Result<RotationPolicy> {
+        let key = self.object(vault, Collection::Keys, name, None)?;
+        let day = time::Duration::days(1);
+        let epoch = OffsetDateTime::UNIX_EPOCH;
+        if let Some(e) = expiry {
+            if e.after(epoch) - epoch < 28 * day {
+                return Err(Error::InvalidInput(
+                    "expiryTime must be at least 28 days (P28D)".into(),
+                ));
+            }
+        }
+        for a in &actions {
+            match a.trigger {
+                Trigger::AfterCreate(d) if d.after(epoch) - epoch < 7 * day => {
+                    return Err(Error::InvalidInput(
+                        "timeAfterCreate must be at least 7 days (P7D)".into(),
+                    ))
+                }
+                Trigger::BeforeExpiry(_) if expiry.is_none() => {
+                    return Err(Error::InvalidInput(
+                        "timeBeforeExpiry needs attributes.expiryTime".into(),
+                    ))
+                }
+                _ => {}
+            }
+        }
+        if actions
+            .iter()
+            .filter(|a| a.action == ActionType::Rotate)
+            .count()
+            > 1
+        {
+            return Err(Error::InvalidInput(
+                "a policy has at most one Rotate action".into(),
+            ));
+        }
+        let now = self.now();
+        let created = self
+            .rotation_policy(vault, name)?
+            .map_or(now, |p| p.created_at);
+        let p = RotationPolicy {
+            actions,
+            expiry,
+            created_at: created,
+            updated_at: now,
+        };
+        let audit = self.vault_audit(
+            actor,
+            "key.rotationPolicy.set",
+            format!("{}/keys/{}", vault.name, key.name),
+            p.to_text(),
+        );
+        self.store.put_rotation_policy(
+            vault.id,
+            &name.to_ascii_lowercase(),
+            &p.to_text(),
+            p.created_at,
+            p.updated_at,
+            &audit,
+        )?;
+        Ok(p)
+    }
+
+    /// Rotates every key whose policy says it is due at `at` (the real clock
+    /// in production; tests may pass a later time to run a year in a
+    /// second). Returns (vault, key, new version) per rotation; each has an
+    /// audit record `key.rotate.policy`.
+    pub fn run_rotation_policies(
+        &self,
+        at: OffsetDateTime,
+    ) -> Result<Vec<(String, String, String)>> {
+        let vaults: BTreeMap<i64, Vault> = self
+            .store
+            .vaults()?
+            .into_iter()
+            .filter(|v| v.deleted_at.is_none())
+            .map(|v| (v.id, v))
+            .collect();
+        let actor = Actor("rotation-policy".into());
+        let mut done = Vec::new();
+        for (vault_id, name_key, text, created, updated) in self.store.rotation_policies()? {
+            let (Some(vault), Some(policy)) = (
+                vaults.get(&vault_id),
+                RotationPolicy::from_text(&text, created, updated),
+            ) else {
+                continue;
+            };
+            let Ok(latest) = self.object(vault, Collection::Keys, &name_key, None) else {
+                continue;
+            };
+            let due = policy.actions.iter().any(|a| {
+                a.action == ActionType::Rotate
+                    && match a.trigger {
+                        Trigger::AfterCreate(d) => d.after(latest.created_at) <= at,
+                        Trigger::BeforeExpiry(d) => latest.attributes.expires.is_some_and(|e| {
+                            OffsetDateTime::from_unix_timestamp(e)
+                                .is_ok_and(|exp| d.before(exp) <= at)
+                        }),
+                    }
+            });
+            if due {
+                let o = self.rotate_key_at(&actor, vault, &name_key, at, "key.rotate.policy")?;
+                done.push((vault.name.to_string(), o.name, o.version));
+            }
+        }
+        Ok(done)
     }
 
     fn unseal(&self, vault: &Vault, o: &VaultObject) -> Result<Zeroizing<Vec<u8>>> {
@@ -583,6 +935,7 @@ impl Keyrotor {
             document,
             value.expose().as_bytes(),
             "secret.set",
+            self.now(),
         )
     }
 
@@ -707,5 +1060,64 @@ impl Keyrotor {
         self.store
             .purge_objects(vault.id, c, &name.to_ascii_lowercase(), &audit)?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn iso_durations() {
+        let p = |s: &str| IsoDuration::parse(s);
+        assert_eq!(p("P30D").map(|d| d.days), Some(30));
+        assert_eq!(p("P1Y").map(|d| d.years), Some(1));
+        assert_eq!(p("P2W").map(|d| d.days), Some(14));
+        assert_eq!(p("PT1H").map(|d| d.seconds), Some(3600));
+        for bad in ["", "P", "30D", "P1X", "P1", "PT", "P-1D", "P99999999999D"] {
+            assert_eq!(p(bad), None, "{bad}");
+        }
+        let t = time::macros::datetime!(2026-01-31 12:00 UTC);
+        assert_eq!(
+            p("P1M").map(|d| d.after(t)),
+            Some(time::macros::datetime!(2026-02-28 12:00 UTC))
+        );
+        assert_eq!(
+            p("P1Y").map(|d| d.after(t)),
+            Some(time::macros::datetime!(2027-01-31 12:00 UTC))
+        );
+        assert_eq!(
+            p("P7D").map(|d| d.before(t)),
+            Some(time::macros::datetime!(2026-01-24 12:00 UTC))
+        );
+        assert_eq!(
+            p("P1Y2M3DT4S").map(|d| d.to_string()).as_deref(),
+            Some("P1Y2M3DT4S")
+        );
+    }
+
+    #[test]
+    fn policy_text_round_trip() {
+        let t = OffsetDateTime::UNIX_EPOCH;
+        let p = RotationPolicy {
+            actions: vec![
+                LifetimeAction {
+                    trigger: Trigger::AfterCreate(
+                        IsoDuration::parse("P30D").unwrap_or_else(|| panic!()),
+                    ),
+                    action: ActionType::Rotate,
+                },
+                LifetimeAction {
+                    trigger: Trigger::BeforeExpiry(
+                        IsoDuration::parse("P7D").unwrap_or_else(|| panic!()),
+                    ),
+                    action: ActionType::Notify,
+                },
+            ],
+            expiry: IsoDuration::parse("P90D"),
+            created_at: t,
+            updated_at: t,
+        };
+        assert_eq!(RotationPolicy::from_text(&p.to_text(), t, t), Some(p));
     }
 }

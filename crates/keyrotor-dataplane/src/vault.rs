@@ -17,7 +17,10 @@ use axum::body::Body;
 use axum::response::Response;
 use base64::Engine as _;
 use http::{HeaderValue, Method, Request, StatusCode};
-use keyrotor_core::vault::{Collection, ObjectAttributes, Vault, VaultObject};
+use keyrotor_core::vault::{
+    ActionType, Collection, IsoDuration, LifetimeAction, ObjectAttributes, RotationPolicy, Trigger,
+    Vault, VaultObject,
+};
 use keyrotor_core::{Actor, Error as CoreError};
 use keyrotor_crypto::vault::{Curve, KeySpec, PublicParts, WrapAlg};
 use keyrotor_types::Secret;
@@ -115,6 +118,8 @@ enum Op {
     KeyRotate(String),
     KeyDelete(String),
     KeyCrypto(String, String, &'static str),
+    KeyPolicyGet(String),
+    KeyPolicySet(String),
     DeletedKeyList,
     DeletedKeyGet(String),
     DeletedKeyRecover(String),
@@ -140,6 +145,12 @@ impl Op {
         let ver = |v: Option<&&str>| v.map(|s| s.to_string()).filter(|s| !s.is_empty());
         let op = match (m.clone(), segs.as_slice()) {
             (Method::POST, ["keys", n, "create"]) => Op::KeyCreate(n.to_string()),
+            (Method::GET, ["keys", n, p]) if p.eq_ignore_ascii_case("rotationpolicy") => {
+                Op::KeyPolicyGet(n.to_string())
+            }
+            (Method::PUT, ["keys", n, p]) if p.eq_ignore_ascii_case("rotationpolicy") => {
+                Op::KeyPolicySet(n.to_string())
+            }
             (Method::GET, ["keys"]) => Op::KeyList,
             (Method::GET, ["keys", n, "versions"]) => Op::KeyVersions(n.to_string()),
             (Method::GET, ["keys", n]) if trailing => Op::KeyGet(n.to_string(), None),
@@ -194,6 +205,8 @@ impl Op {
                 "encrypt" => "keys/encrypt/action",
                 _ => "keys/decrypt/action",
             },
+            Op::KeyPolicyGet(_) => "keyrotationpolicies/read",
+            Op::KeyPolicySet(_) => "keyrotationpolicies/write",
             Op::DeletedKeyList | Op::DeletedKeyGet(_) => "deletedKeys/read",
             Op::DeletedKeyRecover(_) => "deletedKeys/recover/action",
             Op::DeletedKeyPurge(_) => "deletedKeys/delete",
@@ -391,6 +404,43 @@ impl Ctx<'_> {
         v
     }
 
+    /// A rotation policy as Key Vault shows it; keys without one show
+    /// Azure's default (notify 30 days before expiry).
+    fn policy_json(&self, key: &VaultObject, p: Option<&RotationPolicy>) -> Value {
+        let id = format!("{}keys/{}/rotationpolicy", self.base, key.name);
+        let Some(p) = p else {
+            return json!({
+                "id": id,
+                "lifetimeActions": [{"trigger": {"timeBeforeExpiry": "P30D"}, "action": {"type": "Notify"}}],
+                "attributes": {},
+            });
+        };
+        let actions: Vec<Value> = p
+            .actions
+            .iter()
+            .map(|a| {
+                let trigger = match a.trigger {
+                    Trigger::AfterCreate(d) => json!({"timeAfterCreate": d.to_string()}),
+                    Trigger::BeforeExpiry(d) => json!({"timeBeforeExpiry": d.to_string()}),
+                };
+                let ty = match a.action {
+                    ActionType::Rotate => "Rotate",
+                    ActionType::Notify => "Notify",
+                };
+                json!({"trigger": trigger, "action": {"type": ty}})
+            })
+            .collect();
+        json!({
+            "id": id,
+            "lifetimeActions": actions,
+            "attributes": {
+                "expiryTime": p.expiry.map(|d| d.to_string()),
+                "created": p.created_at.unix_timestamp(),
+                "updated": p.updated_at.unix_timestamp(),
+            },
+        })
+    }
+
     fn page(items: Vec<Value>) -> Response {
         ok(&json!({"value": items, "nextLink": null}))
     }
@@ -404,6 +454,62 @@ fn merge_doc(mut d: Map<String, Value>, body: &Map<String, Value>, fields: &[&st
         }
     }
     Value::Object(d).to_string()
+}
+
+/// A `KeyRotationPolicy` body.
+fn parse_policy(
+    body: &Map<String, Value>,
+) -> Result<(Vec<LifetimeAction>, Option<IsoDuration>), Response> {
+    let dur = |v: &Value, what: &str| -> Result<IsoDuration, Response> {
+        v.as_str().and_then(IsoDuration::parse).ok_or_else(|| {
+            bad(&format!(
+                "'{what}' must be an ISO 8601 duration such as P30D"
+            ))
+        })
+    };
+    let mut actions = Vec::new();
+    match body.get("lifetimeActions") {
+        None | Some(Value::Null) => {}
+        Some(Value::Array(list)) => {
+            for a in list {
+                let trigger = match a.get("trigger") {
+                    Some(t) => match (t.get("timeAfterCreate"), t.get("timeBeforeExpiry")) {
+                        (Some(d), None) if !d.is_null() => Trigger::AfterCreate(dur(d, "timeAfterCreate")?),
+                        (None | Some(Value::Null), Some(d)) if !d.is_null() => {
+                            Trigger::BeforeExpiry(dur(d, "timeBeforeExpiry")?)
+                        }
+                        (Some(d), Some(Value::Null)) if !d.is_null() => {
+                            Trigger::AfterCreate(dur(d, "timeAfterCreate")?)
+                        }
+                        _ => {
+                            return Err(bad(
+                                "each trigger needs exactly one of timeAfterCreate and timeBeforeExpiry",
+                            ))
+                        }
+                    },
+                    None => return Err(bad("each lifetime action needs a trigger")),
+                };
+                let action = match a
+                    .get("action")
+                    .and_then(|x| x.get("type"))
+                    .and_then(Value::as_str)
+                    .map(str::to_ascii_lowercase)
+                    .as_deref()
+                {
+                    Some("rotate") => ActionType::Rotate,
+                    Some("notify") => ActionType::Notify,
+                    _ => return Err(bad("action.type must be Rotate or Notify")),
+                };
+                actions.push(LifetimeAction { trigger, action });
+            }
+        }
+        Some(_) => return Err(bad("'lifetimeActions' must be an array")),
+    }
+    let expiry = match body.get("attributes").and_then(|a| a.get("expiryTime")) {
+        None | Some(Value::Null) => None,
+        Some(v) => Some(dur(v, "attributes.expiryTime")?),
+    };
+    Ok((actions, expiry))
 }
 
 fn key_spec(body: &Map<String, Value>) -> Result<(KeySpec, String), Response> {
@@ -684,6 +790,20 @@ impl Ctx<'_> {
                     _ => core.key_unwrap(v, &o, alg_v, &input)?.to_vec(),
                 };
                 ok(&json!({"kid": self.id("keys", &o, true), "value": B64.encode(out)}))
+            }
+            Op::KeyPolicyGet(name) => {
+                let key = core.object(v, Collection::Keys, &name, None)?;
+                let p = core.rotation_policy(v, &name)?;
+                ok(&self.policy_json(&key, p.as_ref()))
+            }
+            Op::KeyPolicySet(name) => {
+                let (actions, expiry) = match parse_policy(body) {
+                    Ok(x) => x,
+                    Err(r) => return Ok(r),
+                };
+                let key = core.object(v, Collection::Keys, &name, None)?;
+                let p = core.set_rotation_policy(a, v, &name, actions, expiry)?;
+                ok(&self.policy_json(&key, Some(&p)))
             }
             Op::DeletedKeyList => Ctx::page(
                 core.deleted_objects(v, Collection::Keys)?

@@ -106,6 +106,10 @@ CREATE TABLE vault_objects(
   enabled INTEGER, nbf INTEGER, exp INTEGER, document TEXT NOT NULL, sealed BLOB NOT NULL,
   created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, deleted_at INTEGER, seq INTEGER NOT NULL,
   PRIMARY KEY(vault_id, collection, name_key, version));
+CREATE TABLE vault_rotation_policies(
+  vault_id INTEGER NOT NULL REFERENCES vaults(id) ON DELETE CASCADE, name_key TEXT NOT NULL,
+  policy TEXT NOT NULL, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,
+  PRIMARY KEY(vault_id, name_key));
 ";
 
 const READERS: usize = 4;
@@ -1012,6 +1016,11 @@ impl Store for SqliteStore {
         self.write_tx(|tx| {
             tx.execute("DELETE FROM vault_objects WHERE vault_id = ?1", [id])
                 .map_err(backend)?;
+            tx.execute(
+                "DELETE FROM vault_rotation_policies WHERE vault_id = ?1",
+                [id],
+            )
+            .map_err(backend)?;
             tx.execute("DELETE FROM vaults WHERE id = ?1", [id])
                 .map_err(backend)?;
             insert_audit(tx, audit)
@@ -1130,6 +1139,63 @@ impl Store for SqliteStore {
         })
     }
 
+    fn put_rotation_policy(
+        &self,
+        vault_id: i64,
+        name_key: &str,
+        policy: &str,
+        created_at: OffsetDateTime,
+        updated_at: OffsetDateTime,
+        audit: &AuditEvent,
+    ) -> StoreResult<()> {
+        self.write_tx(|tx| {
+            tx.execute(
+                "INSERT INTO vault_rotation_policies(vault_id, name_key, policy, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5) \
+                 ON CONFLICT(vault_id, name_key) DO UPDATE SET policy = excluded.policy, updated_at = excluded.updated_at",
+                params![vault_id, name_key, policy, to_micros(created_at), to_micros(updated_at)],
+            )
+            .map_err(backend)?;
+            insert_audit(tx, audit)
+        })
+    }
+
+    fn rotation_policy(
+        &self,
+        vault_id: i64,
+        name_key: &str,
+    ) -> StoreResult<Option<(String, OffsetDateTime, OffsetDateTime)>> {
+        let row = self
+            .read()
+            .query_row(
+                "SELECT policy, created_at, updated_at FROM vault_rotation_policies WHERE vault_id = ?1 AND name_key = ?2",
+                params![vault_id, name_key],
+                |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?)),
+            )
+            .optional()
+            .map_err(backend)?;
+        row.map(|(p, c, u)| Ok((p, from_micros(c)?, from_micros(u)?)))
+            .transpose()
+    }
+
+    fn rotation_policies(
+        &self,
+    ) -> StoreResult<Vec<(i64, String, String, OffsetDateTime, OffsetDateTime)>> {
+        let conn = self.read();
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT vault_id, name_key, policy, created_at, updated_at FROM vault_rotation_policies ORDER BY vault_id, name_key",
+            )
+            .map_err(backend)?;
+        let rows = stmt
+            .query_map([], |r| {
+                let (c, u): (i64, i64) = (r.get(3)?, r.get(4)?);
+                let (v, n, p): (i64, String, String) = (r.get(0)?, r.get(1)?, r.get(2)?);
+                Ok((|| Ok((v, n, p, from_micros(c)?, from_micros(u)?)))())
+            })
+            .map_err(backend)?;
+        collect(rows)
+    }
+
     fn purge_objects(
         &self,
         vault_id: i64,
@@ -1143,6 +1209,13 @@ impl Store for SqliteStore {
                 params![vault_id, c.as_str(), name_key],
             )
             .map_err(backend)?;
+            if c == Collection::Keys {
+                tx.execute(
+                    "DELETE FROM vault_rotation_policies WHERE vault_id = ?1 AND name_key = ?2",
+                    params![vault_id, name_key],
+                )
+                .map_err(backend)?;
+            }
             insert_audit(tx, audit)
         })
     }

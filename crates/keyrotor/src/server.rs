@@ -47,6 +47,14 @@ pub struct ServeArgs {
     /// The root key may instead be given in the environment variable KEYROTOR_ROOT_KEY.
     #[arg(long, env = "KEYROTOR_ROOT_KEY_FILE")]
     pub root_key_file: Option<PathBuf>,
+    /// How often key rotation policies are evaluated (seconds).
+    #[arg(long, env = "KEYROTOR_ROTATION_INTERVAL", default_value_t = 60)]
+    pub rotation_interval: u64,
+    /// For tests: rotation-policy runs (`keyrotor vault policy run --at`) may
+    /// evaluate policies as of a later time, so that "rotate every year" can
+    /// be exercised in seconds. Never in production.
+    #[arg(long)]
+    pub test_clock: bool,
 }
 
 fn load_root_key(args: &ServeArgs) -> Result<RootKey> {
@@ -245,15 +253,16 @@ pub async fn run(args: ServeArgs) -> Result<()> {
         authority: endpoints.arm().to_string(),
     };
     let vault_resource = vault_cfg.resource.clone();
-    let state = ArmState::new(core, dp.usage.clone(), dir, endpoints, issuer).with_extra_audiences(
-        move |aud| {
+    let rotation_core = core.clone();
+    let state = ArmState::new(core, dp.usage.clone(), dir, endpoints, issuer)
+        .with_test_clock(args.test_clock)
+        .with_extra_audiences(move |aud| {
             keyrotor_dataplane::data_plane_audience(aud, &ph, sfx.as_deref()).is_some()
                 || aud
                     .trim_end_matches('/')
                     .eq_ignore_ascii_case(&vault_resource)
                 || aud.trim_end_matches('/') == "https://vault.azure.net"
-        },
-    );
+        });
     let dp = dp
         .with_tokens(keyrotor_dataplane::TokenConfig {
             issuer: state.issuer_cell(),
@@ -265,6 +274,10 @@ pub async fn run(args: ServeArgs) -> Result<()> {
     let state = Arc::new(state);
     let dataplane = Arc::new(dp);
     let flusher = dataplane.spawn_usage_flusher(Duration::from_secs(1));
+    let rotator = spawn_rotation_policies(
+        rotation_core,
+        Duration::from_secs(args.rotation_interval.max(1)),
+    );
     let app = compose(keyrotor_arm::router(state), dataplane.clone(), dns_suffix);
     // One acceptor thread per core, each with its own single-threaded runtime
     // and SO_REUSEPORT listener: connections stay on the core that accepted
@@ -313,6 +326,7 @@ pub async fn run(args: ServeArgs) -> Result<()> {
     })
     .await?;
     flusher.abort();
+    rotator.abort();
     dataplane.flush_usage().await;
     served
 }
@@ -400,6 +414,33 @@ where
         .timer(hyper_util::rt::TokioTimer::new())
         .header_read_timeout(Duration::from_secs(30))
         .serve_connection(io, svc)
+}
+
+/// Evaluates key rotation policies every `interval`; each rotation has its
+/// audit record (written by the core) and a log line without key material.
+fn spawn_rotation_policies(
+    core: Arc<keyrotor_core::Keyrotor>,
+    interval: Duration,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(interval);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            let c = core.clone();
+            match tokio::task::spawn_blocking(move || c.run_rotation_policies(c.now())).await {
+                Ok(Ok(done)) => {
+                    for (vault, key, version) in done {
+                        tracing::info!(%vault, %key, %version, "key rotated by its rotation policy");
+                    }
+                }
+                Ok(Err(e)) => {
+                    tracing::warn!(error = %e, "rotation policies could not run; will retry")
+                }
+                Err(e) => tracing::warn!(error = %e, "rotation policy task failed"),
+            }
+        }
+    })
 }
 
 async fn shutdown_signal() {
