@@ -161,8 +161,8 @@ def kr(server):
     """Runs the keyrotor CLI against the test server; fails on a non-zero exit unless check=False."""
     env = dict(os.environ, KEYROTOR_BOOTSTRAP=str(server.data_dir / "bootstrap.json"))
 
-    def run(*args, check=True):
-        p = subprocess.run([_binary(), *args], env=env, capture_output=True, text=True, timeout=60)
+    def run(*args, check=True, input=None):
+        p = subprocess.run([_binary(), *args], env=env, capture_output=True, text=True, timeout=60, input=input)
         if check:
             assert p.returncode == 0, p.stderr
         return p

@@ -217,3 +217,55 @@ def test_rotation_policy_runs_on_time(server, credential, vault):
     expected_expiry = later.replace(year=later.year + 2)
     assert abs((new.properties.expires_on - expected_expiry).total_seconds()) < 5
     assert r.status_code == 200
+
+
+def test_cli_vault_keys_secrets_and_policies(server, kr, resources):
+    """The keyrotor CLI end to end: vault create/list/delete/recover/purge,
+    key create/list/rotate/policy, secret set/get/list."""
+    import json
+    from datetime import datetime, timedelta, timezone
+
+    rg, name = unique("rg-"), unique("kvcli")
+    resources.resource_groups.create_or_update(rg, {"location": "westus"})
+    v = json.loads(kr("vault", "create", "-n", name, "-g", rg, "--retention-days", "7").stdout)
+    assert v["properties"]["vaultUri"] == f"https://{name}.vault.localhost:{server.port}/"
+    admin = server.bootstrap["clientId"]
+    kr("role", "assignment", "create", "--assignee", admin, "--role", "Key Vault Administrator", "--scope", v["id"])
+
+    k = json.loads(kr("vault", "key", "create", "--vault", name, "-n", "cmk", "--kty", "RSA", "--size", "3072").stdout)
+    assert k["key"]["kty"] == "RSA" and len(k["key"]["n"]) >= 500  # 384 bytes, base64url
+    ec = json.loads(kr("vault", "key", "create", "--vault", name, "-n", "sig", "--kty", "EC", "--curve", "P-521").stdout)
+    assert ec["key"]["crv"] == "P-521"
+    bad = kr("vault", "key", "create", "--vault", name, "-n", "weak", "--kty", "RSA", "--size", "1024", check=False)
+    assert bad.returncode != 0 and "BadParameter" in bad.stderr
+    kr("vault", "key", "rotate", "--vault", name, "-n", "cmk")
+    versions = json.loads(kr("vault", "key", "list", "--vault", name, "-n", "cmk").stdout)
+    assert len(versions) == 2 and all(x["name"] == "cmk" and len(x["version"]) == 32 for x in versions)
+    assert {x["name"] for x in json.loads(kr("vault", "key", "list", "--vault", name).stdout)} == {"cmk", "sig"}
+
+    p = json.loads(kr("vault", "key", "policy", "set", "--vault", name, "-n", "cmk", "--rotate-after", "P30D", "--expires-in", "P90D").stdout)
+    assert p["attributes"]["expiryTime"] == "P90D"
+    shown = json.loads(kr("vault", "key", "policy", "show", "--vault", name, "-n", "cmk").stdout)
+    assert shown["lifetimeActions"] == [{"trigger": {"timeAfterCreate": "P30D"}, "action": {"type": "Rotate"}}]
+    assert name not in kr("vault", "key", "policy", "run", "--now").stdout
+    at = (datetime.now(timezone.utc) + timedelta(days=31)).isoformat()
+    ran = json.loads(kr("vault", "key", "policy", "run", "--at", at).stdout)
+    assert [(r["vault"], r["key"]) for r in ran if r["vault"] == name] == [(name, "cmk")]
+    assert len(json.loads(kr("vault", "key", "list", "--vault", name, "-n", "cmk").stdout)) == 3
+
+    out = kr("vault", "secret", "set", "--vault", name, "-n", "api-token", input="s3cr3t-value\n")
+    assert "s3cr3t-value" not in out.stdout, "the CLI echoed a secret value"
+    kr("vault", "secret", "set", "--vault", name, "-n", "api-token", "--value", "second", "--content-type", "text/plain")
+    assert json.loads(kr("vault", "secret", "get", "--vault", name, "-n", "api-token").stdout)["value"] == "second"
+    versions = json.loads(kr("vault", "secret", "list", "--vault", name, "-n", "api-token").stdout)
+    first = next(x["id"].rsplit("/", 1)[1] for x in versions if "contentType" not in x)
+    assert json.loads(kr("vault", "secret", "get", "--vault", name, "-n", "api-token", "--version", first).stdout)["value"] == "s3cr3t-value"
+
+    kr("vault", "delete", "-n", name, "-g", rg, "--yes")
+    assert name in [x["name"] for x in json.loads(kr("vault", "list", "--deleted").stdout)]
+    assert name not in [x["name"] for x in json.loads(kr("vault", "list", "-g", rg).stdout)]
+    kr("vault", "recover", "-n", name, "-g", rg)
+    assert json.loads(kr("vault", "secret", "get", "--vault", name, "-n", "api-token").stdout)["value"] == "second"
+    kr("vault", "delete", "-n", name, "-g", rg, "--yes")
+    kr("vault", "purge", "-n", name, "--yes")  # no purge protection: allowed
+    assert name not in [x["name"] for x in json.loads(kr("vault", "list", "--deleted").stdout)]

@@ -129,12 +129,190 @@ pub enum ClientCommand {
         #[command(flatten)]
         conn: Conn,
     },
+    /// Key vaults, their keys (with rotation policies) and secrets.
+    Vault {
+        #[command(subcommand)]
+        cmd: VaultCmd,
+        #[command(flatten)]
+        conn: Conn,
+    },
     /// Role-based access: role definitions and role assignments.
     Role {
         #[command(subcommand)]
         cmd: RoleCmd,
         #[command(flatten)]
         conn: Conn,
+    },
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum VaultCmd {
+    /// Create (or update) a vault. Soft delete is always on.
+    Create {
+        #[arg(short = 'n', long)]
+        name: String,
+        #[arg(short = 'g', long)]
+        resource_group: String,
+        #[arg(short = 'l', long, default_value = "westus")]
+        location: String,
+        /// Days a deleted vault, key or secret stays recoverable (7-90).
+        #[arg(long, default_value_t = 90)]
+        retention_days: u32,
+        /// Refuse purging before the retention ends; cannot be turned off.
+        #[arg(long)]
+        enable_purge_protection: bool,
+    },
+    /// List vaults (of a group, or of the subscription).
+    List {
+        #[arg(short = 'g', long)]
+        resource_group: Option<String>,
+        /// List soft-deleted vaults instead.
+        #[arg(long)]
+        deleted: bool,
+    },
+    /// Soft-delete a vault (recoverable during its retention period).
+    Delete {
+        #[arg(short = 'n', long)]
+        name: String,
+        #[arg(short = 'g', long)]
+        resource_group: String,
+        #[arg(short = 'y', long)]
+        yes: bool,
+    },
+    /// Recover a soft-deleted vault.
+    Recover {
+        #[arg(short = 'n', long)]
+        name: String,
+        #[arg(short = 'g', long)]
+        resource_group: String,
+    },
+    /// Remove a soft-deleted vault for good (refused under purge protection).
+    Purge {
+        #[arg(short = 'n', long)]
+        name: String,
+        #[arg(short = 'y', long)]
+        yes: bool,
+    },
+    /// Keys: create, list, rotate, rotation policy.
+    Key {
+        #[command(subcommand)]
+        cmd: VaultKeyCmd,
+    },
+    /// Secrets: set, get, list.
+    Secret {
+        #[command(subcommand)]
+        cmd: VaultSecretCmd,
+    },
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum VaultKeyCmd {
+    /// Create a key (a new version if it exists).
+    Create {
+        #[arg(long)]
+        vault: String,
+        #[arg(short = 'n', long)]
+        name: String,
+        /// RSA, RSA-HSM, EC, EC-HSM, oct or oct-HSM.
+        #[arg(long, default_value = "RSA")]
+        kty: String,
+        /// RSA: 2048, 3072 or 4096; oct: 256.
+        #[arg(long)]
+        size: Option<u32>,
+        /// EC: P-256, P-384 or P-521.
+        #[arg(long)]
+        curve: Option<String>,
+    },
+    /// List keys, or the versions of one key.
+    List {
+        #[arg(long)]
+        vault: String,
+        /// Show this key's versions.
+        #[arg(short = 'n', long)]
+        name: Option<String>,
+    },
+    /// Rotate a key now (a new version; the old ones still unwrap).
+    Rotate {
+        #[arg(long)]
+        vault: String,
+        #[arg(short = 'n', long)]
+        name: String,
+    },
+    /// Show, set or run rotation policies.
+    Policy {
+        #[command(subcommand)]
+        cmd: PolicyCmd,
+    },
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum PolicyCmd {
+    Show {
+        #[arg(long)]
+        vault: String,
+        #[arg(short = 'n', long)]
+        name: String,
+    },
+    /// Set a key's rotation policy (ISO 8601 durations, e.g. P30D, P1Y).
+    Set {
+        #[arg(long)]
+        vault: String,
+        #[arg(short = 'n', long)]
+        name: String,
+        /// Rotate this long after each version's creation.
+        #[arg(long)]
+        rotate_after: Option<String>,
+        /// Rotate this long before each version's expiry (needs --expires-in).
+        #[arg(long, conflicts_with = "rotate_after")]
+        rotate_before_expiry: Option<String>,
+        /// Each new version expires this long after its creation.
+        #[arg(long)]
+        expires_in: Option<String>,
+        /// Notify this long before expiry (recorded; keyrotor sends no events).
+        #[arg(long)]
+        notify_before_expiry: Option<String>,
+    },
+    /// Rotate every key whose policy is due, now, instead of waiting for
+    /// the server's next evaluation.
+    Run {
+        /// Run now (the default; accepted for clarity).
+        #[arg(long)]
+        now: bool,
+        /// Evaluate as of this RFC 3339 time (servers started with --test-clock only).
+        #[arg(long, conflicts_with = "now")]
+        at: Option<String>,
+    },
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum VaultSecretCmd {
+    /// Set a secret (a new version). The value comes from --value, or from
+    /// standard input when --value is absent (keeps it out of shell history).
+    Set {
+        #[arg(long)]
+        vault: String,
+        #[arg(short = 'n', long)]
+        name: String,
+        #[arg(long)]
+        value: Option<String>,
+        #[arg(long)]
+        content_type: Option<String>,
+    },
+    /// Print a secret's value (latest, or --version).
+    Get {
+        #[arg(long)]
+        vault: String,
+        #[arg(short = 'n', long)]
+        name: String,
+        #[arg(long)]
+        version: Option<String>,
+    },
+    /// List secrets (metadata only), or the versions of one.
+    List {
+        #[arg(long)]
+        vault: String,
+        #[arg(short = 'n', long)]
+        name: Option<String>,
     },
 }
 
@@ -560,6 +738,11 @@ struct Client {
     token: zeroize::Zeroizing<String>,
     subscription: String,
     output: Output,
+    /// For tokens of other audiences (vault data planes).
+    token_url: String,
+    client_id: String,
+    secret: zeroize::Zeroizing<String>,
+    ca_pem: Option<Vec<u8>>,
 }
 
 fn field(doc: &Value, name: &str) -> Option<String> {
@@ -607,26 +790,63 @@ async fn connect(conn: &Conn) -> Result<Client> {
     let mut builder = reqwest::Client::builder()
         .use_rustls_tls()
         .timeout(std::time::Duration::from_secs(60));
-    if let Some(ca) = ca {
+    if let Some(ca) = &ca {
         let pem = std::fs::read(&ca)
             .with_context(|| format!("reading CA certificate {}", ca.display()))?;
         builder = builder.add_root_certificate(reqwest::Certificate::from_pem(&pem)?);
     }
+    let ca_pem = match &ca {
+        Some(ca) => Some(
+            std::fs::read(ca)
+                .with_context(|| format!("reading CA certificate {}", ca.display()))?,
+        ),
+        None => None,
+    };
     let http = builder.build()?;
+    let token_url = format!(
+        "{}/{tenant}/oauth2/v2.0/token",
+        authority.trim_end_matches('/')
+    );
+    let token = get_token(
+        &http,
+        &token_url,
+        &client_id,
+        &secret,
+        "https://management.azure.com/.default",
+    )
+    .await?;
+    Ok(Client {
+        http,
+        base,
+        token,
+        subscription,
+        output: conn.output,
+        token_url,
+        client_id,
+        secret,
+        ca_pem,
+    })
+}
+
+/// A client-credentials token for `scope` from keyrotor's token endpoint.
+async fn get_token(
+    http: &reqwest::Client,
+    url: &str,
+    client_id: &str,
+    secret: &str,
+    scope: &str,
+) -> Result<zeroize::Zeroizing<String>> {
     let resp = http
-        .post(format!(
-            "{}/{tenant}/oauth2/v2.0/token",
-            authority.trim_end_matches('/')
-        ))
+        .post(url)
         .form(&[
             ("grant_type", "client_credentials"),
-            ("client_id", client_id.as_str()),
-            ("client_secret", secret.as_str()),
-            ("scope", "https://management.azure.com/.default"),
+            ("client_id", client_id),
+            ("client_secret", secret),
+            ("scope", scope),
         ])
         .send()
         .await
-        .with_context(|| format!("cannot reach {authority}"))?;
+        .with_context(|| format!("cannot reach {url}"))?;
     let status = resp.status();
     let body: Value = resp.json().await.unwrap_or(Value::Null);
     if !status.is_success() {
@@ -635,16 +855,9 @@ async fn connect(conn: &Conn) -> Result<Client> {
             field(&body, "error_description").unwrap_or_else(|| "no details".into())
         );
     }
-    let token = zeroize::Zeroizing::new(
+    Ok(zeroize::Zeroizing::new(
         field(&body, "access_token").ok_or_else(|| anyhow!("sign-in returned no token"))?,
-    );
-    Ok(Client {
-        http,
-        base,
-        token,
-        subscription,
-        output: conn.output,
-    })
+    ))
 }
 
 impl Client {
@@ -1183,6 +1396,10 @@ pub async fn run(cmd: ClientCommand) -> Result<()> {
             let c = connect(&conn).await?;
             run_auth(&c, cmd).await
         }
+        ClientCommand::Vault { cmd, conn } => {
+            let c = connect(&conn).await?;
+            run_vault(&c, cmd).await
+        }
         ClientCommand::Role { cmd, conn } => {
             let c = connect(&conn).await?;
             run_role(&c, cmd).await
@@ -1581,6 +1798,526 @@ const SP_COLUMNS: &[(&str, &str)] = &[
 ];
 
 const API_AUTHZ: &str = "2022-04-01";
+const API_KV_MGMT: &str = "2026-05-15";
+const API_KV: &str = "2025-07-01";
+const VAULT_COLUMNS: &[(&str, &str)] = &[
+    ("Name", "/name"),
+    ("Location", "/location"),
+    ("VaultUri", "/properties/vaultUri"),
+    ("RetentionDays", "/properties/softDeleteRetentionInDays"),
+    ("PurgeProtection", "/properties/enablePurgeProtection"),
+];
+
+/// A vault's data plane: its URL, an HTTP client that reaches it, a token.
+struct VaultConn {
+    uri: String,
+    http: reqwest::Client,
+    token: zeroize::Zeroizing<String>,
+}
+
+impl Client {
+    /// Finds the vault by name and signs in to its data plane (the vault
+    /// host resolves to the service's own address: one service serves all).
+    async fn vault_conn(&self, name: &str) -> Result<VaultConn> {
+        let list = self
+            .ok(
+                reqwest::Method::GET,
+                &format!(
+                    "/subscriptions/{}/providers/Microsoft.KeyVault/vaults",
+                    self.subscription
+                ),
+                API_KV_MGMT,
+                None,
+            )
+            .await?;
+        let uri = list["value"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|v| {
+                v["name"]
+                    .as_str()
+                    .is_some_and(|n| n.eq_ignore_ascii_case(name))
+            })
+            .and_then(|v| v["properties"]["vaultUri"].as_str())
+            .ok_or_else(|| anyhow!("(VaultNotFound) no vault named '{name}'"))?
+            .to_string();
+        let url = reqwest::Url::parse(&uri).context("the vault URI is not a URL")?;
+        let host = url.host_str().unwrap_or_default().to_string();
+        let port = url.port_or_known_default().unwrap_or(443);
+        let base = reqwest::Url::parse(&self.base).context("the endpoint is not a URL")?;
+        let mut builder = reqwest::Client::builder()
+            .use_rustls_tls()
+            .timeout(std::time::Duration::from_secs(60));
+        if let Some(pem) = &self.ca_pem {
+            builder = builder.add_root_certificate(reqwest::Certificate::from_pem(pem)?);
+        }
+        if let (Some(bh), Some(bp)) = (base.host_str(), base.port_or_known_default()) {
+            let target = tokio::net::lookup_host((bh.trim_matches(['[', ']']), bp))
+                .await
+                .ok()
+                .and_then(|mut a| a.next());
+            if let Some(mut addr) = target {
+                addr.set_port(port);
+                builder = builder.resolve(&host, addr);
+            }
+        }
+        let http = builder.build()?;
+        let resource = match host.split_once('.') {
+            Some((_, rest)) => match url.port() {
+                Some(p) => format!("https://{rest}:{p}"),
+                None => format!("https://{rest}"),
+            },
+            None => bail!("the vault URI has no vault host name"),
+        };
+        let token = get_token(
+            &self.http,
+            &self.token_url,
+            &self.client_id,
+            &self.secret,
+            &format!("{resource}/.default"),
+        )
+        .await?;
+        Ok(VaultConn {
+            uri: uri.trim_end_matches('/').to_string(),
+            http,
+            token,
+        })
+    }
+}
+
+impl VaultConn {
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<Value> {
+        let sep = if path.contains('?') { '&' } else { '?' };
+        let mut req = self
+            .http
+            .request(
+                method.clone(),
+                format!("{}{path}{sep}api-version={API_KV}", self.uri),
+            )
+            .bearer_auth(self.token.as_str());
+        req = match body {
+            Some(b) => req.json(&b),
+            None if method == reqwest::Method::POST => req.header("content-length", "0"),
+            None => req,
+        };
+        let resp = req
+            .send()
+            .await
+            .with_context(|| format!("cannot reach {}", self.uri))?;
+        let status = resp.status();
+        let text = resp.text().await.unwrap_or_default();
+        let v: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+        if !status.is_success() {
+            bail!(
+                "({}) {}",
+                v.pointer("/error/code")
+                    .and_then(Value::as_str)
+                    .unwrap_or("Error"),
+                v.pointer("/error/message")
+                    .and_then(Value::as_str)
+                    .unwrap_or("no details")
+            );
+        }
+        Ok(v)
+    }
+}
+
+fn last_segment(id: &str, n: usize) -> String {
+    id.rsplit('/').nth(n).unwrap_or_default().to_string()
+}
+
+async fn run_vault(c: &Client, cmd: VaultCmd) -> Result<()> {
+    use reqwest::Method;
+    let vault_path = |g: &str, n: &str| {
+        format!(
+            "/subscriptions/{}/resourceGroups/{}/providers/Microsoft.KeyVault/vaults/{}",
+            c.subscription,
+            enc(g),
+            enc(n)
+        )
+    };
+    let deleted_location = |name: String| async move {
+        let list = c
+            .ok(
+                Method::GET,
+                &format!(
+                    "/subscriptions/{}/providers/Microsoft.KeyVault/deletedVaults",
+                    c.subscription
+                ),
+                API_KV_MGMT,
+                None,
+            )
+            .await?;
+        list["value"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|v| {
+                v["name"]
+                    .as_str()
+                    .is_some_and(|n| n.eq_ignore_ascii_case(&name))
+            })
+            .and_then(|v| v["properties"]["location"].as_str().map(str::to_string))
+            .ok_or_else(|| anyhow!("(ResourceNotFound) no deleted vault named '{name}'"))
+    };
+    match cmd {
+        VaultCmd::Create {
+            name,
+            resource_group,
+            location,
+            retention_days,
+            enable_purge_protection,
+        } => {
+            let mut props = json!({
+                "sku": {"family": "A", "name": "standard"},
+                "enableSoftDelete": true,
+                "softDeleteRetentionInDays": retention_days,
+                "enableRbacAuthorization": true,
+            });
+            if enable_purge_protection {
+                props["enablePurgeProtection"] = json!(true);
+            }
+            let v = c
+                .ok(
+                    Method::PUT,
+                    &vault_path(&resource_group, &name),
+                    API_KV_MGMT,
+                    Some(json!({"location": location, "properties": props})),
+                )
+                .await?;
+            emit(c.output, &v, VAULT_COLUMNS)
+        }
+        VaultCmd::List {
+            resource_group,
+            deleted,
+        } => {
+            let path = match (&resource_group, deleted) {
+                (_, true) => format!(
+                    "/subscriptions/{}/providers/Microsoft.KeyVault/deletedVaults",
+                    c.subscription
+                ),
+                (Some(g), false) => format!(
+                    "/subscriptions/{}/resourceGroups/{}/providers/Microsoft.KeyVault/vaults",
+                    c.subscription,
+                    enc(g)
+                ),
+                (None, false) => format!(
+                    "/subscriptions/{}/providers/Microsoft.KeyVault/vaults",
+                    c.subscription
+                ),
+            };
+            let v = c.ok(Method::GET, &path, API_KV_MGMT, None).await?;
+            if deleted {
+                emit(
+                    c.output,
+                    &v["value"],
+                    &[
+                        ("Name", "/name"),
+                        ("Location", "/properties/location"),
+                        ("Deleted", "/properties/deletionDate"),
+                        ("PurgeAfter", "/properties/scheduledPurgeDate"),
+                        ("PurgeProtection", "/properties/purgeProtectionEnabled"),
+                    ],
+                )
+            } else {
+                emit(c.output, &v["value"], VAULT_COLUMNS)
+            }
+        }
+        VaultCmd::Delete {
+            name,
+            resource_group,
+            yes,
+        } => {
+            confirm(
+                &format!("delete vault '{name}' (recoverable during its retention period)"),
+                yes,
+            )?;
+            c.ok(
+                Method::DELETE,
+                &vault_path(&resource_group, &name),
+                API_KV_MGMT,
+                None,
+            )
+            .await?;
+            Ok(())
+        }
+        VaultCmd::Recover {
+            name,
+            resource_group,
+        } => {
+            let location = deleted_location(name.clone()).await?;
+            let v = c
+                .ok(
+                    Method::PUT,
+                    &vault_path(&resource_group, &name),
+                    API_KV_MGMT,
+                    Some(json!({"location": location, "properties": {"createMode": "recover", "sku": {"family": "A", "name": "standard"}}})),
+                )
+                .await?;
+            emit(c.output, &v, VAULT_COLUMNS)
+        }
+        VaultCmd::Purge { name, yes } => {
+            confirm(
+                &format!("purge vault '{name}' and everything in it for good"),
+                yes,
+            )?;
+            let location = deleted_location(name.clone()).await?;
+            c.ok(
+                Method::POST,
+                &format!(
+                    "/subscriptions/{}/providers/Microsoft.KeyVault/locations/{}/deletedVaults/{}/purge",
+                    c.subscription,
+                    enc(&location),
+                    enc(&name)
+                ),
+                API_KV_MGMT,
+                None,
+            )
+            .await?;
+            Ok(())
+        }
+        VaultCmd::Key { cmd } => run_vault_key(c, cmd).await,
+        VaultCmd::Secret { cmd } => run_vault_secret(c, cmd).await,
+    }
+}
+
+fn vault_key_rows(v: &Value) -> Value {
+    let items = v["value"].as_array().cloned().unwrap_or_default();
+    Value::Array(
+        items
+            .into_iter()
+            .map(|mut i| {
+                let kid = i["kid"].as_str().unwrap_or_default().to_string();
+                i["name"] = json!(if kid.matches('/').count() > 4 {
+                    last_segment(&kid, 1)
+                } else {
+                    last_segment(&kid, 0)
+                });
+                i["version"] = json!(if kid.matches('/').count() > 4 {
+                    last_segment(&kid, 0)
+                } else {
+                    String::new()
+                });
+                i
+            })
+            .collect(),
+    )
+}
+
+async fn run_vault_key(c: &Client, cmd: VaultKeyCmd) -> Result<()> {
+    use reqwest::Method;
+    let key_columns: &[(&str, &str)] = &[
+        ("Kid", "/key/kid"),
+        ("Kty", "/key/kty"),
+        ("Enabled", "/attributes/enabled"),
+        ("Expires", "/attributes/exp"),
+    ];
+    match cmd {
+        VaultKeyCmd::Create {
+            vault,
+            name,
+            kty,
+            size,
+            curve,
+        } => {
+            let v = c.vault_conn(&vault).await?;
+            let mut body = json!({"kty": kty});
+            if let Some(s) = size {
+                body["key_size"] = json!(s);
+            }
+            if let Some(cv) = curve {
+                body["crv"] = json!(cv);
+            }
+            let out = v
+                .call(
+                    Method::POST,
+                    &format!("/keys/{}/create", enc(&name)),
+                    Some(body),
+                )
+                .await?;
+            emit(c.output, &out, key_columns)
+        }
+        VaultKeyCmd::List { vault, name } => {
+            let v = c.vault_conn(&vault).await?;
+            let path = match &name {
+                Some(n) => format!("/keys/{}/versions", enc(n)),
+                None => "/keys".to_string(),
+            };
+            let out = v.call(Method::GET, &path, None).await?;
+            emit(
+                c.output,
+                &vault_key_rows(&out),
+                &[
+                    ("Name", "/name"),
+                    ("Version", "/version"),
+                    ("Enabled", "/attributes/enabled"),
+                    ("Created", "/attributes/created"),
+                    ("Expires", "/attributes/exp"),
+                ],
+            )
+        }
+        VaultKeyCmd::Rotate { vault, name } => {
+            let v = c.vault_conn(&vault).await?;
+            let out = v
+                .call(Method::POST, &format!("/keys/{}/rotate", enc(&name)), None)
+                .await?;
+            emit(c.output, &out, key_columns)
+        }
+        VaultKeyCmd::Policy { cmd } => {
+            match cmd {
+                PolicyCmd::Show { vault, name } => {
+                    let v = c.vault_conn(&vault).await?;
+                    let out = v
+                        .call(
+                            Method::GET,
+                            &format!("/keys/{}/rotationpolicy", enc(&name)),
+                            None,
+                        )
+                        .await?;
+                    emit(
+                        c.output,
+                        &out,
+                        &[("Id", "/id"), ("ExpiryTime", "/attributes/expiryTime")],
+                    )
+                }
+                PolicyCmd::Set {
+                    vault,
+                    name,
+                    rotate_after,
+                    rotate_before_expiry,
+                    expires_in,
+                    notify_before_expiry,
+                } => {
+                    let mut actions = Vec::new();
+                    if let Some(d) = rotate_after {
+                        actions.push(json!({"trigger": {"timeAfterCreate": d}, "action": {"type": "Rotate"}}));
+                    }
+                    if let Some(d) = rotate_before_expiry {
+                        actions.push(json!({"trigger": {"timeBeforeExpiry": d}, "action": {"type": "Rotate"}}));
+                    }
+                    if let Some(d) = notify_before_expiry {
+                        actions.push(json!({"trigger": {"timeBeforeExpiry": d}, "action": {"type": "Notify"}}));
+                    }
+                    let v = c.vault_conn(&vault).await?;
+                    let out = v
+                    .call(
+                        Method::PUT,
+                        &format!("/keys/{}/rotationpolicy", enc(&name)),
+                        Some(json!({"lifetimeActions": actions, "attributes": {"expiryTime": expires_in}})),
+                    )
+                    .await?;
+                    emit(
+                        c.output,
+                        &out,
+                        &[("Id", "/id"), ("ExpiryTime", "/attributes/expiryTime")],
+                    )
+                }
+                PolicyCmd::Run { now: _, at } => {
+                    let body = at.map(|t| json!({ "at": t }));
+                    let out = c
+                        .ok(
+                            Method::POST,
+                            "/providers/Keyrotor.Vault/rotationPolicies/run",
+                            API_IDENTITY,
+                            body,
+                        )
+                        .await?;
+                    emit(
+                        c.output,
+                        &out["rotated"],
+                        &[
+                            ("Vault", "/vault"),
+                            ("Key", "/key"),
+                            ("Version", "/version"),
+                        ],
+                    )
+                }
+            }
+        }
+    }
+}
+
+async fn run_vault_secret(c: &Client, cmd: VaultSecretCmd) -> Result<()> {
+    use reqwest::Method;
+    match cmd {
+        VaultSecretCmd::Set {
+            vault,
+            name,
+            value,
+            content_type,
+        } => {
+            let value = zeroize::Zeroizing::new(match value {
+                Some(v) => v,
+                None => {
+                    let mut s = String::new();
+                    std::io::Read::read_to_string(&mut std::io::stdin(), &mut s)
+                        .context("reading the secret value from standard input")?;
+                    s.trim_end_matches(['\n', '\r']).to_string()
+                }
+            });
+            let v = c.vault_conn(&vault).await?;
+            let mut body = json!({"value": value.as_str()});
+            if let Some(ct) = content_type {
+                body["contentType"] = json!(ct);
+            }
+            let mut out = v
+                .call(Method::PUT, &format!("/secrets/{}", enc(&name)), Some(body))
+                .await?;
+            // Never echo the value back.
+            if let Some(m) = out.as_object_mut() {
+                m.remove("value");
+            }
+            emit(
+                c.output,
+                &out,
+                &[("Id", "/id"), ("Enabled", "/attributes/enabled")],
+            )
+        }
+        VaultSecretCmd::Get {
+            vault,
+            name,
+            version,
+        } => {
+            let v = c.vault_conn(&vault).await?;
+            let out = v
+                .call(
+                    Method::GET,
+                    &format!(
+                        "/secrets/{}/{}",
+                        enc(&name),
+                        version.as_deref().map(enc).unwrap_or_default()
+                    ),
+                    None,
+                )
+                .await?;
+            emit(c.output, &out, &[("Value", "/value")])
+        }
+        VaultSecretCmd::List { vault, name } => {
+            let v = c.vault_conn(&vault).await?;
+            let path = match &name {
+                Some(n) => format!("/secrets/{}/versions", enc(n)),
+                None => "/secrets".to_string(),
+            };
+            let out = v.call(Method::GET, &path, None).await?;
+            emit(
+                c.output,
+                &out["value"],
+                &[
+                    ("Id", "/id"),
+                    ("ContentType", "/contentType"),
+                    ("Enabled", "/attributes/enabled"),
+                    ("Updated", "/attributes/updated"),
+                ],
+            )
+        }
+    }
+}
 const ASSIGNMENT_COLUMNS: &[(&str, &str)] = &[
     ("Name", "/name"),
     ("Principal", "/properties/principalId"),
