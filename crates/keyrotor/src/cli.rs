@@ -790,11 +790,6 @@ async fn connect(conn: &Conn) -> Result<Client> {
     let mut builder = reqwest::Client::builder()
         .use_rustls_tls()
         .timeout(std::time::Duration::from_secs(60));
-    if let Some(ca) = &ca {
-        let pem = std::fs::read(&ca)
-            .with_context(|| format!("reading CA certificate {}", ca.display()))?;
-        builder = builder.add_root_certificate(reqwest::Certificate::from_pem(&pem)?);
-    }
     let ca_pem = match &ca {
         Some(ca) => Some(
             std::fs::read(ca)
@@ -802,6 +797,9 @@ async fn connect(conn: &Conn) -> Result<Client> {
         ),
         None => None,
     };
+    if let Some(pem) = &ca_pem {
+        builder = builder.add_root_certificate(reqwest::Certificate::from_pem(pem)?);
+    }
     let http = builder.build()?;
     let token_url = format!(
         "{}/{tenant}/oauth2/v2.0/token",
