@@ -178,6 +178,31 @@ impl KeyMaterial {
         })
     }
 
+    /// An existing RSA private key (PKCS#8 DER), e.g. for import or tests.
+    pub fn import_rsa_pkcs8(der: &[u8]) -> Result<Self> {
+        let kp = RsaKeyPair::from_pkcs8(der).map_err(|_| VaultCryptoError::Malformed)?;
+        let bits =
+            u32::try_from(kp.public_modulus_len() * 8).map_err(|_| VaultCryptoError::Malformed)?;
+        if ![2048, 3072, 4096].contains(&bits) {
+            return Err(VaultCryptoError::BadKeySpec);
+        }
+        Ok(Self {
+            spec: KeySpec::Rsa(bits),
+            der: Zeroizing::new(der.to_vec()),
+        })
+    }
+
+    /// An existing 256-bit AES key.
+    pub fn import_oct(raw: &[u8]) -> Result<Self> {
+        if raw.len() != 32 {
+            return Err(VaultCryptoError::BadKeySpec);
+        }
+        Ok(Self {
+            spec: KeySpec::Oct(256),
+            der: Zeroizing::new(raw.to_vec()),
+        })
+    }
+
     pub fn spec(&self) -> KeySpec {
         self.spec
     }
