@@ -269,3 +269,45 @@ def test_cli_vault_keys_secrets_and_policies(server, kr, resources):
     kr("vault", "delete", "-n", name, "-g", rg, "--yes")
     kr("vault", "purge", "-n", name, "--yes")  # no purge protection: allowed
     assert name not in [x["name"] for x in json.loads(kr("vault", "list", "--deleted").stdout)]
+
+
+def test_backup_restore_into_another_vault(server, credential, authz, vault):
+    from azure.core.exceptions import ResourceExistsError
+    from azure.keyvault.keys import KeyClient
+    from azure.keyvault.keys.crypto import CryptographyClient, KeyWrapAlgorithm
+    from azure.keyvault.secrets import SecretClient
+
+    kv_mgmt, rg, _, v = vault
+    keys = KeyClient(v.properties.vault_uri, credential)
+    k1 = keys.create_rsa_key("portable", size=2048)
+    wrapped = CryptographyClient(k1, credential).wrap_key(KeyWrapAlgorithm.rsa_oaep, b"\x07" * 32)
+    keys.rotate_key("portable")
+    blob = keys.backup_key("portable")
+    with pytest.raises(ResourceExistsError):
+        keys.restore_key_backup(blob)  # the name is taken in this vault
+    secrets = SecretClient(v.properties.vault_uri, credential)
+    secrets.set_secret("conn", "one")
+    secrets.set_secret("conn", "two")
+    sblob = secrets.backup_secret("conn")
+
+    other = unique("kvb")
+    v2 = kv_mgmt.vaults.begin_create_or_update(rg, other, {"location": "westus", "properties": {
+        "tenantId": server.bootstrap["tenantId"], "sku": {"family": "A", "name": "standard"}}}).result()
+    assign_role(authz, v2.id, "Key Vault Administrator", server.bootstrap["clientId"])
+    keys2 = KeyClient(v2.properties.vault_uri, credential)
+    restored = keys2.restore_key_backup(blob)
+    assert restored.name == "portable"
+    assert {p.version for p in keys2.list_properties_of_key_versions("portable")} == {
+        p.version for p in keys.list_properties_of_key_versions("portable")}
+    old = CryptographyClient(f"{v2.properties.vault_uri.rstrip('/')}/keys/portable/{k1.properties.version}", credential)
+    assert old.unwrap_key(KeyWrapAlgorithm.rsa_oaep, wrapped.encrypted_key).key == b"\x07" * 32
+    secrets2 = SecretClient(v2.properties.vault_uri, credential)
+    secrets2.restore_secret_backup(sblob)
+    assert secrets2.get_secret("conn").value == "two"
+    assert len(list(secrets2.list_properties_of_secret_versions("conn"))) == 2
+    # A tampered blob is refused and changes nothing.
+    bad = bytearray(sblob)
+    bad[len(bad) // 2] ^= 1
+    with pytest.raises(HttpResponseError) as e:
+        SecretClient(v2.properties.vault_uri, credential).restore_secret_backup(bytes(bad))
+    assert e.value.status_code == 400

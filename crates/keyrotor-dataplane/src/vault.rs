@@ -119,6 +119,10 @@ enum Op {
     KeyDelete(String),
     KeyCrypto(String, String, &'static str),
     KeyPolicyGet(String),
+    KeyBackup(String),
+    KeyRestore,
+    SecretBackup(String),
+    SecretRestore,
     KeyPolicySet(String),
     DeletedKeyList,
     DeletedKeyGet(String),
@@ -145,6 +149,10 @@ impl Op {
         let ver = |v: Option<&&str>| v.map(|s| s.to_string()).filter(|s| !s.is_empty());
         let op = match (m.clone(), segs.as_slice()) {
             (Method::POST, ["keys", n, "create"]) => Op::KeyCreate(n.to_string()),
+            (Method::POST, ["keys", "restore"]) => Op::KeyRestore,
+            (Method::POST, ["keys", n, "backup"]) => Op::KeyBackup(n.to_string()),
+            (Method::POST, ["secrets", "restore"]) => Op::SecretRestore,
+            (Method::POST, ["secrets", n, "backup"]) => Op::SecretBackup(n.to_string()),
             (Method::GET, ["keys", n, p]) if p.eq_ignore_ascii_case("rotationpolicy") => {
                 Op::KeyPolicyGet(n.to_string())
             }
@@ -206,6 +214,10 @@ impl Op {
                 _ => "keys/decrypt/action",
             },
             Op::KeyPolicyGet(_) => "keyrotationpolicies/read",
+            Op::KeyBackup(_) => "keys/backup/action",
+            Op::KeyRestore => "keys/restore/action",
+            Op::SecretBackup(_) => "secrets/backup/action",
+            Op::SecretRestore => "secrets/restore/action",
             Op::KeyPolicySet(_) => "keyrotationpolicies/write",
             Op::DeletedKeyList | Op::DeletedKeyGet(_) => "deletedKeys/read",
             Op::DeletedKeyRecover(_) => "deletedKeys/recover/action",
@@ -790,6 +802,33 @@ impl Ctx<'_> {
                     _ => core.key_unwrap(v, &o, alg_v, &input)?.to_vec(),
                 };
                 ok(&json!({"kid": self.id("keys", &o, true), "value": B64.encode(out)}))
+            }
+            Op::KeyBackup(name) => {
+                let blob = core.backup_object(v, Collection::Keys, &name)?;
+                ok(&json!({"value": B64.encode(blob)}))
+            }
+            Op::SecretBackup(name) => {
+                let blob = core.backup_object(v, Collection::Secrets, &name)?;
+                ok(&json!({"value": B64.encode(blob)}))
+            }
+            Op::KeyRestore | Op::SecretRestore => {
+                let c = if matches!(op, Op::KeyRestore) {
+                    Collection::Keys
+                } else {
+                    Collection::Secrets
+                };
+                let Some(blob) = body
+                    .get("value")
+                    .and_then(Value::as_str)
+                    .and_then(|s| B64.decode(s.trim_end_matches('=')).ok())
+                else {
+                    return Ok(bad("'value' must be a base64url backup blob"));
+                };
+                let o = core.restore_object(a, v, c, &blob)?;
+                match c {
+                    Collection::Keys => ok(&self.key_bundle(&o)?),
+                    Collection::Secrets => ok(&self.secret_item(&o, true)),
+                }
             }
             Op::KeyPolicyGet(name) => {
                 let key = core.object(v, Collection::Keys, &name, None)?;
