@@ -92,6 +92,17 @@ def test_keys_rotate_wrap_unwrap_soft_delete(server, credential, vault):
     assert k1.key_type == KeyType.rsa and k1.id.startswith(v.properties.vault_uri.rstrip("/") + "/keys/cmk/")
     ec = keys.create_ec_key("signer", curve="P-384")
     assert ec.key.crv == "P-384"
+    # Sign on the server (private key), verify locally with the public key the vault returned.
+    import hashlib
+
+    from azure.keyvault.keys.crypto import SignatureAlgorithm
+    digest = hashlib.sha384(b"release-1.2.3").digest()
+    signer = CryptographyClient(ec, credential)
+    signed = signer.sign(SignatureAlgorithm.es384, digest)
+    assert signer.verify(SignatureAlgorithm.es384, digest, signed.signature).is_valid
+    assert not signer.verify(SignatureAlgorithm.es384, hashlib.sha384(b"other").digest(), signed.signature).is_valid
+    rsa_signed = CryptographyClient(k1, credential).sign(SignatureAlgorithm.ps256, hashlib.sha256(b"x").digest())
+    assert CryptographyClient(k1, credential).verify(SignatureAlgorithm.ps256, hashlib.sha256(b"x").digest(), rsa_signed.signature).is_valid
 
     dek = os.urandom(32)
     c1 = CryptographyClient(k1, credential)

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use keyrotor_crypto::vault::{KeyMaterial, KeySpec, PublicParts, WrapAlg};
+use keyrotor_crypto::vault::{KeyMaterial, KeySpec, PublicParts, SignAlg, WrapAlg};
 use keyrotor_types::{ResourceGroupName, Secret, SubscriptionId, VaultName};
 use time::OffsetDateTime;
 use zeroize::Zeroizing;
@@ -972,6 +972,35 @@ impl Keyrotor {
         usable(o, self.now())?;
         self.key_material(vault, o)?
             .unwrap(alg, data)
+            .map_err(Error::VaultCrypto)
+    }
+
+    /// Signs a digest with a usable key version.
+    pub fn key_sign(
+        &self,
+        vault: &Vault,
+        o: &VaultObject,
+        alg: SignAlg,
+        digest: &[u8],
+    ) -> Result<Vec<u8>> {
+        usable(o, self.now())?;
+        self.key_material(vault, o)?
+            .sign(alg, digest)
+            .map_err(Error::VaultCrypto)
+    }
+
+    /// Verifies a signature with a usable key version.
+    pub fn key_verify(
+        &self,
+        vault: &Vault,
+        o: &VaultObject,
+        alg: SignAlg,
+        digest: &[u8],
+        signature: &[u8],
+    ) -> Result<bool> {
+        usable(o, self.now())?;
+        self.key_material(vault, o)?
+            .verify(alg, digest, signature)
             .map_err(Error::VaultCrypto)
     }
 

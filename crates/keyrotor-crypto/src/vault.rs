@@ -103,6 +103,60 @@ impl WrapAlg {
     }
 }
 
+/// Signature algorithms (JWS names); the input is a digest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignAlg {
+    Rs256,
+    Rs384,
+    Rs512,
+    Ps256,
+    Ps384,
+    Ps512,
+    Es256,
+    Es384,
+    Es512,
+}
+
+impl SignAlg {
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "RS256" => SignAlg::Rs256,
+            "RS384" => SignAlg::Rs384,
+            "RS512" => SignAlg::Rs512,
+            "PS256" => SignAlg::Ps256,
+            "PS384" => SignAlg::Ps384,
+            "PS512" => SignAlg::Ps512,
+            "ES256" => SignAlg::Es256,
+            "ES384" => SignAlg::Es384,
+            "ES512" => SignAlg::Es512,
+            _ => return None,
+        })
+    }
+
+    fn digest(self) -> &'static aws_lc_rs::digest::Algorithm {
+        use aws_lc_rs::digest::{SHA256, SHA384, SHA512};
+        match self {
+            SignAlg::Rs256 | SignAlg::Ps256 | SignAlg::Es256 => &SHA256,
+            SignAlg::Rs384 | SignAlg::Ps384 | SignAlg::Es384 => &SHA384,
+            SignAlg::Rs512 | SignAlg::Ps512 | SignAlg::Es512 => &SHA512,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            SignAlg::Rs256 => "RS256",
+            SignAlg::Rs384 => "RS384",
+            SignAlg::Rs512 => "RS512",
+            SignAlg::Ps256 => "PS256",
+            SignAlg::Ps384 => "PS384",
+            SignAlg::Ps512 => "PS512",
+            SignAlg::Es256 => "ES256",
+            SignAlg::Es384 => "ES384",
+            SignAlg::Es512 => "ES512",
+        }
+    }
+}
+
 /// The public parts of a key (big-endian, no leading zeros), for JWKs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PublicParts {
@@ -276,6 +330,100 @@ impl KeyMaterial {
             }
             KeySpec::Oct(_) => Ok(PublicParts::Oct),
         }
+    }
+
+    fn digest_of(alg: SignAlg, digest: &[u8]) -> Result<aws_lc_rs::digest::Digest> {
+        aws_lc_rs::digest::Digest::import_less_safe(digest, alg.digest())
+            .map_err(|_| VaultCryptoError::BadInput)
+    }
+
+    fn ec_alg_for(&self, alg: SignAlg) -> Result<Curve> {
+        match (self.spec, alg) {
+            (KeySpec::Ec(c @ Curve::P256), SignAlg::Es256)
+            | (KeySpec::Ec(c @ Curve::P384), SignAlg::Es384)
+            | (KeySpec::Ec(c @ Curve::P521), SignAlg::Es512) => Ok(c),
+            _ => Err(VaultCryptoError::WrongAlgorithm(alg.name().into())),
+        }
+    }
+
+    fn rsa_padding(alg: SignAlg) -> Option<&'static dyn aws_lc_rs::signature::RsaEncoding> {
+        use aws_lc_rs::signature as s;
+        Some(match alg {
+            SignAlg::Rs256 => &s::RSA_PKCS1_SHA256,
+            SignAlg::Rs384 => &s::RSA_PKCS1_SHA384,
+            SignAlg::Rs512 => &s::RSA_PKCS1_SHA512,
+            SignAlg::Ps256 => &s::RSA_PSS_SHA256,
+            SignAlg::Ps384 => &s::RSA_PSS_SHA384,
+            SignAlg::Ps512 => &s::RSA_PSS_SHA512,
+            _ => return None,
+        })
+    }
+
+    /// Signs a digest (Key Vault's `sign`): RS*/PS* with RSA keys, ES* with
+    /// the EC key of the matching curve (fixed-size r||s, as JWS).
+    pub fn sign(&self, alg: SignAlg, digest: &[u8]) -> Result<Vec<u8>> {
+        let d = Self::digest_of(alg, digest)?;
+        match self.spec {
+            KeySpec::Rsa(_) => {
+                let padding = Self::rsa_padding(alg)
+                    .ok_or_else(|| VaultCryptoError::WrongAlgorithm(alg.name().into()))?;
+                let kp =
+                    RsaKeyPair::from_pkcs8(&self.der).map_err(|_| VaultCryptoError::Malformed)?;
+                let mut sig = vec![0u8; kp.public_modulus_len()];
+                kp.sign_digest(padding, &d, &mut sig)
+                    .map_err(|_| VaultCryptoError::Library)?;
+                Ok(sig)
+            }
+            KeySpec::Ec(_) => {
+                let curve = self.ec_alg_for(alg)?;
+                let kp = EcdsaKeyPair::from_pkcs8(curve.signing(), &self.der)
+                    .map_err(|_| VaultCryptoError::Malformed)?;
+                Ok(kp
+                    .sign_digest(&d)
+                    .map_err(|_| VaultCryptoError::Library)?
+                    .as_ref()
+                    .to_vec())
+            }
+            KeySpec::Oct(_) => Err(VaultCryptoError::WrongAlgorithm(alg.name().into())),
+        }
+    }
+
+    /// Verifies a signature over a digest; `Ok(false)` for a wrong signature.
+    pub fn verify(&self, alg: SignAlg, digest: &[u8], signature: &[u8]) -> Result<bool> {
+        use aws_lc_rs::signature as s;
+        let d = Self::digest_of(alg, digest)?;
+        let (verify_alg, public): (&'static dyn s::VerificationAlgorithm, Vec<u8>) = match self.spec
+        {
+            KeySpec::Rsa(_) => {
+                let kp =
+                    RsaKeyPair::from_pkcs8(&self.der).map_err(|_| VaultCryptoError::Malformed)?;
+                let v: &'static dyn s::VerificationAlgorithm = match alg {
+                    SignAlg::Rs256 => &s::RSA_PKCS1_2048_8192_SHA256,
+                    SignAlg::Rs384 => &s::RSA_PKCS1_2048_8192_SHA384,
+                    SignAlg::Rs512 => &s::RSA_PKCS1_2048_8192_SHA512,
+                    SignAlg::Ps256 => &s::RSA_PSS_2048_8192_SHA256,
+                    SignAlg::Ps384 => &s::RSA_PSS_2048_8192_SHA384,
+                    SignAlg::Ps512 => &s::RSA_PSS_2048_8192_SHA512,
+                    _ => return Err(VaultCryptoError::WrongAlgorithm(alg.name().into())),
+                };
+                (v, kp.public_key().as_ref().to_vec())
+            }
+            KeySpec::Ec(_) => {
+                let curve = self.ec_alg_for(alg)?;
+                let kp = EcdsaKeyPair::from_pkcs8(curve.signing(), &self.der)
+                    .map_err(|_| VaultCryptoError::Malformed)?;
+                let v: &'static dyn s::VerificationAlgorithm = match curve {
+                    Curve::P256 => &s::ECDSA_P256_SHA256_FIXED,
+                    Curve::P384 => &s::ECDSA_P384_SHA384_FIXED,
+                    Curve::P521 => &s::ECDSA_P521_SHA512_FIXED,
+                };
+                (v, kp.public_key().as_ref().to_vec())
+            }
+            KeySpec::Oct(_) => return Err(VaultCryptoError::WrongAlgorithm(alg.name().into())),
+        };
+        Ok(s::UnparsedPublicKey::new(verify_alg, public)
+            .verify_digest(&d, signature)
+            .is_ok())
     }
 
     fn check_alg(&self, alg: WrapAlg) -> Result<()> {
@@ -459,6 +607,42 @@ mod tests {
         assert_eq!(
             KeyMaterial::generate(KeySpec::Rsa(1024)).err(),
             Some(VaultCryptoError::BadKeySpec)
+        );
+    }
+
+    #[test]
+    fn sign_and_verify_digests() {
+        use aws_lc_rs::digest::{digest, SHA256, SHA384, SHA512};
+        let rsa = KeyMaterial::generate(KeySpec::Rsa(2048)).unwrap_or_else(|e| panic!("{e}"));
+        for (alg, d) in [
+            (SignAlg::Rs256, digest(&SHA256, b"m")),
+            (SignAlg::Ps384, digest(&SHA384, b"m")),
+            (SignAlg::Rs512, digest(&SHA512, b"m")),
+        ] {
+            let sig = rsa.sign(alg, d.as_ref()).unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(rsa.verify(alg, d.as_ref(), &sig), Ok(true));
+            let mut bad = sig.clone();
+            bad[5] ^= 1;
+            assert_eq!(rsa.verify(alg, d.as_ref(), &bad), Ok(false));
+        }
+        let ec = KeyMaterial::generate(KeySpec::Ec(Curve::P384)).unwrap_or_else(|e| panic!("{e}"));
+        let d = digest(&SHA384, b"m");
+        let sig = ec
+            .sign(SignAlg::Es384, d.as_ref())
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(sig.len(), 96);
+        assert_eq!(ec.verify(SignAlg::Es384, d.as_ref(), &sig), Ok(true));
+        assert!(matches!(
+            ec.sign(SignAlg::Es256, &[0u8; 32]),
+            Err(VaultCryptoError::WrongAlgorithm(_))
+        ));
+        assert!(matches!(
+            rsa.sign(SignAlg::Es256, &[0u8; 32]),
+            Err(VaultCryptoError::WrongAlgorithm(_))
+        ));
+        assert_eq!(
+            rsa.sign(SignAlg::Rs256, &[0u8; 31]),
+            Err(VaultCryptoError::BadInput)
         );
     }
 

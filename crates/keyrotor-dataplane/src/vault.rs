@@ -22,7 +22,7 @@ use keyrotor_core::vault::{
     Vault, VaultObject,
 };
 use keyrotor_core::{Actor, Error as CoreError};
-use keyrotor_crypto::vault::{Curve, KeySpec, PublicParts, WrapAlg};
+use keyrotor_crypto::vault::{Curve, KeySpec, PublicParts, SignAlg, WrapAlg};
 use keyrotor_types::Secret;
 use serde_json::{json, Map, Value};
 
@@ -173,6 +173,8 @@ impl Op {
                     "unwrapkey" => "unwrap",
                     "encrypt" => "encrypt",
                     "decrypt" => "decrypt",
+                    "sign" => "sign",
+                    "verify" => "verify",
                     _ => return Err(not_implemented(m, path)),
                 };
                 Op::KeyCrypto(n.to_string(), v.to_string(), w)
@@ -211,6 +213,8 @@ impl Op {
                 "wrap" => "keys/wrap/action",
                 "unwrap" => "keys/unwrap/action",
                 "encrypt" => "keys/encrypt/action",
+                "sign" => "keys/sign/action",
+                "verify" => "keys/verify/action",
                 _ => "keys/decrypt/action",
             },
             Op::KeyPolicyGet(_) => "keyrotationpolicies/read",
@@ -778,6 +782,38 @@ impl Ctx<'_> {
             Op::KeyDelete(name) => {
                 let o = core.delete_object(a, v, Collection::Keys, &name)?;
                 ok(&self.key_bundle(&o)?)
+            }
+            Op::KeyCrypto(name, ver, what) if what == "sign" || what == "verify" => {
+                let o = core.object(v, Collection::Keys, &name, Some(&ver))?;
+                let Some(alg) = body.get("alg").and_then(Value::as_str) else {
+                    return Ok(bad("'alg' is required"));
+                };
+                let Some(alg_v) = SignAlg::parse(alg) else {
+                    return Ok(bad(&format!(
+                        "the signature algorithm '{}' is not supported (RS256-512, PS256-512, ES256-512)",
+                        alg.chars().take(30).collect::<String>()
+                    )));
+                };
+                let field = |k: &str| {
+                    body.get(k)
+                        .and_then(Value::as_str)
+                        .and_then(|s| B64.decode(s.trim_end_matches('=')).ok())
+                };
+                if what == "sign" {
+                    let Some(digest) = field("value") else {
+                        return Ok(bad("'value' must be the base64url digest"));
+                    };
+                    let sig = core.key_sign(v, &o, alg_v, &digest)?;
+                    ok(&json!({"kid": self.id("keys", &o, true), "value": B64.encode(sig)}))
+                } else {
+                    let (Some(digest), Some(sig)) = (field("digest"), field("value")) else {
+                        return Ok(bad(
+                            "'digest' and 'value' (the signature) must be base64url",
+                        ));
+                    };
+                    let valid = core.key_verify(v, &o, alg_v, &digest, &sig)?;
+                    ok(&json!({"value": valid}))
+                }
             }
             Op::KeyCrypto(name, ver, what) => {
                 let o = core.object(v, Collection::Keys, &name, Some(&ver))?;
