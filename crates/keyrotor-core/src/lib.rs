@@ -149,6 +149,11 @@ pub struct Keyrotor {
     authz: std::sync::RwLock<Option<(u64, Arc<rbac::Authorizer>)>>,
     /// The bootstrap administrator's client id, known after [`Keyrotor::bootstrap`].
     admin: std::sync::OnceLock<String>,
+    /// Unsealed, parsed vault key versions (bounded); dropped when their
+    /// key or vault is deleted.
+    pub(crate) key_cache: std::sync::Mutex<
+        std::collections::HashMap<String, Arc<keyrotor_crypto::vault::KeyMaterial>>,
+    >,
 }
 
 const META_TENANT: &str = "tenant_id";
@@ -179,6 +184,7 @@ impl Keyrotor {
             rbac_epoch: std::sync::atomic::AtomicU64::new(1),
             authz: std::sync::RwLock::new(None),
             admin: std::sync::OnceLock::new(),
+            key_cache: std::sync::Mutex::new(std::collections::HashMap::new()),
         }
     }
 

@@ -339,6 +339,9 @@ impl RotationPolicy {
 
 const BACKUP_CONTEXT: &[u8] = b"keyrotor/vault-backup/v1";
 
+/// Parsed key versions kept in memory (RSA parsing costs more than using).
+const KEY_CACHE_ENTRIES: usize = 4096;
+
 /// Length-prefixed fields of a backup (inside the sealed blob).
 #[derive(Default)]
 struct Codec(Vec<u8>);
@@ -596,6 +599,7 @@ impl Keyrotor {
         }
         let audit = self.vault_audit(actor, "vault.purge", v.name.to_string(), String::new());
         self.store.purge_vault(v.id, &audit)?;
+        self.forget_keys(&v, None);
         self.bump();
         Ok(())
     }
@@ -937,8 +941,42 @@ impl Keyrotor {
             .map_err(Error::KeyMaterialUnavailable)
     }
 
-    fn key_material(&self, vault: &Vault, o: &VaultObject) -> Result<KeyMaterial> {
-        KeyMaterial::from_bytes(&self.unseal(vault, o)?).map_err(Error::VaultCrypto)
+    fn key_material(&self, vault: &Vault, o: &VaultObject) -> Result<std::sync::Arc<KeyMaterial>> {
+        let id = format!(
+            "{}/{}/{}",
+            vault.uid,
+            o.name.to_ascii_lowercase(),
+            o.version
+        );
+        let cache = || {
+            self.key_cache
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+        };
+        if let Some(m) = cache().get(&id) {
+            return Ok(m.clone());
+        }
+        let m = std::sync::Arc::new(
+            KeyMaterial::from_bytes(&self.unseal(vault, o)?).map_err(Error::VaultCrypto)?,
+        );
+        let mut c = cache();
+        if c.len() >= KEY_CACHE_ENTRIES {
+            c.clear();
+        }
+        c.insert(id, m.clone());
+        Ok(m)
+    }
+
+    /// Forgets cached material of a vault (all keys) or of one key.
+    fn forget_keys(&self, vault: &Vault, name: Option<&str>) {
+        let prefix = match name {
+            Some(n) => format!("{}/{}/", vault.uid, n.to_ascii_lowercase()),
+            None => format!("{}/", vault.uid),
+        };
+        self.key_cache
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .retain(|k, _| !k.starts_with(&prefix));
     }
 
     /// The public parts of a key version (what GET returns).
@@ -1219,6 +1257,7 @@ impl Keyrotor {
             Some(now),
             &audit,
         )?;
+        self.forget_keys(vault, Some(name));
         Ok(VaultObject {
             deleted_at: Some(now),
             ..latest
@@ -1276,6 +1315,7 @@ impl Keyrotor {
         );
         self.store
             .purge_objects(vault.id, c, &name.to_ascii_lowercase(), &audit)?;
+        self.forget_keys(vault, Some(name));
         Ok(())
     }
 }

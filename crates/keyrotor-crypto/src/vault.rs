@@ -13,6 +13,8 @@ use aws_lc_rs::rsa::{
     PrivateDecryptingKey, OAEP_SHA1_MGF1SHA1, OAEP_SHA256_MGF1SHA256,
 };
 use aws_lc_rs::signature::{EcdsaKeyPair, KeyPair, RsaKeyPair};
+use std::sync::OnceLock;
+
 use zeroize::Zeroizing;
 
 /// Why a vault key operation failed. Never carries key material.
@@ -178,6 +180,21 @@ pub struct KeyMaterial {
     spec: KeySpec,
     /// PKCS#8 DER (RSA, EC) or the raw key (oct).
     der: Zeroizing<Vec<u8>>,
+    /// Parsed forms, made on first use: parsing (and validating) an RSA key
+    /// costs more than using it, so a cached `KeyMaterial` pays it once.
+    rsa_dec: OnceLock<OaepPrivateDecryptingKey>,
+    rsa_enc: OnceLock<OaepPublicEncryptingKey>,
+    rsa_pair: OnceLock<RsaKeyPair>,
+    ec_pair: OnceLock<EcdsaKeyPair>,
+}
+
+/// `OnceLock::get_or_try_init` on stable: the value, made by `f` if absent.
+fn lazy<'a, T>(cell: &'a OnceLock<T>, f: impl FnOnce() -> Result<T>) -> Result<&'a T> {
+    if let Some(v) = cell.get() {
+        return Ok(v);
+    }
+    let v = f()?;
+    Ok(cell.get_or_init(|| v))
 }
 
 impl std::fmt::Debug for KeyMaterial {
@@ -193,6 +210,46 @@ const TAG_EC: u8 = 2;
 const TAG_OCT: u8 = 3;
 
 impl KeyMaterial {
+    fn new(spec: KeySpec, der: Vec<u8>) -> Self {
+        Self {
+            spec,
+            der: Zeroizing::new(der),
+            rsa_dec: OnceLock::new(),
+            rsa_enc: OnceLock::new(),
+            rsa_pair: OnceLock::new(),
+            ec_pair: OnceLock::new(),
+        }
+    }
+
+    fn rsa_pair(&self) -> Result<&RsaKeyPair> {
+        lazy(&self.rsa_pair, || {
+            RsaKeyPair::from_pkcs8(&self.der).map_err(|_| VaultCryptoError::Malformed)
+        })
+    }
+
+    fn ec_pair(&self, curve: Curve) -> Result<&EcdsaKeyPair> {
+        lazy(&self.ec_pair, || {
+            EcdsaKeyPair::from_pkcs8(curve.signing(), &self.der)
+                .map_err(|_| VaultCryptoError::Malformed)
+        })
+    }
+
+    fn rsa_dec(&self) -> Result<&OaepPrivateDecryptingKey> {
+        lazy(&self.rsa_dec, || {
+            let k = PrivateDecryptingKey::from_pkcs8(&self.der)
+                .map_err(|_| VaultCryptoError::Malformed)?;
+            OaepPrivateDecryptingKey::new(k).map_err(|_| VaultCryptoError::Library)
+        })
+    }
+
+    fn rsa_enc(&self) -> Result<&OaepPublicEncryptingKey> {
+        lazy(&self.rsa_enc, || {
+            let k = PrivateDecryptingKey::from_pkcs8(&self.der)
+                .map_err(|_| VaultCryptoError::Malformed)?;
+            OaepPublicEncryptingKey::new(k.public_key()).map_err(|_| VaultCryptoError::Library)
+        })
+    }
+
     /// Generates a new key. RSA 2048/3072/4096, EC P-256/P-384/P-521, oct 256.
     pub fn generate(spec: KeySpec) -> Result<Self> {
         let der: Vec<u8> = match spec {
@@ -226,10 +283,7 @@ impl KeyMaterial {
                 k
             }
         };
-        Ok(Self {
-            spec,
-            der: Zeroizing::new(der),
-        })
+        Ok(Self::new(spec, der))
     }
 
     /// An existing RSA private key (PKCS#8 DER), e.g. for import or tests.
@@ -240,10 +294,7 @@ impl KeyMaterial {
         if ![2048, 3072, 4096].contains(&bits) {
             return Err(VaultCryptoError::BadKeySpec);
         }
-        Ok(Self {
-            spec: KeySpec::Rsa(bits),
-            der: Zeroizing::new(der.to_vec()),
-        })
+        Ok(Self::new(KeySpec::Rsa(bits), der.to_vec()))
     }
 
     /// An existing 256-bit AES key.
@@ -251,10 +302,7 @@ impl KeyMaterial {
         if raw.len() != 32 {
             return Err(VaultCryptoError::BadKeySpec);
         }
-        Ok(Self {
-            spec: KeySpec::Oct(256),
-            der: Zeroizing::new(raw.to_vec()),
-        })
+        Ok(Self::new(KeySpec::Oct(256), raw.to_vec()))
     }
 
     pub fn spec(&self) -> KeySpec {
@@ -295,18 +343,14 @@ impl KeyMaterial {
             (TAG_OCT, bits) => KeySpec::Oct(u32::from(bits)),
             _ => return Err(VaultCryptoError::Malformed),
         };
-        Ok(Self {
-            spec,
-            der: Zeroizing::new(b[3..].to_vec()),
-        })
+        Ok(Self::new(spec, b[3..].to_vec()))
     }
 
     /// The public parts (what a JWK in a response may show).
     pub fn public(&self) -> Result<PublicParts> {
         match self.spec {
             KeySpec::Rsa(_) => {
-                let kp =
-                    RsaKeyPair::from_pkcs8(&self.der).map_err(|_| VaultCryptoError::Malformed)?;
+                let kp = self.rsa_pair()?;
                 let pk = kp.public_key();
                 Ok(PublicParts::Rsa {
                     n: pk.modulus().big_endian_without_leading_zero().to_vec(),
@@ -314,8 +358,7 @@ impl KeyMaterial {
                 })
             }
             KeySpec::Ec(curve) => {
-                let kp = EcdsaKeyPair::from_pkcs8(curve.signing(), &self.der)
-                    .map_err(|_| VaultCryptoError::Malformed)?;
+                let kp = self.ec_pair(curve)?;
                 let point = kp.public_key().as_ref();
                 // Uncompressed point: 0x04 || x || y.
                 let len = (point.len().saturating_sub(1)) / 2;
@@ -367,8 +410,7 @@ impl KeyMaterial {
             KeySpec::Rsa(_) => {
                 let padding = Self::rsa_padding(alg)
                     .ok_or_else(|| VaultCryptoError::WrongAlgorithm(alg.name().into()))?;
-                let kp =
-                    RsaKeyPair::from_pkcs8(&self.der).map_err(|_| VaultCryptoError::Malformed)?;
+                let kp = self.rsa_pair()?;
                 let mut sig = vec![0u8; kp.public_modulus_len()];
                 kp.sign_digest(padding, &d, &mut sig)
                     .map_err(|_| VaultCryptoError::Library)?;
@@ -376,8 +418,7 @@ impl KeyMaterial {
             }
             KeySpec::Ec(_) => {
                 let curve = self.ec_alg_for(alg)?;
-                let kp = EcdsaKeyPair::from_pkcs8(curve.signing(), &self.der)
-                    .map_err(|_| VaultCryptoError::Malformed)?;
+                let kp = self.ec_pair(curve)?;
                 Ok(kp
                     .sign_digest(&d)
                     .map_err(|_| VaultCryptoError::Library)?
@@ -395,8 +436,7 @@ impl KeyMaterial {
         let (verify_alg, public): (&'static dyn s::VerificationAlgorithm, Vec<u8>) = match self.spec
         {
             KeySpec::Rsa(_) => {
-                let kp =
-                    RsaKeyPair::from_pkcs8(&self.der).map_err(|_| VaultCryptoError::Malformed)?;
+                let kp = self.rsa_pair()?;
                 let v: &'static dyn s::VerificationAlgorithm = match alg {
                     SignAlg::Rs256 => &s::RSA_PKCS1_2048_8192_SHA256,
                     SignAlg::Rs384 => &s::RSA_PKCS1_2048_8192_SHA384,
@@ -410,8 +450,7 @@ impl KeyMaterial {
             }
             KeySpec::Ec(_) => {
                 let curve = self.ec_alg_for(alg)?;
-                let kp = EcdsaKeyPair::from_pkcs8(curve.signing(), &self.der)
-                    .map_err(|_| VaultCryptoError::Malformed)?;
+                let kp = self.ec_pair(curve)?;
                 let v: &'static dyn s::VerificationAlgorithm = match curve {
                     Curve::P256 => &s::ECDSA_P256_SHA256_FIXED,
                     Curve::P384 => &s::ECDSA_P384_SHA384_FIXED,
@@ -452,10 +491,7 @@ impl KeyMaterial {
         self.check_alg(alg)?;
         match alg.oaep() {
             Some(oaep) => {
-                let k = PrivateDecryptingKey::from_pkcs8(&self.der)
-                    .map_err(|_| VaultCryptoError::Malformed)?;
-                let enc = OaepPublicEncryptingKey::new(k.public_key())
-                    .map_err(|_| VaultCryptoError::Library)?;
+                let enc = self.rsa_enc()?;
                 if data.len() > enc.max_plaintext_size(oaep) {
                     return Err(VaultCryptoError::BadInput);
                 }
@@ -490,10 +526,7 @@ impl KeyMaterial {
         self.check_alg(alg)?;
         match alg.oaep() {
             Some(oaep) => {
-                let k = PrivateDecryptingKey::from_pkcs8(&self.der)
-                    .map_err(|_| VaultCryptoError::Malformed)?;
-                let dec =
-                    OaepPrivateDecryptingKey::new(k).map_err(|_| VaultCryptoError::Library)?;
+                let dec = self.rsa_dec()?;
                 let mut out = Zeroizing::new(vec![0u8; dec.min_output_size()]);
                 let n = dec
                     .decrypt(oaep, data, &mut out, None)
