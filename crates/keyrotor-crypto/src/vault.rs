@@ -189,7 +189,7 @@ pub struct KeyMaterial {
 }
 
 /// `OnceLock::get_or_try_init` on stable: the value, made by `f` if absent.
-fn lazy<'a, T>(cell: &'a OnceLock<T>, f: impl FnOnce() -> Result<T>) -> Result<&'a T> {
+fn lazy<T>(cell: &OnceLock<T>, f: impl FnOnce() -> Result<T>) -> Result<&T> {
     if let Some(v) = cell.get() {
         return Ok(v);
     }
