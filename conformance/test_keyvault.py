@@ -60,6 +60,8 @@ def test_vault_lifecycle_soft_delete_and_purge_protection(server, vault):
     kv_mgmt, rg, name, v = vault
     assert kv_mgmt.vaults.get(rg, name).name == name
     assert name in [x.name for x in kv_mgmt.vaults.list_by_resource_group(rg)]
+    assert name in [x.name for x in kv_mgmt.vaults.list_by_subscription()]
+    assert name in [x.name for x in kv_mgmt.vaults.list()]  # via /resources?$filter=resourceType eq …
     # Purge protection cannot be turned off.
     with pytest.raises(HttpResponseError) as e:
         kv_mgmt.vaults.update(rg, name, {"properties": {"enablePurgeProtection": False}})

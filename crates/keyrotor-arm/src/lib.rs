@@ -976,6 +976,50 @@ fn handle(
             core.purge_vault(actor, &name)?;
             empty(StatusCode::OK)
         }
+        Operation::ResourcesList { subscription } => {
+            let sub = sub_id(&subscription)?;
+            let wanted = match query.filter.as_deref().map(str::trim) {
+                None | Some("") => None,
+                Some(f) => {
+                    let prefix = "resourceType eq ";
+                    let ty = f
+                        .get(..prefix.len())
+                        .filter(|p| p.eq_ignore_ascii_case(prefix))
+                        .and_then(|_| f[prefix.len()..].trim().strip_prefix('\''))
+                        .and_then(|t| t.strip_suffix('\''))
+                        .ok_or_else(|| {
+                            ArmError::InvalidParameter(
+                                "only $filter=resourceType eq '<type>' is supported".into(),
+                            )
+                        })?;
+                    Some(ty.to_ascii_lowercase())
+                }
+            };
+            let want = |ty: &str| wanted.as_deref().is_none_or(|w| w.eq_ignore_ascii_case(ty));
+            let mut value = Vec::new();
+            if want("Microsoft.KeyVault/vaults") {
+                for v in core.vaults(&sub, None)? {
+                    let id = dto::vault_id(&v);
+                    if access.may_read(&id, "Microsoft.KeyVault/vaults/read") {
+                        value.push(json!({"id": id, "name": v.name.as_str(), "type": "Microsoft.KeyVault/vaults", "location": v.location, "tags": v.tags}));
+                    }
+                }
+            }
+            for kind in [AccountKind::Cosmos, AccountKind::Batch, AccountKind::Ai] {
+                let (ns, ty) = keyrotor_core::rbac::provider_of(kind);
+                let full = format!("{ns}/{ty}");
+                if !want(&full) {
+                    continue;
+                }
+                for a in core.accounts(dir, kind, &sub, None)? {
+                    let id = dto::account_id(&a);
+                    if access.may_read(&id, &format!("{full}/read")) {
+                        value.push(json!({"id": id, "name": a.name.as_str(), "type": full, "location": a.location, "tags": a.tags}));
+                    }
+                }
+            }
+            ok_json(StatusCode::OK, json!({ "value": value }))
+        }
         Operation::RotationPoliciesRun => {
             let at = if body.is_empty() {
                 None

@@ -139,6 +139,11 @@ pub enum Operation {
         subscription: String,
         name: String,
     },
+    /// Resources_List: `GET /subscriptions/{sub}/resources` (generic view of
+    /// accounts and vaults; `$filter=resourceType eq '…'`).
+    ResourcesList {
+        subscription: String,
+    },
     /// keyrotor extension: `POST /providers/Keyrotor.Vault/rotationPolicies/run`
     /// rotates every key whose rotation policy is due now (or at `at`, on a
     /// server started with `--test-clock`).
@@ -337,6 +342,13 @@ impl Operation {
             },
             [sub_lit, sub] if is(sub_lit, "subscriptions") => match *m {
                 Method::GET => Ok(Operation::SubscriptionsGet {
+                    subscription: sub.to_string(),
+                }),
+                _ => not_allowed,
+            },
+            [sub_lit, sub, res] if is(sub_lit, "subscriptions") && is(res, "resources") => match *m
+            {
+                Method::GET => Ok(Operation::ResourcesList {
                     subscription: sub.to_string(),
                 }),
                 _ => not_allowed,
@@ -643,6 +655,9 @@ impl Operation {
                 "Microsoft.KeyVault/locations/deletedVaults/purge/action".into()
             }
             Operation::RotationPoliciesRun => "Keyrotor.Vault/rotationPolicies/run/action".into(),
+            Operation::ResourcesList { .. } => {
+                "Microsoft.Resources/subscriptions/resources/read".into()
+            }
         }
     }
 
@@ -731,6 +746,7 @@ impl Operation {
                 group: None,
             }
             | Operation::VaultsListDeleted { subscription }
+            | Operation::ResourcesList { subscription }
             | Operation::VaultsGetDeleted { subscription, .. }
             | Operation::VaultsPurgeDeleted { subscription, .. } => sub(subscription),
             Operation::CheckNameExists { .. }
@@ -749,6 +765,7 @@ impl Operation {
                 | Operation::ResourceGroupsList { .. }
                 | Operation::AccountsList { .. }
                 | Operation::VaultsList { .. }
+                | Operation::ResourcesList { .. }
         )
     }
 }

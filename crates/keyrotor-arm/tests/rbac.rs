@@ -68,6 +68,7 @@ fn variant(op: &Operation) -> &'static str {
         Operation::VaultsGetDeleted { .. } => "VaultsGetDeleted",
         Operation::VaultsPurgeDeleted { .. } => "VaultsPurgeDeleted",
         Operation::RotationPoliciesRun => "RotationPoliciesRun",
+        Operation::ResourcesList { .. } => "ResourcesList",
     }
 }
 
@@ -114,6 +115,7 @@ const ALL: &[&str] = &[
     "VaultsGetDeleted",
     "VaultsPurgeDeleted",
     "RotationPoliciesRun",
+    "ResourcesList",
 ];
 
 /// Principals of the table, in column order.
@@ -291,6 +293,7 @@ async fn every_route_against_every_role() {
         (Method::GET, format!("{sub}/providers/Microsoft.DocumentDB"), Value::Null, "-R--OA"),
         (Method::POST, format!("{sub}/providers/Microsoft.DocumentDB/register"), Value::Null, "----OA"),
         (Method::GET, format!("{sub}/resourcegroups"), Value::Null, all),
+        (Method::GET, format!("{sub}/resources"), Value::Null, all),
         (Method::PUT, rg.clone(), json!({"location": "westus"}), "---COA"),
         (Method::GET, rg.clone(), Value::Null, "-RKCOA"),
         (Method::HEAD, rg.clone(), Value::Null, "-RKCOA"),
