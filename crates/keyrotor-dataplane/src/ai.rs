@@ -129,7 +129,7 @@ pub async fn handle(dp: &Arc<DataPlane>, t: Target, req: Request<Body>) -> Respo
                 }
                 Err(_) => return access_denied(),
             };
-            if !dp.admit(&entry, verified.slot, &req) {
+            if !dp.admit(&entry, verified.slot, &req, t.peer) {
                 return error(
                     StatusCode::UNAUTHORIZED,
                     "AuthenticationTypeDisabled",
@@ -148,11 +148,8 @@ pub async fn handle(dp: &Arc<DataPlane>, t: Target, req: Request<Body>) -> Respo
     };
     let (parts, body) = req.into_parts();
     let mut headers = forwardable(&parts.headers);
-    if let Some(ip) = parts
-        .extensions
-        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-    {
-        if let Ok(v) = ip.0.ip().to_string().parse() {
+    if let Some(ip) = t.peer {
+        if let Ok(v) = ip.ip().to_string().parse() {
             headers.insert(HeaderName::from_static("x-forwarded-for"), v);
         }
     }

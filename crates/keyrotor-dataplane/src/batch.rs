@@ -142,7 +142,7 @@ pub async fn handle(dp: &Arc<DataPlane>, t: Target, req: Request<Body>) -> Respo
             Ok(v) => v,
             Err(e) => return auth_failed(&e),
         };
-        if !dp.admit(&entry, verified.slot, &req) {
+        if !dp.admit(&entry, verified.slot, &req, t.peer) {
             return error(
                 StatusCode::FORBIDDEN,
                 "KeyBasedAuthenticationNotPermitted",

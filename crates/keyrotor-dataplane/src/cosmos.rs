@@ -163,7 +163,7 @@ pub async fn handle(dp: &Arc<DataPlane>, t: Target, req: Request<Body>) -> Respo
             }
             Err(e) => return unauthorized(&e.to_string()),
         };
-        if !dp.admit(&entry, verified.slot, &req) {
+        if !dp.admit(&entry, verified.slot, &req, t.peer) {
             return unauthorized(
                 "Local Authorization is disabled. Use an AAD token to authorize all requests.",
             );

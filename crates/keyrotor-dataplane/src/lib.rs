@@ -19,7 +19,6 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use axum::body::Body;
-use axum::extract::ConnectInfo;
 use axum::response::Response;
 use http::Request;
 use keyrotor_auth::CandidateKey;
@@ -100,6 +99,8 @@ pub struct Target {
     pub rest: String,
     /// Prefix of the account root in the request path (`/cosmos/acct`), empty for host routing.
     pub prefix: String,
+    /// The client's address (for usage records and X-Forwarded-For).
+    pub peer: Option<SocketAddr>,
 }
 
 /// Finds the data-plane target of a request: host routing under `dns_suffix`
@@ -126,6 +127,7 @@ pub fn target(host: Option<&str>, path: &str, dns_suffix: Option<&str>) -> Optio
                         account: account.to_string(),
                         rest: path.to_string(),
                         prefix: String::new(),
+                        peer: None,
                     });
                 }
             }
@@ -157,6 +159,7 @@ pub fn target(host: Option<&str>, path: &str, dns_suffix: Option<&str>) -> Optio
                     rest.to_string()
                 },
                 prefix: format!("/{seg}/{account}"),
+                peer: None,
             });
         }
     }
@@ -440,7 +443,13 @@ impl DataPlane {
     /// Applies the account's key-auth mode to a request that a key
     /// authenticated: records its usage (counting it as "would be rejected"
     /// in report-only mode) and answers whether it may proceed.
-    pub(crate) fn admit(&self, entry: &Entry, slot: KeySlot, req: &Request<Body>) -> bool {
+    pub(crate) fn admit(
+        &self,
+        entry: &Entry,
+        slot: KeySlot,
+        req: &Request<Body>,
+        peer: Option<SocketAddr>,
+    ) -> bool {
         let mode = entry
             .account
             .settings
@@ -453,10 +462,7 @@ impl DataPlane {
             .get(http::header::USER_AGENT)
             .and_then(|v| v.to_str().ok())
             .unwrap_or("");
-        let ip = req
-            .extensions()
-            .get::<ConnectInfo<SocketAddr>>()
-            .map_or(IpAddr::from([0, 0, 0, 0]), |c| c.0.ip());
+        let ip = peer.map_or(IpAddr::from([0, 0, 0, 0]), |p| p.ip());
         self.record_usage_event(entry, slot, ua, ip, mode == LocalAuth::WouldReject);
         true
     }

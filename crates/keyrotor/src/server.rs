@@ -6,7 +6,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
-use axum::extract::ConnectInfo;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::graceful::GracefulShutdown;
 use keyrotor_arm::{ArmState, Endpoints};
@@ -342,7 +341,11 @@ struct App {
 }
 
 impl App {
-    async fn call(self, req: http::Request<axum::body::Body>) -> axum::response::Response {
+    async fn call(
+        self,
+        req: http::Request<axum::body::Body>,
+        peer: SocketAddr,
+    ) -> axum::response::Response {
         let host = req
             .headers()
             .get(http::header::HOST)
@@ -353,7 +356,10 @@ impl App {
             return self.dp.handle_vault(&vault, req).await;
         }
         match keyrotor_dataplane::target(host, req.uri().path(), self.dns_suffix.as_deref()) {
-            Some(t) => self.dp.handle(t, req).await,
+            Some(mut t) => {
+                t.peer = Some(peer);
+                self.dp.handle(t, req).await
+            }
             None => match self.arm.oneshot(req).await {
                 Ok(r) => r,
                 Err(never) => match never {},
@@ -413,6 +419,7 @@ where
     hyper::server::conn::http1::Builder::new()
         .timer(hyper_util::rt::TokioTimer::new())
         .header_read_timeout(Duration::from_secs(30))
+        .writev(false)
         .serve_connection(io, svc)
 }
 
@@ -490,10 +497,9 @@ async fn serve(
                 let app = app.clone();
                 let watcher = graceful.watcher();
                 tokio::spawn(async move {
-                    let svc = hyper::service::service_fn(move |mut req: http::Request<hyper::body::Incoming>| {
-                        req.extensions_mut().insert(ConnectInfo(peer));
+                    let svc = hyper::service::service_fn(move |req: http::Request<hyper::body::Incoming>| {
                         let app = app.clone();
-                        async move { Ok::<_, std::convert::Infallible>(app.call(req.map(axum::body::Body::new)).await) }
+                        async move { Ok::<_, std::convert::Infallible>(app.call(req.map(axum::body::Body::new), peer).await) }
                     });
                     let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
                     let result = match acceptor {
