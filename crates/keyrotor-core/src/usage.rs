@@ -145,6 +145,18 @@ impl Default for UsageRecorder {
     }
 }
 
+fn deltas(map: PendingMap) -> impl Iterator<Item = UsageDelta> {
+    map.into_iter().map(|((account_id, slot), p)| UsageDelta {
+        account_id,
+        slot,
+        generation: p.generation,
+        last_used: p.last_used,
+        would_reject: p.would_reject,
+        hourly: p.hourly,
+        clients: p.clients.into_values().collect(),
+    })
+}
+
 fn client_hash(user_agent: &str, address: &IpAddr) -> u64 {
     let mut h = std::collections::hash_map::DefaultHasher::new();
     user_agent.hash(&mut h);
@@ -239,15 +251,7 @@ impl UsageRecorder {
                     .lock()
                     .unwrap_or_else(std::sync::PoisonError::into_inner),
             );
-            parts.extend(taken.into_iter().map(|((account_id, slot), p)| UsageDelta {
-                account_id,
-                slot,
-                generation: p.generation,
-                last_used: p.last_used,
-                would_reject: p.would_reject,
-                hourly: p.hourly,
-                clients: p.clients.into_values().collect(),
-            }));
+            parts.extend(deltas(taken));
         }
         if parts.len() <= 1 {
             return parts;
@@ -263,18 +267,7 @@ impl UsageRecorder {
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner),
         );
-        taken
-            .into_iter()
-            .map(|((account_id, slot), p)| UsageDelta {
-                account_id,
-                slot,
-                generation: p.generation,
-                last_used: p.last_used,
-                would_reject: p.would_reject,
-                hourly: p.hourly,
-                clients: p.clients.into_values().collect(),
-            })
-            .collect()
+        deltas(taken).collect()
     }
 
     /// Puts deltas back after a failed flush, so nothing is dropped.

@@ -985,6 +985,18 @@ impl Keyrotor {
         Ok((m.spec(), m.public().map_err(Error::VaultCrypto)?))
     }
 
+    /// Runs `f` with the material of a usable key version (enabled, within
+    /// its validity window).
+    fn with_usable_key<T>(
+        &self,
+        vault: &Vault,
+        o: &VaultObject,
+        f: impl FnOnce(&KeyMaterial) -> std::result::Result<T, keyrotor_crypto::vault::VaultCryptoError>,
+    ) -> Result<T> {
+        usable(o, self.now())?;
+        f(self.key_material(vault, o)?.as_ref()).map_err(Error::VaultCrypto)
+    }
+
     /// Wraps or encrypts with a usable key version.
     pub fn key_wrap(
         &self,
@@ -993,10 +1005,7 @@ impl Keyrotor {
         alg: WrapAlg,
         data: &[u8],
     ) -> Result<Vec<u8>> {
-        usable(o, self.now())?;
-        self.key_material(vault, o)?
-            .wrap(alg, data)
-            .map_err(Error::VaultCrypto)
+        self.with_usable_key(vault, o, |m| m.wrap(alg, data))
     }
 
     /// Unwraps or decrypts with a usable key version.
@@ -1007,10 +1016,7 @@ impl Keyrotor {
         alg: WrapAlg,
         data: &[u8],
     ) -> Result<Zeroizing<Vec<u8>>> {
-        usable(o, self.now())?;
-        self.key_material(vault, o)?
-            .unwrap(alg, data)
-            .map_err(Error::VaultCrypto)
+        self.with_usable_key(vault, o, |m| m.unwrap(alg, data))
     }
 
     /// Signs a digest with a usable key version.
@@ -1021,10 +1027,7 @@ impl Keyrotor {
         alg: SignAlg,
         digest: &[u8],
     ) -> Result<Vec<u8>> {
-        usable(o, self.now())?;
-        self.key_material(vault, o)?
-            .sign(alg, digest)
-            .map_err(Error::VaultCrypto)
+        self.with_usable_key(vault, o, |m| m.sign(alg, digest))
     }
 
     /// Verifies a signature with a usable key version.
@@ -1036,10 +1039,7 @@ impl Keyrotor {
         digest: &[u8],
         signature: &[u8],
     ) -> Result<bool> {
-        usable(o, self.now())?;
-        self.key_material(vault, o)?
-            .verify(alg, digest, signature)
-            .map_err(Error::VaultCrypto)
+        self.with_usable_key(vault, o, |m| m.verify(alg, digest, signature))
     }
 
     /// Sets a secret (a new version).

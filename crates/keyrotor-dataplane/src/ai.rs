@@ -14,14 +14,7 @@ use crate::{DataPlane, Target};
 
 /// The AI Services error body: `{"error":{"code","message"}}`.
 fn error(status: StatusCode, code: &str, message: &str) -> Response {
-    crate::json_response(
-        status,
-        format!(
-            r#"{{"error":{{"code":{},"message":{}}}}}"#,
-            crate::json_str(code),
-            crate::json_str(message)
-        ),
-    )
+    crate::code_message_error(status, code, message)
 }
 
 fn access_denied() -> Response {

@@ -194,6 +194,18 @@ pub(crate) fn json_str(s: &str) -> String {
 
 /// A response with a JSON body already serialized (error bodies are built
 /// with `format!` and [`json_str`]: no `Value` tree per request).
+/// `{"error":{"code","message"}}`, the body AI Services and Key Vault share.
+pub(crate) fn code_message_error(status: http::StatusCode, code: &str, message: &str) -> Response {
+    json_response(
+        status,
+        format!(
+            r#"{{"error":{{"code":{},"message":{}}}}}"#,
+            json_str(code),
+            json_str(message)
+        ),
+    )
+}
+
 pub(crate) fn json_response(status: http::StatusCode, body: String) -> Response {
     let mut r = Response::new(Body::from(body));
     *r.status_mut() = status;

@@ -53,14 +53,7 @@ pub fn vault_host<'a>(host: &'a str, suffix: &str) -> Option<&'a str> {
 }
 
 fn error(status: StatusCode, code: &str, message: &str) -> Response {
-    crate::json_response(
-        status,
-        format!(
-            r#"{{"error":{{"code":{},"message":{}}}}}"#,
-            crate::json_str(code),
-            crate::json_str(message)
-        ),
-    )
+    crate::code_message_error(status, code, message)
 }
 
 fn ok(v: &Value) -> Response {
