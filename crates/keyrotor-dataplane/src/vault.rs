@@ -648,16 +648,12 @@ impl DataPlane {
                 .is_ok_and(|z| z.allows_data(&principal, &s, &action))
         });
         if !allowed {
-            let mut r = error(
+            let r = error(
                 StatusCode::FORBIDDEN,
                 "Forbidden",
                 &format!(
                     "Caller is not authorized to perform action on resource. Caller: appid={principal}; Action: '{action}'; Resource: '{scope}'. If role assignments were recently changed, please wait several minutes for role assignments to become effective."
                 ),
-            );
-            r.headers_mut().insert(
-                "x-ms-keyvault-rbac-cache",
-                HeaderValue::from_static("ra-not-found"),
             );
             return r;
         }
