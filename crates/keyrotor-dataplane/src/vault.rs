@@ -648,14 +648,13 @@ impl DataPlane {
                 .is_ok_and(|z| z.allows_data(&principal, &s, &action))
         });
         if !allowed {
-            let r = error(
+            return error(
                 StatusCode::FORBIDDEN,
                 "Forbidden",
                 &format!(
-                    "Caller is not authorized to perform action on resource. Caller: appid={principal}; Action: '{action}'; Resource: '{scope}'. If role assignments were recently changed, please wait several minutes for role assignments to become effective."
+                    "Caller is not authorized to perform action on resource. Caller: appid={principal}; Action: '{action}'; Resource: '{scope}'. Assign a Key Vault data role (role assignments take effect on the next request)."
                 ),
             );
-            return r;
         }
         let body = match axum::body::to_bytes(req.into_body(), MAX_BODY).await {
             Ok(b) => b,
