@@ -121,10 +121,10 @@ pub fn string_to_sign(
         (x_ms_date, true),
         (date, true),
     ] {
+        let start = s.len();
+        s.push_str(part);
         if lower {
-            s.extend(part.chars().map(|c| c.to_ascii_lowercase()));
-        } else {
-            s.push_str(part);
+            s[start..].make_ascii_lowercase();
         }
         s.push('\n');
     }
@@ -144,6 +144,34 @@ pub fn is_read(method: &http::Method, headers: &http::HeaderMap) -> bool {
     }
 }
 
+/// The signature of a master-key token, borrowed from the decoded header
+/// (the same rules as [`parse_token`], without copying the signature).
+fn master_sig(decoded: &str) -> Result<&str, AuthError> {
+    let (mut ty, mut ver, mut sig) = (None, None, None);
+    for part in decoded.split('&') {
+        let (k, v) = part
+            .split_once('=')
+            .ok_or(AuthError::Malformed("expected key=value pairs"))?;
+        let slot = match k {
+            "type" => &mut ty,
+            "ver" => &mut ver,
+            "sig" => &mut sig,
+            _ => return Err(AuthError::Malformed("unknown token field")),
+        };
+        if slot.replace(v).is_some() {
+            return Err(AuthError::Malformed("repeated token field"));
+        }
+    }
+    if ver != Some("1.0") {
+        return Err(AuthError::Malformed("ver must be 1.0"));
+    }
+    if ty != Some("master") {
+        return Err(AuthError::Malformed("not a master-key token"));
+    }
+    sig.filter(|s| !s.is_empty())
+        .ok_or(AuthError::Malformed("missing sig"))
+}
+
 /// Verifies a master-key request. `path` is relative to the account root.
 pub fn verify(
     method: &http::Method,
@@ -153,9 +181,10 @@ pub fn verify(
     now: OffsetDateTime,
 ) -> Result<Verified, AuthError> {
     let auth = single(headers, "authorization")?.ok_or(AuthError::Missing)?;
-    let Token::Master { sig } = parse_token(auth)? else {
-        return Err(AuthError::Malformed("not a master-key token"));
-    };
+    let decoded = percent_encoding::percent_decode_str(auth.trim())
+        .decode_utf8()
+        .map_err(|_| AuthError::Malformed("not UTF-8 after percent-decoding"))?;
+    let sig = master_sig(&decoded)?;
     let x_ms_date = single(headers, "x-ms-date")?;
     let date = single(headers, "date")?;
     let when = x_ms_date.or(date).ok_or(AuthError::MissingDate)?;
@@ -168,7 +197,7 @@ pub fn verify(
         x_ms_date.unwrap_or(""),
         date.unwrap_or(""),
     );
-    let slot = match_hmac(keys, msg.as_bytes(), &sig).ok_or(AuthError::BadSignature)?;
+    let slot = match_hmac(keys, msg.as_bytes(), sig).ok_or(AuthError::BadSignature)?;
     if slot.is_read_only() && !is_read(method, headers) {
         return Err(AuthError::ReadOnlyKey);
     }

@@ -56,12 +56,40 @@ pub fn string_to_sign(
     raw_path: &str,
     query: Option<&str>,
 ) -> Result<String, AuthError> {
+    // One pass over the request's headers (instead of a map lookup per
+    // signed header): the standard ones by position, the `ocp-*` ones
+    // collected; a repeated signed header is refused, never joined.
+    let mut standard: [Option<&str>; STANDARD_HEADERS.len()] = [None; STANDARD_HEADERS.len()];
+    let mut ocp: Vec<(&str, &str)> = Vec::new();
+    for (name, value) in headers {
+        let n = name.as_str();
+        let is_ocp = n.contains("ocp-");
+        let slot = STANDARD_HEADERS.iter().position(|h| *h == n);
+        if slot.is_none() && !is_ocp {
+            continue;
+        }
+        let v = value
+            .to_str()
+            .map_err(|_| AuthError::Malformed("a header is not valid text"))?;
+        if let Some(i) = slot {
+            if standard[i].replace(v).is_some() {
+                return Err(AuthError::Duplicate(STANDARD_HEADERS[i]));
+            }
+        } else {
+            if ocp.iter().any(|(m, _)| *m == n) {
+                return Err(AuthError::Duplicate("ocp-*"));
+            }
+            ocp.push((n, v));
+        }
+    }
+    ocp.retain(|(_, v)| !v.is_empty());
+    ocp.sort_unstable_by(|a, b| a.0.cmp(b.0));
     let mut s = String::with_capacity(256);
     s.push_str(method.as_str());
     s.push('\n');
-    for name in STANDARD_HEADERS {
-        let v = single(headers, name)?.unwrap_or("");
-        if name == "content-length"
+    for (i, name) in STANDARD_HEADERS.iter().enumerate() {
+        let v = standard[i].unwrap_or("");
+        if *name == "content-length"
             && v.is_empty()
             && *method != http::Method::GET
             && *method != http::Method::HEAD
@@ -71,29 +99,6 @@ pub fn string_to_sign(
             s.push_str(v);
         }
         s.push('\n');
-    }
-    let mut ocp: Vec<(&str, &str)> = Vec::new();
-    let mut names: Vec<&str> = headers
-        .keys()
-        .map(http::HeaderName::as_str)
-        .filter(|n| n.contains("ocp-"))
-        .collect();
-    names.sort_unstable();
-    names.dedup();
-    for name in names {
-        let mut all = headers.get_all(name).iter();
-        let first = all.next();
-        if all.next().is_some() {
-            return Err(AuthError::Duplicate("ocp-*"));
-        }
-        if let Some(v) = first {
-            let v = v
-                .to_str()
-                .map_err(|_| AuthError::Malformed("a header is not valid text"))?;
-            if !v.is_empty() {
-                ocp.push((name, v));
-            }
-        }
     }
     for (n, v) in ocp {
         s.push_str(n);
