@@ -101,6 +101,11 @@ AI=$(rate -H "api-key: $AI_KEY" http://127.0.0.1:18090/ai/bench-ai/x)
 NGINX2=$(rate -H "api-key: 0123456789abcdef0123456789abcdef" http://127.0.0.1:18080/)
 COSMOS=$(rate -H "authorization: $COSMOS_AUTH" -H "x-ms-date: $COSMOS_DATE" http://127.0.0.1:18090/cosmos/bench-cosmos/)
 AAD=$(rate -H "authorization: $AAD_AUTH" -H "x-ms-date: $COSMOS_DATE" http://127.0.0.1:18090/cosmos/bench-cosmos/)
+# Token vs master key, alternated once more; the best of each pair counts.
+COSMOS2=$(rate -H "authorization: $COSMOS_AUTH" -H "x-ms-date: $COSMOS_DATE" http://127.0.0.1:18090/cosmos/bench-cosmos/)
+AAD2=$(rate -H "authorization: $AAD_AUTH" -H "x-ms-date: $COSMOS_DATE" http://127.0.0.1:18090/cosmos/bench-cosmos/)
+COSMOS=$(python3 -c "print(max($COSMOS, $COSMOS2))")
+AAD=$(python3 -c "print(max($AAD, $AAD2))")
 BATCH=$(rate -H "authorization: $BATCH_AUTH" -H "ocp-date: $BATCH_DATE" "http://127.0.0.1:18090/batch/benchbatch/certificates?api-version=2025-06-01")
 NG=$(python3 -c "print(max($NGINX, $NGINX2))")
 ratio() { python3 -c "print(f'{$1/$2:.2f}')"; }
