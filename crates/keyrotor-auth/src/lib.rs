@@ -80,7 +80,16 @@ pub(crate) fn single<'a>(
     headers: &'a http::HeaderMap,
     name: &'static str,
 ) -> Result<Option<&'a str>, AuthError> {
-    let mut it = headers.get_all(name).iter();
+    // Well-known names are looked up by their pre-parsed `HeaderName`
+    // (no parsing of the name per request).
+    let mut it = match name {
+        "authorization" => headers.get_all(&http::header::AUTHORIZATION),
+        "date" => headers.get_all(&http::header::DATE),
+        "x-ms-date" => headers.get_all(&X_MS_DATE),
+        "ocp-date" => headers.get_all(&OCP_DATE),
+        _ => headers.get_all(name),
+    }
+    .iter();
     let Some(first) = it.next() else {
         return Ok(None);
     };
@@ -93,17 +102,36 @@ pub(crate) fn single<'a>(
         .map_err(|_| AuthError::Malformed("a header is not valid text"))
 }
 
+static X_MS_DATE: http::HeaderName = http::HeaderName::from_static("x-ms-date");
+static OCP_DATE: http::HeaderName = http::HeaderName::from_static("ocp-date");
+
+/// Unix seconds of an RFC 1123 date; the last parse is remembered per
+/// thread, since clients send the same date string for a second's requests.
+fn unix_seconds(value: &str) -> Option<i64> {
+    thread_local! {
+        static LAST: std::cell::RefCell<(String, i64)> = const { std::cell::RefCell::new((String::new(), 0)) };
+    }
+    if let Some(t) = LAST.with(|l| {
+        let l = l.borrow();
+        (!l.0.is_empty() && l.0 == value).then_some(l.1)
+    }) {
+        return Some(t);
+    }
+    let t = httpdate::parse_http_date(value).ok()?;
+    let secs = i64::try_from(t.duration_since(std::time::UNIX_EPOCH).ok()?.as_secs()).ok()?;
+    LAST.with(|l| {
+        let mut l = l.borrow_mut();
+        l.0.clear();
+        l.0.push_str(value);
+        l.1 = secs;
+    });
+    Some(secs)
+}
+
 /// Checks an RFC 1123 date against `now` within [`DATE_WINDOW`].
 pub(crate) fn check_date(value: &str, now: OffsetDateTime) -> Result<(), AuthError> {
-    let t = httpdate::parse_http_date(value).map_err(|_| AuthError::DateOutOfWindow)?;
-    let secs = t
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_err(|_| AuthError::DateOutOfWindow)?
-        .as_secs();
-    let t = OffsetDateTime::from_unix_timestamp(
-        i64::try_from(secs).map_err(|_| AuthError::DateOutOfWindow)?,
-    )
-    .map_err(|_| AuthError::DateOutOfWindow)?;
+    let secs = unix_seconds(value).ok_or(AuthError::DateOutOfWindow)?;
+    let t = OffsetDateTime::from_unix_timestamp(secs).map_err(|_| AuthError::DateOutOfWindow)?;
     if (t - now).abs() > DATE_WINDOW {
         return Err(AuthError::DateOutOfWindow);
     }
