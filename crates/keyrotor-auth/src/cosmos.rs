@@ -10,7 +10,7 @@
 
 use time::OffsetDateTime;
 
-use crate::{check_date, match_hmac, single, AuthError, CandidateKey, Verified};
+use crate::{check_date, match_hmac, match_hmac_parts, single, AuthError, CandidateKey, Verified};
 
 /// A parsed authorization token.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -190,14 +190,47 @@ pub fn verify(
     let when = x_ms_date.or(date).ok_or(AuthError::MissingDate)?;
     check_date(when, now)?;
     let (ty, link) = resource_of(path).ok_or(AuthError::Malformed("invalid resource path"))?;
-    let msg = string_to_sign(
-        method.as_str(),
-        &ty,
-        &link,
-        x_ms_date.unwrap_or(""),
-        date.unwrap_or(""),
-    );
-    let slot = match_hmac(keys, msg.as_bytes(), sig).ok_or(AuthError::BadSignature)?;
+    // The string to sign (see [`string_to_sign`]) fed to the HMAC in pieces;
+    // the lower-cased parts are small and live on the stack.
+    let mut verb = [0u8; 16];
+    let mut xd = [0u8; 64];
+    let mut d = [0u8; 64];
+    let lower = |s: &str, buf: &mut [u8]| -> Option<usize> {
+        let b = s.as_bytes();
+        let out = buf.get_mut(..b.len())?;
+        out.copy_from_slice(b);
+        out.make_ascii_lowercase();
+        Some(b.len())
+    };
+    let (x_ms_date, date) = (x_ms_date.unwrap_or(""), date.unwrap_or(""));
+    let slot = match (
+        lower(method.as_str(), &mut verb),
+        lower(x_ms_date, &mut xd),
+        lower(date, &mut d),
+    ) {
+        (Some(v), Some(x), Some(dl)) => match_hmac_parts(
+            keys,
+            &[
+                &verb[..v],
+                b"\n",
+                ty.as_bytes(),
+                b"\n",
+                link.as_bytes(),
+                b"\n",
+                &xd[..x],
+                b"\n",
+                &d[..dl],
+                b"\n",
+            ],
+            sig,
+        ),
+        // Unusually long values: join them the plain way.
+        _ => {
+            let msg = string_to_sign(method.as_str(), &ty, &link, x_ms_date, date);
+            match_hmac(keys, msg.as_bytes(), sig)
+        }
+    }
+    .ok_or(AuthError::BadSignature)?;
     if slot.is_read_only() && !is_read(method, headers) {
         return Err(AuthError::ReadOnlyKey);
     }

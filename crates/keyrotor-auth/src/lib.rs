@@ -138,6 +138,33 @@ pub(crate) fn check_date(value: &str, now: OffsetDateTime) -> Result<(), AuthErr
     Ok(())
 }
 
+/// [`match_hmac`] over a message given in pieces (no joined copy): each
+/// key's HMAC is fed the pieces in order, and the tag is compared in
+/// constant time.
+pub(crate) fn match_hmac_parts(
+    keys: &[CandidateKey],
+    parts: &[&[u8]],
+    sig_b64: &str,
+) -> Option<KeySlot> {
+    use subtle::ConstantTimeEq as _;
+    let mut sig = [0u8; 64];
+    let n = base64::engine::general_purpose::STANDARD
+        .decode_slice(sig_b64, &mut sig)
+        .ok()?;
+    keys.iter()
+        .find(|k| {
+            k.hmac.as_ref().is_some_and(|h| {
+                let mut ctx = hmac::Context::with_key(h);
+                for p in parts {
+                    ctx.update(p);
+                }
+                let tag = ctx.sign();
+                tag.as_ref().len() == n && bool::from(tag.as_ref().ct_eq(&sig[..n]))
+            })
+        })
+        .map(|k| k.slot)
+}
+
 /// Verifies `sig` (base64 text) as HMAC-SHA256 of `message` under each
 /// candidate key. Each comparison is constant-time (`ring::hmac::verify`).
 /// The search stops at the first match: how many keys were tried reveals
