@@ -23,14 +23,10 @@ pub enum Token {
     Resource,
 }
 
-/// Parses an `authorization` header value (percent-encoded or not).
-pub fn parse_token(value: &str) -> Result<Token, AuthError> {
-    let decoded = percent_encoding::percent_decode_str(value.trim())
-        .decode_utf8()
-        .map_err(|_| AuthError::Malformed("not UTF-8 after percent-decoding"))?;
-    let mut ty: Option<&str> = None;
-    let mut ver: Option<&str> = None;
-    let mut sig: Option<&str> = None;
+/// The `type` and `sig` fields of a decoded token, borrowed; every field
+/// known, none repeated, `ver=1.0`.
+fn token_fields(decoded: &str) -> Result<(Option<&str>, Option<&str>), AuthError> {
+    let (mut ty, mut ver, mut sig) = (None, None, None);
     for part in decoded.split('&') {
         let (k, v) = part
             .split_once('=')
@@ -48,10 +44,21 @@ pub fn parse_token(value: &str) -> Result<Token, AuthError> {
     if ver != Some("1.0") {
         return Err(AuthError::Malformed("ver must be 1.0"));
     }
-    let sig = sig
-        .filter(|s| !s.is_empty())
-        .ok_or(AuthError::Malformed("missing sig"))?
-        .to_string();
+    Ok((ty, sig.filter(|s| !s.is_empty())))
+}
+
+/// Percent-decodes an `authorization` header value.
+fn decode_header(value: &str) -> Result<std::borrow::Cow<'_, str>, AuthError> {
+    percent_encoding::percent_decode_str(value.trim())
+        .decode_utf8()
+        .map_err(|_| AuthError::Malformed("not UTF-8 after percent-decoding"))
+}
+
+/// Parses an `authorization` header value (percent-encoded or not).
+pub fn parse_token(value: &str) -> Result<Token, AuthError> {
+    let decoded = decode_header(value)?;
+    let (ty, sig) = token_fields(&decoded)?;
+    let sig = sig.ok_or(AuthError::Malformed("missing sig"))?.to_string();
     match ty {
         Some("master") => Ok(Token::Master { sig }),
         Some("aad") => Ok(Token::Aad { token: sig }),
@@ -147,29 +154,11 @@ pub fn is_read(method: &http::Method, headers: &http::HeaderMap) -> bool {
 /// The signature of a master-key token, borrowed from the decoded header
 /// (the same rules as [`parse_token`], without copying the signature).
 fn master_sig(decoded: &str) -> Result<&str, AuthError> {
-    let (mut ty, mut ver, mut sig) = (None, None, None);
-    for part in decoded.split('&') {
-        let (k, v) = part
-            .split_once('=')
-            .ok_or(AuthError::Malformed("expected key=value pairs"))?;
-        let slot = match k {
-            "type" => &mut ty,
-            "ver" => &mut ver,
-            "sig" => &mut sig,
-            _ => return Err(AuthError::Malformed("unknown token field")),
-        };
-        if slot.replace(v).is_some() {
-            return Err(AuthError::Malformed("repeated token field"));
-        }
-    }
-    if ver != Some("1.0") {
-        return Err(AuthError::Malformed("ver must be 1.0"));
-    }
+    let (ty, sig) = token_fields(decoded)?;
     if ty != Some("master") {
         return Err(AuthError::Malformed("not a master-key token"));
     }
-    sig.filter(|s| !s.is_empty())
-        .ok_or(AuthError::Malformed("missing sig"))
+    sig.ok_or(AuthError::Malformed("missing sig"))
 }
 
 /// Verifies a master-key request. `path` is relative to the account root.
@@ -181,9 +170,7 @@ pub fn verify(
     now: OffsetDateTime,
 ) -> Result<Verified, AuthError> {
     let auth = single(headers, "authorization")?.ok_or(AuthError::Missing)?;
-    let decoded = percent_encoding::percent_decode_str(auth.trim())
-        .decode_utf8()
-        .map_err(|_| AuthError::Malformed("not UTF-8 after percent-decoding"))?;
+    let decoded = decode_header(auth)?;
     let sig = master_sig(&decoded)?;
     let x_ms_date = single(headers, "x-ms-date")?;
     let date = single(headers, "date")?;

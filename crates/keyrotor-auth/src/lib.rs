@@ -138,9 +138,11 @@ pub(crate) fn check_date(value: &str, now: OffsetDateTime) -> Result<(), AuthErr
     Ok(())
 }
 
-/// [`match_hmac`] over a message given in pieces (no joined copy): each
-/// key's HMAC is fed the pieces in order, and the tag is compared in
-/// constant time.
+/// Verifies `sig` (base64 text) as HMAC-SHA256 of a message, given in
+/// pieces (no joined copy), under each candidate key; each tag comparison is
+/// constant-time. The search stops at the first match: how many keys were
+/// tried reveals only which key a *valid* signature used, which its signer
+/// already knows; an invalid signature is always checked against every key.
 pub(crate) fn match_hmac_parts(
     keys: &[CandidateKey],
     parts: &[&[u8]],
@@ -165,21 +167,7 @@ pub(crate) fn match_hmac_parts(
         .map(|k| k.slot)
 }
 
-/// Verifies `sig` (base64 text) as HMAC-SHA256 of `message` under each
-/// candidate key. Each comparison is constant-time (`ring::hmac::verify`).
-/// The search stops at the first match: how many keys were tried reveals
-/// only which key a *valid* signature used, which its signer already knows;
-/// an invalid signature is always checked against every key.
+/// [`match_hmac_parts`] for a message in one piece.
 pub(crate) fn match_hmac(keys: &[CandidateKey], message: &[u8], sig_b64: &str) -> Option<KeySlot> {
-    let mut sig = [0u8; 64];
-    let n = base64::engine::general_purpose::STANDARD
-        .decode_slice(sig_b64, &mut sig)
-        .ok()?;
-    keys.iter()
-        .find(|k| {
-            k.hmac
-                .as_ref()
-                .is_some_and(|h| hmac::verify(h, message, &sig[..n]).is_ok())
-        })
-        .map(|k| k.slot)
+    match_hmac_parts(keys, &[message], sig_b64)
 }
