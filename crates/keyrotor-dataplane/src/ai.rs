@@ -75,18 +75,13 @@ pub async fn handle(dp: &Arc<DataPlane>, t: Target, req: Request<Body>) -> Respo
             );
         }
     };
-    let bearer = req
-        .headers()
-        .get(http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::to_string);
+    let bearer = crate::bearer(req.headers());
     let has_key = keyrotor_auth::api_key::HEADERS
         .iter()
         .any(|h| req.headers().contains_key(*h));
     match bearer {
         Some(token) if !has_key => {
-            let principal = match dp.verify_bearer(t.kind, &t.account, token.trim()) {
+            let principal = match dp.verify_bearer(t.kind, &t.account, &token) {
                 Ok(p) => p,
                 Err(why) => {
                     return error(

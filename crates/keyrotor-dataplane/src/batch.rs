@@ -96,14 +96,9 @@ pub async fn handle(dp: &Arc<DataPlane>, t: Target, req: Request<Body>) -> Respo
         }
     };
     let now = dp.core().now();
-    let bearer = req
-        .headers()
-        .get(http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::to_string);
+    let bearer = crate::bearer(req.headers());
     if let Some(token) = bearer {
-        let principal = match dp.verify_bearer(t.kind, &t.account, token.trim()) {
+        let principal = match dp.verify_bearer(t.kind, &t.account, &token) {
             Ok(p) => p,
             Err(why) => {
                 return error(

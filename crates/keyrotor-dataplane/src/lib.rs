@@ -194,6 +194,15 @@ pub(crate) fn json_str(s: &str) -> String {
 
 /// A response with a JSON body already serialized (error bodies are built
 /// with `format!` and [`json_str`]: no `Value` tree per request).
+/// The token of an `Authorization: Bearer <token>` header, trimmed.
+pub(crate) fn bearer(headers: &http::HeaderMap) -> Option<String> {
+    headers
+        .get(http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(|t| t.trim().to_string())
+}
+
 /// `{"error":{"code","message"}}`, the body AI Services and Key Vault share.
 pub(crate) fn code_message_error(status: http::StatusCode, code: &str, message: &str) -> Response {
     json_response(

@@ -567,13 +567,7 @@ impl DataPlane {
         };
         let tenant = tokens.tenant.clone();
         // 1. The challenge: no token, no answer about anything else.
-        let Some(token) = req
-            .headers()
-            .get(http::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(|t| t.trim().to_string())
-        else {
+        let Some(token) = crate::bearer(req.headers()) else {
             return challenge(
                 cfg,
                 &tenant,
