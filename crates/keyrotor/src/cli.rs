@@ -1184,226 +1184,222 @@ fn key_rows(kind: Kind, keys: &Value, account: Option<&Value>) -> Vec<Vec<String
         .collect()
 }
 
+impl ClientCommand {
+    fn conn(&self) -> &Conn {
+        match self {
+            ClientCommand::Group { conn, .. }
+            | ClientCommand::Account { conn, .. }
+            | ClientCommand::Identity { conn, .. }
+            | ClientCommand::Auth { conn, .. }
+            | ClientCommand::Keys { conn, .. }
+            | ClientCommand::Vault { conn, .. }
+            | ClientCommand::Role { conn, .. } => conn,
+        }
+    }
+}
+
 pub async fn run(cmd: ClientCommand) -> Result<()> {
     use reqwest::Method;
+    // Every command signs in the same way before it does anything.
+    let c = connect(cmd.conn()).await?;
     match cmd {
-        ClientCommand::Group { cmd, conn } => {
-            let c = connect(&conn).await?;
-            match cmd {
-                GroupCmd::Create {
-                    name,
-                    location,
-                    tags,
-                } => {
-                    let v = c
-                        .ok(
-                            Method::PUT,
-                            &c.group_path(&name),
-                            API_RG,
-                            Some(json!({"location": location, "tags": parse_tags(&tags)})),
-                        )
-                        .await?;
-                    emit(c.output, &v, GROUP_COLUMNS)
-                }
-                GroupCmd::List => {
-                    let v = c
-                        .ok(
-                            Method::GET,
-                            &format!("/subscriptions/{}/resourcegroups", c.subscription),
-                            API_RG,
-                            None,
-                        )
-                        .await?;
-                    emit(c.output, &v["value"], GROUP_COLUMNS)
-                }
-                GroupCmd::Show { name } => {
-                    let v = c
-                        .ok(Method::GET, &c.group_path(&name), API_RG, None)
-                        .await?;
-                    emit(c.output, &v, GROUP_COLUMNS)
-                }
-                GroupCmd::Delete { name, yes } => {
-                    confirm(
-                        &format!("delete resource group '{name}' and every account in it"),
-                        yes,
-                    )?;
-                    c.ok(Method::DELETE, &c.group_path(&name), API_RG, None)
-                        .await?;
-                    Ok(())
-                }
+        ClientCommand::Group { cmd, .. } => match cmd {
+            GroupCmd::Create {
+                name,
+                location,
+                tags,
+            } => {
+                let v = c
+                    .ok(
+                        Method::PUT,
+                        &c.group_path(&name),
+                        API_RG,
+                        Some(json!({"location": location, "tags": parse_tags(&tags)})),
+                    )
+                    .await?;
+                emit(c.output, &v, GROUP_COLUMNS)
             }
-        }
-        ClientCommand::Account { cmd, conn } => {
-            let c = connect(&conn).await?;
-            match cmd {
-                AccountCmd::Create {
-                    resource_group,
-                    name,
-                    kind,
-                    location,
-                    tags,
-                    api_kind,
-                    locations,
-                    default_consistency_level,
-                    max_interval,
-                    max_staleness_prefix,
-                    ai_kind,
-                    sku,
-                    disable_local_auth,
-                    upstream,
-                    regeneration_guard_minutes,
-                } => {
-                    let group = c
-                        .ok(Method::GET, &c.group_path(&resource_group), API_RG, None)
-                        .await?;
-                    let location = location
-                        .or_else(|| field(&group, "location"))
-                        .ok_or_else(|| anyhow!("no --location given"))?;
-                    let body = match kind {
-                        Kind::Cosmos => {
-                            let mut locs = Vec::new();
-                            for l in &locations {
-                                let (region, prio) = l
-                                    .rsplit_once('=')
-                                    .map_or((l.as_str(), "0"), |(r, p)| (r, p));
-                                let prio: u32 = prio.parse().with_context(|| {
-                                    format!("invalid failover priority in '{l}'")
-                                })?;
-                                locs.push(json!({"locationName": region, "failoverPriority": prio, "isZoneRedundant": false}));
-                            }
-                            if locs.is_empty() {
-                                locs.push(json!({"locationName": location, "failoverPriority": 0, "isZoneRedundant": false}));
-                            }
-                            let mut consistency = serde_json::Map::new();
-                            if let Some(l) = default_consistency_level {
-                                consistency.insert("defaultConsistencyLevel".into(), json!(l));
-                            }
-                            if let Some(i) = max_interval {
-                                consistency.insert("maxIntervalInSeconds".into(), json!(i));
-                            }
-                            if let Some(p) = max_staleness_prefix {
-                                consistency.insert("maxStalenessPrefix".into(), json!(p));
-                            }
-                            if !consistency.is_empty()
-                                && !consistency.contains_key("defaultConsistencyLevel")
-                            {
-                                consistency
-                                    .insert("defaultConsistencyLevel".into(), json!("Session"));
-                            }
-                            let mut props = json!({
-                                "locations": locs,
-                                "databaseAccountOfferType": "Standard",
-                                "disableLocalAuth": disable_local_auth,
-                            });
-                            if !consistency.is_empty() {
-                                props["consistencyPolicy"] = Value::Object(consistency);
-                            }
-                            json!({"location": location, "kind": api_kind, "tags": parse_tags(&tags), "properties": props})
+            GroupCmd::List => {
+                let v = c
+                    .ok(
+                        Method::GET,
+                        &format!("/subscriptions/{}/resourcegroups", c.subscription),
+                        API_RG,
+                        None,
+                    )
+                    .await?;
+                emit(c.output, &v["value"], GROUP_COLUMNS)
+            }
+            GroupCmd::Show { name } => {
+                let v = c
+                    .ok(Method::GET, &c.group_path(&name), API_RG, None)
+                    .await?;
+                emit(c.output, &v, GROUP_COLUMNS)
+            }
+            GroupCmd::Delete { name, yes } => {
+                confirm(
+                    &format!("delete resource group '{name}' and every account in it"),
+                    yes,
+                )?;
+                c.ok(Method::DELETE, &c.group_path(&name), API_RG, None)
+                    .await?;
+                Ok(())
+            }
+        },
+        ClientCommand::Account { cmd, .. } => match cmd {
+            AccountCmd::Create {
+                resource_group,
+                name,
+                kind,
+                location,
+                tags,
+                api_kind,
+                locations,
+                default_consistency_level,
+                max_interval,
+                max_staleness_prefix,
+                ai_kind,
+                sku,
+                disable_local_auth,
+                upstream,
+                regeneration_guard_minutes,
+            } => {
+                let group = c
+                    .ok(Method::GET, &c.group_path(&resource_group), API_RG, None)
+                    .await?;
+                let location = location
+                    .or_else(|| field(&group, "location"))
+                    .ok_or_else(|| anyhow!("no --location given"))?;
+                let body = match kind {
+                    Kind::Cosmos => {
+                        let mut locs = Vec::new();
+                        for l in &locations {
+                            let (region, prio) = l
+                                .rsplit_once('=')
+                                .map_or((l.as_str(), "0"), |(r, p)| (r, p));
+                            let prio: u32 = prio
+                                .parse()
+                                .with_context(|| format!("invalid failover priority in '{l}'"))?;
+                            locs.push(json!({"locationName": region, "failoverPriority": prio, "isZoneRedundant": false}));
                         }
-                        Kind::Batch => {
-                            json!({"location": location, "tags": parse_tags(&tags), "properties": {}})
+                        if locs.is_empty() {
+                            locs.push(json!({"locationName": location, "failoverPriority": 0, "isZoneRedundant": false}));
                         }
-                        Kind::Ai => json!({
-                            "location": location, "kind": ai_kind, "sku": {"name": sku}, "tags": parse_tags(&tags),
-                            "properties": {"customSubDomainName": name, "disableLocalAuth": disable_local_auth}
-                        }),
+                        let mut consistency = serde_json::Map::new();
+                        if let Some(l) = default_consistency_level {
+                            consistency.insert("defaultConsistencyLevel".into(), json!(l));
+                        }
+                        if let Some(i) = max_interval {
+                            consistency.insert("maxIntervalInSeconds".into(), json!(i));
+                        }
+                        if let Some(p) = max_staleness_prefix {
+                            consistency.insert("maxStalenessPrefix".into(), json!(p));
+                        }
+                        if !consistency.is_empty()
+                            && !consistency.contains_key("defaultConsistencyLevel")
+                        {
+                            consistency.insert("defaultConsistencyLevel".into(), json!("Session"));
+                        }
+                        let mut props = json!({
+                            "locations": locs,
+                            "databaseAccountOfferType": "Standard",
+                            "disableLocalAuth": disable_local_auth,
+                        });
+                        if !consistency.is_empty() {
+                            props["consistencyPolicy"] = Value::Object(consistency);
+                        }
+                        json!({"location": location, "kind": api_kind, "tags": parse_tags(&tags), "properties": props})
+                    }
+                    Kind::Batch => {
+                        json!({"location": location, "tags": parse_tags(&tags), "properties": {}})
+                    }
+                    Kind::Ai => json!({
+                        "location": location, "kind": ai_kind, "sku": {"name": sku}, "tags": parse_tags(&tags),
+                        "properties": {"customSubDomainName": name, "disableLocalAuth": disable_local_auth}
+                    }),
+                };
+                let mut body = body;
+                if let Some(u) = upstream {
+                    if kind != Kind::Ai {
+                        bail!("--upstream applies to AI Services accounts only");
+                    }
+                    body["properties"]["upstreamUrl"] = json!(u);
+                }
+                if let Some(m) = regeneration_guard_minutes {
+                    body["properties"]["regenerationGuardMinutes"] = json!(m);
+                }
+                let v = c
+                    .ok(
+                        Method::PUT,
+                        &c.account_path(kind, &resource_group, &name),
+                        kind.api_version(),
+                        Some(body),
+                    )
+                    .await?;
+                emit(c.output, &decorate(kind, v), ACCOUNT_COLUMNS)
+            }
+            AccountCmd::List {
+                resource_group,
+                kind,
+            } => {
+                let mut all = Vec::new();
+                for k in Kind::ALL
+                    .into_iter()
+                    .filter(|k| kind.is_none_or(|x| x == *k))
+                {
+                    let path = match &resource_group {
+                        Some(g) => format!(
+                            "/subscriptions/{}/resourceGroups/{}/providers/{}",
+                            c.subscription,
+                            enc(g),
+                            k.provider()
+                        ),
+                        None => format!(
+                            "/subscriptions/{}/providers/{}",
+                            c.subscription,
+                            k.provider()
+                        ),
                     };
-                    let mut body = body;
-                    if let Some(u) = upstream {
-                        if kind != Kind::Ai {
-                            bail!("--upstream applies to AI Services accounts only");
-                        }
-                        body["properties"]["upstreamUrl"] = json!(u);
+                    let v = c.ok(Method::GET, &path, k.api_version(), None).await?;
+                    if let Some(items) = v["value"].as_array() {
+                        all.extend(items.iter().cloned().map(|i| decorate(k, i)));
                     }
-                    if let Some(m) = regeneration_guard_minutes {
-                        body["properties"]["regenerationGuardMinutes"] = json!(m);
-                    }
-                    let v = c
-                        .ok(
-                            Method::PUT,
-                            &c.account_path(kind, &resource_group, &name),
-                            kind.api_version(),
-                            Some(body),
-                        )
-                        .await?;
-                    emit(c.output, &decorate(kind, v), ACCOUNT_COLUMNS)
                 }
-                AccountCmd::List {
-                    resource_group,
-                    kind,
-                } => {
-                    let mut all = Vec::new();
-                    for k in Kind::ALL
-                        .into_iter()
-                        .filter(|k| kind.is_none_or(|x| x == *k))
-                    {
-                        let path = match &resource_group {
-                            Some(g) => format!(
-                                "/subscriptions/{}/resourceGroups/{}/providers/{}",
-                                c.subscription,
-                                enc(g),
-                                k.provider()
-                            ),
-                            None => format!(
-                                "/subscriptions/{}/providers/{}",
-                                c.subscription,
-                                k.provider()
-                            ),
-                        };
-                        let v = c.ok(Method::GET, &path, k.api_version(), None).await?;
-                        if let Some(items) = v["value"].as_array() {
-                            all.extend(items.iter().cloned().map(|i| decorate(k, i)));
-                        }
-                    }
-                    emit(c.output, &Value::Array(all), ACCOUNT_COLUMNS)
-                }
-                AccountCmd::Show { account } => {
-                    let k = c.resolve(&account).await?;
-                    let v = c
-                        .ok(
-                            Method::GET,
-                            &c.account_path(k, &account.resource_group, &account.name),
-                            k.api_version(),
-                            None,
-                        )
-                        .await?;
-                    emit(c.output, &decorate(k, v), ACCOUNT_COLUMNS)
-                }
-                AccountCmd::Delete { account, yes } => {
-                    let k = c.resolve(&account).await?;
-                    confirm(
-                        &format!("delete {} account '{}'", k.label(), account.name),
-                        yes,
-                    )?;
-                    c.ok(
-                        Method::DELETE,
+                emit(c.output, &Value::Array(all), ACCOUNT_COLUMNS)
+            }
+            AccountCmd::Show { account } => {
+                let k = c.resolve(&account).await?;
+                let v = c
+                    .ok(
+                        Method::GET,
                         &c.account_path(k, &account.resource_group, &account.name),
                         k.api_version(),
                         None,
                     )
                     .await?;
-                    Ok(())
-                }
+                emit(c.output, &decorate(k, v), ACCOUNT_COLUMNS)
             }
-        }
-        ClientCommand::Identity { cmd, conn } => {
-            let c = connect(&conn).await?;
-            run_identity(&c, cmd).await
-        }
-        ClientCommand::Auth { cmd, conn } => {
-            let c = connect(&conn).await?;
-            run_auth(&c, cmd).await
-        }
-        ClientCommand::Vault { cmd, conn } => {
-            let c = connect(&conn).await?;
-            run_vault(&c, cmd).await
-        }
-        ClientCommand::Role { cmd, conn } => {
-            let c = connect(&conn).await?;
-            run_role(&c, cmd).await
-        }
-        ClientCommand::Keys { cmd, conn } => {
-            let c = connect(&conn).await?;
+            AccountCmd::Delete { account, yes } => {
+                let k = c.resolve(&account).await?;
+                confirm(
+                    &format!("delete {} account '{}'", k.label(), account.name),
+                    yes,
+                )?;
+                c.ok(
+                    Method::DELETE,
+                    &c.account_path(k, &account.resource_group, &account.name),
+                    k.api_version(),
+                    None,
+                )
+                .await?;
+                Ok(())
+            }
+        },
+        ClientCommand::Identity { cmd, .. } => run_identity(&c, cmd).await,
+        ClientCommand::Auth { cmd, .. } => run_auth(&c, cmd).await,
+        ClientCommand::Vault { cmd, .. } => run_vault(&c, cmd).await,
+        ClientCommand::Role { cmd, .. } => run_role(&c, cmd).await,
+        ClientCommand::Keys { cmd, .. } => {
             match cmd {
                 KeysCmd::List {
                     account,
