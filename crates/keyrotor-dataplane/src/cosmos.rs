@@ -367,13 +367,19 @@ fn bad_body() -> Response {
     )
 }
 
-fn render_db(item: &DataItem) -> Value {
+/// A stored item's body and its `_rid`.
+fn body_and_rid(item: &DataItem) -> (Map<String, Value>, String) {
     let m: Map<String, Value> = serde_json::from_str(&item.body).unwrap_or_default();
     let rid = m
         .get("_rid")
         .and_then(Value::as_str)
         .unwrap_or_default()
         .to_string();
+    (m, rid)
+}
+
+fn render_db(item: &DataItem) -> Value {
+    let (m, rid) = body_and_rid(item);
     system_props(
         m,
         item,
@@ -383,12 +389,7 @@ fn render_db(item: &DataItem) -> Value {
 }
 
 fn render_coll(item: &DataItem, db_rid: &str) -> Value {
-    let m: Map<String, Value> = serde_json::from_str(&item.body).unwrap_or_default();
-    let rid = m
-        .get("_rid")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string();
+    let (m, rid) = body_and_rid(item);
     system_props(
         m,
         item,
@@ -404,12 +405,7 @@ fn render_coll(item: &DataItem, db_rid: &str) -> Value {
 }
 
 fn render_doc(item: &DataItem, db_rid: &str, coll_rid: &str) -> Value {
-    let m: Map<String, Value> = serde_json::from_str(&item.body).unwrap_or_default();
-    let rid = m
-        .get("_rid")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string();
+    let (m, rid) = body_and_rid(item);
     system_props(
         m,
         item,
