@@ -9,32 +9,14 @@
 //!
 //! `KEYROTOR_BENCH_ACCOUNTS` changes the account count.
 
+mod common;
+
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-const BIN: &str = env!("CARGO_BIN_EXE_keyrotor");
 const AZURITE_STARTUP_MS: f64 = 790.0;
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .unwrap_or_else(|e| panic!("{e}"))
-}
-
-fn spawn(dir: &Path, port: u16) -> Child {
-    Command::new(BIN)
-        .args(["serve", "--data-dir"])
-        .arg(dir)
-        .args(["--listen", &format!("127.0.0.1:{port}")])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap_or_else(|e| panic!("{e}"))
-}
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
     let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
@@ -108,7 +90,7 @@ fn main() {
         .unwrap_or(10_000);
     let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let dir = tmp.path().join("data");
-    let port = free_port();
+    let port = common::free_port();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
@@ -116,7 +98,7 @@ fn main() {
         .unwrap_or_else(|e| panic!("{e}"));
 
     // First start creates the data dir; later starts measure the warm path.
-    let mut first = spawn(&dir, port);
+    let mut first = common::spawn(&dir, port);
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
         std::thread::sleep(Duration::from_millis(2));
     }
@@ -133,7 +115,7 @@ fn main() {
     let mut startups = Vec::new();
     for _ in 0..10 {
         let t = Instant::now();
-        let mut child = spawn(&dir, port);
+        let mut child = common::spawn(&dir, port);
         rt.block_on(async {
             loop {
                 // A fresh client each time: a full TLS handshake and a served request.
@@ -153,7 +135,7 @@ fn main() {
     let (p50, _, max) = stats(startups);
     println!("startup_to_first_request_ms  median {p50:.1}  max {max:.1}  (target < 100; Azurite anchor {AZURITE_STARTUP_MS} ms => {:.1}x faster)", AZURITE_STARTUP_MS / p50);
 
-    let mut server = spawn(&dir, port);
+    let mut server = common::spawn(&dir, port);
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
         std::thread::sleep(Duration::from_millis(2));
     }

@@ -10,8 +10,8 @@
 //! run, next to the anchors of ../shared/bench/README.md (AES-KW unwrap
 //! 640 ns, RSA-OAEP-256 2048-bit unwrap 244 us per core).
 
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
+mod common;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -19,7 +19,6 @@ use base64::Engine as _;
 use keyrotor_crypto::vault::{KeyMaterial, KeySpec, WrapAlg};
 use serde_json::{json, Value};
 
-const BIN: &str = env!("CARGO_BIN_EXE_keyrotor");
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 fn rate(label: &str, n: usize, f: &mut dyn FnMut(usize)) -> f64 {
@@ -33,17 +32,6 @@ fn rate(label: &str, n: usize, f: &mut dyn FnMut(usize)) -> f64 {
     let r = n as f64 / t.elapsed().as_secs_f64();
     println!("{label:<52} {r:>10.0} /s  ({:>8.1} us/op)", 1e6 / r);
     r
-}
-
-fn spawn(dir: &Path, port: u16) -> Child {
-    Command::new(BIN)
-        .args(["serve", "--data-dir"])
-        .arg(dir)
-        .args(["--listen", &format!("127.0.0.1:{port}")])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn main() {
@@ -82,11 +70,8 @@ fn main() {
 
     // ---- through the service over HTTPS --------------------------------------
     let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .unwrap_or_else(|e| panic!("{e}"));
-    let mut child = spawn(tmp.path(), port);
+    let port = common::free_port();
+    let mut child = common::spawn(tmp.path(), port);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
@@ -216,28 +201,24 @@ fn main() {
             }
         };
         let dek64 = B64.encode(dek);
-        let wrap_a: Value = http
-            .post(format!("{}/wrapkey?api-version=2025-07-01", kids[0]))
-            .bearer_auth(kv.as_str())
-            .json(&json!({"alg": "A256KW", "value": dek64}))
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("{e}"))
-            .json()
-            .await
-            .unwrap_or_default();
-        let wrap_r: Value = http
-            .post(format!("{}/wrapkey?api-version=2025-07-01", kids[1]))
-            .bearer_auth(kv.as_str())
-            .json(&json!({"alg": "RSA-OAEP-256", "value": dek64}))
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("{e}"))
-            .json()
-            .await
-            .unwrap_or_default();
-        let a_ct = wrap_a["value"].as_str().unwrap_or_default().to_string();
-        let r_ct = wrap_r["value"].as_str().unwrap_or_default().to_string();
+        let wrap = |kid: String, alg: &'static str| {
+            let (http, kv, dek64) = (http.clone(), kv.clone(), dek64.clone());
+            async move {
+                let v: Value = http
+                    .post(format!("{kid}/wrapkey?api-version=2025-07-01"))
+                    .bearer_auth(kv.as_str())
+                    .json(&json!({"alg": alg, "value": dek64}))
+                    .send()
+                    .await
+                    .unwrap_or_else(|e| panic!("{e}"))
+                    .json()
+                    .await
+                    .unwrap_or_default();
+                v["value"].as_str().unwrap_or_default().to_string()
+            }
+        };
+        let a_ct = wrap(kids[0].clone(), "A256KW").await;
+        let r_ct = wrap(kids[1].clone(), "RSA-OAEP-256").await;
         // Warm up connections.
         op(kids[0].clone(), "wrapkey", "A256KW", dek64.clone(), 320, 32).await;
         (
