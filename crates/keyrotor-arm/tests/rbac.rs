@@ -4,12 +4,13 @@
 //! does not grow); an allowed call is never a 403. The route list is checked
 //! against every `Operation` variant, so a new route cannot go untested.
 
+mod common;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use axum::body::Body;
 use http::{Method, Request, StatusCode};
-use http_body_util::BodyExt;
 use keyrotor_arm::operation::{split_path, Operation};
 use keyrotor_arm::{ArmState, Endpoints};
 use keyrotor_core::{AccountSpec, Actor, Keyrotor};
@@ -18,7 +19,6 @@ use keyrotor_identity::{generate_signing_key, TokenIssuer};
 use keyrotor_store_sqlite::SqliteStore;
 use keyrotor_types::{AccountKind, AccountName, ResourceGroupName, SystemClock};
 use serde_json::{json, Value};
-use tower::ServiceExt;
 
 const URL: &str = "https://127.0.0.1:8443";
 
@@ -165,23 +165,7 @@ impl Env {
                 body.to_string()
             }))
             .unwrap_or_else(|e| panic!("{e}"));
-        let resp = self
-            .app
-            .clone()
-            .oneshot(req)
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
-        let status = resp.status();
-        let bytes = resp
-            .into_body()
-            .collect()
-            .await
-            .map(|b| b.to_bytes())
-            .unwrap_or_default();
-        (
-            status,
-            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-        )
+        common::send(&self.app, req).await
     }
 
     fn audit_len(&self) -> usize {

@@ -2,11 +2,12 @@
 //! expired, not-yet-valid, other tenant, other audience, other issuer.
 //! Each answers 401 in ARM shape and changes nothing.
 
+mod common;
+
 use std::sync::{Arc, Mutex};
 
 use axum::body::Body;
 use http::{Request, StatusCode};
-use http_body_util::BodyExt;
 use keyrotor_arm::{ArmState, Endpoints};
 use keyrotor_core::Keyrotor;
 use keyrotor_crypto::RootKey;
@@ -15,7 +16,6 @@ use keyrotor_store_sqlite::SqliteStore;
 use keyrotor_types::Clock;
 use serde_json::Value;
 use time::OffsetDateTime;
-use tower::ServiceExt;
 
 struct ManualClock(Mutex<OffsetDateTime>);
 
@@ -103,23 +103,7 @@ impl Env {
             .header("content-type", "application/json")
             .body(Body::from(body.to_string()))
             .unwrap_or_else(|e| panic!("{e}"));
-        let resp = self
-            .app
-            .clone()
-            .oneshot(req)
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
-        let status = resp.status();
-        let bytes = resp
-            .into_body()
-            .collect()
-            .await
-            .map(|b| b.to_bytes())
-            .unwrap_or_default();
-        (
-            status,
-            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-        )
+        common::send(&self.app, req).await
     }
 
     fn group_path(&self, name: &str) -> String {
