@@ -821,27 +821,14 @@ fn handle(
             )
         }
         Operation::RoleAssignmentsGet { scope, name } => {
-            let a = core.role_assignment(&name)?;
-            if normalize_scope(&a.scope) != normalize_scope(&scope) {
-                return Err(keyrotor_core::Error::RoleAssignmentNotFound(
-                    name.chars().take(64).collect(),
-                )
-                .into());
-            }
+            let a = core.role_assignment(&name, &scope)?;
             ok_json(
                 StatusCode::OK,
                 dto::role_assignment(&a, &dir.subscription_id),
             )
         }
         Operation::RoleAssignmentsDelete { scope, name } => {
-            let in_scope = core
-                .role_assignment(&name)
-                .ok()
-                .is_some_and(|a| normalize_scope(&a.scope) == normalize_scope(&scope));
-            if !in_scope {
-                return empty(StatusCode::NO_CONTENT);
-            }
-            match core.delete_role_assignment(actor, &name)? {
+            match core.delete_role_assignment(actor, &name, &scope)? {
                 Some(a) => ok_json(
                     StatusCode::OK,
                     dto::role_assignment(&a, &dir.subscription_id),

@@ -319,22 +319,29 @@ impl Keyrotor {
         Ok(self.store.role_assignments()?)
     }
 
-    pub fn role_assignment(&self, name: &str) -> Result<rbac::RoleAssignment> {
+    /// The assignment `name` made at `scope` (an assignment of that name at
+    /// another scope is not found there, as in ARM).
+    pub fn role_assignment(&self, name: &str, scope: &str) -> Result<rbac::RoleAssignment> {
+        let key = rbac::normalize_scope(scope);
         self.store
             .role_assignments()?
             .into_iter()
-            .find(|a| a.name.eq_ignore_ascii_case(name))
+            .find(|a| a.name.eq_ignore_ascii_case(name) && rbac::normalize_scope(&a.scope) == key)
             .ok_or_else(|| Error::RoleAssignmentNotFound(name.chars().take(64).collect()))
     }
 
-    /// Deletes an assignment; returns it, or `None` when there was none.
+    /// Deletes the assignment `name` at `scope`; returns it, or `None` when
+    /// there was none there.
     pub fn delete_role_assignment(
         &self,
         actor: &Actor,
         name: &str,
+        scope: &str,
     ) -> Result<Option<rbac::RoleAssignment>> {
-        let Ok(a) = self.role_assignment(name) else {
-            return Ok(None);
+        let a = match self.role_assignment(name, scope) {
+            Ok(a) => a,
+            Err(Error::RoleAssignmentNotFound(_)) => return Ok(None),
+            Err(e) => return Err(e),
         };
         let audit = self.audit(
             actor,
