@@ -23,7 +23,9 @@ use keyrotor_types::{AccountKind, AccountName, KeySlot, ResourceGroupName, Subsc
 use rusqlite::{params, Connection, ErrorCode, OptionalExtension, Row, TransactionBehavior};
 use time::OffsetDateTime;
 
-const SCHEMA_VERSION: i64 = 5;
+/// The schema steps in order; step i (from 0) brings `user_version` to i + 1.
+const MIGRATIONS: [&str; 5] = [SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_V5];
+const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
 const SCHEMA_V1: &str = "
 CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -225,44 +227,19 @@ fn migrate(conn: &mut Connection) -> StoreResult<()> {
             "database schema version {version} is newer than this keyrotor ({SCHEMA_VERSION}); refusing to open"
         )));
     }
-    if version < 1 {
+    // Each step runs in its own transaction and records its version, so an
+    // interrupted upgrade resumes where it stopped.
+    for (i, sql) in MIGRATIONS.iter().enumerate() {
+        let to = i64::try_from(i + 1).unwrap_or(i64::MAX);
+        if version >= to {
+            continue;
+        }
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(backend)?;
-        tx.execute_batch(SCHEMA_V1).map_err(backend)?;
-        tx.execute_batch("PRAGMA user_version=1").map_err(backend)?;
-        tx.commit().map_err(backend)?;
-    }
-    if version < 2 {
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
+        tx.execute_batch(sql).map_err(backend)?;
+        tx.execute_batch(&format!("PRAGMA user_version={to}"))
             .map_err(backend)?;
-        tx.execute_batch(SCHEMA_V2).map_err(backend)?;
-        tx.execute_batch("PRAGMA user_version=2").map_err(backend)?;
-        tx.commit().map_err(backend)?;
-    }
-    if version < 3 {
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(backend)?;
-        tx.execute_batch(SCHEMA_V3).map_err(backend)?;
-        tx.execute_batch("PRAGMA user_version=3").map_err(backend)?;
-        tx.commit().map_err(backend)?;
-    }
-    if version < 4 {
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(backend)?;
-        tx.execute_batch(SCHEMA_V4).map_err(backend)?;
-        tx.execute_batch("PRAGMA user_version=4").map_err(backend)?;
-        tx.commit().map_err(backend)?;
-    }
-    if version < 5 {
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(backend)?;
-        tx.execute_batch(SCHEMA_V5).map_err(backend)?;
-        tx.execute_batch("PRAGMA user_version=5").map_err(backend)?;
         tx.commit().map_err(backend)?;
     }
     Ok(())
