@@ -384,23 +384,17 @@ impl Ctx<'_> {
         Ok(v)
     }
 
-    fn key_item(&self, o: &VaultObject, with_version: bool) -> Value {
+    /// A list item (KeyItem / SecretItem): the id (`kid` for keys),
+    /// attributes, tags, a secret's content type, and the deleted fields.
+    fn item(&self, o: &VaultObject, with_version: bool) -> Value {
+        let c = o.collection.as_str();
         let d = doc(o);
+        let id_field = match o.collection {
+            Collection::Keys => "kid",
+            Collection::Secrets => "id",
+        };
         let mut v = json!({
-            "kid": self.id("keys", o, with_version),
-            "attributes": attributes_json(&self.vault, o),
-            "tags": d.get("tags").cloned().unwrap_or(json!({})),
-        });
-        if o.deleted_at.is_some() {
-            self.deleted_fields(&mut v, "keys", o);
-        }
-        v
-    }
-
-    fn secret_item(&self, o: &VaultObject, with_version: bool) -> Value {
-        let d = doc(o);
-        let mut v = json!({
-            "id": self.id("secrets", o, with_version),
+            id_field: self.id(c, o, with_version),
             "attributes": attributes_json(&self.vault, o),
             "tags": d.get("tags").cloned().unwrap_or(json!({})),
         });
@@ -408,7 +402,7 @@ impl Ctx<'_> {
             v["contentType"] = ct.clone();
         }
         if o.deleted_at.is_some() {
-            self.deleted_fields(&mut v, "secrets", o);
+            self.deleted_fields(&mut v, c, o);
         }
         v
     }
@@ -737,7 +731,7 @@ impl Ctx<'_> {
             Op::KeyList => Ctx::page(
                 core.objects(v, Collection::Keys)?
                     .iter()
-                    .map(|o| self.key_item(o, false))
+                    .map(|o| self.item(o, false))
                     .collect(),
             ),
             Op::KeyVersions(name) => {
@@ -745,7 +739,7 @@ impl Ctx<'_> {
                 if all.is_empty() || all.iter().any(|o| o.deleted_at.is_some()) {
                     return Err(CoreError::ObjectNotFound(Collection::Keys, name));
                 }
-                Ctx::page(all.iter().map(|o| self.key_item(o, true)).collect())
+                Ctx::page(all.iter().map(|o| self.item(o, true)).collect())
             }
             Op::KeyUpdate(name, ver) => {
                 let o = core.object(v, Collection::Keys, &name, ver.as_deref())?;
@@ -845,7 +839,7 @@ impl Ctx<'_> {
                 let o = core.restore_object(a, v, c, &blob)?;
                 match c {
                     Collection::Keys => ok(&self.key_bundle(&o)?),
-                    Collection::Secrets => ok(&self.secret_item(&o, true)),
+                    Collection::Secrets => ok(&self.item(&o, true)),
                 }
             }
             Op::KeyPolicyGet(name) => {
@@ -865,7 +859,7 @@ impl Ctx<'_> {
             Op::DeletedKeyList => Ctx::page(
                 core.deleted_objects(v, Collection::Keys)?
                     .iter()
-                    .map(|o| self.key_item(o, false))
+                    .map(|o| self.item(o, false))
                     .collect(),
             ),
             Op::DeletedKeyGet(name) => {
@@ -891,21 +885,21 @@ impl Ctx<'_> {
                 let document = merge_doc(Map::new(), body, &["contentType", "tags"]);
                 let secret = Secret::new(value.to_string());
                 let o = core.set_secret(a, v, &name, &secret, attrs, document)?;
-                let mut r = self.secret_item(&o, true);
+                let mut r = self.item(&o, true);
                 r["value"] = json!(secret.expose());
                 ok(&r)
             }
             Op::SecretGet(name, ver) => {
                 let o = core.object(v, Collection::Secrets, &name, ver.as_deref())?;
                 let value = core.secret_value(v, &o)?;
-                let mut r = self.secret_item(&o, true);
+                let mut r = self.item(&o, true);
                 r["value"] = json!(value.expose());
                 ok(&r)
             }
             Op::SecretList => Ctx::page(
                 core.objects(v, Collection::Secrets)?
                     .iter()
-                    .map(|o| self.secret_item(o, false))
+                    .map(|o| self.item(o, false))
                     .collect(),
             ),
             Op::SecretVersions(name) => {
@@ -913,7 +907,7 @@ impl Ctx<'_> {
                 if all.is_empty() || all.iter().any(|o| o.deleted_at.is_some()) {
                     return Err(CoreError::ObjectNotFound(Collection::Secrets, name));
                 }
-                Ctx::page(all.iter().map(|o| self.secret_item(o, true)).collect())
+                Ctx::page(all.iter().map(|o| self.item(o, true)).collect())
             }
             Op::SecretUpdate(name, ver) => {
                 let o = core.object(v, Collection::Secrets, &name, ver.as_deref())?;
@@ -923,25 +917,25 @@ impl Ctx<'_> {
                 };
                 let document = merge_doc(doc(&o), body, &["contentType", "tags"]);
                 let o = core.update_object(a, v, &o, attrs, document)?;
-                ok(&self.secret_item(&o, true))
+                ok(&self.item(&o, true))
             }
             Op::SecretDelete(name) => {
                 let o = core.delete_object(a, v, Collection::Secrets, &name)?;
-                ok(&self.secret_item(&o, true))
+                ok(&self.item(&o, true))
             }
             Op::DeletedSecretList => Ctx::page(
                 core.deleted_objects(v, Collection::Secrets)?
                     .iter()
-                    .map(|o| self.secret_item(o, false))
+                    .map(|o| self.item(o, false))
                     .collect(),
             ),
             Op::DeletedSecretGet(name) => {
                 let o = core.deleted_object(v, Collection::Secrets, &name)?;
-                ok(&self.secret_item(&o, true))
+                ok(&self.item(&o, true))
             }
             Op::DeletedSecretRecover(name) => {
                 let o = core.recover_object(a, v, Collection::Secrets, &name)?;
-                ok(&self.secret_item(&o, true))
+                ok(&self.item(&o, true))
             }
             Op::DeletedSecretPurge(name) => {
                 core.purge_object(a, v, Collection::Secrets, &name)?;
