@@ -279,6 +279,13 @@ fn attributes(
     })
 }
 
+/// A base64url field of a request body (padding tolerated).
+fn b64_field(body: &Map<String, Value>, key: &str) -> Option<Vec<u8>> {
+    body.get(key)
+        .and_then(Value::as_str)
+        .and_then(|s| B64.decode(s.trim_end_matches('=')).ok())
+}
+
 fn attributes_json(vault: &Vault, o: &VaultObject) -> Value {
     let days = vault.settings.soft_delete_days;
     let level = match (vault.settings.purge_protection, days == 90) {
@@ -770,11 +777,7 @@ impl Ctx<'_> {
                         alg.chars().take(30).collect::<String>()
                     )));
                 };
-                let field = |k: &str| {
-                    body.get(k)
-                        .and_then(Value::as_str)
-                        .and_then(|s| B64.decode(s.trim_end_matches('=')).ok())
-                };
+                let field = |k: &str| b64_field(body, k);
                 if what == "sign" {
                     let Some(digest) = field("value") else {
                         return Ok(bad("'value' must be the base64url digest"));
@@ -802,11 +805,7 @@ impl Ctx<'_> {
                         alg.chars().take(30).collect::<String>()
                     )));
                 };
-                let Some(input) = body
-                    .get("value")
-                    .and_then(Value::as_str)
-                    .and_then(|s| B64.decode(s.trim_end_matches('=')).ok())
-                else {
+                let Some(input) = b64_field(body, "value") else {
                     return Ok(bad("'value' must be base64url"));
                 };
                 let out: Vec<u8> = match what {
@@ -829,11 +828,7 @@ impl Ctx<'_> {
                 } else {
                     Collection::Secrets
                 };
-                let Some(blob) = body
-                    .get("value")
-                    .and_then(Value::as_str)
-                    .and_then(|s| B64.decode(s.trim_end_matches('=')).ok())
-                else {
+                let Some(blob) = b64_field(body, "value") else {
                     return Ok(bad("'value' must be a base64url backup blob"));
                 };
                 let o = core.restore_object(a, v, c, &blob)?;
