@@ -3,6 +3,7 @@
 
 mod cli;
 mod fsutil;
+mod polled_timer;
 mod server;
 mod tls;
 

@@ -17,6 +17,7 @@ use keyrotor_types::SystemClock;
 use tower::ServiceExt;
 
 use crate::fsutil::{check_private_file, write_private_file};
+use crate::polled_timer::{polled_every, PolledTimer};
 
 #[derive(Debug, clap::Args)]
 pub struct ServeArgs {
@@ -54,6 +55,11 @@ pub struct ServeArgs {
     /// be exercised in seconds. Never in production.
     #[arg(long)]
     pub test_clock: bool,
+    /// Seconds a client may take to send a request head, and the longest a
+    /// keep-alive connection may stay idle, before the server closes it.
+    #[arg(long, env = "KEYROTOR_HEADER_READ_TIMEOUT", default_value_t = 30,
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub header_read_timeout: u64,
 }
 
 fn load_root_key(args: &ServeArgs) -> Result<RootKey> {
@@ -295,6 +301,7 @@ pub async fn run(args: ServeArgs) -> Result<()> {
         eprintln!("keyrotor: warning: serving plain HTTP (--no-tls); put a TLS-terminating proxy in front for real clients");
     }
     let tls = (!args.no_tls).then(|| Arc::new(tls));
+    let head_timeout = Duration::from_secs(args.header_read_timeout);
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let mut threads = Vec::new();
     for (i, l) in listeners.into_iter().enumerate() {
@@ -308,7 +315,7 @@ pub async fn run(args: ServeArgs) -> Result<()> {
                         .build()?;
                     rt.block_on(async move {
                         let listener = tokio::net::TcpListener::from_std(l)?;
-                        serve(listener, tls, app, stop).await
+                        serve(listener, tls, app, stop, head_timeout).await
                     })
                 })?,
         );
@@ -403,10 +410,12 @@ fn bind_listeners(addr: SocketAddr, workers: usize) -> Result<Vec<std::net::TcpL
     Ok(out)
 }
 
-/// An HTTP/1.1 connection (the protocol every Azure SDK speaks).
+/// An HTTP/1.1 connection (the protocol every Azure SDK speaks). Its
+/// header-read timeout uses [`PolledTimer`]: drive it with `polled_every`.
 fn http1<I, S>(
     io: I,
     svc: S,
+    head_timeout: Duration,
 ) -> impl hyper_util::server::graceful::GracefulConnection<Error = hyper::Error>
 where
     I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
@@ -417,8 +426,8 @@ where
     <S::ResBody as hyper::body::Body>::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
     hyper::server::conn::http1::Builder::new()
-        .timer(hyper_util::rt::TokioTimer::new())
-        .header_read_timeout(Duration::from_secs(30))
+        .timer(PolledTimer)
+        .header_read_timeout(head_timeout)
         .writev(false)
         .serve_connection(io, svc)
 }
@@ -470,7 +479,10 @@ async fn serve(
     tls: Option<Arc<rustls::ServerConfig>>,
     app: App,
     mut stop: tokio::sync::watch::Receiver<bool>,
+    head_timeout: Duration,
 ) -> Result<()> {
+    // How often each connection is polled for its header-read deadline.
+    let tick = (head_timeout / 6).clamp(Duration::from_millis(100), Duration::from_secs(5));
     let acceptor = tls.map(tokio_rustls::TlsAcceptor::from);
     let graceful = GracefulShutdown::new();
     let shutdown = async move {
@@ -515,11 +527,11 @@ async fn serve(
                             if tls.get_ref().1.alpn_protocol() == Some(b"h2") {
                                 watcher.watch(builder.serve_connection(TokioIo::new(tls), svc).into_owned()).await
                             } else {
-                                watcher.watch(http1(TokioIo::new(tls), svc)).await.map_err(Into::into)
+                                polled_every(watcher.watch(http1(TokioIo::new(tls), svc, head_timeout)), tick).await.map_err(Into::into)
                             }
                         }
                         // Plain HTTP: HTTP/1.1 only (no h2c sniffing on the hot path).
-                        None => watcher.watch(http1(TokioIo::new(tcp), svc)).await.map_err(Into::into),
+                        None => polled_every(watcher.watch(http1(TokioIo::new(tcp), svc, head_timeout)), tick).await.map_err(Into::into),
                     };
                     if let Err(e) = result {
                         tracing::debug!(%peer, error = %e, "connection ended with an error");

@@ -25,6 +25,10 @@ struct Server {
 
 impl Server {
     fn start(dir: &Path, port: u16) -> Server {
+        Self::start_with(dir, port, &[])
+    }
+
+    fn start_with(dir: &Path, port: u16, extra: &[&str]) -> Server {
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -34,6 +38,7 @@ impl Server {
             .args(["serve", "--data-dir"])
             .arg(dir)
             .args(["--listen", &format!("127.0.0.1:{port}")])
+            .args(extra)
             .env("KEYROTOR_LOG", "debug")
             .stdout(Stdio::null())
             .stderr(log)
@@ -434,4 +439,82 @@ fn a_second_server_on_the_same_data_dir_is_refused() {
     let err = serve_refuses(&dir, free_port());
     assert!(err.contains("another keyrotor server"), "{err}");
     drop(first);
+}
+
+/// A client that sends nothing, or its request head a byte at a time, is
+/// disconnected after the header-read timeout (slowloris); a prompt client on
+/// the same server is served.
+#[test]
+fn slow_request_heads_are_cut_off() {
+    use std::io::Write;
+    let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let port = free_port();
+    let _server = Server::start_with(
+        &tmp.path().join("data"),
+        port,
+        &["--no-tls", "--header-read-timeout", "1"],
+    );
+    let connect = || {
+        let s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap_or_else(|e| panic!("{e}"));
+        s.set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap_or_else(|e| panic!("{e}"));
+        s
+    };
+    // Closed: read returns 0 bytes (or a reset) well before 10 s.
+    let closed_within = |s: &mut std::net::TcpStream, started: Instant| {
+        let mut buf = [0u8; 512];
+        let n = loop {
+            match s.read(&mut buf) {
+                Ok(n) => break n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => break 0,
+                Err(e) => panic!("the server kept the connection open: {e}"),
+            }
+        };
+        (n, started.elapsed())
+    };
+
+    // Silent client.
+    let started = Instant::now();
+    let mut silent = connect();
+    let (n, took) = closed_within(&mut silent, started);
+    assert!(
+        took >= Duration::from_millis(900),
+        "closed too early: {took:?}"
+    );
+    assert!(took < Duration::from_secs(4), "closed too late: {took:?}");
+    let _ = n;
+
+    // Slow client: one byte of a valid head every 200 ms never finishes in time.
+    let started = Instant::now();
+    let mut slow = connect();
+    let head = b"GET /metadata/endpoints?api-version=2022-09-01 HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Padding: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n\r\n";
+    let mut cut = None;
+    for b in head {
+        if slow.write_all(&[*b]).is_err() {
+            cut = Some(started.elapsed());
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+        if started.elapsed() > Duration::from_secs(6) {
+            break;
+        }
+    }
+    let took = match cut {
+        Some(t) => t,
+        None => closed_within(&mut slow, started).1,
+    };
+    assert!(
+        took < Duration::from_secs(5),
+        "slow head not cut off: {took:?}"
+    );
+
+    // A prompt client is answered.
+    let mut ok = connect();
+    ok.write_all(b"GET /metadata/endpoints?api-version=2022-09-01 HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut text = String::new();
+    ok.read_to_string(&mut text)
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(text.starts_with("HTTP/1.1 200"), "{text}");
 }
