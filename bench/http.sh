@@ -16,14 +16,16 @@ CONN="${CONN:-64}"
 need() { command -v "$1" >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq "$2" >/dev/null; }; }
 need nginx nginx
 need wrk wrk
-cargo build --release -q -p keyrotor
+cargo build --release -q -p keyrotor --bin keyrotor --example hyper_anchor
 BIN="$PWD/target/release/keyrotor"
+HYPER_BIN="$PWD/target/release/examples/hyper_anchor"
 
 TMP=$(mktemp -d)
 cleanup() {
   [ -f "$TMP/nginx/nginx.pid" ] && kill "$(cat "$TMP/nginx/nginx.pid")" 2>/dev/null || true
   [ -n "${KR_PID:-}" ] && kill "$KR_PID" 2>/dev/null || true
   [ -n "${AZ_PID:-}" ] && kill "$AZ_PID" 2>/dev/null || true
+  [ -n "${HY_PID:-}" ] && kill "$HY_PID" 2>/dev/null || true
   rm -rf "$TMP"
 }
 trap cleanup EXIT
@@ -32,6 +34,11 @@ trap cleanup EXIT
 mkdir -p "$TMP/nginx/logs"
 cp "$SHARED/bench/nginx-apikey.conf" "$TMP/nginx/nginx.conf"
 nginx -c "$TMP/nginx/nginx.conf" -p "$TMP/nginx/"
+# Second anchor: a minimal hyper server (examples/hyper_anchor.rs) with
+# keyrotor's runtime layout: the part of the distance to nginx that is
+# hyper and tokio themselves.
+"$HYPER_BIN" 127.0.0.1:18070 &
+HY_PID=$!
 sleep 0.3
 
 # --- keyrotor ----------------------------------------------------------------
@@ -86,6 +93,7 @@ PY
 # Sanity: each request authenticates (404: AI without upstream; 200: Cosmos account read; 501: Batch certificates).
 check() { local want=$1; shift; local got; got=$(curl -s -o /dev/null -w '%{http_code}' "$@"); [ "$got" = "$want" ] || { echo "sanity check failed ($got != $want): $*" >&2; cat "$TMP/kr.log" >&2; exit 1; }; }
 check 204 -H "api-key: 0123456789abcdef0123456789abcdef" http://127.0.0.1:18080/
+check 204 -H "api-key: 0123456789abcdef0123456789abcdef" http://127.0.0.1:18070/
 check 404 -H "api-key: $AI_KEY" http://127.0.0.1:18090/ai/bench-ai/x
 check 401 -H "api-key: 00000000000000000000000000000000" http://127.0.0.1:18090/ai/bench-ai/x
 check 200 -H "authorization: $COSMOS_AUTH" -H "x-ms-date: $COSMOS_DATE" http://127.0.0.1:18090/cosmos/bench-cosmos/
@@ -97,6 +105,7 @@ p99() { wrk -t2 -c"$CONN" -d"$DUR" --latency "$@" 2>/dev/null | awk '$1=="99%"{p
 
 echo "wrk -t2 -c$CONN -d$DUR, plain HTTP on loopback"
 NGINX=$(rate -H "api-key: 0123456789abcdef0123456789abcdef" http://127.0.0.1:18080/)
+HYPER=$(rate -H "api-key: 0123456789abcdef0123456789abcdef" http://127.0.0.1:18070/)
 AI=$(rate -H "api-key: $AI_KEY" http://127.0.0.1:18090/ai/bench-ai/x)
 NGINX2=$(rate -H "api-key: 0123456789abcdef0123456789abcdef" http://127.0.0.1:18080/)
 COSMOS=$(rate -H "authorization: $COSMOS_AUTH" -H "x-ms-date: $COSMOS_DATE" http://127.0.0.1:18090/cosmos/bench-cosmos/)
@@ -110,6 +119,7 @@ BATCH=$(rate -H "authorization: $BATCH_AUTH" -H "ocp-date: $BATCH_DATE" "http://
 NG=$(python3 -c "print(max($NGINX, $NGINX2))")
 ratio() { python3 -c "print(f'{$1/$2:.2f}')"; }
 printf '%-44s %10s req/s\n' "nginx map api-key (anchor)" "$NG"
+printf '%-44s %10s req/s  %sx nginx  (../shared/bench: 1.04x)\n' "minimal hyper api-key (second anchor)" "$HYPER" "$(ratio "$HYPER" "$NG")"
 printf '%-44s %10s req/s  %sx nginx  (target >= 0.95)\n' "keyrotor api-key (auth + usage + 404 JSON)" "$AI" "$(ratio "$AI" "$NG")"
 printf '%-44s %10s req/s  %sx nginx  (target >= 0.85)\n' "keyrotor Cosmos master key (account read)" "$COSMOS" "$(ratio "$COSMOS" "$NG")"
 printf '%-44s %10s req/s  %sx the master-key path  (target >= 0.85)\n' "keyrotor Cosmos AAD token + role (account read)" "$AAD" "$(ratio "$AAD" "$COSMOS")"
