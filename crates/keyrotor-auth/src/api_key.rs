@@ -2,16 +2,17 @@
 //! Services) headers: the key itself, compared in constant time with every
 //! current key.
 
-use subtle::ConstantTimeEq;
-
 use crate::{single, AuthError, CandidateKey, Verified};
 
 /// Header names carrying an AI Services key, in the order they are checked.
-pub const HEADERS: [&str; 2] = ["api-key", "ocp-apim-subscription-key"];
+pub static HEADERS: [http::HeaderName; 2] = [
+    http::HeaderName::from_static("api-key"),
+    http::HeaderName::from_static("ocp-apim-subscription-key"),
+];
 
 pub fn verify(headers: &http::HeaderMap, keys: &[CandidateKey]) -> Result<Verified, AuthError> {
     let mut presented = None;
-    for name in HEADERS {
+    for name in &HEADERS {
         if let Some(v) = single(headers, name)? {
             if presented.is_some() {
                 return Err(AuthError::Duplicate("api-key"));
@@ -22,12 +23,7 @@ pub fn verify(headers: &http::HeaderMap, keys: &[CandidateKey]) -> Result<Verifi
     let presented = presented.ok_or(AuthError::Missing)?;
     let mut found = None;
     for k in keys {
-        let eq: bool = k
-            .text
-            .expose()
-            .as_bytes()
-            .ct_eq(presented.as_bytes())
-            .into();
+        let eq = k.text.ct_eq(presented);
         if eq && found.is_none() {
             found = Some(k.slot);
         }

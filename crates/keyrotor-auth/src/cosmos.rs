@@ -169,11 +169,11 @@ pub fn verify(
     keys: &[CandidateKey],
     now: OffsetDateTime,
 ) -> Result<Verified, AuthError> {
-    let auth = single(headers, "authorization")?.ok_or(AuthError::Missing)?;
+    let auth = single(headers, &crate::AUTHORIZATION)?.ok_or(AuthError::Missing)?;
     let decoded = decode_header(auth)?;
     let sig = master_sig(&decoded)?;
-    let x_ms_date = single(headers, "x-ms-date")?;
-    let date = single(headers, "date")?;
+    let x_ms_date = single(headers, &crate::X_MS_DATE)?;
+    let date = single(headers, &crate::DATE)?;
     let when = x_ms_date.or(date).ok_or(AuthError::MissingDate)?;
     check_date(when, now)?;
     let (ty, link) = resource_of(path).ok_or(AuthError::Malformed("invalid resource path"))?;

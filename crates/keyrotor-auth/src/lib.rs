@@ -76,25 +76,18 @@ pub struct Verified {
 }
 
 /// The single value of a header, refusing duplicates.
+/// Names are pre-parsed statics: no parsing or hashing of the name text per
+/// request.
 pub(crate) fn single<'a>(
     headers: &'a http::HeaderMap,
-    name: &'static str,
+    name: &'static http::HeaderName,
 ) -> Result<Option<&'a str>, AuthError> {
-    // Well-known names are looked up by their pre-parsed `HeaderName`
-    // (no parsing of the name per request).
-    let mut it = match name {
-        "authorization" => headers.get_all(&http::header::AUTHORIZATION),
-        "date" => headers.get_all(&http::header::DATE),
-        "x-ms-date" => headers.get_all(&X_MS_DATE),
-        "ocp-date" => headers.get_all(&OCP_DATE),
-        _ => headers.get_all(name),
-    }
-    .iter();
+    let mut it = headers.get_all(name).iter();
     let Some(first) = it.next() else {
         return Ok(None);
     };
     if it.next().is_some() {
-        return Err(AuthError::Duplicate(name));
+        return Err(AuthError::Duplicate(name.as_str()));
     }
     first
         .to_str()
@@ -102,8 +95,10 @@ pub(crate) fn single<'a>(
         .map_err(|_| AuthError::Malformed("a header is not valid text"))
 }
 
-static X_MS_DATE: http::HeaderName = http::HeaderName::from_static("x-ms-date");
-static OCP_DATE: http::HeaderName = http::HeaderName::from_static("ocp-date");
+pub(crate) static AUTHORIZATION: http::HeaderName = http::header::AUTHORIZATION;
+pub(crate) static DATE: http::HeaderName = http::header::DATE;
+pub(crate) static X_MS_DATE: http::HeaderName = http::HeaderName::from_static("x-ms-date");
+pub(crate) static OCP_DATE: http::HeaderName = http::HeaderName::from_static("ocp-date");
 
 /// Unix seconds of an RFC 1123 date; the last parse is remembered per
 /// thread, since clients send the same date string for a second's requests.
@@ -148,7 +143,6 @@ pub(crate) fn match_hmac_parts(
     parts: &[&[u8]],
     sig_b64: &str,
 ) -> Option<KeySlot> {
-    use subtle::ConstantTimeEq as _;
     let mut sig = [0u8; 64];
     let n = base64::engine::general_purpose::STANDARD
         .decode_slice(sig_b64, &mut sig)
@@ -161,7 +155,7 @@ pub(crate) fn match_hmac_parts(
                     ctx.update(p);
                 }
                 let tag = ctx.sign();
-                tag.as_ref().len() == n && bool::from(tag.as_ref().ct_eq(&sig[..n]))
+                tag.as_ref().len() == n && keyrotor_types::ct_eq(tag.as_ref(), &sig[..n])
             })
         })
         .map(|k| k.slot)

@@ -140,14 +140,14 @@ pub fn verify(
     keys: &[CandidateKey],
     now: OffsetDateTime,
 ) -> Result<Verified, AuthError> {
-    let auth = single(headers, "authorization")?.ok_or(AuthError::Missing)?;
+    let auth = single(headers, &crate::AUTHORIZATION)?.ok_or(AuthError::Missing)?;
     let (claimed, sig) = parse_authorization(auth)?;
     if !claimed.eq_ignore_ascii_case(account) {
         return Err(AuthError::WrongAccount);
     }
-    let when = match single(headers, "ocp-date")? {
+    let when = match single(headers, &crate::OCP_DATE)? {
         Some(d) => d,
-        None => single(headers, "date")?.ok_or(AuthError::MissingDate)?,
+        None => single(headers, &crate::DATE)?.ok_or(AuthError::MissingDate)?,
     };
     check_date(when, now)?;
     let msg = string_to_sign(method, headers, claimed, raw_path, query)?;

@@ -192,6 +192,11 @@ impl Keyrotor {
         self.clock.now()
     }
 
+    /// [`Keyrotor::now`] in Unix seconds, cheaper (no calendar date).
+    pub fn unix_now(&self) -> i64 {
+        self.clock.unix_now()
+    }
+
     /// Changes whenever an account or key changed (see the field).
     pub fn epoch(&self) -> u64 {
         self.epoch.load(std::sync::atomic::Ordering::Acquire)

@@ -65,7 +65,8 @@ pub struct UsageEvent<'a> {
     pub slot: KeySlot,
     /// Generation of the key value that authenticated.
     pub generation: u64,
-    pub at: OffsetDateTime,
+    /// When, in Unix seconds (the recorder keeps second resolution).
+    pub at: i64,
     pub user_agent: &'a str,
     pub address: IpAddr,
     /// Key auth is disabled in report-only mode: count it as would-be-rejected.
@@ -180,7 +181,7 @@ impl UsageRecorder {
             address,
             would_reject,
         } = *event;
-        let now = at.unix_timestamp();
+        let now = at;
         let hour = now - now.rem_euclid(3600);
         let ua = if user_agent.len() > MAX_USER_AGENT {
             let mut end = MAX_USER_AGENT;
@@ -323,7 +324,7 @@ mod tests {
             account_id: 1,
             slot,
             generation: 1,
-            at,
+            at: at.unix_timestamp(),
             user_agent: ua,
             address: ip,
             would_reject,
@@ -391,7 +392,7 @@ mod tests {
                             account_id: 7,
                             slot: KeySlot::Primary,
                             generation: 1,
-                            at: t0 + time::Duration::seconds(i * 1000 + n),
+                            at: (t0 + time::Duration::seconds(i * 1000 + n)).unix_timestamp(),
                             user_agent: "ua",
                             address: IpAddr::from([127, 0, 0, 1]),
                             would_reject: false,

@@ -206,8 +206,7 @@ pub fn sha256_hex(data: &[u8]) -> String {
 
 /// Constant-time equality of two byte strings (length is not hidden).
 pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
-    use subtle::ConstantTimeEq;
-    a.ct_eq(b).into()
+    keyrotor_types::ct_eq(a, b)
 }
 
 #[cfg(test)]

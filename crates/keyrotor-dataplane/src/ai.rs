@@ -18,11 +18,7 @@ fn error(status: StatusCode, code: &str, message: &str) -> Response {
 }
 
 fn access_denied() -> Response {
-    error(
-        StatusCode::UNAUTHORIZED,
-        "401",
-        "Access denied due to invalid subscription key or wrong API endpoint. Make sure to provide a valid key for an active subscription and use a correct regional API endpoint for your resource.",
-    )
+    crate::fixed_code_message_error!(StatusCode::UNAUTHORIZED, "401", "Access denied due to invalid subscription key or wrong API endpoint. Make sure to provide a valid key for an active subscription and use a correct regional API endpoint for your resource.")
 }
 
 /// Headers never forwarded upstream: credentials and hop-by-hop headers.
@@ -63,25 +59,31 @@ pub fn data_action(method: &http::Method) -> &'static str {
 }
 
 pub async fn handle(dp: &Arc<DataPlane>, t: Target, req: Request<Body>) -> Response {
-    let entry = match dp.entry(t.kind, &t.account).await {
+    let entry = match dp.entry(t.kind, t.account()).await {
         Ok(Some(e)) => e,
-        Ok(None) => return error(StatusCode::NOT_FOUND, "404", "Resource not found"),
+        Ok(None) => {
+            return crate::fixed_code_message_error!(
+                StatusCode::NOT_FOUND,
+                "404",
+                "Resource not found"
+            )
+        }
         Err(e) => {
             tracing::warn!(error = %e, "account lookup failed");
-            return error(
+            return crate::fixed_code_message_error!(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "503",
-                "The service is temporarily unavailable.",
+                "The service is temporarily unavailable."
             );
         }
     };
     let bearer = crate::bearer(req.headers());
     let has_key = keyrotor_auth::api_key::HEADERS
         .iter()
-        .any(|h| req.headers().contains_key(*h));
+        .any(|h| req.headers().contains_key(h));
     match bearer {
         Some(token) if !has_key => {
-            let principal = match dp.verify_bearer(t.kind, &t.account, &token) {
+            let principal = match dp.verify_bearer(t.kind, t.account(), &token) {
                 Ok(p) => p,
                 Err(why) => {
                     return error(
@@ -99,7 +101,7 @@ pub async fn handle(dp: &Arc<DataPlane>, t: Target, req: Request<Body>) -> Respo
                     &format!(
                         "The principal '{principal}' lacks the required data action '{action}' to perform '{} {}' on '{}'.",
                         req.method(),
-                        t.rest,
+                        t.rest(),
                         DataPlane::scope_of(&entry)
                     ),
                 );
@@ -109,27 +111,27 @@ pub async fn handle(dp: &Arc<DataPlane>, t: Target, req: Request<Body>) -> Respo
             let verified = match keyrotor_auth::api_key::verify(req.headers(), &entry.keys) {
                 Ok(v) => v,
                 Err(AuthError::Missing) => {
-                    return error(
-                        StatusCode::UNAUTHORIZED,
-                        "401",
-                        "Access denied due to missing subscription key. Make sure to include subscription key when making requests to an API.",
-                    )
+                    return crate::fixed_code_message_error!(StatusCode::UNAUTHORIZED, "401", "Access denied due to missing subscription key. Make sure to include subscription key when making requests to an API.")
                 }
                 Err(_) => return access_denied(),
             };
             if !dp.admit(&entry, verified.slot, &req, t.peer) {
-                return error(
+                return crate::fixed_code_message_error!(
                     StatusCode::UNAUTHORIZED,
                     "AuthenticationTypeDisabled",
-                    "Key based authentication is disabled for this resource.",
+                    "Key based authentication is disabled for this resource."
                 );
             }
         }
     }
     let Some(upstream) = entry.account.settings.upstream.clone() else {
-        return error(StatusCode::NOT_FOUND, "404", "Resource not found");
+        return crate::fixed_code_message_error!(
+            StatusCode::NOT_FOUND,
+            "404",
+            "Resource not found"
+        );
     };
-    let path = if t.rest == "/" { "" } else { t.rest.as_str() };
+    let path = if t.rest() == "/" { "" } else { t.rest() };
     let url = match req.uri().query() {
         Some(q) => format!("{upstream}{path}?{q}"),
         None => format!("{upstream}{path}"),
@@ -156,19 +158,19 @@ pub async fn handle(dp: &Arc<DataPlane>, t: Target, req: Request<Body>) -> Respo
             }
             out.body(Body::from_stream(resp.bytes_stream()))
                 .unwrap_or_else(|_| {
-                    error(
+                    crate::fixed_code_message_error!(
                         StatusCode::BAD_GATEWAY,
                         "502",
-                        "The upstream response could not be relayed.",
+                        "The upstream response could not be relayed."
                     )
                 })
         }
         Err(e) => {
             tracing::warn!(account = %entry.account.name, error = %e, "upstream request failed");
-            error(
+            crate::fixed_code_message_error!(
                 StatusCode::BAD_GATEWAY,
                 "502",
-                "The upstream service could not be reached.",
+                "The upstream service could not be reached."
             )
         }
     }

@@ -82,7 +82,7 @@ pub fn data_action(method: &http::Method, rest: &str) -> String {
 }
 
 pub async fn handle(dp: &Arc<DataPlane>, t: Target, req: Request<Body>) -> Response {
-    let entry = match dp.entry(t.kind, &t.account).await {
+    let entry = match dp.entry(t.kind, t.account()).await {
         Ok(Some(e)) => e,
         Ok(None) => return auth_failed(&AuthError::WrongAccount),
         Err(e) => {
@@ -98,7 +98,7 @@ pub async fn handle(dp: &Arc<DataPlane>, t: Target, req: Request<Body>) -> Respo
     let now = dp.core().now();
     let bearer = crate::bearer(req.headers());
     if let Some(token) = bearer {
-        let principal = match dp.verify_bearer(t.kind, &t.account, &token) {
+        let principal = match dp.verify_bearer(t.kind, t.account(), &token) {
             Ok(p) => p,
             Err(why) => {
                 return error(
@@ -109,7 +109,7 @@ pub async fn handle(dp: &Arc<DataPlane>, t: Target, req: Request<Body>) -> Respo
                 )
             }
         };
-        let action = data_action(req.method(), &t.rest);
+        let action = data_action(req.method(), t.rest());
         if !dp.authorize_data(&entry, &principal, &action) {
             return error(
                 StatusCode::FORBIDDEN,
@@ -148,10 +148,10 @@ pub async fn handle(dp: &Arc<DataPlane>, t: Target, req: Request<Body>) -> Respo
     }
 
     let host = host_of(&req);
-    let base = format!("https://{host}{}", t.prefix);
+    let base = format!("https://{host}{}", t.prefix());
     let method = req.method().clone();
     let segs: Vec<String> = t
-        .rest
+        .rest()
         .split('/')
         .filter(|s| !s.is_empty())
         .map(str::to_string)

@@ -94,7 +94,7 @@ pub fn data_action(method: &http::Method, rest: &str, headers: &HeaderMap) -> St
 }
 
 pub async fn handle(dp: &Arc<DataPlane>, t: Target, req: Request<Body>) -> Response {
-    let entry = match dp.entry(t.kind, &t.account).await {
+    let entry = match dp.entry(t.kind, t.account()).await {
         Ok(Some(e)) => e,
         Ok(None) => {
             return error(
@@ -138,26 +138,26 @@ pub async fn handle(dp: &Arc<DataPlane>, t: Target, req: Request<Body>) -> Respo
         }
     };
     if let Some(token) = bearer {
-        let principal = match dp.verify_bearer(t.kind, &t.account, &token) {
+        let principal = match dp.verify_bearer(t.kind, t.account(), &token) {
             Ok(p) => p,
             Err(why) => {
                 return unauthorized(&format!("The AAD token could not be validated: {why}."))
             }
         };
-        let action = data_action(req.method(), &t.rest, req.headers());
+        let action = data_action(req.method(), t.rest(), req.headers());
         if !dp.authorize_data(&entry, &principal, &action) {
             return error(
                 StatusCode::FORBIDDEN,
                 "Forbidden",
                 &format!(
                     "Request blocked by Auth {} : Request is blocked because principal [{principal}] does not have required RBAC permissions to perform action [{action}] on resource [{}].",
-                    t.account,
+                    t.account(),
                     DataPlane::scope_of(&entry)
                 ),
             );
         }
     } else {
-        let verified = match scheme::verify(req.method(), &t.rest, req.headers(), &entry.keys, dp.core().now()) {
+        let verified = match scheme::verify(req.method(), t.rest(), req.headers(), &entry.keys, dp.core().now()) {
             Ok(v) => v,
             Err(AuthError::DateOutOfWindow | AuthError::MissingDate) => {
                 return error(
@@ -181,7 +181,7 @@ pub async fn handle(dp: &Arc<DataPlane>, t: Target, req: Request<Body>) -> Respo
     let host = header(req.headers(), "host")
         .unwrap_or("localhost")
         .to_string();
-    let self_url = format!("https://{host}{}/", t.prefix);
+    let self_url = format!("https://{host}{}/", t.prefix());
     let (parts, body) = req.into_parts();
     let body = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
         Ok(b) => b,
@@ -194,7 +194,7 @@ pub async fn handle(dp: &Arc<DataPlane>, t: Target, req: Request<Body>) -> Respo
         }
     };
     let segs: Vec<String> = t
-        .rest
+        .rest()
         .split('/')
         .filter(|s| !s.is_empty())
         .map(percent_decode)

@@ -94,13 +94,36 @@ pub struct DataPlane {
 #[derive(Debug, Clone)]
 pub struct Target {
     pub kind: AccountKind,
-    pub account: String,
-    /// Path below the account root (`/dbs/db1`), still percent-encoded.
-    pub rest: String,
-    /// Prefix of the account root in the request path (`/cosmos/acct`), empty for host routing.
-    pub prefix: String,
+    /// One allocation per request: the account name and the path live in
+    /// `buf` and are read through the ranges below.
+    buf: String,
+    account: std::ops::Range<usize>,
+    prefix: std::ops::Range<usize>,
+    rest: std::ops::Range<usize>,
     /// The client's address (for usage records and X-Forwarded-For).
     pub peer: Option<SocketAddr>,
+}
+
+impl Target {
+    /// The account name as the request gave it.
+    pub fn account(&self) -> &str {
+        &self.buf[self.account.clone()]
+    }
+
+    /// Path below the account root (`/dbs/db1`, `/` for the root), still
+    /// percent-encoded.
+    pub fn rest(&self) -> &str {
+        match &self.buf[self.rest.clone()] {
+            "" => "/",
+            r => r,
+        }
+    }
+
+    /// Prefix of the account root in the request path (`/cosmos/acct`),
+    /// empty for host routing.
+    pub fn prefix(&self) -> &str {
+        &self.buf[self.prefix.clone()]
+    }
 }
 
 /// Finds the data-plane target of a request: host routing under `dns_suffix`
@@ -122,11 +145,15 @@ pub fn target(host: Option<&str>, path: &str, dns_suffix: Option<&str>) -> Optio
         ] {
             if let Some(account) = host.strip_suffix(&format!(".{label}.{suffix}")) {
                 if !account.is_empty() && !account.contains('.') {
+                    let mut buf = String::with_capacity(account.len() + path.len());
+                    buf.push_str(account);
+                    buf.push_str(path);
                     return Some(Target {
                         kind,
-                        account: account.to_string(),
-                        rest: path.to_string(),
-                        prefix: String::new(),
+                        account: 0..account.len(),
+                        prefix: 0..0,
+                        rest: account.len()..buf.len(),
+                        buf,
                         peer: None,
                     });
                 }
@@ -143,22 +170,17 @@ pub fn target(host: Option<&str>, path: &str, dns_suffix: Option<&str>) -> Optio
             .and_then(|p| p.strip_prefix(seg))
             .and_then(|p| p.strip_prefix('/'))
         {
-            let (account, rest) = match after.find('/') {
-                Some(i) => (&after[..i], &after[i..]),
-                None => (after, ""),
-            };
-            if account.is_empty() {
+            let start = path.len() - after.len();
+            let end = after.find('/').map_or(path.len(), |i| start + i);
+            if end == start {
                 return None;
             }
             return Some(Target {
                 kind,
-                account: account.to_string(),
-                rest: if rest.is_empty() {
-                    "/".to_string()
-                } else {
-                    rest.to_string()
-                },
-                prefix: format!("/{seg}/{account}"),
+                buf: path.to_string(),
+                account: start..end,
+                prefix: 0..end,
+                rest: end..path.len(),
                 peer: None,
             });
         }
@@ -213,6 +235,52 @@ pub(crate) fn code_message_error(status: http::StatusCode, code: &str, message: 
             json_str(message)
         ),
     )
+}
+
+/// Whether `s` can stand inside a JSON string literal as it is (no quote,
+/// backslash or control character), checked at compile time by
+/// [`fixed_code_message_error!`].
+pub(crate) const fn json_plain(s: &str) -> bool {
+    let b = s.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'"' || b[i] == b'\\' || b[i] < 0x20 {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
+/// [`code_message_error`] for a code and message known at compile time: the
+/// body is a `&'static str` built by the compiler (no formatting or
+/// allocation per request); the texts are checked to need no escaping.
+macro_rules! fixed_code_message_error {
+    ($status:expr, $code:literal, $message:literal) => {{
+        const _: () = assert!($crate::json_plain($code) && $crate::json_plain($message));
+        $crate::static_json_response(
+            $status,
+            concat!(
+                r#"{"error":{"code":""#,
+                $code,
+                r#"","message":""#,
+                $message,
+                r#""}}"#
+            ),
+        )
+    }};
+}
+pub(crate) use fixed_code_message_error;
+
+/// A response with a JSON body that is a static string (no copy).
+pub(crate) fn static_json_response(status: http::StatusCode, body: &'static str) -> Response {
+    let mut r = Response::new(Body::from(body));
+    *r.status_mut() = status;
+    r.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/json"),
+    );
+    r
 }
 
 pub(crate) fn json_response(status: http::StatusCode, body: String) -> Response {
@@ -431,7 +499,7 @@ impl DataPlane {
 
     /// Records one successful authentication by a client.
     pub fn record_client(&self, entry: &Entry, slot: KeySlot, user_agent: &str, ip: IpAddr) {
-        self.record_usage_event(entry, slot, user_agent, ip, false);
+        self.record_usage_event(entry, slot, user_agent, ip, false, self.core.unix_now());
     }
 
     fn record_usage_event(
@@ -441,6 +509,7 @@ impl DataPlane {
         user_agent: &str,
         ip: IpAddr,
         would_reject: bool,
+        now: i64,
     ) {
         if !self.record_usage && !would_reject {
             return;
@@ -454,7 +523,7 @@ impl DataPlane {
             account_id: entry.account.id,
             slot,
             generation,
-            at: self.core.now(),
+            at: now,
             user_agent,
             address: ip,
             would_reject,
@@ -471,10 +540,8 @@ impl DataPlane {
         req: &Request<Body>,
         peer: Option<SocketAddr>,
     ) -> bool {
-        let mode = entry
-            .account
-            .settings
-            .local_auth(self.core.now().unix_timestamp());
+        let now = self.core.unix_now();
+        let mode = entry.account.settings.local_auth(now);
         if mode == LocalAuth::Refused {
             return false;
         }
@@ -484,7 +551,7 @@ impl DataPlane {
             .and_then(|v| v.to_str().ok())
             .unwrap_or("");
         let ip = peer.map_or(IpAddr::from([0, 0, 0, 0]), |p| p.ip());
-        self.record_usage_event(entry, slot, ua, ip, mode == LocalAuth::WouldReject);
+        self.record_usage_event(entry, slot, ua, ip, mode == LocalAuth::WouldReject, now);
         true
     }
 
@@ -563,16 +630,11 @@ mod tests {
     fn targets() {
         let t = target(None, "/cosmos/acct/dbs/db1", None).unwrap_or_else(|| panic!("no target"));
         assert_eq!(
-            (
-                t.kind,
-                t.account.as_str(),
-                t.rest.as_str(),
-                t.prefix.as_str()
-            ),
+            (t.kind, t.account(), t.rest(), t.prefix()),
             (AccountKind::Cosmos, "acct", "/dbs/db1", "/cosmos/acct")
         );
         let t = target(None, "/cosmos/acct", None).unwrap_or_else(|| panic!("no target"));
-        assert_eq!(t.rest, "/");
+        assert_eq!(t.rest(), "/");
         assert!(target(None, "/cosmos/", None).is_none());
         assert!(target(None, "/subscriptions/x", None).is_none());
         let t = target(
@@ -582,7 +644,7 @@ mod tests {
         )
         .unwrap_or_else(|| panic!("no target"));
         assert_eq!(
-            (t.kind, t.account.as_str(), t.rest.as_str()),
+            (t.kind, t.account(), t.rest()),
             (AccountKind::Batch, "ba1", "/pools")
         );
         assert!(target(Some("a.b.batch.kr.example"), "/pools", Some("kr.example")).is_none());

@@ -1,6 +1,5 @@
 use std::fmt;
 
-use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
 /// Secret text (an account key, a client secret, a bearer token).
@@ -24,8 +23,15 @@ impl Secret {
 
     /// Constant-time equality (length is not hidden).
     pub fn ct_eq(&self, other: &str) -> bool {
-        self.0.as_bytes().ct_eq(other.as_bytes()).into()
+        ct_eq(self.0.as_bytes(), other.as_bytes())
     }
+}
+
+/// Constant-time equality of two byte strings: the time depends on the
+/// lengths only, never on where they differ (length is not hidden). Every
+/// comparison of secret material in keyrotor goes through here.
+pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
+    constant_time_eq::constant_time_eq(a, b)
 }
 
 impl fmt::Debug for Secret {
