@@ -49,8 +49,15 @@ fn token_fields(decoded: &str) -> Result<(Option<&str>, Option<&str>), AuthError
 
 /// Percent-decodes an `authorization` header value.
 fn decode_header(value: &str) -> Result<std::borrow::Cow<'_, str>, AuthError> {
-    percent_encoding::percent_decode_str(value.trim())
-        .decode_utf8()
+    let value = value.trim();
+    if !value.as_bytes().contains(&b'%') {
+        return Ok(std::borrow::Cow::Borrowed(value));
+    }
+    // Decoded text is never longer: one allocation, no regrowth.
+    let mut out = Vec::with_capacity(value.len());
+    out.extend(percent_encoding::percent_decode_str(value));
+    String::from_utf8(out)
+        .map(std::borrow::Cow::Owned)
         .map_err(|_| AuthError::Malformed("not UTF-8 after percent-decoding"))
 }
 

@@ -77,12 +77,15 @@ pub async fn handle(dp: &Arc<DataPlane>, t: Target, req: Request<Body>) -> Respo
             );
         }
     };
-    let bearer = crate::bearer(req.headers());
-    let has_key = keyrotor_auth::api_key::HEADERS
-        .iter()
-        .any(|h| req.headers().contains_key(h));
+    // A bearer token counts only without a key header (looked up only when
+    // a token is there: key clients pay for no extra lookups).
+    let bearer = crate::bearer(req.headers()).filter(|_| {
+        !keyrotor_auth::api_key::HEADERS
+            .iter()
+            .any(|h| req.headers().contains_key(h))
+    });
     match bearer {
-        Some(token) if !has_key => {
+        Some(token) => {
             let principal = match dp.verify_bearer(t.kind, t.account(), &token) {
                 Ok(p) => p,
                 Err(why) => {
@@ -124,13 +127,27 @@ pub async fn handle(dp: &Arc<DataPlane>, t: Target, req: Request<Body>) -> Respo
             }
         }
     }
-    let Some(upstream) = entry.account.settings.upstream.clone() else {
+    let Some(upstream) = entry.account.settings.upstream.as_deref() else {
         return crate::fixed_code_message_error!(
             StatusCode::NOT_FOUND,
             "404",
             "Resource not found"
         );
     };
+    // Boxed: the upstream request's future is large; the paths above should
+    // not carry (and move) it.
+    Box::pin(proxy(dp, &entry, &t, req, upstream)).await
+}
+
+/// Forwards an authenticated request to the account's upstream and streams
+/// the answer back.
+async fn proxy(
+    dp: &Arc<DataPlane>,
+    entry: &crate::Entry,
+    t: &Target,
+    req: Request<Body>,
+    upstream: &str,
+) -> Response {
     let path = if t.rest() == "/" { "" } else { t.rest() };
     let url = match req.uri().query() {
         Some(q) => format!("{upstream}{path}?{q}"),

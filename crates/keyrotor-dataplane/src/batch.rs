@@ -24,24 +24,30 @@ fn host_of(req: &Request<Body>) -> String {
 
 /// The Batch error body.
 fn error(status: StatusCode, code: &str, message: &str, detail: Option<(&str, &str)>) -> Response {
+    use crate::push_json_str;
     let request_id = crate::activity_id();
-    let value = format!("{message}\nRequestId:{request_id}\nTime:{}", now_rfc3339());
-    let values = detail.map_or_else(String::new, |(k, v)| {
-        format!(
-            r#","values":[{{"key":{},"value":{}}}]"#,
-            crate::json_str(k),
-            crate::json_str(v)
-        )
-    });
-    let body = format!(
-        r#"{{"odata.metadata":"https://batch/$metadata#Microsoft.Azure.Batch.Protocol.Entities.Container.errors/@Element","code":{},"message":{{"lang":"en-US","value":{}}}{values}}}"#,
-        crate::json_str(code),
-        crate::json_str(&value)
-    );
-    let mut r = crate::json_response(status, body);
-    if let Ok(v) = request_id.parse() {
-        r.headers_mut().insert("request-id", v);
+    let mut body = String::with_capacity(message.len() + code.len() + 320);
+    body.push_str(r#"{"odata.metadata":"https://batch/$metadata#Microsoft.Azure.Batch.Protocol.Entities.Container.errors/@Element","code":"#);
+    push_json_str(&mut body, code);
+    // "{message}\nRequestId:{id}\nTime:{time}": id and time need no escaping.
+    body.push_str(r#","message":{"lang":"en-US","value":""#);
+    crate::push_json_str_content(&mut body, message);
+    body.push_str("\\nRequestId:");
+    body.push_str(request_id.as_str());
+    body.push_str("\\nTime:");
+    push_now_rfc3339(&mut body);
+    body.push_str("\"}");
+    if let Some((k, v)) = detail {
+        body.push_str(r#","values":[{"key":"#);
+        push_json_str(&mut body, k);
+        body.push_str(r#","value":"#);
+        push_json_str(&mut body, v);
+        body.push_str("}]");
     }
+    body.push('}');
+    let mut r = crate::json_response(status, body);
+    r.headers_mut()
+        .insert(&crate::names::REQUEST_ID, request_id.header());
     r
 }
 
@@ -49,6 +55,28 @@ fn now_rfc3339() -> String {
     time::OffsetDateTime::now_utc()
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default()
+}
+
+/// Appends the current time in RFC 3339 at second resolution (for error
+/// messages); formatted once
+/// per second and thread.
+fn push_now_rfc3339(out: &mut String) {
+    thread_local! {
+        static LAST: std::cell::RefCell<(i64, String)> = const { std::cell::RefCell::new((i64::MIN, String::new())) };
+    }
+    let now = time::OffsetDateTime::now_utc();
+    let secs = now.unix_timestamp();
+    LAST.with(|l| {
+        let mut l = l.borrow_mut();
+        if l.0 != secs {
+            let whole = now.replace_nanosecond(0).unwrap_or(now);
+            l.1 = whole
+                .format(&time::format_description::well_known::Rfc3339)
+                .unwrap_or_default();
+            l.0 = secs;
+        }
+        out.push_str(&l.1);
+    });
 }
 
 fn auth_failed(why: &AuthError) -> Response {
@@ -147,6 +175,32 @@ pub async fn handle(dp: &Arc<DataPlane>, t: Target, req: Request<Body>) -> Respo
         }
     }
 
+    // Operations keyrotor does not implement touch no storage: answer them
+    // here, without reading the request or building anything else.
+    let mut parts = t.rest().split('/').filter(|s| !s.is_empty());
+    let known =
+        matches!(parts.next(), Some("applications" | "pools" | "jobs")) && parts.nth(1).is_none();
+    if !known {
+        return error(
+            StatusCode::NOT_IMPLEMENTED,
+            "NotImplemented",
+            "This Batch operation is not implemented by keyrotor. See COMPATIBILITY.md.",
+            None,
+        );
+    }
+    // Boxed: the storage path's future is large; the paths above should not
+    // carry (and move) it.
+    Box::pin(resources(dp, &entry, &t, req)).await
+}
+
+/// Applications, pools and jobs: read the body, then serve the operation on
+/// a blocking thread (SQLite).
+async fn resources(
+    dp: &Arc<DataPlane>,
+    entry: &crate::Entry,
+    t: &Target,
+    req: Request<Body>,
+) -> Response {
     let host = host_of(&req);
     let base = format!("https://{host}{}", t.prefix());
     let method = req.method().clone();
@@ -156,10 +210,6 @@ pub async fn handle(dp: &Arc<DataPlane>, t: Target, req: Request<Body>) -> Respo
         .filter(|s| !s.is_empty())
         .map(str::to_string)
         .collect();
-    let known = matches!(
-        segs.first().map(String::as_str),
-        Some("applications" | "pools" | "jobs")
-    ) && segs.len() <= 2;
     let body = match axum::body::to_bytes(req.into_body(), MAX_BODY_BYTES).await {
         Ok(b) => b,
         Err(_) => {
@@ -257,15 +307,6 @@ pub async fn handle(dp: &Arc<DataPlane>, t: Target, req: Request<Body>) -> Respo
             )),
         }
     };
-    // Operations keyrotor does not implement touch no storage: answer them here.
-    if !known {
-        return error(
-            StatusCode::NOT_IMPLEMENTED,
-            "NotImplemented",
-            "This Batch operation is not implemented by keyrotor. See COMPATIBILITY.md.",
-            None,
-        );
-    }
     match tokio::task::spawn_blocking(run).await {
         Ok(Ok(r)) => r,
         Ok(Err(e)) => {
@@ -300,5 +341,45 @@ fn decorate(obj: &mut Map<String, Value>, collection: &str, url: &str, now: &str
     } else {
         obj.entry("priority").or_insert(json!(0));
         obj.insert("executionInfo".into(), json!({ "startTime": now, "poolId": obj.get("poolInfo").and_then(|p| p.get("poolId")).cloned().unwrap_or(Value::Null) }));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn error_body_is_batch_shaped_json() {
+        let r = error(
+            StatusCode::FORBIDDEN,
+            "AuthenticationFailed",
+            "Quote \" and backslash \\ in the message.",
+            Some(("AuthenticationErrorDetail", "line\nbreak")),
+        );
+        assert_eq!(r.status(), StatusCode::FORBIDDEN);
+        let id = r
+            .headers()
+            .get("request-id")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string();
+        let body = axum::body::to_bytes(r.into_body(), 1 << 16)
+            .await
+            .unwrap_or_default();
+        let v: Value = serde_json::from_slice(&body).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(v["code"], "AuthenticationFailed");
+        assert_eq!(v["message"]["lang"], "en-US");
+        let text = v["message"]["value"].as_str().unwrap_or_default();
+        let (msg, rest) = text.split_once("\nRequestId:").unwrap_or_default();
+        assert_eq!(msg, "Quote \" and backslash \\ in the message.");
+        let (rid, time) = rest.split_once("\nTime:").unwrap_or_default();
+        assert_eq!(rid, id);
+        assert!(
+            time::OffsetDateTime::parse(time, &time::format_description::well_known::Rfc3339)
+                .is_ok(),
+            "{time}"
+        );
+        assert_eq!(v["values"][0]["key"], "AuthenticationErrorDetail");
+        assert_eq!(v["values"][0]["value"], "line\nbreak");
     }
 }

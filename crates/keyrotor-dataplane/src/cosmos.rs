@@ -14,22 +14,21 @@ use keyrotor_core::{Account, DataItem, Error as CoreError, Keyrotor, PutMode};
 use serde_json::{json, Map, Value};
 
 use crate::query::{self, QueryError};
-use crate::{DataPlane, Target, MAX_BODY_BYTES};
+use crate::{names, DataPlane, Target, MAX_BODY_BYTES};
 
 fn error(status: StatusCode, code: &str, message: &str) -> Response {
     let activity = crate::activity_id();
-    let mut r = (
+    let mut r = crate::json_response(
         status,
-        axum::Json(
-            json!({ "code": code, "message": format!("{message}\r\nActivityId: {activity}") }),
+        format!(
+            r#"{{"code":{},"message":{}}}"#,
+            crate::json_str(code),
+            crate::json_str(&format!("{message}\r\nActivityId: {}", activity.as_str()))
         ),
-    )
-        .into_response();
+    );
     let h = r.headers_mut();
-    if let Ok(v) = activity.parse() {
-        h.insert("x-ms-activity-id", v);
-    }
-    h.insert("x-ms-substatus", http::HeaderValue::from_static("0"));
+    h.insert(&names::X_MS_ACTIVITY_ID, activity.header());
+    h.insert(&names::X_MS_SUBSTATUS, http::HeaderValue::from_static("0"));
     r
 }
 
@@ -44,10 +43,11 @@ fn unauthorized(detail: &str) -> Response {
 fn ok(status: StatusCode, body: Value, extra: &[(&str, String)]) -> Response {
     let mut r = (status, axum::Json(body)).into_response();
     let h = r.headers_mut();
-    h.insert("x-ms-request-charge", http::HeaderValue::from_static("1"));
-    if let Ok(v) = crate::activity_id().parse() {
-        h.insert("x-ms-activity-id", v);
-    }
+    h.insert(
+        &names::X_MS_REQUEST_CHARGE,
+        http::HeaderValue::from_static("1"),
+    );
+    h.insert(&names::X_MS_ACTIVITY_ID, crate::activity_id().header());
     for (k, v) in extra {
         if let (Ok(k), Ok(v)) = (http::HeaderName::from_bytes(k.as_bytes()), v.parse()) {
             h.insert(k, v);
@@ -178,10 +178,72 @@ pub async fn handle(dp: &Arc<DataPlane>, t: Target, req: Request<Body>) -> Respo
         }
     }
 
-    let host = header(req.headers(), "host")
-        .unwrap_or("localhost")
-        .to_string();
+    let host = req
+        .headers()
+        .get(http::header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("localhost");
+    // The account read (clients send it at start-up and on every location
+    // refresh) touches no storage and is answered here from the cached
+    // document; everything else goes to the resource handler.
+    if t.rest().split('/').all(str::is_empty) {
+        if req.method() != Method::GET {
+            return error(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "MethodNotAllowed",
+                "The account resource only supports GET.",
+            );
+        }
+        let names_this_url = |u: &str| {
+            u.strip_prefix("https://")
+                .and_then(|r| r.strip_prefix(host))
+                .and_then(|r| r.strip_prefix(t.prefix()))
+                == Some("/")
+        };
+        let cached = entry.account_doc.lock().ok().and_then(|c| {
+            c.as_ref()
+                .filter(|(u, _)| names_this_url(u))
+                .map(|(_, b)| b.clone())
+        });
+        let body = match cached {
+            Some(b) => b,
+            None => {
+                let self_url = format!("https://{host}{}/", t.prefix());
+                let b = bytes::Bytes::from(account_document(&entry.account, &self_url).to_string());
+                if let Ok(mut c) = entry.account_doc.lock() {
+                    *c = Some((self_url, b.clone()));
+                }
+                b
+            }
+        };
+        let mut r = Response::new(Body::from(body));
+        let h = r.headers_mut();
+        h.insert(
+            http::header::CONTENT_TYPE,
+            http::HeaderValue::from_static("application/json"),
+        );
+        h.insert(
+            &names::X_MS_REQUEST_CHARGE,
+            http::HeaderValue::from_static("1"),
+        );
+        h.insert(&names::X_MS_ACTIVITY_ID, crate::activity_id().header());
+        return r;
+    }
     let self_url = format!("https://{host}{}/", t.prefix());
+    // Boxed: the storage path's future is large and the account read above
+    // should not carry (and move) it.
+    Box::pin(resources(dp, &entry, &t, req, self_url)).await
+}
+
+/// Databases, containers, items and queries: read the body, then serve the
+/// operation on a blocking thread (SQLite).
+async fn resources(
+    dp: &Arc<DataPlane>,
+    entry: &crate::Entry,
+    t: &Target,
+    req: Request<Body>,
+    self_url: String,
+) -> Response {
     let (parts, body) = req.into_parts();
     let body = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
         Ok(b) => b,
@@ -201,42 +263,6 @@ pub async fn handle(dp: &Arc<DataPlane>, t: Target, req: Request<Body>) -> Respo
         .collect();
     let core = dp.core().clone();
     let account = entry.account.clone();
-    // The account read touches no storage: answer it on this thread.
-    if segs.is_empty() {
-        if parts.method == Method::GET {
-            let cached = entry.account_doc.lock().ok().and_then(|c| {
-                c.as_ref()
-                    .filter(|(u, _)| *u == self_url)
-                    .map(|(_, b)| b.clone())
-            });
-            let body = match cached {
-                Some(b) => b,
-                None => {
-                    let b = bytes::Bytes::from(account_document(&account, &self_url).to_string());
-                    if let Ok(mut c) = entry.account_doc.lock() {
-                        *c = Some((self_url.clone(), b.clone()));
-                    }
-                    b
-                }
-            };
-            let mut r = Response::new(Body::from(body));
-            let h = r.headers_mut();
-            h.insert(
-                http::header::CONTENT_TYPE,
-                http::HeaderValue::from_static("application/json"),
-            );
-            h.insert("x-ms-request-charge", http::HeaderValue::from_static("1"));
-            if let Ok(v) = crate::activity_id().parse() {
-                h.insert("x-ms-activity-id", v);
-            }
-            return r;
-        }
-        return error(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "MethodNotAllowed",
-            "The account resource only supports GET.",
-        );
-    }
     let result = tokio::task::spawn_blocking(move || {
         serve(
             &core,

@@ -188,9 +188,24 @@ pub fn target(host: Option<&str>, path: &str, dns_suffix: Option<&str>) -> Optio
     None
 }
 
-/// A unique activity/request id in GUID shape without a system call per
-/// request: a random per-process prefix and a counter.
-pub(crate) fn activity_id() -> String {
+/// A unique activity/request id in GUID shape (version 4 and variant bits
+/// set) without a system call or formatting machinery per request: a random
+/// per-process prefix and a counter, hex-encoded on the stack.
+pub(crate) struct ActivityId([u8; 36]);
+
+impl ActivityId {
+    pub(crate) fn as_str(&self) -> &str {
+        // Hex digits and hyphens only.
+        std::str::from_utf8(&self.0).unwrap_or_default()
+    }
+
+    pub(crate) fn header(&self) -> http::HeaderValue {
+        http::HeaderValue::from_bytes(&self.0)
+            .unwrap_or_else(|_| http::HeaderValue::from_static("0"))
+    }
+}
+
+pub(crate) fn activity_id() -> ActivityId {
     use std::sync::OnceLock;
     static PREFIX: OnceLock<u64> = OnceLock::new();
     static COUNTER: AtomicU64 = AtomicU64::new(0);
@@ -199,19 +214,68 @@ pub(crate) fn activity_id() -> String {
         u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]])
     });
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    format!(
-        "{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}",
-        p >> 32,
-        (p >> 16) & 0xffff,
-        p & 0xfff,
-        (n >> 48) & 0xfff,
-        n & 0xffff_ffff_ffff
-    )
+    let high = (p & 0xffff_ffff_ffff_0000) | 0x4000 | (p & 0xfff);
+    let low = 0x8000_0000_0000_0000 | (((n >> 48) & 0xfff) << 48) | (n & 0xffff_ffff_ffff);
+    let mut buf = [0u8; 36];
+    uuid::Uuid::from_u64_pair(high, low)
+        .hyphenated()
+        .encode_lower(&mut buf);
+    ActivityId(buf)
 }
 
-/// A JSON string literal for `s` (quoted and escaped).
+/// Header names the data planes set on their responses, parsed once.
+pub(crate) mod names {
+    use http::HeaderName;
+    pub static X_MS_ACTIVITY_ID: HeaderName = HeaderName::from_static("x-ms-activity-id");
+    pub static X_MS_REQUEST_CHARGE: HeaderName = HeaderName::from_static("x-ms-request-charge");
+    pub static X_MS_SUBSTATUS: HeaderName = HeaderName::from_static("x-ms-substatus");
+    pub static REQUEST_ID: HeaderName = HeaderName::from_static("request-id");
+}
+
+/// A JSON string literal for `s` (quoted and escaped). Text that needs no
+/// escaping (the usual case) is copied as it is.
 pub(crate) fn json_str(s: &str) -> String {
-    serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into())
+    let mut out = String::with_capacity(s.len() + 2);
+    push_json_str(&mut out, s);
+    out
+}
+
+/// Appends the JSON string literal for `s` to `out`.
+pub(crate) fn push_json_str(out: &mut String, s: &str) {
+    out.push('"');
+    push_json_str_content(out, s);
+    out.push('"');
+}
+
+/// Appends `s` escaped for the inside of a JSON string literal (quotes,
+/// backslashes and control characters, as serde_json escapes them).
+pub(crate) fn push_json_str_content(out: &mut String, s: &str) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    out.reserve(s.len());
+    let mut start = 0;
+    for (i, &b) in s.as_bytes().iter().enumerate() {
+        let esc = match b {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0x08 => "\\b",
+            0x0c => "\\f",
+            0..=0x1f => "",
+            _ => continue,
+        };
+        out.push_str(&s[start..i]);
+        if esc.is_empty() {
+            out.push_str("\\u00");
+            out.push(char::from(HEX[usize::from(b >> 4)]));
+            out.push(char::from(HEX[usize::from(b & 0xf)]));
+        } else {
+            out.push_str(esc);
+        }
+        start = i + 1;
+    }
+    out.push_str(&s[start..]);
 }
 
 /// A response with a JSON body already serialized (error bodies are built
@@ -624,6 +688,37 @@ mod tests {
         assert_eq!(a("https://management.azure.com/", None), None);
         assert_eq!(a("https://evil.example", None), None);
         assert_eq!(a("http://127.0.0.1", None), None);
+    }
+
+    #[test]
+    fn activity_ids_are_distinct_v4_guids() {
+        let a = activity_id();
+        let b = activity_id();
+        assert_ne!(a.as_str(), b.as_str());
+        let u = uuid::Uuid::parse_str(a.as_str()).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(u.get_version_num(), 4);
+        assert_eq!(u.get_variant(), uuid::Variant::RFC4122);
+        assert_eq!(a.as_str(), u.hyphenated().to_string());
+        assert_eq!(a.header().to_str().ok(), Some(a.as_str()));
+    }
+
+    #[test]
+    fn json_str_matches_serde_json() {
+        for s in [
+            "",
+            "plain text",
+            "quote \" inside",
+            "back\\slash",
+            "line\nbreak\r\ttab\u{1}",
+            "unicode é ✓ \u{7f}",
+            "</script>",
+        ] {
+            assert_eq!(
+                json_str(s),
+                serde_json::to_string(s).unwrap_or_default(),
+                "{s:?}"
+            );
+        }
     }
 
     #[test]

@@ -358,16 +358,18 @@ impl App {
             .get(http::header::HOST)
             .and_then(|h| h.to_str().ok())
             .or_else(|| req.uri().authority().map(http::uri::Authority::as_str));
+        // The vault and ARM futures are boxed: they are large, and the
+        // account data planes' hot path should not carry (and move) them.
         if let Some(vault) = self.dp.vault_target(host) {
             let vault = vault.to_string();
-            return self.dp.handle_vault(&vault, req).await;
+            return Box::pin(self.dp.handle_vault(&vault, req)).await;
         }
         match keyrotor_dataplane::target(host, req.uri().path(), self.dns_suffix.as_deref()) {
             Some(mut t) => {
                 t.peer = Some(peer);
                 self.dp.handle(t, req).await
             }
-            None => match self.arm.oneshot(req).await {
+            None => match Box::pin(self.arm.oneshot(req)).await {
                 Ok(r) => r,
                 Err(never) => match never {},
             },
