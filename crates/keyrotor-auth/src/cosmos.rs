@@ -8,6 +8,8 @@
 //! from ../shared/reference/azure-wire-facts.md §8.1 (computed with the
 //! SDK's own function).
 
+use std::borrow::Cow;
+
 use time::OffsetDateTime;
 
 use crate::{check_date, match_hmac, match_hmac_parts, single, AuthError, CandidateKey, Verified};
@@ -27,10 +29,21 @@ pub enum Token {
 /// known, none repeated, `ver=1.0`.
 fn token_fields(decoded: &str) -> Result<(Option<&str>, Option<&str>), AuthError> {
     let (mut ty, mut ver, mut sig) = (None, None, None);
-    for part in decoded.split('&') {
-        let (k, v) = part
-            .split_once('=')
+    // Byte scans for the ASCII separators (short fields: cheaper than the
+    // general `str` pattern searchers); slicing at them keeps UTF-8 valid.
+    let bytes = decoded.as_bytes();
+    let mut start = 0;
+    loop {
+        let end = bytes
+            .get(start..)
+            .and_then(|rest| rest.iter().position(|&b| b == b'&'))
+            .map_or(bytes.len(), |p| start + p);
+        let part = decoded.get(start..end).unwrap_or_default();
+        let eq = part
+            .bytes()
+            .position(|b| b == b'=')
             .ok_or(AuthError::Malformed("expected key=value pairs"))?;
+        let (k, v) = (&part[..eq], &part[eq + 1..]);
         let slot = match k {
             "type" => &mut ty,
             "ver" => &mut ver,
@@ -40,6 +53,10 @@ fn token_fields(decoded: &str) -> Result<(Option<&str>, Option<&str>), AuthError
         if slot.replace(v).is_some() {
             return Err(AuthError::Malformed("repeated token field"));
         }
+        if end == bytes.len() {
+            break;
+        }
+        start = end + 1;
     }
     if ver != Some("1.0") {
         return Err(AuthError::Malformed("ver must be 1.0"));
@@ -48,22 +65,34 @@ fn token_fields(decoded: &str) -> Result<(Option<&str>, Option<&str>), AuthError
 }
 
 /// Percent-decodes an `authorization` header value.
-fn decode_header(value: &str) -> Result<std::borrow::Cow<'_, str>, AuthError> {
+/// Master-key tokens (about 90 bytes) decode into `buf` on the stack;
+/// longer values (AAD tokens) onto the heap.
+fn decode_header<'a>(
+    value: &'a str,
+    buf: &'a mut [u8; 256],
+) -> Result<std::borrow::Cow<'a, str>, AuthError> {
     let value = value.trim();
     if !value.as_bytes().contains(&b'%') {
         return Ok(std::borrow::Cow::Borrowed(value));
     }
-    // Decoded text is never longer: one allocation, no regrowth.
-    let mut out = Vec::with_capacity(value.len());
-    out.extend(percent_encoding::percent_decode_str(value));
+    let bad = |_| AuthError::Malformed("not UTF-8 after percent-decoding");
+    if let Some(n) = crate::percent_decode_into(value.as_bytes(), buf) {
+        return std::str::from_utf8(&buf[..n])
+            .map(std::borrow::Cow::Borrowed)
+            .map_err(bad);
+    }
+    let mut out = vec![0u8; value.len()];
+    let n = crate::percent_decode_into(value.as_bytes(), &mut out).unwrap_or(0);
+    out.truncate(n);
     String::from_utf8(out)
         .map(std::borrow::Cow::Owned)
-        .map_err(|_| AuthError::Malformed("not UTF-8 after percent-decoding"))
+        .map_err(|e| bad(e.utf8_error()))
 }
 
 /// Parses an `authorization` header value (percent-encoded or not).
 pub fn parse_token(value: &str) -> Result<Token, AuthError> {
-    let decoded = decode_header(value)?;
+    let mut buf = [0u8; 256];
+    let decoded = decode_header(value, &mut buf)?;
     let (ty, sig) = token_fields(&decoded)?;
     let sig = sig.ok_or(AuthError::Malformed("missing sig"))?.to_string();
     match ty {
@@ -77,7 +106,52 @@ pub fn parse_token(value: &str) -> Result<Token, AuthError> {
 /// Resource type and link of a request path relative to the account root
 /// (`/dbs/db1/colls/c1/docs` → (`docs`, `dbs/db1/colls/c1`)). Segments are
 /// percent-decoded; `None` for paths that cannot be a Cosmos resource.
-pub fn resource_of(path: &str) -> Option<(String, String)> {
+///
+/// The usual path (no escapes, no empty segments, lower-case type) is
+/// answered with slices of `path`: no allocation.
+pub fn resource_of(path: &str) -> Option<(Cow<'_, str>, Cow<'_, str>)> {
+    let trimmed = path.trim_matches('/');
+    if trimmed.contains('%') || trimmed.contains("//") {
+        return resource_of_decoded(path).map(|(t, l)| (Cow::Owned(t), Cow::Owned(l)));
+    }
+    if trimmed.is_empty() {
+        return Some((Cow::Borrowed(""), Cow::Borrowed("")));
+    }
+    let count = trimmed.bytes().filter(|&b| b == b'/').count() + 1;
+    let (ty, link) = if count % 2 == 1 {
+        // Odd: type = last segment, link = everything before it.
+        match trimmed.rfind('/') {
+            Some(i) => (&trimmed[i + 1..], &trimmed[..i]),
+            None => (trimmed, ""),
+        }
+    } else {
+        // Even: link = the whole path, type = the second-last segment.
+        let before = trimmed.rfind('/').map_or("", |i| &trimmed[..i]);
+        let from = before.rfind('/').map_or(0, |j| j + 1);
+        (&before[from..], trimmed)
+    };
+    let lower = |s: &'_ str| -> bool { s.bytes().any(|b| b.is_ascii_uppercase()) };
+    let ty = if lower(ty) {
+        Cow::Owned(ty.to_ascii_lowercase())
+    } else {
+        Cow::Borrowed(ty)
+    };
+    // RID-based links (not starting with a name path) are signed lower-cased.
+    let link = if link.is_empty()
+        || link.starts_with("dbs/")
+        || link.starts_with("offers")
+        || !lower(link)
+    {
+        Cow::Borrowed(link)
+    } else {
+        Cow::Owned(link.to_ascii_lowercase())
+    };
+    Some((ty, link))
+}
+
+/// [`resource_of`] for paths with escapes or empty segments: segments are
+/// decoded into a new link.
+fn resource_of_decoded(path: &str) -> Option<(String, String)> {
     // One pass, no per-segment allocation: decode segments into `link`,
     // remembering where the last two start.
     let mut link = String::with_capacity(path.len());
@@ -177,7 +251,8 @@ pub fn verify(
     now: OffsetDateTime,
 ) -> Result<Verified, AuthError> {
     let auth = single(headers, &crate::AUTHORIZATION)?.ok_or(AuthError::Missing)?;
-    let decoded = decode_header(auth)?;
+    let mut buf = [0u8; 256];
+    let decoded = decode_header(auth, &mut buf)?;
     let sig = master_sig(&decoded)?;
     let x_ms_date = single(headers, &crate::X_MS_DATE)?;
     let date = single(headers, &crate::DATE)?;
@@ -296,7 +371,10 @@ mod tests {
 
     #[test]
     fn resource_derivation() {
-        let r = |p: &str| resource_of(p).unwrap_or_else(|| panic!("{p}"));
+        let r = |p: &str| {
+            let (t, l) = resource_of(p).unwrap_or_else(|| panic!("{p}"));
+            (t.into_owned(), l.into_owned())
+        };
         assert_eq!(r("/"), (String::new(), String::new()));
         assert_eq!(r("/dbs"), ("dbs".into(), String::new()));
         assert_eq!(r("/dbs/db1/colls"), ("colls".into(), "dbs/db1".into()));
@@ -568,6 +646,13 @@ mod tests {
         fn parsers_never_panic(s in ".{0,200}", p in "[/a-zA-Z0-9%]{0,60}") {
             let _ = parse_token(&s);
             let _ = resource_of(&p);
+        }
+
+        /// The borrowing fast path answers exactly what decoding does.
+        #[test]
+        fn resource_fast_path_matches_decoding(p in "[/a-zA-Z0-9 ._-]{0,60}") {
+            let fast = resource_of(&p).map(|(t, l)| (t.into_owned(), l.into_owned()));
+            proptest::prop_assert_eq!(fast, resource_of_decoded(&p));
         }
     }
 }

@@ -71,7 +71,7 @@ pub fn data_action(method: &http::Method, rest: &str, headers: &HeaderMap) -> St
     let (ty, _) = scheme::resource_of(rest).unwrap_or_default();
     let read = scheme::is_read(method, headers);
     let query = *method == http::Method::POST && is_true(headers, "x-ms-documentdb-isquery");
-    match (ty.as_str(), read) {
+    match (&*ty, read) {
         ("docs", true) if query => format!("{P}/sqlDatabases/containers/executeQuery"),
         ("docs", true) => format!("{P}/sqlDatabases/containers/items/read"),
         (_, true) => format!("{P}/readMetadata"),
