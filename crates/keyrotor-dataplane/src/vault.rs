@@ -41,13 +41,11 @@ pub struct VaultConfig {
 
 /// The vault named by a request's host, if it is a vault host.
 pub fn vault_host<'a>(host: &'a str, suffix: &str) -> Option<&'a str> {
-    let host = host.rsplit_once(':').map_or(host, |(h, p)| {
-        if p.bytes().all(|b| b.is_ascii_digit()) {
-            h
-        } else {
-            host
-        }
-    });
+    // Byte scan for the port separator: every data-plane request passes here.
+    let host = match host.bytes().rposition(|b| b == b':') {
+        Some(i) if host.as_bytes()[i + 1..].iter().all(u8::is_ascii_digit) => &host[..i],
+        _ => host,
+    };
     let name = host.strip_suffix(suffix)?.strip_suffix('.')?;
     (!name.is_empty() && !name.contains('.')).then_some(name)
 }
