@@ -28,7 +28,7 @@ fn error(status: StatusCode, code: &str, message: &str) -> Response {
     );
     let h = r.headers_mut();
     h.insert(&names::X_MS_ACTIVITY_ID, activity.header());
-    h.insert(&names::X_MS_SUBSTATUS, http::HeaderValue::from_static("0"));
+    h.insert(&names::X_MS_SUBSTATUS, names::ZERO.clone());
     r
 }
 
@@ -43,10 +43,7 @@ fn unauthorized(detail: &str) -> Response {
 fn ok(status: StatusCode, body: Value, extra: &[(&str, String)]) -> Response {
     let mut r = (status, axum::Json(body)).into_response();
     let h = r.headers_mut();
-    h.insert(
-        &names::X_MS_REQUEST_CHARGE,
-        http::HeaderValue::from_static("1"),
-    );
+    h.insert(&names::X_MS_REQUEST_CHARGE, names::ONE.clone());
     h.insert(&names::X_MS_ACTIVITY_ID, crate::activity_id().header());
     for (k, v) in extra {
         if let (Ok(k), Ok(v)) = (http::HeaderName::from_bytes(k.as_bytes()), v.parse()) {
@@ -218,14 +215,8 @@ pub async fn handle(dp: &Arc<DataPlane>, t: Target, req: Request<Body>) -> Respo
         };
         let mut r = Response::new(Body::from(body));
         let h = r.headers_mut();
-        h.insert(
-            http::header::CONTENT_TYPE,
-            http::HeaderValue::from_static("application/json"),
-        );
-        h.insert(
-            &names::X_MS_REQUEST_CHARGE,
-            http::HeaderValue::from_static("1"),
-        );
+        h.insert(http::header::CONTENT_TYPE, names::APPLICATION_JSON.clone());
+        h.insert(&names::X_MS_REQUEST_CHARGE, names::ONE.clone());
         h.insert(&names::X_MS_ACTIVITY_ID, crate::activity_id().header());
         return r;
     }

@@ -230,6 +230,12 @@ pub(crate) mod names {
     pub static X_MS_REQUEST_CHARGE: HeaderName = HeaderName::from_static("x-ms-request-charge");
     pub static X_MS_SUBSTATUS: HeaderName = HeaderName::from_static("x-ms-substatus");
     pub static REQUEST_ID: HeaderName = HeaderName::from_static("request-id");
+
+    /// Values validated once (a `from_static` call checks its bytes each time).
+    pub static APPLICATION_JSON: http::HeaderValue =
+        http::HeaderValue::from_static("application/json");
+    pub static ONE: http::HeaderValue = http::HeaderValue::from_static("1");
+    pub static ZERO: http::HeaderValue = http::HeaderValue::from_static("0");
 }
 
 /// A JSON string literal for `s` (quoted and escaped). Text that needs no
@@ -340,20 +346,16 @@ pub(crate) use fixed_code_message_error;
 pub(crate) fn static_json_response(status: http::StatusCode, body: &'static str) -> Response {
     let mut r = Response::new(Body::from(body));
     *r.status_mut() = status;
-    r.headers_mut().insert(
-        http::header::CONTENT_TYPE,
-        http::HeaderValue::from_static("application/json"),
-    );
+    r.headers_mut()
+        .insert(http::header::CONTENT_TYPE, names::APPLICATION_JSON.clone());
     r
 }
 
 pub(crate) fn json_response(status: http::StatusCode, body: String) -> Response {
     let mut r = Response::new(Body::from(body));
     *r.status_mut() = status;
-    r.headers_mut().insert(
-        http::header::CONTENT_TYPE,
-        http::HeaderValue::from_static("application/json"),
-    );
+    r.headers_mut()
+        .insert(http::header::CONTENT_TYPE, names::APPLICATION_JSON.clone());
     r
 }
 
