@@ -50,13 +50,9 @@ start_keyrotor() {
 stop_keyrotor() { kill "$KR_PID"; wait "$KR_PID" 2>/dev/null || true; KR_PID=; }
 start_keyrotor
 export KEYROTOR_BOOTSTRAP="$TMP/kr/bootstrap.json"
-"$BIN" group create -n bench -l westus -o none
-"$BIN" account create --kind ai -n bench-ai -g bench -o none
-"$BIN" account create --kind cosmos -n bench-cosmos -g bench -o none
-"$BIN" account create --kind batch -n benchbatch -g bench -o none
-AI_KEY=$("$BIN" keys list -n bench-ai -g bench -o tsv | awk '$1=="key1"{print $3}')
-COSMOS_KEY=$("$BIN" keys list -n bench-cosmos -g bench -o tsv | awk '$1=="primaryMasterKey"{print $3}')
-BATCH_KEY=$("$BIN" keys list -n benchbatch -g bench -o tsv | awk '$1=="primary"{print $3}')
+# shellcheck source=bench/accounts.sh
+source bench/accounts.sh
+create_bench_accounts
 
 # Signed headers (valid 15 minutes: long enough for the run).
 read -r COSMOS_AUTH COSMOS_DATE BATCH_AUTH BATCH_DATE < <(python3 - "$COSMOS_KEY" "$BATCH_KEY" <<'PY'

@@ -22,13 +22,9 @@ wait_up() { for _ in $(seq 300); do curl -s -o /dev/null "http://127.0.0.1:$PORT
 "$BIN" serve --data-dir "$TMP/kr" --listen "127.0.0.1:$PORT" --no-tls >"$TMP/kr.log" 2>&1 &
 P=$!; wait_up
 export KEYROTOR_BOOTSTRAP="$TMP/kr/bootstrap.json"
-"$BIN" group create -n bench -l westus -o none
-"$BIN" account create --kind ai -n bench-ai -g bench -o none
-"$BIN" account create --kind cosmos -n bench-cosmos -g bench -o none
-"$BIN" account create --kind batch -n benchbatch -g bench -o none
-AI_KEY=$("$BIN" keys list -n bench-ai -g bench -o tsv | awk '$1=="key1"{print $3}')
-COSMOS_KEY=$("$BIN" keys list -n bench-cosmos -g bench -o tsv | awk '$1=="primaryMasterKey"{print $3}')
-BATCH_KEY=$("$BIN" keys list -n benchbatch -g bench -o tsv | awk '$1=="primary"{print $3}')
+# shellcheck source=bench/accounts.sh
+source bench/accounts.sh
+create_bench_accounts
 kill "$P"; wait "$P" 2>/dev/null || true; P=
 
 # Sends N identical requests on one connection; checks every status.
