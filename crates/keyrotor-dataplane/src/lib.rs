@@ -257,12 +257,8 @@ pub(crate) fn push_json_str(out: &mut String, s: &str) {
 /// backslashes and control characters, as serde_json escapes them).
 pub(crate) fn push_json_str_content(out: &mut String, s: &str) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
-    // Usual case, nothing to escape: a fold without early exit, which the
-    // compiler vectorizes, then one copy.
-    let special = s.bytes().fold(false, |acc, b| {
-        acc | (b < 0x20) | (b == b'"') | (b == b'\\')
-    });
-    if !special {
+    // Usual case, nothing to escape: one copy.
+    if json_plain(s) {
         out.push_str(s);
         return;
     }
@@ -293,8 +289,6 @@ pub(crate) fn push_json_str_content(out: &mut String, s: &str) {
     out.push_str(&s[start..]);
 }
 
-/// A response with a JSON body already serialized (error bodies are built
-/// with `format!` and [`json_str`]: no `Value` tree per request).
 /// The token of an `Authorization: Bearer <token>` header, trimmed.
 pub(crate) fn bearer(headers: &http::HeaderMap) -> Option<String> {
     headers
@@ -319,16 +313,18 @@ pub(crate) fn code_message_error(status: http::StatusCode, code: &str, message: 
 /// Whether `s` can stand inside a JSON string literal as it is (no quote,
 /// backslash or control character), checked at compile time by
 /// [`fixed_code_message_error!`].
+///
+/// Also the run-time fast path of [`push_json_str_content`]: the loop has no
+/// early exit, so the compiler vectorizes it.
 pub(crate) const fn json_plain(s: &str) -> bool {
     let b = s.as_bytes();
+    let mut special = false;
     let mut i = 0;
     while i < b.len() {
-        if b[i] == b'"' || b[i] == b'\\' || b[i] < 0x20 {
-            return false;
-        }
+        special |= (b[i] < 0x20) | (b[i] == b'"') | (b[i] == b'\\');
         i += 1;
     }
-    true
+    !special
 }
 
 /// [`code_message_error`] for a code and message known at compile time: the
@@ -337,7 +333,7 @@ pub(crate) const fn json_plain(s: &str) -> bool {
 macro_rules! fixed_code_message_error {
     ($status:expr, $code:literal, $message:literal) => {{
         const _: () = assert!($crate::json_plain($code) && $crate::json_plain($message));
-        $crate::static_json_response(
+        $crate::json_response(
             $status,
             concat!(
                 r#"{"error":{"code":""#,
@@ -351,17 +347,11 @@ macro_rules! fixed_code_message_error {
 }
 pub(crate) use fixed_code_message_error;
 
-/// A response with a JSON body that is a static string (no copy).
-pub(crate) fn static_json_response(status: http::StatusCode, body: &'static str) -> Response {
-    let mut r = Response::new(Body::from(body));
-    *r.status_mut() = status;
-    r.headers_mut()
-        .insert(http::header::CONTENT_TYPE, names::APPLICATION_JSON.clone());
-    r
-}
-
-pub(crate) fn json_response(status: http::StatusCode, body: String) -> Response {
-    let mut r = Response::new(Body::from(body));
+/// A response with a JSON body already serialized: a `String` built with
+/// [`json_str`] and friends (no `Value` tree per request), or a
+/// `&'static str` sent without a copy.
+pub(crate) fn json_response(status: http::StatusCode, body: impl Into<Body>) -> Response {
+    let mut r = Response::new(body.into());
     *r.status_mut() = status;
     r.headers_mut()
         .insert(http::header::CONTENT_TYPE, names::APPLICATION_JSON.clone());
