@@ -44,29 +44,6 @@ fn client(dir: &Path) -> (reqwest::Client, Value) {
     (http, b)
 }
 
-async fn token(http: &reqwest::Client, b: &Value) -> String {
-    let s = |k: &str| b[k].as_str().unwrap_or_default().to_string();
-    let v: Value = http
-        .post(format!(
-            "{}/{}/oauth2/v2.0/token",
-            s("authority"),
-            s("tenantId")
-        ))
-        .form(&[
-            ("grant_type", "client_credentials"),
-            ("client_id", &s("clientId")),
-            ("client_secret", &s("clientSecret")),
-            ("scope", "https://management.azure.com/.default"),
-        ])
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"))
-        .json()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    v["access_token"].as_str().unwrap_or_default().to_string()
-}
-
 fn rss_mb(pid: u32) -> f64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
@@ -141,7 +118,7 @@ fn main() {
     }
     let sub = b["subscriptionId"].as_str().unwrap_or_default().to_string();
     rt.block_on(async {
-        let tok = token(&http, &b).await;
+        let tok = common::token(&http, &b, "https://management.azure.com/.default").await;
         let arm = |path: String| format!("{base}/subscriptions/{sub}{path}");
         let send = |method: reqwest::Method, url: String, body: Option<Value>| {
             let mut r = http.request(method, url).bearer_auth(&tok);

@@ -97,28 +97,7 @@ fn main() {
             .pool_max_idle_per_host(64)
             .build()
             .unwrap_or_else(|e| panic!("{e}"));
-        let token = |scope: String| {
-            let http = http.clone();
-            let (a, t, c, sec) = (s("authority"), s("tenantId"), s("clientId"), s("clientSecret"));
-            async move {
-                let v: Value = http
-                    .post(format!("{a}/{t}/oauth2/v2.0/token"))
-                    .form(&[
-                        ("grant_type", "client_credentials"),
-                        ("client_id", c.as_str()),
-                        ("client_secret", sec.as_str()),
-                        ("scope", scope.as_str()),
-                    ])
-                    .send()
-                    .await
-                    .unwrap_or_else(|e| panic!("{e}"))
-                    .json()
-                    .await
-                    .unwrap_or_else(|e| panic!("{e}"));
-                v["access_token"].as_str().unwrap_or_default().to_string()
-            }
-        };
-        let arm = token("https://management.azure.com/.default".into()).await;
+        let arm = common::token(&http, &b, "https://management.azure.com/.default").await;
         let base = s("resourceManager");
         let sub = s("subscriptionId");
         let put = |path: String, body: Value| {
@@ -151,7 +130,7 @@ fn main() {
         .await;
         let uri = v["properties"]["vaultUri"].as_str().unwrap_or_default().trim_end_matches('/').to_string();
         let resource = format!("https://vault.localhost:{port}");
-        let kv = token(format!("{resource}/.default")).await;
+        let kv = common::token(&http, &b, &format!("{resource}/.default")).await;
         let mut kids = Vec::new();
         for (name, body) in [
             ("aes", json!({"kty": "oct-HSM", "key_size": 256})),

@@ -12,6 +12,31 @@ pub fn free_port() -> u16 {
         .unwrap_or_else(|e| panic!("{e}"))
 }
 
+/// A token of the bootstrap administrator (`bootstrap` is bootstrap.json)
+/// for `scope`, from the server's client-credentials endpoint.
+pub async fn token(http: &reqwest::Client, bootstrap: &serde_json::Value, scope: &str) -> String {
+    let s = |k: &str| bootstrap[k].as_str().unwrap_or_default().to_string();
+    let v: serde_json::Value = http
+        .post(format!(
+            "{}/{}/oauth2/v2.0/token",
+            s("authority"),
+            s("tenantId")
+        ))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", &s("clientId")),
+            ("client_secret", &s("clientSecret")),
+            ("scope", scope),
+        ])
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .json()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    v["access_token"].as_str().unwrap_or_default().to_string()
+}
+
 /// `keyrotor serve` on 127.0.0.1:`port` with `dir` as its data directory.
 pub fn spawn(dir: &Path, port: u16) -> Child {
     Command::new(BIN)
