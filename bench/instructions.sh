@@ -6,6 +6,8 @@
 # 6,000 requests on one keep-alive connection and dividing the difference.
 #
 #   bench/instructions.sh        # needs valgrind (apt-get install valgrind)
+#   KEEP=/tmp/cg bench/instructions.sh cosmos   # keep the callgrind files for
+#                                               # callgrind_annotate; one target only
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v valgrind >/dev/null || { apt-get update -qq && apt-get install -y -qq valgrind >/dev/null; }
@@ -67,8 +69,10 @@ measure() {
     python3 "$TMP/client.py" "$PORT" "$n" "$which" "$AI_KEY" "$COSMOS_KEY" "$BATCH_KEY"
     kill -TERM "$P"; wait "$P" 2>/dev/null || true; P=
   done
+  if [ -n "${KEEP:-}" ]; then mkdir -p "$KEEP" && cp "$TMP"/cg."$which".* "$KEEP"/; fi
   python3 -c "import sys; print(f'{sys.argv[1]:<28} {(int(sys.argv[3]) - int(sys.argv[2])) / 5000:>8.0f} instructions per request')" \
     "$which" "$(total "$TMP/cg.$which.1000")" "$(total "$TMP/cg.$which.6000")"
 }
 echo "user-space instructions per request (callgrind; SHA-256 runs ring's AVX code under valgrind)"
-for which in hyper api-key cosmos batch; do measure "$which"; done
+[ $# -gt 0 ] || set -- hyper api-key cosmos batch
+for which in "$@"; do measure "$which"; done

@@ -13,8 +13,6 @@
 //! `0` for methods other than GET/HEAD. Duplicate signed headers are refused
 //! rather than joined, so no two readings of one request exist.
 
-use time::OffsetDateTime;
-
 use crate::{check_date, match_hmac, single, AuthError, CandidateKey, Verified};
 
 const STANDARD_HEADERS: [&str; 11] = [
@@ -138,7 +136,7 @@ pub fn verify(
     headers: &http::HeaderMap,
     account: &str,
     keys: &[CandidateKey],
-    now: OffsetDateTime,
+    now: i64,
 ) -> Result<Verified, AuthError> {
     let auth = single(headers, &crate::AUTHORIZATION)?.ok_or(AuthError::Missing)?;
     let (claimed, sig) = parse_authorization(auth)?;
@@ -172,8 +170,8 @@ mod tests {
         ]
     }
 
-    fn now() -> OffsetDateTime {
-        OffsetDateTime::from_unix_timestamp(1_736_251_200).unwrap_or_else(|e| panic!("{e}"))
+    fn now() -> i64 {
+        1_736_251_200
     }
 
     fn headers(pairs: &[(&'static str, &str)]) -> http::HeaderMap {
@@ -381,7 +379,7 @@ mod tests {
     #[test]
     fn date_window_and_missing_date() {
         let k = keys();
-        let v = |h: &http::HeaderMap, t: OffsetDateTime| {
+        let v = |h: &http::HeaderMap, t: i64| {
             verify(
                 &http::Method::GET,
                 "/applications",
@@ -392,13 +390,24 @@ mod tests {
                 t,
             )
         };
-        assert!(v(&get_request(), now() - time::Duration::minutes(14)).is_ok());
+        assert!(v(&get_request(), now() - 14 * 60).is_ok());
+        // The window is 15 minutes both ways, inclusive.
+        assert!(v(&get_request(), now() + 15 * 60).is_ok());
+        assert!(v(&get_request(), now() - 15 * 60).is_ok());
         assert_eq!(
-            v(&get_request(), now() + time::Duration::minutes(16)),
+            v(&get_request(), now() + 15 * 60 + 1),
             Err(AuthError::DateOutOfWindow)
         );
         assert_eq!(
-            v(&get_request(), now() - time::Duration::minutes(16)),
+            v(&get_request(), now() - 15 * 60 - 1),
+            Err(AuthError::DateOutOfWindow)
+        );
+        assert_eq!(
+            v(&get_request(), now() + 16 * 60),
+            Err(AuthError::DateOutOfWindow)
+        );
+        assert_eq!(
+            v(&get_request(), now() - 16 * 60),
             Err(AuthError::DateOutOfWindow)
         );
         let mut h = get_request();

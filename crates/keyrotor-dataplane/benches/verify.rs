@@ -78,7 +78,7 @@ fn main() {
         }
     });
     let ip: IpAddr = "127.0.0.1".parse().unwrap_or_else(|e| panic!("{e}"));
-    let now = time::OffsetDateTime::now_utc();
+    let now = core.unix_now();
     let date = httpdate::fmt_http_date(std::time::SystemTime::now());
     let key_of = |kind: AccountKind, name: &AccountName| {
         let a = core

@@ -123,7 +123,7 @@ pub async fn handle(dp: &Arc<DataPlane>, t: Target, req: Request<Body>) -> Respo
             );
         }
     };
-    let now = dp.core().now();
+    let now = dp.core().unix_now();
     let bearer = crate::bearer(req.headers());
     if let Some(token) = bearer {
         let principal = match dp.verify_bearer(t.kind, t.account(), &token) {
@@ -165,7 +165,7 @@ pub async fn handle(dp: &Arc<DataPlane>, t: Target, req: Request<Body>) -> Respo
             Ok(v) => v,
             Err(e) => return auth_failed(&e),
         };
-        if !dp.admit(&entry, verified.slot, &req, t.peer) {
+        if !dp.admit(&entry, verified.slot, &req, t.peer, now) {
             return error(
                 StatusCode::FORBIDDEN,
                 "KeyBasedAuthenticationNotPermitted",

@@ -154,7 +154,8 @@ pub async fn handle(dp: &Arc<DataPlane>, t: Target, req: Request<Body>) -> Respo
             );
         }
     } else {
-        let verified = match scheme::verify(req.method(), t.rest(), req.headers(), &entry.keys, dp.core().now()) {
+        let now = dp.core().unix_now();
+        let verified = match scheme::verify(req.method(), t.rest(), req.headers(), &entry.keys, now) {
             Ok(v) => v,
             Err(AuthError::DateOutOfWindow | AuthError::MissingDate) => {
                 return error(
@@ -168,7 +169,7 @@ pub async fn handle(dp: &Arc<DataPlane>, t: Target, req: Request<Body>) -> Respo
             }
             Err(e) => return unauthorized(&e.to_string()),
         };
-        if !dp.admit(&entry, verified.slot, &req, t.peer) {
+        if !dp.admit(&entry, verified.slot, &req, t.peer, now) {
             return unauthorized(
                 "Local Authorization is disabled. Use an AAD token to authorize all requests.",
             );

@@ -597,15 +597,16 @@ impl DataPlane {
 
     /// Applies the account's key-auth mode to a request that a key
     /// authenticated: records its usage (counting it as "would be rejected"
-    /// in report-only mode) and answers whether it may proceed.
+    /// in report-only mode) and answers whether it may proceed. `now` is the
+    /// request's time in Unix seconds (one clock read per request).
     pub(crate) fn admit(
         &self,
         entry: &Entry,
         slot: KeySlot,
         req: &Request<Body>,
         peer: Option<SocketAddr>,
+        now: i64,
     ) -> bool {
-        let now = self.core.unix_now();
         let mode = entry.account.settings.local_auth(now);
         if mode == LocalAuth::Refused {
             return false;
