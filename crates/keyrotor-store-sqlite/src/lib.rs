@@ -168,6 +168,9 @@ fn open_conn(path: &Path) -> StoreResult<Connection> {
          PRAGMA secure_delete=ON; PRAGMA busy_timeout=5000;",
     )
     .map_err(backend)?;
+    // Room for every statement the store prepares with `prepare_cached`
+    // (rusqlite's default of 16 would evict some of them on each cycle).
+    conn.set_prepared_statement_cache_capacity(64);
     Ok(conn)
 }
 
@@ -1250,86 +1253,98 @@ impl Store for SqliteStore {
     }
 
     fn apply_usage(&self, deltas: &[UsageDelta], prune_before: i64) -> StoreResult<()> {
+        // Runs every second while keys are used: the statements are prepared
+        // once per connection (cached), not parsed on every flush.
         self.write_tx(|tx| {
+            let mut account_exists = tx
+                .prepare_cached("SELECT 1 FROM accounts WHERE id = ?1")
+                .map_err(backend)?;
+            let mut stored_generation = tx
+                .prepare_cached("SELECT generation FROM key_usage WHERE account_id = ?1 AND slot = ?2")
+                .map_err(backend)?;
+            let mut touch = tx
+                .prepare_cached(
+                    "UPDATE key_usage SET last_used = MAX(COALESCE(last_used, 0), ?3), would_reject = would_reject + ?4
+                     WHERE account_id = ?1 AND slot = ?2",
+                )
+                .map_err(backend)?;
+            let mut start_generation = tx
+                .prepare_cached(
+                    "INSERT INTO key_usage(account_id, slot, generation, last_used, would_reject) VALUES (?1, ?2, ?3, ?4, ?5)
+                     ON CONFLICT(account_id, slot) DO UPDATE SET generation = excluded.generation,
+                       last_used = excluded.last_used, would_reject = excluded.would_reject",
+                )
+                .map_err(backend)?;
+            let mut forget_clients = tx
+                .prepare_cached("DELETE FROM key_clients WHERE account_id = ?1 AND slot = ?2")
+                .map_err(backend)?;
+            let mut client_seen = tx
+                .prepare_cached(
+                    "INSERT INTO key_clients(account_id, slot, user_agent, address, last_seen, requests) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                     ON CONFLICT(account_id, slot, user_agent, address) DO UPDATE SET
+                       last_seen = MAX(last_seen, excluded.last_seen), requests = requests + excluded.requests",
+                )
+                .map_err(backend)?;
+            let mut count_hour = tx
+                .prepare_cached(
+                    "INSERT INTO key_usage_hourly(account_id, slot, hour, requests) VALUES (?1, ?2, ?3, ?4)
+                     ON CONFLICT(account_id, slot, hour) DO UPDATE SET requests = requests + excluded.requests",
+                )
+                .map_err(backend)?;
             for d in deltas {
                 let slot = d.slot.as_str();
                 let generation = gen_to_sql(d.generation)?;
-                let exists: bool = tx
-                    .query_row(
-                        "SELECT 1 FROM accounts WHERE id = ?1",
-                        [d.account_id],
-                        |_| Ok(true),
-                    )
-                    .optional()
-                    .map_err(backend)?
-                    .unwrap_or(false);
-                if !exists {
+                let would_reject = i64::try_from(d.would_reject).unwrap_or(i64::MAX);
+                if !account_exists.exists([d.account_id]).map_err(backend)? {
                     continue; // the account was deleted meanwhile
                 }
-                let stored: Option<i64> = tx
-                    .query_row(
-                        "SELECT generation FROM key_usage WHERE account_id = ?1 AND slot = ?2",
-                        params![d.account_id, slot],
-                        |r| r.get(0),
-                    )
+                let stored: Option<i64> = stored_generation
+                    .query_row(params![d.account_id, slot], |r| r.get(0))
                     .optional()
                     .map_err(backend)?;
                 match stored {
                     Some(g) if g > generation => {} // late usage of a replaced key: counts only
                     Some(g) if g == generation => {
-                        tx.execute(
-                            "UPDATE key_usage SET last_used = MAX(COALESCE(last_used, 0), ?3), would_reject = would_reject + ?4
-                             WHERE account_id = ?1 AND slot = ?2",
-                            params![d.account_id, slot, d.last_used, i64::try_from(d.would_reject).unwrap_or(i64::MAX)],
-                        )
-                        .map_err(backend)?;
+                        touch
+                            .execute(params![d.account_id, slot, d.last_used, would_reject])
+                            .map_err(backend)?;
                     }
                     _ => {
-                        tx.execute(
-                            "INSERT INTO key_usage(account_id, slot, generation, last_used, would_reject) VALUES (?1, ?2, ?3, ?4, ?5)
-                             ON CONFLICT(account_id, slot) DO UPDATE SET generation = excluded.generation,
-                               last_used = excluded.last_used, would_reject = excluded.would_reject",
-                            params![d.account_id, slot, generation, d.last_used, i64::try_from(d.would_reject).unwrap_or(i64::MAX)],
-                        )
-                        .map_err(backend)?;
-                        tx.execute(
-                            "DELETE FROM key_clients WHERE account_id = ?1 AND slot = ?2",
-                            params![d.account_id, slot],
-                        )
-                        .map_err(backend)?;
+                        start_generation
+                            .execute(params![d.account_id, slot, generation, d.last_used, would_reject])
+                            .map_err(backend)?;
+                        forget_clients
+                            .execute(params![d.account_id, slot])
+                            .map_err(backend)?;
                     }
                 }
                 if stored.is_none_or(|g| g <= generation) {
                     for c in &d.clients {
-                        tx.execute(
-                            "INSERT INTO key_clients(account_id, slot, user_agent, address, last_seen, requests) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-                             ON CONFLICT(account_id, slot, user_agent, address) DO UPDATE SET
-                               last_seen = MAX(last_seen, excluded.last_seen), requests = requests + excluded.requests",
-                            params![d.account_id, slot, c.user_agent, c.address, c.last_seen, i64::try_from(c.requests).unwrap_or(i64::MAX)],
-                        )
-                        .map_err(backend)?;
+                        client_seen
+                            .execute(params![
+                                d.account_id,
+                                slot,
+                                c.user_agent,
+                                c.address,
+                                c.last_seen,
+                                i64::try_from(c.requests).unwrap_or(i64::MAX)
+                            ])
+                            .map_err(backend)?;
                     }
                 }
                 for (hour, n) in &d.hourly {
-                    tx.execute(
-                        "INSERT INTO key_usage_hourly(account_id, slot, hour, requests) VALUES (?1, ?2, ?3, ?4)
-                         ON CONFLICT(account_id, slot, hour) DO UPDATE SET requests = requests + excluded.requests",
-                        params![d.account_id, slot, hour, i64::try_from(*n).unwrap_or(i64::MAX)],
-                    )
-                    .map_err(backend)?;
+                    count_hour
+                        .execute(params![d.account_id, slot, hour, i64::try_from(*n).unwrap_or(i64::MAX)])
+                        .map_err(backend)?;
                 }
             }
-            tx.execute(
-                "DELETE FROM key_usage_hourly WHERE hour < ?1",
-                [prune_before],
-            )
-            .map_err(backend)?;
-            tx.execute(
-                "DELETE FROM key_clients WHERE last_seen < ?1",
-                [prune_before],
-            )
-            .map_err(backend)?;
-                    Ok(())
+            tx.prepare_cached("DELETE FROM key_usage_hourly WHERE hour < ?1")
+                .and_then(|mut st| st.execute([prune_before]))
+                .map_err(backend)?;
+            tx.prepare_cached("DELETE FROM key_clients WHERE last_seen < ?1")
+                .and_then(|mut st| st.execute([prune_before]))
+                .map_err(backend)?;
+            Ok(())
         })
     }
 
