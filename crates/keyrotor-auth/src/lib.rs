@@ -181,15 +181,20 @@ pub(crate) fn check_date(value: &str, now: i64) -> Result<(), AuthError> {
 /// *valid* signature used, which its signer already knows; an invalid
 /// signature is always checked against every key.
 pub(crate) fn match_hmac(keys: &[CandidateKey], message: &[u8], sig_b64: &str) -> Option<KeySlot> {
-    let mut sig = [0u8; 64];
-    let n = base64::engine::general_purpose::STANDARD
-        .decode_slice(sig_b64, &mut sig)
-        .ok()?;
+    // Each tag is base64-encoded and compared with the text as sent, which
+    // is cheaper than decoding the text and equivalent: the engine accepts
+    // only canonical base64 (padding required, no stray trailing bits), so
+    // `sig_b64` decodes to a tag exactly when it is that tag's encoding
+    // (a test checks this on non-canonical spellings).
+    let sig = sig_b64.as_bytes();
     keys.iter()
         .find(|k| {
             k.hmac.as_ref().is_some_and(|h| {
                 let tag = hmac::sign(h, message);
-                tag.as_ref().len() == n && keyrotor_types::ct_eq(tag.as_ref(), &sig[..n])
+                let mut text = [0u8; 88];
+                base64::engine::general_purpose::STANDARD
+                    .encode_slice(tag.as_ref(), &mut text)
+                    .is_ok_and(|n| n == sig.len() && keyrotor_types::ct_eq(&text[..n], sig))
             })
         })
         .map(|k| k.slot)
@@ -198,6 +203,7 @@ pub(crate) fn match_hmac(keys: &[CandidateKey], message: &[u8], sig_b64: &str) -
 #[cfg(test)]
 mod tests {
     use super::*;
+    use keyrotor_types::Secret;
 
     fn crate_decode(src: &[u8]) -> Vec<u8> {
         percent_encoding::percent_decode(src).collect()
@@ -223,6 +229,47 @@ mod tests {
         }
         // The output must have room for the input.
         assert_eq!(percent_decode_into(b"abc", &mut [0u8; 2]), None);
+    }
+
+    /// `match_hmac` compares encodings; it must accept exactly what decoding
+    /// would: the canonical text, and nothing that merely decodes alike.
+    #[test]
+    fn signatures_compare_as_canonical_base64() {
+        let key = CandidateKey::new(
+            KeySlot::Primary,
+            Secret::new("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8gISIjJCUmJygpKissLS4vMDEyMzQ1Njc4OTo7PD0+Pw==".into()),
+        );
+        let raw = base64::engine::general_purpose::STANDARD
+            .decode(key.text.expose())
+            .unwrap_or_default();
+        let tag = hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, &raw), b"message");
+        let good = base64::engine::general_purpose::STANDARD.encode(tag.as_ref());
+        let keys = [key];
+        assert_eq!(match_hmac(&keys, b"message", &good), Some(KeySlot::Primary));
+        assert_eq!(match_hmac(&keys, b"other", &good), None);
+        // 32 bytes encode to 43 characters and one '='; the last character
+        // carries 2 unused bits. Other spellings of the same bytes, which a
+        // canonical decoder also refuses:
+        let stem = good.trim_end_matches('=');
+        let last = stem.as_bytes()[stem.len() - 1];
+        let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        let pos = alphabet.iter().position(|&c| c == last).unwrap_or(0);
+        let stray = char::from(alphabet[pos ^ 1]); // flips an unused bit
+        for variant in [
+            stem.to_string(),                                  // no padding
+            format!("{stem}=="),                               // too much padding
+            format!("{}{stray}=", &stem[..stem.len() - 1]),    // stray trailing bits
+            format!(" {good}"),
+            good.to_lowercase(),
+        ] {
+            assert!(
+                base64::engine::general_purpose::STANDARD
+                    .decode(&variant)
+                    .map_or(true, |d| d != tag.as_ref()),
+                "{variant} decodes to the tag"
+            );
+            assert_eq!(match_hmac(&keys, b"message", &variant), None, "{variant}");
+        }
     }
 
     proptest::proptest! {
