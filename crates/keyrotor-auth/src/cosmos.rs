@@ -10,7 +10,7 @@
 
 use std::borrow::Cow;
 
-use crate::{check_date, match_hmac, single, AuthError, CandidateKey, Verified};
+use crate::{check_date, match_hmac, AuthError, CandidateKey, HeaderScan, Verified};
 
 /// A parsed authorization token.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -252,10 +252,21 @@ fn master_sig(decoded: &str) -> Result<&str, AuthError> {
 /// only the signature decoded; `None` sends the header down the general path
 /// (which gives the same answer for what this accepts).
 fn encoded_master_sig<'a>(value: &str, out: &'a mut [u8; 128]) -> Option<&'a str> {
-    let rest = value.trim().strip_prefix("type%3Dmaster%26ver%3D1.0%26sig%3D")?;
+    let rest = value
+        .trim()
+        .strip_prefix("type%3Dmaster%26ver%3D1.0%26sig%3D")?;
     let n = crate::percent_decode_into(rest.as_bytes(), out)?;
     let sig = std::str::from_utf8(out.get(..n)?).ok()?;
     (!sig.is_empty() && !sig.as_bytes().contains(&b'&')).then_some(sig)
+}
+
+/// The headers a master-key token check reads (each single: a repeated one
+/// is refused before this is built).
+#[derive(Debug, Clone, Copy)]
+pub struct MasterHeaders<'a> {
+    pub authorization: &'a str,
+    pub x_ms_date: Option<&'a str>,
+    pub date: Option<&'a str>,
 }
 
 /// Verifies a master-key request. `path` is relative to the account root;
@@ -267,7 +278,28 @@ pub fn verify(
     keys: &[CandidateKey],
     now: i64,
 ) -> Result<Verified, AuthError> {
-    let auth = single(headers, &crate::AUTHORIZATION)?.ok_or(AuthError::Missing)?;
+    static NAMES: [&http::HeaderName; 3] = [&crate::AUTHORIZATION, &crate::X_MS_DATE, &crate::DATE];
+    let scan = HeaderScan::new(headers, &NAMES);
+    let signed = MasterHeaders {
+        authorization: scan.single(0)?.ok_or(AuthError::Missing)?,
+        x_ms_date: scan.single(1)?,
+        date: scan.single(2)?,
+    };
+    verify_signed(method, path, &signed, headers, keys, now)
+}
+
+/// [`verify`] with the signed headers already read (the data plane reads
+/// them in the same pass as the others it needs). `headers` is consulted
+/// only to tell a query from a write for read-only keys.
+pub fn verify_signed(
+    method: &http::Method,
+    path: &str,
+    signed: &MasterHeaders<'_>,
+    headers: &http::HeaderMap,
+    keys: &[CandidateKey],
+    now: i64,
+) -> Result<Verified, AuthError> {
+    let auth = signed.authorization;
     let mut small = [0u8; 128];
     let mut buf = [0u8; 256];
     let decoded;
@@ -278,8 +310,7 @@ pub fn verify(
             master_sig(&decoded)?
         }
     };
-    let x_ms_date = single(headers, &crate::X_MS_DATE)?;
-    let date = single(headers, &crate::DATE)?;
+    let (x_ms_date, date) = (signed.x_ms_date, signed.date);
     let when = x_ms_date.or(date).ok_or(AuthError::MissingDate)?;
     check_date(when, now)?;
     let (ty, link) = resource_of(path).ok_or(AuthError::Malformed("invalid resource path"))?;

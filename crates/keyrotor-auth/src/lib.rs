@@ -94,10 +94,75 @@ pub(crate) fn single<'a>(
         .map_err(|_| AuthError::Malformed("a header is not valid text"))
 }
 
-pub(crate) static AUTHORIZATION: http::HeaderName = http::header::AUTHORIZATION;
-pub(crate) static DATE: http::HeaderName = http::header::DATE;
-pub(crate) static X_MS_DATE: http::HeaderName = http::HeaderName::from_static("x-ms-date");
-pub(crate) static OCP_DATE: http::HeaderName = http::HeaderName::from_static("ocp-date");
+pub static AUTHORIZATION: http::HeaderName = http::header::AUTHORIZATION;
+pub static DATE: http::HeaderName = http::header::DATE;
+pub static X_MS_DATE: http::HeaderName = http::HeaderName::from_static("x-ms-date");
+pub static OCP_DATE: http::HeaderName = http::HeaderName::from_static("ocp-date");
+pub static HOST: http::HeaderName = http::header::HOST;
+pub static USER_AGENT: http::HeaderName = http::header::USER_AGENT;
+
+/// The values of a few headers, found in one pass over the request's
+/// headers: with four or more names wanted, cheaper than a map lookup per
+/// name (each hashes the name and probes).
+pub struct HeaderScan<'a, const N: usize> {
+    names: &'static [&'static http::HeaderName; N],
+    first: [Option<&'a http::HeaderValue>; N],
+    repeated: [bool; N],
+}
+
+impl<'a, const N: usize> HeaderScan<'a, N> {
+    pub fn new(
+        headers: &'a http::HeaderMap,
+        names: &'static [&'static http::HeaderName; N],
+    ) -> Self {
+        let mut first = [None; N];
+        let mut repeated = [false; N];
+        for (name, value) in headers {
+            if let Some(i) = names.iter().position(|n| *n == name) {
+                if first[i].is_some() {
+                    repeated[i] = true;
+                } else {
+                    first[i] = Some(value);
+                }
+            }
+        }
+        Self {
+            names,
+            first,
+            repeated,
+        }
+    }
+
+    /// The value of the `i`-th name for something a signature or credential
+    /// covers: refused when repeated (never joined, so no two readings of
+    /// one request exist) or not text.
+    pub fn single(&self, i: usize) -> Result<Option<&'a str>, AuthError> {
+        if self.repeated.get(i).copied().unwrap_or(false) {
+            return Err(AuthError::Duplicate(
+                self.names.get(i).map_or("", |n| n.as_str()),
+            ));
+        }
+        self.first
+            .get(i)
+            .copied()
+            .flatten()
+            .map(|v| {
+                v.to_str()
+                    .map_err(|_| AuthError::Malformed("a header is not valid text"))
+            })
+            .transpose()
+    }
+
+    /// The first value of the `i`-th name, if it is text (informational
+    /// headers such as `User-Agent`).
+    pub fn first(&self, i: usize) -> Option<&'a str> {
+        self.first
+            .get(i)
+            .copied()
+            .flatten()
+            .and_then(|v| v.to_str().ok())
+    }
+}
 
 /// Percent-decodes `src` into `out` (RFC 3986: `%` and two hex digits give
 /// one byte; anything else, including a malformed escape, is copied as it
@@ -231,6 +296,30 @@ mod tests {
         assert_eq!(percent_decode_into(b"abc", &mut [0u8; 2]), None);
     }
 
+    #[test]
+    fn header_scan_reads_each_name_once_and_flags_repeats() {
+        static NAMES: [&http::HeaderName; 3] = [&AUTHORIZATION, &X_MS_DATE, &USER_AGENT];
+        let mut h = http::HeaderMap::new();
+        h.append("x-ms-date", http::HeaderValue::from_static("d1"));
+        h.append("x-ms-date", http::HeaderValue::from_static("d2"));
+        h.append("user-agent", http::HeaderValue::from_static("ua1"));
+        h.append("user-agent", http::HeaderValue::from_static("ua2"));
+        h.append("other", http::HeaderValue::from_static("x"));
+        let scan = HeaderScan::new(&h, &NAMES);
+        assert_eq!(scan.single(0), Ok(None));
+        assert_eq!(scan.single(1), Err(AuthError::Duplicate("x-ms-date")));
+        assert_eq!(scan.first(2), Some("ua1"));
+        assert_eq!(scan.single(7), Ok(None));
+        let mut h = http::HeaderMap::new();
+        h.insert(
+            "authorization",
+            http::HeaderValue::from_bytes(b"caf\xe9").unwrap_or_else(|e| panic!("{e}")),
+        );
+        let scan = HeaderScan::new(&h, &NAMES);
+        assert!(matches!(scan.single(0), Err(AuthError::Malformed(_))));
+        assert_eq!(scan.first(0), None);
+    }
+
     /// `match_hmac` compares encodings; it must accept exactly what decoding
     /// would: the canonical text, and nothing that merely decodes alike.
     #[test]
@@ -256,9 +345,9 @@ mod tests {
         let pos = alphabet.iter().position(|&c| c == last).unwrap_or(0);
         let stray = char::from(alphabet[pos ^ 1]); // flips an unused bit
         for variant in [
-            stem.to_string(),                                  // no padding
-            format!("{stem}=="),                               // too much padding
-            format!("{}{stray}=", &stem[..stem.len() - 1]),    // stray trailing bits
+            stem.to_string(),                               // no padding
+            format!("{stem}=="),                            // too much padding
+            format!("{}{stray}=", &stem[..stem.len() - 1]), // stray trailing bits
             format!(" {good}"),
             good.to_lowercase(),
         ] {

@@ -118,7 +118,13 @@ pub async fn handle(dp: &Arc<DataPlane>, t: Target, req: Request<Body>) -> Respo
                 }
                 Err(_) => return access_denied(),
             };
-            if !dp.admit(&entry, verified.slot, &req, t.peer, dp.core().unix_now()) {
+            if !dp.admit(
+                &entry,
+                verified.slot,
+                crate::user_agent(req.headers()),
+                t.peer,
+                dp.core().unix_now(),
+            ) {
                 return crate::fixed_code_message_error!(
                     StatusCode::UNAUTHORIZED,
                     "AuthenticationTypeDisabled",

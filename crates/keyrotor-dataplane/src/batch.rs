@@ -165,7 +165,13 @@ pub async fn handle(dp: &Arc<DataPlane>, t: Target, req: Request<Body>) -> Respo
             Ok(v) => v,
             Err(e) => return auth_failed(&e),
         };
-        if !dp.admit(&entry, verified.slot, &req, t.peer, now) {
+        if !dp.admit(
+            &entry,
+            verified.slot,
+            crate::user_agent(req.headers()),
+            t.peer,
+            now,
+        ) {
             return error(
                 StatusCode::FORBIDDEN,
                 "KeyBasedAuthenticationNotPermitted",

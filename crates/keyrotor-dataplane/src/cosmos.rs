@@ -109,14 +109,20 @@ pub async fn handle(dp: &Arc<DataPlane>, t: Target, req: Request<Body>) -> Respo
             );
         }
     };
-    let auth = match req
-        .headers()
-        .get(http::header::AUTHORIZATION)
-        .map(|v| v.to_str())
-    {
-        None => return unauthorized("Required Header authorization is missing."),
-        Some(Err(_)) => return unauthorized("The authorization header is not valid text."),
-        Some(Ok(v)) => v,
+    // Every header this handler reads, in one pass over the request's.
+    static NAMES: [&http::HeaderName; 5] = [
+        &keyrotor_auth::AUTHORIZATION,
+        &keyrotor_auth::X_MS_DATE,
+        &keyrotor_auth::DATE,
+        &keyrotor_auth::HOST,
+        &keyrotor_auth::USER_AGENT,
+    ];
+    let scan = keyrotor_auth::HeaderScan::new(req.headers(), &NAMES);
+    let auth = match scan.single(0) {
+        Ok(None) => return unauthorized("Required Header authorization is missing."),
+        Err(e @ AuthError::Duplicate(_)) => return unauthorized(&e.to_string()),
+        Err(_) => return unauthorized("The authorization header is not valid text."),
+        Ok(Some(v)) => v,
     };
     // The SDKs put `type` first: a master-key token skips this parse (verify
     // parses it once); anything else takes the general path.
@@ -155,7 +161,16 @@ pub async fn handle(dp: &Arc<DataPlane>, t: Target, req: Request<Body>) -> Respo
         }
     } else {
         let now = dp.core().unix_now();
-        let verified = match scheme::verify(req.method(), t.rest(), req.headers(), &entry.keys, now) {
+        let signed = scan.single(1).and_then(|x_ms_date| {
+            Ok(scheme::MasterHeaders {
+                authorization: auth,
+                x_ms_date,
+                date: scan.single(2)?,
+            })
+        });
+        let verified = match signed.and_then(|signed| {
+            scheme::verify_signed(req.method(), t.rest(), &signed, req.headers(), &entry.keys, now)
+        }) {
             Ok(v) => v,
             Err(AuthError::DateOutOfWindow | AuthError::MissingDate) => {
                 return error(
@@ -169,18 +184,15 @@ pub async fn handle(dp: &Arc<DataPlane>, t: Target, req: Request<Body>) -> Respo
             }
             Err(e) => return unauthorized(&e.to_string()),
         };
-        if !dp.admit(&entry, verified.slot, &req, t.peer, now) {
+        let user_agent = scan.first(4).unwrap_or("");
+        if !dp.admit(&entry, verified.slot, user_agent, t.peer, now) {
             return unauthorized(
                 "Local Authorization is disabled. Use an AAD token to authorize all requests.",
             );
         }
     }
 
-    let host = req
-        .headers()
-        .get(http::header::HOST)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("localhost");
+    let host = scan.first(3).unwrap_or("localhost");
     // The account read (clients send it at start-up and on every location
     // refresh) touches no storage and is answered here from the cached
     // document; everything else goes to the resource handler.

@@ -289,6 +289,14 @@ pub(crate) fn push_json_str_content(out: &mut String, s: &str) {
     out.push_str(&s[start..]);
 }
 
+/// The request's `User-Agent` (its first value), or empty.
+pub(crate) fn user_agent(headers: &http::HeaderMap) -> &str {
+    headers
+        .get(http::header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+}
+
 /// The token of an `Authorization: Bearer <token>` header, trimmed.
 pub(crate) fn bearer(headers: &http::HeaderMap) -> Option<String> {
     headers
@@ -603,7 +611,7 @@ impl DataPlane {
         &self,
         entry: &Entry,
         slot: KeySlot,
-        req: &Request<Body>,
+        user_agent: &str,
         peer: Option<SocketAddr>,
         now: i64,
     ) -> bool {
@@ -611,13 +619,15 @@ impl DataPlane {
         if mode == LocalAuth::Refused {
             return false;
         }
-        let ua = req
-            .headers()
-            .get(http::header::USER_AGENT)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("");
         let ip = peer.map_or(IpAddr::from([0, 0, 0, 0]), |p| p.ip());
-        self.record_usage_event(entry, slot, ua, ip, mode == LocalAuth::WouldReject, now);
+        self.record_usage_event(
+            entry,
+            slot,
+            user_agent,
+            ip,
+            mode == LocalAuth::WouldReject,
+            now,
+        );
         true
     }
 
