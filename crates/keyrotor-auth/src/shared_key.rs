@@ -13,7 +13,7 @@
 //! `0` for methods other than GET/HEAD. Duplicate signed headers are refused
 //! rather than joined, so no two readings of one request exist.
 
-use crate::{check_date, match_hmac, single, AuthError, CandidateKey, Verified};
+use crate::{check_date, match_hmac, AuthError, CandidateKey, Verified};
 
 const STANDARD_HEADERS: [&str; 11] = [
     "content-encoding",
@@ -45,6 +45,72 @@ pub fn parse_authorization(value: &str) -> Result<(&str, &str), AuthError> {
     Ok((account, sig))
 }
 
+/// The headers SharedKey reads, from one pass over the request's headers.
+struct Collected<'a> {
+    /// The standard headers, by position in [`STANDARD_HEADERS`].
+    standard: [Option<&'a str>; STANDARD_HEADERS.len()],
+    /// Every header whose name contains `ocp-`, in arrival order.
+    ocp: Vec<(&'a str, &'a str)>,
+    authorization: Option<&'a str>,
+}
+
+/// Position of `date` in [`STANDARD_HEADERS`].
+const DATE_SLOT: usize = 5;
+
+/// Position of a signed standard header in [`STANDARD_HEADERS`].
+fn standard_slot(name: &str) -> Option<usize> {
+    Some(match name {
+        "content-encoding" => 0,
+        "content-language" => 1,
+        "content-length" => 2,
+        "content-md5" => 3,
+        "content-type" => 4,
+        "date" => 5,
+        "if-modified-since" => 6,
+        "if-match" => 7,
+        "if-none-match" => 8,
+        "if-unmodified-since" => 9,
+        "range" => 10,
+        _ => return None,
+    })
+}
+
+/// One pass over the request's headers (instead of a map lookup per signed
+/// header): the standard ones by position, the `ocp-*` ones collected, the
+/// credential; a repeated signed header is refused, never joined.
+fn collect(headers: &http::HeaderMap) -> Result<Collected<'_>, AuthError> {
+    let mut c = Collected {
+        standard: [None; STANDARD_HEADERS.len()],
+        ocp: Vec::new(),
+        authorization: None,
+    };
+    for (name, value) in headers {
+        let text = || {
+            value
+                .to_str()
+                .map_err(|_| AuthError::Malformed("a header is not valid text"))
+        };
+        if name == http::header::AUTHORIZATION {
+            if c.authorization.replace(text()?).is_some() {
+                return Err(AuthError::Duplicate("authorization"));
+            }
+            continue;
+        }
+        let n = name.as_str();
+        if let Some(i) = standard_slot(n) {
+            if c.standard[i].replace(text()?).is_some() {
+                return Err(AuthError::Duplicate(STANDARD_HEADERS[i]));
+            }
+        } else if n.contains("ocp-") {
+            if c.ocp.iter().any(|(m, _)| *m == n) {
+                return Err(AuthError::Duplicate("ocp-*"));
+            }
+            c.ocp.push((n, text()?));
+        }
+    }
+    Ok(c)
+}
+
 /// The canonical string for a request. `raw_path` is the path as received
 /// (still percent-encoded); `query` the raw query string.
 pub fn string_to_sign(
@@ -54,32 +120,19 @@ pub fn string_to_sign(
     raw_path: &str,
     query: Option<&str>,
 ) -> Result<String, AuthError> {
-    // One pass over the request's headers (instead of a map lookup per
-    // signed header): the standard ones by position, the `ocp-*` ones
-    // collected; a repeated signed header is refused, never joined.
-    let mut standard: [Option<&str>; STANDARD_HEADERS.len()] = [None; STANDARD_HEADERS.len()];
-    let mut ocp: Vec<(&str, &str)> = Vec::new();
-    for (name, value) in headers {
-        let n = name.as_str();
-        let is_ocp = n.contains("ocp-");
-        let slot = STANDARD_HEADERS.iter().position(|h| *h == n);
-        if slot.is_none() && !is_ocp {
-            continue;
-        }
-        let v = value
-            .to_str()
-            .map_err(|_| AuthError::Malformed("a header is not valid text"))?;
-        if let Some(i) = slot {
-            if standard[i].replace(v).is_some() {
-                return Err(AuthError::Duplicate(STANDARD_HEADERS[i]));
-            }
-        } else {
-            if ocp.iter().any(|(m, _)| *m == n) {
-                return Err(AuthError::Duplicate("ocp-*"));
-            }
-            ocp.push((n, v));
-        }
-    }
+    Ok(canonical(method, collect(headers)?, account, raw_path, query))
+}
+
+fn canonical(
+    method: &http::Method,
+    c: Collected<'_>,
+    account: &str,
+    raw_path: &str,
+    query: Option<&str>,
+) -> String {
+    let Collected {
+        standard, mut ocp, ..
+    } = c;
     ocp.retain(|(_, v)| !v.is_empty());
     ocp.sort_unstable_by(|a, b| a.0.cmp(b.0));
     let mut s = String::with_capacity(256);
@@ -124,11 +177,12 @@ pub fn string_to_sign(
         s.push(':');
         s.push_str(&v);
     }
-    Ok(s)
+    s
 }
 
 /// Verifies a SharedKey request for `account` (the account addressed by
-/// the URL; compared case-insensitively with the credential's).
+/// the URL; compared case-insensitively with the credential's). `now` is in
+/// Unix seconds.
 pub fn verify(
     method: &http::Method,
     raw_path: &str,
@@ -138,17 +192,17 @@ pub fn verify(
     keys: &[CandidateKey],
     now: i64,
 ) -> Result<Verified, AuthError> {
-    let auth = single(headers, &crate::AUTHORIZATION)?.ok_or(AuthError::Missing)?;
-    let (claimed, sig) = parse_authorization(auth)?;
+    let c = collect(headers)?;
+    let (claimed, sig) = parse_authorization(c.authorization.ok_or(AuthError::Missing)?)?;
     if !claimed.eq_ignore_ascii_case(account) {
         return Err(AuthError::WrongAccount);
     }
-    let when = match single(headers, &crate::OCP_DATE)? {
-        Some(d) => d,
-        None => single(headers, &crate::DATE)?.ok_or(AuthError::MissingDate)?,
+    let when = match c.ocp.iter().find(|(n, _)| *n == "ocp-date") {
+        Some((_, d)) => d,
+        None => c.standard[DATE_SLOT].ok_or(AuthError::MissingDate)?,
     };
     check_date(when, now)?;
-    let msg = string_to_sign(method, headers, claimed, raw_path, query)?;
+    let msg = canonical(method, c, claimed, raw_path, query);
     let slot = match_hmac(keys, msg.as_bytes(), sig).ok_or(AuthError::BadSignature)?;
     Ok(Verified { slot })
 }
@@ -374,6 +428,15 @@ mod tests {
             "myaccount"
         )
         .is_ok());
+    }
+
+    #[test]
+    fn standard_slots_follow_the_list() {
+        for (i, name) in STANDARD_HEADERS.iter().enumerate() {
+            assert_eq!(standard_slot(name), Some(i), "{name}");
+        }
+        assert_eq!(STANDARD_HEADERS[DATE_SLOT], "date");
+        assert_eq!(standard_slot("ocp-date"), None);
     }
 
     #[test]
