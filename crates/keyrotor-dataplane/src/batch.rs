@@ -64,14 +64,19 @@ fn push_now_rfc3339(out: &mut String) {
     thread_local! {
         static LAST: std::cell::RefCell<(i64, String)> = const { std::cell::RefCell::new((i64::MIN, String::new())) };
     }
-    let now = time::OffsetDateTime::now_utc();
-    let secs = now.unix_timestamp();
+    // Unix seconds first (cheap); a calendar date only when the second changed.
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(0));
     LAST.with(|l| {
         let mut l = l.borrow_mut();
         if l.0 != secs {
-            let whole = now.replace_nanosecond(0).unwrap_or(now);
-            l.1 = whole
-                .format(&time::format_description::well_known::Rfc3339)
+            l.1 = time::OffsetDateTime::from_unix_timestamp(secs)
+                .ok()
+                .and_then(|t| {
+                    t.format(&time::format_description::well_known::Rfc3339)
+                        .ok()
+                })
                 .unwrap_or_default();
             l.0 = secs;
         }
