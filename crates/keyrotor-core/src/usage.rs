@@ -126,11 +126,7 @@ struct Shard(Mutex<PendingMap>);
 const SHARDS: usize = 16;
 
 fn shard_index() -> usize {
-    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-    thread_local! {
-        static INDEX: usize = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % SHARDS;
-    }
-    INDEX.with(|i| *i)
+    keyrotor_types::thread_slot() % SHARDS
 }
 
 /// In-memory usage accumulator, shared by all data-plane requests.

@@ -14,7 +14,6 @@ pub mod vault;
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
@@ -81,9 +80,8 @@ pub struct DataPlane {
     verified: keyrotor_identity::VerifiedTokens,
     pub(crate) vault_cfg: Option<vault::VaultConfig>,
     core: Arc<Keyrotor>,
-    /// Per kind (index `kind_index`), lower-case account name to entry (None: no such account).
-    cache: RwLock<[HashMap<String, Option<Arc<Entry>>>; 3]>,
-    cache_epoch: AtomicU64,
+    /// Account entries, one shard per worker thread (see [`CacheShard`]).
+    cache: Box<[CacheShard]>,
     pub usage: Arc<UsageRecorder>,
     /// Whether usage is recorded (on by default; off only to measure its cost).
     pub record_usage: bool,
@@ -190,7 +188,9 @@ pub fn target(host: Option<&str>, path: &str, dns_suffix: Option<&str>) -> Optio
 
 /// A unique activity/request id in GUID shape (version 4 and variant bits
 /// set) without a system call or formatting machinery per request: a random
-/// per-process prefix and a counter, hex-encoded on the stack.
+/// per-thread prefix and a per-thread counter, hex-encoded on the stack.
+/// Nothing shared is written per request (a process-wide counter would
+/// bounce its cache line between the cores).
 pub(crate) struct ActivityId([u8; 36]);
 
 impl ActivityId {
@@ -206,14 +206,20 @@ impl ActivityId {
 }
 
 pub(crate) fn activity_id() -> ActivityId {
-    use std::sync::OnceLock;
-    static PREFIX: OnceLock<u64> = OnceLock::new();
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let p = *PREFIX.get_or_init(|| {
-        let b = uuid::Uuid::new_v4().into_bytes();
-        u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]])
+    thread_local! {
+        /// (random prefix, next counter value)
+        static NEXT: std::cell::Cell<(u64, u64)> = std::cell::Cell::new((
+            u64::from_le_bytes(uuid::Uuid::new_v4().into_bytes()[..8].try_into().unwrap_or_default()),
+            0,
+        ));
+    }
+    let (p, n) = NEXT.with(|c| {
+        let (p, n) = c.get();
+        c.set((p, n.wrapping_add(1)));
+        (p, n)
     });
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    // 52 random bits per thread (a collision between two threads' prefixes
+    // is negligible), 60 counter bits.
     let high = (p & 0xffff_ffff_ffff_0000) | 0x4000 | (p & 0xfff);
     let low = 0x8000_0000_0000_0000 | (((n >> 48) & 0xfff) << 48) | (n & 0xffff_ffff_ffff);
     let mut buf = [0u8; 36];
@@ -366,6 +372,33 @@ pub(crate) fn json_response(status: http::StatusCode, body: impl Into<Body>) -> 
     r
 }
 
+/// Shards of the account cache.
+const CACHE_SHARDS: usize = 16;
+
+/// One thread's account cache, with entries of its own: a request locks only
+/// its thread's shard and clones only its thread's `Arc<Entry>`, so no lock
+/// word or reference count is written by two cores (on two cores, shared
+/// ones cost more than the rest of the lookup). Each shard loads an account
+/// once per change epoch.
+#[derive(Default)]
+#[repr(align(128))]
+struct CacheShard(RwLock<ShardMaps>);
+
+#[derive(Default)]
+struct ShardMaps {
+    /// The core's change epoch the maps are current for.
+    epoch: u64,
+    /// Per kind (index `kind_index`), lower-case account name to entry
+    /// (None: no such account).
+    maps: [HashMap<String, Option<Arc<Entry>>>; 3],
+}
+
+impl DataPlane {
+    fn cache_shard(&self) -> &CacheShard {
+        &self.cache[keyrotor_types::thread_slot() % self.cache.len()]
+    }
+}
+
 fn kind_index(kind: AccountKind) -> usize {
     match kind {
         AccountKind::Ai => 0,
@@ -381,8 +414,7 @@ impl DataPlane {
             verified: keyrotor_identity::VerifiedTokens::new(65_536),
             vault_cfg: None,
             core,
-            cache: RwLock::new([HashMap::new(), HashMap::new(), HashMap::new()]),
-            cache_epoch: AtomicU64::new(0),
+            cache: (0..CACHE_SHARDS).map(|_| CacheShard::default()).collect(),
             usage: Arc::new(UsageRecorder::new()),
             record_usage: true,
             http: reqwest::Client::builder()
@@ -535,10 +567,16 @@ impl DataPlane {
         // Only cache what is still current: a change during the load leaves
         // the epoch moved and the next request reloads.
         if self.core.epoch() == epoch {
-            self.cache
+            let mut c = self
+                .cache_shard()
+                .0
                 .write()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)[k]
-                .insert(name.to_ascii_lowercase(), loaded.clone());
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if c.epoch != epoch {
+                c.maps.iter_mut().for_each(HashMap::clear);
+                c.epoch = epoch;
+            }
+            c.maps[k].insert(name.to_ascii_lowercase(), loaded.clone());
         }
         Ok(loaded)
     }
@@ -546,27 +584,20 @@ impl DataPlane {
     /// The cached entry, without I/O: `None` on a miss or a stale cache.
     pub fn cached(&self, kind: AccountKind, name: &str) -> Option<Option<Arc<Entry>>> {
         let epoch = self.core.epoch();
-        if self.cache_epoch.load(Ordering::Acquire) != epoch {
-            let mut c = self
-                .cache
-                .write()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            if self.cache_epoch.load(Ordering::Acquire) != epoch {
-                c.iter_mut().for_each(HashMap::clear);
-                self.cache_epoch.store(epoch, Ordering::Release);
-            }
-            return None;
-        }
         let c = self
-            .cache
+            .cache_shard()
+            .0
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let k = kind_index(kind);
+        if c.epoch != epoch {
+            return None; // stale: the next load resets this shard
+        }
+        let map = &c.maps[kind_index(kind)];
         // No allocation on the hot path for names that are already lower-case.
         if name.bytes().any(|b| b.is_ascii_uppercase()) {
-            c[k].get(&name.to_ascii_lowercase()).cloned()
+            map.get(&name.to_ascii_lowercase()).cloned()
         } else {
-            c[k].get(name).cloned()
+            map.get(name).cloned()
         }
     }
 
@@ -712,6 +743,22 @@ mod tests {
         assert_eq!(u.get_variant(), uuid::Variant::RFC4122);
         assert_eq!(a.as_str(), u.hyphenated().to_string());
         assert_eq!(a.header().to_str().ok(), Some(a.as_str()));
+        // Distinct across threads too (each has its own prefix and counter).
+        let ids = |n| {
+            (0..n)
+                .map(|_| activity_id().as_str().to_string())
+                .collect::<Vec<_>>()
+        };
+        let mut all = ids(1000);
+        all.extend(
+            std::thread::spawn(move || ids(1000))
+                .join()
+                .unwrap_or_default(),
+        );
+        let n = all.len();
+        all.sort();
+        all.dedup();
+        assert_eq!((n, all.len()), (2000, 2000));
     }
 
     #[test]

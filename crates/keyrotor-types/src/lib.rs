@@ -12,6 +12,18 @@ pub use names::{
 };
 pub use secret::{ct_eq, Secret};
 
+/// A small number for the calling thread, fixed for its lifetime (threads
+/// are numbered in the order they first ask). Per-thread shards of hot
+/// shared state index by it, so that each worker thread writes only its own
+/// cache lines.
+pub fn thread_slot() -> usize {
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    thread_local! {
+        static SLOT: usize = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+    SLOT.with(|i| *i)
+}
+
 /// Wall-clock time source, a parameter so tests can move time.
 pub trait Clock: Send + Sync + 'static {
     fn now(&self) -> time::OffsetDateTime;

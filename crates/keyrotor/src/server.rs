@@ -349,7 +349,7 @@ struct App {
 
 impl App {
     async fn call(
-        self,
+        &self,
         req: http::Request<axum::body::Body>,
         peer: SocketAddr,
     ) -> axum::response::Response {
@@ -369,7 +369,7 @@ impl App {
                 t.peer = Some(peer);
                 self.dp.handle(t, req).await
             }
-            None => match Box::pin(self.arm.oneshot(req)).await {
+            None => match Box::pin(self.arm.clone().oneshot(req)).await {
                 Ok(r) => r,
                 Err(never) => match never {},
             },
@@ -483,6 +483,11 @@ async fn serve(
     mut stop: tokio::sync::watch::Receiver<bool>,
     head_timeout: Duration,
 ) -> Result<()> {
+    // This thread's own handle: requests clone (and drop) it, touching a
+    // reference count that no other thread writes. Cloning the shared `App`
+    // per request would bounce the router's and the data plane's counts
+    // between the cores on every request.
+    let app = Arc::new(app);
     // How often each connection is polled for its header-read deadline.
     let tick = (head_timeout / 6).clamp(Duration::from_millis(100), Duration::from_secs(5));
     let acceptor = tls.map(tokio_rustls::TlsAcceptor::from);
