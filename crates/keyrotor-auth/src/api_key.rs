@@ -2,25 +2,31 @@
 //! Services) headers: the key itself, compared in constant time with every
 //! current key.
 
-use crate::{single, AuthError, CandidateKey, Verified};
+use crate::{AuthError, CandidateKey, HeaderScan, Verified};
 
-/// Header names carrying an AI Services key, in the order they are checked.
-pub static HEADERS: [http::HeaderName; 2] = [
-    http::HeaderName::from_static("api-key"),
-    http::HeaderName::from_static("ocp-apim-subscription-key"),
-];
+/// The header names carrying an AI Services key.
+pub static API_KEY: http::HeaderName = http::HeaderName::from_static("api-key");
+pub static SUBSCRIPTION_KEY: http::HeaderName =
+    http::HeaderName::from_static("ocp-apim-subscription-key");
 
 pub fn verify(headers: &http::HeaderMap, keys: &[CandidateKey]) -> Result<Verified, AuthError> {
-    let mut presented = None;
-    for name in &HEADERS {
-        if let Some(v) = single(headers, name)? {
-            if presented.is_some() {
-                return Err(AuthError::Duplicate("api-key"));
-            }
-            presented = Some(v.trim());
-        }
-    }
-    let presented = presented.ok_or(AuthError::Missing)?;
+    static NAMES: [&http::HeaderName; 2] = [&API_KEY, &SUBSCRIPTION_KEY];
+    let scan = HeaderScan::new(headers, &NAMES);
+    verify_presented(scan.single(0)?, scan.single(1)?, keys)
+}
+
+/// [`verify`] with the two key headers already read (each single): one key,
+/// in either header, not both.
+pub fn verify_presented(
+    api_key: Option<&str>,
+    subscription_key: Option<&str>,
+    keys: &[CandidateKey],
+) -> Result<Verified, AuthError> {
+    let presented = match (api_key, subscription_key) {
+        (Some(_), Some(_)) => return Err(AuthError::Duplicate("api-key")),
+        (Some(k), None) | (None, Some(k)) => k.trim(),
+        (None, None) => return Err(AuthError::Missing),
+    };
     let mut found = None;
     for k in keys {
         let eq = k.text.ct_eq(presented);

@@ -74,26 +74,6 @@ pub struct Verified {
     pub slot: KeySlot,
 }
 
-/// The single value of a header, refusing duplicates.
-/// Names are pre-parsed statics: no parsing or hashing of the name text per
-/// request.
-pub(crate) fn single<'a>(
-    headers: &'a http::HeaderMap,
-    name: &'static http::HeaderName,
-) -> Result<Option<&'a str>, AuthError> {
-    let mut it = headers.get_all(name).iter();
-    let Some(first) = it.next() else {
-        return Ok(None);
-    };
-    if it.next().is_some() {
-        return Err(AuthError::Duplicate(name.as_str()));
-    }
-    first
-        .to_str()
-        .map(Some)
-        .map_err(|_| AuthError::Malformed("a header is not valid text"))
-}
-
 pub static AUTHORIZATION: http::HeaderName = http::header::AUTHORIZATION;
 pub static DATE: http::HeaderName = http::header::DATE;
 pub static X_MS_DATE: http::HeaderName = http::HeaderName::from_static("x-ms-date");
@@ -151,6 +131,11 @@ impl<'a, const N: usize> HeaderScan<'a, N> {
                     .map_err(|_| AuthError::Malformed("a header is not valid text"))
             })
             .transpose()
+    }
+
+    /// Whether the request has the `i`-th header at all (text or not).
+    pub fn present(&self, i: usize) -> bool {
+        self.first.get(i).is_some_and(Option::is_some)
     }
 
     /// The first value of the `i`-th name, if it is text (informational
@@ -318,6 +303,7 @@ mod tests {
         let scan = HeaderScan::new(&h, &NAMES);
         assert!(matches!(scan.single(0), Err(AuthError::Malformed(_))));
         assert_eq!(scan.first(0), None);
+        assert!(scan.present(0) && !scan.present(1));
     }
 
     /// `match_hmac` compares encodings; it must accept exactly what decoding

@@ -77,13 +77,20 @@ pub async fn handle(dp: &Arc<DataPlane>, t: Target, req: Request<Body>) -> Respo
             );
         }
     };
-    // A bearer token counts only without a key header (looked up only when
-    // a token is there: key clients pay for no extra lookups).
-    let bearer = crate::bearer(req.headers()).filter(|_| {
-        !keyrotor_auth::api_key::HEADERS
-            .iter()
-            .any(|h| req.headers().contains_key(h))
-    });
+    // Every header this handler reads, in one pass over the request's.
+    static NAMES: [&http::HeaderName; 4] = [
+        &keyrotor_auth::api_key::API_KEY,
+        &keyrotor_auth::api_key::SUBSCRIPTION_KEY,
+        &keyrotor_auth::AUTHORIZATION,
+        &keyrotor_auth::USER_AGENT,
+    ];
+    let scan = keyrotor_auth::HeaderScan::new(req.headers(), &NAMES);
+    // A bearer token counts only without a key header.
+    let bearer = scan
+        .first(2)
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .filter(|_| !scan.present(0) && !scan.present(1))
+        .map(|t| t.trim().to_string());
     match bearer {
         Some(token) => {
             let principal = match dp.verify_bearer(t.kind, t.account(), &token) {
@@ -111,7 +118,12 @@ pub async fn handle(dp: &Arc<DataPlane>, t: Target, req: Request<Body>) -> Respo
             }
         }
         _ => {
-            let verified = match keyrotor_auth::api_key::verify(req.headers(), &entry.keys) {
+            let presented = scan
+                .single(0)
+                .and_then(|api_key| Ok((api_key, scan.single(1)?)));
+            let verified = match presented.and_then(|(api_key, subscription_key)| {
+                keyrotor_auth::api_key::verify_presented(api_key, subscription_key, &entry.keys)
+            }) {
                 Ok(v) => v,
                 Err(AuthError::Missing) => {
                     return crate::fixed_code_message_error!(StatusCode::UNAUTHORIZED, "401", "Access denied due to missing subscription key. Make sure to include subscription key when making requests to an API.")
@@ -121,7 +133,7 @@ pub async fn handle(dp: &Arc<DataPlane>, t: Target, req: Request<Body>) -> Respo
             if !dp.admit(
                 &entry,
                 verified.slot,
-                crate::user_agent(req.headers()),
+                scan.first(3).unwrap_or(""),
                 t.peer,
                 dp.core().unix_now(),
             ) {
