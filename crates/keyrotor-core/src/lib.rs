@@ -136,6 +136,15 @@ pub struct SigningKey {
 #[derive(Debug, Clone)]
 pub struct Actor(pub String);
 
+/// Shards of the role-assignment snapshot, one per worker thread, each on
+/// its own cache lines (a shared lock word and reference count written on
+/// every data-plane role check bounce between the cores).
+#[derive(Default)]
+#[repr(align(128))]
+struct AuthzShard(std::sync::RwLock<Option<(u64, Arc<rbac::Authorizer>)>>);
+
+const AUTHZ_SHARDS: usize = 16;
+
 pub struct Keyrotor {
     store: Arc<dyn Store>,
     root: Arc<RootKey>,
@@ -146,7 +155,11 @@ pub struct Keyrotor {
     /// Bumped after every change to role assignments (and deletions that
     /// revoke them); the cached [`rbac::Authorizer`] is rebuilt when stale.
     rbac_epoch: std::sync::atomic::AtomicU64,
-    authz: std::sync::RwLock<Option<(u64, Arc<rbac::Authorizer>)>>,
+    authz: Box<[AuthzShard]>,
+    /// Held across a usage flush's drain and write, so that a reader that
+    /// flushes first (the regeneration guard, `listKeyUsage`) waits for a
+    /// flush already in flight instead of reading before it committed.
+    flushing: std::sync::Mutex<()>,
     /// The bootstrap administrator's client id, known after [`Keyrotor::bootstrap`].
     admin: std::sync::OnceLock<String>,
     /// Unsealed, parsed vault key versions (bounded); dropped when their
@@ -182,7 +195,8 @@ impl Keyrotor {
             clock,
             epoch: std::sync::atomic::AtomicU64::new(1),
             rbac_epoch: std::sync::atomic::AtomicU64::new(1),
-            authz: std::sync::RwLock::new(None),
+            authz: (0..AUTHZ_SHARDS).map(|_| AuthzShard::default()).collect(),
+            flushing: std::sync::Mutex::new(()),
             admin: std::sync::OnceLock::new(),
             key_cache: std::sync::Mutex::new(std::collections::HashMap::new()),
         }
@@ -217,8 +231,8 @@ impl Keyrotor {
     /// change to role assignments).
     pub fn authorizer(&self) -> Result<Arc<rbac::Authorizer>> {
         let epoch = self.rbac_epoch.load(std::sync::atomic::Ordering::Acquire);
-        if let Some((e, a)) = self
-            .authz
+        let shard = self.authz_shard();
+        if let Some((e, a)) = shard
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .as_ref()
@@ -230,11 +244,32 @@ impl Keyrotor {
         let assignments = self.store.role_assignments()?;
         let admin = self.admin.get().map_or("", String::as_str);
         let a = Arc::new(rbac::Authorizer::new(admin, &assignments));
-        *self
-            .authz
+        *shard
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner) = Some((epoch, a.clone()));
         Ok(a)
+    }
+
+    /// Runs `f` with the current [`rbac::Authorizer`] without cloning its
+    /// `Arc` (for per-request checks: no reference count that other cores
+    /// write too).
+    pub fn with_authorizer<R>(&self, f: impl FnOnce(&rbac::Authorizer) -> R) -> Result<R> {
+        let epoch = self.rbac_epoch.load(std::sync::atomic::Ordering::Acquire);
+        if let Some((e, a)) = self
+            .authz_shard()
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .as_ref()
+        {
+            if *e == epoch {
+                return Ok(f(a));
+            }
+        }
+        Ok(f(&*self.authorizer()?))
+    }
+
+    fn authz_shard(&self) -> &std::sync::RwLock<Option<(u64, Arc<rbac::Authorizer>)>> {
+        &self.authz[keyrotor_types::thread_slot() % self.authz.len()].0
     }
 
     /// Assigns a built-in role (by GUID or name) to a principal at a scope.
@@ -970,8 +1005,14 @@ impl Keyrotor {
 
     // ----- usage -----------------------------------------------------------
 
-    /// Writes what the recorder accumulated; on failure puts it back.
+    /// Writes what the recorder accumulated; on failure puts it back. One
+    /// flush at a time: a caller that flushes before reading usage sees
+    /// everything recorded before its call, even with a flush in flight.
     pub fn flush_usage(&self, recorder: &UsageRecorder) -> Result<usize> {
+        let _one_at_a_time = self
+            .flushing
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let deltas = recorder.drain();
         if deltas.is_empty() {
             return Ok(0);

@@ -504,8 +504,11 @@ impl DataPlane {
             return false;
         }
         let scope = entry.scope_key.as_str();
-        match self.core.authorizer() {
-            Ok(z) => z.allows_data(principal, scope, action),
+        match self
+            .core
+            .with_authorizer(|z| z.allows_data(principal, scope, action))
+        {
+            Ok(allowed) => allowed,
             Err(e) => {
                 tracing::warn!(error = %e, "role assignments could not be loaded; denying");
                 false

@@ -124,17 +124,35 @@ impl IssuerCell {
 /// the token's SHA-256 (tokens themselves are never stored); expiry and
 /// not-before are checked again on every hit; failures are never cached.
 /// Bounded: when full, expired entries go, and if that is not enough, all.
+///
+/// One shard per worker thread (`keyrotor_types::thread_slot`), each bounded
+/// by `capacity`: a hit writes no lock word or reference count that another
+/// core writes too. A token used on two threads is verified once per thread.
 pub struct VerifiedTokens {
-    map: std::sync::RwLock<std::collections::HashMap<[u8; 32], std::sync::Arc<Claims>>>,
+    shards: Box<[TokenShard]>,
     capacity: usize,
 }
+
+type TokenMap = std::collections::HashMap<[u8; 32], std::sync::Arc<Claims>>;
+
+/// A shard on cache lines of its own.
+#[derive(Default)]
+#[repr(align(128))]
+struct TokenShard(std::sync::RwLock<TokenMap>);
+
+/// Shards of [`VerifiedTokens`].
+const TOKEN_SHARDS: usize = 16;
 
 impl VerifiedTokens {
     pub fn new(capacity: usize) -> Self {
         Self {
-            map: std::sync::RwLock::new(std::collections::HashMap::new()),
+            shards: (0..TOKEN_SHARDS).map(|_| TokenShard::default()).collect(),
             capacity: capacity.max(1),
         }
+    }
+
+    fn shard(&self) -> &std::sync::RwLock<TokenMap> {
+        &self.shards[keyrotor_types::thread_slot() % self.shards.len()].0
     }
 
     /// [`TokenIssuer::verify_any_audience`] through the cache.
@@ -148,7 +166,7 @@ impl VerifiedTokens {
         key.copy_from_slice(ring::digest::digest(&ring::digest::SHA256, token.as_bytes()).as_ref());
         let t = now.unix_timestamp();
         let hit = self
-            .map
+            .shard()
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .get(&key)
@@ -168,7 +186,7 @@ impl VerifiedTokens {
         }
         let claims = std::sync::Arc::new(issuer.verify_any_audience(token, now)?);
         let mut map = self
-            .map
+            .shard()
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         if map.len() >= self.capacity {
@@ -507,6 +525,6 @@ mod tests {
                 .unwrap_or_else(|e| panic!("{e}"));
             assert!(cache.verify(&iss, t.expose(), t0).is_ok());
         }
-        assert!(cache.map.read().map(|m| m.len()).unwrap_or(0) <= 2);
+        assert!(cache.shard().read().map(|m| m.len()).unwrap_or(0) <= 2);
     }
 }

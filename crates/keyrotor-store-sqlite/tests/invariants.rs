@@ -360,3 +360,62 @@ fn every_mutation_moves_the_epoch() {
         .unwrap_or_else(|e| panic!("{e}"));
     moved("delete");
 }
+
+/// A reader that flushes before reading usage (the regeneration guard,
+/// `listKeyUsage`) sees every use recorded before it, also while the
+/// background flusher has just taken that use and is still writing it.
+#[test]
+fn a_flush_before_reading_sees_all_earlier_usage() {
+    use keyrotor_core::usage::UsageEvent;
+    use keyrotor_core::UsageRecorder;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let env = Arc::new(open(&tmp.path().join("db")));
+    let a = make_account(&env, AccountKind::Batch, "rg", "batch1");
+    let generation = env
+        .core
+        .key_usage(&a)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .iter()
+        .find(|u| u.slot == KeySlot::Primary)
+        .map_or(1, |u| u.generation);
+    let recorder = Arc::new(UsageRecorder::new());
+    let stop = Arc::new(AtomicBool::new(false));
+    let flusher = {
+        let (env, recorder, stop) = (env.clone(), recorder.clone(), stop.clone());
+        std::thread::spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                let _ = env.core.flush_usage(&recorder);
+            }
+        })
+    };
+    let base = OffsetDateTime::now_utc().unix_timestamp();
+    for i in 0..100 {
+        recorder.record(&UsageEvent {
+            account_id: a.id,
+            slot: KeySlot::Primary,
+            generation,
+            at: base + i,
+            user_agent: "t",
+            address: std::net::IpAddr::from([127, 0, 0, 1]),
+            would_reject: false,
+        });
+        env.core
+            .flush_usage(&recorder)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let last = env
+            .core
+            .key_usage(&a)
+            .unwrap_or_else(|e| panic!("{e}"))
+            .iter()
+            .find(|u| u.slot == KeySlot::Primary)
+            .and_then(|u| u.last_used)
+            .map(OffsetDateTime::unix_timestamp);
+        assert_eq!(last, Some(base + i), "use {i} not visible after a flush");
+    }
+    stop.store(true, Ordering::Relaxed);
+    flusher
+        .join()
+        .unwrap_or_else(|_| panic!("flusher panicked"));
+}
