@@ -391,7 +391,23 @@ fn compose(
 
 /// Binds `workers` listening sockets to one address with SO_REUSEPORT (the
 /// first decides the port when 0 is asked for).
+///
+/// SO_REUSEPORT would also let a second keyrotor (another data directory)
+/// bind the same port and silently receive half of the connections, with
+/// other keys. A probe socket without it fails to bind while anything
+/// listens there, so that start-up is refused instead.
 fn bind_listeners(addr: SocketAddr, workers: usize) -> Result<Vec<std::net::TcpListener>> {
+    if addr.port() != 0 {
+        let probe = socket2::Socket::new(
+            socket2::Domain::for_address(addr),
+            socket2::Type::STREAM,
+            None,
+        )?;
+        probe.set_reuse_address(true)?;
+        if let Err(e) = probe.bind(&addr.into()) {
+            bail!("{addr} is already in use by another process ({e})");
+        }
+    }
     let mut out: Vec<std::net::TcpListener> = Vec::new();
     for _ in 0..workers.max(1) {
         let at = out

@@ -59,8 +59,13 @@ impl Server {
             if let Ok(Some(status)) = self.child.try_wait() {
                 panic!("keyrotor exited early: {status}");
             }
-            if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
-                return;
+            // A connection that is its own peer is a TCP self-connect (the
+            // kernel picked the port as the probe's source port while nothing
+            // listened), not the server: keep waiting.
+            if let Ok(s) = std::net::TcpStream::connect(("127.0.0.1", self.port)) {
+                if s.local_addr().ok() != s.peer_addr().ok() {
+                    return;
+                }
             }
             std::thread::sleep(Duration::from_millis(5));
         }
@@ -429,6 +434,16 @@ fn wrong_root_key_cannot_read_keys() {
         err.contains("decrypted") || err.contains("root key"),
         "{err}"
     );
+}
+
+#[test]
+fn a_second_server_on_a_port_in_use_is_refused() {
+    let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let port = free_port();
+    let first = Server::start(&tmp.path().join("a"), port);
+    let err = serve_refuses(&tmp.path().join("b"), port);
+    assert!(err.contains("already in use"), "{err}");
+    drop(first);
 }
 
 #[test]
