@@ -373,13 +373,15 @@ fn a_flush_before_reading_sees_all_earlier_usage() {
     let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let env = Arc::new(open(&tmp.path().join("db")));
     let a = make_account(&env, AccountKind::Batch, "rg", "batch1");
-    let generation = env
-        .core
-        .key_usage(&a)
-        .unwrap_or_else(|e| panic!("{e}"))
-        .iter()
-        .find(|u| u.slot == KeySlot::Primary)
-        .map_or(1, |u| u.generation);
+    let primary = |env: &Env| {
+        env.core
+            .key_usage(&a)
+            .unwrap_or_else(|e| panic!("{e}"))
+            .into_iter()
+            .find(|u| u.slot == KeySlot::Primary)
+            .unwrap_or_else(|| panic!("no primary key usage"))
+    };
+    let generation = primary(&env).generation;
     let recorder = Arc::new(UsageRecorder::new());
     let stop = Arc::new(AtomicBool::new(false));
     let flusher = {
@@ -404,14 +406,7 @@ fn a_flush_before_reading_sees_all_earlier_usage() {
         env.core
             .flush_usage(&recorder)
             .unwrap_or_else(|e| panic!("{e}"));
-        let last = env
-            .core
-            .key_usage(&a)
-            .unwrap_or_else(|e| panic!("{e}"))
-            .iter()
-            .find(|u| u.slot == KeySlot::Primary)
-            .and_then(|u| u.last_used)
-            .map(OffsetDateTime::unix_timestamp);
+        let last = primary(&env).last_used.map(OffsetDateTime::unix_timestamp);
         assert_eq!(last, Some(base + i), "use {i} not visible after a flush");
     }
     stop.store(true, Ordering::Relaxed);
