@@ -397,12 +397,15 @@ fn compose(
 /// other keys. A probe socket without it fails to bind while anything
 /// listens there, so that start-up is refused instead.
 fn bind_listeners(addr: SocketAddr, workers: usize) -> Result<Vec<std::net::TcpListener>> {
-    if addr.port() != 0 {
-        let probe = socket2::Socket::new(
-            socket2::Domain::for_address(addr),
+    let stream_socket = |at: SocketAddr| {
+        socket2::Socket::new(
+            socket2::Domain::for_address(at),
             socket2::Type::STREAM,
             None,
-        )?;
+        )
+    };
+    if addr.port() != 0 {
+        let probe = stream_socket(addr)?;
         probe.set_reuse_address(true)?;
         if let Err(e) = probe.bind(&addr.into()) {
             bail!("{addr} is already in use by another process ({e})");
@@ -413,11 +416,7 @@ fn bind_listeners(addr: SocketAddr, workers: usize) -> Result<Vec<std::net::TcpL
         let at = out
             .first()
             .map_or(Ok(addr), std::net::TcpListener::local_addr)?;
-        let sock = socket2::Socket::new(
-            socket2::Domain::for_address(at),
-            socket2::Type::STREAM,
-            None,
-        )?;
+        let sock = stream_socket(at)?;
         sock.set_reuse_address(true)?;
         sock.set_reuse_port(true)?;
         sock.set_nonblocking(true)?;
