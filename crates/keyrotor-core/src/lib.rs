@@ -136,14 +136,8 @@ pub struct SigningKey {
 #[derive(Debug, Clone)]
 pub struct Actor(pub String);
 
-/// Shards of the role-assignment snapshot, one per worker thread, each on
-/// its own cache lines (a shared lock word and reference count written on
-/// every data-plane role check bounce between the cores).
-#[derive(Default)]
-#[repr(align(128))]
-struct AuthzShard(std::sync::RwLock<Option<(u64, Arc<rbac::Authorizer>)>>);
-
-const AUTHZ_SHARDS: usize = 16;
+/// The role-assignment snapshot and the rbac epoch it was built at.
+type AuthzSnapshot = std::sync::RwLock<Option<(u64, Arc<rbac::Authorizer>)>>;
 
 pub struct Keyrotor {
     store: Arc<dyn Store>,
@@ -155,7 +149,9 @@ pub struct Keyrotor {
     /// Bumped after every change to role assignments (and deletions that
     /// revoke them); the cached [`rbac::Authorizer`] is rebuilt when stale.
     rbac_epoch: std::sync::atomic::AtomicU64,
-    authz: Box<[AuthzShard]>,
+    /// Per worker thread: a shared lock word and reference count written on
+    /// every data-plane role check would bounce between the cores.
+    authz: keyrotor_types::PerThread<AuthzSnapshot>,
     /// Held across a usage flush's drain and write, so that a reader that
     /// flushes first (the regeneration guard, `listKeyUsage`) waits for a
     /// flush already in flight instead of reading before it committed.
@@ -195,7 +191,7 @@ impl Keyrotor {
             clock,
             epoch: std::sync::atomic::AtomicU64::new(1),
             rbac_epoch: std::sync::atomic::AtomicU64::new(1),
-            authz: (0..AUTHZ_SHARDS).map(|_| AuthzShard::default()).collect(),
+            authz: keyrotor_types::PerThread::default(),
             flushing: std::sync::Mutex::new(()),
             admin: std::sync::OnceLock::new(),
             key_cache: std::sync::Mutex::new(std::collections::HashMap::new()),
@@ -231,7 +227,7 @@ impl Keyrotor {
     /// change to role assignments).
     pub fn authorizer(&self) -> Result<Arc<rbac::Authorizer>> {
         let epoch = self.rbac_epoch.load(std::sync::atomic::Ordering::Acquire);
-        let shard = self.authz_shard();
+        let shard = self.authz.local();
         if let Some((e, a)) = shard
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -256,7 +252,8 @@ impl Keyrotor {
     pub fn with_authorizer<R>(&self, f: impl FnOnce(&rbac::Authorizer) -> R) -> Result<R> {
         let epoch = self.rbac_epoch.load(std::sync::atomic::Ordering::Acquire);
         if let Some((e, a)) = self
-            .authz_shard()
+            .authz
+            .local()
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .as_ref()
@@ -266,10 +263,6 @@ impl Keyrotor {
             }
         }
         Ok(f(&*self.authorizer()?))
-    }
-
-    fn authz_shard(&self) -> &std::sync::RwLock<Option<(u64, Arc<rbac::Authorizer>)>> {
-        &self.authz[keyrotor_types::thread_slot() % self.authz.len()].0
     }
 
     /// Assigns a built-in role (by GUID or name) to a principal at a scope.

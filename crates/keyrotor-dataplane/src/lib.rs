@@ -80,8 +80,12 @@ pub struct DataPlane {
     verified: keyrotor_identity::VerifiedTokens,
     pub(crate) vault_cfg: Option<vault::VaultConfig>,
     core: Arc<Keyrotor>,
-    /// Account entries, one shard per worker thread (see [`CacheShard`]).
-    cache: Box<[CacheShard]>,
+    /// Account entries, one shard per worker thread, each with entries of its
+    /// own: a request locks only its thread's shard and clones only its
+    /// thread's `Arc<Entry>`, so no lock word or reference count is written by
+    /// two cores (on two cores, shared ones cost more than the rest of the
+    /// lookup). Each shard loads an account once per change epoch.
+    cache: keyrotor_types::PerThread<RwLock<ShardMaps>>,
     pub usage: Arc<UsageRecorder>,
     /// Whether usage is recorded (on by default; off only to measure its cost).
     pub record_usage: bool,
@@ -372,18 +376,7 @@ pub(crate) fn json_response(status: http::StatusCode, body: impl Into<Body>) -> 
     r
 }
 
-/// Shards of the account cache.
-const CACHE_SHARDS: usize = 16;
-
-/// One thread's account cache, with entries of its own: a request locks only
-/// its thread's shard and clones only its thread's `Arc<Entry>`, so no lock
-/// word or reference count is written by two cores (on two cores, shared
-/// ones cost more than the rest of the lookup). Each shard loads an account
-/// once per change epoch.
-#[derive(Default)]
-#[repr(align(128))]
-struct CacheShard(RwLock<ShardMaps>);
-
+/// One thread's account cache.
 #[derive(Default)]
 struct ShardMaps {
     /// The core's change epoch the maps are current for.
@@ -391,12 +384,6 @@ struct ShardMaps {
     /// Per kind (index `kind_index`), lower-case account name to entry
     /// (None: no such account).
     maps: [HashMap<String, Option<Arc<Entry>>>; 3],
-}
-
-impl DataPlane {
-    fn cache_shard(&self) -> &CacheShard {
-        &self.cache[keyrotor_types::thread_slot() % self.cache.len()]
-    }
 }
 
 fn kind_index(kind: AccountKind) -> usize {
@@ -414,7 +401,7 @@ impl DataPlane {
             verified: keyrotor_identity::VerifiedTokens::new(65_536),
             vault_cfg: None,
             core,
-            cache: (0..CACHE_SHARDS).map(|_| CacheShard::default()).collect(),
+            cache: keyrotor_types::PerThread::default(),
             usage: Arc::new(UsageRecorder::new()),
             record_usage: true,
             http: reqwest::Client::builder()
@@ -571,8 +558,8 @@ impl DataPlane {
         // the epoch moved and the next request reloads.
         if self.core.epoch() == epoch {
             let mut c = self
-                .cache_shard()
-                .0
+                .cache
+                .local()
                 .write()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
             if c.epoch != epoch {
@@ -588,8 +575,8 @@ impl DataPlane {
     pub fn cached(&self, kind: AccountKind, name: &str) -> Option<Option<Arc<Entry>>> {
         let epoch = self.core.epoch();
         let c = self
-            .cache_shard()
-            .0
+            .cache
+            .local()
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         if c.epoch != epoch {

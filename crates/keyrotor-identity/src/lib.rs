@@ -129,30 +129,22 @@ impl IssuerCell {
 /// by `capacity`: a hit writes no lock word or reference count that another
 /// core writes too. A token used on two threads is verified once per thread.
 pub struct VerifiedTokens {
-    shards: Box<[TokenShard]>,
+    shards: keyrotor_types::PerThread<std::sync::RwLock<TokenMap>>,
     capacity: usize,
 }
 
 type TokenMap = std::collections::HashMap<[u8; 32], std::sync::Arc<Claims>>;
 
-/// A shard on cache lines of its own.
-#[derive(Default)]
-#[repr(align(128))]
-struct TokenShard(std::sync::RwLock<TokenMap>);
-
-/// Shards of [`VerifiedTokens`].
-const TOKEN_SHARDS: usize = 16;
-
 impl VerifiedTokens {
     pub fn new(capacity: usize) -> Self {
         Self {
-            shards: (0..TOKEN_SHARDS).map(|_| TokenShard::default()).collect(),
+            shards: keyrotor_types::PerThread::default(),
             capacity: capacity.max(1),
         }
     }
 
     fn shard(&self) -> &std::sync::RwLock<TokenMap> {
-        &self.shards[keyrotor_types::thread_slot() % self.shards.len()].0
+        self.shards.local()
     }
 
     /// [`TokenIssuer::verify_any_audience`] through the cache.
