@@ -77,7 +77,6 @@ pub struct Verified {
 pub static AUTHORIZATION: http::HeaderName = http::header::AUTHORIZATION;
 pub static DATE: http::HeaderName = http::header::DATE;
 pub static X_MS_DATE: http::HeaderName = http::HeaderName::from_static("x-ms-date");
-pub static OCP_DATE: http::HeaderName = http::HeaderName::from_static("ocp-date");
 pub static HOST: http::HeaderName = http::header::HOST;
 pub static USER_AGENT: http::HeaderName = http::header::USER_AGENT;
 
