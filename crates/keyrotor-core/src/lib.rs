@@ -137,7 +137,7 @@ pub struct SigningKey {
 pub struct Actor(pub String);
 
 /// The role-assignment snapshot and the rbac epoch it was built at.
-type AuthzSnapshot = std::sync::RwLock<Option<(u64, Arc<rbac::Authorizer>)>>;
+type AuthzSnapshot = Option<(u64, Arc<rbac::Authorizer>)>;
 
 pub struct Keyrotor {
     store: Arc<dyn Store>,
@@ -151,7 +151,7 @@ pub struct Keyrotor {
     rbac_epoch: std::sync::atomic::AtomicU64,
     /// Per worker thread: a shared lock word and reference count written on
     /// every data-plane role check would bounce between the cores.
-    authz: keyrotor_types::PerThread<AuthzSnapshot>,
+    authz: keyrotor_types::PerThread<std::sync::RwLock<AuthzSnapshot>>,
     /// Held across a usage flush's drain and write, so that a reader that
     /// flushes first (the regeneration guard, `listKeyUsage`) waits for a
     /// flush already in flight instead of reading before it committed.
@@ -226,21 +226,18 @@ impl Keyrotor {
     /// The current authorization snapshot (rebuilt from the store after any
     /// change to role assignments).
     pub fn authorizer(&self) -> Result<Arc<rbac::Authorizer>> {
-        let epoch = self.rbac_epoch.load(std::sync::atomic::Ordering::Acquire);
-        let shard = self.authz.local();
-        if let Some((e, a)) = shard
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .as_ref()
-        {
-            if *e == epoch {
+        if let Some(snapshot) = self.current_authz() {
+            if let Some((_, a)) = snapshot.as_ref() {
                 return Ok(a.clone());
             }
         }
+        let epoch = self.rbac_epoch.load(std::sync::atomic::Ordering::Acquire);
         let assignments = self.store.role_assignments()?;
         let admin = self.admin.get().map_or("", String::as_str);
         let a = Arc::new(rbac::Authorizer::new(admin, &assignments));
-        *shard
+        *self
+            .authz
+            .local()
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner) = Some((epoch, a.clone()));
         Ok(a)
@@ -250,19 +247,23 @@ impl Keyrotor {
     /// `Arc` (for per-request checks: no reference count that other cores
     /// write too).
     pub fn with_authorizer<R>(&self, f: impl FnOnce(&rbac::Authorizer) -> R) -> Result<R> {
-        let epoch = self.rbac_epoch.load(std::sync::atomic::Ordering::Acquire);
-        if let Some((e, a)) = self
-            .authz
-            .local()
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .as_ref()
-        {
-            if *e == epoch {
+        if let Some(snapshot) = self.current_authz() {
+            if let Some((_, a)) = snapshot.as_ref() {
                 return Ok(f(a));
             }
         }
         Ok(f(&*self.authorizer()?))
+    }
+
+    /// This thread's role snapshot, read-locked, when it is current.
+    fn current_authz(&self) -> Option<std::sync::RwLockReadGuard<'_, AuthzSnapshot>> {
+        let epoch = self.rbac_epoch.load(std::sync::atomic::Ordering::Acquire);
+        let snapshot = self
+            .authz
+            .local()
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        matches!(&*snapshot, Some((e, _)) if *e == epoch).then_some(snapshot)
     }
 
     /// Assigns a built-in role (by GUID or name) to a principal at a scope.
