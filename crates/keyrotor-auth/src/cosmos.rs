@@ -87,6 +87,20 @@ fn decode_header<'a>(
         .map_err(|e| bad(e.utf8_error()))
 }
 
+/// How the SDKs begin a master-key token: `type` first, the whole token
+/// percent-encoded (azure-cosmos) or not.
+const SDK_MASTER: &str = "type=master&ver=1.0&sig=";
+const SDK_MASTER_ENCODED: &str = "type%3Dmaster%26ver%3D1.0%26sig%3D";
+
+/// Whether an `authorization` value begins as the SDKs' master-key tokens
+/// do, so that a caller may skip [`parse_token`] and go straight to
+/// [`verify_signed`]. Other spellings (another field order) go through
+/// `parse_token`, which tells master tokens apart too.
+pub fn is_sdk_master_token(value: &str) -> bool {
+    let v = value.trim();
+    v.starts_with(SDK_MASTER_ENCODED) || v.starts_with(SDK_MASTER)
+}
+
 /// Parses an `authorization` header value (percent-encoded or not).
 pub fn parse_token(value: &str) -> Result<Token, AuthError> {
     let mut buf = [0u8; 256];
@@ -263,7 +277,7 @@ pub fn is_read(method: &http::Method, headers: &http::HeaderMap) -> bool {
 fn master_sig(decoded: &str) -> Result<&str, AuthError> {
     // The SDKs' field order, checked without splitting (the general parse
     // below gives the same answer for it).
-    if let Some(sig) = decoded.strip_prefix("type=master&ver=1.0&sig=") {
+    if let Some(sig) = decoded.strip_prefix(SDK_MASTER) {
         if !sig.is_empty() && !sig.as_bytes().contains(&b'&') {
             return Ok(sig);
         }
@@ -280,9 +294,7 @@ fn master_sig(decoded: &str) -> Result<&str, AuthError> {
 /// only the signature decoded; `None` sends the header down the general path
 /// (which gives the same answer for what this accepts).
 fn encoded_master_sig<'a>(value: &str, out: &'a mut [u8; 128]) -> Option<&'a str> {
-    let rest = value
-        .trim()
-        .strip_prefix("type%3Dmaster%26ver%3D1.0%26sig%3D")?;
+    let rest = value.trim().strip_prefix(SDK_MASTER_ENCODED)?;
     let n = crate::percent_decode_into(rest.as_bytes(), out)?;
     let sig = std::str::from_utf8(out.get(..n)?).ok()?;
     (!sig.is_empty() && !sig.as_bytes().contains(&b'&')).then_some(sig)
@@ -734,6 +746,24 @@ mod tests {
             if !all && !sig.is_empty() && !sig.contains('&') {
                 proptest::prop_assert!(encoded_master_sig(&encoded, &mut small).is_some());
             }
+        }
+
+        /// What the handler's shortcut takes for a master-key token is never
+        /// an AAD or resource token to the general parse, and the SDKs'
+        /// master tokens always take the shortcut.
+        #[test]
+        fn master_shortcut_agrees_with_the_general_parse(
+            head in proptest::sample::select(vec![SDK_MASTER, SDK_MASTER_ENCODED, "type=aad&ver=1.0&sig=", "type%3Daad%26ver%3D1.0%26sig%3D", " type=master&", ""]),
+            tail in "[A-Za-z0-9+/=&%.]{0,60}",
+        ) {
+            let value = format!("{head}{tail}");
+            if is_sdk_master_token(&value) {
+                let other = matches!(parse_token(&value), Ok(Token::Aad { .. } | Token::Resource));
+                proptest::prop_assert!(!other, "{value} taken for a master-key token");
+            }
+            let sig = "dsZQi3KtZmCv1ljt3VNWNm7sQUF1y5rJfC6kv5JiwvA=";
+            let sdk = sdk_encode(&format!("{}{}", SDK_MASTER, sig));
+            proptest::prop_assert!(is_sdk_master_token(&sdk));
         }
 
         /// The borrowing fast path answers exactly what decoding does.

@@ -124,11 +124,9 @@ pub async fn handle(dp: &Arc<DataPlane>, t: Target, req: Request<Body>) -> Respo
         Err(_) => return unauthorized("The authorization header is not valid text."),
         Ok(Some(v)) => v,
     };
-    // The SDKs put `type` first: a master-key token skips this parse (verify
-    // parses it once); anything else takes the general path.
-    let a = auth.trim_start();
-    let master = a.starts_with("type%3Dmaster%26") || a.starts_with("type=master&");
-    let bearer = if master {
+    // A master-key token as the SDKs spell it skips this parse (verify reads
+    // it once); anything else takes the general path.
+    let bearer = if scheme::is_sdk_master_token(auth) {
         None
     } else {
         match scheme::parse_token(auth) {
