@@ -90,10 +90,10 @@ pub async fn handle(dp: &Arc<DataPlane>, t: Target, req: Request<Body>) -> Respo
         .first(2)
         .and_then(|v| v.strip_prefix("Bearer "))
         .filter(|_| !scan.present(0) && !scan.present(1))
-        .map(|t| t.trim().to_string());
+        .map(str::trim);
     match bearer {
         Some(token) => {
-            let principal = match dp.verify_bearer(t.kind, t.account(), &token) {
+            let principal = match dp.verify_bearer(t.kind, t.account(), token) {
                 Ok(p) => p,
                 Err(why) => {
                     return error(

@@ -129,9 +129,17 @@ pub async fn handle(dp: &Arc<DataPlane>, t: Target, req: Request<Body>) -> Respo
         }
     };
     let now = dp.core().unix_now();
-    let bearer = crate::bearer(req.headers());
+    // The headers this handler reads besides the signed ones, in one pass
+    // (SharedKey's canonicalizer reads those in its own).
+    static NAMES: [&http::HeaderName; 2] =
+        [&keyrotor_auth::AUTHORIZATION, &keyrotor_auth::USER_AGENT];
+    let scan = keyrotor_auth::HeaderScan::new(req.headers(), &NAMES);
+    let bearer = scan
+        .first(0)
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim);
     if let Some(token) = bearer {
-        let principal = match dp.verify_bearer(t.kind, t.account(), &token) {
+        let principal = match dp.verify_bearer(t.kind, t.account(), token) {
             Ok(p) => p,
             Err(why) => {
                 return error(
@@ -173,7 +181,7 @@ pub async fn handle(dp: &Arc<DataPlane>, t: Target, req: Request<Body>) -> Respo
         if !dp.admit(
             &entry,
             verified.slot,
-            crate::user_agent(req.headers()),
+            scan.first(1).unwrap_or(""),
             t.peer,
             now,
         ) {

@@ -299,14 +299,6 @@ pub(crate) fn push_json_str_content(out: &mut String, s: &str) {
     out.push_str(&s[start..]);
 }
 
-/// The request's `User-Agent` (its first value), or empty.
-pub(crate) fn user_agent(headers: &http::HeaderMap) -> &str {
-    headers
-        .get(http::header::USER_AGENT)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-}
-
 /// The token of an `Authorization: Bearer <token>` header, trimmed.
 pub(crate) fn bearer(headers: &http::HeaderMap) -> Option<String> {
     headers
