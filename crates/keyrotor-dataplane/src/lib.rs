@@ -440,10 +440,10 @@ impl DataPlane {
         let Some(cfg) = &self.tokens else {
             return Err("bearer tokens are not configured on this server".into());
         };
-        let issuer = cfg.issuer.get();
-        let claims = self
-            .verified
-            .verify(&issuer, token, self.core.now())
+        let now = self.core.now();
+        let claims = cfg
+            .issuer
+            .with(|issuer| self.verified.verify(issuer, token, now))
             .map_err(|e| e.to_string())?;
         if claims.tid != cfg.tenant {
             return Err("the token was issued for another tenant".into());

@@ -574,8 +574,11 @@ impl DataPlane {
                 "AKV10000: Request is missing a Bearer or PoP token.",
             );
         };
-        let issuer = tokens.issuer.get();
-        let claims = match self.verified.verify(&issuer, &token, self.core().now()) {
+        let now = self.core().now();
+        let claims = match tokens
+            .issuer
+            .with(|issuer| self.verified.verify(issuer, &token, now))
+        {
             Ok(c) => c,
             Err(e) => {
                 return challenge(

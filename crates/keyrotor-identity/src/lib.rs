@@ -96,25 +96,67 @@ pub struct TokenIssuer {
 
 /// The issuer in force, shared by every verifier and replaceable at run
 /// time (signing-key rotation).
-pub struct IssuerCell(std::sync::RwLock<std::sync::Arc<TokenIssuer>>);
+pub struct IssuerCell {
+    current: std::sync::RwLock<std::sync::Arc<TokenIssuer>>,
+    /// Bumped by every [`IssuerCell::set`], after the new issuer is in place.
+    version: std::sync::atomic::AtomicU64,
+    /// Each worker thread's copy of `current` and the version it was taken
+    /// at: a request reads only its thread's lock word and the shared
+    /// version, so verifying a bearer token writes nothing another core writes.
+    local: keyrotor_types::PerThread<std::sync::RwLock<Option<VersionedIssuer>>>,
+}
+
+/// An issuer and the [`IssuerCell`] version it was current at.
+type VersionedIssuer = (u64, std::sync::Arc<TokenIssuer>);
 
 impl IssuerCell {
     pub fn new(issuer: TokenIssuer) -> Self {
-        Self(std::sync::RwLock::new(std::sync::Arc::new(issuer)))
+        Self {
+            current: std::sync::RwLock::new(std::sync::Arc::new(issuer)),
+            version: std::sync::atomic::AtomicU64::new(0),
+            local: keyrotor_types::PerThread::default(),
+        }
     }
 
+    /// The current issuer (shared: for the token endpoint and start-up, not
+    /// for the per-request path, which uses [`IssuerCell::with`]).
     pub fn get(&self) -> std::sync::Arc<TokenIssuer> {
-        self.0
+        self.current
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .clone()
     }
 
+    /// Runs `f` with the current issuer, borrowed from this thread's copy
+    /// (refreshed when [`IssuerCell::set`] has replaced the issuer since).
+    pub fn with<R>(&self, f: impl FnOnce(&TokenIssuer) -> R) -> R {
+        let version = self.version.load(std::sync::atomic::Ordering::Acquire);
+        let shard = self.local.local();
+        {
+            let copy = shard
+                .read()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if let Some((v, issuer)) = &*copy {
+                if *v == version {
+                    return f(issuer);
+                }
+            }
+        }
+        // Taken after the version was read: at least as new as that version.
+        let issuer = self.get();
+        *shard
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some((version, issuer.clone()));
+        f(&issuer)
+    }
+
     pub fn set(&self, issuer: TokenIssuer) {
         *self
-            .0
+            .current
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner) = std::sync::Arc::new(issuer);
+        self.version
+            .fetch_add(1, std::sync::atomic::Ordering::Release);
     }
 }
 
@@ -372,6 +414,29 @@ mod tests {
 
     fn now() -> OffsetDateTime {
         OffsetDateTime::now_utc()
+    }
+
+    /// A replaced issuer is the one every thread verifies with from then on
+    /// (signing-key rotation must take effect on the next request).
+    #[test]
+    fn a_replaced_issuer_is_seen_by_every_thread() {
+        let named = |name: &str| {
+            let (kid, pkcs8) = generate_signing_key().unwrap_or_else(|e| panic!("{e}"));
+            TokenIssuer::new(name.into(), &[(kid, &pkcs8)]).unwrap_or_else(|e| panic!("{e}"))
+        };
+        let cell = std::sync::Arc::new(IssuerCell::new(named("first")));
+        let on_other_thread = |cell: &std::sync::Arc<IssuerCell>| {
+            let cell = cell.clone();
+            std::thread::spawn(move || cell.with(|i| i.issuer().to_string()))
+                .join()
+                .unwrap_or_else(|_| panic!("thread panicked"))
+        };
+        assert_eq!(cell.with(|i| i.issuer().to_string()), "first");
+        assert_eq!(on_other_thread(&cell), "first");
+        cell.set(named("second"));
+        assert_eq!(cell.with(|i| i.issuer().to_string()), "second");
+        assert_eq!(on_other_thread(&cell), "second");
+        assert_eq!(cell.get().issuer(), "second");
     }
 
     #[test]
