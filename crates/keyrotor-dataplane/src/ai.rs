@@ -69,12 +69,9 @@ pub async fn handle(dp: &Arc<DataPlane>, t: Target, req: Request<Body>) -> Respo
             )
         }
         Err(e) => {
-            tracing::warn!(error = %e, "account lookup failed");
-            return crate::fixed_code_message_error!(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "503",
-                "The service is temporarily unavailable."
-            );
+            return crate::unavailable(&e, "503", |code, message| {
+                error(StatusCode::SERVICE_UNAVAILABLE, code, message)
+            })
         }
     };
     // Every header this handler reads, in one pass over the request's.

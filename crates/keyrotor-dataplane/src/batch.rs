@@ -119,13 +119,9 @@ pub async fn handle(dp: &Arc<DataPlane>, t: Target, req: Request<Body>) -> Respo
         Ok(Some(e)) => e,
         Ok(None) => return auth_failed(&AuthError::WrongAccount),
         Err(e) => {
-            tracing::warn!(error = %e, "account lookup failed");
-            return error(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "ServerBusy",
-                "The server is currently unable to receive requests. Please retry your request.",
-                None,
-            );
+            return crate::unavailable(&e, "ServerBusy", |code, message| {
+                error(StatusCode::SERVICE_UNAVAILABLE, code, message, None)
+            })
         }
     };
     let now = dp.core().unix_now();
@@ -328,15 +324,9 @@ async fn resources(
     };
     match tokio::task::spawn_blocking(run).await {
         Ok(Ok(r)) => r,
-        Ok(Err(e)) => {
-            tracing::warn!(error = %e, "batch request failed");
-            error(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "ServerBusy",
-                "The server is currently unable to receive requests. Please retry your request.",
-                None,
-            )
-        }
+        Ok(Err(e)) => crate::unavailable(&e, "ServerBusy", |code, message| {
+            error(StatusCode::SERVICE_UNAVAILABLE, code, message, None)
+        }),
         Err(_) => error(
             StatusCode::INTERNAL_SERVER_ERROR,
             "InternalError",

@@ -101,12 +101,9 @@ pub async fn handle(dp: &Arc<DataPlane>, t: Target, req: Request<Body>) -> Respo
             )
         }
         Err(e) => {
-            tracing::warn!(error = %e, "account lookup failed");
-            return error(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "ServiceUnavailable",
-                "The service is temporarily unavailable.",
-            );
+            return crate::unavailable(&e, "ServiceUnavailable", |code, message| {
+                error(StatusCode::SERVICE_UNAVAILABLE, code, message)
+            })
         }
     };
     // Every header this handler reads, in one pass over the request's.
@@ -311,14 +308,9 @@ fn core_error(e: &CoreError) -> Response {
             "PreconditionFailed",
             "Operation cannot be performed because one of the specified precondition is not met.",
         ),
-        other => {
-            tracing::warn!(error = %other, "cosmos request failed");
-            error(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "ServiceUnavailable",
-                "The service is temporarily unavailable.",
-            )
-        }
+        other => crate::unavailable(other, "ServiceUnavailable", |code, message| {
+            error(StatusCode::SERVICE_UNAVAILABLE, code, message)
+        }),
     }
 }
 

@@ -368,6 +368,34 @@ pub(crate) fn json_response(status: http::StatusCode, body: impl Into<Body>) -> 
     r
 }
 
+/// The 503 for a request that storage could not serve (the account's keys
+/// or the operation), in the service's error shape (`error(code, message)`
+/// builds it): `KeyMaterialUnavailable` when stored keys do not decrypt (a
+/// damaged row: retrying does not help, an operator must act), otherwise the
+/// service's own busy code with `Retry-After`, since storage may answer
+/// again. A key is never accepted without its current value known.
+pub(crate) fn unavailable(
+    e: &keyrotor_core::Error,
+    busy_code: &str,
+    error: impl FnOnce(&str, &str) -> Response,
+) -> Response {
+    if matches!(e, keyrotor_core::Error::KeyMaterialUnavailable(_)) {
+        tracing::error!(error = %e, "an account's keys could not be decrypted; refusing its requests");
+        return error(
+            "KeyMaterialUnavailable",
+            "The account's keys could not be read by the server. Contact the service's operator.",
+        );
+    }
+    tracing::warn!(error = %e, "storage could not serve a data-plane request");
+    let mut r = error(
+        busy_code,
+        "The server is currently unable to receive requests. Please retry your request.",
+    );
+    r.headers_mut()
+        .insert(http::header::RETRY_AFTER, names::ONE.clone());
+    r
+}
+
 /// One thread's account cache.
 #[derive(Default)]
 struct ShardMaps {
@@ -685,6 +713,43 @@ impl DataPlane {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Storage that did not answer is worth retrying; undecryptable keys are not.
+    #[test]
+    fn unavailable_says_whether_to_retry() {
+        let shape = |code: &str, message: &str| {
+            json_response(
+                http::StatusCode::SERVICE_UNAVAILABLE,
+                format!("{code}|{message}"),
+            )
+        };
+        let busy = unavailable(
+            &keyrotor_core::Error::Unavailable(keyrotor_core::StoreError::Unavailable(
+                "locked".into(),
+            )),
+            "ServerBusy",
+            shape,
+        );
+        assert_eq!(
+            busy.headers().get(http::header::RETRY_AFTER),
+            Some(&names::ONE)
+        );
+        let damaged = unavailable(
+            &keyrotor_core::Error::KeyMaterialUnavailable(keyrotor_crypto::Error::Unauthentic),
+            "ServerBusy",
+            shape,
+        );
+        assert!(damaged.headers().get(http::header::RETRY_AFTER).is_none());
+        let body = |r: Response| {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .build()
+                .unwrap_or_else(|e| panic!("{e}"));
+            rt.block_on(axum::body::to_bytes(r.into_body(), 1024))
+                .unwrap_or_else(|e| panic!("{e}"))
+        };
+        assert!(body(busy).starts_with(b"ServerBusy|"));
+        assert!(body(damaged).starts_with(b"KeyMaterialUnavailable|"));
+    }
 
     #[test]
     fn token_audiences() {

@@ -79,11 +79,19 @@ fn core_error(e: &CoreError) -> Response {
         }
         CoreError::VaultNotFound(_) => (StatusCode::NOT_FOUND, "VaultNotFound"),
         CoreError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "ServiceUnavailable"),
+        CoreError::KeyMaterialUnavailable(_) => {
+            (StatusCode::SERVICE_UNAVAILABLE, "KeyMaterialUnavailable")
+        }
         _ => (StatusCode::INTERNAL_SERVER_ERROR, "InternalError"),
     };
     if status.is_server_error() {
         tracing::error!(error = %e, "vault request failed");
-        return error(status, code, "The service encountered an internal error.");
+        let mut r = error(status, code, "The service encountered an internal error.");
+        if matches!(e, CoreError::Unavailable(_)) {
+            r.headers_mut()
+                .insert(http::header::RETRY_AFTER, crate::names::ONE.clone());
+        }
+        return r;
     }
     error(status, code, &e.to_string())
 }

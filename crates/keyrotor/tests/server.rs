@@ -436,6 +436,96 @@ fn wrong_root_key_cannot_read_keys() {
     );
 }
 
+/// A damaged key row (bits flipped at rest) makes only that account's
+/// requests fail, with a clear 503 in each API's shape and no key material
+/// in the log; the server keeps serving every other account.
+#[test]
+fn damaged_key_material_fails_only_its_account() {
+    let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let dir = tmp.path().join("data");
+    let port = free_port();
+    let rt = tokio::runtime::Runtime::new().unwrap_or_else(|e| panic!("{e}"));
+    const OTHER: &str = "/resourceGroups/rg1/providers/Microsoft.Batch/batchAccounts/intact1";
+    let keys = {
+        let server = Server::start(&dir, port);
+        rt.block_on(async {
+            let a = api(&server).await;
+            a.create_batch_account().await;
+            a.ok(
+                reqwest::Method::PUT,
+                OTHER,
+                Some(json!({"location": "westus"})),
+            )
+            .await;
+            a.ok(reqwest::Method::POST, &format!("{BATCH}/listKeys"), None)
+                .await
+        })
+    };
+    // Flip one bit of each of crash1's sealed keys, as a damaged disk would.
+    {
+        let db =
+            rusqlite::Connection::open(dir.join("keyrotor.db")).unwrap_or_else(|e| panic!("{e}"));
+        let sql = "SELECT k.rowid, k.sealed FROM account_keys k JOIN accounts a ON a.id = k.account_id WHERE a.name_key = 'crash1'";
+        let mut stmt = db.prepare(sql).unwrap_or_else(|e| panic!("{e}"));
+        let rows: Vec<(i64, Vec<u8>)> = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .and_then(Iterator::collect)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(!rows.is_empty(), "crash1 has no key rows");
+        for (rowid, mut sealed) in rows {
+            let last = sealed.len() - 1;
+            sealed[last] ^= 0x01;
+            db.execute(
+                "UPDATE account_keys SET sealed = ?1 WHERE rowid = ?2",
+                rusqlite::params![sealed, rowid],
+            )
+            .unwrap_or_else(|e| panic!("{e}"));
+        }
+    }
+    let server = Server::start(&dir, port);
+    rt.block_on(async {
+        let a = api(&server).await;
+        // The data plane: Batch's error shape, an operator's problem (no Retry-After).
+        let r = a
+            .http
+            .get(format!(
+                "{}/batch/crash1/applications?api-version=2025-06-01",
+                a.base
+            ))
+            .header("authorization", "SharedKey crash1:AAAA")
+            .header("ocp-date", "Sun, 29 Nov 2026 12:00:00 GMT")
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(r.status().as_u16(), 503);
+        assert!(r.headers().get("retry-after").is_none());
+        let body: Value = r.json().await.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(body["code"], "KeyMaterialUnavailable", "{body}");
+        // ARM: the same account's keys cannot be listed; the other's can.
+        let (status, body) = a
+            .send(reqwest::Method::POST, &format!("{BATCH}/listKeys"), None)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(status, 503, "{body}");
+        assert_eq!(body["error"]["code"], "KeyMaterialUnavailable", "{body}");
+        let other = a
+            .ok(reqwest::Method::POST, &format!("{OTHER}/listKeys"), None)
+            .await;
+        assert!(
+            other["primary"].as_str().is_some_and(|k| !k.is_empty()),
+            "{other}"
+        );
+    });
+    let log = server.log();
+    for k in ["primary", "secondary"] {
+        let value = keys[k]
+            .as_str()
+            .unwrap_or_else(|| panic!("no {k} key: {keys}"));
+        assert!(!log.contains(value), "the {k} key appears in the log");
+    }
+    assert!(log.contains("could not be decrypted"), "{log}");
+}
+
 #[test]
 fn a_second_server_on_a_port_in_use_is_refused() {
     let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
