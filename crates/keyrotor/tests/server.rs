@@ -524,6 +524,11 @@ fn damaged_key_material_fails_only_its_account() {
         assert!(!log.contains(value), "the {k} key appears in the log");
     }
     assert!(log.contains("could not be decrypted"), "{log}");
+    // A log file is plain text (colour codes only on a terminal).
+    assert!(
+        !log.contains('\u{1b}'),
+        "terminal colour codes in a log file"
+    );
 }
 
 #[test]
