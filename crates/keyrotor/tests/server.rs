@@ -17,6 +17,14 @@ fn free_port() -> u16 {
         .unwrap_or_else(|e| panic!("{e}"))
 }
 
+/// A scratch directory (removed when the first value drops), the data
+/// directory inside it, and a free port.
+fn scratch() -> (tempfile::TempDir, PathBuf, u16) {
+    let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let dir = tmp.path().join("data");
+    (tmp, dir, free_port())
+}
+
 struct Server {
     child: Child,
     port: u16,
@@ -209,9 +217,7 @@ fn serve_refuses(dir: &Path, port: u16) -> String {
 /// the kill; no acknowledged value is lost and no replaced value comes back.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_9_during_regenerations_loses_nothing() {
-    let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let dir = tmp.path().join("data");
-    let port = free_port();
+    let (_tmp, dir, port) = scratch();
     let mut server = Server::start(&dir, port);
     let a = api(&server).await;
     a.create_batch_account().await;
@@ -344,9 +350,7 @@ async fn kill_9_during_regenerations_loses_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn restart_keeps_state_and_sigterm_is_graceful() {
-    let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let dir = tmp.path().join("data");
-    let port = free_port();
+    let (_tmp, dir, port) = scratch();
     let mut server = Server::start(&dir, port);
     let secret = server.bootstrap()["clientSecret"]
         .as_str()
@@ -401,9 +405,7 @@ async fn restart_keeps_state_and_sigterm_is_graceful() {
 
 #[test]
 fn world_readable_root_key_is_refused() {
-    let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let dir = tmp.path().join("data");
-    let port = free_port();
+    let (_tmp, dir, port) = scratch();
     drop(Server::start(&dir, port));
     {
         use std::os::unix::fs::PermissionsExt;
@@ -416,9 +418,7 @@ fn world_readable_root_key_is_refused() {
 
 #[test]
 fn wrong_root_key_cannot_read_keys() {
-    let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let dir = tmp.path().join("data");
-    let port = free_port();
+    let (_tmp, dir, port) = scratch();
     let rt = tokio::runtime::Runtime::new().unwrap_or_else(|e| panic!("{e}"));
     {
         let server = Server::start(&dir, port);
@@ -441,9 +441,7 @@ fn wrong_root_key_cannot_read_keys() {
 /// in the log; the server keeps serving every other account.
 #[test]
 fn damaged_key_material_fails_only_its_account() {
-    let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let dir = tmp.path().join("data");
-    let port = free_port();
+    let (_tmp, dir, port) = scratch();
     let rt = tokio::runtime::Runtime::new().unwrap_or_else(|e| panic!("{e}"));
     const OTHER: &str = "/resourceGroups/rg1/providers/Microsoft.Batch/batchAccounts/intact1";
     let keys = {
