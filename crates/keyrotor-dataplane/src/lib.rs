@@ -387,10 +387,15 @@ pub(crate) fn unavailable(
         );
     }
     tracing::warn!(error = %e, "storage could not serve a data-plane request");
-    let mut r = error(
+    retry_soon(error(
         busy_code,
         "The server is currently unable to receive requests. Please retry your request.",
-    );
+    ))
+}
+
+/// Adds `Retry-After: 1` to a 503 that storage may heal (every data plane
+/// and the vault say it the same way).
+pub(crate) fn retry_soon(mut r: Response) -> Response {
     r.headers_mut()
         .insert(http::header::RETRY_AFTER, names::ONE.clone());
     r

@@ -86,12 +86,11 @@ fn core_error(e: &CoreError) -> Response {
     };
     if status.is_server_error() {
         tracing::error!(error = %e, "vault request failed");
-        let mut r = error(status, code, "The service encountered an internal error.");
-        if matches!(e, CoreError::Unavailable(_)) {
-            r.headers_mut()
-                .insert(http::header::RETRY_AFTER, crate::names::ONE.clone());
-        }
-        return r;
+        let r = error(status, code, "The service encountered an internal error.");
+        return match e {
+            CoreError::Unavailable(_) => crate::retry_soon(r),
+            _ => r,
+        };
     }
     error(status, code, &e.to_string())
 }
