@@ -637,6 +637,7 @@ pub fn principal(
         "tenantId": tenant,
         "createdTime": rfc3339(p.created_at),
         "bootstrapAdministrator": bootstrap,
+        "owner": p.owner,
         "secrets": secrets.iter().map(|s| json!({
             "secretId": s.secret_id,
             "expiresTime": s.expires_at.map(rfc3339),

@@ -25,6 +25,8 @@ pub enum ArmError {
     TooLarge(usize),
     #[error("The requested resource path '{0}' was not found.")]
     NoRoute(String),
+    #[error("The request URI '{0}' is invalid: it contains a '.' or '..' segment, which ARM does not resolve.")]
+    DotSegment(String),
     #[error("The HTTP method '{0}' is not supported for this resource.")]
     MethodNotAllowed(String),
     #[error("The operation '{0}' is not implemented by keyrotor. See COMPATIBILITY.md.")]
@@ -56,6 +58,9 @@ impl ArmError {
                 CoreError::NoSuchKey { .. } => (S::BAD_REQUEST, "InvalidKeyKind"),
                 CoreError::BadCredentials => (S::UNAUTHORIZED, "AuthenticationFailed"),
                 CoreError::PrincipalNotFound(_) => (S::NOT_FOUND, "PrincipalNotFound"),
+                CoreError::NotPrincipalOwner { .. } | CoreError::AdministratorManagedLocally => {
+                    (S::FORBIDDEN, "AuthorizationFailed")
+                }
                 CoreError::RoleNotFound(_) => (S::BAD_REQUEST, "RoleDefinitionDoesNotExist"),
                 CoreError::RoleAssignmentNotFound(_) => (S::NOT_FOUND, "RoleAssignmentNotFound"),
                 CoreError::RoleAssignmentExists => (S::CONFLICT, "RoleAssignmentExists"),
@@ -75,7 +80,7 @@ impl ArmError {
                     (S::SERVICE_UNAVAILABLE, "KeyMaterialUnavailable")
                 }
                 CoreError::Unavailable(_) => (S::SERVICE_UNAVAILABLE, "ServiceUnavailable"),
-                CoreError::Storage(_) | CoreError::Crypto(_) => {
+                CoreError::Storage(_) | CoreError::Crypto(_) | CoreError::Ledger(_) => {
                     (S::INTERNAL_SERVER_ERROR, "InternalServerError")
                 }
             },
@@ -86,6 +91,7 @@ impl ArmError {
             ArmError::InvalidParameter(_) => (S::BAD_REQUEST, "InvalidParameter"),
             ArmError::TooLarge(_) => (S::PAYLOAD_TOO_LARGE, "RequestEntityTooLarge"),
             ArmError::NoRoute(_) => (S::NOT_FOUND, "NotFound"),
+            ArmError::DotSegment(_) => (S::BAD_REQUEST, "InvalidRequestUri"),
             ArmError::MethodNotAllowed(_) => (S::METHOD_NOT_ALLOWED, "MethodNotAllowed"),
             ArmError::NotImplemented(_) => (S::NOT_IMPLEMENTED, "NotImplemented"),
             ArmError::KeyInUse(_) => (S::CONFLICT, "KeyInUse"),

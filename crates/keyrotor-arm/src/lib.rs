@@ -265,6 +265,11 @@ pub async fn arm_dispatch(State(st): State<Arc<ArmState>>, req: Request) -> Resp
 
 async fn arm_dispatch_inner(st: Arc<ArmState>, req: Request) -> ArmResult<Response> {
     let (parts, body) = req.into_parts();
+    if operation::has_dot_segment(parts.uri.path()) {
+        return Err(ArmError::DotSegment(
+            parts.uri.path().chars().take(200).collect(),
+        ));
+    }
     let segments = operation::split_path(parts.uri.path())
         .ok_or_else(|| ArmError::NoRoute(parts.uri.path().chars().take(200).collect()))?;
     // Authenticate first: unauthenticated callers learn nothing about routes.
@@ -678,13 +683,20 @@ fn handle(
                     }
                 }
             }
-            core.regenerate_key(actor, &a, slot)?;
+            let new = core.regenerate_key(actor, &a, slot)?;
             match p.kind {
                 // Cosmos: an LRO that returns no body; completed synchronously.
                 AccountKind::Cosmos => empty(StatusCode::OK),
-                // Batch and AI return the new key pair.
+                // Batch and AI return the key pair: the regenerated slot with
+                // the value this request wrote (a concurrent regeneration of
+                // the same slot answers its own), the other slot as it is now.
                 AccountKind::Batch | AccountKind::Ai => {
-                    let keys = core.list_keys(&a)?;
+                    let mut keys: Vec<_> = core
+                        .list_keys(&a)?
+                        .into_iter()
+                        .filter(|k| k.slot != slot)
+                        .collect();
+                    keys.push(new);
                     ok_json(StatusCode::OK, dto::keys(&a, &keys))
                 }
             }
@@ -715,7 +727,7 @@ fn handle(
             ok_json(StatusCode::CREATED, v)
         }
         Operation::PrincipalsDelete { client_id } => {
-            core.delete_principal(dir, actor, &client_id)?;
+            core.delete_principal(actor, &client_id)?;
             empty(StatusCode::OK)
         }
         Operation::PrincipalsAddSecret { client_id } => {

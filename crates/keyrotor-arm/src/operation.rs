@@ -620,10 +620,10 @@ impl Operation {
             Operation::AccountsListConnectionStrings(p) => acct(p, "listConnectionStrings/action"),
             Operation::AccountsListKeyUsage(p) => acct(p, "listKeyUsage/action"),
             Operation::PrincipalsList => "Keyrotor.Identity/servicePrincipals/read".into(),
-            Operation::PrincipalsCreate
-            | Operation::PrincipalsAddSecret { .. }
-            | Operation::PrincipalsRemoveSecret { .. } => {
-                "Keyrotor.Identity/servicePrincipals/write".into()
+            Operation::PrincipalsCreate => "Keyrotor.Identity/servicePrincipals/write".into(),
+            // Not a role's to grant: see `owner_checked`.
+            Operation::PrincipalsAddSecret { .. } | Operation::PrincipalsRemoveSecret { .. } => {
+                "Keyrotor.Identity/servicePrincipals/credentials/write".into()
             }
             Operation::PrincipalsDelete { .. } => {
                 "Keyrotor.Identity/servicePrincipals/delete".into()
@@ -721,11 +721,12 @@ impl Operation {
             | Operation::AccountsListKeyUsage(p) => acct(p),
             Operation::PrincipalsList
             | Operation::PrincipalsCreate
-            | Operation::PrincipalsDelete { .. }
-            | Operation::PrincipalsAddSecret { .. }
-            | Operation::PrincipalsRemoveSecret { .. }
             | Operation::SigningKeysRotate
             | Operation::RotationPoliciesRun => "/".into(),
+            // Authorized by ownership in the core, whatever the roles.
+            Operation::PrincipalsDelete { .. }
+            | Operation::PrincipalsAddSecret { .. }
+            | Operation::PrincipalsRemoveSecret { .. } => return None,
             Operation::RoleAssignmentsList { scope }
             | Operation::RoleAssignmentsCreate { scope, .. }
             | Operation::RoleAssignmentsGet { scope, .. }
@@ -755,6 +756,22 @@ impl Operation {
         })
     }
 
+    /// Operations authorized by who owns their target, not by a role: a
+    /// service principal's secrets and its deletion belong to its owners
+    /// (its creator) and the bootstrap administrator, and the
+    /// administrator's own to nobody through the API (Azure keeps
+    /// credential management out of ARM's roles: it is an application-owner
+    /// permission). `scope()` is `None` for them; the core decides
+    /// (`Keyrotor::add_principal_secret` and its siblings).
+    pub fn owner_checked(&self) -> bool {
+        matches!(
+            self,
+            Operation::PrincipalsDelete { .. }
+                | Operation::PrincipalsAddSecret { .. }
+                | Operation::PrincipalsRemoveSecret { .. }
+        )
+    }
+
     /// List operations answer with what the caller may read instead of 403
     /// when the caller has no read right at the list's own scope (ARM does
     /// the same for subscription-wide lists).
@@ -772,6 +789,17 @@ impl Operation {
 
 /// Splits and percent-decodes a path. Refuses encoded slashes and invalid
 /// UTF-8 so one segment can never become two (or a different name).
+/// Whether a request path has a `.` or `..` segment (also percent-encoded,
+/// or with a `;` parameter). keyrotor never resolves them: such a path is
+/// refused as a whole (400), so no spelling of one resource reaches another.
+pub fn has_dot_segment(path: &str) -> bool {
+    path.split('/').any(|seg| {
+        let decoded = percent_encoding::percent_decode_str(seg).decode_utf8_lossy();
+        let name = decoded.split(';').next().unwrap_or_default();
+        name == "." || name == ".."
+    })
+}
+
 pub fn split_path(path: &str) -> Option<Vec<String>> {
     path.split('/')
         .filter(|s| !s.is_empty())
@@ -792,6 +820,28 @@ mod tests {
     use super::*;
 
     const SUB: &str = "/subscriptions/00000000-0000-0000-0000-000000000001";
+
+    #[test]
+    fn dot_segments_are_found_in_every_spelling() {
+        for p in [
+            "/subscriptions/x/resourceGroups/../providers",
+            "/subscriptions/./x",
+            "/subscriptions/%2e%2e/x",
+            "/subscriptions/.%2E/x",
+            "/subscriptions/..;a/x",
+            "/..",
+        ] {
+            assert!(has_dot_segment(p), "{p}");
+        }
+        for p in [
+            "/subscriptions/x/resourceGroups/a..b",
+            "/",
+            "/subscriptions/...",
+            "/.well",
+        ] {
+            assert!(!has_dot_segment(p), "{p}");
+        }
+    }
 
     fn op(method: Method, path: &str) -> Result<Operation, Unrouted> {
         let segs = split_path(path).unwrap_or_default();

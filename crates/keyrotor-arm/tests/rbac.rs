@@ -269,7 +269,9 @@ async fn every_route_against_every_role() {
     // (method, path, body, allowed for [none, reader, keyop, contrib, owner, admin]).
     // Lists answer every caller (filtered); tenant-level identity operations
     // need an assignment at the root scope, which only the bootstrap
-    // administrator holds here.
+    // administrator holds here. A principal's secrets and its deletion are
+    // its owners' (none of the table's principals owns `unknown`), see
+    // `principal_credentials_belong_to_their_owners`.
     let all = "NRKCOA";
     let rows: Vec<(Method, String, Value, &str)> = vec![
         (Method::GET, "/subscriptions".into(), Value::Null, all),
@@ -350,7 +352,11 @@ async fn every_route_against_every_role() {
                         "{who} {method} {path}"
                     );
                     let msg = v["error"]["message"].as_str().unwrap_or_default();
-                    assert!(msg.contains(&op.required_action()), "{msg}");
+                    if op.owner_checked() {
+                        assert!(msg.contains("owner"), "{msg}");
+                    } else {
+                        assert!(msg.contains(&op.required_action()), "{msg}");
+                    }
                 }
                 assert_eq!(e.audit_len(), before, "{who} {method} {path} changed state");
             }
@@ -490,4 +496,198 @@ async fn assignments_are_validated_and_revoked_with_their_scope() {
     assert_eq!(s, StatusCode::FORBIDDEN);
     let (s, _) = e.call("keyop", &Method::GET, &rg, &Value::Null).await;
     assert_eq!(s, StatusCode::FORBIDDEN);
+}
+
+/// Security finding 3: a Contributor at `/` added a secret to the bootstrap
+/// administrator, signed in as it, made itself Owner and removed the
+/// administrator's own secret. Credential management is an owner's
+/// privilege, never a role's; the administrator's own is nobody's through
+/// the API.
+#[tokio::test]
+async fn principal_credentials_belong_to_their_owners() {
+    let e = env().await;
+    let dir = &e.state.dir;
+    let admin = e.ids["admin"].clone();
+    let (rc, _, _) = e
+        .core
+        .create_principal(&Actor("test".into()), "root contributor", None)
+        .expect("principal");
+    let name = keyrotor_crypto::random_guid().expect("guid");
+    e.core
+        .create_role_assignment(
+            dir,
+            &Actor("test".into()),
+            &name,
+            "/",
+            &rc.client_id,
+            "Contributor",
+        )
+        .expect("assignment");
+    let mut e = e;
+    e.ids.insert("rootcontrib", rc.client_id.clone());
+    let sp = "/providers/Keyrotor.Identity/servicePrincipals";
+    let before = e.audit_len();
+    // The escalation chain of the finding, refused at its first step.
+    for who in ["rootcontrib", "owner", "admin"] {
+        let (s, v) = e
+            .call(
+                who,
+                &Method::POST,
+                &format!("{sp}/{admin}/addSecret"),
+                &json!({}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "{who}: {v}");
+        assert_eq!(v["error"]["code"], "AuthorizationFailed");
+        assert!(v.to_string().contains("keyrotor admin reset-secret"), "{v}");
+        let (s, _) = e
+            .call(
+                who,
+                &Method::POST,
+                &format!("{sp}/{admin}/removeSecret"),
+                &json!({"secretId": "11111111-2222-3333-4444-555555555555"}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "{who}");
+        let (s, _) = e
+            .call(who, &Method::DELETE, &format!("{sp}/{admin}"), &Value::Null)
+            .await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "{who}");
+    }
+    // Nor may a root Contributor rotate the tenant's signing key, or assign roles.
+    let (s, _) = e
+        .call(
+            "rootcontrib",
+            &Method::POST,
+            "/providers/Keyrotor.Identity/signingKeys/rotate",
+            &Value::Null,
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let ra =
+        "/providers/Microsoft.Authorization/roleAssignments/7b7c3a8e-1f7e-4d8e-9a52-6c1d2e3f4a5b";
+    let owner_role =
+        "/providers/Microsoft.Authorization/roleDefinitions/8e3af657-a8ff-443c-a75c-2fe8c4bcb635";
+    let (s, _) = e
+        .call(
+            "rootcontrib",
+            &Method::PUT,
+            ra,
+            &json!({"properties": {"roleDefinitionId": owner_role, "principalId": rc.client_id}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    assert_eq!(e.audit_len(), before, "refused calls changed state");
+
+    // A principal the root Contributor creates is its own to manage...
+    let (s, v) = e
+        .call(
+            "rootcontrib",
+            &Method::POST,
+            sp,
+            &json!({"displayName": "app"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let app = v["appId"]
+        .as_str()
+        .or(v["clientId"].as_str())
+        .expect("client id")
+        .to_string();
+    let (s, v) = e
+        .call(
+            "rootcontrib",
+            &Method::POST,
+            &format!("{sp}/{app}/addSecret"),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let added = v["secretId"]
+        .as_str()
+        .or(v["keyId"].as_str())
+        .expect("secret id")
+        .to_string();
+    // ...not an Owner's of the subscription (roles do not grant it)...
+    for who in ["owner", "contrib", "keyop", "none"] {
+        let (s, v) = e
+            .call(
+                who,
+                &Method::POST,
+                &format!("{sp}/{app}/addSecret"),
+                &json!({}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "{who}: {v}");
+        let (s, _) = e
+            .call(who, &Method::DELETE, &format!("{sp}/{app}"), &Value::Null)
+            .await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "{who}");
+    }
+    // ...and the administrator's, as the tenant's administrator.
+    let (s, _) = e
+        .call(
+            "admin",
+            &Method::POST,
+            &format!("{sp}/{app}/addSecret"),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, _) = e
+        .call(
+            "rootcontrib",
+            &Method::POST,
+            &format!("{sp}/{app}/removeSecret"),
+            &json!({"secretId": added}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, _) = e
+        .call(
+            "rootcontrib",
+            &Method::DELETE,
+            &format!("{sp}/{app}"),
+            &Value::Null,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    // Unknown principals: 404 for the administrator, 403 for anybody else
+    // (no oracle for which client ids exist).
+    let unknown = "22222222-2222-3333-4444-555555555555";
+    let (s, _) = e
+        .call(
+            "admin",
+            &Method::POST,
+            &format!("{sp}/{unknown}/addSecret"),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, _) = e
+        .call(
+            "rootcontrib",
+            &Method::POST,
+            &format!("{sp}/{unknown}/addSecret"),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+}
+
+/// `.` and `..` segments are refused in ARM's shape (400), never resolved
+/// and never a 501.
+#[tokio::test]
+async fn dot_segments_answer_400() {
+    let e = env().await;
+    let sub = format!("/subscriptions/{}", e.state.dir.subscription_id);
+    for path in [
+        format!("{sub}/resourceGroups/rg1/../rg2"),
+        format!("{sub}/resourceGroups/%2e%2e/providers/Microsoft.DocumentDB/databaseAccounts/cos1/listKeys"),
+        format!("{sub}/./resourceGroups/rg1"),
+    ] {
+        let (s, v) = e.call("admin", &Method::GET, &path, &Value::Null).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{path}: {v}");
+        assert_eq!(v["error"]["code"], "InvalidRequestUri", "{path}");
+    }
 }

@@ -115,92 +115,101 @@ pub fn parse_token(value: &str) -> Result<Token, AuthError> {
     }
 }
 
-/// Resource type and link of a request path relative to the account root
-/// (`/dbs/db1/colls/c1/docs` → (`docs`, `dbs/db1/colls/c1`)). Segments are
-/// percent-decoded; `None` for paths that cannot be a Cosmos resource.
+/// A request path below the account root, resolved once: its segments
+/// percent-decoded (none empty, none containing `/`), joined by `/`. The
+/// string to sign and the data plane's operation are both derived from it,
+/// so the link a signature covers is exactly the link the handler serves:
+/// case preserved, as azure-cosmos builds it (`auth.py` signs the name-based
+/// link unchanged; keyrotor serves no RID-based links).
 ///
-/// The usual path (no escapes, no empty segments, lower-case type) is
-/// answered with slices of `path`: no allocation.
-pub fn resource_of(path: &str) -> Option<(Cow<'_, str>, Cow<'_, str>)> {
-    let trimmed = path.trim_matches('/');
-    if trimmed.contains('%') || trimmed.contains("//") {
-        return resource_of_decoded(path).map(|(t, l)| (Cow::Owned(t), Cow::Owned(l)));
-    }
-    if trimmed.is_empty() {
-        return Some((Cow::Borrowed(""), Cow::Borrowed("")));
-    }
-    let count = trimmed.bytes().filter(|&b| b == b'/').count() + 1;
-    let (ty, link) = if count % 2 == 1 {
-        // Odd: type = last segment, link = everything before it.
-        match trimmed.rfind('/') {
-            Some(i) => (&trimmed[i + 1..], &trimmed[..i]),
-            None => (trimmed, ""),
-        }
-    } else {
-        // Even: link = the whole path, type = the second-last segment.
-        let before = trimmed.rfind('/').map_or("", |i| &trimmed[..i]);
-        let from = before.rfind('/').map_or(0, |j| j + 1);
-        (&before[from..], trimmed)
-    };
-    let lower = |s: &'_ str| -> bool { s.bytes().any(|b| b.is_ascii_uppercase()) };
-    let ty = if lower(ty) {
-        Cow::Owned(ty.to_ascii_lowercase())
-    } else {
-        Cow::Borrowed(ty)
-    };
-    // RID-based links (not starting with a name path) are signed lower-cased.
-    let link = if link.is_empty()
-        || link.starts_with("dbs/")
-        || link.starts_with("offers")
-        || !lower(link)
-    {
-        Cow::Borrowed(link)
-    } else {
-        Cow::Owned(link.to_ascii_lowercase())
-    };
-    Some((ty, link))
+/// The usual path (no escapes, no empty segments) is borrowed from the
+/// request: no allocation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResourcePath<'a> {
+    joined: Cow<'a, str>,
 }
 
-/// [`resource_of`] for paths with escapes or empty segments: segments are
-/// decoded into a new link.
-fn resource_of_decoded(path: &str) -> Option<(String, String)> {
-    // One pass, no per-segment allocation: decode segments into `link`,
-    // remembering where the last two start.
-    let mut link = String::with_capacity(path.len());
-    let mut starts: [usize; 2] = [0, 0];
-    let mut count = 0usize;
-    for seg in path.split('/').filter(|s| !s.is_empty()) {
-        let decoded = percent_encoding::percent_decode_str(seg)
-            .decode_utf8()
-            .ok()?;
-        if decoded.contains('/') {
-            return None;
+impl<'a> ResourcePath<'a> {
+    /// `None` for a path no Cosmos resource can have: a segment that is not
+    /// UTF-8 after decoding, or that decodes to contain `/`.
+    pub fn parse(path: &'a str) -> Option<Self> {
+        let trimmed = path.trim_matches('/');
+        if !trimmed.contains('%') && !trimmed.contains("//") {
+            return Some(Self {
+                joined: Cow::Borrowed(trimmed),
+            });
         }
-        if count > 0 {
-            link.push('/');
+        let mut joined = String::with_capacity(trimmed.len());
+        for seg in trimmed.split('/').filter(|s| !s.is_empty()) {
+            let decoded = percent_encoding::percent_decode_str(seg)
+                .decode_utf8()
+                .ok()?;
+            if decoded.contains('/') {
+                return None;
+            }
+            if !joined.is_empty() {
+                joined.push('/');
+            }
+            joined.push_str(&decoded);
         }
-        starts = [starts[1], link.len()];
-        link.push_str(&decoded);
-        count += 1;
+        Some(Self {
+            joined: Cow::Owned(joined),
+        })
     }
-    if count == 0 {
-        return Some((String::new(), String::new()));
+
+    /// The decoded segments, in order.
+    pub fn segments(&self) -> impl Iterator<Item = &str> {
+        self.joined.split('/').filter(|s| !s.is_empty())
     }
-    let (ty, link) = if count % 2 == 1 {
-        // Odd: type = last segment, link = everything before it.
-        let ty = link[starts[1]..].to_ascii_lowercase();
-        link.truncate(starts[1].saturating_sub(1));
-        (ty, link)
-    } else {
-        (link[starts[0]..starts[1] - 1].to_ascii_lowercase(), link)
-    };
-    // RID-based links (not starting with a name path) are signed lower-cased.
-    let link = if link.is_empty() || link.starts_with("dbs/") || link.starts_with("offers") {
-        link
-    } else {
-        link.to_ascii_lowercase()
-    };
-    Some((ty, link))
+
+    /// How many segments the path has.
+    pub fn len(&self) -> usize {
+        if self.joined.is_empty() {
+            0
+        } else {
+            self.joined.bytes().filter(|&b| b == b'/').count() + 1
+        }
+    }
+
+    /// Whether this is the account root.
+    pub fn is_empty(&self) -> bool {
+        self.joined.is_empty()
+    }
+
+    /// The resource type as the path spells it (signed lower-cased): the
+    /// last segment of a feed path (odd count), the second-last of an item
+    /// path (even count), empty for the account root.
+    pub fn resource_type(&self) -> &str {
+        let j: &str = &self.joined;
+        match (self.len(), j.rfind('/')) {
+            (0, _) => "",
+            (n, Some(i)) if n % 2 == 1 => &j[i + 1..],
+            (_, None) => j,
+            (_, Some(i)) => {
+                let before = &j[..i];
+                &before[before.rfind('/').map_or(0, |k| k + 1)..]
+            }
+        }
+    }
+
+    /// The resource link: the parent's path for a feed (odd count), the
+    /// item's own path otherwise; exactly as the path spells it.
+    pub fn resource_link(&self) -> &str {
+        let j: &str = &self.joined;
+        if self.len() % 2 == 1 {
+            j.rfind('/').map_or("", |i| &j[..i])
+        } else {
+            j
+        }
+    }
+}
+
+/// Resource type and link of a request path relative to the account root
+/// (`/dbs/db1/colls/c1/docs` → (`docs`, `dbs/db1/colls/c1`)), as
+/// [`ResourcePath`] derives them.
+pub fn resource_of(path: &str) -> Option<(String, String)> {
+    let p = ResourcePath::parse(path)?;
+    Some((p.resource_type().to_string(), p.resource_link().to_string()))
 }
 
 /// The string the client signed.
@@ -259,17 +268,13 @@ fn write_string_to_sign(
     Some(len)
 }
 
-/// Whether an operation only reads (allowed with a read-only key).
-pub fn is_read(method: &http::Method, headers: &http::HeaderMap) -> bool {
-    match *method {
-        http::Method::GET | http::Method::HEAD => true,
-        // Queries are POSTs marked as such.
-        http::Method::POST => headers
-            .get("x-ms-documentdb-isquery")
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.eq_ignore_ascii_case("true")),
-        _ => false,
-    }
+/// What the operation a request resolves to does: read-only keys may
+/// authorize reads only. The caller decides this from the operation it will
+/// run (never from a client header on its own), and the verifier enforces it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    Read,
+    Write,
 }
 
 /// The signature of a master-key token, borrowed from the decoded header
@@ -310,11 +315,13 @@ pub struct MasterHeaders<'a> {
 }
 
 /// Verifies a master-key request. `path` is relative to the account root;
-/// `now` is in Unix seconds.
+/// `access` is what the operation the caller will run does; `now` is in
+/// Unix seconds.
 pub fn verify(
     method: &http::Method,
     path: &str,
     headers: &http::HeaderMap,
+    access: Access,
     keys: &[CandidateKey],
     now: i64,
 ) -> Result<Verified, AuthError> {
@@ -325,17 +332,20 @@ pub fn verify(
         x_ms_date: scan.single(1)?,
         date: scan.single(2)?,
     };
-    verify_signed(method, path, &signed, headers, keys, now)
+    let resource =
+        ResourcePath::parse(path).ok_or(AuthError::Malformed("invalid resource path"))?;
+    verify_signed(method, &resource, &signed, access, keys, now)
 }
 
-/// [`verify`] with the signed headers already read (the data plane reads
-/// them in the same pass as the others it needs). `headers` is consulted
-/// only to tell a query from a write for read-only keys.
+/// [`verify`] with the signed headers already read and the path already
+/// resolved (the data plane resolves the operation it will run from the same
+/// [`ResourcePath`], and reads the headers in the same pass as the others it
+/// needs).
 pub fn verify_signed(
     method: &http::Method,
-    path: &str,
+    resource: &ResourcePath<'_>,
     signed: &MasterHeaders<'_>,
-    headers: &http::HeaderMap,
+    access: Access,
     keys: &[CandidateKey],
     now: i64,
 ) -> Result<Verified, AuthError> {
@@ -353,20 +363,19 @@ pub fn verify_signed(
     let (x_ms_date, date) = (signed.x_ms_date, signed.date);
     let when = x_ms_date.or(date).ok_or(AuthError::MissingDate)?;
     check_date(when, now)?;
-    let (ty, link) = resource_of(path).ok_or(AuthError::Malformed("invalid resource path"))?;
+    let (ty, link) = (resource.resource_type(), resource.resource_link());
     let (x_ms_date, date) = (x_ms_date.unwrap_or(""), date.unwrap_or(""));
     // The string to sign, built on the stack when it fits (the usual case).
     let mut stack = [0u8; 512];
-    let slot = match write_string_to_sign(&mut stack, method.as_str(), &ty, &link, x_ms_date, date)
-    {
+    let slot = match write_string_to_sign(&mut stack, method.as_str(), ty, link, x_ms_date, date) {
         Some(n) => match_hmac(keys, &stack[..n], sig),
         None => {
-            let msg = string_to_sign(method.as_str(), &ty, &link, x_ms_date, date);
+            let msg = string_to_sign(method.as_str(), ty, link, x_ms_date, date);
             match_hmac(keys, msg.as_bytes(), sig)
         }
     }
     .ok_or(AuthError::BadSignature)?;
-    if slot.is_read_only() && !is_read(method, headers) {
+    if slot.is_read_only() && access == Access::Write {
         return Err(AuthError::ReadOnlyKey);
     }
     Ok(Verified { slot })
@@ -437,10 +446,7 @@ mod tests {
 
     #[test]
     fn resource_derivation() {
-        let r = |p: &str| {
-            let (t, l) = resource_of(p).unwrap_or_else(|| panic!("{p}"));
-            (t.into_owned(), l.into_owned())
-        };
+        let r = |p: &str| resource_of(p).unwrap_or_else(|| panic!("{p}"));
         assert_eq!(r("/"), (String::new(), String::new()));
         assert_eq!(r("/dbs"), ("dbs".into(), String::new()));
         assert_eq!(r("/dbs/db1/colls"), ("colls".into(), "dbs/db1".into()));
@@ -512,7 +518,14 @@ mod tests {
     fn verifies_and_identifies_the_key() {
         let h = request(EMULATOR_KEY, "GET", "/dbs/db1/colls", &[]);
         assert_eq!(
-            verify(&http::Method::GET, "/dbs/db1/colls", &h, &keys(), now()),
+            verify(
+                &http::Method::GET,
+                "/dbs/db1/colls",
+                &h,
+                Access::Read,
+                &keys(),
+                now()
+            ),
             Ok(Verified {
                 slot: KeySlot::Primary
             })
@@ -524,17 +537,38 @@ mod tests {
         let h = request(EMULATOR_KEY, "GET", "/dbs/db1/colls", &[]);
         let k = keys();
         assert_eq!(
-            verify(&http::Method::POST, "/dbs/db1/colls", &h, &k, now()),
+            verify(
+                &http::Method::POST,
+                "/dbs/db1/colls",
+                &h,
+                Access::Write,
+                &k,
+                now()
+            ),
             Err(AuthError::BadSignature),
             "verb"
         );
         assert_eq!(
-            verify(&http::Method::GET, "/dbs/db2/colls", &h, &k, now()),
+            verify(
+                &http::Method::GET,
+                "/dbs/db2/colls",
+                &h,
+                Access::Read,
+                &k,
+                now()
+            ),
             Err(AuthError::BadSignature),
             "link"
         );
         assert_eq!(
-            verify(&http::Method::GET, "/dbs/db1/users", &h, &k, now()),
+            verify(
+                &http::Method::GET,
+                "/dbs/db1/users",
+                &h,
+                Access::Read,
+                &k,
+                now()
+            ),
             Err(AuthError::BadSignature),
             "type"
         );
@@ -546,14 +580,28 @@ mod tests {
                 .unwrap_or_else(|e| panic!("{e}")),
         );
         assert_eq!(
-            verify(&http::Method::GET, "/dbs/db1/colls", &other_date, &k, now()),
+            verify(
+                &http::Method::GET,
+                "/dbs/db1/colls",
+                &other_date,
+                Access::Read,
+                &k,
+                now()
+            ),
             Err(AuthError::BadSignature),
             "date"
         );
         let mut added_date = h.clone();
         added_date.insert("date", DATE.parse().unwrap_or_else(|e| panic!("{e}")));
         assert_eq!(
-            verify(&http::Method::GET, "/dbs/db1/colls", &added_date, &k, now()),
+            verify(
+                &http::Method::GET,
+                "/dbs/db1/colls",
+                &added_date,
+                Access::Read,
+                &k,
+                now()
+            ),
             Err(AuthError::BadSignature),
             "Date line"
         );
@@ -566,7 +614,7 @@ mod tests {
         let path = format!("/dbs/db1/colls/c1/docs/{}", "d".repeat(600));
         let h = request(EMULATOR_KEY, "GET", &path, &[]);
         assert_eq!(
-            verify(&http::Method::GET, &path, &h, &keys(), now()),
+            verify(&http::Method::GET, &path, &h, Access::Read, &keys(), now()),
             Ok(Verified {
                 slot: KeySlot::Primary
             })
@@ -577,19 +625,41 @@ mod tests {
     fn date_window_both_ways() {
         let h = request(EMULATOR_KEY, "GET", "/", &[]);
         let k = keys();
-        assert!(verify(&http::Method::GET, "/", &h, &k, now() + 14 * 60).is_ok());
+        assert!(verify(
+            &http::Method::GET,
+            "/",
+            &h,
+            Access::Read,
+            &k,
+            now() + 14 * 60
+        )
+        .is_ok());
         assert_eq!(
-            verify(&http::Method::GET, "/", &h, &k, now() + 16 * 60),
+            verify(
+                &http::Method::GET,
+                "/",
+                &h,
+                Access::Read,
+                &k,
+                now() + 16 * 60
+            ),
             Err(AuthError::DateOutOfWindow)
         );
         assert_eq!(
-            verify(&http::Method::GET, "/", &h, &k, now() - 16 * 60),
+            verify(
+                &http::Method::GET,
+                "/",
+                &h,
+                Access::Read,
+                &k,
+                now() - 16 * 60
+            ),
             Err(AuthError::DateOutOfWindow)
         );
         let mut no_date = h.clone();
         no_date.remove("x-ms-date");
         assert_eq!(
-            verify(&http::Method::GET, "/", &no_date, &k, now()),
+            verify(&http::Method::GET, "/", &no_date, Access::Read, &k, now()),
             Err(AuthError::MissingDate)
         );
         let mut bad_date = h.clone();
@@ -598,7 +668,7 @@ mod tests {
             "yesterday".parse().unwrap_or_else(|e| panic!("{e}")),
         );
         assert_eq!(
-            verify(&http::Method::GET, "/", &bad_date, &k, now()),
+            verify(&http::Method::GET, "/", &bad_date, Access::Read, &k, now()),
             Err(AuthError::DateOutOfWindow)
         );
     }
@@ -614,7 +684,7 @@ mod tests {
                 .unwrap_or_else(|e| panic!("{e}")),
         );
         assert!(matches!(
-            verify(&http::Method::GET, "/", &h, &k, now()),
+            verify(&http::Method::GET, "/", &h, Access::Read, &k, now()),
             Err(AuthError::Duplicate(_))
         ));
         for bad in [
@@ -633,14 +703,14 @@ mod tests {
                 bad.parse().unwrap_or_else(|e| panic!("{e}")),
             );
             assert!(
-                verify(&http::Method::GET, "/", &h, &k, now()).is_err(),
+                verify(&http::Method::GET, "/", &h, Access::Read, &k, now()).is_err(),
                 "{bad}"
             );
         }
         let mut h = request(EMULATOR_KEY, "GET", "/", &[]);
         h.remove("authorization");
         assert_eq!(
-            verify(&http::Method::GET, "/", &h, &k, now()),
+            verify(&http::Method::GET, "/", &h, Access::Read, &k, now()),
             Err(AuthError::Missing)
         );
         let h = request(
@@ -650,7 +720,7 @@ mod tests {
             &[("x-ms-date", "Thu, 27 Apr 2017 00:51:12 GMT")],
         );
         assert!(matches!(
-            verify(&http::Method::GET, "/", &h, &k, now()),
+            verify(&http::Method::GET, "/", &h, Access::Read, &k, now()),
             Err(AuthError::Duplicate(_))
         ));
     }
@@ -665,6 +735,7 @@ mod tests {
                 &http::Method::GET,
                 "/dbs/db1/colls/c1/docs/d1",
                 &h,
+                Access::Read,
                 &k,
                 now()
             ),
@@ -674,20 +745,94 @@ mod tests {
         );
         let h = request(ro, "POST", "/dbs/db1/colls/c1/docs", &[]);
         assert_eq!(
-            verify(&http::Method::POST, "/dbs/db1/colls/c1/docs", &h, &k, now()),
+            verify(
+                &http::Method::POST,
+                "/dbs/db1/colls/c1/docs",
+                &h,
+                Access::Write,
+                &k,
+                now()
+            ),
             Err(AuthError::ReadOnlyKey)
         );
+        // The verifier decides from the operation the caller resolved, not
+        // from headers: a query header on a write does not make it a read.
         let h = request(
             ro,
             "POST",
-            "/dbs/db1/colls/c1/docs",
+            "/dbs/db1/colls",
             &[("x-ms-documentdb-isquery", "True")],
         );
-        assert!(verify(&http::Method::POST, "/dbs/db1/colls/c1/docs", &h, &k, now()).is_ok());
+        assert_eq!(
+            verify(
+                &http::Method::POST,
+                "/dbs/db1/colls",
+                &h,
+                Access::Write,
+                &k,
+                now()
+            ),
+            Err(AuthError::ReadOnlyKey)
+        );
+        let h = request(ro, "POST", "/dbs/db1/colls/c1/docs", &[]);
+        assert!(verify(
+            &http::Method::POST,
+            "/dbs/db1/colls/c1/docs",
+            &h,
+            Access::Read,
+            &k,
+            now()
+        )
+        .is_ok());
         let h = request(ro, "DELETE", "/dbs/db1", &[]);
         assert_eq!(
-            verify(&http::Method::DELETE, "/dbs/db1", &h, &k, now()),
+            verify(
+                &http::Method::DELETE,
+                "/dbs/db1",
+                &h,
+                Access::Write,
+                &k,
+                now()
+            ),
             Err(AuthError::ReadOnlyKey)
+        );
+    }
+
+    /// A token signed for one link does not serve another spelling of it:
+    /// the link is signed exactly as the path gives it (security finding 4:
+    /// the verifier lower-cased links not starting with `dbs/`).
+    #[test]
+    fn links_are_case_sensitive() {
+        let k = keys();
+        let h = request(EMULATOR_KEY, "GET", "/dbs/db1/colls/c1/docs/d1", &[]);
+        for other in [
+            "/Dbs/db1/colls/c1/docs/d1",
+            "/Dbs/DB1/colls/C1/docs/D1",
+            "/DBS/db1/colls/c1/docs/d1",
+            "/dbs/DB1/colls/c1/docs/d1",
+            "/dbs/db1/colls/c1/docs/D1",
+        ] {
+            assert_eq!(
+                verify(&http::Method::GET, other, &h, Access::Read, &k, now()),
+                Err(AuthError::BadSignature),
+                "{other}"
+            );
+        }
+        let h = request(EMULATOR_KEY, "GET", "/Dbs/DB1/colls/C1/docs/D1", &[]);
+        assert_eq!(
+            verify(
+                &http::Method::GET,
+                "/dbs/db1/colls/c1/docs/d1",
+                &h,
+                Access::Read,
+                &k,
+                now()
+            ),
+            Err(AuthError::BadSignature)
+        );
+        assert_eq!(
+            resource_of("/Dbs/DB1"),
+            Some(("Dbs".into(), "Dbs/DB1".into()))
         );
     }
 
@@ -696,11 +841,11 @@ mod tests {
         let other = "AQECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8gISIjJCUmJygpKissLS4vMDEyMzQ1Njc4OTo7PD0+Pw==";
         let h = request(other, "GET", "/", &[]);
         assert_eq!(
-            verify(&http::Method::GET, "/", &h, &keys(), now()),
+            verify(&http::Method::GET, "/", &h, Access::Read, &keys(), now()),
             Err(AuthError::BadSignature)
         );
         assert_eq!(
-            verify(&http::Method::GET, "/", &h, &[], now()),
+            verify(&http::Method::GET, "/", &h, Access::Read, &[], now()),
             Err(AuthError::BadSignature)
         );
     }
@@ -719,7 +864,7 @@ mod tests {
         #[test]
         fn parsers_never_panic(s in ".{0,200}", p in "[/a-zA-Z0-9%]{0,60}") {
             let _ = parse_token(&s);
-            let _ = resource_of(&p);
+            let _ = ResourcePath::parse(&p).map(|r| (r.resource_type().len(), r.resource_link().len(), r.len()));
         }
 
         /// The encoded master-token fast path answers exactly what the
@@ -766,11 +911,35 @@ mod tests {
             proptest::prop_assert!(is_sdk_master_token(&sdk));
         }
 
-        /// The borrowing fast path answers exactly what decoding does.
+        /// The borrowed path (no escapes) answers exactly what decoding
+        /// does, and the link is the path's own spelling: never case-folded.
         #[test]
-        fn resource_fast_path_matches_decoding(p in "[/a-zA-Z0-9 ._-]{0,60}") {
-            let fast = resource_of(&p).map(|(t, l)| (t.into_owned(), l.into_owned()));
-            proptest::prop_assert_eq!(fast, resource_of_decoded(&p));
+        fn resource_paths_keep_the_request_spelling(
+            segs in proptest::collection::vec("[a-zA-Z0-9 ._-]{1,8}", 0..7),
+            slashes in proptest::collection::vec(1usize..3, 7),
+        ) {
+            let mut plain = String::new();
+            let mut encoded = String::new();
+            for (i, seg) in segs.iter().enumerate() {
+                plain.push_str(&"/".repeat(slashes[i]));
+                plain.push_str(seg);
+                encoded.push('/');
+                encoded.push_str(&percent_encoding::utf8_percent_encode(seg, percent_encoding::NON_ALPHANUMERIC).to_string());
+            }
+            let a = ResourcePath::parse(&plain).unwrap_or_else(|| panic!("{plain}"));
+            let b = ResourcePath::parse(&encoded).unwrap_or_else(|| panic!("{encoded}"));
+            proptest::prop_assert_eq!(a.resource_type(), b.resource_type());
+            proptest::prop_assert_eq!(a.resource_link(), b.resource_link());
+            proptest::prop_assert_eq!(a.segments().collect::<Vec<_>>(), segs.iter().map(String::as_str).collect::<Vec<_>>());
+            proptest::prop_assert_eq!(a.len(), segs.len());
+            let n = segs.len();
+            let (ty, link) = match n {
+                0 => (String::new(), String::new()),
+                n if n % 2 == 1 => (segs[n - 1].clone(), segs[..n - 1].join("/")),
+                n => (segs[n - 2].clone(), segs.join("/")),
+            };
+            proptest::prop_assert_eq!(a.resource_type(), ty.as_str());
+            proptest::prop_assert_eq!(a.resource_link(), link.as_str());
         }
     }
 }

@@ -1,6 +1,7 @@
 //! keyrotor's use-cases. Knows nothing of HTTP, JSON or SQL: it is driven by
 //! the wire layers and persists through the [`store::Store`] trait.
 
+pub mod ledger;
 pub mod rbac;
 pub mod store;
 pub mod usage;
@@ -50,6 +51,10 @@ pub enum Error {
     PreconditionFailed,
     #[error("service principal or secret '{0}' could not be found")]
     PrincipalNotFound(String),
+    #[error("'{actor}' is not an owner of the service principal '{client_id}': only its owners (the principal that created it) and the bootstrap administrator may manage its secrets or delete it")]
+    NotPrincipalOwner { actor: String, client_id: String },
+    #[error("the bootstrap administrator's secrets and lifecycle cannot be changed through the API; on the server's machine, `keyrotor admin reset-secret` replaces its secret")]
+    AdministratorManagedLocally,
     #[error("the role definition '{0}' could not be found")]
     RoleNotFound(String),
     #[error("the role assignment '{0}' could not be found")]
@@ -82,6 +87,9 @@ pub enum Error {
     Storage(#[source] StoreError),
     #[error("cryptographic failure")]
     Crypto(#[source] keyrotor_crypto::Error),
+    /// The change was committed, but the key ledger could not record it.
+    #[error("the change was committed but the key ledger could not record it")]
+    Ledger(#[source] ledger::LedgerError),
 }
 
 impl From<StoreError> for Error {
@@ -158,6 +166,9 @@ pub struct Keyrotor {
     flushing: std::sync::Mutex<()>,
     /// The bootstrap administrator's client id, known after [`Keyrotor::bootstrap`].
     admin: std::sync::OnceLock<String>,
+    /// The newest key generations acknowledged, kept outside the database
+    /// (restore protection, [`ledger`]).
+    ledger: Arc<dyn ledger::KeyLedger>,
     /// Unsealed, parsed vault key versions (bounded); dropped when their
     /// key or vault is deleted.
     pub(crate) key_cache: std::sync::Mutex<
@@ -194,8 +205,72 @@ impl Keyrotor {
             authz: keyrotor_types::PerThread::default(),
             flushing: std::sync::Mutex::new(()),
             admin: std::sync::OnceLock::new(),
+            ledger: Arc::new(ledger::MemoryLedger::default()),
             key_cache: std::sync::Mutex::new(std::collections::HashMap::new()),
         }
+    }
+
+    /// Keeps the key ledger in `ledger` (by default in memory: no
+    /// protection across a database restore).
+    pub fn with_ledger(mut self, ledger: Arc<dyn ledger::KeyLedger>) -> Self {
+        self.ledger = ledger;
+        self
+    }
+
+    /// Whether the value of `slot` at `generation` was replaced after the
+    /// database it comes from was backed up: the ledger knows a newer
+    /// generation, so this database was restored from before it. Such a
+    /// value authenticates nothing until the slot is regenerated.
+    pub fn replaced_after_restore(
+        &self,
+        account: &Account,
+        slot: KeySlot,
+        generation: u64,
+    ) -> bool {
+        self.ledger
+            .latest(&account.uid, slot)
+            .is_some_and(|newest| newest > generation)
+    }
+
+    /// Every account slot that [`Keyrotor::replaced_after_restore`] refuses
+    /// (for the start-up report): account target and slots.
+    pub fn restored_slots(&self, dir: &Directory) -> Result<Vec<(String, Vec<KeySlot>)>> {
+        let mut out = Vec::new();
+        for kind in [AccountKind::Cosmos, AccountKind::Batch, AccountKind::Ai] {
+            for a in self.store.accounts(&dir.subscription_id, None, kind)? {
+                let stale: Vec<KeySlot> = self
+                    .store
+                    .keys(a.id)?
+                    .iter()
+                    .filter(|k| self.replaced_after_restore(&a, k.slot, k.generation))
+                    .map(|k| k.slot)
+                    .collect();
+                if !stale.is_empty() {
+                    out.push((account_target(&a), stale));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Records in the ledger that the account's current key values are
+    /// replaced (it is being deleted): a restored copy of it authenticates
+    /// nothing until regenerated.
+    fn ledger_retire(&self, accounts: &[(Account, Vec<StoredKey>)]) -> Result<()> {
+        let entries: Vec<ledger::LedgerEntry> = accounts
+            .iter()
+            .flat_map(|(a, keys)| {
+                keys.iter().map(|k| ledger::LedgerEntry {
+                    account_uid: a.uid.clone(),
+                    slot: k.slot,
+                    generation: k.generation.saturating_add(1),
+                })
+            })
+            .collect();
+        if entries.is_empty() {
+            return Ok(());
+        }
+        self.ledger.record(&entries).map_err(Error::Ledger)
     }
 
     pub fn now(&self) -> OffsetDateTime {
@@ -419,6 +494,7 @@ impl Keyrotor {
                         client_id: client_id.clone(),
                         display_name: "keyrotor bootstrap administrator".into(),
                         created_at: now,
+                        owner: None,
                     },
                     &PrincipalSecret {
                         secret_id: guid()?,
@@ -513,6 +589,7 @@ impl Keyrotor {
             client_id: keyrotor_crypto::random_guid().map_err(Error::Crypto)?,
             display_name: name.to_string(),
             created_at: self.now(),
+            owner: Some(actor.0.clone()),
         };
         let (meta, secret) = self.new_secret(expires_at)?;
         let audit = self.audit(
@@ -536,11 +613,7 @@ impl Keyrotor {
         client_id: &str,
         expires_at: Option<OffsetDateTime>,
     ) -> Result<(PrincipalSecret, Secret)> {
-        if self.store.principal(client_id)?.is_none() {
-            return Err(Error::PrincipalNotFound(
-                client_id.chars().take(64).collect(),
-            ));
-        }
+        self.check_principal_owner(actor, client_id)?;
         let (meta, secret) = self.new_secret(expires_at)?;
         let audit = self.audit(
             actor,
@@ -558,6 +631,7 @@ impl Keyrotor {
         client_id: &str,
         secret_id: &str,
     ) -> Result<()> {
+        self.check_principal_owner(actor, client_id)?;
         let audit = self.audit(
             actor,
             "principal.secret.remove",
@@ -579,13 +653,10 @@ impl Keyrotor {
         }
     }
 
-    /// Deletes a service principal; the bootstrap administrator cannot be deleted.
-    pub fn delete_principal(&self, dir: &Directory, actor: &Actor, client_id: &str) -> Result<()> {
-        if client_id == dir.admin_client_id {
-            return Err(Error::InvalidInput(
-                "the bootstrap administrator cannot be deleted".into(),
-            ));
-        }
+    /// Deletes a service principal (its owners and the bootstrap
+    /// administrator may); the bootstrap administrator cannot be deleted.
+    pub fn delete_principal(&self, actor: &Actor, client_id: &str) -> Result<()> {
+        self.check_principal_owner(actor, client_id)?;
         let audit = self.audit(
             actor,
             "principal.delete",
@@ -600,6 +671,75 @@ impl Keyrotor {
                 client_id.chars().take(64).collect(),
             ))
         }
+    }
+
+    /// Whether `actor` may manage the secrets of `client_id` or delete it.
+    /// Credential management is a privilege of its own, never a role's (as
+    /// in Azure, where it is an application-owner permission, not ARM's):
+    /// a principal's owner (its creator) and the bootstrap administrator
+    /// may; for the administrator itself nobody may through the API (its
+    /// secret is reset locally, [`Keyrotor::reset_admin_secret`]), so no
+    /// caller can take over or lock out the administrator.
+    fn check_principal_owner(&self, actor: &Actor, client_id: &str) -> Result<()> {
+        let admin = self.admin.get().map(String::as_str);
+        if admin.is_some_and(|a| a.eq_ignore_ascii_case(client_id)) {
+            return Err(Error::AdministratorManagedLocally);
+        }
+        let is_admin = admin.is_some_and(|a| a.eq_ignore_ascii_case(&actor.0));
+        let found = self.store.principal(client_id)?;
+        let is_owner = found.as_ref().is_some_and(|(p, _)| {
+            p.owner
+                .as_deref()
+                .is_some_and(|o| o.eq_ignore_ascii_case(&actor.0))
+        });
+        if found.is_none() && is_admin {
+            return Err(Error::PrincipalNotFound(
+                client_id.chars().take(64).collect(),
+            ));
+        }
+        // Nobody owns a principal that does not exist: other callers learn
+        // nothing about which client ids exist.
+        if is_admin || is_owner {
+            Ok(())
+        } else {
+            Err(Error::NotPrincipalOwner {
+                actor: actor.0.chars().take(64).collect(),
+                client_id: client_id.chars().take(64).collect(),
+            })
+        }
+    }
+
+    /// Break-glass recovery of a lost or leaked administrator secret, for a
+    /// local command that holds the data directory and the root key (never
+    /// reachable over the network): checks that the root key opens what is
+    /// sealed in this database, then replaces every secret of the bootstrap
+    /// administrator with a new one, in one transaction.
+    pub fn reset_admin_secret(&self, actor: &Actor) -> Result<NewCredentials> {
+        let admin = self.store.meta(META_ADMIN)?.ok_or_else(|| {
+            Error::InvalidInput("this database has no bootstrap administrator yet".into())
+        })?;
+        for k in self.store.signing_keys()? {
+            self.root
+                .open(&signing_context(&k.kid), &k.sealed_pkcs8)
+                .map_err(Error::KeyMaterialUnavailable)?;
+        }
+        let (meta, secret) = self.new_secret(None)?;
+        let audit = self.audit(
+            actor,
+            "principal.secret.reset",
+            admin.clone(),
+            meta.secret_id.clone(),
+        );
+        self.store
+            .replace_principal_secrets(&admin, &meta, &audit)
+            .map_err(|e| match e {
+                StoreError::NotFound => Error::PrincipalNotFound(admin.clone()),
+                other => other.into(),
+            })?;
+        Ok(NewCredentials {
+            client_id: admin,
+            client_secret: secret,
+        })
     }
 
     /// Adds a new token-signing key (it signs from now on) and drops keys
@@ -734,12 +874,20 @@ impl Keyrotor {
         self.check_subscription(dir, sub)?;
         let audit = self.audit(actor, "group.delete", name.to_string(), String::new());
         let scope = rbac::normalize_scope(&rbac::group_scope(sub, name)).unwrap_or_default();
+        let mut retired = Vec::new();
+        for kind in [AccountKind::Cosmos, AccountKind::Batch, AccountKind::Ai] {
+            for a in self.store.accounts(sub, Some(name), kind)? {
+                let keys = self.store.keys(a.id)?;
+                retired.push((a, keys));
+            }
+        }
         let n = self
             .store
             .delete_group(sub, name, &scope, &audit)?
             .ok_or_else(|| Error::GroupNotFound(name.to_string()))?;
         self.bump();
         self.bump_rbac();
+        self.ledger_retire(&retired)?;
         Ok(n)
     }
 
@@ -893,9 +1041,13 @@ impl Keyrotor {
             &account.name,
         ))
         .unwrap_or_default();
+        let keys = self.store.keys(account.id)?;
         let deleted = self.store.delete_account(account.id, &scope, &audit)?;
         self.bump();
         self.bump_rbac();
+        if deleted {
+            self.ledger_retire(&[(account.clone(), keys)])?;
+        }
         Ok(deleted)
     }
 
@@ -947,7 +1099,7 @@ impl Keyrotor {
         actor: &Actor,
         account: &Account,
         slot: KeySlot,
-    ) -> Result<KeyInfo> {
+    ) -> Result<AccountKey> {
         if !account.kind.has_slot(slot) {
             return Err(Error::NoSuchKey {
                 kind: account.kind,
@@ -958,6 +1110,9 @@ impl Keyrotor {
             .list_keys(account)?
             .into_iter()
             .find(|k| k.slot == slot);
+        // Above anything the ledger knows: after a restore, the slot's next
+        // generation is one never used before.
+        let floor = self.ledger.latest(&account.uid, slot).unwrap_or(0);
         let root = &self.root;
         let mut seal = |generation: u64| {
             // A fresh value never equals any value the account holds now.
@@ -979,7 +1134,7 @@ impl Keyrotor {
         );
         let stored = self
             .store
-            .rotate_key(account.id, slot, self.now(), &mut seal, &audit)
+            .rotate_key(account.id, slot, floor, self.now(), &mut seal, &audit)
             .map_err(|e| match e {
                 StoreError::NotFound => Error::AccountNotFound {
                     kind: account.kind,
@@ -990,8 +1145,32 @@ impl Keyrotor {
         // Before the caller answers: the very next request sees the new key.
         self.bump();
         tracing::info!(account = %account_target(account), slot = %slot, generation = stored.generation, "key regenerated");
-        Ok(KeyInfo {
+        // Acknowledged only once the ledger knows it (an unacknowledged
+        // regeneration that stands is what a crash after the commit leaves
+        // too: the caller sees an error and the new key is in listKeys).
+        self.ledger
+            .record(&[ledger::LedgerEntry {
+                account_uid: account.uid.clone(),
+                slot,
+                generation: stored.generation,
+            }])
+            .map_err(|e| {
+                tracing::error!(account = %account_target(account), slot = %slot, error = %e, "key regenerated but not recorded in the key ledger");
+                Error::Ledger(e)
+            })?;
+        // The value this transaction wrote, opened from the row it stored:
+        // never a read-back, which a concurrent regeneration of the same
+        // slot could have replaced already.
+        let value = self
+            .root
+            .open_secret(
+                &key_context(account, slot, stored.generation),
+                &stored.sealed,
+            )
+            .map_err(Error::KeyMaterialUnavailable)?;
+        Ok(AccountKey {
             slot,
+            value,
             generation: stored.generation,
             generated_at: stored.generated_at,
         })

@@ -161,6 +161,9 @@ pub static BUILTIN_ROLES: &[RoleDefinition] = &[
                 "Microsoft.Authorization/*/Delete",
                 "Microsoft.Authorization/*/Write",
                 "Microsoft.Authorization/elevateAccess/Action",
+                // The tenant's token-signing key is access management too:
+                // an Entra setting, never a subscription role's.
+                "Keyrotor.Identity/signingKeys/*",
             ],
             data_actions: NONE,
             not_data_actions: NONE,

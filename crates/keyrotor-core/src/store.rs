@@ -146,6 +146,10 @@ pub struct Principal {
     pub client_id: String,
     pub display_name: String,
     pub created_at: OffsetDateTime,
+    /// The principal that created it, which may manage its secrets and
+    /// delete it (with the bootstrap administrator). `None` for the
+    /// administrator and for principals from before owners were recorded.
+    pub owner: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -260,12 +264,14 @@ pub trait Store: Send + Sync + 'static {
 
     fn keys(&self, account_id: i64) -> StoreResult<Vec<StoredKey>>;
     /// Replaces one slot's value in a serialized transaction: reads the
-    /// current generation g, calls `seal(g + 1)`, stores the result. The old
-    /// value is overwritten and unrecoverable once this returns Ok.
+    /// current generation g, calls `seal(max(g, floor) + 1)`, stores the
+    /// result. The old value is overwritten and unrecoverable once this
+    /// returns Ok.
     fn rotate_key(
         &self,
         account_id: i64,
         slot: KeySlot,
+        floor: u64,
         at: OffsetDateTime,
         seal: SealFn<'_>,
         audit: &AuditEvent,
@@ -294,6 +300,14 @@ pub trait Store: Send + Sync + 'static {
         secret_id: &str,
         audit: &AuditEvent,
     ) -> StoreResult<bool>;
+    /// Replaces every secret of a principal with one (break-glass recovery).
+    /// `NotFound` if the principal does not exist.
+    fn replace_principal_secrets(
+        &self,
+        client_id: &str,
+        secret: &PrincipalSecret,
+        audit: &AuditEvent,
+    ) -> StoreResult<()>;
     fn delete_principal(&self, client_id: &str, audit: &AuditEvent) -> StoreResult<bool>;
     fn delete_signing_key(&self, kid: &str) -> StoreResult<()>;
 

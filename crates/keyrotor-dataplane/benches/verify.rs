@@ -214,6 +214,7 @@ fn main() {
                 &http::Method::GET,
                 "/dbs/db1/colls/c1/docs/d1",
                 h,
+                keyrotor_auth::cosmos::Access::Read,
                 &e.keys,
                 now,
             ) {

@@ -10,7 +10,7 @@ use axum::response::Response;
 use http::{HeaderMap, HeaderName, Request, StatusCode};
 use keyrotor_auth::AuthError;
 
-use crate::{DataPlane, Target};
+use crate::{Admission, DataPlane, Target};
 
 /// The AI Services error body: `{"error":{"code","message"}}`.
 fn error(status: StatusCode, code: &str, message: &str) -> Response {
@@ -21,8 +21,17 @@ fn access_denied() -> Response {
     crate::fixed_code_message_error!(StatusCode::UNAUTHORIZED, "401", "Access denied due to invalid subscription key or wrong API endpoint. Make sure to provide a valid key for an active subscription and use a correct regional API endpoint for your resource.")
 }
 
-/// Headers never forwarded upstream: credentials and hop-by-hop headers.
-const STRIPPED: [&str; 12] = [
+/// Request headers never forwarded upstream (COMPATIBILITY.md lists them):
+/// - the credentials (`api-key`, `Ocp-Apim-Subscription-Key`, `Authorization`);
+/// - `Host` (the upstream's own is sent) and the hop-by-hop headers of
+///   RFC 9110 §7.6.1, plus any header the request's `Connection` names;
+/// - method overrides (`X-HTTP-Method-Override`, `X-HTTP-Method`,
+///   `X-Method-Override`): an upstream honouring one would run another method
+///   than the one authorized (a reader's GET as a POST);
+/// - the client's forwarding headers (`Forwarded`, `X-Forwarded-*`,
+///   `X-Real-IP`): the upstream would take them for keyrotor's; keyrotor sets
+///   `X-Forwarded-For` to the client's address itself.
+const STRIPPED: [&str; 21] = [
     "api-key",
     "ocp-apim-subscription-key",
     "authorization",
@@ -31,20 +40,127 @@ const STRIPPED: [&str; 12] = [
     "keep-alive",
     "proxy-authenticate",
     "proxy-authorization",
+    "proxy-connection",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+    "x-http-method-override",
+    "x-http-method",
+    "x-method-override",
+    "forwarded",
+    "x-forwarded-for",
+    "x-forwarded-host",
+    "x-forwarded-proto",
+    "x-real-ip",
+];
+
+/// Response headers not relayed: hop-by-hop ones (the connection to the
+/// client is keyrotor's own).
+const HOP_BY_HOP: [&str; 9] = [
+    "connection",
+    "keep-alive",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "proxy-connection",
     "te",
     "trailer",
     "transfer-encoding",
     "upgrade",
 ];
 
+/// Header names listed in `Connection` (hop-by-hop by declaration).
+fn connection_listed(headers: &HeaderMap) -> Vec<String> {
+    headers
+        .get_all(http::header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|n| n.trim().to_ascii_lowercase())
+        .filter(|n| !n.is_empty())
+        .collect()
+}
+
 fn forwardable(headers: &HeaderMap) -> HeaderMap {
+    let listed = connection_listed(headers);
     let mut out = HeaderMap::new();
     for (k, v) in headers {
-        if !STRIPPED.contains(&k.as_str()) {
+        let name = k.as_str();
+        if !STRIPPED.contains(&name) && !listed.iter().any(|l| l == name) {
             out.append(k.clone(), v.clone());
         }
     }
     out
+}
+
+/// Why a request path cannot be forwarded below the upstream's base path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PathRefusal {
+    DotSegment,
+    EncodedSeparator,
+    Backslash,
+}
+
+impl PathRefusal {
+    fn message(self) -> &'static str {
+        match self {
+            PathRefusal::DotSegment => "The request path contains a '.' or '..' segment; keyrotor forwards paths below the account's upstream base only and resolves no dot segments.",
+            PathRefusal::EncodedSeparator => "The request path contains an encoded '.', '/', '\\' or '%' (%2E, %2F, %5C, %25); keyrotor refuses them rather than guess how the upstream decodes them.",
+            PathRefusal::Backslash => "The request path contains a backslash, which some servers take for '/'.",
+        }
+    }
+}
+
+/// Checks the path below the account root before it is appended to the
+/// upstream's base path: no segment an upstream could resolve upwards after
+/// any decoding or normalisation it may apply. Dot segments (also with a
+/// `;` parameter, as servlet containers read `..;`), encoded dots, slashes,
+/// backslashes and percent signs (a second decoding would make any of them),
+/// and raw backslashes (WHATWG URL parsers treat them as `/`) are refused.
+fn check_forwarded_path(rest: &str) -> Result<(), PathRefusal> {
+    for seg in rest.split('/') {
+        if seg.contains('\\') {
+            return Err(PathRefusal::Backslash);
+        }
+        let b = seg.as_bytes();
+        let escaped = b.windows(3).any(|w| {
+            w[0] == b'%'
+                && matches!(
+                    (w[1].to_ascii_lowercase(), w[2].to_ascii_lowercase()),
+                    (b'2', b'e' | b'f') | (b'5', b'c') | (b'2', b'5')
+                )
+        });
+        if escaped {
+            return Err(PathRefusal::EncodedSeparator);
+        }
+        let name = seg.split(';').next().unwrap_or(seg);
+        if name == "." || name == ".." {
+            return Err(PathRefusal::DotSegment);
+        }
+    }
+    Ok(())
+}
+
+/// The upstream URL of a request: the upstream's base path and the checked
+/// rest, verified once more after the URL parser's own normalisation to
+/// name the upstream's host and a path below its base.
+fn upstream_url(upstream: &str, rest: &str, query: Option<&str>) -> Option<reqwest::Url> {
+    let base = reqwest::Url::parse(upstream).ok()?;
+    let path = if rest == "/" { "" } else { rest };
+    let joined = match query {
+        Some(q) => format!("{upstream}{path}?{q}"),
+        None => format!("{upstream}{path}"),
+    };
+    let url = reqwest::Url::parse(&joined).ok()?;
+    let base_path = base.path().trim_end_matches('/');
+    let p = url.path();
+    let below = p == base_path
+        || p.strip_prefix(base_path)
+            .is_some_and(|r| r.starts_with('/') || base_path.is_empty());
+    let same_origin = url.scheme() == base.scheme()
+        && url.host_str() == base.host_str()
+        && url.port_or_known_default() == base.port_or_known_default();
+    (below && same_origin).then_some(url)
 }
 
 /// The data action a proxied request needs: reads for safe methods, writes
@@ -127,20 +243,33 @@ pub async fn handle(dp: &Arc<DataPlane>, t: Target, req: Request<Body>) -> Respo
                 }
                 Err(_) => return access_denied(),
             };
-            if !dp.admit(
+            match dp.admit(
                 &entry,
                 verified.slot,
                 scan.first(3).unwrap_or(""),
                 t.peer,
                 dp.core().unix_now(),
             ) {
-                return crate::fixed_code_message_error!(
-                    StatusCode::UNAUTHORIZED,
-                    "AuthenticationTypeDisabled",
-                    "Key based authentication is disabled for this resource."
-                );
+                Admission::Admitted => {}
+                Admission::LocalAuthDisabled => {
+                    return crate::fixed_code_message_error!(
+                        StatusCode::UNAUTHORIZED,
+                        "AuthenticationTypeDisabled",
+                        "Key based authentication is disabled for this resource."
+                    )
+                }
+                Admission::RestoredStateRequiresRotation => {
+                    return error(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "RestoredStateRequiresRotation",
+                        crate::RESTORED_STATE_MESSAGE,
+                    )
+                }
             }
         }
+    }
+    if let Err(why) = check_forwarded_path(t.rest()) {
+        return error(StatusCode::BAD_REQUEST, "400", why.message());
     }
     let Some(upstream) = entry.account.settings.upstream.as_deref() else {
         return crate::fixed_code_message_error!(
@@ -163,10 +292,12 @@ async fn proxy(
     req: Request<Body>,
     upstream: &str,
 ) -> Response {
-    let path = if t.rest() == "/" { "" } else { t.rest() };
-    let url = match req.uri().query() {
-        Some(q) => format!("{upstream}{path}?{q}"),
-        None => format!("{upstream}{path}"),
+    let Some(url) = upstream_url(upstream, t.rest(), req.uri().query()) else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "400",
+            "The request path does not stay below the account's upstream base path.",
+        );
     };
     let (parts, body) = req.into_parts();
     let mut headers = forwardable(&parts.headers);
@@ -177,14 +308,14 @@ async fn proxy(
     }
     let upstream_req = dp
         .http
-        .request(parts.method, &url)
+        .request(parts.method, url)
         .headers(headers)
         .body(reqwest::Body::wrap_stream(body.into_data_stream()));
     match upstream_req.send().await {
         Ok(resp) => {
             let mut out = Response::builder().status(resp.status());
             for (k, v) in resp.headers() {
-                if !STRIPPED.contains(&k.as_str()) && k != http::header::CONTENT_LENGTH {
+                if !HOP_BY_HOP.contains(&k.as_str()) && k != http::header::CONTENT_LENGTH {
                     out = out.header(k, v);
                 }
             }
@@ -205,5 +336,87 @@ async fn proxy(
                 "The upstream service could not be reached."
             )
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_that_could_leave_the_base_are_refused() {
+        for p in [
+            "/../secret",
+            "/a/../../secret",
+            "/%2e%2e/secret",
+            "/.%2e/secret",
+            "/%2E%2E/secret",
+            "/a/%2e/b",
+            "/./x",
+            "/..;/secret",
+            "/a/..",
+            "/a%2fb",
+            "/a%2F..%2Fsecret",
+            "/a%5c..%5csecret",
+            "/%252e%252e/secret",
+            "/a\\..\\secret",
+        ] {
+            assert!(check_forwarded_path(p).is_err(), "{p}");
+        }
+        for p in [
+            "/",
+            "/openai/deployments/gpt/chat/completions",
+            "/v1/models",
+            "/a.b/c..d/...",
+            "/a%20b",
+            "/.well-known/x",
+        ] {
+            assert_eq!(check_forwarded_path(p), Ok(()), "{p}");
+        }
+    }
+
+    #[test]
+    fn upstream_urls_stay_below_the_base() {
+        let u = |up: &str, rest: &str| upstream_url(up, rest, None).map(|u| u.to_string());
+        assert_eq!(
+            u("http://h:9/base", "/x/y").as_deref(),
+            Some("http://h:9/base/x/y")
+        );
+        assert_eq!(
+            u("http://h:9/base", "/").as_deref(),
+            Some("http://h:9/base")
+        );
+        assert_eq!(u("http://h:9", "/x").as_deref(), Some("http://h:9/x"));
+        // What the checks above refuse, the URL check refuses again.
+        assert_eq!(u("http://h:9/base", "/../secret"), None);
+        assert_eq!(u("http://h:9/base", "/%2e%2e/secret"), None);
+        assert_eq!(u("http://h:9/base", "/a\\..\\..\\secret"), None);
+        assert_eq!(u("http://h:9/base", "x"), None, "base/x is not below /base");
+    }
+
+    #[test]
+    fn method_overrides_credentials_and_forwarding_headers_are_stripped() {
+        let mut h = HeaderMap::new();
+        for (k, v) in [
+            ("x-http-method-override", "POST"),
+            ("X-HTTP-Method", "DELETE"),
+            ("x-method-override", "PUT"),
+            ("api-key", "k"),
+            ("authorization", "Bearer t"),
+            ("x-forwarded-host", "evil"),
+            ("forwarded", "for=1.2.3.4"),
+            ("connection", "keep-alive, X-Secret-Hop"),
+            ("x-secret-hop", "1"),
+            ("content-type", "application/json"),
+            ("x-ms-client-request-id", "abc"),
+        ] {
+            h.append(
+                http::HeaderName::from_bytes(k.as_bytes()).expect("name"),
+                v.parse().expect("value"),
+            );
+        }
+        let out = forwardable(&h);
+        let names: Vec<&str> = out.keys().map(http::HeaderName::as_str).collect();
+        assert_eq!(names, ["content-type", "x-ms-client-request-id"]);
     }
 }

@@ -11,7 +11,7 @@ use keyrotor_auth::AuthError;
 use keyrotor_core::{Error as CoreError, PutMode};
 use serde_json::{json, Map, Value};
 
-use crate::{DataPlane, Target, MAX_BODY_BYTES};
+use crate::{Admission, DataPlane, Target, MAX_BODY_BYTES};
 
 fn host_of(req: &Request<Body>) -> String {
     req.headers()
@@ -101,17 +101,107 @@ fn valid_id(id: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
-/// The data action a Batch request needs:
-/// `Microsoft.Batch/batchAccounts/{collection}/read|write|delete`.
-pub fn data_action(method: &http::Method, rest: &str) -> String {
-    let collection = rest.split('/').find(|s| !s.is_empty()).unwrap_or("account");
-    let collection = collection.split('(').next().unwrap_or(collection);
-    let verb = match *method {
-        http::Method::GET | http::Method::HEAD => "read",
-        http::Method::DELETE => "delete",
+/// The collections keyrotor stores.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Collection {
+    Applications,
+    Pools,
+    Jobs,
+}
+
+impl Collection {
+    fn parse(seg: &str) -> Option<Collection> {
+        match seg {
+            "applications" => Some(Collection::Applications),
+            "pools" => Some(Collection::Pools),
+            "jobs" => Some(Collection::Jobs),
+            _ => None,
+        }
+    }
+
+    fn as_str(self) -> &'static str {
+        match self {
+            Collection::Applications => "applications",
+            Collection::Pools => "pools",
+            Collection::Jobs => "jobs",
+        }
+    }
+
+    fn not_found_code(self) -> &'static str {
+        match self {
+            Collection::Applications => "ApplicationNotFound",
+            Collection::Pools => "PoolNotFound",
+            Collection::Jobs => "JobNotFound",
+        }
+    }
+}
+
+/// A Batch request, resolved once from its method and path: the role check
+/// and the handler both act on it (the permission checked is the one of the
+/// operation that runs).
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Op {
+    List(Collection),
+    Get(Collection, String),
+    /// `POST /pools`, `POST /jobs`.
+    Add(Collection),
+    /// `DELETE /pools/{id}`, `DELETE /jobs/{id}`.
+    Delete(Collection, String),
+    /// Not served (501): the collection the path names and the verb.
+    NotImplemented {
+        collection: &'static str,
+        verb: &'static str,
+        message: String,
+    },
+}
+
+impl Op {
+    fn resolve(method: &http::Method, rest: &str) -> Op {
+        let segs: Vec<&str> = rest.split('/').filter(|s| !s.is_empty()).collect();
+        let first = segs.first().map(|s| Collection::parse(s));
+        match (method, first, segs.as_slice()) {
+            (&Method::GET, Some(Some(c)), [_]) => Op::List(c),
+            (&Method::GET, Some(Some(c)), [_, id]) => Op::Get(c, (*id).to_string()),
+            (&Method::POST, Some(Some(c @ (Collection::Pools | Collection::Jobs))), [_]) => {
+                Op::Add(c)
+            }
+            (&Method::DELETE, Some(Some(c @ (Collection::Pools | Collection::Jobs))), [_, id]) => {
+                Op::Delete(c, (*id).to_string())
+            }
+            (m, Some(Some(c)), _) => Op::NotImplemented {
+                collection: c.as_str(),
+                verb: verb_of(m),
+                message: format!("This operation on '{}' is not implemented by keyrotor (it stores Batch metadata and runs no compute). See COMPATIBILITY.md.", c.as_str()),
+            },
+            (m, _, _) => Op::NotImplemented {
+                collection: "account",
+                verb: verb_of(m),
+                message: "This Batch operation is not implemented by keyrotor. See COMPATIBILITY.md.".into(),
+            },
+        }
+    }
+
+    /// The data action a bearer token needs:
+    /// `Microsoft.Batch/batchAccounts/{collection}/read|write|delete`.
+    fn data_action(&self) -> String {
+        let (collection, verb) = match self {
+            Op::List(c) | Op::Get(c, _) => (c.as_str(), "read"),
+            Op::Add(c) => (c.as_str(), "write"),
+            Op::Delete(c, _) => (c.as_str(), "delete"),
+            Op::NotImplemented {
+                collection, verb, ..
+            } => (*collection, *verb),
+        };
+        format!("Microsoft.Batch/batchAccounts/{collection}/{verb}")
+    }
+}
+
+fn verb_of(method: &http::Method) -> &'static str {
+    match *method {
+        Method::GET | Method::HEAD => "read",
+        Method::DELETE => "delete",
         _ => "write",
-    };
-    format!("Microsoft.Batch/batchAccounts/{collection}/{verb}")
+    }
 }
 
 pub async fn handle(dp: &Arc<DataPlane>, t: Target, req: Request<Body>) -> Response {
@@ -125,6 +215,7 @@ pub async fn handle(dp: &Arc<DataPlane>, t: Target, req: Request<Body>) -> Respo
         }
     };
     let now = dp.core().unix_now();
+    let op = Op::resolve(req.method(), t.rest());
     // The headers this handler reads besides the signed ones, in one pass
     // (SharedKey's canonicalizer reads those in its own).
     static NAMES: [&http::HeaderName; 2] =
@@ -146,7 +237,7 @@ pub async fn handle(dp: &Arc<DataPlane>, t: Target, req: Request<Body>) -> Respo
                 )
             }
         };
-        let action = data_action(req.method(), t.rest());
+        let action = op.data_action();
         if !dp.authorize_data(&entry, &principal, &action) {
             return error(
                 StatusCode::FORBIDDEN,
@@ -174,38 +265,39 @@ pub async fn handle(dp: &Arc<DataPlane>, t: Target, req: Request<Body>) -> Respo
             Ok(v) => v,
             Err(e) => return auth_failed(&e),
         };
-        if !dp.admit(
+        match dp.admit(
             &entry,
             verified.slot,
             scan.first(1).unwrap_or(""),
             t.peer,
             now,
         ) {
-            return error(
+            Admission::Admitted => {}
+            Admission::LocalAuthDisabled => return error(
                 StatusCode::FORBIDDEN,
                 "KeyBasedAuthenticationNotPermitted",
                 "Shared key authentication is not permitted for this account: its allowed authentication modes exclude SharedKey.",
                 None,
-            );
+            ),
+            Admission::RestoredStateRequiresRotation => {
+                return error(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "RestoredStateRequiresRotation",
+                    crate::RESTORED_STATE_MESSAGE,
+                    None,
+                )
+            }
         }
     }
 
     // Operations keyrotor does not implement touch no storage: answer them
     // here, without reading the request or building anything else.
-    let mut parts = t.rest().split('/').filter(|s| !s.is_empty());
-    let known =
-        matches!(parts.next(), Some("applications" | "pools" | "jobs")) && parts.nth(1).is_none();
-    if !known {
-        return error(
-            StatusCode::NOT_IMPLEMENTED,
-            "NotImplemented",
-            "This Batch operation is not implemented by keyrotor. See COMPATIBILITY.md.",
-            None,
-        );
+    if let Op::NotImplemented { message, .. } = &op {
+        return error(StatusCode::NOT_IMPLEMENTED, "NotImplemented", message, None);
     }
     // Boxed: the storage path's future is large; the paths above should not
     // carry (and move) it.
-    Box::pin(resources(dp, &entry, &t, req)).await
+    Box::pin(resources(dp, &entry, &t, op, req)).await
 }
 
 /// Applications, pools and jobs: read the body, then serve the operation on
@@ -214,17 +306,11 @@ async fn resources(
     dp: &Arc<DataPlane>,
     entry: &crate::Entry,
     t: &Target,
+    op: Op,
     req: Request<Body>,
 ) -> Response {
     let host = host_of(&req);
     let base = format!("https://{host}{}", t.prefix());
-    let method = req.method().clone();
-    let segs: Vec<String> = t
-        .rest()
-        .split('/')
-        .filter(|s| !s.is_empty())
-        .map(str::to_string)
-        .collect();
     let body = match axum::body::to_bytes(req.into_body(), MAX_BODY_BYTES).await {
         Ok(b) => b,
         Err(_) => {
@@ -239,14 +325,17 @@ async fn resources(
     let account = entry.account.clone();
     let core = dp.core().clone();
     let run = move || -> Result<Response, CoreError> {
-        let seg: Vec<&str> = segs.iter().map(String::as_str).collect();
-        match (method, seg.as_slice()) {
-            (Method::GET, [c @ ("applications" | "pools" | "jobs")]) => {
+        match op {
+            Op::List(c) => {
+                let c = c.as_str();
                 let items = core.items(&account, c)?;
-                let value: Vec<Value> = items.iter().filter_map(|i| serde_json::from_str(&i.body).ok()).collect();
+                let value: Vec<Value> = items
+                    .iter()
+                    .filter_map(|i| serde_json::from_str(&i.body).ok())
+                    .collect();
                 Ok((StatusCode::OK, axum::Json(json!({ "odata.metadata": format!("{base}/$metadata#{c}"), "value": value }))).into_response())
             }
-            (Method::GET, [c @ ("applications" | "pools" | "jobs"), id]) => match core.item(&account, c, id)? {
+            Op::Get(c, id) => match core.item(&account, c.as_str(), &id)? {
                 Some(i) => {
                     let v: Value = serde_json::from_str(&i.body).unwrap_or(Value::Null);
                     let mut r = (StatusCode::OK, axum::Json(v)).into_response();
@@ -255,28 +344,46 @@ async fn resources(
                     }
                     Ok(r)
                 }
-                None => {
-                    let code = match *c {
-                        "applications" => "ApplicationNotFound",
-                        "pools" => "PoolNotFound",
-                        _ => "JobNotFound",
-                    };
-                    Ok(error(StatusCode::NOT_FOUND, code, "The specified resource does not exist.", None))
-                }
+                None => Ok(error(
+                    StatusCode::NOT_FOUND,
+                    c.not_found_code(),
+                    "The specified resource does not exist.",
+                    None,
+                )),
             },
-            (Method::POST, [c @ ("pools" | "jobs")]) => {
+            Op::Add(coll) => {
+                let c = coll.as_str();
                 let Ok(Value::Object(mut obj)) = serde_json::from_slice::<Value>(&body) else {
-                    return Ok(error(StatusCode::BAD_REQUEST, "InvalidRequestBody", "The request body is not a JSON object.", None));
+                    return Ok(error(
+                        StatusCode::BAD_REQUEST,
+                        "InvalidRequestBody",
+                        "The request body is not a JSON object.",
+                        None,
+                    ));
                 };
                 let Some(id) = obj.get("id").and_then(Value::as_str).map(str::to_string) else {
-                    return Ok(error(StatusCode::BAD_REQUEST, "MissingRequiredProperty", "A required property was not specified in the request body.", Some(("PropertyName", "id"))));
+                    return Ok(error(
+                        StatusCode::BAD_REQUEST,
+                        "MissingRequiredProperty",
+                        "A required property was not specified in the request body.",
+                        Some(("PropertyName", "id")),
+                    ));
                 };
                 if !valid_id(&id) {
                     return Ok(error(StatusCode::BAD_REQUEST, "InvalidPropertyValue", "The value provided for one of the properties in the request body is invalid.", Some(("PropertyName", "id"))));
                 }
-                let required = if *c == "pools" { "vmSize" } else { "poolInfo" };
+                let required = if coll == Collection::Pools {
+                    "vmSize"
+                } else {
+                    "poolInfo"
+                };
                 if obj.get(required).is_none_or(Value::is_null) {
-                    return Ok(error(StatusCode::BAD_REQUEST, "MissingRequiredProperty", "A required property was not specified in the request body.", Some(("PropertyName", required))));
+                    return Ok(error(
+                        StatusCode::BAD_REQUEST,
+                        "MissingRequiredProperty",
+                        "A required property was not specified in the request body.",
+                        Some(("PropertyName", required)),
+                    ));
                 }
                 let now = now_rfc3339();
                 let url = format!("{base}/{c}/{id}");
@@ -286,7 +393,11 @@ async fn resources(
                     Ok(item) => {
                         let mut r = StatusCode::CREATED.into_response();
                         let h = r.headers_mut();
-                        for (k, v) in [("etag", item.etag.as_str()), ("dataserviceid", url.as_str()), ("location", url.as_str())] {
+                        for (k, v) in [
+                            ("etag", item.etag.as_str()),
+                            ("dataserviceid", url.as_str()),
+                            ("location", url.as_str()),
+                        ] {
                             if let Ok(v) = v.parse() {
                                 h.insert(k, v);
                             }
@@ -294,30 +405,37 @@ async fn resources(
                         Ok(r)
                     }
                     Err(CoreError::ItemExists) => {
-                        let code = if *c == "pools" { "PoolExists" } else { "JobExists" };
-                        Ok(error(StatusCode::CONFLICT, code, "The specified resource already exists.", None))
+                        let code = if coll == Collection::Pools {
+                            "PoolExists"
+                        } else {
+                            "JobExists"
+                        };
+                        Ok(error(
+                            StatusCode::CONFLICT,
+                            code,
+                            "The specified resource already exists.",
+                            None,
+                        ))
                     }
                     Err(e) => Err(e),
                 }
             }
-            (Method::DELETE, [c @ ("pools" | "jobs"), id]) => {
-                if core.item_delete(&account, c, id, None)? {
+            Op::Delete(c, id) => {
+                if core.item_delete(&account, c.as_str(), &id, None)? {
                     Ok(StatusCode::ACCEPTED.into_response())
                 } else {
-                    let code = if *c == "pools" { "PoolNotFound" } else { "JobNotFound" };
-                    Ok(error(StatusCode::NOT_FOUND, code, "The specified resource does not exist.", None))
+                    Ok(error(
+                        StatusCode::NOT_FOUND,
+                        c.not_found_code(),
+                        "The specified resource does not exist.",
+                        None,
+                    ))
                 }
             }
-            (_, [c @ ("applications" | "pools" | "jobs"), ..]) => Ok(error(
+            Op::NotImplemented { message, .. } => Ok(error(
                 StatusCode::NOT_IMPLEMENTED,
                 "NotImplemented",
-                &format!("This operation on '{c}' is not implemented by keyrotor (it stores Batch metadata and runs no compute). See COMPATIBILITY.md."),
-                None,
-            )),
-            _ => Ok(error(
-                StatusCode::NOT_IMPLEMENTED,
-                "NotImplemented",
-                "This Batch operation is not implemented by keyrotor. See COMPATIBILITY.md.",
+                &message,
                 None,
             )),
         }
@@ -356,6 +474,65 @@ fn decorate(obj: &mut Map<String, Value>, collection: &str, url: &str, now: &str
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The role check and the handler read one resolved operation: every
+    /// method and path gets the verb of what runs.
+    #[test]
+    fn resolved_operations_and_their_actions() {
+        let a = |m: Method, p: &str| {
+            let op = Op::resolve(&m, p);
+            (op.clone(), op.data_action())
+        };
+        assert_eq!(
+            a(Method::GET, "/pools"),
+            (
+                Op::List(Collection::Pools),
+                "Microsoft.Batch/batchAccounts/pools/read".into()
+            )
+        );
+        assert_eq!(
+            a(Method::POST, "/jobs"),
+            (
+                Op::Add(Collection::Jobs),
+                "Microsoft.Batch/batchAccounts/jobs/write".into()
+            )
+        );
+        assert_eq!(
+            a(Method::DELETE, "/pools/p1").1,
+            "Microsoft.Batch/batchAccounts/pools/delete"
+        );
+        for (m, p, action) in [
+            (
+                Method::POST,
+                "/applications",
+                "Microsoft.Batch/batchAccounts/applications/write",
+            ),
+            (
+                Method::PATCH,
+                "/pools/p1",
+                "Microsoft.Batch/batchAccounts/pools/write",
+            ),
+            (
+                Method::HEAD,
+                "/pools",
+                "Microsoft.Batch/batchAccounts/pools/read",
+            ),
+            (
+                Method::POST,
+                "/Pools",
+                "Microsoft.Batch/batchAccounts/account/write",
+            ),
+            (
+                Method::GET,
+                "/jobschedules",
+                "Microsoft.Batch/batchAccounts/account/read",
+            ),
+        ] {
+            let (op, got) = a(m.clone(), p);
+            assert!(matches!(op, Op::NotImplemented { .. }), "{m} {p}: {op:?}");
+            assert_eq!(got, action, "{m} {p}");
+        }
+    }
 
     #[tokio::test]
     async fn error_body_is_batch_shaped_json() {

@@ -38,7 +38,26 @@ pub struct Entry {
     pub(crate) account_doc: std::sync::Mutex<Option<(String, bytes::Bytes)>>,
     /// The account's ARM scope, normalized (for role checks).
     pub(crate) scope_key: String,
+    /// Slots whose stored value was replaced after the backup this
+    /// database was restored from (the key ledger knows a newer generation):
+    /// they authenticate nothing until regenerated. Usually empty.
+    pub(crate) restored: Vec<KeySlot>,
 }
+
+/// What [`DataPlane::admit`] decided about a request a key authenticated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Admission {
+    Admitted,
+    /// Key authentication is disabled for the account.
+    LocalAuthDisabled,
+    /// The key is one that was replaced after the restored database's
+    /// backup (503 `RestoredStateRequiresRotation`, no Retry-After: it
+    /// lasts until the slot is regenerated).
+    RestoredStateRequiresRotation,
+}
+
+/// The message of [`Admission::RestoredStateRequiresRotation`].
+pub(crate) const RESTORED_STATE_MESSAGE: &str = "This key was replaced after the backup that the service's database was restored from, so it is refused: regenerate it. Keys unchanged since the backup, and bearer tokens, keep working.";
 
 /// How the data planes verify Entra-style bearer tokens.
 pub struct TokenConfig {
@@ -555,6 +574,11 @@ impl DataPlane {
                     return Ok(None);
                 };
                 let keys = core.list_keys(&account)?;
+                let restored: Vec<KeySlot> = keys
+                    .iter()
+                    .filter(|k| core.replaced_after_restore(&account, k.slot, k.generation))
+                    .map(|k| k.slot)
+                    .collect();
                 let scope = keyrotor_core::rbac::account_scope(
                     account.kind,
                     &account.subscription,
@@ -562,6 +586,7 @@ impl DataPlane {
                     &account.name,
                 );
                 Ok(Some(Entry {
+                    restored,
                     account_doc: std::sync::Mutex::new(None),
                     scope_key: keyrotor_core::rbac::normalize_scope(&scope).unwrap_or_default(),
                     generations: keys.iter().map(|k| (k.slot, k.generation)).collect(),
@@ -660,10 +685,13 @@ impl DataPlane {
         user_agent: &str,
         peer: Option<SocketAddr>,
         now: i64,
-    ) -> bool {
+    ) -> Admission {
         let mode = entry.account.settings.local_auth(now);
         if mode == LocalAuth::Refused {
-            return false;
+            return Admission::LocalAuthDisabled;
+        }
+        if entry.restored.contains(&slot) {
+            return Admission::RestoredStateRequiresRotation;
         }
         let ip = peer.map_or(IpAddr::from([0, 0, 0, 0]), |p| p.ip());
         self.record_usage_event(
@@ -674,7 +702,7 @@ impl DataPlane {
             mode == LocalAuth::WouldReject,
             now,
         );
-        true
+        Admission::Admitted
     }
 
     /// Serves one data-plane request.

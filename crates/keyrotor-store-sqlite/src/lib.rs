@@ -24,7 +24,9 @@ use rusqlite::{params, Connection, ErrorCode, OptionalExtension, Row, Transactio
 use time::OffsetDateTime;
 
 /// The schema steps in order; step i (from 0) brings `user_version` to i + 1.
-const MIGRATIONS: [&str; 5] = [SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_V5];
+const MIGRATIONS: [&str; 6] = [
+    SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_V5, SCHEMA_V6,
+];
 const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
 const SCHEMA_V1: &str = "
@@ -113,6 +115,11 @@ CREATE TABLE vault_rotation_policies(
   policy TEXT NOT NULL, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,
   PRIMARY KEY(vault_id, name_key));
 ";
+
+/// Who owns a service principal (may manage its secrets and delete it):
+/// the principal that created it. NULL for the bootstrap administrator and
+/// for principals created before owners were recorded.
+const SCHEMA_V6: &str = "ALTER TABLE principals ADD COLUMN owner TEXT;";
 
 const READERS: usize = 4;
 
@@ -655,6 +662,7 @@ impl Store for SqliteStore {
         &self,
         account_id: i64,
         slot: KeySlot,
+        floor: u64,
         at: OffsetDateTime,
         seal: SealFn<'_>,
         audit: &AuditEvent,
@@ -669,7 +677,11 @@ impl Store for SqliteStore {
                 .optional()
                 .map_err(backend)?;
             let current = current.ok_or(StoreError::NotFound)?;
-            let generation = u64::try_from(current).map_err(|_| corrupt("generation"))? + 1;
+            let generation = u64::try_from(current)
+                .map_err(|_| corrupt("generation"))?
+                .max(floor)
+                .checked_add(1)
+                .ok_or_else(|| corrupt("generation"))?;
             let sealed = seal(generation)?;
             tx.execute(
                 "UPDATE account_keys SET generation = ?3, sealed = ?4, generated_at = ?5 WHERE account_id = ?1 AND slot = ?2",
@@ -716,8 +728,8 @@ impl Store for SqliteStore {
     ) -> StoreResult<()> {
         self.write_tx(|tx| {
             tx.execute(
-                "INSERT INTO principals(client_id, display_name, created_at) VALUES (?1, ?2, ?3)",
-                params![p.client_id, p.display_name, to_micros(p.created_at)],
+                "INSERT INTO principals(client_id, display_name, created_at, owner) VALUES (?1, ?2, ?3, ?4)",
+                params![p.client_id, p.display_name, to_micros(p.created_at), p.owner],
             )
             .map_err(backend)?;
             tx.execute(
@@ -734,19 +746,20 @@ impl Store for SqliteStore {
         let conn = self.read();
         let p = conn
             .query_row(
-                "SELECT client_id, display_name, created_at FROM principals WHERE client_id = ?1",
+                "SELECT client_id, display_name, created_at, owner FROM principals WHERE client_id = ?1",
                 [client_id],
                 |r| {
                     Ok((
                         r.get::<_, String>(0)?,
                         r.get::<_, String>(1)?,
                         r.get::<_, i64>(2)?,
+                        r.get::<_, Option<String>>(3)?,
                     ))
                 },
             )
             .optional()
             .map_err(backend)?;
-        let Some((client_id, display_name, created)) = p else {
+        let Some((client_id, display_name, created, owner)) = p else {
             return Ok(None);
         };
         let mut stmt = conn
@@ -770,6 +783,7 @@ impl Store for SqliteStore {
                 client_id,
                 display_name,
                 created_at: from_micros(created)?,
+                owner,
             },
             secrets,
         )))
@@ -830,6 +844,39 @@ impl Store for SqliteStore {
                 insert_audit(tx, audit)?;
             }
             Ok(n > 0)
+        })
+    }
+
+    fn replace_principal_secrets(
+        &self,
+        client_id: &str,
+        s: &PrincipalSecret,
+        audit: &AuditEvent,
+    ) -> StoreResult<()> {
+        self.write_tx(|tx| {
+            let exists: Option<i64> = tx
+                .query_row(
+                    "SELECT 1 FROM principals WHERE client_id = ?1",
+                    [client_id],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(backend)?;
+            if exists.is_none() {
+                return Err(StoreError::NotFound);
+            }
+            tx.execute(
+                "DELETE FROM principal_secrets WHERE client_id = ?1",
+                [client_id],
+            )
+            .map_err(backend)?;
+            tx.execute(
+                "INSERT INTO principal_secrets(client_id, secret_id, verifier, expires_at) VALUES (?1, ?2, ?3, ?4)",
+                params![client_id, s.secret_id, s.verifier, s.expires_at.map(to_micros)],
+            )
+            .map_err(backend)?;
+            insert_audit(tx, audit)?;
+            Ok(())
         })
     }
 

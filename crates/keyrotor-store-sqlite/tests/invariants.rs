@@ -160,6 +160,48 @@ proptest::proptest! {
     }
 }
 
+/// Each regeneration answers the value its own transaction wrote (security
+/// finding: the handler read the keys back after committing, so two
+/// concurrent regenerations of one slot could answer the same value).
+#[test]
+fn concurrent_regenerations_answer_their_own_values() {
+    let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let env = Arc::new(open(&tmp.path().join("db")));
+    let a = make_account(&env, AccountKind::Ai, "rg", "ai-conc");
+    let barrier = Arc::new(std::sync::Barrier::new(6));
+    let threads: Vec<_> = (0..6)
+        .map(|_| {
+            let (env, a, barrier) = (env.clone(), a.clone(), barrier.clone());
+            std::thread::spawn(move || {
+                (0..5)
+                    .map(|_| {
+                        barrier.wait();
+                        let k = env
+                            .core
+                            .regenerate_key(&actor(), &a, KeySlot::Secondary)
+                            .unwrap_or_else(|e| panic!("{e}"));
+                        (k.generation, k.value.expose().to_string())
+                    })
+                    .collect::<Vec<_>>()
+            })
+        })
+        .collect();
+    let mut answered: Vec<(u64, String)> = threads
+        .into_iter()
+        .flat_map(|t| t.join().unwrap_or_else(|_| panic!("thread panicked")))
+        .collect();
+    answered.sort();
+    let gens: Vec<u64> = answered.iter().map(|(g, _)| *g).collect();
+    assert_eq!(gens, (2..=31).collect::<Vec<u64>>());
+    let distinct: HashSet<&String> = answered.iter().map(|(_, v)| v).collect();
+    assert_eq!(distinct.len(), 30, "two regenerations answered one value");
+    // The last one answered is the value the slot holds.
+    assert_eq!(
+        answered.last().map(|(_, v)| v.as_str()),
+        Some(values(&env, &a)[&KeySlot::Secondary].as_str())
+    );
+}
+
 #[test]
 fn concurrent_regenerations_serialize() {
     let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));

@@ -1,8 +1,10 @@
 //! The `keyrotor` binary: `keyrotor serve` runs the service; every other
 //! subcommand is a client of a running service, in the style of the az CLI.
 
+mod admin;
 mod cli;
 mod fsutil;
+mod ledger;
 mod polled_timer;
 mod server;
 mod tls;
@@ -28,6 +30,11 @@ struct Args {
 enum Command {
     /// Run the service.
     Serve(server::ServeArgs),
+    /// Local operations on a data directory (need the root key, not the network).
+    Admin {
+        #[command(subcommand)]
+        command: admin::AdminCommand,
+    },
     #[command(flatten)]
     Client(Box<cli::ClientCommand>),
 }
@@ -56,6 +63,7 @@ fn main() -> std::process::ExitCode {
     let result = rt.block_on(async {
         match args.command {
             Command::Serve(a) => server::run(a).await,
+            Command::Admin { command } => admin::run(command).await,
             Command::Client(c) => cli::run(*c).await,
         }
     });

@@ -47,6 +47,12 @@ pub struct ServeArgs {
     /// The root key may instead be given in the environment variable KEYROTOR_ROOT_KEY.
     #[arg(long, env = "KEYROTOR_ROOT_KEY_FILE")]
     pub root_key_file: Option<PathBuf>,
+    /// The key ledger: the newest key generations acknowledged, so that a
+    /// database restored from a backup refuses the keys replaced since
+    /// (default DATA_DIR/key-ledger). Keep it out of database backups; put
+    /// it on another volume to survive a restore of the whole data directory.
+    #[arg(long, env = "KEYROTOR_KEY_LEDGER")]
+    pub key_ledger: Option<PathBuf>,
     /// How often key rotation policies are evaluated (seconds).
     #[arg(long, env = "KEYROTOR_ROTATION_INTERVAL", default_value_t = 60)]
     pub rotation_interval: u64,
@@ -63,13 +69,16 @@ pub struct ServeArgs {
 }
 
 fn load_root_key(args: &ServeArgs) -> Result<RootKey> {
+    read_root_key(&args.data_dir, args.root_key_file.as_deref(), true)
+}
+
+/// The root key: `KEYROTOR_ROOT_KEY`, else `file`, else DATA_DIR/root.key
+/// (created when absent and `create`).
+pub fn read_root_key(data_dir: &Path, file: Option<&Path>, create: bool) -> Result<RootKey> {
     if let Ok(text) = std::env::var("KEYROTOR_ROOT_KEY") {
         return RootKey::parse(&text).context("KEYROTOR_ROOT_KEY is not a valid root key");
     }
-    let path = args
-        .root_key_file
-        .clone()
-        .unwrap_or_else(|| args.data_dir.join("root.key"));
+    let path = file.map_or_else(|| data_dir.join("root.key"), Path::to_path_buf);
     if path.exists() {
         check_private_file(&path)?;
         let text = zeroize::Zeroizing::new(
@@ -79,7 +88,7 @@ fn load_root_key(args: &ServeArgs) -> Result<RootKey> {
         return RootKey::parse(&text)
             .with_context(|| format!("{} does not hold a valid root key", path.display()));
     }
-    if args.root_key_file.is_some() {
+    if file.is_some() || !create {
         bail!("root key file {} does not exist", path.display());
     }
     let (key, text) = RootKey::generate()?;
@@ -181,13 +190,24 @@ pub async fn run(args: ServeArgs) -> Result<()> {
     let store = Arc::new(
         SqliteStore::open(&args.data_dir.join("keyrotor.db")).context("opening the database")?,
     );
-    let core = Arc::new(Keyrotor::new(store, root, Arc::new(SystemClock)));
+    let ledger_path = args
+        .key_ledger
+        .clone()
+        .unwrap_or_else(|| args.data_dir.join("key-ledger"));
+    let ledger = Arc::new(crate::ledger::FileLedger::open(&ledger_path)?);
+    let core = Arc::new(Keyrotor::new(store, root, Arc::new(SystemClock)).with_ledger(ledger));
     let url = public_url(&args);
     let endpoints = Endpoints::new(&url, args.dns_suffix.clone());
 
     let c2 = core.clone();
     let (dir, creds, signing) = tokio::task::spawn_blocking(move || -> Result<_> {
         let (dir, creds) = c2.bootstrap()?;
+        // A database restored from before key changes: say which keys it
+        // refuses (no key material, only accounts and slots).
+        for (account, slots) in c2.restored_slots(&dir)? {
+            let slots: Vec<&str> = slots.iter().map(|s| s.as_str()).collect();
+            tracing::warn!(%account, slots = %slots.join(","), "restored database: these keys were replaced after its backup and are refused until regenerated");
+        }
         let signing = c2.signing_keys(|| {
             keyrotor_identity::generate_signing_key()
                 .map_err(|_| keyrotor_core::Error::Crypto(keyrotor_crypto::Error::Rng))

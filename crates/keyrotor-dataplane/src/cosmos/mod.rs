@@ -1,0 +1,853 @@
+//! Cosmos DB for NoSQL data plane: master-key token authentication (read-
+//! write and read-only keys) and a minimal, durable resource model:
+//! databases, containers, items (create, read, replace, upsert, delete,
+//! read feed) and the query subset of `query.rs`.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::response::{IntoResponse, Response};
+use base64::Engine as _;
+use http::{HeaderMap, Request, StatusCode};
+use keyrotor_auth::{cosmos as scheme, AuthError};
+use keyrotor_core::{Account, DataItem, Error as CoreError, Keyrotor, PutMode};
+use serde_json::{json, Map, Value};
+
+use crate::query::{self, QueryError};
+use crate::{names, Admission, DataPlane, Target, MAX_BODY_BYTES};
+
+mod op;
+pub use op::{Op, Selectors};
+
+fn error(status: StatusCode, code: &str, message: &str) -> Response {
+    let activity = crate::activity_id();
+    let mut r = crate::json_response(
+        status,
+        format!(
+            r#"{{"code":{},"message":{}}}"#,
+            crate::json_str(code),
+            crate::json_str(&format!("{message}\r\nActivityId: {}", activity.as_str()))
+        ),
+    );
+    let h = r.headers_mut();
+    h.insert(&names::X_MS_ACTIVITY_ID, activity.header());
+    h.insert(&names::X_MS_SUBSTATUS, names::ZERO.clone());
+    r
+}
+
+fn unauthorized(detail: &str) -> Response {
+    error(
+        StatusCode::UNAUTHORIZED,
+        "Unauthorized",
+        &format!("The input authorization token can't serve the request. The wrong key is being used or the expected payload is not built as per the protocol. {detail}"),
+    )
+}
+
+fn ok(status: StatusCode, body: Value, extra: &[(&str, String)]) -> Response {
+    let mut r = (status, axum::Json(body)).into_response();
+    let h = r.headers_mut();
+    h.insert(&names::X_MS_REQUEST_CHARGE, names::ONE.clone());
+    h.insert(&names::X_MS_ACTIVITY_ID, crate::activity_id().header());
+    for (k, v) in extra {
+        if let (Ok(k), Ok(v)) = (http::HeaderName::from_bytes(k.as_bytes()), v.parse()) {
+            h.insert(k, v);
+        }
+    }
+    r
+}
+
+fn header<'a>(h: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    h.get(name).and_then(|v| v.to_str().ok())
+}
+
+fn bad_request(message: &str) -> Response {
+    error(StatusCode::BAD_REQUEST, "BadRequest", message)
+}
+
+/// Positions in the handler's one header pass.
+mod h {
+    pub const AUTHORIZATION: usize = 0;
+    pub const X_MS_DATE: usize = 1;
+    pub const DATE: usize = 2;
+    pub const HOST: usize = 3;
+    pub const USER_AGENT: usize = 4;
+    pub const IS_QUERY: usize = 5;
+    pub const IS_QUERY_PLAN: usize = 6;
+    pub const IS_UPSERT: usize = 7;
+}
+
+static IS_QUERY: http::HeaderName = http::HeaderName::from_static("x-ms-documentdb-isquery");
+static IS_QUERY_PLAN: http::HeaderName =
+    http::HeaderName::from_static("x-ms-cosmos-is-query-plan-request");
+static IS_UPSERT: http::HeaderName = http::HeaderName::from_static("x-ms-documentdb-is-upsert");
+
+pub async fn handle(dp: &Arc<DataPlane>, t: Target, req: Request<Body>) -> Response {
+    let entry = match dp.entry(t.kind, t.account()).await {
+        Ok(Some(e)) => e,
+        Ok(None) => {
+            return error(
+                StatusCode::NOT_FOUND,
+                "NotFound",
+                "The database account does not exist.",
+            )
+        }
+        Err(e) => {
+            return crate::unavailable(&e, "ServiceUnavailable", |code, message| {
+                error(StatusCode::SERVICE_UNAVAILABLE, code, message)
+            })
+        }
+    };
+    // Every header this handler reads, in one pass over the request's.
+    static NAMES: [&http::HeaderName; 8] = [
+        &keyrotor_auth::AUTHORIZATION,
+        &keyrotor_auth::X_MS_DATE,
+        &keyrotor_auth::DATE,
+        &keyrotor_auth::HOST,
+        &keyrotor_auth::USER_AGENT,
+        &IS_QUERY,
+        &IS_QUERY_PLAN,
+        &IS_UPSERT,
+    ];
+    let scan = keyrotor_auth::HeaderScan::new(req.headers(), &NAMES);
+    let auth = match scan.single(h::AUTHORIZATION) {
+        Ok(None) => return unauthorized("Required Header authorization is missing."),
+        Err(e @ AuthError::Duplicate(_)) => return unauthorized(&e.to_string()),
+        Err(_) => return unauthorized("The authorization header is not valid text."),
+        Ok(Some(v)) => v,
+    };
+    // The operation, resolved once: the key check, the role check and the
+    // handler below all act on this one.
+    let Some(path) = scheme::ResourcePath::parse(t.rest()) else {
+        return bad_request(
+            "The resource path is not valid: a segment is not UTF-8 or contains an encoded '/'.",
+        );
+    };
+    // A selector header counts once: a repeated one (`True` and `False`)
+    // would let two readings of the request disagree.
+    let selector = |i: usize| -> Result<bool, AuthError> {
+        Ok(scan
+            .single(i)?
+            .is_some_and(|v| v.eq_ignore_ascii_case("true")))
+    };
+    let selectors = (|| -> Result<Selectors, AuthError> {
+        Ok(Selectors {
+            is_query: selector(h::IS_QUERY)?,
+            is_query_plan: selector(h::IS_QUERY_PLAN)?,
+            is_upsert: selector(h::IS_UPSERT)?,
+        })
+    })();
+    let op = match selectors {
+        Ok(sel) => Op::resolve(req.method(), &path, sel),
+        Err(e) => return bad_request(&e.to_string()),
+    };
+    // A master-key token as the SDKs spell it skips this parse (verify reads
+    // it once); anything else takes the general path.
+    let bearer = if scheme::is_sdk_master_token(auth) {
+        None
+    } else {
+        match scheme::parse_token(auth) {
+            Ok(scheme::Token::Master { .. }) => None,
+            Ok(scheme::Token::Aad { token }) => Some(token),
+            Ok(scheme::Token::Resource) => {
+                return unauthorized("Resource tokens are not supported by keyrotor.")
+            }
+            Err(e) => return unauthorized(&e.to_string()),
+        }
+    };
+    if let Some(token) = bearer {
+        let principal = match dp.verify_bearer(t.kind, t.account(), &token) {
+            Ok(p) => p,
+            Err(why) => {
+                return unauthorized(&format!("The AAD token could not be validated: {why}."))
+            }
+        };
+        let action = op.data_action();
+        if !dp.authorize_data(&entry, &principal, action) {
+            return error(
+                StatusCode::FORBIDDEN,
+                "Forbidden",
+                &format!(
+                    "Request blocked by Auth {} : Request is blocked because principal [{principal}] does not have required RBAC permissions to perform action [{action}] on resource [{}].",
+                    t.account(),
+                    DataPlane::scope_of(&entry)
+                ),
+            );
+        }
+    } else {
+        let now = dp.core().unix_now();
+        let signed = scan.single(h::X_MS_DATE).and_then(|x_ms_date| {
+            Ok(scheme::MasterHeaders {
+                authorization: auth,
+                x_ms_date,
+                date: scan.single(h::DATE)?,
+            })
+        });
+        let verified = match signed.and_then(|signed| {
+            scheme::verify_signed(req.method(), &path, &signed, op.access(), &entry.keys, now)
+        }) {
+            Ok(v) => v,
+            Err(AuthError::DateOutOfWindow | AuthError::MissingDate) => {
+                return error(
+                    StatusCode::FORBIDDEN,
+                    "Forbidden",
+                    "The authorization token is not valid at the current time. Please create another token and retry (token start time, expiry and the x-ms-date header must be within 15 minutes of the server's time).",
+                )
+            }
+            Err(AuthError::ReadOnlyKey) => {
+                return error(StatusCode::FORBIDDEN, "Forbidden", "The input authorization token can't serve the request: a read-only key cannot authorize writes.")
+            }
+            Err(e) => return unauthorized(&e.to_string()),
+        };
+        let user_agent = scan.first(h::USER_AGENT).unwrap_or("");
+        match dp.admit(&entry, verified.slot, user_agent, t.peer, now) {
+            Admission::Admitted => {}
+            Admission::LocalAuthDisabled => {
+                return unauthorized(
+                    "Local Authorization is disabled. Use an AAD token to authorize all requests.",
+                )
+            }
+            Admission::RestoredStateRequiresRotation => {
+                return error(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "RestoredStateRequiresRotation",
+                    crate::RESTORED_STATE_MESSAGE,
+                )
+            }
+        }
+    }
+
+    let host = scan.first(h::HOST).unwrap_or("localhost");
+    match op {
+        // The account read (clients send it at start-up and on every
+        // location refresh) touches no storage and is answered here from the
+        // cached document; so are the answers that need none.
+        Op::ReadAccount => read_account(&entry, &t, host),
+        Op::AccountMethodNotAllowed { .. } => error(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "MethodNotAllowed",
+            "The account resource only supports GET.",
+        ),
+        Op::NotImplemented { message, .. } => not_implemented(message),
+        op => {
+            let self_url = format!("https://{host}{}/", t.prefix());
+            // Boxed: the storage path's future is large and the account read
+            // above should not carry (and move) it.
+            Box::pin(resources(dp, &entry, op, req, self_url)).await
+        }
+    }
+}
+
+fn not_implemented(message: &str) -> Response {
+    error(StatusCode::NOT_IMPLEMENTED, "NotImplemented", message)
+}
+
+fn read_account(entry: &crate::Entry, t: &Target, host: &str) -> Response {
+    let names_this_url = |u: &str| {
+        u.strip_prefix("https://")
+            .and_then(|r| r.strip_prefix(host))
+            .and_then(|r| r.strip_prefix(t.prefix()))
+            == Some("/")
+    };
+    let cached = entry.account_doc.lock().ok().and_then(|c| {
+        c.as_ref()
+            .filter(|(u, _)| names_this_url(u))
+            .map(|(_, b)| b.clone())
+    });
+    let body = match cached {
+        Some(b) => b,
+        None => {
+            let self_url = format!("https://{host}{}/", t.prefix());
+            let b = bytes::Bytes::from(account_document(&entry.account, &self_url).to_string());
+            if let Ok(mut c) = entry.account_doc.lock() {
+                *c = Some((self_url, b.clone()));
+            }
+            b
+        }
+    };
+    let mut r = Response::new(Body::from(body));
+    let h = r.headers_mut();
+    h.insert(http::header::CONTENT_TYPE, names::APPLICATION_JSON.clone());
+    h.insert(&names::X_MS_REQUEST_CHARGE, names::ONE.clone());
+    h.insert(&names::X_MS_ACTIVITY_ID, crate::activity_id().header());
+    r
+}
+
+/// Databases, containers, items and queries: read the body, then serve the
+/// operation on a blocking thread (SQLite).
+async fn resources(
+    dp: &Arc<DataPlane>,
+    entry: &crate::Entry,
+    op: Op,
+    req: Request<Body>,
+    self_url: String,
+) -> Response {
+    let (parts, body) = req.into_parts();
+    let body = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
+        Ok(b) => b,
+        Err(_) => {
+            return error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "RequestEntityTooLarge",
+                "The request body is too large.",
+            )
+        }
+    };
+    let core = dp.core().clone();
+    let account = entry.account.clone();
+    let if_match = header(&parts.headers, "if-match").map(str::to_string);
+    let result =
+        tokio::task::spawn_blocking(move || serve(&core, &account, op, if_match, &body, &self_url))
+            .await;
+    match result {
+        Ok(Ok(r)) => r,
+        Ok(Err(e)) => core_error(&e),
+        Err(_) => error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "InternalServerError",
+            "The request failed.",
+        ),
+    }
+}
+
+fn core_error(e: &CoreError) -> Response {
+    match e {
+        CoreError::ItemExists => error(
+            StatusCode::CONFLICT,
+            "Conflict",
+            "Entity with the specified id already exists in the system.",
+        ),
+        CoreError::ItemNotFound => error(
+            StatusCode::NOT_FOUND,
+            "NotFound",
+            "Entity with the specified id does not exist in the system.",
+        ),
+        CoreError::PreconditionFailed => error(
+            StatusCode::PRECONDITION_FAILED,
+            "PreconditionFailed",
+            "Operation cannot be performed because one of the specified precondition is not met.",
+        ),
+        other => crate::unavailable(other, "ServiceUnavailable", |code, message| {
+            error(StatusCode::SERVICE_UNAVAILABLE, code, message)
+        }),
+    }
+}
+
+fn not_found() -> Response {
+    core_error(&CoreError::ItemNotFound)
+}
+
+fn valid_id(id: &str) -> bool {
+    !id.is_empty() && id.len() <= 255 && !id.contains(['/', '\\', '?', '#']) && !id.ends_with(' ')
+}
+
+/// A resource id in Cosmos's shape: the parent's id bytes plus 4 of its own.
+fn rid(own: u32, parent: &[u8]) -> String {
+    let mut b = parent.to_vec();
+    b.extend_from_slice(&own.to_le_bytes());
+    base64::engine::general_purpose::STANDARD.encode(b)
+}
+
+fn random_u32() -> u32 {
+    let b = uuid::Uuid::new_v4().into_bytes();
+    u32::from_le_bytes([b[0], b[1], b[2], b[3]])
+}
+
+/// Adds the system properties to a stored resource body.
+fn system_props(
+    mut v: Map<String, Value>,
+    item: &DataItem,
+    self_link: &str,
+    extra: &[(&str, Value)],
+) -> Value {
+    v.insert(
+        "_rid".into(),
+        v.get("_rid")
+            .cloned()
+            .unwrap_or_else(|| json!(rid(u32::try_from(item.seq).unwrap_or(0), &[]))),
+    );
+    v.insert("_self".into(), json!(self_link));
+    v.insert("_etag".into(), json!(item.etag));
+    v.insert("_ts".into(), json!(item.ts));
+    for (k, val) in extra {
+        v.insert((*k).into(), val.clone());
+    }
+    Value::Object(v)
+}
+
+fn parse_body(body: &[u8]) -> Option<Map<String, Value>> {
+    match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Object(m)) => Some(m),
+        _ => None,
+    }
+}
+
+/// A create body: a JSON object with a valid `id` (`what` names it in the error).
+fn named_body(body: &[u8], what: &str) -> Result<(Map<String, Value>, String), Box<Response>> {
+    let m = parse_body(body).ok_or_else(|| Box::new(bad_body()))?;
+    match m.get("id").and_then(Value::as_str).filter(|i| valid_id(i)) {
+        Some(id) => {
+            let id = id.to_string();
+            Ok((m, id))
+        }
+        None => Err(Box::new(error(
+            StatusCode::BAD_REQUEST,
+            "BadRequest",
+            &format!("The {what} id is missing or invalid."),
+        ))),
+    }
+}
+
+fn bad_body() -> Response {
+    error(
+        StatusCode::BAD_REQUEST,
+        "BadRequest",
+        "The request body must be a JSON object.",
+    )
+}
+
+/// A stored item's body and its `_rid`.
+fn body_and_rid(item: &DataItem) -> (Map<String, Value>, String) {
+    let m: Map<String, Value> = serde_json::from_str(&item.body).unwrap_or_default();
+    let rid = m
+        .get("_rid")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    (m, rid)
+}
+
+fn render_db(item: &DataItem) -> Value {
+    let (m, rid) = body_and_rid(item);
+    system_props(
+        m,
+        item,
+        &format!("dbs/{rid}/"),
+        &[("_colls", json!("colls/")), ("_users", json!("users/"))],
+    )
+}
+
+fn render_coll(item: &DataItem, db_rid: &str) -> Value {
+    let (m, rid) = body_and_rid(item);
+    system_props(
+        m,
+        item,
+        &format!("dbs/{db_rid}/colls/{rid}/"),
+        &[
+            ("_docs", json!("docs/")),
+            ("_sprocs", json!("sprocs/")),
+            ("_triggers", json!("triggers/")),
+            ("_udfs", json!("udfs/")),
+            ("_conflicts", json!("conflicts/")),
+        ],
+    )
+}
+
+fn render_doc(item: &DataItem, db_rid: &str, coll_rid: &str) -> Value {
+    let (m, rid) = body_and_rid(item);
+    system_props(
+        m,
+        item,
+        &format!("dbs/{db_rid}/colls/{coll_rid}/docs/{rid}/"),
+        &[("_attachments", json!("attachments/"))],
+    )
+}
+
+fn rid_of(item: &DataItem) -> String {
+    serde_json::from_str::<Value>(&item.body)
+        .ok()
+        .and_then(|v| v.get("_rid").and_then(Value::as_str).map(str::to_string))
+        .unwrap_or_default()
+}
+
+fn etag_header(v: &Value) -> Vec<(&'static str, String)> {
+    v.get("_etag")
+        .and_then(Value::as_str)
+        .map(|e| vec![("etag", e.to_string())])
+        .unwrap_or_default()
+}
+
+/// Runs a resolved operation against the account's stored resources.
+fn serve(
+    core: &Keyrotor,
+    account: &Account,
+    op: Op,
+    if_match: Option<String>,
+    body: &[u8],
+    self_url: &str,
+) -> Result<Response, CoreError> {
+    let b64 = &base64::engine::general_purpose::STANDARD;
+    match op {
+        Op::ReadAccount => Ok(ok(StatusCode::OK, account_document(account, self_url), &[])),
+        Op::AccountMethodNotAllowed { .. } => Ok(error(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "MethodNotAllowed",
+            "The account resource only supports GET.",
+        )),
+        Op::NotImplemented { message, .. } => Ok(not_implemented(message)),
+        Op::ListDatabases => {
+            let dbs: Vec<Value> = core.items(account, "dbs")?.iter().map(render_db).collect();
+            let n = dbs.len();
+            Ok(ok(
+                StatusCode::OK,
+                json!({ "_rid": "", "Databases": dbs, "_count": n }),
+                &[("x-ms-item-count", n.to_string())],
+            ))
+        }
+        Op::CreateDatabase => {
+            let (mut m, id) = match named_body(body, "resource") {
+                Ok(x) => x,
+                Err(r) => return Ok(*r),
+            };
+            m.insert("_rid".into(), json!(rid(random_u32(), &[])));
+            let item = core.item_put(
+                account,
+                "dbs",
+                &id,
+                &Value::Object(m).to_string(),
+                &PutMode::Create,
+            )?;
+            let v = render_db(&item);
+            Ok(ok(StatusCode::CREATED, v.clone(), &etag_header(&v)))
+        }
+        Op::ReadDatabase { db } => match core.item(account, "dbs", &db)? {
+            Some(i) => Ok(ok(StatusCode::OK, render_db(&i), &[])),
+            None => Ok(not_found()),
+        },
+        Op::DeleteDatabase { db } => {
+            if !core.item_delete(account, "dbs", &db, if_match.as_deref())? {
+                return Ok(not_found());
+            }
+            core.items_delete_under(account, &format!("dbs/{db}"))?;
+            Ok(strip_body(ok(StatusCode::NO_CONTENT, Value::Null, &[])))
+        }
+        Op::ListContainers { db } => {
+            let Some(db_rid) = database_rid(core, account, &db)? else {
+                return Ok(not_found());
+            };
+            let list: Vec<Value> = core
+                .items(account, &format!("dbs/{db}/colls"))?
+                .iter()
+                .map(|i| render_coll(i, &db_rid))
+                .collect();
+            let n = list.len();
+            Ok(ok(
+                StatusCode::OK,
+                json!({ "_rid": db_rid, "DocumentCollections": list, "_count": n }),
+                &[("x-ms-item-count", n.to_string())],
+            ))
+        }
+        Op::CreateContainer { db } => {
+            let Some(db_rid) = database_rid(core, account, &db)? else {
+                return Ok(not_found());
+            };
+            let (mut m, id) = match named_body(body, "resource") {
+                Ok(x) => x,
+                Err(r) => return Ok(*r),
+            };
+            let db_rid_bytes = b64.decode(&db_rid).unwrap_or_default();
+            m.insert("_rid".into(), json!(rid(random_u32(), &db_rid_bytes)));
+            m.entry("partitionKey")
+                .or_insert(json!({ "paths": ["/id"], "kind": "Hash", "version": 2 }));
+            m.entry("indexingPolicy").or_insert(json!({
+                "indexingMode": "consistent", "automatic": true,
+                "includedPaths": [{ "path": "/*" }], "excludedPaths": [{ "path": "/\"_etag\"/?" }]
+            }));
+            m.entry("conflictResolutionPolicy").or_insert(json!({ "mode": "LastWriterWins", "conflictResolutionPath": "/_ts", "conflictResolutionProcedure": "" }));
+            m.entry("geospatialConfig")
+                .or_insert(json!({ "type": "Geography" }));
+            let item = core.item_put(
+                account,
+                &format!("dbs/{db}/colls"),
+                &id,
+                &Value::Object(m).to_string(),
+                &PutMode::Create,
+            )?;
+            let v = render_coll(&item, &db_rid);
+            Ok(ok(StatusCode::CREATED, v.clone(), &etag_header(&v)))
+        }
+        Op::ReadContainer { db, coll } => {
+            let Some(db_rid) = database_rid(core, account, &db)? else {
+                return Ok(not_found());
+            };
+            match core.item(account, &format!("dbs/{db}/colls"), &coll)? {
+                Some(i) => Ok(ok(StatusCode::OK, render_coll(&i, &db_rid), &[])),
+                None => Ok(not_found()),
+            }
+        }
+        Op::ReplaceContainer { db, coll } => {
+            let Some(db_rid) = database_rid(core, account, &db)? else {
+                return Ok(not_found());
+            };
+            let colls = format!("dbs/{db}/colls");
+            let Some(current) = core.item(account, &colls, &coll)? else {
+                return Ok(not_found());
+            };
+            let Some(mut m) = parse_body(body) else {
+                return Ok(bad_body());
+            };
+            m.insert("id".into(), json!(coll));
+            m.insert("_rid".into(), json!(rid_of(&current)));
+            let item = core.item_put(
+                account,
+                &colls,
+                &coll,
+                &Value::Object(m).to_string(),
+                &PutMode::Replace { if_match },
+            )?;
+            Ok(ok(StatusCode::OK, render_coll(&item, &db_rid), &[]))
+        }
+        Op::DeleteContainer { db, coll } => {
+            if database_rid(core, account, &db)?.is_none() {
+                return Ok(not_found());
+            }
+            let colls = format!("dbs/{db}/colls");
+            if !core.item_delete(account, &colls, &coll, if_match.as_deref())? {
+                return Ok(not_found());
+            }
+            core.items_delete_under(account, &format!("{colls}/{coll}"))?;
+            Ok(strip_body(ok(StatusCode::NO_CONTENT, Value::Null, &[])))
+        }
+        Op::ReadPartitionKeyRanges { db, coll } => {
+            let Some(c) = container(core, account, &db, &coll)? else {
+                return Ok(not_found());
+            };
+            let (db_rid, coll_rid) = (&c.db_rid, &c.coll_rid);
+            Ok(ok(
+                StatusCode::OK,
+                json!({ "_rid": coll_rid, "PartitionKeyRanges": [{
+                    "_rid": coll_rid, "id": "0", "_etag": "\"0\"", "minInclusive": "", "maxExclusive": "FF",
+                    "ridPrefix": 0, "_self": format!("dbs/{db_rid}/colls/{coll_rid}/pkranges/0/"), "throughputFraction": 1,
+                    "status": "online", "parents": [], "_ts": c.ts, "lsn": 1
+                }], "_count": 1 }),
+                &[("x-ms-item-count", "1".into())],
+            ))
+        }
+        Op::ReadFeed { db, coll } => {
+            let Some(c) = container(core, account, &db, &coll)? else {
+                return Ok(not_found());
+            };
+            let list: Vec<Value> = core
+                .items(account, &c.docs)?
+                .iter()
+                .map(|i| render_doc(i, &c.db_rid, &c.coll_rid))
+                .collect();
+            let n = list.len();
+            Ok(ok(
+                StatusCode::OK,
+                json!({ "_rid": c.coll_rid, "Documents": list, "_count": n }),
+                &[("x-ms-item-count", n.to_string())],
+            ))
+        }
+        Op::QueryPlan { db, coll } => {
+            if container(core, account, &db, &coll)?.is_none() {
+                return Ok(not_found());
+            }
+            Ok(ok(
+                StatusCode::OK,
+                json!({
+                    "partitionedQueryExecutionInfoVersion": 2,
+                    "queryInfo": {
+                        "distinctType": "None", "top": null, "offset": null, "limit": null, "orderBy": [],
+                        "orderByExpressions": [], "groupByExpressions": [], "groupByAliases": [], "aggregates": [],
+                        "groupByAliasToAggregateType": {}, "rewrittenQuery": "", "hasSelectValue": false,
+                        "dCountInfo": null, "hasNonStreamingOrderBy": false
+                    },
+                    "queryRanges": [{ "min": "", "max": "FF", "isMinInclusive": true, "isMaxInclusive": false }]
+                }),
+                &[],
+            ))
+        }
+        Op::Query { db, coll } => {
+            let Some(c) = container(core, account, &db, &coll)? else {
+                return Ok(not_found());
+            };
+            let spec: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+            let Some(sql) = spec.get("query").and_then(Value::as_str) else {
+                return Ok(bad_request(
+                    "The query body must be {\"query\": \"...\", \"parameters\": [...]}.",
+                ));
+            };
+            let mut params = Map::new();
+            if let Some(list) = spec.get("parameters").and_then(Value::as_array) {
+                for p in list {
+                    if let (Some(n), Some(v)) =
+                        (p.get("name").and_then(Value::as_str), p.get("value"))
+                    {
+                        params.insert(n.to_string(), v.clone());
+                    }
+                }
+            }
+            let q = match query::parse(sql, &params) {
+                Ok(q) => q,
+                Err(QueryError::Syntax(m)) => {
+                    return Ok(bad_request(&format!("Syntax error: {m}")))
+                }
+                Err(QueryError::Unsupported(m)) => return Ok(not_implemented(&m)),
+            };
+            let list: Vec<Value> = core
+                .items(account, &c.docs)?
+                .iter()
+                .map(|i| render_doc(i, &c.db_rid, &c.coll_rid))
+                .filter(|d| q.matches(d))
+                .collect();
+            let n = list.len();
+            Ok(ok(
+                StatusCode::OK,
+                json!({ "_rid": c.coll_rid, "Documents": list, "_count": n }),
+                &[("x-ms-item-count", n.to_string())],
+            ))
+        }
+        Op::CreateItem { db, coll } => put_item(core, account, &db, &coll, body, None),
+        Op::UpsertItem { db, coll } => put_item(core, account, &db, &coll, body, Some(if_match)),
+        Op::ReadItem { db, coll, id } => {
+            let Some(c) = container(core, account, &db, &coll)? else {
+                return Ok(not_found());
+            };
+            match core.item(account, &c.docs, &id)? {
+                Some(i) => {
+                    let v = render_doc(&i, &c.db_rid, &c.coll_rid);
+                    Ok(ok(StatusCode::OK, v.clone(), &etag_header(&v)))
+                }
+                None => Ok(not_found()),
+            }
+        }
+        Op::ReplaceItem { db, coll, id } => {
+            let Some(c) = container(core, account, &db, &coll)? else {
+                return Ok(not_found());
+            };
+            let Some(current) = core.item(account, &c.docs, &id)? else {
+                return Ok(not_found());
+            };
+            let Some(mut m) = parse_body(body) else {
+                return Ok(bad_body());
+            };
+            if m.get("id").and_then(Value::as_str) != Some(id.as_str()) {
+                return Ok(bad_request(
+                    "The id in the body must match the id in the URL.",
+                ));
+            }
+            for k in ["_rid", "_self", "_etag", "_ts", "_attachments"] {
+                m.remove(k);
+            }
+            m.insert("_rid".into(), json!(rid_of(&current)));
+            let item = core.item_put(
+                account,
+                &c.docs,
+                &id,
+                &Value::Object(m).to_string(),
+                &PutMode::Replace { if_match },
+            )?;
+            let v = render_doc(&item, &c.db_rid, &c.coll_rid);
+            Ok(ok(StatusCode::OK, v.clone(), &etag_header(&v)))
+        }
+        Op::DeleteItem { db, coll, id } => {
+            let Some(c) = container(core, account, &db, &coll)? else {
+                return Ok(not_found());
+            };
+            if core.item_delete(account, &c.docs, &id, if_match.as_deref())? {
+                Ok(strip_body(ok(StatusCode::NO_CONTENT, Value::Null, &[])))
+            } else {
+                Ok(not_found())
+            }
+        }
+    }
+}
+
+/// The `_rid` of a database, `None` when it does not exist.
+fn database_rid(core: &Keyrotor, account: &Account, db: &str) -> Result<Option<String>, CoreError> {
+    Ok(core.item(account, "dbs", db)?.map(|i| rid_of(&i)))
+}
+
+/// An existing container: its parent's and its own `_rid`, its timestamp
+/// and the collection name of its items.
+struct Container {
+    db_rid: String,
+    coll_rid: String,
+    ts: i64,
+    docs: String,
+}
+
+fn container(
+    core: &Keyrotor,
+    account: &Account,
+    db: &str,
+    coll: &str,
+) -> Result<Option<Container>, CoreError> {
+    let Some(db_rid) = database_rid(core, account, db)? else {
+        return Ok(None);
+    };
+    let Some(c) = core.item(account, &format!("dbs/{db}/colls"), coll)? else {
+        return Ok(None);
+    };
+    Ok(Some(Container {
+        db_rid,
+        coll_rid: rid_of(&c),
+        ts: c.ts,
+        docs: format!("dbs/{db}/colls/{coll}/docs"),
+    }))
+}
+
+/// Creates an item, or upserts it (`upsert` carries the upsert's `If-Match`).
+fn put_item(
+    core: &Keyrotor,
+    account: &Account,
+    db: &str,
+    coll: &str,
+    body: &[u8],
+    upsert: Option<Option<String>>,
+) -> Result<Response, CoreError> {
+    let Some(c) = container(core, account, db, coll)? else {
+        return Ok(not_found());
+    };
+    let (mut m, id) = match named_body(body, "document") {
+        Ok(x) => x,
+        Err(r) => return Ok(*r),
+    };
+    let existing = core.item(account, &c.docs, &id)?;
+    let coll_rid_bytes = base64::engine::general_purpose::STANDARD
+        .decode(&c.coll_rid)
+        .unwrap_or_default();
+    let doc_rid = existing
+        .as_ref()
+        .map(rid_of)
+        .unwrap_or_else(|| rid(random_u32(), &coll_rid_bytes));
+    for k in ["_rid", "_self", "_etag", "_ts", "_attachments"] {
+        m.remove(k);
+    }
+    m.insert("_rid".into(), json!(doc_rid));
+    let is_upsert = upsert.is_some();
+    let mode = match upsert {
+        Some(if_match) => PutMode::Upsert { if_match },
+        None => PutMode::Create,
+    };
+    let item = core.item_put(account, &c.docs, &id, &Value::Object(m).to_string(), &mode)?;
+    let v = render_doc(&item, &c.db_rid, &c.coll_rid);
+    let status = if is_upsert && existing.is_some() {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
+    Ok(ok(status, v.clone(), &etag_header(&v)))
+}
+
+/// The database account document (`GET /`). Its only location is the URL the
+/// client used, so the SDK keeps talking to this endpoint.
+fn account_document(account: &Account, self_url: &str) -> Value {
+    let loc = json!([{ "name": account.location, "databaseAccountEndpoint": self_url }]);
+    json!({
+        "_self": "", "id": account.name.as_str(), "_rid": format!("{}.documents.keyrotor", account.name),
+        "media": "//media/", "addresses": "//addresses/", "_dbs": "//dbs/",
+        "writableLocations": loc, "readableLocations": loc,
+        "enableMultipleWriteLocations": false,
+        "userReplicationPolicy": { "asyncReplication": false, "minReplicaSetSize": 1, "maxReplicasetSize": 1 },
+        "userConsistencyPolicy": { "defaultConsistencyLevel": "Session" },
+        "systemReplicationPolicy": { "minReplicaSetSize": 1, "maxReplicasetSize": 1 },
+        "readPolicy": { "primaryReadCoefficient": 1, "secondaryReadCoefficient": 1 },
+        "queryEngineConfiguration": "{\"maxSqlQueryInputLength\":262144,\"maxJoinsPerSqlQuery\":5,\"maxLogicalAndPerSqlQuery\":500,\"maxLogicalOrPerSqlQuery\":500,\"maxUdfRefPerSqlQuery\":10,\"maxInExpressionItemsCount\":16000,\"queryMaxInMemorySortDocumentCount\":500,\"maxQueryRequestTimeoutFraction\":0.9,\"sqlAllowNonFiniteNumbers\":false,\"sqlAllowAggregateFunctions\":true,\"sqlAllowSubQuery\":true,\"sqlAllowScalarSubQuery\":true,\"allowNewKeywords\":true,\"sqlAllowLike\":true,\"sqlAllowGroupByClause\":true,\"maxSpatialQueryCells\":12,\"spatialMaxGeometryPointCount\":256,\"sqlDisableOptimizationFlags\":0,\"sqlAllowTop\":true,\"enableSpatialIndexing\":true}"
+    })
+}
+
+fn strip_body(r: Response) -> Response {
+    let (p, _) = r.into_parts();
+    Response::from_parts(p, Body::empty())
+}
