@@ -1,0 +1,198 @@
+//! What the integration tests that start the real binary share: a scratch
+//! data directory, the server process, and an ARM client signed in as the
+//! bootstrap administrator.
+#![allow(
+    dead_code,
+    reason = "each test crate uses a different part of this module"
+)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_keyrotor");
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// A scratch directory (removed when the first value drops), the data
+/// directory inside it, and a free port.
+pub fn scratch() -> (tempfile::TempDir, PathBuf, u16) {
+    let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let dir = tmp.path().join("data");
+    (tmp, dir, free_port())
+}
+
+pub struct Server {
+    pub child: Child,
+    pub port: u16,
+    pub dir: PathBuf,
+}
+
+impl Server {
+    pub fn start(dir: &Path, port: u16) -> Server {
+        Self::start_with(dir, port, &[])
+    }
+
+    pub fn start_with(dir: &Path, port: u16, extra: &[&str]) -> Server {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.with_extension("log"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let child = Command::new(BIN)
+            .args(["serve", "--data-dir"])
+            .arg(dir)
+            .args(["--listen", &format!("127.0.0.1:{port}")])
+            .args(extra)
+            .env("KEYROTOR_LOG", "debug")
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .unwrap_or_else(|e| panic!("{e}"));
+        let mut s = Server {
+            child,
+            port,
+            dir: dir.to_path_buf(),
+        };
+        s.wait_listening();
+        s
+    }
+
+    pub fn wait_listening(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!("keyrotor exited early: {status}");
+            }
+            // A connection that is its own peer is a TCP self-connect (the
+            // kernel picked the port as the probe's source port while nothing
+            // listened), not the server: keep waiting.
+            if let Ok(s) = std::net::TcpStream::connect(("127.0.0.1", self.port)) {
+                if s.local_addr().ok() != s.peer_addr().ok() {
+                    return;
+                }
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        panic!("keyrotor did not start listening");
+    }
+
+    pub fn bootstrap(&self) -> Value {
+        let text = std::fs::read_to_string(self.dir.join("bootstrap.json"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.with_extension("log")).unwrap_or_default()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub struct Api {
+    pub http: reqwest::Client,
+    pub base: String,
+    pub token: String,
+    pub sub: String,
+}
+
+pub async fn api(server: &Server) -> Api {
+    let b = server.bootstrap();
+    let s = |k: &str| {
+        b[k].as_str()
+            .unwrap_or_else(|| panic!("bootstrap lacks {k}"))
+            .to_string()
+    };
+    let ca = std::fs::read(s("caCert")).unwrap_or_else(|e| panic!("{e}"));
+    let http = reqwest::Client::builder()
+        .use_rustls_tls()
+        .add_root_certificate(reqwest::Certificate::from_pem(&ca).unwrap_or_else(|e| panic!("{e}")))
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let tok: Value = http
+        .post(format!(
+            "{}/{}/oauth2/v2.0/token",
+            s("authority"),
+            s("tenantId")
+        ))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", &s("clientId")),
+            ("client_secret", &s("clientSecret")),
+            ("scope", "https://management.azure.com/.default"),
+        ])
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .json()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    Api {
+        http,
+        base: s("resourceManager"),
+        token: tok["access_token"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no token: {tok}"))
+            .to_string(),
+        sub: s("subscriptionId"),
+    }
+}
+
+impl Api {
+    /// Creates group `rg1` and the Batch account at [`BATCH`].
+    pub async fn create_batch_account(&self) {
+        for path in ["/resourcegroups/rg1", BATCH] {
+            self.ok(
+                reqwest::Method::PUT,
+                path,
+                Some(json!({"location": "westus"})),
+            )
+            .await;
+        }
+    }
+
+    pub async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> reqwest::Result<(u16, Value)> {
+        let url = format!(
+            "{}/subscriptions/{}{path}?api-version=2025-06-01",
+            self.base, self.sub
+        );
+        let mut r = self.http.request(method, url).bearer_auth(&self.token);
+        r = match body {
+            Some(b) => r.json(&b),
+            None => r.header("content-length", "0"),
+        };
+        let resp = r.send().await?;
+        let status = resp.status().as_u16();
+        let v = resp.json().await.unwrap_or(Value::Null);
+        Ok((status, v))
+    }
+
+    pub async fn ok(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        let (status, v) = self
+            .send(method, path, body)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!((200..300).contains(&status), "{status}: {v}");
+        v
+    }
+}
+
+pub const BATCH: &str = "/resourceGroups/rg1/providers/Microsoft.Batch/batchAccounts/crash1";
