@@ -182,10 +182,9 @@ pub fn router(state: Arc<ArmState>) -> Router {
 /// (`GET {arm}/metadata/endpoints`). No authentication, as in Azure.
 async fn metadata_endpoints(State(st): State<Arc<ArmState>>) -> Response {
     let url = st.endpoints.arm();
-    let vault_suffix = st.endpoints.dns_suffix.as_ref().map_or_else(
-        || "vault.azure.net".to_string(),
-        |s| format!("vault.{s}{}", st.endpoints.port),
-    );
+    // Where vaults really live (`{vault}.vault.localhost:PORT` by default),
+    // so that `az keyvault … --vault-name` reaches this service.
+    let vault_suffix = format!("{}{}", st.endpoints.vault_suffix(), st.endpoints.port);
     Json(json!({
         "name": "keyrotor",
         "portal": url,

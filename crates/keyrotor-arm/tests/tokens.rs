@@ -220,3 +220,22 @@ async fn signing_key_rotation_keeps_old_tokens_valid() {
     let (s, _) = e.call("GET", &e.group_path("rg3"), &e.token(), "").await;
     assert_eq!(s, StatusCode::OK);
 }
+
+/// `/metadata/endpoints` names the vault DNS suffix vaults really live
+/// under, so `az keyvault … --vault-name` reaches this service (it said
+/// `vault.azure.net` while vaults were at `vault.localhost`).
+#[tokio::test]
+async fn metadata_advertises_the_vault_suffix_in_use() {
+    let e = env();
+    let (s, v) = e.call("GET", "/metadata/endpoints", "", "").await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(v["suffixes"]["keyVaultDns"], "vault.localhost:8443", "{v}");
+    let vault = e.state.endpoints.vault("kv1");
+    assert_eq!(
+        vault,
+        format!(
+            "https://kv1.{}/",
+            v["suffixes"]["keyVaultDns"].as_str().unwrap_or_default()
+        )
+    );
+}
