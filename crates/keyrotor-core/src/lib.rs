@@ -180,6 +180,20 @@ const META_TENANT: &str = "tenant_id";
 const META_SUBSCRIPTION: &str = "subscription_id";
 const META_ADMIN: &str = "admin_client_id";
 
+/// The normalized scope under which a deletion revokes role assignments.
+/// Never empty: an empty scope key would revoke every assignment, so a
+/// scope that does not normalize is refused (and changes nothing).
+fn revocation_scope(scope: &str) -> Result<String> {
+    rbac::normalize_scope(scope)
+        .filter(|s| s.len() > 1)
+        .ok_or_else(|| {
+            Error::InvalidInput(format!(
+                "'{}' is not a scope whose role assignments can be revoked",
+                scope.chars().take(200).collect::<String>()
+            ))
+        })
+}
+
 fn key_context(account: &Account, slot: KeySlot, generation: u64) -> Vec<u8> {
     format!(
         "keyrotor/account-key/v1/{}/{}/{}",
@@ -873,7 +887,7 @@ impl Keyrotor {
     ) -> Result<usize> {
         self.check_subscription(dir, sub)?;
         let audit = self.audit(actor, "group.delete", name.to_string(), String::new());
-        let scope = rbac::normalize_scope(&rbac::group_scope(sub, name)).unwrap_or_default();
+        let scope = revocation_scope(&rbac::group_scope(sub, name))?;
         let mut retired = Vec::new();
         for kind in [AccountKind::Cosmos, AccountKind::Batch, AccountKind::Ai] {
             for a in self.store.accounts(sub, Some(name), kind)? {
@@ -1034,13 +1048,12 @@ impl Keyrotor {
             account_target(account),
             String::new(),
         );
-        let scope = rbac::normalize_scope(&rbac::account_scope(
+        let scope = revocation_scope(&rbac::account_scope(
             account.kind,
             &account.subscription,
             &account.resource_group,
             &account.name,
-        ))
-        .unwrap_or_default();
+        ))?;
         let keys = self.store.keys(account.id)?;
         let deleted = self.store.delete_account(account.id, &scope, &audit)?;
         self.bump();
@@ -1331,4 +1344,24 @@ pub fn normalize_location(location: &str) -> Result<String> {
         )));
     }
     Ok(l)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A deletion never revokes under the root or an empty scope key (the
+    /// "revoke everything" fallback the review found).
+    #[test]
+    fn revocation_scopes_are_never_empty() {
+        for bad in ["", "/", "subscriptions/x", "relative"] {
+            assert!(revocation_scope(bad).is_err(), "{bad:?}");
+        }
+        assert_eq!(
+            revocation_scope("/subscriptions/X/resourceGroups/RG")
+                .ok()
+                .as_deref(),
+            Some("/subscriptions/x/resourcegroups/rg")
+        );
+    }
 }

@@ -209,30 +209,40 @@ impl IsoDuration {
     }
 
     /// `t` plus this duration (calendar years and months; the day of the
-    /// month is clamped, as 31 January + P1M is 28/29 February).
-    pub fn after(self, t: OffsetDateTime) -> OffsetDateTime {
-        add_months(t, self.months_total())
-            + time::Duration::days(i64::from(self.days))
-            + time::Duration::seconds(i64::from(self.seconds))
+    /// month is clamped, as 31 January + P1M is 28/29 February). `None` when
+    /// the result is outside the calendar `time` represents (a client can
+    /// set an expiry near year -9999 or 9999).
+    pub fn after(self, t: OffsetDateTime) -> Option<OffsetDateTime> {
+        add_months(t, self.months_total())?
+            .checked_add(time::Duration::days(i64::from(self.days)))?
+            .checked_add(time::Duration::seconds(i64::from(self.seconds)))
     }
 
-    /// `t` minus this duration.
-    pub fn before(self, t: OffsetDateTime) -> OffsetDateTime {
-        add_months(t, -self.months_total())
-            - time::Duration::days(i64::from(self.days))
-            - time::Duration::seconds(i64::from(self.seconds))
+    /// `t` minus this duration; `None` out of range, as for [`Self::after`].
+    pub fn before(self, t: OffsetDateTime) -> Option<OffsetDateTime> {
+        add_months(t, -self.months_total())?
+            .checked_sub(time::Duration::days(i64::from(self.days)))?
+            .checked_sub(time::Duration::seconds(i64::from(self.seconds)))
+    }
+
+    /// Whether the duration is at least `days` long (from the Unix epoch,
+    /// where every duration keyrotor accepts is in range).
+    fn at_least_days(self, days: i64) -> bool {
+        let epoch = OffsetDateTime::UNIX_EPOCH;
+        self.after(epoch)
+            .is_some_and(|t| t - epoch >= time::Duration::days(days))
     }
 }
 
-fn add_months(t: OffsetDateTime, delta: i64) -> OffsetDateTime {
+fn add_months(t: OffsetDateTime, delta: i64) -> Option<OffsetDateTime> {
     let total = i64::from(t.month() as u8) - 1 + delta;
-    let year = t.year() + i32::try_from(total.div_euclid(12)).unwrap_or(0);
-    let month = u8::try_from(total.rem_euclid(12) + 1)
-        .ok()
-        .and_then(|m| time::Month::try_from(m).ok())
-        .unwrap_or(time::Month::January);
+    let year = i64::from(t.year()).checked_add(total.div_euclid(12))?;
+    let year = i32::try_from(year).ok()?;
+    let month = time::Month::try_from(u8::try_from(total.rem_euclid(12) + 1).ok()?).ok()?;
     let day = t.day().min(month.length(year));
-    time::Date::from_calendar_date(year, month, day).map_or(t, |d| t.replace_date(d))
+    time::Date::from_calendar_date(year, month, day)
+        .ok()
+        .map(|d| t.replace_date(d))
 }
 
 impl std::fmt::Display for IsoDuration {
@@ -784,9 +794,18 @@ impl Keyrotor {
         let attrs = ObjectAttributes {
             enabled: Some(true),
             not_before: None,
-            expires: policy
-                .and_then(|p| p.expiry)
-                .map(|d| d.after(at).unix_timestamp()),
+            expires: match policy.and_then(|p| p.expiry) {
+                Some(d) => Some(
+                    d.after(at)
+                        .ok_or_else(|| {
+                            Error::InvalidInput(
+                                "the policy's expiry is out of range from now".into(),
+                            )
+                        })?
+                        .unix_timestamp(),
+                ),
+                None => None,
+            },
         };
         self.insert_object(
             actor,
@@ -826,10 +845,8 @@ impl Keyrotor {
         expiry: Option<IsoDuration>,
     ) -> Result<RotationPolicy> {
         let key = self.object(vault, Collection::Keys, name, None)?;
-        let day = time::Duration::days(1);
-        let epoch = OffsetDateTime::UNIX_EPOCH;
         if let Some(e) = expiry {
-            if e.after(epoch) - epoch < 28 * day {
+            if !e.at_least_days(28) {
                 return Err(Error::InvalidInput(
                     "expiryTime must be at least 28 days (P28D)".into(),
                 ));
@@ -837,7 +854,7 @@ impl Keyrotor {
         }
         for a in &actions {
             match a.trigger {
-                Trigger::AfterCreate(d) if d.after(epoch) - epoch < 7 * day => {
+                Trigger::AfterCreate(d) if !d.at_least_days(7) => {
                     return Err(Error::InvalidInput(
                         "timeAfterCreate must be at least 7 days (P7D)".into(),
                     ))
@@ -914,19 +931,31 @@ impl Keyrotor {
             let Ok(latest) = self.object(vault, Collection::Keys, &name_key, None) else {
                 continue;
             };
+            // A trigger whose time is outside the calendar is never due
+            // (an expiry near year -9999 must not stop the runner).
             let due = policy.actions.iter().any(|a| {
                 a.action == ActionType::Rotate
                     && match a.trigger {
-                        Trigger::AfterCreate(d) => d.after(latest.created_at) <= at,
+                        Trigger::AfterCreate(d) => {
+                            d.after(latest.created_at).is_some_and(|t| t <= at)
+                        }
                         Trigger::BeforeExpiry(d) => latest.attributes.expires.is_some_and(|e| {
                             OffsetDateTime::from_unix_timestamp(e)
-                                .is_ok_and(|exp| d.before(exp) <= at)
+                                .ok()
+                                .and_then(|exp| d.before(exp))
+                                .is_some_and(|t| t <= at)
                         }),
                     }
             });
             if due {
-                let o = self.rotate_key_at(&actor, vault, &name_key, at, "key.rotate.policy")?;
-                done.push((vault.name.to_string(), o.name, o.version));
+                // One key that cannot rotate does not hold up the others.
+                match self.rotate_key_at(&actor, vault, &name_key, at, "key.rotate.policy") {
+                    Ok(o) => done.push((vault.name.to_string(), o.name, o.version)),
+                    Err(e @ (Error::Unavailable(_) | Error::Storage(_))) => return Err(e),
+                    Err(e) => {
+                        tracing::warn!(vault = %vault.name, key = %name_key, error = %e, "rotation policy could not rotate this key; the others go on");
+                    }
+                }
             }
         }
         Ok(done)
@@ -1336,21 +1365,58 @@ mod tests {
         }
         let t = time::macros::datetime!(2026-01-31 12:00 UTC);
         assert_eq!(
-            p("P1M").map(|d| d.after(t)),
+            p("P1M").and_then(|d| d.after(t)),
             Some(time::macros::datetime!(2026-02-28 12:00 UTC))
         );
         assert_eq!(
-            p("P1Y").map(|d| d.after(t)),
+            p("P1Y").and_then(|d| d.after(t)),
             Some(time::macros::datetime!(2027-01-31 12:00 UTC))
         );
         assert_eq!(
-            p("P7D").map(|d| d.before(t)),
+            p("P7D").and_then(|d| d.before(t)),
             Some(time::macros::datetime!(2026-01-24 12:00 UTC))
         );
         assert_eq!(
             p("P1Y2M3DT4S").map(|d| d.to_string()).as_deref(),
             Some("P1Y2M3DT4S")
         );
+    }
+
+    proptest::proptest! {
+        /// Calendar arithmetic never panics over the whole range `time`
+        /// represents (and so the whole range a client can set as `exp`),
+        /// and answers `None` exactly when the result leaves it.
+        #[test]
+        fn durations_never_panic_over_the_full_timestamp_range(
+            ts in OffsetDateTime::new_utc(time::Date::MIN, time::Time::MIDNIGHT).unix_timestamp()
+                ..=OffsetDateTime::new_utc(time::Date::MAX, time::Time::MIDNIGHT).unix_timestamp(),
+            years in 0u32..=100, months in 0u32..=1200, days in 0u32..=36_500, seconds in 0u32..=400_000,
+        ) {
+            let t = OffsetDateTime::from_unix_timestamp(ts).expect("in range");
+            let d = IsoDuration { years, months, days, seconds };
+            if let Some(later) = d.after(t) {
+                proptest::prop_assert!(later >= t);
+            }
+            if let Some(earlier) = d.before(t) {
+                proptest::prop_assert!(earlier <= t);
+            }
+            // Far from the ends, both are defined.
+            if (-300_000_000_000..=200_000_000_000).contains(&ts) {
+                proptest::prop_assert!(d.after(t).is_some() && d.before(t).is_some());
+            }
+        }
+    }
+
+    #[test]
+    fn durations_at_the_ends_of_the_calendar_are_none() {
+        let min = OffsetDateTime::new_utc(time::Date::MIN, time::Time::MIDNIGHT);
+        let max = OffsetDateTime::new_utc(time::Date::MAX, time::Time::MIDNIGHT);
+        let p7d = IsoDuration::parse("P7D").expect("P7D");
+        assert_eq!(p7d.before(min), None);
+        assert_eq!(p7d.after(max), None);
+        let p1y = IsoDuration::parse("P1Y").expect("P1Y");
+        assert_eq!(p1y.before(min), None);
+        assert_eq!(p1y.after(max), None);
     }
 
     #[test]

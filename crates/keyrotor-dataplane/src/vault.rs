@@ -266,10 +266,17 @@ fn attributes(
         match a.get(k) {
             None => Ok(cur),
             Some(Value::Null) => Ok(None),
+            // Years 1 to 9999: what every client's date type can hold, and
+            // far from the ends of the calendar the core computes in.
             Some(v) => v
                 .as_i64()
+                .filter(|t| (-62_135_596_800..=253_402_300_799).contains(t))
                 .map(Some)
-                .ok_or_else(|| bad(&format!("'attributes.{k}' must be Unix seconds"))),
+                .ok_or_else(|| {
+                    bad(&format!(
+                        "'attributes.{k}' must be Unix seconds between the years 1 and 9999"
+                    ))
+                }),
         }
     };
     Ok(ObjectAttributes {

@@ -257,6 +257,13 @@ fn migrate(conn: &mut Connection) -> StoreResult<()> {
 
 /// Deletes the role assignments at `scope_key` and every scope below it.
 fn revoke_under(conn: &Connection, scope_key: &str) -> StoreResult<()> {
+    // The root or an empty key would revoke every assignment: never a
+    // deletion's scope (the transaction fails and changes nothing).
+    if scope_key.len() <= 1 || !scope_key.starts_with('/') {
+        return Err(StoreError::Corrupt(format!(
+            "refusing to revoke role assignments under '{scope_key}'"
+        )));
+    }
     let like = format!(
         "{}/%",
         scope_key

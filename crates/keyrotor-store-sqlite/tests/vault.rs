@@ -118,7 +118,7 @@ fn policies_rotate_on_time_once_with_audit_and_material_stays_sealed() {
     let two_years = IsoDuration::parse("P2Y").unwrap_or_else(|| panic!());
     assert_eq!(
         latest.attributes.expires,
-        Some(two_years.after(later).unix_timestamp())
+        two_years.after(later).map(OffsetDateTime::unix_timestamp)
     );
     drop(core);
 
@@ -160,4 +160,108 @@ fn policies_rotate_on_time_once_with_audit_and_material_stays_sealed() {
         .run_rotation_policies(far)
         .unwrap_or_default()
         .is_empty());
+}
+
+/// Issue 13 item 7: a key whose expiry is near the start of the calendar
+/// (a Crypto Officer may set `exp` to year -9999) with a `timeBeforeExpiry`
+/// policy made the runner panic, so no policy after it ever ran. Now its
+/// trigger is never due and the other keys rotate.
+#[test]
+fn an_expiry_at_the_end_of_the_calendar_does_not_stall_the_runner() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let (core, dir) = open(&tmp.path().join("db"));
+    let a = Actor("t".into());
+    let g = ResourceGroupName::parse("rg").expect("group name");
+    core.put_group(
+        &dir,
+        &a,
+        &dir.subscription_id,
+        &g,
+        "westus",
+        BTreeMap::new(),
+    )
+    .expect("group");
+    let spec = |_: ()| VaultSpec {
+        location: "westus".into(),
+        tags: BTreeMap::new(),
+        document: "{}".into(),
+        settings: VaultSettings {
+            soft_delete_days: 7,
+            purge_protection: false,
+        },
+    };
+    let (v1, _) = core
+        .put_vault(
+            &dir,
+            &a,
+            &dir.subscription_id,
+            &g,
+            &VaultName::parse("kv-a").expect("name"),
+            spec(()),
+        )
+        .expect("vault");
+    let (v2, _) = core
+        .put_vault(
+            &dir,
+            &a,
+            &dir.subscription_id,
+            &g,
+            &VaultName::parse("kv-b").expect("name"),
+            spec(()),
+        )
+        .expect("vault");
+    let ancient = OffsetDateTime::new_utc(time::Date::MIN, time::Time::MIDNIGHT).unix_timestamp();
+    core.create_key(
+        &a,
+        &v1,
+        "evil",
+        KeySpec::Oct(256),
+        keyrotor_core::vault::ObjectAttributes {
+            enabled: Some(true),
+            not_before: None,
+            expires: Some(ancient),
+        },
+        "{}".into(),
+    )
+    .expect("key");
+    let p7d = IsoDuration::parse("P7D").expect("P7D");
+    core.set_rotation_policy(
+        &a,
+        &v1,
+        "evil",
+        vec![LifetimeAction {
+            trigger: Trigger::BeforeExpiry(p7d),
+            action: ActionType::Rotate,
+        }],
+        IsoDuration::parse("P1Y"),
+    )
+    .expect("policy");
+    core.create_key(
+        &a,
+        &v2,
+        "good",
+        KeySpec::Oct(256),
+        Default::default(),
+        "{}".into(),
+    )
+    .expect("key");
+    core.set_rotation_policy(
+        &a,
+        &v2,
+        "good",
+        vec![LifetimeAction {
+            trigger: Trigger::AfterCreate(p7d),
+            action: ActionType::Rotate,
+        }],
+        None,
+    )
+    .expect("policy");
+    let later = OffsetDateTime::now_utc() + time::Duration::days(8);
+    let done = core.run_rotation_policies(later).expect("the runner runs");
+    assert_eq!(
+        done.iter()
+            .map(|(v, k, _)| (v.as_str(), k.as_str()))
+            .collect::<Vec<_>>(),
+        [("kv-b", "good")]
+    );
 }
