@@ -787,8 +787,6 @@ impl Operation {
     }
 }
 
-/// Splits and percent-decodes a path. Refuses encoded slashes and invalid
-/// UTF-8 so one segment can never become two (or a different name).
 /// Whether a request path has a `.` or `..` segment (also percent-encoded,
 /// or with a `;` parameter). keyrotor never resolves them: such a path is
 /// refused as a whole (400), so no spelling of one resource reaches another.
@@ -800,6 +798,8 @@ pub fn has_dot_segment(path: &str) -> bool {
     })
 }
 
+/// Splits and percent-decodes a path. Refuses encoded slashes and invalid
+/// UTF-8 so one segment can never become two (or a different name).
 pub fn split_path(path: &str) -> Option<Vec<String>> {
     path.split('/')
         .filter(|s| !s.is_empty())

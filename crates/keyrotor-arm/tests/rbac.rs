@@ -652,6 +652,36 @@ async fn principal_credentials_belong_to_their_owners() {
         )
         .await;
     assert_eq!(s, StatusCode::OK);
+    // A deleted owner owns nothing, even with a token that has not expired.
+    let (s, v) = e
+        .call(
+            "rootcontrib",
+            &Method::POST,
+            sp,
+            &json!({"displayName": "app2"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let app2 = v["clientId"].as_str().expect("client id").to_string();
+    let token = e.token("rootcontrib");
+    let (s, _) = e
+        .call(
+            "admin",
+            &Method::DELETE,
+            &format!("{sp}/{}", rc.client_id),
+            &Value::Null,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let req = Request::builder()
+        .method(Method::POST)
+        .uri(format!("{sp}/{app2}/addSecret?api-version=2022-04-01"))
+        .header("authorization", format!("Bearer {token}"))
+        .header("content-type", "application/json")
+        .body(Body::from("{}"))
+        .expect("request");
+    let (s, v) = common::send(&e.app, req).await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
     // Unknown principals: 404 for the administrator, 403 for anybody else
     // (no oracle for which client ids exist).
     let unknown = "22222222-2222-3333-4444-555555555555";

@@ -28,10 +28,15 @@ fn access_denied() -> Response {
 /// - method overrides (`X-HTTP-Method-Override`, `X-HTTP-Method`,
 ///   `X-Method-Override`): an upstream honouring one would run another method
 ///   than the one authorized (a reader's GET as a POST);
-/// - the client's forwarding headers (`Forwarded`, `X-Forwarded-*`,
-///   `X-Real-IP`): the upstream would take them for keyrotor's; keyrotor sets
+/// - the client's forwarding and rewriting headers (`Forwarded`,
+///   `X-Forwarded-*`, `X-Original-*`, `X-Rewrite-URL`, `X-Real-IP`,
+///   `X-Host`, `X-Client-IP`): the upstream would take them for keyrotor's,
+///   and some frameworks route on them (`X-Original-URL` in Symfony and IIS
+///   URL Rewrite) instead of the request line; keyrotor sets
 ///   `X-Forwarded-For` to the client's address itself.
-const STRIPPED: [&str; 21] = [
+const STRIPPED_PREFIXES: [&str; 2] = ["x-forwarded-", "x-original-"];
+
+const STRIPPED: [&str; 24] = [
     "api-key",
     "ocp-apim-subscription-key",
     "authorization",
@@ -49,10 +54,13 @@ const STRIPPED: [&str; 21] = [
     "x-http-method",
     "x-method-override",
     "forwarded",
-    "x-forwarded-for",
-    "x-forwarded-host",
-    "x-forwarded-proto",
+    "x-rewrite-url",
     "x-real-ip",
+    "x-host",
+    "x-client-ip",
+    "x-proxyuser-ip",
+    "true-client-ip",
+    "client-ip",
 ];
 
 /// Response headers not relayed: hop-by-hop ones (the connection to the
@@ -86,7 +94,10 @@ fn forwardable(headers: &HeaderMap) -> HeaderMap {
     let mut out = HeaderMap::new();
     for (k, v) in headers {
         let name = k.as_str();
-        if !STRIPPED.contains(&name) && !listed.iter().any(|l| l == name) {
+        let stripped = STRIPPED.contains(&name)
+            || STRIPPED_PREFIXES.iter().any(|p| name.starts_with(p))
+            || listed.iter().any(|l| l == name);
+        if !stripped {
             out.append(k.clone(), v.clone());
         }
     }
@@ -306,8 +317,14 @@ async fn proxy(
             headers.insert(HeaderName::from_static("x-forwarded-for"), v);
         }
     }
-    let upstream_req = dp
-        .http
+    let Some(client) = dp.http.as_ref() else {
+        return crate::fixed_code_message_error!(
+            StatusCode::BAD_GATEWAY,
+            "502",
+            "The upstream service could not be reached."
+        );
+    };
+    let upstream_req = client
         .request(parts.method, url)
         .headers(headers)
         .body(reqwest::Body::wrap_stream(body.into_data_stream()));
@@ -404,6 +421,9 @@ mod tests {
             ("api-key", "k"),
             ("authorization", "Bearer t"),
             ("x-forwarded-host", "evil"),
+            ("x-forwarded-prefix", "/other"),
+            ("x-original-url", "/secret"),
+            ("x-rewrite-url", "/secret"),
             ("forwarded", "for=1.2.3.4"),
             ("connection", "keep-alive, X-Secret-Hop"),
             ("x-secret-hop", "1"),

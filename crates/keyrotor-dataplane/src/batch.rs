@@ -127,6 +127,14 @@ impl Collection {
         }
     }
 
+    fn not_implemented(self) -> &'static str {
+        match self {
+            Collection::Applications => "This operation on 'applications' is not implemented by keyrotor (it stores Batch metadata and runs no compute). See COMPATIBILITY.md.",
+            Collection::Pools => "This operation on 'pools' is not implemented by keyrotor (it stores Batch metadata and runs no compute). See COMPATIBILITY.md.",
+            Collection::Jobs => "This operation on 'jobs' is not implemented by keyrotor (it stores Batch metadata and runs no compute). See COMPATIBILITY.md.",
+        }
+    }
+
     fn not_found_code(self) -> &'static str {
         match self {
             Collection::Applications => "ApplicationNotFound",
@@ -151,7 +159,7 @@ enum Op {
     NotImplemented {
         collection: &'static str,
         verb: &'static str,
-        message: String,
+        message: &'static str,
     },
 }
 
@@ -171,12 +179,13 @@ impl Op {
             (m, Some(Some(c)), _) => Op::NotImplemented {
                 collection: c.as_str(),
                 verb: verb_of(m),
-                message: format!("This operation on '{}' is not implemented by keyrotor (it stores Batch metadata and runs no compute). See COMPATIBILITY.md.", c.as_str()),
+                message: c.not_implemented(),
             },
             (m, _, _) => Op::NotImplemented {
                 collection: "account",
                 verb: verb_of(m),
-                message: "This Batch operation is not implemented by keyrotor. See COMPATIBILITY.md.".into(),
+                message:
+                    "This Batch operation is not implemented by keyrotor. See COMPATIBILITY.md.",
             },
         }
     }
@@ -435,7 +444,7 @@ async fn resources(
             Op::NotImplemented { message, .. } => Ok(error(
                 StatusCode::NOT_IMPLEMENTED,
                 "NotImplemented",
-                &message,
+                message,
                 None,
             )),
         }

@@ -108,7 +108,11 @@ pub struct DataPlane {
     pub usage: Arc<UsageRecorder>,
     /// Whether usage is recorded (on by default; off only to measure its cost).
     pub record_usage: bool,
-    http: reqwest::Client,
+    /// The AI proxy's client. It never follows redirects (a redirect is
+    /// relayed to the caller as the upstream sent it): following one would
+    /// reach a path, or a host, that the base-path check never saw. `None`
+    /// when it could not be built (the proxy then answers 502).
+    http: Option<reqwest::Client>,
 }
 
 /// Where a data-plane request goes.
@@ -450,8 +454,10 @@ impl DataPlane {
             record_usage: true,
             http: reqwest::Client::builder()
                 .connect_timeout(Duration::from_secs(10))
+                .redirect(reqwest::redirect::Policy::none())
                 .build()
-                .unwrap_or_default(),
+                .inspect_err(|e| tracing::error!(error = %e, "the AI proxy's HTTP client could not be built"))
+                .ok(),
         }
     }
 

@@ -898,6 +898,13 @@ impl Store for SqliteStore {
                     [client_id.to_ascii_lowercase()],
                 )
                 .map_err(backend)?;
+                // A deleted principal owns nothing (its unexpired tokens
+                // must not keep managing other principals' secrets).
+                tx.execute(
+                    "UPDATE principals SET owner = NULL WHERE lower(owner) = ?1",
+                    [client_id.to_ascii_lowercase()],
+                )
+                .map_err(backend)?;
                 insert_audit(tx, audit)?;
             }
             Ok(n > 0)

@@ -115,9 +115,15 @@ impl KeyLedger for FileLedger {
                 .file
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
-            f.write_all(text.as_bytes())
-                .and_then(|()| f.sync_data())
-                .map_err(|e| LedgerError(format!("{}: {e}", self.path.display())))?;
+            // A failed append (a full disk) must not leave half a line that
+            // the next append would join: cut the file back to where it was.
+            let before = f.metadata().map(|m| m.len());
+            if let Err(e) = f.write_all(text.as_bytes()).and_then(|()| f.sync_data()) {
+                if let Ok(len) = before {
+                    let _ = f.set_len(len);
+                }
+                return Err(LedgerError(format!("{}: {e}", self.path.display())));
+            }
         }
         let mut m = self
             .map

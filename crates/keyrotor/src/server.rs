@@ -195,6 +195,7 @@ pub async fn run(args: ServeArgs) -> Result<()> {
         .clone()
         .unwrap_or_else(|| args.data_dir.join("key-ledger"));
     let ledger = Arc::new(crate::ledger::FileLedger::open(&ledger_path)?);
+    tracing::info!(path = %ledger_path.display(), "key ledger (keep it out of database backups)");
     let core = Arc::new(Keyrotor::new(store, root, Arc::new(SystemClock)).with_ledger(ledger));
     let url = public_url(&args);
     let endpoints = Endpoints::new(&url, args.dns_suffix.clone());

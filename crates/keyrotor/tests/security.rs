@@ -208,11 +208,15 @@ fn upstream() -> Upstream {
                     Ok(n) => head.extend_from_slice(&buf[..n]),
                 }
             }
-            s2.lock()
-                .expect("lock")
-                .push(String::from_utf8_lossy(&head).into_owned());
-            let _ =
-                c.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok");
+            let head = String::from_utf8_lossy(&head).into_owned();
+            let redirect = head.starts_with("GET /base/redirect ");
+            s2.lock().expect("lock").push(head);
+            let answer = if redirect {
+                format!("HTTP/1.1 302 Found\r\nlocation: http://127.0.0.1:{port}/secret\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
+            } else {
+                "HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok".to_string()
+            };
+            let _ = c.write_all(answer.as_bytes());
         }
     });
     Upstream { port, seen }
@@ -298,23 +302,30 @@ fn the_proxy_keeps_paths_below_the_base_and_strips_overrides() {
     // Method overrides and the client's forwarding headers are stripped.
     let (s, _) = get(
         "/v1/chat",
-        "x-http-method-override: POST\r\nx-http-method: DELETE\r\nx-method-override: PUT\r\nx-forwarded-host: evil.example\r\nforwarded: for=1.2.3.4\r\n",
+        "x-http-method-override: POST\r\nx-http-method: DELETE\r\nx-method-override: PUT\r\nx-forwarded-host: evil.example\r\nforwarded: for=1.2.3.4\r\nx-original-url: /secret\r\nx-rewrite-url: /secret\r\nx-forwarded-prefix: /x\r\n",
     );
     assert_eq!(s, 200);
+    // A redirect is relayed to the caller, never followed by keyrotor (the
+    // upstream answers /base/redirect with 302 to /secret).
+    let (s, _) = get("/redirect", "");
+    assert_eq!(s, 302);
     let seen = up.seen.lock().expect("lock").clone();
     assert_eq!(
         seen.len(),
-        2,
-        "only the two good requests reached the upstream: {seen:?}"
+        3,
+        "only the three good requests reached the upstream: {seen:?}"
     );
     for head in &seen {
         let first = head.lines().next().unwrap_or_default();
-        assert!(first.starts_with("GET /base/v1/"), "{first}");
+        assert!(first.starts_with("GET /base/"), "{first}");
         let lower = head.to_ascii_lowercase();
         for h in [
             "x-http-method",
             "x-method-override",
             "x-forwarded-host",
+            "x-forwarded-prefix",
+            "x-original-url",
+            "x-rewrite-url",
             "forwarded:",
             "api-key",
         ] {

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use axum::body::Body;
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
-use http::{HeaderMap, Request, StatusCode};
+use http::{Request, StatusCode};
 use keyrotor_auth::{cosmos as scheme, AuthError};
 use keyrotor_core::{Account, DataItem, Error as CoreError, Keyrotor, PutMode};
 use serde_json::{json, Map, Value};
@@ -56,10 +56,6 @@ fn ok(status: StatusCode, body: Value, extra: &[(&str, String)]) -> Response {
     r
 }
 
-fn header<'a>(h: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    h.get(name).and_then(|v| v.to_str().ok())
-}
-
 fn bad_request(message: &str) -> Response {
     error(StatusCode::BAD_REQUEST, "BadRequest", message)
 }
@@ -74,6 +70,7 @@ mod h {
     pub const IS_QUERY: usize = 5;
     pub const IS_QUERY_PLAN: usize = 6;
     pub const IS_UPSERT: usize = 7;
+    pub const IF_MATCH: usize = 8;
 }
 
 static IS_QUERY: http::HeaderName = http::HeaderName::from_static("x-ms-documentdb-isquery");
@@ -98,7 +95,7 @@ pub async fn handle(dp: &Arc<DataPlane>, t: Target, req: Request<Body>) -> Respo
         }
     };
     // Every header this handler reads, in one pass over the request's.
-    static NAMES: [&http::HeaderName; 8] = [
+    static NAMES: [&http::HeaderName; 9] = [
         &keyrotor_auth::AUTHORIZATION,
         &keyrotor_auth::X_MS_DATE,
         &keyrotor_auth::DATE,
@@ -107,6 +104,7 @@ pub async fn handle(dp: &Arc<DataPlane>, t: Target, req: Request<Body>) -> Respo
         &IS_QUERY,
         &IS_QUERY_PLAN,
         &IS_UPSERT,
+        &http::header::IF_MATCH,
     ];
     let scan = keyrotor_auth::HeaderScan::new(req.headers(), &NAMES);
     let auth = match scan.single(h::AUTHORIZATION) {
@@ -117,10 +115,10 @@ pub async fn handle(dp: &Arc<DataPlane>, t: Target, req: Request<Body>) -> Respo
     };
     // The operation, resolved once: the key check, the role check and the
     // handler below all act on this one.
+    // A path no resource can have authenticates nothing (401, as for a
+    // signature over it).
     let Some(path) = scheme::ResourcePath::parse(t.rest()) else {
-        return bad_request(
-            "The resource path is not valid: a segment is not UTF-8 or contains an encoded '/'.",
-        );
+        return unauthorized("invalid resource path");
     };
     // A selector header counts once: a repeated one (`True` and `False`)
     // would let two readings of the request disagree.
@@ -138,6 +136,11 @@ pub async fn handle(dp: &Arc<DataPlane>, t: Target, req: Request<Body>) -> Respo
     })();
     let op = match selectors {
         Ok(sel) => Op::resolve(req.method(), &path, sel),
+        Err(e) => return bad_request(&e.to_string()),
+    };
+    // Read in the same pass, a repeated If-Match refused: never first-wins.
+    let if_match = match scan.single(h::IF_MATCH) {
+        Ok(v) => v.map(str::to_string),
         Err(e) => return bad_request(&e.to_string()),
     };
     // A master-key token as the SDKs spell it skips this parse (verify reads
@@ -232,7 +235,7 @@ pub async fn handle(dp: &Arc<DataPlane>, t: Target, req: Request<Body>) -> Respo
             let self_url = format!("https://{host}{}/", t.prefix());
             // Boxed: the storage path's future is large and the account read
             // above should not carry (and move) it.
-            Box::pin(resources(dp, &entry, op, req, self_url)).await
+            Box::pin(resources(dp, &entry, op, if_match, req, self_url)).await
         }
     }
 }
@@ -278,10 +281,11 @@ async fn resources(
     dp: &Arc<DataPlane>,
     entry: &crate::Entry,
     op: Op,
+    if_match: Option<String>,
     req: Request<Body>,
     self_url: String,
 ) -> Response {
-    let (parts, body) = req.into_parts();
+    let body = req.into_body();
     let body = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
         Ok(b) => b,
         Err(_) => {
@@ -294,7 +298,6 @@ async fn resources(
     };
     let core = dp.core().clone();
     let account = entry.account.clone();
-    let if_match = header(&parts.headers, "if-match").map(str::to_string);
     let result =
         tokio::task::spawn_blocking(move || serve(&core, &account, op, if_match, &body, &self_url))
             .await;
