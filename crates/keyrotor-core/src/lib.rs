@@ -267,18 +267,16 @@ impl Keyrotor {
         Ok(out)
     }
 
-    /// Records in the ledger that the account's current key values are
-    /// replaced (it is being deleted): a restored copy of it authenticates
-    /// nothing until regenerated.
-    fn ledger_retire(&self, accounts: &[(Account, Vec<StoredKey>)]) -> Result<()> {
-        let entries: Vec<ledger::LedgerEntry> = accounts
+    /// Records in the ledger that a deleted account's key values are
+    /// replaced (the slots as the deleting transaction read them): a restored
+    /// copy of it authenticates nothing until regenerated.
+    fn ledger_retire(&self, keys: &[store::RetiredKey]) -> Result<()> {
+        let entries: Vec<ledger::LedgerEntry> = keys
             .iter()
-            .flat_map(|(a, keys)| {
-                keys.iter().map(|k| ledger::LedgerEntry {
-                    account_uid: a.uid.clone(),
-                    slot: k.slot,
-                    generation: k.generation.saturating_add(1),
-                })
+            .map(|k| ledger::LedgerEntry {
+                account_uid: k.account_uid.clone(),
+                slot: k.slot,
+                generation: k.generation.saturating_add(1),
             })
             .collect();
         if entries.is_empty() {
@@ -888,21 +886,16 @@ impl Keyrotor {
         self.check_subscription(dir, sub)?;
         let audit = self.audit(actor, "group.delete", name.to_string(), String::new());
         let scope = revocation_scope(&rbac::group_scope(sub, name))?;
-        let mut retired = Vec::new();
-        for kind in [AccountKind::Cosmos, AccountKind::Batch, AccountKind::Ai] {
-            for a in self.store.accounts(sub, Some(name), kind)? {
-                let keys = self.store.keys(a.id)?;
-                retired.push((a, keys));
-            }
-        }
-        let n = self
+        let retired = self
             .store
             .delete_group(sub, name, &scope, &audit)?
             .ok_or_else(|| Error::GroupNotFound(name.to_string()))?;
         self.bump();
         self.bump_rbac();
         self.ledger_retire(&retired)?;
-        Ok(n)
+        let accounts: std::collections::BTreeSet<&str> =
+            retired.iter().map(|k| k.account_uid.as_str()).collect();
+        Ok(accounts.len())
     }
 
     // ----- accounts --------------------------------------------------------
@@ -1054,14 +1047,13 @@ impl Keyrotor {
             &account.resource_group,
             &account.name,
         ))?;
-        let keys = self.store.keys(account.id)?;
-        let deleted = self.store.delete_account(account.id, &scope, &audit)?;
+        let retired = self.store.delete_account(account.id, &scope, &audit)?;
         self.bump();
         self.bump_rbac();
-        if deleted {
-            self.ledger_retire(&[(account.clone(), keys)])?;
+        if let Some(keys) = &retired {
+            self.ledger_retire(keys)?;
         }
-        Ok(deleted)
+        Ok(retired.is_some())
     }
 
     // ----- keys ------------------------------------------------------------

@@ -141,6 +141,14 @@ pub struct AuditEvent {
     pub detail: String,
 }
 
+/// A key slot of a deleted account, as it was when deleted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RetiredKey {
+    pub account_uid: String,
+    pub slot: KeySlot,
+    pub generation: u64,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Principal {
     pub client_id: String,
@@ -225,16 +233,17 @@ pub trait Store: Send + Sync + 'static {
         name: &ResourceGroupName,
     ) -> StoreResult<Option<ResourceGroup>>;
     fn groups(&self, sub: &SubscriptionId) -> StoreResult<Vec<ResourceGroup>>;
-    /// Deletes a group and everything in it; returns the number of accounts removed.
     /// Deletes the group, its accounts, and the role assignments at or below
     /// `scope_key` (the group's normalized scope), in one transaction.
+    /// Returns the key slots of the accounts it removed, read in the same
+    /// transaction (for the key ledger); `None` if there is no such group.
     fn delete_group(
         &self,
         sub: &SubscriptionId,
         name: &ResourceGroupName,
         scope_key: &str,
         audit: &AuditEvent,
-    ) -> StoreResult<Option<usize>>;
+    ) -> StoreResult<Option<Vec<RetiredKey>>>;
 
     /// Creates an account with its initial keys. `Conflict` if the name is
     /// taken for that kind; `NotFound` if the group does not exist.
@@ -259,8 +268,14 @@ pub trait Store: Send + Sync + 'static {
         kind: AccountKind,
     ) -> StoreResult<Vec<Account>>;
     /// Deletes the account and the role assignments at or below `scope_key`
-    /// (its normalized scope), in one transaction.
-    fn delete_account(&self, id: i64, scope_key: &str, audit: &AuditEvent) -> StoreResult<bool>;
+    /// (its normalized scope), in one transaction. Returns its key slots as
+    /// they were when deleted, `None` if there was no such account.
+    fn delete_account(
+        &self,
+        id: i64,
+        scope_key: &str,
+        audit: &AuditEvent,
+    ) -> StoreResult<Option<Vec<RetiredKey>>>;
 
     fn keys(&self, account_id: i64) -> StoreResult<Vec<StoredKey>>;
     /// Replaces one slot's value in a serialized transaction: reads the

@@ -14,8 +14,8 @@ use std::sync::{Mutex, MutexGuard};
 use keyrotor_core::rbac::RoleAssignment;
 use keyrotor_core::store::{
     Account, AccountSettings, AccountSpec, AuditEvent, DataItem, Principal, PrincipalSecret,
-    PutMode, ResourceGroup, SealFn, Store, StoreError, StoreResult, StoredKey, StoredSigningKey,
-    StoredUsage,
+    PutMode, ResourceGroup, RetiredKey, SealFn, Store, StoreError, StoreResult, StoredKey,
+    StoredSigningKey, StoredUsage,
 };
 use keyrotor_core::usage::{ClientSeen, UsageDelta};
 use keyrotor_core::vault::{Collection, ObjectAttributes, Vault, VaultObject, VaultSettings};
@@ -256,6 +256,39 @@ fn migrate(conn: &mut Connection) -> StoreResult<()> {
 }
 
 /// Deletes the role assignments at `scope_key` and every scope below it.
+/// The key slots of the accounts `filter` selects (alias `a`), in the
+/// transaction that deletes them.
+fn retired_keys(
+    conn: &Connection,
+    filter: &str,
+    args: impl rusqlite::Params,
+) -> StoreResult<Vec<RetiredKey>> {
+    let mut stmt = conn
+        .prepare(&format!(
+            "SELECT a.uid, k.slot, k.generation FROM account_keys k JOIN accounts a ON a.id = k.account_id {filter}"
+        ))
+        .map_err(backend)?;
+    let rows = stmt
+        .query_map(args, |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, i64>(2)?,
+            ))
+        })
+        .map_err(backend)?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (account_uid, slot, generation) = row.map_err(backend)?;
+        out.push(RetiredKey {
+            account_uid,
+            slot: KeySlot::parse(&slot).ok_or_else(|| corrupt("slot"))?,
+            generation: u64::try_from(generation).map_err(|_| corrupt("generation"))?,
+        });
+    }
+    Ok(out)
+}
+
 fn revoke_under(conn: &Connection, scope_key: &str) -> StoreResult<()> {
     // The root or an empty key would revoke every assignment: never a
     // deletion's scope (the transaction fails and changes nothing).
@@ -513,15 +546,13 @@ impl Store for SqliteStore {
         name: &ResourceGroupName,
         scope_key: &str,
         audit: &AuditEvent,
-    ) -> StoreResult<Option<usize>> {
+    ) -> StoreResult<Option<Vec<RetiredKey>>> {
         self.write_tx(|tx| {
-            let accounts: i64 = tx
-                .query_row(
-                    "SELECT COUNT(*) FROM accounts WHERE subscription = ?1 AND group_key = ?2",
-                    params![sub.as_str(), name.key()],
-                    |r| r.get(0),
-                )
-                .map_err(backend)?;
+            let retired = retired_keys(
+                tx,
+                "WHERE a.subscription = ?1 AND a.group_key = ?2",
+                params![sub.as_str(), name.key()],
+            )?;
             let n = tx
                 .execute(
                     "DELETE FROM resource_groups WHERE subscription = ?1 AND name_key = ?2",
@@ -540,7 +571,7 @@ impl Store for SqliteStore {
             )
             .map_err(backend)?;
             insert_audit(tx, audit)?;
-            Ok(Some(usize::try_from(accounts).unwrap_or(0)))
+            Ok(Some(retired))
         })
     }
 
@@ -639,16 +670,23 @@ impl Store for SqliteStore {
         collect(rows)
     }
 
-    fn delete_account(&self, id: i64, scope_key: &str, audit: &AuditEvent) -> StoreResult<bool> {
+    fn delete_account(
+        &self,
+        id: i64,
+        scope_key: &str,
+        audit: &AuditEvent,
+    ) -> StoreResult<Option<Vec<RetiredKey>>> {
         self.write_tx(|tx| {
+            let retired = retired_keys(tx, "WHERE a.id = ?1", params![id])?;
             let n = tx
                 .execute("DELETE FROM accounts WHERE id = ?1", [id])
                 .map_err(backend)?;
-            if n > 0 {
-                revoke_under(tx, scope_key)?;
-                insert_audit(tx, audit)?;
+            if n == 0 {
+                return Ok(None);
             }
-            Ok(n > 0)
+            revoke_under(tx, scope_key)?;
+            insert_audit(tx, audit)?;
+            Ok(Some(retired))
         })
     }
 

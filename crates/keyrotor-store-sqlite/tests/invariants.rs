@@ -34,10 +34,17 @@ fn root_key_bytes() -> [u8; 32] {
 }
 
 fn open(path: &Path) -> Env {
+    open_with(
+        path,
+        Arc::new(keyrotor_core::ledger::MemoryLedger::default()),
+    )
+}
+
+fn open_with(path: &Path, ledger: Arc<dyn keyrotor_core::ledger::KeyLedger>) -> Env {
     let store = Arc::new(SqliteStore::open(path).unwrap_or_else(|e| panic!("{e}")));
     let root = Arc::new(RootKey::from_bytes(&root_key_bytes()).unwrap_or_else(|e| panic!("{e}")));
     let clock = Arc::new(TickingClock(Mutex::new(OffsetDateTime::now_utc())));
-    let core = Keyrotor::new(store, root, clock);
+    let core = Keyrotor::new(store, root, clock).with_ledger(ledger);
     let (dir, _) = core.bootstrap().unwrap_or_else(|e| panic!("{e}"));
     Env { core, dir }
 }
@@ -455,4 +462,81 @@ fn a_flush_before_reading_sees_all_earlier_usage() {
     flusher
         .join()
         .unwrap_or_else(|_| panic!("flusher panicked"));
+}
+
+/// A database restored from a backup refuses what was replaced after it:
+/// a regenerated slot and every slot of an account deleted since, until
+/// regenerated; a regeneration then numbers above the ledger.
+#[test]
+fn a_restored_database_knows_what_was_replaced_after_its_backup() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let (db, copy) = (tmp.path().join("db"), tmp.path().join("restored"));
+    let ledger: Arc<dyn keyrotor_core::ledger::KeyLedger> =
+        Arc::new(keyrotor_core::ledger::MemoryLedger::default());
+    {
+        let env = open_with(&db, ledger.clone());
+        make_account(&env, AccountKind::Batch, "rg", "gone1");
+        make_account(&env, AccountKind::Ai, "rg", "kept1");
+    }
+    let backup = tmp.path().join("backup");
+    std::fs::copy(&db, &backup).expect("backup");
+    {
+        let env = open_with(&db, ledger.clone());
+        let gone = env
+            .core
+            .account_by_name(
+                AccountKind::Batch,
+                &AccountName::parse(AccountKind::Batch, "gone1").expect("name"),
+            )
+            .expect("read")
+            .expect("exists");
+        assert!(env.core.delete_account(&actor(), &gone).expect("delete"));
+        let kept = env
+            .core
+            .account_by_name(
+                AccountKind::Ai,
+                &AccountName::parse(AccountKind::Ai, "kept1").expect("name"),
+            )
+            .expect("read")
+            .expect("exists");
+        env.core
+            .regenerate_key(&actor(), &kept, KeySlot::Primary)
+            .expect("regenerate");
+    }
+    std::fs::copy(&backup, &copy).expect("restore");
+    let env = open_with(&copy, ledger);
+    let stale = |a: &Account| -> Vec<KeySlot> {
+        env.core
+            .list_keys(a)
+            .expect("keys")
+            .iter()
+            .filter(|k| env.core.replaced_after_restore(a, k.slot, k.generation))
+            .map(|k| k.slot)
+            .collect()
+    };
+    let gone = env
+        .core
+        .account_by_name(
+            AccountKind::Batch,
+            &AccountName::parse(AccountKind::Batch, "gone1").expect("name"),
+        )
+        .expect("read")
+        .expect("restored");
+    assert_eq!(stale(&gone), [KeySlot::Primary, KeySlot::Secondary]);
+    let kept = env
+        .core
+        .account_by_name(
+            AccountKind::Ai,
+            &AccountName::parse(AccountKind::Ai, "kept1").expect("name"),
+        )
+        .expect("read")
+        .expect("exists");
+    assert_eq!(stale(&kept), [KeySlot::Primary]);
+    let fresh = env
+        .core
+        .regenerate_key(&actor(), &kept, KeySlot::Primary)
+        .expect("regenerate");
+    assert_eq!(fresh.generation, 3, "numbered above the ledger's 2");
+    assert!(stale(&kept).is_empty());
+    assert_eq!(env.core.restored_slots(&env.dir).expect("report").len(), 1);
 }
