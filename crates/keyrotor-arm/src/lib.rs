@@ -46,6 +46,9 @@ pub struct ArmState {
     extra_audience: Box<dyn Fn(&str) -> bool + Send + Sync>,
     /// `--test-clock`: rotation-policy runs may name the time they run at.
     pub test_clock: bool,
+    /// The signing-key epoch (`Keyrotor::change_epoch(Signing)`) the issuer
+    /// in `issuer` was built at.
+    issuer_epoch: std::sync::atomic::AtomicU64,
 }
 
 /// ARM audiences accepted besides the service's own URL.
@@ -64,6 +67,7 @@ impl ArmState {
         endpoints: Endpoints,
         issuer: TokenIssuer,
     ) -> Self {
+        let signing_epoch = core.change_epoch(keyrotor_core::ChangeDomain::Signing);
         Self {
             core,
             usage,
@@ -72,6 +76,9 @@ impl ArmState {
             issuer: Arc::new(IssuerCell::new(issuer)),
             extra_audience: Box::new(|_| false),
             test_clock: false,
+            // Built from the keys of this epoch or a later one: a sync
+            // afterwards rebuilds at most once for nothing.
+            issuer_epoch: std::sync::atomic::AtomicU64::new(signing_epoch),
         }
     }
 
@@ -98,6 +105,32 @@ impl ArmState {
     /// Replaces the token issuer (signing-key rotation).
     pub fn set_issuer(&self, issuer: TokenIssuer) {
         self.issuer.set(issuer);
+    }
+
+    /// Rebuilds the token issuer from the stored signing keys when they
+    /// changed since it was built (rotated by another node sharing the
+    /// store): blocking, for the server's change poller. Returns whether it
+    /// was rebuilt.
+    pub fn sync_issuer(&self) -> ArmResult<bool> {
+        use std::sync::atomic::Ordering;
+        let epoch = self.core.change_epoch(keyrotor_core::ChangeDomain::Signing);
+        if self.issuer_epoch.load(Ordering::Acquire) == epoch {
+            return Ok(false);
+        }
+        let keys = self.core.signing_keys(|| {
+            Err(keyrotor_core::Error::InvalidInput(
+                "no signing key is stored".into(),
+            ))
+        })?;
+        let pairs: Vec<(String, &[u8])> = keys
+            .iter()
+            .map(|k| (k.kid.clone(), k.pkcs8.as_slice()))
+            .collect();
+        let issuer = TokenIssuer::new(self.issuer_name(), &pairs)
+            .map_err(|e| ArmError::Internal(e.to_string()))?;
+        self.issuer.set(issuer);
+        self.issuer_epoch.store(epoch, Ordering::Release);
+        Ok(true)
     }
 
     /// Lets the token endpoint issue tokens for more audiences.
@@ -759,7 +792,10 @@ fn handle(
                 .collect();
             let issuer = TokenIssuer::new(st.issuer_name(), &pairs)
                 .map_err(|e| ArmError::Internal(e.to_string()))?;
+            let epoch = core.change_epoch(keyrotor_core::ChangeDomain::Signing);
             st.set_issuer(issuer);
+            st.issuer_epoch
+                .store(epoch, std::sync::atomic::Ordering::Release);
             let kids: Vec<&str> = keys.iter().map(|k| k.kid.as_str()).collect();
             ok_json(
                 StatusCode::OK,

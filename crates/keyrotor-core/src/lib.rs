@@ -21,6 +21,7 @@ pub use store::{
     Account, AccountSettings, AccountSpec, AuditEvent, DataItem, LocalAuth, Principal, PutMode,
     ResourceGroup, Store, StoreError,
 };
+pub use store::{ChangeDomain, ChangeSeqs};
 use store::{StoredKey, StoredSigningKey};
 pub use usage::{KeyUsage, UsageRecorder};
 
@@ -144,6 +145,49 @@ pub struct SigningKey {
 #[derive(Debug, Clone)]
 pub struct Actor(pub String);
 
+/// The store's change sequences as this process last saw them, and per
+/// domain an epoch that moves whenever this process commits a change there
+/// or sees the store's sequence move: caches compare the epoch (an atomic
+/// load per request), never the store. Kept apart from the sequences so
+/// that a change this process committed invalidates its caches even when
+/// reading the sequence afterwards fails.
+#[derive(Default)]
+struct Changes {
+    seen: [std::sync::atomic::AtomicU64; 5],
+    epoch: [std::sync::atomic::AtomicU64; 5],
+    observing: std::sync::Mutex<()>,
+}
+
+impl Changes {
+    fn epoch(&self, d: ChangeDomain) -> u64 {
+        self.epoch[d.index()].load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    fn advance(&self, d: ChangeDomain) {
+        self.epoch[d.index()].fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+    }
+
+    /// Moves the epoch of every domain whose sequence differs from the one
+    /// last seen.
+    fn observe(&self, seqs: &store::ChangeSeqs) -> Vec<ChangeDomain> {
+        let _one = self
+            .observing
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut moved = Vec::new();
+        for d in ChangeDomain::ALL {
+            let seq = seqs.get(d);
+            let seen = &self.seen[d.index()];
+            if seen.load(std::sync::atomic::Ordering::Acquire) != seq {
+                seen.store(seq, std::sync::atomic::Ordering::Release);
+                self.advance(d);
+                moved.push(d);
+            }
+        }
+        moved
+    }
+}
+
 /// The role-assignment snapshot and the rbac epoch it was built at.
 type AuthzSnapshot = Option<(u64, Arc<rbac::Authorizer>)>;
 
@@ -151,12 +195,9 @@ pub struct Keyrotor {
     store: Arc<dyn Store>,
     root: Arc<RootKey>,
     clock: Arc<dyn Clock>,
-    /// Bumped after every committed change to accounts or keys; caches of
-    /// key material compare it to know they are stale.
-    epoch: std::sync::atomic::AtomicU64,
-    /// Bumped after every change to role assignments (and deletions that
-    /// revoke them); the cached [`rbac::Authorizer`] is rebuilt when stale.
-    rbac_epoch: std::sync::atomic::AtomicU64,
+    /// What this process knows of the store's change sequences, and the
+    /// epochs its caches compare ([`Changes`]).
+    changes: Changes,
     /// Per worker thread: a shared lock word and reference count written on
     /// every data-plane role check would bounce between the cores.
     authz: keyrotor_types::PerThread<std::sync::RwLock<AuthzSnapshot>>,
@@ -214,8 +255,7 @@ impl Keyrotor {
             store,
             root,
             clock,
-            epoch: std::sync::atomic::AtomicU64::new(1),
-            rbac_epoch: std::sync::atomic::AtomicU64::new(1),
+            changes: Changes::default(),
             authz: keyrotor_types::PerThread::default(),
             flushing: std::sync::Mutex::new(()),
             admin: std::sync::OnceLock::new(),
@@ -294,18 +334,46 @@ impl Keyrotor {
         self.clock.unix_now()
     }
 
-    /// Changes whenever an account or key changed (see the field).
+    /// Changes whenever an account or key changed, on this node or (once
+    /// [`Keyrotor::poll_changes`] has seen it) on another one sharing the
+    /// store: the data planes' account cache compares it.
     pub fn epoch(&self) -> u64 {
-        self.epoch.load(std::sync::atomic::Ordering::Acquire)
+        self.changes.epoch(ChangeDomain::Accounts)
+    }
+
+    /// The epoch of one domain's caches (see [`Keyrotor::epoch`]).
+    pub fn change_epoch(&self, d: ChangeDomain) -> u64 {
+        self.changes.epoch(d)
+    }
+
+    /// Reads the store's change sequences and moves the epoch of every
+    /// domain another node (or another process on the same database)
+    /// changed since the last read. Returns those domains. The server calls
+    /// it periodically: that period bounds how late a change committed
+    /// elsewhere reaches this node's caches.
+    pub fn poll_changes(&self) -> Result<Vec<ChangeDomain>> {
+        let seqs = self.store.change_seqs()?;
+        Ok(self.changes.observe(&seqs))
+    }
+
+    /// After a change this node committed: its caches see it on the very
+    /// next request (the epoch moves before the caller answers), and the
+    /// store's sequence is recorded so that polling does not count it twice.
+    fn committed(&self, domains: &[ChangeDomain]) {
+        for d in domains {
+            self.changes.advance(*d);
+        }
+        if let Err(e) = self.poll_changes() {
+            tracing::debug!(error = %e, "reading the change sequences after a commit failed");
+        }
     }
 
     fn bump(&self) {
-        self.epoch.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+        self.committed(&[ChangeDomain::Accounts]);
     }
 
     fn bump_rbac(&self) {
-        self.rbac_epoch
-            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+        self.committed(&[ChangeDomain::Rbac]);
     }
 
     // ----- role-based access -------------------------------------------------
@@ -318,7 +386,7 @@ impl Keyrotor {
                 return Ok(a.clone());
             }
         }
-        let epoch = self.rbac_epoch.load(std::sync::atomic::Ordering::Acquire);
+        let epoch = self.changes.epoch(ChangeDomain::Rbac);
         let assignments = self.store.role_assignments()?;
         let admin = self.admin.get().map_or("", String::as_str);
         let a = Arc::new(rbac::Authorizer::new(admin, &assignments));
@@ -344,7 +412,7 @@ impl Keyrotor {
 
     /// This thread's role snapshot, read-locked, when it is current.
     fn current_authz(&self) -> Option<std::sync::RwLockReadGuard<'_, AuthzSnapshot>> {
-        let epoch = self.rbac_epoch.load(std::sync::atomic::Ordering::Acquire);
+        let epoch = self.changes.epoch(ChangeDomain::Rbac);
         let snapshot = self
             .authz
             .local()
@@ -489,6 +557,9 @@ impl Keyrotor {
     /// Returns the directory, and the administrator's credentials only when
     /// they were created by this call.
     pub fn bootstrap(&self) -> Result<(Directory, Option<NewCredentials>)> {
+        // What the store's change sequences are now: later polls move the
+        // epochs only for changes after this.
+        self.poll_changes()?;
         let guid = || keyrotor_crypto::random_guid().map_err(Error::Crypto);
         let tenant_id = self.store.init_meta(META_TENANT, &guid()?)?;
         let sub = self.store.init_meta(META_SUBSCRIPTION, &guid()?)?;
@@ -779,6 +850,7 @@ impl Keyrotor {
                 self.store.delete_signing_key(&pair[0].kid)?;
             }
         }
+        self.committed(&[ChangeDomain::Signing]);
         self.signing_keys(|| Err(Error::InvalidInput("no signing key".into())))
     }
 
@@ -799,6 +871,7 @@ impl Keyrotor {
                 sealed_pkcs8: sealed,
                 created_at: self.now(),
             })?;
+            self.committed(&[ChangeDomain::Signing]);
             stored = self.store.signing_keys()?;
         }
         stored

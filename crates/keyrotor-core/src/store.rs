@@ -141,6 +141,70 @@ pub struct AuditEvent {
     pub detail: String,
 }
 
+/// What a cache depends on, by domain; each has a change sequence in the
+/// store, moved in the same transaction as every change to it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ChangeDomain {
+    /// Groups, accounts and their keys (the data planes' account cache).
+    Accounts,
+    /// Role assignments, and the deletions that revoke them.
+    Rbac,
+    /// Service principals and their secrets.
+    Identity,
+    /// Token-signing keys (the token issuer).
+    Signing,
+    /// Vaults, their objects and rotation policies.
+    Vaults,
+}
+
+impl ChangeDomain {
+    pub const ALL: [ChangeDomain; 5] = [
+        ChangeDomain::Accounts,
+        ChangeDomain::Rbac,
+        ChangeDomain::Identity,
+        ChangeDomain::Signing,
+        ChangeDomain::Vaults,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChangeDomain::Accounts => "accounts",
+            ChangeDomain::Rbac => "rbac",
+            ChangeDomain::Identity => "identity",
+            ChangeDomain::Signing => "signing",
+            ChangeDomain::Vaults => "vaults",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|d| d.as_str() == s)
+    }
+
+    pub fn index(self) -> usize {
+        match self {
+            ChangeDomain::Accounts => 0,
+            ChangeDomain::Rbac => 1,
+            ChangeDomain::Identity => 2,
+            ChangeDomain::Signing => 3,
+            ChangeDomain::Vaults => 4,
+        }
+    }
+}
+
+/// The store's change sequences, one per [`ChangeDomain`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ChangeSeqs([u64; 5]);
+
+impl ChangeSeqs {
+    pub fn get(&self, d: ChangeDomain) -> u64 {
+        self.0[d.index()]
+    }
+
+    pub fn set(&mut self, d: ChangeDomain, seq: u64) {
+        self.0[d.index()] = seq;
+    }
+}
+
 /// A key slot of a deleted account, as it was when deleted.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RetiredKey {
@@ -221,6 +285,9 @@ pub type SealFn<'a> = &'a mut dyn FnMut(u64) -> StoreResult<Vec<u8>>;
 /// Persistent state. Every method is one atomic transaction; mutations that
 /// carry an [`AuditEvent`] write it in the same transaction.
 pub trait Store: Send + Sync + 'static {
+    /// The change sequences (every node reads the same ones).
+    fn change_seqs(&self) -> StoreResult<ChangeSeqs>;
+
     fn meta(&self, key: &str) -> StoreResult<Option<String>>;
     /// Sets `key` unless present; returns the value in force afterwards.
     fn init_meta(&self, key: &str, value: &str) -> StoreResult<String>;

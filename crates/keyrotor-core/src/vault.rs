@@ -11,7 +11,7 @@ use time::OffsetDateTime;
 use zeroize::Zeroizing;
 
 use crate::store::AuditEvent;
-use crate::{Actor, Directory, Error, Keyrotor, Result};
+use crate::{Actor, ChangeDomain, Directory, Error, Keyrotor, Result};
 
 /// A vault as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -585,7 +585,7 @@ impl Keyrotor {
         let done = self
             .store
             .set_vault_deleted(vault.id, Some(self.now()), &audit)?;
-        self.bump();
+        self.committed(&[ChangeDomain::Accounts, ChangeDomain::Vaults]);
         Ok(done)
     }
 
@@ -593,7 +593,7 @@ impl Keyrotor {
         let v = self.deleted_vault(name)?;
         let audit = self.vault_audit(actor, "vault.recover", v.name.to_string(), String::new());
         self.store.set_vault_deleted(v.id, None, &audit)?;
-        self.bump();
+        self.committed(&[ChangeDomain::Accounts, ChangeDomain::Vaults]);
         Ok(Vault {
             deleted_at: None,
             ..v
@@ -610,7 +610,7 @@ impl Keyrotor {
         let audit = self.vault_audit(actor, "vault.purge", v.name.to_string(), String::new());
         self.store.purge_vault(v.id, &audit)?;
         self.forget_keys(&v, None);
-        self.bump();
+        self.committed(&[ChangeDomain::Accounts, ChangeDomain::Vaults]);
         Ok(())
     }
 

@@ -13,9 +13,9 @@ use std::sync::{Mutex, MutexGuard};
 
 use keyrotor_core::rbac::RoleAssignment;
 use keyrotor_core::store::{
-    Account, AccountSettings, AccountSpec, AuditEvent, DataItem, Principal, PrincipalSecret,
-    PutMode, ResourceGroup, RetiredKey, SealFn, Store, StoreError, StoreResult, StoredKey,
-    StoredSigningKey, StoredUsage,
+    Account, AccountSettings, AccountSpec, AuditEvent, ChangeDomain, ChangeSeqs, DataItem,
+    Principal, PrincipalSecret, PutMode, ResourceGroup, RetiredKey, SealFn, Store, StoreError,
+    StoreResult, StoredKey, StoredSigningKey, StoredUsage,
 };
 use keyrotor_core::usage::{ClientSeen, UsageDelta};
 use keyrotor_core::vault::{Collection, ObjectAttributes, Vault, VaultObject, VaultSettings};
@@ -24,8 +24,8 @@ use rusqlite::{params, Connection, ErrorCode, OptionalExtension, Row, Transactio
 use time::OffsetDateTime;
 
 /// The schema steps in order; step i (from 0) brings `user_version` to i + 1.
-const MIGRATIONS: [&str; 6] = [
-    SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_V5, SCHEMA_V6,
+const MIGRATIONS: [&str; 7] = [
+    SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_V5, SCHEMA_V6, SCHEMA_V7,
 ];
 const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
@@ -120,6 +120,14 @@ CREATE TABLE vault_rotation_policies(
 /// the principal that created it. NULL for the bootstrap administrator and
 /// for principals created before owners were recorded.
 const SCHEMA_V6: &str = "ALTER TABLE principals ADD COLUMN owner TEXT;";
+
+/// Change sequences, one per cached domain, moved in the transaction of
+/// every change a cache depends on.
+const SCHEMA_V7: &str = "
+CREATE TABLE changes(domain TEXT PRIMARY KEY, seq INTEGER NOT NULL);
+INSERT INTO changes(domain, seq) VALUES
+  ('accounts', 0), ('rbac', 0), ('identity', 0), ('signing', 0), ('vaults', 0);
+";
 
 const READERS: usize = 4;
 
@@ -256,6 +264,19 @@ fn migrate(conn: &mut Connection) -> StoreResult<()> {
 }
 
 /// Deletes the role assignments at `scope_key` and every scope below it.
+/// Moves the change sequence of each domain, in the transaction that
+/// changes it (what caches of those domains compare, on every node).
+fn bump(conn: &Connection, domains: &[ChangeDomain]) -> StoreResult<()> {
+    for d in domains {
+        conn.execute(
+            "UPDATE changes SET seq = seq + 1 WHERE domain = ?1",
+            [d.as_str()],
+        )
+        .map_err(backend)?;
+    }
+    Ok(())
+}
+
 /// The key slots of the accounts `filter` selects (alias `a`), in the
 /// transaction that deletes them.
 fn retired_keys(
@@ -463,6 +484,26 @@ fn gen_to_sql(g: u64) -> StoreResult<i64> {
 }
 
 impl Store for SqliteStore {
+    fn change_seqs(&self) -> StoreResult<ChangeSeqs> {
+        let conn = self.read();
+        let mut stmt = conn
+            .prepare_cached("SELECT domain, seq FROM changes")
+            .map_err(backend)?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))
+            .map_err(backend)?;
+        let mut out = ChangeSeqs::default();
+        for row in rows {
+            let (domain, seq) = row.map_err(backend)?;
+            let d = ChangeDomain::parse(&domain).ok_or_else(|| corrupt("change domain"))?;
+            out.set(
+                d,
+                u64::try_from(seq).map_err(|_| corrupt("change sequence"))?,
+            );
+        }
+        Ok(out)
+    }
+
     fn meta(&self, key: &str) -> StoreResult<Option<String>> {
         self.read()
             .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
@@ -483,6 +524,7 @@ impl Store for SqliteStore {
 
     fn upsert_group(&self, g: &ResourceGroup, audit: &AuditEvent) -> StoreResult<bool> {
         self.write_tx(|tx| {
+            bump(tx, &[ChangeDomain::Accounts])?;
             let exists: bool = tx
                 .query_row(
                     "SELECT 1 FROM resource_groups WHERE subscription = ?1 AND name_key = ?2",
@@ -548,6 +590,7 @@ impl Store for SqliteStore {
         audit: &AuditEvent,
     ) -> StoreResult<Option<Vec<RetiredKey>>> {
         self.write_tx(|tx| {
+            bump(tx, &[ChangeDomain::Accounts, ChangeDomain::Rbac, ChangeDomain::Vaults])?;
             let retired = retired_keys(
                 tx,
                 "WHERE a.subscription = ?1 AND a.group_key = ?2",
@@ -582,6 +625,7 @@ impl Store for SqliteStore {
         audit: &AuditEvent,
     ) -> StoreResult<Account> {
         self.write_tx(|tx| {
+            bump(tx, &[ChangeDomain::Accounts])?;
             tx.execute(
                 "INSERT INTO accounts(uid, kind, name_key, name, subscription, group_key, location, tags, document, created_at, updated_at, settings)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
@@ -622,6 +666,7 @@ impl Store for SqliteStore {
         audit: &AuditEvent,
     ) -> StoreResult<()> {
         self.write_tx(|tx| {
+            bump(tx, &[ChangeDomain::Accounts])?;
             let n = tx
                 .execute(
                     "UPDATE accounts SET location = ?2, tags = ?3, document = ?4, updated_at = ?5, settings = ?6 WHERE id = ?1",
@@ -677,6 +722,7 @@ impl Store for SqliteStore {
         audit: &AuditEvent,
     ) -> StoreResult<Option<Vec<RetiredKey>>> {
         self.write_tx(|tx| {
+            bump(tx, &[ChangeDomain::Accounts, ChangeDomain::Rbac])?;
             let retired = retired_keys(tx, "WHERE a.id = ?1", params![id])?;
             let n = tx
                 .execute("DELETE FROM accounts WHERE id = ?1", [id])
@@ -713,6 +759,7 @@ impl Store for SqliteStore {
         audit: &AuditEvent,
     ) -> StoreResult<StoredKey> {
         self.write_tx(|tx| {
+            bump(tx, &[ChangeDomain::Accounts])?;
             let current: Option<i64> = tx
                 .query_row(
                     "SELECT generation FROM account_keys WHERE account_id = ?1 AND slot = ?2",
@@ -772,6 +819,7 @@ impl Store for SqliteStore {
         audit: &AuditEvent,
     ) -> StoreResult<()> {
         self.write_tx(|tx| {
+            bump(tx, &[ChangeDomain::Identity])?;
             tx.execute(
                 "INSERT INTO principals(client_id, display_name, created_at, owner) VALUES (?1, ?2, ?3, ?4)",
                 params![p.client_id, p.display_name, to_micros(p.created_at), p.owner],
@@ -862,6 +910,7 @@ impl Store for SqliteStore {
         audit: &AuditEvent,
     ) -> StoreResult<()> {
         self.write_tx(|tx| {
+            bump(tx, &[ChangeDomain::Identity])?;
             tx.execute(
                 "INSERT INTO principal_secrets(client_id, secret_id, verifier, expires_at) VALUES (?1, ?2, ?3, ?4)",
                 params![client_id, s.secret_id, s.verifier, s.expires_at.map(to_micros)],
@@ -879,6 +928,7 @@ impl Store for SqliteStore {
         audit: &AuditEvent,
     ) -> StoreResult<bool> {
         self.write_tx(|tx| {
+            bump(tx, &[ChangeDomain::Identity])?;
             let n = tx
                 .execute(
                     "DELETE FROM principal_secrets WHERE client_id = ?1 AND secret_id = ?2",
@@ -899,6 +949,7 @@ impl Store for SqliteStore {
         audit: &AuditEvent,
     ) -> StoreResult<()> {
         self.write_tx(|tx| {
+            bump(tx, &[ChangeDomain::Identity])?;
             let exists: Option<i64> = tx
                 .query_row(
                     "SELECT 1 FROM principals WHERE client_id = ?1",
@@ -927,6 +978,7 @@ impl Store for SqliteStore {
 
     fn delete_principal(&self, client_id: &str, audit: &AuditEvent) -> StoreResult<bool> {
         self.write_tx(|tx| {
+            bump(tx, &[ChangeDomain::Identity, ChangeDomain::Rbac])?;
             let n = tx
                 .execute("DELETE FROM principals WHERE client_id = ?1", [client_id])
                 .map_err(backend)?;
@@ -952,6 +1004,7 @@ impl Store for SqliteStore {
     fn insert_role_assignment(&self, a: &RoleAssignment, audit: &AuditEvent) -> StoreResult<()> {
         let scope_key = keyrotor_core::rbac::normalize_scope(&a.scope).ok_or(corrupt("scope"))?;
         self.write_tx(|tx| {
+            bump(tx, &[ChangeDomain::Rbac])?;
             tx.execute(
                 "INSERT INTO role_assignments(name, scope, scope_key, principal_key, principal_id, role_id, created_at, created_by) \
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
@@ -999,6 +1052,7 @@ impl Store for SqliteStore {
 
     fn insert_vault(&self, v: &Vault, audit: &AuditEvent) -> StoreResult<i64> {
         self.write_tx(|tx| {
+            bump(tx, &[ChangeDomain::Vaults])?;
             tx.execute(
                 "INSERT INTO vaults(uid, name_key, name, subscription, group_key, group_name, location, tags, document, \
                  soft_delete_days, purge_protection, created_at, updated_at, deleted_at) \
@@ -1028,6 +1082,7 @@ impl Store for SqliteStore {
 
     fn update_vault(&self, v: &Vault, audit: &AuditEvent) -> StoreResult<()> {
         self.write_tx(|tx| {
+            bump(tx, &[ChangeDomain::Vaults])?;
             let n = tx
                 .execute(
                     "UPDATE vaults SET tags = ?2, document = ?3, purge_protection = ?4, updated_at = ?5 WHERE id = ?1",
@@ -1078,6 +1133,7 @@ impl Store for SqliteStore {
         audit: &AuditEvent,
     ) -> StoreResult<bool> {
         self.write_tx(|tx| {
+            bump(tx, &[ChangeDomain::Vaults])?;
             let n = tx
                 .execute(
                     "UPDATE vaults SET deleted_at = ?2 WHERE id = ?1",
@@ -1093,6 +1149,7 @@ impl Store for SqliteStore {
 
     fn purge_vault(&self, id: i64, audit: &AuditEvent) -> StoreResult<()> {
         self.write_tx(|tx| {
+            bump(tx, &[ChangeDomain::Vaults])?;
             tx.execute("DELETE FROM vault_objects WHERE vault_id = ?1", [id])
                 .map_err(backend)?;
             tx.execute(
@@ -1108,6 +1165,7 @@ impl Store for SqliteStore {
 
     fn insert_vault_object(&self, o: &VaultObject, audit: &AuditEvent) -> StoreResult<()> {
         self.write_tx(|tx| {
+            bump(tx, &[ChangeDomain::Vaults])?;
             tx.execute(
                 "INSERT INTO vault_objects(vault_id, collection, name_key, name, version, enabled, nbf, exp, document, sealed, \
                  created_at, updated_at, deleted_at, seq) \
@@ -1176,6 +1234,7 @@ impl Store for SqliteStore {
 
     fn update_vault_object(&self, o: &VaultObject, audit: &AuditEvent) -> StoreResult<()> {
         self.write_tx(|tx| {
+            bump(tx, &[ChangeDomain::Vaults])?;
             let n = tx
                 .execute(
                     "UPDATE vault_objects SET enabled = ?5, nbf = ?6, exp = ?7, document = ?8, updated_at = ?9 \
@@ -1209,6 +1268,7 @@ impl Store for SqliteStore {
         audit: &AuditEvent,
     ) -> StoreResult<()> {
         self.write_tx(|tx| {
+            bump(tx, &[ChangeDomain::Vaults])?;
             tx.execute(
                 "UPDATE vault_objects SET deleted_at = ?4 WHERE vault_id = ?1 AND collection = ?2 AND name_key = ?3",
                 params![vault_id, c.as_str(), name_key, deleted_at.map(to_micros)],
@@ -1228,6 +1288,7 @@ impl Store for SqliteStore {
         audit: &AuditEvent,
     ) -> StoreResult<()> {
         self.write_tx(|tx| {
+            bump(tx, &[ChangeDomain::Vaults])?;
             tx.execute(
                 "INSERT INTO vault_rotation_policies(vault_id, name_key, policy, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5) \
                  ON CONFLICT(vault_id, name_key) DO UPDATE SET policy = excluded.policy, updated_at = excluded.updated_at",
@@ -1283,6 +1344,7 @@ impl Store for SqliteStore {
         audit: &AuditEvent,
     ) -> StoreResult<()> {
         self.write_tx(|tx| {
+            bump(tx, &[ChangeDomain::Vaults])?;
             tx.execute(
                 "DELETE FROM vault_objects WHERE vault_id = ?1 AND collection = ?2 AND name_key = ?3",
                 params![vault_id, c.as_str(), name_key],
@@ -1301,6 +1363,7 @@ impl Store for SqliteStore {
 
     fn delete_role_assignment(&self, name: &str, audit: &AuditEvent) -> StoreResult<bool> {
         self.write_tx(|tx| {
+            bump(tx, &[ChangeDomain::Rbac])?;
             let n = tx
                 .execute(
                     "DELETE FROM role_assignments WHERE lower(name) = lower(?1)",
@@ -1315,10 +1378,12 @@ impl Store for SqliteStore {
     }
 
     fn delete_signing_key(&self, kid: &str) -> StoreResult<()> {
-        self.write()
-            .execute("DELETE FROM signing_keys WHERE kid = ?1", [kid])
-            .map_err(backend)?;
-        Ok(())
+        self.write_tx(|tx| {
+            bump(tx, &[ChangeDomain::Signing])?;
+            tx.execute("DELETE FROM signing_keys WHERE kid = ?1", [kid])
+                .map_err(backend)?;
+            Ok(())
+        })
     }
 
     fn signing_keys(&self) -> StoreResult<Vec<StoredSigningKey>> {
@@ -1342,13 +1407,15 @@ impl Store for SqliteStore {
     }
 
     fn insert_signing_key(&self, k: &StoredSigningKey) -> StoreResult<()> {
-        self.write()
-            .execute(
+        self.write_tx(|tx| {
+            bump(tx, &[ChangeDomain::Signing])?;
+            tx.execute(
                 "INSERT INTO signing_keys(kid, sealed, created_at) VALUES (?1, ?2, ?3)",
                 params![k.kid, k.sealed_pkcs8, to_micros(k.created_at)],
             )
             .map_err(backend)?;
-        Ok(())
+            Ok(())
+        })
     }
 
     fn apply_usage(&self, deltas: &[UsageDelta], prune_before: i64) -> StoreResult<()> {

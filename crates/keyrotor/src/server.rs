@@ -53,6 +53,11 @@ pub struct ServeArgs {
     /// it on another volume to survive a restore of the whole data directory.
     #[arg(long, env = "KEYROTOR_KEY_LEDGER")]
     pub key_ledger: Option<PathBuf>,
+    /// How often the store's change sequences are read (milliseconds): the
+    /// longest a change committed by another process sharing the store takes
+    /// to reach this one's caches. This process's own changes need no poll.
+    #[arg(long, env = "KEYROTOR_CHANGE_POLL_MS", default_value_t = 250)]
+    pub change_poll_ms: u64,
     /// How often key rotation policies are evaluated (seconds).
     #[arg(long, env = "KEYROTOR_ROTATION_INTERVAL", default_value_t = 60)]
     pub rotation_interval: u64,
@@ -173,8 +178,9 @@ pub async fn run(args: ServeArgs) -> Result<()> {
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&args.data_dir, std::fs::Permissions::from_mode(0o700))?;
     }
-    // One server per data directory: a second one would keep its own key
-    // cache and could accept a key the first one already replaced.
+    // One server per data directory: two would both run the rotation-policy
+    // runner and the usage flusher over one database. (Changes made by other
+    // processes on it reach this one's caches within --change-poll-ms.)
     let lock = std::fs::OpenOptions::new()
         .create(true)
         .truncate(false)
@@ -304,6 +310,10 @@ pub async fn run(args: ServeArgs) -> Result<()> {
         rotation_core,
         Duration::from_secs(args.rotation_interval.max(1)),
     );
+    let poller = spawn_change_poller(
+        state.clone(),
+        Duration::from_millis(args.change_poll_ms.max(10)),
+    );
     let app = compose(keyrotor_arm::router(state), dataplane.clone(), dns_suffix);
     // One acceptor thread per core, each with its own single-threaded runtime
     // and SO_REUSEPORT listener: connections stay on the core that accepted
@@ -354,6 +364,7 @@ pub async fn run(args: ServeArgs) -> Result<()> {
     .await?;
     flusher.abort();
     rotator.abort();
+    poller.abort();
     dataplane.flush_usage().await;
     served
 }
@@ -472,6 +483,36 @@ where
 
 /// Evaluates key rotation policies every `interval`; each rotation has its
 /// audit record (written by the core) and a log line without key material.
+/// Reads the store's change sequences every `interval`, so that a change
+/// committed by another process on the same store (another node, later)
+/// reaches this one's caches within that bound; rebuilds the token issuer
+/// when the signing keys changed.
+fn spawn_change_poller(state: Arc<ArmState>, interval: Duration) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(interval);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            let st = state.clone();
+            let polled = tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
+                let moved = st.core.poll_changes()?;
+                if moved.contains(&keyrotor_core::ChangeDomain::Signing) {
+                    st.sync_issuer()?;
+                }
+                Ok(())
+            })
+            .await;
+            match polled {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => {
+                    tracing::warn!(error = %e, "change sequences could not be read; will retry")
+                }
+                Err(e) => tracing::warn!(error = %e, "change poller task failed"),
+            }
+        }
+    })
+}
+
 fn spawn_rotation_policies(
     core: Arc<keyrotor_core::Keyrotor>,
     interval: Duration,
