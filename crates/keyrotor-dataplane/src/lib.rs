@@ -323,10 +323,18 @@ pub(crate) fn push_json_str_content(out: &mut String, s: &str) {
 }
 
 /// The token of an `Authorization: Bearer <token>` header, trimmed.
+/// The bearer token of a request; `None` without one, and when
+/// `Authorization` is repeated (a credential header is never read
+/// first-wins).
 pub(crate) fn bearer(headers: &http::HeaderMap) -> Option<String> {
-    headers
-        .get(http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
+    let mut all = headers.get_all(http::header::AUTHORIZATION).iter();
+    let first = all.next()?;
+    if all.next().is_some() {
+        return None;
+    }
+    first
+        .to_str()
+        .ok()
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(|t| t.trim().to_string())
 }
@@ -752,6 +760,23 @@ impl DataPlane {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The vault data plane's bearer token: a repeated Authorization header
+    /// is no token at all (never first-wins).
+    #[test]
+    fn a_repeated_authorization_header_is_no_bearer_token() {
+        let mut h = http::HeaderMap::new();
+        h.append(
+            http::header::AUTHORIZATION,
+            http::HeaderValue::from_static("Bearer a.b.c"),
+        );
+        assert_eq!(bearer(&h).as_deref(), Some("a.b.c"));
+        h.append(
+            http::header::AUTHORIZATION,
+            http::HeaderValue::from_static("Bearer x.y.z"),
+        );
+        assert_eq!(bearer(&h), None);
+    }
 
     /// Storage that did not answer is worth retrying; undecryptable keys are not.
     #[test]
