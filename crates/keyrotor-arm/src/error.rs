@@ -5,6 +5,7 @@
 use axum::response::{IntoResponse, Response};
 use http::{header, HeaderValue, StatusCode};
 use keyrotor_core::Error as CoreError;
+use keyrotor_crypto::vault::VaultCryptoError;
 
 /// A failure as ARM reports it.
 #[derive(Debug, thiserror::Error)]
@@ -72,7 +73,17 @@ impl ArmError {
                     (S::FORBIDDEN, "Forbidden")
                 }
                 CoreError::PurgeProtected(_) => (S::CONFLICT, "ConflictError"),
-                CoreError::VaultCrypto(_) => (S::BAD_REQUEST, "BadParameter"),
+                // Damaged stored material and library failures are the
+                // server's fault, not the request's.
+                CoreError::VaultCrypto(VaultCryptoError::Malformed | VaultCryptoError::Library) => {
+                    (S::INTERNAL_SERVER_ERROR, "InternalServerError")
+                }
+                CoreError::VaultCrypto(
+                    VaultCryptoError::BadKeySpec
+                    | VaultCryptoError::WrongAlgorithm(_)
+                    | VaultCryptoError::BadInput
+                    | VaultCryptoError::Unauthentic,
+                ) => (S::BAD_REQUEST, "BadParameter"),
                 CoreError::ItemExists => (S::CONFLICT, "Conflict"),
                 CoreError::ItemNotFound => (S::NOT_FOUND, "NotFound"),
                 CoreError::PreconditionFailed => (S::PRECONDITION_FAILED, "PreconditionFailed"),
@@ -103,7 +114,11 @@ impl ArmError {
     /// The message shown to the client: never a storage or crypto internal.
     fn public_message(&self) -> String {
         match self {
-            ArmError::Core(CoreError::Storage(_) | CoreError::Crypto(_))
+            ArmError::Core(
+                CoreError::Storage(_)
+                | CoreError::Crypto(_)
+                | CoreError::VaultCrypto(VaultCryptoError::Malformed | VaultCryptoError::Library),
+            )
             | ArmError::Internal(_) => {
                 "The service encountered an internal error. Please retry the request.".into()
             }
@@ -135,7 +150,10 @@ impl IntoResponse for ArmError {
                 HeaderValue::from_static("Bearer error=\"invalid_token\""),
             );
         }
-        if status == StatusCode::SERVICE_UNAVAILABLE {
+        // Only what a retry can cure says when to retry: undecryptable key
+        // material (KeyMaterialUnavailable) is an operator's problem, and SDK
+        // retry policies would repeat it for nothing.
+        if matches!(self, ArmError::Core(CoreError::Unavailable(_))) {
             resp.headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
         }
@@ -144,3 +162,41 @@ impl IntoResponse for ArmError {
 }
 
 pub type ArmResult<T> = std::result::Result<T, ArmError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Server faults are 5xx, never 400; only what a retry can cure says
+    /// `Retry-After` (issue 13, item 6).
+    #[test]
+    fn server_faults_and_retries() {
+        let status = |e: CoreError| ArmError::Core(e).status_and_code().0;
+        assert_eq!(
+            status(CoreError::VaultCrypto(VaultCryptoError::Malformed)),
+            StatusCode::INTERNAL_SERVER_ERROR
+        );
+        assert_eq!(
+            status(CoreError::VaultCrypto(VaultCryptoError::Library)),
+            StatusCode::INTERNAL_SERVER_ERROR
+        );
+        assert_eq!(
+            status(CoreError::VaultCrypto(VaultCryptoError::Unauthentic)),
+            StatusCode::BAD_REQUEST
+        );
+        let retry = |e: CoreError| {
+            ArmError::Core(e)
+                .into_response()
+                .headers()
+                .contains_key(header::RETRY_AFTER)
+        };
+        assert!(retry(CoreError::Unavailable(
+            keyrotor_core::StoreError::Unavailable("busy".into())
+        )));
+        assert!(!retry(CoreError::KeyMaterialUnavailable(
+            keyrotor_crypto::Error::Rng
+        )));
+        let r = ArmError::Core(CoreError::VaultCrypto(VaultCryptoError::Malformed));
+        assert!(!r.public_message().contains("malformed"));
+    }
+}

@@ -70,9 +70,11 @@ fn core_error(e: &CoreError) -> Response {
             (StatusCode::FORBIDDEN, "Forbidden")
         }
         CoreError::PurgeProtected(_) => (StatusCode::FORBIDDEN, "Forbidden"),
-        CoreError::VaultCrypto(keyrotor_crypto::vault::VaultCryptoError::WrongAlgorithm(_)) => {
-            (StatusCode::BAD_REQUEST, "BadParameter")
-        }
+        // Damaged stored material and library failures are the server's.
+        CoreError::VaultCrypto(
+            keyrotor_crypto::vault::VaultCryptoError::Malformed
+            | keyrotor_crypto::vault::VaultCryptoError::Library,
+        ) => (StatusCode::INTERNAL_SERVER_ERROR, "InternalError"),
         CoreError::VaultCrypto(_) => (StatusCode::BAD_REQUEST, "BadParameter"),
         CoreError::InvalidInput(_) | CoreError::InvalidName(_) => {
             (StatusCode::BAD_REQUEST, "BadParameter")

@@ -318,12 +318,22 @@ fn damaged_key_material_fails_only_its_account() {
         assert!(r.headers().get("retry-after").is_none());
         let body: Value = r.json().await.unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(body["code"], "KeyMaterialUnavailable", "{body}");
-        // ARM: the same account's keys cannot be listed; the other's can.
-        let (status, body) = a
-            .send(reqwest::Method::POST, &format!("{BATCH}/listKeys"), None)
+        // ARM: the same account's keys cannot be listed (a permanent
+        // failure: no Retry-After there either); the other's can.
+        let r = a
+            .http
+            .post(format!(
+                "{}/subscriptions/{}{BATCH}/listKeys?api-version=2025-06-01",
+                a.base, a.sub
+            ))
+            .bearer_auth(&a.token)
+            .header("content-length", "0")
+            .send()
             .await
             .unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(status, 503, "{body}");
+        assert_eq!(r.status().as_u16(), 503);
+        assert!(r.headers().get("retry-after").is_none(), "ARM says retry");
+        let body: Value = r.json().await.unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(body["error"]["code"], "KeyMaterialUnavailable", "{body}");
         let other = a
             .ok(reqwest::Method::POST, &format!("{OTHER}/listKeys"), None)
