@@ -51,6 +51,12 @@ impl LedgerMap {
         *g = (*g).max(e.generation);
     }
 
+    pub fn apply_all(&mut self, entries: &[LedgerEntry]) {
+        for e in entries {
+            self.apply(e);
+        }
+    }
+
     pub fn get(&self, account_uid: &str, slot: KeySlot) -> Option<u64> {
         self.0.get(&(account_uid.to_string(), slot)).copied()
     }
@@ -80,13 +86,10 @@ pub struct MemoryLedger(Mutex<LedgerMap>);
 
 impl KeyLedger for MemoryLedger {
     fn record(&self, entries: &[LedgerEntry]) -> Result<(), LedgerError> {
-        let mut m = self
-            .0
+        self.0
             .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        for e in entries {
-            m.apply(e);
-        }
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .apply_all(entries);
         Ok(())
     }
 

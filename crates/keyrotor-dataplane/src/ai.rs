@@ -36,20 +36,11 @@ fn access_denied() -> Response {
 ///   `X-Forwarded-For` to the client's address itself.
 const STRIPPED_PREFIXES: [&str; 2] = ["x-forwarded-", "x-original-"];
 
-const STRIPPED: [&str; 24] = [
+const STRIPPED: [&str; 15] = [
     "api-key",
     "ocp-apim-subscription-key",
     "authorization",
     "host",
-    "connection",
-    "keep-alive",
-    "proxy-authenticate",
-    "proxy-authorization",
-    "proxy-connection",
-    "te",
-    "trailer",
-    "transfer-encoding",
-    "upgrade",
     "x-http-method-override",
     "x-http-method",
     "x-method-override",
@@ -63,8 +54,8 @@ const STRIPPED: [&str; 24] = [
     "client-ip",
 ];
 
-/// Response headers not relayed: hop-by-hop ones (the connection to the
-/// client is keyrotor's own).
+/// Hop-by-hop headers (RFC 9110 §7.6.1), never relayed either way: each
+/// connection is keyrotor's own.
 const HOP_BY_HOP: [&str; 9] = [
     "connection",
     "keep-alive",
@@ -95,6 +86,7 @@ fn forwardable(headers: &HeaderMap) -> HeaderMap {
     for (k, v) in headers {
         let name = k.as_str();
         let stripped = STRIPPED.contains(&name)
+            || HOP_BY_HOP.contains(&name)
             || STRIPPED_PREFIXES.iter().any(|p| name.starts_with(p))
             || listed.iter().any(|l| l == name);
         if !stripped {

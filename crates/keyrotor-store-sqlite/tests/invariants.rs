@@ -464,6 +464,13 @@ fn a_flush_before_reading_sees_all_earlier_usage() {
         .unwrap_or_else(|_| panic!("flusher panicked"));
 }
 
+fn find(env: &Env, kind: AccountKind, name: &str) -> Account {
+    env.core
+        .account_by_name(kind, &AccountName::parse(kind, name).expect("name"))
+        .expect("read")
+        .expect("the account exists")
+}
+
 /// A database restored from a backup refuses what was replaced after it:
 /// a regenerated slot and every slot of an account deleted since, until
 /// regenerated; a regeneration then numbers above the ledger.
@@ -482,23 +489,9 @@ fn a_restored_database_knows_what_was_replaced_after_its_backup() {
     std::fs::copy(&db, &backup).expect("backup");
     {
         let env = open_with(&db, ledger.clone());
-        let gone = env
-            .core
-            .account_by_name(
-                AccountKind::Batch,
-                &AccountName::parse(AccountKind::Batch, "gone1").expect("name"),
-            )
-            .expect("read")
-            .expect("exists");
+        let gone = find(&env, AccountKind::Batch, "gone1");
         assert!(env.core.delete_account(&actor(), &gone).expect("delete"));
-        let kept = env
-            .core
-            .account_by_name(
-                AccountKind::Ai,
-                &AccountName::parse(AccountKind::Ai, "kept1").expect("name"),
-            )
-            .expect("read")
-            .expect("exists");
+        let kept = find(&env, AccountKind::Ai, "kept1");
         env.core
             .regenerate_key(&actor(), &kept, KeySlot::Primary)
             .expect("regenerate");
@@ -514,23 +507,9 @@ fn a_restored_database_knows_what_was_replaced_after_its_backup() {
             .map(|k| k.slot)
             .collect()
     };
-    let gone = env
-        .core
-        .account_by_name(
-            AccountKind::Batch,
-            &AccountName::parse(AccountKind::Batch, "gone1").expect("name"),
-        )
-        .expect("read")
-        .expect("restored");
+    let gone = find(&env, AccountKind::Batch, "gone1");
     assert_eq!(stale(&gone), [KeySlot::Primary, KeySlot::Secondary]);
-    let kept = env
-        .core
-        .account_by_name(
-            AccountKind::Ai,
-            &AccountName::parse(AccountKind::Ai, "kept1").expect("name"),
-        )
-        .expect("read")
-        .expect("exists");
+    let kept = find(&env, AccountKind::Ai, "kept1");
     assert_eq!(stale(&kept), [KeySlot::Primary]);
     let fresh = env
         .core

@@ -125,13 +125,10 @@ impl KeyLedger for FileLedger {
                 return Err(LedgerError(format!("{}: {e}", self.path.display())));
             }
         }
-        let mut m = self
-            .map
+        self.map
             .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        for e in entries {
-            m.apply(e);
-        }
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .apply_all(entries);
         Ok(())
     }
 

@@ -6,41 +6,13 @@
 mod common;
 
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpListener;
 use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::{api, scratch, Api, Server, BIN};
+use common::{api, raw_http as raw, scratch, sign_in, Api, Server, BIN};
 use serde_json::{json, Value};
-
-/// `client_credentials` sign-in for the ARM audience: the token, or the
-/// status and body of the refusal.
-async fn sign_in(a: &Api, b: &Value, client_id: &str, secret: &str) -> Result<String, u16> {
-    let s = |k: &str| b[k].as_str().unwrap_or_default().to_string();
-    let r = a
-        .http
-        .post(format!(
-            "{}/{}/oauth2/v2.0/token",
-            s("authority"),
-            s("tenantId")
-        ))
-        .form(&[
-            ("grant_type", "client_credentials"),
-            ("client_id", client_id),
-            ("client_secret", secret),
-            ("scope", "https://management.azure.com/.default"),
-        ])
-        .send()
-        .await
-        .expect("token request");
-    let status = r.status().as_u16();
-    let v: Value = r.json().await.unwrap_or(Value::Null);
-    match v["access_token"].as_str() {
-        Some(t) if status == 200 => Ok(t.to_string()),
-        _ => Err(status),
-    }
-}
 
 /// An ARM call by absolute path (the tenant-level routes live outside the
 /// subscription), as `token`.
@@ -93,7 +65,7 @@ fn a_root_contributor_cannot_take_over_the_administrator() {
             "roleDefinitionId": "/providers/Microsoft.Authorization/roleDefinitions/b24988ac-6180-42a0-ab88-20f7382dd24c",
             "principalId": m_id}}))).await;
         assert_eq!(s, 201, "{v}");
-        let m = sign_in(&a, &b, &m_id, &m_secret).await.expect("mallory signs in");
+        let m = sign_in(&a.http, &b, &m_id, &m_secret).await.expect("mallory signs in");
         // Contributor at / does what Contributor does...
         let (s, _) = arm(&a, &m, reqwest::Method::PUT, &format!("/subscriptions/{}/resourcegroups/m-rg", a.sub), Some(json!({"location": "westus"}))).await;
         assert_eq!(s, 201);
@@ -125,7 +97,7 @@ fn a_root_contributor_cannot_take_over_the_administrator() {
         // The administrator cannot change its own secrets through the API either.
         let (s, v) = arm(&a, &a.token, reqwest::Method::POST, &format!("{sp}/{admin}/removeSecret"), Some(json!({"secretId": admin_secrets[0]}))).await;
         assert_eq!(s, 403, "{v}");
-        assert!(sign_in(&a, &b, &admin, &old_secret).await.is_ok(), "the administrator is not locked out");
+        assert!(sign_in(&a.http, &b, &admin, &old_secret).await.is_ok(), "the administrator is not locked out");
     });
 
     // Break-glass, with the server running: the data directory and the root
@@ -160,7 +132,7 @@ fn a_root_contributor_cannot_take_over_the_administrator() {
     rt.block_on(async {
         let a = api(&server).await; // signs in with the new secret
         assert_eq!(
-            sign_in(&a, &b2, &admin, &old_secret).await,
+            sign_in(&a.http, &b2, &admin, &old_secret).await,
             Err(401),
             "the old secret is refused at once"
         );
@@ -220,28 +192,6 @@ fn upstream() -> Upstream {
         }
     });
     Upstream { port, seen }
-}
-
-/// One request written as is (no client library normalises its path);
-/// the status and the body.
-fn raw(port: u16, head: &str) -> (u16, String) {
-    let mut c = TcpStream::connect(("127.0.0.1", port)).expect("connect");
-    c.set_read_timeout(Some(Duration::from_secs(10)))
-        .expect("timeout");
-    c.write_all(head.as_bytes()).expect("write");
-    let mut out = Vec::new();
-    let _ = c.read_to_end(&mut out);
-    let text = String::from_utf8_lossy(&out).into_owned();
-    let status = text
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    let body = text
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_string())
-        .unwrap_or_default();
-    (status, body)
 }
 
 /// Finding 2: the forwarded path stays below the upstream's base in every

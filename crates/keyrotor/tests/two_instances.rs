@@ -297,18 +297,11 @@ fn the_server_sees_a_change_committed_by_another_process_within_its_poll_bound()
     );
 }
 
-/// `GET /ai/{account}/v1/models` with `api-key`, over a plain connection:
-/// the status.
+/// `GET /ai/{account}/v1/models` with `api-key`: the status.
 fn api_key_status(port: u16, account: &str, key: &str) -> u16 {
-    use std::io::{Read, Write};
-    let mut c = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
-    c.set_read_timeout(Some(Duration::from_secs(10)))
-        .expect("timeout");
-    write!(c, "GET /ai/{account}/v1/models HTTP/1.1\r\nhost: 127.0.0.1\r\napi-key: {key}\r\nconnection: close\r\n\r\n").expect("write");
-    let mut out = String::new();
-    let _ = c.read_to_string(&mut out);
-    out.split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0)
+    common::raw_http(
+        port,
+        &format!("GET /ai/{account}/v1/models HTTP/1.1\r\nhost: 127.0.0.1\r\napi-key: {key}\r\nconnection: close\r\n\r\n"),
+    )
+    .0
 }

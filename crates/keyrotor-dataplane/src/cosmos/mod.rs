@@ -629,17 +629,7 @@ fn serve(
             let Some(c) = container(core, account, &db, &coll)? else {
                 return Ok(not_found());
             };
-            let list: Vec<Value> = core
-                .items(account, &c.docs)?
-                .iter()
-                .map(|i| render_doc(i, &c.db_rid, &c.coll_rid))
-                .collect();
-            let n = list.len();
-            Ok(ok(
-                StatusCode::OK,
-                json!({ "_rid": c.coll_rid, "Documents": list, "_count": n }),
-                &[("x-ms-item-count", n.to_string())],
-            ))
+            documents(core, account, &c, |_| true)
         }
         Op::QueryPlan { db, coll } => {
             if container(core, account, &db, &coll)?.is_none() {
@@ -687,18 +677,7 @@ fn serve(
                 }
                 Err(QueryError::Unsupported(m)) => return Ok(not_implemented(&m)),
             };
-            let list: Vec<Value> = core
-                .items(account, &c.docs)?
-                .iter()
-                .map(|i| render_doc(i, &c.db_rid, &c.coll_rid))
-                .filter(|d| q.matches(d))
-                .collect();
-            let n = list.len();
-            Ok(ok(
-                StatusCode::OK,
-                json!({ "_rid": c.coll_rid, "Documents": list, "_count": n }),
-                &[("x-ms-item-count", n.to_string())],
-            ))
+            documents(core, account, &c, |d| q.matches(d))
         }
         Op::CreateItem { db, coll } => put_item(core, account, &db, &coll, body, None),
         Op::UpsertItem { db, coll } => put_item(core, account, &db, &coll, body, Some(if_match)),
@@ -788,6 +767,27 @@ fn container(
         ts: c.ts,
         docs: format!("dbs/{db}/colls/{coll}/docs"),
     }))
+}
+
+/// The documents of a container that `keep` selects, as a feed.
+fn documents(
+    core: &Keyrotor,
+    account: &Account,
+    c: &Container,
+    keep: impl Fn(&Value) -> bool,
+) -> Result<Response, CoreError> {
+    let list: Vec<Value> = core
+        .items(account, &c.docs)?
+        .iter()
+        .map(|i| render_doc(i, &c.db_rid, &c.coll_rid))
+        .filter(|d| keep(d))
+        .collect();
+    let n = list.len();
+    Ok(ok(
+        StatusCode::OK,
+        json!({ "_rid": c.coll_rid, "Documents": list, "_count": n }),
+        &[("x-ms-item-count", n.to_string())],
+    ))
 }
 
 /// Creates an item, or upserts it (`upsert` carries the upsert's `If-Match`).

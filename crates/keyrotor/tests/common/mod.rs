@@ -109,6 +109,61 @@ pub struct Api {
     pub sub: String,
 }
 
+/// `client_credentials` sign-in for the ARM audience, as described by a
+/// bootstrap document: the token, or the status of the refusal.
+pub async fn sign_in(
+    http: &reqwest::Client,
+    b: &Value,
+    client_id: &str,
+    secret: &str,
+) -> Result<String, u16> {
+    let s = |k: &str| b[k].as_str().unwrap_or_default().to_string();
+    let r = http
+        .post(format!(
+            "{}/{}/oauth2/v2.0/token",
+            s("authority"),
+            s("tenantId")
+        ))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", client_id),
+            ("client_secret", secret),
+            ("scope", "https://management.azure.com/.default"),
+        ])
+        .send()
+        .await
+        .expect("token request");
+    let status = r.status().as_u16();
+    let v: Value = r.json().await.unwrap_or(Value::Null);
+    match v["access_token"].as_str() {
+        Some(t) if status == 200 => Ok(t.to_string()),
+        _ => Err(status),
+    }
+}
+
+/// One request written as is over a plain connection (no client library
+/// normalises its path): the status and the body.
+pub fn raw_http(port: u16, head: &str) -> (u16, String) {
+    use std::io::{Read, Write};
+    let mut c = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    c.set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    c.write_all(head.as_bytes()).expect("write");
+    let mut out = Vec::new();
+    let _ = c.read_to_end(&mut out);
+    let text = String::from_utf8_lossy(&out).into_owned();
+    let status = text
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    (status, body)
+}
+
 pub async fn api(server: &Server) -> Api {
     let b = server.bootstrap();
     let s = |k: &str| {
@@ -122,31 +177,13 @@ pub async fn api(server: &Server) -> Api {
         .add_root_certificate(reqwest::Certificate::from_pem(&ca).unwrap_or_else(|e| panic!("{e}")))
         .build()
         .unwrap_or_else(|e| panic!("{e}"));
-    let tok: Value = http
-        .post(format!(
-            "{}/{}/oauth2/v2.0/token",
-            s("authority"),
-            s("tenantId")
-        ))
-        .form(&[
-            ("grant_type", "client_credentials"),
-            ("client_id", &s("clientId")),
-            ("client_secret", &s("clientSecret")),
-            ("scope", "https://management.azure.com/.default"),
-        ])
-        .send()
+    let token = sign_in(&http, &b, &s("clientId"), &s("clientSecret"))
         .await
-        .unwrap_or_else(|e| panic!("{e}"))
-        .json()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap_or_else(|status| panic!("the administrator cannot sign in: {status}"));
     Api {
         http,
         base: s("resourceManager"),
-        token: tok["access_token"]
-            .as_str()
-            .unwrap_or_else(|| panic!("no token: {tok}"))
-            .to_string(),
+        token,
         sub: s("subscriptionId"),
     }
 }
