@@ -203,25 +203,12 @@ fn the_proxy_keeps_paths_below_the_base_and_strips_overrides() {
     let server = Server::start_with(&dir, port, &["--no-tls"]);
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     let key = rt.block_on(async {
-        let a = api(&server).await;
-        a.ok(
-            reqwest::Method::PUT,
-            "/resourcegroups/rg1",
-            Some(json!({"location": "westus"})),
-        )
-        .await;
-        let acct = "/resourceGroups/rg1/providers/Microsoft.CognitiveServices/accounts/proxy1";
-        a.ok(
-            reqwest::Method::PUT,
-            acct,
-            Some(
-                json!({"location": "westus", "kind": "AIServices", "sku": {"name": "S0"},
-            "properties": {"upstreamUrl": format!("http://127.0.0.1:{}/base", up.port)}}),
-            ),
-        )
-        .await;
-        let keys = a
-            .ok(reqwest::Method::POST, &format!("{acct}/listKeys"), None)
+        let keys = api(&server)
+            .await
+            .create_ai_account(
+                "proxy1",
+                json!({"upstreamUrl": format!("http://127.0.0.1:{}/base", up.port)}),
+            )
             .await;
         keys["key1"].as_str().expect("key1").to_string()
     });
@@ -300,21 +287,9 @@ fn a_restored_database_refuses_keys_replaced_since_its_backup() {
     let (k1, k2) = {
         let server = Server::start_with(&dir, port, &["--no-tls"]);
         rt.block_on(async {
-            let a = api(&server).await;
-            a.ok(
-                reqwest::Method::PUT,
-                "/resourcegroups/rg1",
-                Some(json!({"location": "westus"})),
-            )
-            .await;
-            a.ok(
-                reqwest::Method::PUT,
-                acct,
-                Some(json!({"location": "westus", "kind": "AIServices", "sku": {"name": "S0"}})),
-            )
-            .await;
-            let keys = a
-                .ok(reqwest::Method::POST, &format!("{acct}/listKeys"), None)
+            let keys = api(&server)
+                .await
+                .create_ai_account("restore1", json!({}))
                 .await;
             (
                 keys["key1"].as_str().expect("key1").to_string(),

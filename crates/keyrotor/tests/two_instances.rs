@@ -240,23 +240,10 @@ fn the_server_sees_a_change_committed_by_another_process_within_its_poll_bound()
     let (_tmp, dir, port) = scratch();
     let server = Server::start_with(&dir, port, &["--no-tls", "--change-poll-ms", "50"]);
     let rt = tokio::runtime::Runtime::new().expect("runtime");
-    let acct = "/resourceGroups/rg1/providers/Microsoft.CognitiveServices/accounts/poll1";
     let key1 = rt.block_on(async {
-        let a = api(&server).await;
-        a.ok(
-            reqwest::Method::PUT,
-            "/resourcegroups/rg1",
-            Some(json!({"location": "westus"})),
-        )
-        .await;
-        a.ok(
-            reqwest::Method::PUT,
-            acct,
-            Some(json!({"location": "westus", "kind": "AIServices", "sku": {"name": "S0"}})),
-        )
-        .await;
-        let keys = a
-            .ok(reqwest::Method::POST, &format!("{acct}/listKeys"), None)
+        let keys = api(&server)
+            .await
+            .create_ai_account("poll1", json!({}))
             .await;
         keys["key1"].as_str().expect("key1").to_string()
     });

@@ -201,6 +201,27 @@ impl Api {
         }
     }
 
+    /// Creates group `rg1` and the AI Services account `name` in it (with
+    /// `properties`); returns its keys as listKeys answers them.
+    pub async fn create_ai_account(&self, name: &str, properties: Value) -> Value {
+        self.ok(
+            reqwest::Method::PUT,
+            "/resourcegroups/rg1",
+            Some(json!({"location": "westus"})),
+        )
+        .await;
+        let acct =
+            format!("/resourceGroups/rg1/providers/Microsoft.CognitiveServices/accounts/{name}");
+        self.ok(
+            reqwest::Method::PUT,
+            &acct,
+            Some(json!({"location": "westus", "kind": "AIServices", "sku": {"name": "S0"}, "properties": properties})),
+        )
+        .await;
+        self.ok(reqwest::Method::POST, &format!("{acct}/listKeys"), None)
+            .await
+    }
+
     pub async fn send(
         &self,
         method: reqwest::Method,
