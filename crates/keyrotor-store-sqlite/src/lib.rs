@@ -264,6 +264,16 @@ fn migrate(conn: &mut Connection) -> StoreResult<()> {
 }
 
 /// Deletes the role assignments at `scope_key` and every scope below it.
+/// One client secret's row (its verifier, never the secret).
+fn insert_secret(conn: &Connection, client_id: &str, s: &PrincipalSecret) -> StoreResult<()> {
+    conn.execute(
+        "INSERT INTO principal_secrets(client_id, secret_id, verifier, expires_at) VALUES (?1, ?2, ?3, ?4)",
+        params![client_id, s.secret_id, s.verifier, s.expires_at.map(to_micros)],
+    )
+    .map_err(backend)?;
+    Ok(())
+}
+
 /// Moves the change sequence of each domain, in the transaction that
 /// changes it (what caches of those domains compare, on every node).
 fn bump(conn: &Connection, domains: &[ChangeDomain]) -> StoreResult<()> {
@@ -825,11 +835,7 @@ impl Store for SqliteStore {
                 params![p.client_id, p.display_name, to_micros(p.created_at), p.owner],
             )
             .map_err(backend)?;
-            tx.execute(
-                "INSERT INTO principal_secrets(client_id, secret_id, verifier, expires_at) VALUES (?1, ?2, ?3, ?4)",
-                params![p.client_id, s.secret_id, s.verifier, s.expires_at.map(to_micros)],
-            )
-            .map_err(backend)?;
+            insert_secret(tx, &p.client_id, s)?;
             insert_audit(tx, audit)?;
                     Ok(())
         })
@@ -911,13 +917,9 @@ impl Store for SqliteStore {
     ) -> StoreResult<()> {
         self.write_tx(|tx| {
             bump(tx, &[ChangeDomain::Identity])?;
-            tx.execute(
-                "INSERT INTO principal_secrets(client_id, secret_id, verifier, expires_at) VALUES (?1, ?2, ?3, ?4)",
-                params![client_id, s.secret_id, s.verifier, s.expires_at.map(to_micros)],
-            )
-            .map_err(backend)?;
+            insert_secret(tx, client_id, s)?;
             insert_audit(tx, audit)?;
-                    Ok(())
+            Ok(())
         })
     }
 
@@ -966,11 +968,7 @@ impl Store for SqliteStore {
                 [client_id],
             )
             .map_err(backend)?;
-            tx.execute(
-                "INSERT INTO principal_secrets(client_id, secret_id, verifier, expires_at) VALUES (?1, ?2, ?3, ?4)",
-                params![client_id, s.secret_id, s.verifier, s.expires_at.map(to_micros)],
-            )
-            .map_err(backend)?;
+            insert_secret(tx, client_id, s)?;
             insert_audit(tx, audit)?;
             Ok(())
         })

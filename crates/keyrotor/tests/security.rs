@@ -308,17 +308,7 @@ fn a_restored_database_refuses_keys_replaced_since_its_backup() {
     }
     let k1_new = {
         let server = Server::start_with(&dir, port, &["--no-tls"]);
-        rt.block_on(async {
-            let a = api(&server).await;
-            let v = a
-                .ok(
-                    reqwest::Method::POST,
-                    &format!("{acct}/regenerateKey"),
-                    Some(json!({"keyName": "Key1"})),
-                )
-                .await;
-            v["key1"].as_str().expect("key1").to_string()
-        })
+        regenerate_key1(&rt, &server, acct)
     };
     assert_ne!(k1_new, k1);
     // Restore the database only; the key ledger stays.
@@ -347,17 +337,7 @@ fn a_restored_database_refuses_keys_replaced_since_its_backup() {
         server.log().contains("restored database"),
         "the start-up names what it refuses"
     );
-    let k1_fresh = rt.block_on(async {
-        let a = api(&server).await;
-        let v = a
-            .ok(
-                reqwest::Method::POST,
-                &format!("{acct}/regenerateKey"),
-                Some(json!({"keyName": "Key1"})),
-            )
-            .await;
-        v["key1"].as_str().expect("key1").to_string()
-    });
+    let k1_fresh = regenerate_key1(&rt, &server, acct);
     assert_eq!(ai(&k1_fresh).0, 404, "a regenerated slot works again");
     assert_eq!(ai(&k1).0, 401);
     for k in [&k1, &k2, &k1_new, &k1_fresh] {
@@ -370,4 +350,19 @@ fn a_restored_database_refuses_keys_replaced_since_its_backup() {
             "the ledger holds no key material"
         );
     }
+}
+
+/// Regenerates an AI account's Key1 through ARM: the new value.
+fn regenerate_key1(rt: &tokio::runtime::Runtime, server: &Server, acct: &str) -> String {
+    rt.block_on(async {
+        let v = api(server)
+            .await
+            .ok(
+                reqwest::Method::POST,
+                &format!("{acct}/regenerateKey"),
+                Some(json!({"keyName": "Key1"})),
+            )
+            .await;
+        v["key1"].as_str().expect("key1").to_string()
+    })
 }
