@@ -4,9 +4,9 @@
 //! String to sign, UTF-8, five `\n`-terminated lines:
 //! `{verb lower}\n{resourceType lower}\n{resourceLink}\n{x-ms-date lower}\n{Date lower}\n`;
 //! signature = base64(HMAC-SHA256(base64decode(key), string)). The header
-//! value is the whole token percent-encoded. Vectors: see the tests, taken
-//! from ../shared/reference/azure-wire-facts.md §8.1 (computed with the
-//! SDK's own function).
+//! value is the whole token percent-encoded. Known-answer vectors made by
+//! the SDK's own code: tests/vectors/cosmos.json (written by
+//! scripts/capture-kat-vectors.py, checked by tests/kat.rs).
 
 use std::borrow::Cow;
 
@@ -400,7 +400,8 @@ mod tests {
             .encode(ring::hmac::sign(&k, msg.as_bytes()).as_ref())
     }
 
-    /// Vectors computed with azure-cosmos 4.17.1's own signing function.
+    /// The first five vectors of tests/vectors/cosmos.json (azure-cosmos
+    /// 4.17.1's own signing code; tests/kat.rs checks all of them).
     #[test]
     fn known_answers() {
         let cases = [

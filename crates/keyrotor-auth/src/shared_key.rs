@@ -12,6 +12,9 @@
 //! Header values are read case-insensitively; a missing Content-Length is
 //! `0` for methods other than GET/HEAD. Duplicate signed headers are refused
 //! rather than joined, so no two readings of one request exist.
+//! Known-answer vectors made by the SDK's own code:
+//! tests/vectors/shared_key.json (written by scripts/capture-kat-vectors.py,
+//! checked by tests/kat.rs).
 
 use std::borrow::Cow;
 
@@ -288,7 +291,8 @@ mod tests {
 
     const GET_QUERY: &str = "api-version=2025-06-01&maxresults=10";
 
-    /// Vectors from ../shared/reference/azure-wire-facts.md §8.2 (azure-batch 15.1.0).
+    /// The first two vectors of tests/vectors/shared_key.json (azure-batch
+    /// 15.1.0's own signing code; tests/kat.rs checks all of them).
     #[test]
     fn known_answers() {
         assert_eq!(
