@@ -68,7 +68,9 @@ impl ArmError {
                 CoreError::VaultNameTaken(_) => (S::CONFLICT, "VaultAlreadyExists"),
                 CoreError::VaultNotFound(_) => (S::NOT_FOUND, "ResourceNotFound"),
                 CoreError::ObjectNotFound(..) => (S::NOT_FOUND, "NotFound"),
-                CoreError::ObjectConflict(..) => (S::CONFLICT, "Conflict"),
+                CoreError::ObjectConflict(..) | CoreError::ObjectChanged(..) => {
+                    (S::CONFLICT, "Conflict")
+                }
                 CoreError::ObjectDisabled(_) | CoreError::ObjectNotValidNow(_) => {
                     (S::FORBIDDEN, "Forbidden")
                 }

@@ -22,6 +22,12 @@ pub use store::{
     ResourceGroup, Store, StoreError,
 };
 pub use store::{ChangeDomain, ChangeSeqs};
+// The per-aggregate store traits, in scope for every use-case module.
+#[allow(unused_imports, reason = "each module uses some of them")]
+pub(crate) use store::{
+    AccountStore, GroupStore, IdentityStore, ItemStore, MetaStore, RbacStore, UsageStore,
+    VaultStore,
+};
 use store::{StoredKey, StoredSigningKey};
 pub use usage::{KeyUsage, UsageRecorder};
 
@@ -70,6 +76,9 @@ pub enum Error {
     ObjectNotFound(vault::Collection, String),
     #[error("'{1}' is deleted but recoverable; recover or purge it before reusing the name")]
     ObjectConflict(vault::Collection, String),
+    /// A write conditional on the latest version found another one.
+    #[error("'{1}' was changed by another request meanwhile")]
+    ObjectChanged(vault::Collection, String),
     #[error("'{0}' is disabled")]
     ObjectDisabled(String),
     #[error("'{0}' is not valid at the current time (expired or not yet valid)")]
@@ -912,21 +921,17 @@ impl Keyrotor {
     ) -> Result<(ResourceGroup, bool)> {
         self.check_subscription(dir, sub)?;
         let location = normalize_location(location)?;
-        let existing = self.store.group(sub, name)?;
-        let group = ResourceGroup {
+        let candidate = ResourceGroup {
             subscription: sub.clone(),
-            // Keep the first spelling and the original location, as ARM does.
-            name: existing
-                .as_ref()
-                .map_or_else(|| name.clone(), |g| g.name.clone()),
-            location: existing.as_ref().map_or(location, |g| g.location.clone()),
+            name: name.clone(),
+            location,
             tags,
-            created_at: existing
-                .as_ref()
-                .map_or_else(|| self.now(), |g| g.created_at),
+            created_at: self.now(),
         };
         let audit = self.audit(actor, "group.put", name.to_string(), String::new());
-        let created = self.store.upsert_group(&group, &audit)?;
+        // One upsert: the store keeps the first spelling, the location and
+        // the creation time of a group that exists, as ARM does.
+        let (group, created) = self.store.put_group(&candidate, &audit)?;
         self.bump();
         Ok((group, created))
     }
@@ -995,32 +1000,85 @@ impl Keyrotor {
             ..spec
         };
         let group = self.group(dir, sub, group)?;
-        if let Some(existing) = self.store.account(kind, name)? {
-            if existing.subscription != *sub || existing.resource_group.key() != group.name.key() {
-                return Err(Error::NameTaken {
-                    kind,
-                    name: name.to_string(),
-                });
+        // Read, then a conditional write; a write that finds the account
+        // created or deleted meanwhile (by a concurrent PUT or DELETE, on
+        // this node or another) reads again, so two identical PUTs both
+        // succeed, one creating and one updating.
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            let retry = attempts < 4;
+            if let Some(existing) = self.store.account(kind, name)? {
+                if existing.subscription != *sub
+                    || existing.resource_group.key() != group.name.key()
+                {
+                    return Err(Error::NameTaken {
+                        kind,
+                        name: name.to_string(),
+                    });
+                }
+                let audit = self.audit(
+                    actor,
+                    "account.update",
+                    account_target(&existing),
+                    String::new(),
+                );
+                match self
+                    .store
+                    .update_account(existing.id, &spec, self.now(), &audit)
+                {
+                    Ok(()) => {
+                        self.bump();
+                        let updated = self.account_in(dir, kind, sub, &group.name, name)?;
+                        return Ok((updated, false));
+                    }
+                    Err(StoreError::NotFound) if retry => continue,
+                    Err(e) => return Err(e.into()),
+                }
             }
+            let account = self.new_account(kind, sub, &group.name, name, spec.clone())?;
+            let keys = self.initial_keys(&account)?;
             let audit = self.audit(
                 actor,
-                "account.update",
-                account_target(&existing),
+                "account.create",
+                account_target(&account),
                 String::new(),
             );
-            self.store
-                .update_account(existing.id, &spec, self.now(), &audit)?;
-            self.bump();
-            let updated = self.account_in(dir, kind, sub, &group.name, name)?;
-            return Ok((updated, false));
+            match self.store.insert_account(&account, &keys, &audit) {
+                Ok(a) => {
+                    self.bump();
+                    return Ok((a, true));
+                }
+                Err(StoreError::Conflict) if retry => continue,
+                Err(StoreError::Conflict) => {
+                    return Err(Error::NameTaken {
+                        kind,
+                        name: name.to_string(),
+                    })
+                }
+                Err(StoreError::NotFound) => {
+                    return Err(Error::GroupNotFound(group.name.to_string()))
+                }
+                Err(e) => return Err(e.into()),
+            }
         }
+    }
+
+    fn new_account(
+        &self,
+        kind: AccountKind,
+        sub: &SubscriptionId,
+        group: &ResourceGroupName,
+        name: &AccountName,
+        spec: AccountSpec,
+    ) -> Result<Account> {
         let now = self.now();
-        let account = Account {
+        Ok(Account {
             id: 0,
             uid: keyrotor_crypto::random_guid().map_err(Error::Crypto)?,
             kind,
             subscription: sub.clone(),
-            resource_group: group.name.clone(),
+            resource_group: group.clone(),
             name: name.clone(),
             location: spec.location,
             tags: spec.tags,
@@ -1028,39 +1086,27 @@ impl Keyrotor {
             settings: spec.settings,
             created_at: now,
             updated_at: now,
-        };
+        })
+    }
+
+    /// Generation 1 of every slot of a new account, sealed to it.
+    fn initial_keys(&self, account: &Account) -> Result<Vec<StoredKey>> {
         let mut keys = Vec::new();
-        for &slot in kind.slots() {
-            let value = keyrotor_crypto::generate_account_key(kind).map_err(Error::Crypto)?;
+        for &slot in account.kind.slots() {
+            let value =
+                keyrotor_crypto::generate_account_key(account.kind).map_err(Error::Crypto)?;
             let sealed = self
                 .root
-                .seal_secret(&key_context(&account, slot, 1), &value)
+                .seal_secret(&key_context(account, slot, 1), &value)
                 .map_err(Error::Crypto)?;
             keys.push(StoredKey {
                 slot,
                 generation: 1,
                 sealed,
-                generated_at: now,
+                generated_at: account.created_at,
             });
         }
-        let audit = self.audit(
-            actor,
-            "account.create",
-            account_target(&account),
-            String::new(),
-        );
-        match self.store.insert_account(&account, &keys, &audit) {
-            Ok(a) => {
-                self.bump();
-                Ok((a, true))
-            }
-            Err(StoreError::Conflict) => Err(Error::NameTaken {
-                kind,
-                name: name.to_string(),
-            }),
-            Err(StoreError::NotFound) => Err(Error::GroupNotFound(group.name.to_string())),
-            Err(e) => Err(e.into()),
-        }
+        Ok(keys)
     }
 
     /// The account `name` of `kind` in the given group.
@@ -1184,42 +1230,75 @@ impl Keyrotor {
                 slot,
             });
         }
-        let current = self
-            .list_keys(account)?
-            .into_iter()
-            .find(|k| k.slot == slot);
-        // Above anything the ledger knows: after a restore, the slot's next
-        // generation is one never used before.
-        let floor = self.ledger.latest(&account.uid, slot).unwrap_or(0);
-        let root = &self.root;
-        let mut seal = |generation: u64| {
-            // A fresh value never equals any value the account holds now.
-            let value = loop {
-                let v = keyrotor_crypto::generate_account_key(account.kind)
-                    .map_err(|e| StoreError::Seal(e.to_string()))?;
-                if current.as_ref().is_none_or(|c| c.value != v) {
-                    break v;
-                }
-            };
-            root.seal_secret(&key_context(account, slot, generation), &value)
-                .map_err(|e| StoreError::Seal(e.to_string()))
-        };
         let audit = self.audit(
             actor,
             "key.regenerate",
             account_target(account),
             slot.as_str().to_string(),
         );
-        let stored = self
-            .store
-            .rotate_key(account.id, slot, floor, self.now(), &mut seal, &audit)
-            .map_err(|e| match e {
-                StoreError::NotFound => Error::AccountNotFound {
-                    kind: account.kind,
-                    name: account.name.to_string(),
-                },
-                other => other.into(),
-            })?;
+        let not_found = || Error::AccountNotFound {
+            kind: account.kind,
+            name: account.name.to_string(),
+        };
+        // Compare-and-set on the slot's generation: a regeneration that
+        // loses a race to another (on this node or another) reads the new
+        // state and goes again, so each acknowledged call replaced a value.
+        let mut attempts = 0;
+        let stored = loop {
+            attempts += 1;
+            let current = self
+                .store
+                .keys(account.id)?
+                .into_iter()
+                .find(|k| k.slot == slot)
+                .ok_or_else(not_found)?;
+            let current_value = self
+                .root
+                .open_secret(
+                    &key_context(account, slot, current.generation),
+                    &current.sealed,
+                )
+                .map_err(Error::KeyMaterialUnavailable)?;
+            // Above anything the ledger knows: after a restore, the slot's
+            // next generation is one never used before.
+            let floor = self.ledger.latest(&account.uid, slot).unwrap_or(0);
+            let generation = current
+                .generation
+                .max(floor)
+                .checked_add(1)
+                .ok_or_else(|| Error::Storage(StoreError::Corrupt("key generation".into())))?;
+            // A fresh value never equals the value it replaces.
+            let value = loop {
+                let v =
+                    keyrotor_crypto::generate_account_key(account.kind).map_err(Error::Crypto)?;
+                if v != current_value {
+                    break v;
+                }
+            };
+            let key = StoredKey {
+                slot,
+                generation,
+                sealed: self
+                    .root
+                    .seal_secret(&key_context(account, slot, generation), &value)
+                    .map_err(Error::Crypto)?,
+                generated_at: self.now(),
+            };
+            match self
+                .store
+                .rotate_key(account.id, current.generation, &key, &audit)
+            {
+                Ok(()) => break key,
+                Err(StoreError::PreconditionFailed) if attempts < 8 => continue,
+                Err(StoreError::PreconditionFailed) => {
+                    return Err(Error::Unavailable(StoreError::Unavailable(
+                        "the key kept changing under concurrent regenerations".into(),
+                    )))
+                }
+                Err(StoreError::NotFound) => return Err(not_found()),
+                Err(e) => return Err(e.into()),
+            }
+        };
         // Before the caller answers: the very next request sees the new key.
         self.bump();
         tracing::info!(account = %account_target(account), slot = %slot, generation = stored.generation, "key regenerated");

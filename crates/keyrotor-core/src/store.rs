@@ -22,12 +22,10 @@ pub enum StoreError {
     /// Stored data could not be decoded.
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
-    /// A conditional write found another version (ETag mismatch).
+    /// A conditional write found another version (an ETag, a key's
+    /// generation or an object's latest version moved meanwhile).
     #[error("precondition failed")]
     PreconditionFailed,
-    /// Sealing the new value failed inside a transaction.
-    #[error("sealing failed: {0}")]
-    Seal(String),
     #[error("storage failure: {0}")]
     Backend(String),
 }
@@ -279,12 +277,20 @@ pub enum PutMode {
     Upsert { if_match: Option<String> },
 }
 
-/// A closure that produces the sealed value for a slot's next generation.
-pub type SealFn<'a> = &'a mut dyn FnMut(u64) -> StoreResult<Vec<u8>>;
+/// What an object write expects of the versions already stored. Every
+/// write is refused (`Conflict`) while the object has a deleted version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LatestVersion<'a> {
+    /// Any (a new version is added whatever the latest is).
+    Any,
+    /// The latest version must still be this one (`None`: no version yet);
+    /// otherwise `PreconditionFailed`. What makes two rotation runners on
+    /// one database add one version, not two.
+    Is(Option<&'a str>),
+}
 
-/// Persistent state. Every method is one atomic transaction; mutations that
-/// carry an [`AuditEvent`] write it in the same transaction.
-pub trait Store: Send + Sync + 'static {
+/// Store-wide settings, change sequences and the audit trail.
+pub trait MetaStore {
     /// The change sequences (every node reads the same ones).
     fn change_seqs(&self) -> StoreResult<ChangeSeqs>;
 
@@ -292,8 +298,20 @@ pub trait Store: Send + Sync + 'static {
     /// Sets `key` unless present; returns the value in force afterwards.
     fn init_meta(&self, key: &str, value: &str) -> StoreResult<String>;
 
-    /// Creates or replaces a group; returns true if it was created.
-    fn upsert_group(&self, group: &ResourceGroup, audit: &AuditEvent) -> StoreResult<bool>;
+    /// The newest `limit` audit records, newest first.
+    fn audit_events(&self, limit: usize) -> StoreResult<Vec<AuditEvent>>;
+}
+
+/// Resource groups.
+pub trait GroupStore {
+    /// Creates the group, or replaces the tags of the one stored (its first
+    /// spelling, location and creation time stay). Returns the group as
+    /// stored afterwards and whether this call created it.
+    fn put_group(
+        &self,
+        group: &ResourceGroup,
+        audit: &AuditEvent,
+    ) -> StoreResult<(ResourceGroup, bool)>;
     fn group(
         &self,
         sub: &SubscriptionId,
@@ -301,9 +319,10 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<Option<ResourceGroup>>;
     fn groups(&self, sub: &SubscriptionId) -> StoreResult<Vec<ResourceGroup>>;
     /// Deletes the group, its accounts, and the role assignments at or below
-    /// `scope_key` (the group's normalized scope), in one transaction.
-    /// Returns the key slots of the accounts it removed, read in the same
-    /// transaction (for the key ledger); `None` if there is no such group.
+    /// `scope_key` (the group's normalized scope), and soft-deletes its
+    /// vaults, in one transaction. Returns the key slots of the accounts it
+    /// removed, read in the same transaction (for the key ledger); `None`
+    /// if there is no such group.
     fn delete_group(
         &self,
         sub: &SubscriptionId,
@@ -311,7 +330,10 @@ pub trait Store: Send + Sync + 'static {
         scope_key: &str,
         audit: &AuditEvent,
     ) -> StoreResult<Option<Vec<RetiredKey>>>;
+}
 
+/// Accounts and their key slots.
+pub trait AccountStore {
     /// Creates an account with its initial keys. `Conflict` if the name is
     /// taken for that kind; `NotFound` if the group does not exist.
     fn insert_account(
@@ -320,6 +342,7 @@ pub trait Store: Send + Sync + 'static {
         keys: &[StoredKey],
         audit: &AuditEvent,
     ) -> StoreResult<Account>;
+    /// `NotFound` if the account is gone.
     fn update_account(
         &self,
         id: i64,
@@ -345,22 +368,23 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<Option<Vec<RetiredKey>>>;
 
     fn keys(&self, account_id: i64) -> StoreResult<Vec<StoredKey>>;
-    /// Replaces one slot's value in a serialized transaction: reads the
-    /// current generation g, calls `seal(max(g, floor) + 1)`, stores the
-    /// result. The old value is overwritten and unrecoverable once this
-    /// returns Ok.
+    /// Replaces one slot's value if its generation is still `expected`
+    /// (compare-and-set): `PreconditionFailed` if another regeneration came
+    /// first, `NotFound` if the account or slot is gone. `key.generation`
+    /// must be above `expected`. The old value is overwritten and
+    /// unrecoverable once this returns Ok.
     fn rotate_key(
         &self,
         account_id: i64,
-        slot: KeySlot,
-        floor: u64,
-        at: OffsetDateTime,
-        seal: SealFn<'_>,
+        expected: u64,
+        key: &StoredKey,
         audit: &AuditEvent,
-    ) -> StoreResult<StoredKey>;
+    ) -> StoreResult<()>;
+}
 
-    fn audit_events(&self, limit: usize) -> StoreResult<Vec<AuditEvent>>;
-
+/// Service principals, their secrets, and the token-signing keys.
+pub trait IdentityStore {
+    /// `Conflict` if the client id is taken.
     fn insert_principal(
         &self,
         p: &Principal,
@@ -390,9 +414,18 @@ pub trait Store: Send + Sync + 'static {
         secret: &PrincipalSecret,
         audit: &AuditEvent,
     ) -> StoreResult<()>;
+    /// Deletes the principal, its role assignments and what it owns the
+    /// management of; false if there was none.
     fn delete_principal(&self, client_id: &str, audit: &AuditEvent) -> StoreResult<bool>;
-    fn delete_signing_key(&self, kid: &str) -> StoreResult<()>;
 
+    fn signing_keys(&self) -> StoreResult<Vec<StoredSigningKey>>;
+    /// `Conflict` if the key id is taken.
+    fn insert_signing_key(&self, key: &StoredSigningKey) -> StoreResult<()>;
+    fn delete_signing_key(&self, kid: &str) -> StoreResult<()>;
+}
+
+/// Role assignments.
+pub trait RbacStore {
     /// Conflict when the name is taken or the same (principal, role, scope)
     /// is already assigned.
     fn insert_role_assignment(
@@ -401,24 +434,54 @@ pub trait Store: Send + Sync + 'static {
         audit: &AuditEvent,
     ) -> StoreResult<()>;
     fn role_assignments(&self) -> StoreResult<Vec<crate::rbac::RoleAssignment>>;
+    /// By name (case-insensitive); false if there was none.
+    fn delete_role_assignment(&self, name: &str, audit: &AuditEvent) -> StoreResult<bool>;
+}
 
+/// A stored rotation policy: the core's text, and when it was first set and
+/// last changed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredPolicy {
+    pub vault_id: i64,
+    pub name_key: String,
+    pub text: String,
+    pub created_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
+}
+
+/// Key vaults, their objects (every version) and key rotation policies.
+pub trait VaultStore {
     /// Inserts a vault; Conflict when the name (case-insensitive) is taken.
     fn insert_vault(&self, v: &crate::vault::Vault, audit: &AuditEvent) -> StoreResult<i64>;
+    /// Replaces tags, document and purge protection of a live vault;
+    /// `NotFound` if it is gone or deleted.
     fn update_vault(&self, v: &crate::vault::Vault, audit: &AuditEvent) -> StoreResult<()>;
     /// By lower-case name, live or soft-deleted.
     fn vault(&self, name_key: &str) -> StoreResult<Option<crate::vault::Vault>>;
     fn vaults(&self) -> StoreResult<Vec<crate::vault::Vault>>;
+    /// Soft-deletes (`Some`) or recovers (`None`) a vault; false if no
+    /// vault changed (gone, or already in that state).
     fn set_vault_deleted(
         &self,
         id: i64,
         deleted_at: Option<OffsetDateTime>,
         audit: &AuditEvent,
     ) -> StoreResult<bool>;
-    /// Removes the vault and all its objects.
-    fn purge_vault(&self, id: i64, audit: &AuditEvent) -> StoreResult<()>;
+    /// Removes the vault and all its objects, only if it is still the
+    /// deletion of `deleted_at` (a concurrent recover, or a recover and a
+    /// new delete, wins). False if nothing was purged.
+    fn purge_vault(
+        &self,
+        id: i64,
+        deleted_at: OffsetDateTime,
+        audit: &AuditEvent,
+    ) -> StoreResult<bool>;
+    /// Adds a version. `Conflict` if the version exists or the object has a
+    /// deleted version; `PreconditionFailed` if `latest` does not hold.
     fn insert_vault_object(
         &self,
         o: &crate::vault::VaultObject,
+        latest: LatestVersion<'_>,
         audit: &AuditEvent,
     ) -> StoreResult<()>;
     /// Versions of one object (`name_key`) or of all, oldest first.
@@ -428,11 +491,15 @@ pub trait Store: Send + Sync + 'static {
         c: crate::vault::Collection,
         name_key: Option<&str>,
     ) -> StoreResult<Vec<crate::vault::VaultObject>>;
+    /// Replaces attributes and document of a live version; `NotFound` if
+    /// it is gone or deleted.
     fn update_vault_object(
         &self,
         o: &crate::vault::VaultObject,
         audit: &AuditEvent,
     ) -> StoreResult<()>;
+    /// Soft-deletes (`Some`) or recovers (`None`) every version of an
+    /// object; false if no version changed.
     fn set_objects_deleted(
         &self,
         vault_id: i64,
@@ -440,49 +507,45 @@ pub trait Store: Send + Sync + 'static {
         name_key: &str,
         deleted_at: Option<OffsetDateTime>,
         audit: &AuditEvent,
-    ) -> StoreResult<()>;
-    fn put_rotation_policy(
-        &self,
-        vault_id: i64,
-        name_key: &str,
-        policy: &str,
-        created_at: OffsetDateTime,
-        updated_at: OffsetDateTime,
-        audit: &AuditEvent,
-    ) -> StoreResult<()>;
-    /// (policy text, created, updated).
-    fn rotation_policy(
-        &self,
-        vault_id: i64,
-        name_key: &str,
-    ) -> StoreResult<Option<(String, OffsetDateTime, OffsetDateTime)>>;
-    /// Every policy: (vault id, key name, text, created, updated).
-    #[allow(
-        clippy::type_complexity,
-        reason = "a plain row; a struct would only be used here"
-    )]
-    fn rotation_policies(
-        &self,
-    ) -> StoreResult<Vec<(i64, String, String, OffsetDateTime, OffsetDateTime)>>;
+    ) -> StoreResult<bool>;
+    /// Removes every version of an object (and a key's rotation policy),
+    /// only if it is still deleted; false if nothing was purged.
     fn purge_objects(
         &self,
         vault_id: i64,
         c: crate::vault::Collection,
         name_key: &str,
         audit: &AuditEvent,
-    ) -> StoreResult<()>;
-    fn delete_role_assignment(&self, name: &str, audit: &AuditEvent) -> StoreResult<bool>;
+    ) -> StoreResult<bool>;
+    /// Sets a key's policy text; the first time also sets its creation
+    /// time. Returns the creation time in force.
+    fn put_rotation_policy(
+        &self,
+        vault_id: i64,
+        name_key: &str,
+        policy: &str,
+        at: OffsetDateTime,
+        audit: &AuditEvent,
+    ) -> StoreResult<OffsetDateTime>;
+    fn rotation_policy(&self, vault_id: i64, name_key: &str) -> StoreResult<Option<StoredPolicy>>;
+    /// Every policy, by vault and key name.
+    fn rotation_policies(&self) -> StoreResult<Vec<StoredPolicy>>;
+}
 
-    fn signing_keys(&self) -> StoreResult<Vec<StoredSigningKey>>;
-
-    /// Adds usage deltas; drops hourly counts and clients older than `prune_before` (Unix seconds).
+/// Key usage evidence.
+pub trait UsageStore {
+    /// Adds usage deltas; drops hourly counts and clients older than
+    /// `prune_before` (Unix seconds).
     fn apply_usage(
         &self,
         deltas: &[crate::usage::UsageDelta],
         prune_before: i64,
     ) -> StoreResult<()>;
     fn usage(&self, account_id: i64) -> StoreResult<Vec<StoredUsage>>;
+}
 
+/// Data-plane items (Cosmos resources, Batch pools and jobs, ...).
+pub trait ItemStore {
     fn item_put(
         &self,
         account_id: i64,
@@ -494,6 +557,8 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<DataItem>;
     fn item(&self, account_id: i64, collection: &str, id: &str) -> StoreResult<Option<DataItem>>;
     fn items(&self, account_id: i64, collection: &str) -> StoreResult<Vec<DataItem>>;
+    /// False if there was no such item; `PreconditionFailed` if `if_match`
+    /// differs.
     fn item_delete(
         &self,
         account_id: i64,
@@ -501,7 +566,42 @@ pub trait Store: Send + Sync + 'static {
         id: &str,
         if_match: Option<&str>,
     ) -> StoreResult<bool>;
-    /// Deletes every item whose collection starts with `prefix`; returns how many.
+    /// Deletes every item whose collection is `prefix` or under `prefix/`;
+    /// returns how many.
     fn items_delete_under(&self, account_id: i64, prefix: &str) -> StoreResult<u64>;
-    fn insert_signing_key(&self, key: &StoredSigningKey) -> StoreResult<()>;
+}
+
+/// Persistent state: one trait per aggregate, so a backend can be written
+/// (and tested with the shared suite) one aggregate at a time. Every method
+/// is one atomic transaction; a mutation that carries an [`AuditEvent`]
+/// writes it in the same transaction, and every mutation moves the change
+/// sequence of each [`ChangeDomain`] it touches in that transaction.
+pub trait Store:
+    MetaStore
+    + GroupStore
+    + AccountStore
+    + IdentityStore
+    + RbacStore
+    + VaultStore
+    + UsageStore
+    + ItemStore
+    + Send
+    + Sync
+    + 'static
+{
+}
+
+impl<T> Store for T where
+    T: MetaStore
+        + GroupStore
+        + AccountStore
+        + IdentityStore
+        + RbacStore
+        + VaultStore
+        + UsageStore
+        + ItemStore
+        + Send
+        + Sync
+        + 'static
+{
 }

@@ -10,7 +10,7 @@ use keyrotor_types::{ResourceGroupName, Secret, SubscriptionId, VaultName};
 use time::OffsetDateTime;
 use zeroize::Zeroizing;
 
-use crate::store::AuditEvent;
+use crate::store::{AuditEvent, LatestVersion, StoreError};
 use crate::{Actor, ChangeDomain, Directory, Error, Keyrotor, Result};
 
 /// A vault as stored.
@@ -62,6 +62,12 @@ impl Collection {
             Collection::Keys => "keys",
             Collection::Secrets => "secrets",
         }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [Collection::Keys, Collection::Secrets]
+            .into_iter()
+            .find(|c| c.as_str() == s)
     }
 }
 
@@ -592,7 +598,10 @@ impl Keyrotor {
     pub fn recover_vault(&self, actor: &Actor, name: &str) -> Result<Vault> {
         let v = self.deleted_vault(name)?;
         let audit = self.vault_audit(actor, "vault.recover", v.name.to_string(), String::new());
-        self.store.set_vault_deleted(v.id, None, &audit)?;
+        // False: purged, or recovered, by a concurrent request meanwhile.
+        if !self.store.set_vault_deleted(v.id, None, &audit)? {
+            return Err(Error::VaultNotFound(v.name.to_string()));
+        }
         self.committed(&[ChangeDomain::Accounts, ChangeDomain::Vaults]);
         Ok(Vault {
             deleted_at: None,
@@ -608,7 +617,13 @@ impl Keyrotor {
             return Err(Error::PurgeProtected(v.name.to_string()));
         }
         let audit = self.vault_audit(actor, "vault.purge", v.name.to_string(), String::new());
-        self.store.purge_vault(v.id, &audit)?;
+        let deleted_at = v
+            .deleted_at
+            .ok_or_else(|| Error::VaultNotFound(v.name.to_string()))?;
+        // Only the deletion that was checked: a concurrent recover wins.
+        if !self.store.purge_vault(v.id, deleted_at, &audit)? {
+            return Err(Error::VaultNotFound(v.name.to_string()));
+        }
         self.forget_keys(&v, None);
         self.committed(&[ChangeDomain::Accounts, ChangeDomain::Vaults]);
         Ok(())
@@ -713,6 +728,7 @@ impl Keyrotor {
         plain: &[u8],
         action: &str,
         now: OffsetDateTime,
+        latest: LatestVersion<'_>,
     ) -> Result<VaultObject> {
         check_object_name(name)?;
         let versions = self.object_versions(vault, c, name)?;
@@ -745,7 +761,15 @@ impl Keyrotor {
             format!("{}/{}/{}/{}", vault.name, c.as_str(), o.name, o.version),
             String::new(),
         );
-        self.store.insert_vault_object(&o, &audit)?;
+        // The store re-checks in its transaction: no deleted version, and
+        // the latest version still the one this write expects.
+        self.store
+            .insert_vault_object(&o, latest, &audit)
+            .map_err(|e| match e {
+                StoreError::Conflict => Error::ObjectConflict(c, o.name.clone()),
+                StoreError::PreconditionFailed => Error::ObjectChanged(c, o.name.clone()),
+                other => other.into(),
+            })?;
         Ok(o)
     }
 
@@ -770,27 +794,37 @@ impl Keyrotor {
             &m.to_bytes(),
             "key.create",
             self.now(),
+            LatestVersion::Any,
         )
     }
 
     /// A new version of a key with the same type, size and document; its
     /// expiry follows the key's rotation policy (`expiryTime`) when it has one.
     pub fn rotate_key(&self, actor: &Actor, vault: &Vault, name: &str) -> Result<VaultObject> {
-        self.rotate_key_at(actor, vault, name, self.now(), "key.rotate")
+        let current = self.object(vault, Collection::Keys, name, None)?;
+        self.rotate_key_at(actor, vault, current, self.now(), "key.rotate", false)
     }
 
+    /// A new version after `current`; with `only_if_latest`, only while
+    /// `current` is still the latest version (`ObjectChanged` otherwise).
     fn rotate_key_at(
         &self,
         actor: &Actor,
         vault: &Vault,
-        name: &str,
+        current: VaultObject,
         at: OffsetDateTime,
         action: &str,
+        only_if_latest: bool,
     ) -> Result<VaultObject> {
-        let current = self.object(vault, Collection::Keys, name, None)?;
+        let name = current.name.clone();
+        let latest = if only_if_latest {
+            LatestVersion::Is(Some(&current.version))
+        } else {
+            LatestVersion::Any
+        };
         let spec = self.key_material(vault, &current)?.spec();
         let m = KeyMaterial::generate(spec).map_err(Error::VaultCrypto)?;
-        let policy = self.rotation_policy(vault, name)?;
+        let policy = self.rotation_policy(vault, &name)?;
         let attrs = ObjectAttributes {
             enabled: Some(true),
             not_before: None,
@@ -811,12 +845,13 @@ impl Keyrotor {
             actor,
             vault,
             Collection::Keys,
-            name,
+            &name,
             attrs,
             current.document,
             &m.to_bytes(),
             action,
             at,
+            latest,
         )
     }
 
@@ -827,7 +862,7 @@ impl Keyrotor {
             .rotation_policy(vault.id, &name.to_ascii_lowercase())?
         {
             None => Ok(None),
-            Some((text, created, updated)) => RotationPolicy::from_text(&text, created, updated)
+            Some(p) => RotationPolicy::from_text(&p.text, p.created_at, p.updated_at)
                 .map(Some)
                 .ok_or_else(|| {
                     Error::Storage(crate::StoreError::Corrupt("rotation policy".into()))
@@ -878,13 +913,10 @@ impl Keyrotor {
             ));
         }
         let now = self.now();
-        let created = self
-            .rotation_policy(vault, name)?
-            .map_or(now, |p| p.created_at);
-        let p = RotationPolicy {
+        let mut p = RotationPolicy {
             actions,
             expiry,
-            created_at: created,
+            created_at: now,
             updated_at: now,
         };
         let audit = self.vault_audit(
@@ -893,12 +925,12 @@ impl Keyrotor {
             format!("{}/keys/{}", vault.name, key.name),
             p.to_text(),
         );
-        self.store.put_rotation_policy(
+        // The first time sets the creation time; the store keeps it after.
+        p.created_at = self.store.put_rotation_policy(
             vault.id,
             &name.to_ascii_lowercase(),
             &p.to_text(),
-            p.created_at,
-            p.updated_at,
+            now,
             &audit,
         )?;
         Ok(p)
@@ -921,10 +953,11 @@ impl Keyrotor {
             .collect();
         let actor = Actor("rotation-policy".into());
         let mut done = Vec::new();
-        for (vault_id, name_key, text, created, updated) in self.store.rotation_policies()? {
+        for stored in self.store.rotation_policies()? {
+            let name_key = stored.name_key;
             let (Some(vault), Some(policy)) = (
-                vaults.get(&vault_id),
-                RotationPolicy::from_text(&text, created, updated),
+                vaults.get(&stored.vault_id),
+                RotationPolicy::from_text(&stored.text, stored.created_at, stored.updated_at),
             ) else {
                 continue;
             };
@@ -949,8 +982,14 @@ impl Keyrotor {
             });
             if due {
                 // One key that cannot rotate does not hold up the others.
-                match self.rotate_key_at(&actor, vault, &name_key, at, "key.rotate.policy") {
+                // Only while the version it found due is still the latest:
+                // two runners (two processes on one database) add one
+                // version, not two.
+                match self.rotate_key_at(&actor, vault, latest, at, "key.rotate.policy", true) {
                     Ok(o) => done.push((vault.name.to_string(), o.name, o.version)),
+                    Err(Error::ObjectChanged(..)) => {
+                        tracing::debug!(vault = %vault.name, key = %name_key, "rotated meanwhile by another runner");
+                    }
                     Err(e @ (Error::Unavailable(_) | Error::Storage(_))) => return Err(e),
                     Err(e) => {
                         tracing::warn!(vault = %vault.name, key = %name_key, error = %e, "rotation policy could not rotate this key; the others go on");
@@ -1096,6 +1135,7 @@ impl Keyrotor {
             value.expose().as_bytes(),
             "secret.set",
             self.now(),
+            LatestVersion::Any,
         )
     }
 
@@ -1240,7 +1280,17 @@ impl Keyrotor {
                 format!("{}/{}/{}/{}", vault.name, c.as_str(), o.name, o.version),
                 String::new(),
             );
-            self.store.insert_vault_object(&o, &audit)?;
+            // Each version after the one before: a concurrent write to the
+            // same name stops the restore instead of interleaving with it.
+            let latest = LatestVersion::Is(last.as_ref().map(|l: &VaultObject| l.version.as_str()));
+            self.store
+                .insert_vault_object(&o, latest, &audit)
+                .map_err(|e| match e {
+                    StoreError::Conflict | StoreError::PreconditionFailed => {
+                        Error::ObjectChanged(c, o.name.clone())
+                    }
+                    other => other.into(),
+                })?;
             last = Some(o);
         }
         if !policy.is_empty() {
@@ -1255,7 +1305,6 @@ impl Keyrotor {
                 vault.id,
                 &name.to_ascii_lowercase(),
                 &policy,
-                now,
                 now,
                 &audit,
             )?;
@@ -1279,13 +1328,17 @@ impl Keyrotor {
             format!("{}/{}/{}", vault.name, c.as_str(), latest.name),
             String::new(),
         );
-        self.store.set_objects_deleted(
+        let gone = || Error::ObjectNotFound(c, name.chars().take(130).collect());
+        // False: deleted or purged by a concurrent request meanwhile.
+        if !self.store.set_objects_deleted(
             vault.id,
             c,
             &name.to_ascii_lowercase(),
             Some(now),
             &audit,
-        )?;
+        )? {
+            return Err(gone());
+        }
         self.forget_keys(vault, Some(name));
         Ok(VaultObject {
             deleted_at: Some(now),
@@ -1307,8 +1360,12 @@ impl Keyrotor {
             format!("{}/{}/{}", vault.name, c.as_str(), latest.name),
             String::new(),
         );
-        self.store
-            .set_objects_deleted(vault.id, c, &name.to_ascii_lowercase(), None, &audit)?;
+        if !self
+            .store
+            .set_objects_deleted(vault.id, c, &name.to_ascii_lowercase(), None, &audit)?
+        {
+            return Err(Error::ObjectNotFound(c, name.chars().take(130).collect()));
+        }
         Ok(VaultObject {
             deleted_at: None,
             ..latest
@@ -1342,8 +1399,13 @@ impl Keyrotor {
             format!("{}/{}/{}", vault.name, c.as_str(), latest.name),
             String::new(),
         );
-        self.store
-            .purge_objects(vault.id, c, &name.to_ascii_lowercase(), &audit)?;
+        // Only while still deleted: a concurrent recover wins.
+        if !self
+            .store
+            .purge_objects(vault.id, c, &name.to_ascii_lowercase(), &audit)?
+        {
+            return Err(Error::ObjectNotFound(c, name.chars().take(130).collect()));
+        }
         self.forget_keys(vault, Some(name));
         Ok(())
     }

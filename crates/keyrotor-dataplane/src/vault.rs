@@ -65,7 +65,9 @@ fn core_error(e: &CoreError) -> Response {
         CoreError::ObjectNotFound(Collection::Secrets, _) => {
             (StatusCode::NOT_FOUND, "SecretNotFound")
         }
-        CoreError::ObjectConflict(..) => (StatusCode::CONFLICT, "Conflict"),
+        CoreError::ObjectConflict(..) | CoreError::ObjectChanged(..) => {
+            (StatusCode::CONFLICT, "Conflict")
+        }
         CoreError::ObjectDisabled(_) | CoreError::ObjectNotValidNow(_) => {
             (StatusCode::FORBIDDEN, "Forbidden")
         }

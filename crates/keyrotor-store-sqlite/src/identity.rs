@@ -1,0 +1,215 @@
+//! Service principals, their secrets, and the token-signing keys.
+
+use keyrotor_core::store::{
+    AuditEvent, ChangeDomain, IdentityStore, Principal, PrincipalSecret, StoreError, StoreResult,
+    StoredSigningKey,
+};
+use rusqlite::{params, Connection};
+
+use crate::conn::{all, bump, first, Db};
+use crate::meta::insert_audit;
+use crate::rows::{self, from_micros, to_micros};
+use crate::SqliteStore;
+
+/// One client secret's row (its verifier, never the secret).
+fn insert_secret(conn: &Connection, client_id: &str, s: &PrincipalSecret) -> Db<()> {
+    conn.prepare_cached(
+        "INSERT INTO principal_secrets(client_id, secret_id, verifier, expires_at)
+         VALUES (?1, ?2, ?3, ?4)",
+    )?
+    .execute(params![
+        client_id,
+        s.secret_id,
+        s.verifier,
+        s.expires_at.map(to_micros)
+    ])?;
+    Ok(())
+}
+
+/// A principal and its secrets, read on one connection.
+fn principal(conn: &Connection, client_id: &str) -> Db<Option<(Principal, Vec<PrincipalSecret>)>> {
+    let p = first(
+        &mut conn.prepare_cached(
+            "SELECT client_id, display_name, created_at, owner FROM principals WHERE client_id = ?1",
+        )?,
+        [client_id],
+        |r| {
+            Ok(Principal {
+                client_id: r.get("client_id")?,
+                display_name: r.get("display_name")?,
+                created_at: from_micros(r.get("created_at")?)?,
+                owner: r.get("owner")?,
+            })
+        },
+    )?;
+    let Some(p) = p else {
+        return Ok(None);
+    };
+    let secrets = all(
+        &mut conn.prepare_cached(
+            "SELECT secret_id, verifier, expires_at FROM principal_secrets WHERE client_id = ?1",
+        )?,
+        [&p.client_id],
+        rows::secret,
+    )?;
+    Ok(Some((p, secrets)))
+}
+
+impl IdentityStore for SqliteStore {
+    fn insert_principal(
+        &self,
+        p: &Principal,
+        s: &PrincipalSecret,
+        audit: &AuditEvent,
+    ) -> StoreResult<()> {
+        self.pool.write(|tx| {
+            bump(tx, &[ChangeDomain::Identity])?;
+            tx.prepare_cached(
+                "INSERT INTO principals(client_id, display_name, created_at, owner)
+                 VALUES (?1, ?2, ?3, ?4)",
+            )?
+            .execute(params![
+                p.client_id,
+                p.display_name,
+                to_micros(p.created_at),
+                p.owner
+            ])?;
+            insert_secret(tx, &p.client_id, s)?;
+            insert_audit(tx, audit)
+        })
+    }
+
+    fn principal(&self, client_id: &str) -> StoreResult<Option<(Principal, Vec<PrincipalSecret>)>> {
+        self.pool.read(|conn| principal(conn, client_id))
+    }
+
+    fn principals(&self) -> StoreResult<Vec<(Principal, Vec<PrincipalSecret>)>> {
+        self.pool.read(|conn| {
+            let ids = all(
+                &mut conn.prepare_cached("SELECT client_id FROM principals ORDER BY created_at")?,
+                [],
+                |r| Ok(r.get::<_, String>("client_id")?),
+            )?;
+            let mut out = Vec::with_capacity(ids.len());
+            for id in ids {
+                out.extend(principal(conn, &id)?);
+            }
+            Ok(out)
+        })
+    }
+
+    fn add_principal_secret(
+        &self,
+        client_id: &str,
+        s: &PrincipalSecret,
+        audit: &AuditEvent,
+    ) -> StoreResult<()> {
+        self.pool.write(|tx| {
+            bump(tx, &[ChangeDomain::Identity])?;
+            insert_secret(tx, client_id, s)?;
+            insert_audit(tx, audit)
+        })
+    }
+
+    fn remove_principal_secret(
+        &self,
+        client_id: &str,
+        secret_id: &str,
+        audit: &AuditEvent,
+    ) -> StoreResult<bool> {
+        self.pool.write(|tx| {
+            bump(tx, &[ChangeDomain::Identity])?;
+            let n = tx
+                .prepare_cached(
+                    "DELETE FROM principal_secrets WHERE client_id = ?1 AND secret_id = ?2",
+                )?
+                .execute(params![client_id, secret_id])?;
+            if n > 0 {
+                insert_audit(tx, audit)?;
+            }
+            Ok(n > 0)
+        })
+    }
+
+    fn replace_principal_secrets(
+        &self,
+        client_id: &str,
+        s: &PrincipalSecret,
+        audit: &AuditEvent,
+    ) -> StoreResult<()> {
+        self.pool.write(|tx| {
+            bump(tx, &[ChangeDomain::Identity])?;
+            if !tx
+                .prepare_cached("SELECT 1 FROM principals WHERE client_id = ?1")?
+                .exists([client_id])?
+            {
+                return Err(StoreError::NotFound.into());
+            }
+            tx.execute(
+                "DELETE FROM principal_secrets WHERE client_id = ?1",
+                [client_id],
+            )?;
+            insert_secret(tx, client_id, s)?;
+            insert_audit(tx, audit)
+        })
+    }
+
+    fn delete_principal(&self, client_id: &str, audit: &AuditEvent) -> StoreResult<bool> {
+        self.pool.write(|tx| {
+            bump(tx, &[ChangeDomain::Identity, ChangeDomain::Rbac])?;
+            if tx.execute("DELETE FROM principals WHERE client_id = ?1", [client_id])? == 0 {
+                return Ok(false);
+            }
+            let key = client_id.to_ascii_lowercase();
+            tx.execute(
+                "DELETE FROM role_assignments WHERE principal_key = ?1",
+                [&key],
+            )?;
+            // A deleted principal owns nothing (its unexpired tokens must not
+            // keep managing other principals' secrets).
+            tx.execute(
+                "UPDATE principals SET owner = NULL WHERE lower(owner) = ?1",
+                [&key],
+            )?;
+            insert_audit(tx, audit)?;
+            Ok(true)
+        })
+    }
+
+    fn signing_keys(&self) -> StoreResult<Vec<StoredSigningKey>> {
+        self.pool.read(|conn| {
+            all(
+                &mut conn.prepare_cached(
+                    "SELECT kid, sealed, created_at FROM signing_keys ORDER BY created_at",
+                )?,
+                [],
+                |r| {
+                    Ok(StoredSigningKey {
+                        kid: r.get("kid")?,
+                        sealed_pkcs8: r.get("sealed")?,
+                        created_at: from_micros(r.get("created_at")?)?,
+                    })
+                },
+            )
+        })
+    }
+
+    fn insert_signing_key(&self, k: &StoredSigningKey) -> StoreResult<()> {
+        self.pool.write(|tx| {
+            bump(tx, &[ChangeDomain::Signing])?;
+            tx.execute(
+                "INSERT INTO signing_keys(kid, sealed, created_at) VALUES (?1, ?2, ?3)",
+                params![k.kid, k.sealed_pkcs8, to_micros(k.created_at)],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn delete_signing_key(&self, kid: &str) -> StoreResult<()> {
+        self.pool.write(|tx| {
+            bump(tx, &[ChangeDomain::Signing])?;
+            tx.execute("DELETE FROM signing_keys WHERE kid = ?1", [kid])?;
+            Ok(())
+        })
+    }
+}

@@ -1,0 +1,148 @@
+//! Data-plane items: opaque JSON bodies with an ETag and a store-wide
+//! increasing number.
+
+use keyrotor_core::store::{DataItem, ItemStore, PutMode, StoreError, StoreResult};
+use rusqlite::{params, OptionalExtension, Row};
+
+use crate::conn::{all, first, next_seq, under, Db};
+use crate::SqliteStore;
+
+fn item(collection: &str, r: &Row<'_>) -> Db<DataItem> {
+    Ok(DataItem {
+        collection: collection.to_string(),
+        id: r.get("id")?,
+        body: r.get("body")?,
+        etag: r.get("etag")?,
+        ts: r.get("ts")?,
+        seq: r.get("seq")?,
+    })
+}
+
+impl ItemStore for SqliteStore {
+    fn item_put(
+        &self,
+        account_id: i64,
+        collection: &str,
+        id: &str,
+        body: &str,
+        mode: &PutMode,
+        ts: i64,
+    ) -> StoreResult<DataItem> {
+        self.pool.write(|tx| {
+            let current: Option<(i64, String)> = tx
+                .prepare_cached(
+                    "SELECT seq, etag FROM data_items
+                     WHERE account_id = ?1 AND collection = ?2 AND id = ?3",
+                )?
+                .query_row(params![account_id, collection, id], |r| {
+                    Ok((r.get("seq")?, r.get("etag")?))
+                })
+                .optional()?;
+            let if_match = match mode {
+                PutMode::Create if current.is_some() => return Err(StoreError::Conflict.into()),
+                PutMode::Replace { .. } if current.is_none() => {
+                    return Err(StoreError::NotFound.into())
+                }
+                PutMode::Replace { if_match } | PutMode::Upsert { if_match } => if_match.as_deref(),
+                PutMode::Create => None,
+            };
+            if let Some(want) = if_match.filter(|w| *w != "*") {
+                if current.as_ref().is_none_or(|(_, etag)| etag != want) {
+                    return Err(StoreError::PreconditionFailed.into());
+                }
+            }
+            let etag = format!("\"{:016x}-{:08x}\"", ts, next_seq(tx, "item_etags")?);
+            let seq = match current {
+                Some((seq, _)) => {
+                    tx.prepare_cached(
+                        "UPDATE data_items SET body = ?2, etag = ?3, ts = ?4 WHERE seq = ?1",
+                    )?
+                    .execute(params![seq, body, etag, ts])?;
+                    seq
+                }
+                None => {
+                    tx.prepare_cached(
+                        "INSERT INTO data_items(account_id, collection, id, body, etag, ts)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    )?
+                    .execute(params![account_id, collection, id, body, etag, ts])?;
+                    tx.last_insert_rowid()
+                }
+            };
+            Ok(DataItem {
+                collection: collection.to_string(),
+                id: id.to_string(),
+                body: body.to_string(),
+                etag,
+                ts,
+                seq,
+            })
+        })
+    }
+
+    fn item(&self, account_id: i64, collection: &str, id: &str) -> StoreResult<Option<DataItem>> {
+        self.pool.read(|conn| {
+            first(
+                &mut conn.prepare_cached(
+                    "SELECT seq, id, body, etag, ts FROM data_items
+                     WHERE account_id = ?1 AND collection = ?2 AND id = ?3",
+                )?,
+                params![account_id, collection, id],
+                |r| item(collection, r),
+            )
+        })
+    }
+
+    fn items(&self, account_id: i64, collection: &str) -> StoreResult<Vec<DataItem>> {
+        self.pool.read(|conn| {
+            all(
+                &mut conn.prepare_cached(
+                    "SELECT seq, id, body, etag, ts FROM data_items
+                     WHERE account_id = ?1 AND collection = ?2 ORDER BY seq",
+                )?,
+                params![account_id, collection],
+                |r| item(collection, r),
+            )
+        })
+    }
+
+    fn item_delete(
+        &self,
+        account_id: i64,
+        collection: &str,
+        id: &str,
+        if_match: Option<&str>,
+    ) -> StoreResult<bool> {
+        self.pool.write(|tx| {
+            let etag: Option<String> = tx
+                .prepare_cached(
+                    "SELECT etag FROM data_items
+                     WHERE account_id = ?1 AND collection = ?2 AND id = ?3",
+                )?
+                .query_row(params![account_id, collection, id], |r| r.get("etag"))
+                .optional()?;
+            let Some(etag) = etag else {
+                return Ok(false);
+            };
+            if if_match.is_some_and(|w| w != etag && w != "*") {
+                return Err(StoreError::PreconditionFailed.into());
+            }
+            tx.prepare_cached(
+                "DELETE FROM data_items WHERE account_id = ?1 AND collection = ?2 AND id = ?3",
+            )?
+            .execute(params![account_id, collection, id])?;
+            Ok(true)
+        })
+    }
+
+    fn items_delete_under(&self, account_id: i64, prefix: &str) -> StoreResult<u64> {
+        self.pool.write(|tx| {
+            let n = tx.execute(
+                "DELETE FROM data_items
+                 WHERE account_id = ?1 AND (collection = ?2 OR collection LIKE ?3 ESCAPE '\\')",
+                params![account_id, prefix, under(prefix)],
+            )?;
+            Ok(u64::try_from(n).unwrap_or(0))
+        })
+    }
+}
