@@ -150,6 +150,80 @@ pub enum Operation {
     RotationPoliciesRun,
 }
 
+/// Declares [`OperationName`], one fieldless variant per [`Operation`]
+/// variant, and [`OperationName::ALL`] from the same list, so no name can be
+/// left out of `ALL`. [`Operation::name`] matches every `Operation` variant
+/// without a wildcard: a new operation does not compile until it has a name
+/// here, and then it is in `ALL` (tests/rbac.rs fails until its authorization
+/// table has a request for it).
+macro_rules! operation_names {
+    ($($name:ident),+ $(,)?) => {
+        /// Which [`Operation`] a value is, without its fields.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub enum OperationName {
+            $($name),+
+        }
+
+        impl OperationName {
+            /// Every operation keyrotor's ARM surface has, in declaration order.
+            pub const ALL: &'static [OperationName] = &[$(OperationName::$name),+];
+
+            /// The variant's name (`"AccountsListKeys"`).
+            pub const fn as_str(self) -> &'static str {
+                match self {
+                    $(OperationName::$name => stringify!($name)),+
+                }
+            }
+        }
+    };
+}
+
+operation_names!(
+    SubscriptionsList,
+    SubscriptionsGet,
+    ProvidersGet,
+    ProvidersRegister,
+    ResourceGroupsList,
+    ResourceGroupsCreateOrUpdate,
+    ResourceGroupsGet,
+    ResourceGroupsCheckExistence,
+    ResourceGroupsUpdate,
+    ResourceGroupsDelete,
+    AccountsList,
+    AccountsCreate,
+    AccountsUpdate,
+    AccountsGet,
+    AccountsDelete,
+    AccountsListKeys,
+    AccountsListReadOnlyKeys,
+    AccountsRegenerateKey,
+    AccountsListConnectionStrings,
+    AccountsListKeyUsage,
+    CheckNameExists,
+    PrincipalsList,
+    PrincipalsCreate,
+    PrincipalsDelete,
+    PrincipalsAddSecret,
+    PrincipalsRemoveSecret,
+    SigningKeysRotate,
+    RoleAssignmentsList,
+    RoleAssignmentsCreate,
+    RoleAssignmentsGet,
+    RoleAssignmentsDelete,
+    RoleDefinitionsList,
+    RoleDefinitionsGet,
+    VaultsCreate,
+    VaultsUpdate,
+    VaultsGet,
+    VaultsDelete,
+    VaultsList,
+    VaultsListDeleted,
+    VaultsGetDeleted,
+    VaultsPurgeDeleted,
+    ResourcesList,
+    RotationPoliciesRun,
+);
+
 /// `/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.KeyVault/vaults/{name}`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VaultPath {
@@ -278,6 +352,66 @@ fn parse_vault(m: &Method, s: &[&str]) -> Option<Result<Operation, Unrouted>> {
 }
 
 impl Operation {
+    /// Every operation, by name: [`OperationName::ALL`].
+    pub const ALL: &'static [OperationName] = OperationName::ALL;
+
+    /// Which operation this is. Exhaustive on purpose (no wildcard), so a
+    /// new variant does not compile until it has a name in
+    /// `operation_names!` and with it a place in [`Operation::ALL`].
+    pub fn name(&self) -> OperationName {
+        match self {
+            Operation::SubscriptionsList => OperationName::SubscriptionsList,
+            Operation::SubscriptionsGet { .. } => OperationName::SubscriptionsGet,
+            Operation::ProvidersGet { .. } => OperationName::ProvidersGet,
+            Operation::ProvidersRegister { .. } => OperationName::ProvidersRegister,
+            Operation::ResourceGroupsList { .. } => OperationName::ResourceGroupsList,
+            Operation::ResourceGroupsCreateOrUpdate { .. } => {
+                OperationName::ResourceGroupsCreateOrUpdate
+            }
+            Operation::ResourceGroupsGet { .. } => OperationName::ResourceGroupsGet,
+            Operation::ResourceGroupsCheckExistence { .. } => {
+                OperationName::ResourceGroupsCheckExistence
+            }
+            Operation::ResourceGroupsUpdate { .. } => OperationName::ResourceGroupsUpdate,
+            Operation::ResourceGroupsDelete { .. } => OperationName::ResourceGroupsDelete,
+            Operation::AccountsList { .. } => OperationName::AccountsList,
+            Operation::AccountsCreate(_) => OperationName::AccountsCreate,
+            Operation::AccountsUpdate(_) => OperationName::AccountsUpdate,
+            Operation::AccountsGet(_) => OperationName::AccountsGet,
+            Operation::AccountsDelete(_) => OperationName::AccountsDelete,
+            Operation::AccountsListKeys(_) => OperationName::AccountsListKeys,
+            Operation::AccountsListReadOnlyKeys(_) => OperationName::AccountsListReadOnlyKeys,
+            Operation::AccountsRegenerateKey(_) => OperationName::AccountsRegenerateKey,
+            Operation::AccountsListConnectionStrings(_) => {
+                OperationName::AccountsListConnectionStrings
+            }
+            Operation::AccountsListKeyUsage(_) => OperationName::AccountsListKeyUsage,
+            Operation::CheckNameExists { .. } => OperationName::CheckNameExists,
+            Operation::PrincipalsList => OperationName::PrincipalsList,
+            Operation::PrincipalsCreate => OperationName::PrincipalsCreate,
+            Operation::PrincipalsDelete { .. } => OperationName::PrincipalsDelete,
+            Operation::PrincipalsAddSecret { .. } => OperationName::PrincipalsAddSecret,
+            Operation::PrincipalsRemoveSecret { .. } => OperationName::PrincipalsRemoveSecret,
+            Operation::SigningKeysRotate => OperationName::SigningKeysRotate,
+            Operation::RoleAssignmentsList { .. } => OperationName::RoleAssignmentsList,
+            Operation::RoleAssignmentsCreate { .. } => OperationName::RoleAssignmentsCreate,
+            Operation::RoleAssignmentsGet { .. } => OperationName::RoleAssignmentsGet,
+            Operation::RoleAssignmentsDelete { .. } => OperationName::RoleAssignmentsDelete,
+            Operation::RoleDefinitionsList { .. } => OperationName::RoleDefinitionsList,
+            Operation::RoleDefinitionsGet { .. } => OperationName::RoleDefinitionsGet,
+            Operation::VaultsCreate(_) => OperationName::VaultsCreate,
+            Operation::VaultsUpdate(_) => OperationName::VaultsUpdate,
+            Operation::VaultsGet(_) => OperationName::VaultsGet,
+            Operation::VaultsDelete(_) => OperationName::VaultsDelete,
+            Operation::VaultsList { .. } => OperationName::VaultsList,
+            Operation::VaultsListDeleted { .. } => OperationName::VaultsListDeleted,
+            Operation::VaultsGetDeleted { .. } => OperationName::VaultsGetDeleted,
+            Operation::VaultsPurgeDeleted { .. } => OperationName::VaultsPurgeDeleted,
+            Operation::ResourcesList { .. } => OperationName::ResourcesList,
+            Operation::RotationPoliciesRun => OperationName::RotationPoliciesRun,
+        }
+    }
+
     /// Maps a request to an operation. `segments` are the percent-decoded
     /// path segments without empty ones.
     pub fn parse(method: &Method, segments: &[String]) -> Result<Operation, Unrouted> {
@@ -964,6 +1098,23 @@ mod tests {
         assert_eq!(split_path("/a%2Fb"), None);
         assert_eq!(split_path("/a%0Ab"), None);
         assert_eq!(split_path("/%FF"), None);
+    }
+
+    #[test]
+    fn operation_names_spell_their_variants() {
+        for name in Operation::ALL {
+            assert_eq!(format!("{name:?}"), name.as_str());
+        }
+        assert_eq!(
+            op(
+                Method::POST,
+                &format!(
+                    "{SUB}/resourceGroups/rg1/providers/Microsoft.Batch/batchAccounts/b/listKeys"
+                )
+            )
+            .map(|o| o.name()),
+            Ok(OperationName::AccountsListKeys)
+        );
     }
 
     #[test]
