@@ -50,10 +50,13 @@ async fn kill_9_during_regenerations_loses_nothing() {
     }
     let mut all_seen: Vec<String> = acked.values().cloned().collect();
 
+    // A count of acknowledged regenerations before each kill, not a time
+    // window: a slow machine takes longer, it does not test less. The
+    // deadline (generous) only stops a server that no longer answers.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(300);
     for round in 0..3u64 {
         let a = api(&server).await;
-        let stop_after = Duration::from_millis(150 + 120 * round);
-        let started = Instant::now();
+        let kill_after = 10 + 10 * round;
         let mut in_flight: Option<&str>;
         let mut i = 0u64;
         loop {
@@ -67,8 +70,7 @@ async fn kill_9_during_regenerations_loses_nothing() {
             } else {
                 "Secondary"
             };
-            i += 1;
-            if started.elapsed() >= stop_after {
+            if i == kill_after {
                 // Fire one more request and kill the server while it runs.
                 let path = format!("{BATCH}/regenerateKeys");
                 let (http, url, token) = (
@@ -110,15 +112,18 @@ async fn kill_9_during_regenerations_loses_nothing() {
                 }
                 break;
             }
-            let (status, v) = a
-                .send(
-                    reqwest::Method::POST,
-                    &format!("{BATCH}/regenerateKeys"),
-                    Some(json!({"keyName": key_name})),
-                )
+            let path = format!("{BATCH}/regenerateKeys");
+            let regenerate = a.send(
+                reqwest::Method::POST,
+                &path,
+                Some(json!({"keyName": key_name})),
+            );
+            let (status, v) = tokio::time::timeout_at(deadline, regenerate)
                 .await
+                .unwrap_or_else(|_| panic!("round {round}: no answer after {i} regenerations"))
                 .unwrap_or_else(|e| panic!("{e}"));
             assert_eq!(status, 200, "{v}");
+            i += 1;
             for s in ["primary", "secondary"] {
                 let new = v[s].as_str().unwrap_or_default().to_string();
                 if acked[s] != new {
@@ -129,9 +134,8 @@ async fn kill_9_during_regenerations_loses_nothing() {
                 all_seen.push(new);
             }
         }
-        assert!(i > 3, "round {round} made too few regenerations");
         eprintln!(
-            "round {round}: {i} regenerations, killed with one in flight: {}",
+            "round {round}: {i} acknowledged regenerations, then one at the kill (still in flight: {})",
             in_flight.is_some()
         );
         server = Server::start(&dir, port);
