@@ -9,8 +9,6 @@ use std::sync::{Arc, Mutex};
 use axum::body::Body;
 use http::{Request, StatusCode};
 use keyrotor_arm::{ArmState, Endpoints};
-use keyrotor_core::Keyrotor;
-use keyrotor_crypto::RootKey;
 use keyrotor_identity::{generate_signing_key, TokenIssuer};
 use keyrotor_store_sqlite::SqliteStore;
 use keyrotor_types::Clock;
@@ -42,13 +40,13 @@ struct Env {
 const URL: &str = "https://127.0.0.1:8443";
 
 fn env() -> Env {
-    let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let store =
-        Arc::new(SqliteStore::open(&tmp.path().join("db")).unwrap_or_else(|e| panic!("{e}")));
-    let root = Arc::new(RootKey::from_bytes(&[9u8; 32]).unwrap_or_else(|e| panic!("{e}")));
+    let tmp = keyrotor_testkit::scratch();
     let clock = Arc::new(ManualClock(Mutex::new(OffsetDateTime::now_utc())));
-    let core = Arc::new(Keyrotor::new(store, root, clock.clone()));
-    let (dir, _) = core.bootstrap().unwrap_or_else(|e| panic!("{e}"));
+    let keyrotor_testkit::Env { core, dir } = keyrotor_testkit::Env::with_clock(
+        Arc::new(SqliteStore::open(&tmp.path().join("db")).expect("store")),
+        Arc::new(keyrotor_core::ledger::MemoryLedger::default()),
+        clock.clone(),
+    );
     let key = generate_signing_key().unwrap_or_else(|e| panic!("{e}"));
     let issuer = TokenIssuer::new(
         format!("{URL}/{}/v2.0", dir.tenant_id),

@@ -7,14 +7,12 @@
 //! a naive full SharedKey check takes 611 ns (1.6 M/s per core); key lookup
 //! in 100k keys plus a last-used update adds 250-360 ns.
 
-use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
 use base64::Engine as _;
-use keyrotor_core::{AccountSpec, Actor, Keyrotor};
-use keyrotor_crypto::RootKey;
+use keyrotor_core::{Actor, Keyrotor};
 use keyrotor_dataplane::DataPlane;
 use keyrotor_store_sqlite::SqliteStore;
 use keyrotor_types::{AccountKind, AccountName, ResourceGroupName, SystemClock};
@@ -26,23 +24,15 @@ fn main() {
     if std::env::args().any(|a| a == "--list") {
         return;
     }
-    let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let store =
-        Arc::new(SqliteStore::open(&tmp.path().join("db")).unwrap_or_else(|e| panic!("{e}")));
-    let root = Arc::new(RootKey::from_bytes(&[3u8; 32]).unwrap_or_else(|e| panic!("{e}")));
-    let core = Arc::new(Keyrotor::new(store, root, Arc::new(SystemClock)));
-    let (dir, _) = core.bootstrap().unwrap_or_else(|e| panic!("{e}"));
+    let tmp = keyrotor_testkit::scratch();
+    let env = keyrotor_testkit::Env::with_clock(
+        Arc::new(SqliteStore::open(&tmp.path().join("db")).expect("store")),
+        Arc::new(keyrotor_core::ledger::MemoryLedger::default()),
+        Arc::new(SystemClock),
+    );
     let actor = Actor("bench".into());
-    let g = ResourceGroupName::parse("bench").unwrap_or_else(|e| panic!("{e}"));
-    core.put_group(
-        &dir,
-        &actor,
-        &dir.subscription_id,
-        &g,
-        "westus",
-        BTreeMap::new(),
-    )
-    .unwrap_or_else(|e| panic!("{e}"));
+    let g = env.group("bench");
+    let (core, dir) = (env.core, env.dir);
     let t = Instant::now();
     let per_kind = ACCOUNTS / 3;
     let mut names = Vec::new();
@@ -50,12 +40,7 @@ fn main() {
         for i in 0..per_kind {
             let n =
                 AccountName::parse(kind, &format!("acct{i:05}")).unwrap_or_else(|e| panic!("{e}"));
-            let spec = AccountSpec {
-                location: "westus".into(),
-                tags: BTreeMap::new(),
-                document: "{}".into(),
-                settings: Default::default(),
-            };
+            let spec = keyrotor_testkit::account_spec();
             core.put_account(&dir, &actor, kind, &dir.subscription_id, &g, &n, spec)
                 .unwrap_or_else(|e| panic!("{e}"));
             names.push((kind, n));
