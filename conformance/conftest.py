@@ -27,6 +27,20 @@ def _binary():
     raise RuntimeError("build keyrotor first (cargo build --release) or set KEYROTOR_BIN")
 
 
+def wait_until(condition, what, timeout=20.0, every=0.1):
+    """Polls `condition` until it is true; fails naming `what` after
+    `timeout` seconds (generous: the wait ends as soon as it holds, so a
+    slow machine only waits longer). Returns the true value."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"still not true after {timeout} s: {what}")
+        time.sleep(every)
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
