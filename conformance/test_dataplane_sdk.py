@@ -6,7 +6,6 @@ succeed; every request with a replaced key must fail."""
 
 import json
 import threading
-import time
 import uuid
 import warnings
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -14,7 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 import requests
 
-from conftest import ARM_SCOPE
+from conftest import ARM_SCOPE, wait_until
 
 warnings.filterwarnings("ignore", message="Unverified HTTPS request")
 
@@ -121,12 +120,17 @@ def test_cosmos_rotation_with_the_sdk(server, resources, cosmos_mgmt, arm):
     # Step 2: move the app to the new secondary key.
     app = client(keys.secondary_master_key)
     ledger.current("secondary works", lambda: container(app).read_item("0", partition_key="p"))
-    time.sleep(1.2)
     before = arm.usage(rg, "Microsoft.DocumentDB/databaseAccounts", name)
-    time.sleep(1.2)
-    for i in range(3):
-        ledger.current("secondary traffic", lambda i=i: container(app).upsert_item({"id": f"s{i}", "pk": "p"}))
-    after = arm.usage(rg, "Microsoft.DocumentDB/databaseAccounts", name)
+
+    # Usage times have a resolution of one second (a usage read flushes
+    # what is pending): secondary traffic until its last use is later.
+    def secondary_traffic():
+        for i in range(3):
+            ledger.current("secondary traffic", lambda i=i: container(app).upsert_item({"id": f"s{i}", "pk": "p"}))
+        now = arm.usage(rg, "Microsoft.DocumentDB/databaseAccounts", name)
+        return now if now["secondary"]["lastUsedTime"] > before["secondary"]["lastUsedTime"] else None
+
+    after = wait_until(secondary_traffic, "the secondary key's last use is later than before the traffic", every=0.2)
     # Usage shows the switch: the primary's last use stopped, the secondary's advanced.
     assert after["primary"]["lastUsedTime"] == before["primary"]["lastUsedTime"] is not None
     assert after["secondary"]["lastUsedTime"] > before["secondary"]["lastUsedTime"]
