@@ -982,8 +982,9 @@ mod tests {
         Operation::parse(&method, &segs)
     }
 
-    /// Example URLs as the official Python SDKs send them (see
-    /// ../shared/reference/azure-wire-facts.md §2-5).
+    /// Example URLs as the official Python SDKs send them (azure-mgmt-resource
+    /// 26.0.0, azure-mgmt-cosmosdb 10.0.0, azure-mgmt-batch 19.0.0,
+    /// azure-mgmt-cognitiveservices 14.1.0; conformance/ drives them).
     #[test]
     fn sdk_example_urls_route() {
         let rg = format!("{SUB}/resourcegroups/rg1");
