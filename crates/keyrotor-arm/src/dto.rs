@@ -624,6 +624,25 @@ pub fn key_usage(a: &Account, keys: &[KeyInfo], usage: &[KeyUsage], now: OffsetD
     json!({ "keys": list })
 }
 
+/// Adds the guard's verdict to a `listKeyUsage` answer: `inUse` per key
+/// (used within the window) and the window itself, in seconds.
+pub fn mark_in_use(
+    v: &mut Value,
+    kind: AccountKind,
+    window: time::Duration,
+    in_use: &[keyrotor_core::guard::KeyInUse],
+) {
+    v["guardWindowSeconds"] = json!(window.whole_seconds());
+    if let Some(keys) = v["keys"].as_array_mut() {
+        for k in keys {
+            let used = in_use
+                .iter()
+                .any(|u| k["keyName"] == key_name(kind, u.slot));
+            k["inUse"] = json!(used);
+        }
+    }
+}
+
 /// A service principal as the identity extension returns it (never a secret value).
 pub fn principal(
     p: &keyrotor_core::Principal,

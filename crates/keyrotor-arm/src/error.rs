@@ -32,8 +32,6 @@ pub enum ArmError {
     MethodNotAllowed(String),
     #[error("The operation '{0}' is not implemented by keyrotor. See COMPATIBILITY.md.")]
     NotImplemented(String),
-    #[error("{0}")]
-    KeyInUse(String),
     #[error("The client '{principal}' with object id '{principal}' does not have authorization to perform action '{action}' over scope '{scope}' or the scope is invalid. If access was recently granted, please refresh your credentials.")]
     AuthorizationFailed {
         principal: String,
@@ -57,6 +55,7 @@ impl ArmError {
                 CoreError::AccountNotFound { .. } => (S::NOT_FOUND, "ResourceNotFound"),
                 CoreError::NameTaken { .. } => (S::CONFLICT, "Conflict"),
                 CoreError::NoSuchKey { .. } => (S::BAD_REQUEST, "InvalidKeyKind"),
+                CoreError::KeysInUse { .. } => (S::CONFLICT, "KeyInUse"),
                 CoreError::BadCredentials => (S::UNAUTHORIZED, "AuthenticationFailed"),
                 CoreError::PrincipalNotFound(_) => (S::NOT_FOUND, "PrincipalNotFound"),
                 CoreError::NotPrincipalOwner { .. } | CoreError::AdministratorManagedLocally => {
@@ -107,7 +106,6 @@ impl ArmError {
             ArmError::DotSegment(_) => (S::BAD_REQUEST, "InvalidRequestUri"),
             ArmError::MethodNotAllowed(_) => (S::METHOD_NOT_ALLOWED, "MethodNotAllowed"),
             ArmError::NotImplemented(_) => (S::NOT_IMPLEMENTED, "NotImplemented"),
-            ArmError::KeyInUse(_) => (S::CONFLICT, "KeyInUse"),
             ArmError::AuthorizationFailed { .. } => (S::FORBIDDEN, "AuthorizationFailed"),
             ArmError::Internal(_) => (S::INTERNAL_SERVER_ERROR, "InternalServerError"),
         }
@@ -124,9 +122,53 @@ impl ArmError {
             | ArmError::Internal(_) => {
                 "The service encountered an internal error. Please retry the request.".into()
             }
+            ArmError::Core(CoreError::KeysInUse { kind, window, keys }) => {
+                keys_in_use_message(*kind, *window, keys)
+            }
             other => other.to_string(),
         }
     }
+}
+
+/// Names each key in use by its wire name, with when and by whom.
+fn keys_in_use_message(
+    kind: keyrotor_types::AccountKind,
+    window: time::Duration,
+    keys: &[keyrotor_core::guard::KeyInUse],
+) -> String {
+    let mut msg = String::new();
+    for k in keys {
+        let clients: Vec<String> = k
+            .clients
+            .iter()
+            .take(5)
+            .map(|(agent, address)| format!("'{agent}' from {address}"))
+            .collect();
+        msg.push_str(&format!(
+            "Key '{}' was last used at {} by {}. ",
+            crate::dto::key_name(kind, k.slot),
+            crate::dto::rfc3339(k.last_used),
+            if clients.is_empty() {
+                "unknown clients".to_string()
+            } else {
+                clients.join(", ")
+            }
+        ));
+    }
+    msg.push_str(&format!(
+        "That is within the guard window of {}; the change would break those clients. Move them to the other key (or to identity tokens) first, or pass force=true.",
+        humane(window)
+    ));
+    msg
+}
+
+fn humane(d: time::Duration) -> String {
+    let s = d.whole_seconds();
+    let (n, unit) = [(86_400, "day"), (3_600, "hour"), (60, "minute")]
+        .into_iter()
+        .find(|(u, _)| s > 0 && s % u == 0)
+        .map_or((s, "second"), |(u, name)| (s / u, name));
+    format!("{n} {unit}{}", if n == 1 { "" } else { "s" })
 }
 
 /// Renders an ARM error envelope.

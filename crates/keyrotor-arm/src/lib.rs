@@ -22,7 +22,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use keyrotor_core::rbac::{is_ancestor_or_self, normalize_scope, Authorizer};
-use keyrotor_core::{AccountSpec, Actor, Directory, KeyUsage, Keyrotor, UsageRecorder};
+use keyrotor_core::{AccountSpec, Actor, Directory, KeyUsage, Keyrotor, LocalAuth, UsageRecorder};
 use keyrotor_identity::{IssuerCell, TokenIssuer};
 use keyrotor_types::{AccountKind, AccountName, ResourceGroupName, SubscriptionId};
 use serde_json::{json, Value};
@@ -321,6 +321,7 @@ async fn arm_dispatch_inner(st: Arc<ArmState>, req: Request) -> ArmResult<Respon
         force: query_param(parts.uri.query(), "force")
             .is_some_and(|v| v.eq_ignore_ascii_case("true")),
         filter: query_param(parts.uri.query(), "$filter"),
+        guard_window: query_param(parts.uri.query(), "guardWindow"),
     };
     let resp = tokio::task::spawn_blocking(move || {
         let access = authorize(&st2, &actor, &op)?;
@@ -340,6 +341,57 @@ struct Query {
     force: bool,
     /// OData `$filter` (role assignments and definitions).
     filter: Option<String>,
+    /// keyrotor's `guardWindow` (an ISO 8601 duration such as `PT15M`):
+    /// refuse a regeneration, or switching key auth off, while a key it
+    /// affects was used within it (unless `force=true`).
+    guard_window: Option<String>,
+}
+
+impl Query {
+    /// The window the caller asked to guard with, if any (not with force).
+    fn guard_window(&self, now: time::OffsetDateTime) -> ArmResult<Option<time::Duration>> {
+        let Some(text) = self.guard_window.as_deref().filter(|_| !self.force) else {
+            return Ok(None);
+        };
+        let bad = || {
+            ArmError::InvalidParameter(format!(
+                "'guardWindow' must be an ISO 8601 duration such as PT15M or P7D, at most P{}D",
+                keyrotor_core::usage::RETENTION_DAYS
+            ))
+        };
+        let since = keyrotor_core::vault::IsoDuration::parse(text)
+            .and_then(|d| d.before(now))
+            .ok_or_else(bad)?;
+        let window = now - since;
+        keyrotor_core::guard::Guard::check_window(window).map_err(|_| bad())?;
+        Ok(Some(window))
+    }
+}
+
+/// The guard of a regeneration: the longer of the account's
+/// `regenerationGuardMinutes` and the request's `guardWindow`; none with
+/// `force=true`.
+fn regeneration_guard<'a>(
+    st: &'a ArmState,
+    a: &keyrotor_core::Account,
+    query: &Query,
+) -> ArmResult<Option<keyrotor_core::guard::Guard<'a>>> {
+    if query.force {
+        return Ok(None);
+    }
+    let account = a
+        .settings
+        .regeneration_guard_minutes
+        .map(|m| time::Duration::minutes(i64::from(m)));
+    let asked = query.guard_window(st.core.now())?;
+    Ok(account
+        .into_iter()
+        .chain(asked)
+        .max()
+        .map(|window| keyrotor_core::guard::Guard {
+            window,
+            recorder: &st.usage,
+        }))
 }
 
 /// What the caller may see of a list it asked for.
@@ -451,7 +503,6 @@ fn handle(
 ) -> ArmResult<Response> {
     let core = &st.core;
     let dir = &st.dir;
-    let force = query.force;
     match op {
         Operation::SubscriptionsList => {
             let sub_scope = keyrotor_core::rbac::subscription_scope(&dir.subscription_id);
@@ -616,6 +667,20 @@ fn handle(
             let document = dto::merge_document(Some(dto::stored_document(&a)), &body)?;
             let tags = dto::tags(&body)?.unwrap_or_else(|| a.tags.clone());
             let settings = dto::settings(p.kind, &document)?;
+            // Switching key auth off with a guard: refused while a key was
+            // used within the window (its clients would break).
+            if let Some(window) = query.guard_window(core.now())? {
+                let now = core.unix_now();
+                if settings.local_auth(now) == LocalAuth::Refused
+                    && a.settings.local_auth(now) != LocalAuth::Refused
+                {
+                    let guard = keyrotor_core::guard::Guard {
+                        window,
+                        recorder: &st.usage,
+                    };
+                    core.ensure_idle(&a, a.kind.slots(), guard)?;
+                }
+            }
             let spec = AccountSpec {
                 location: a.location.clone(),
                 tags,
@@ -651,10 +716,18 @@ fn handle(
             let a = find_account(st, &p)?;
             let keys = core.key_info(&a)?;
             let usage = current_usage(st, &a)?;
-            ok_json(
-                StatusCode::OK,
-                dto::key_usage(&a, &keys, &usage, core.now()),
-            )
+            let mut v = dto::key_usage(&a, &keys, &usage, core.now());
+            // With `guardWindow`: the guard's own verdict per key, the one
+            // a regeneration or switching key auth off would reach.
+            if let Some(window) = query.guard_window(core.now())? {
+                let guard = keyrotor_core::guard::Guard {
+                    window,
+                    recorder: &st.usage,
+                };
+                let in_use = core.keys_in_use(&a, a.kind.slots(), guard)?;
+                dto::mark_in_use(&mut v, a.kind, window, &in_use);
+            }
+            ok_json(StatusCode::OK, v)
         }
         Operation::AccountsDelete(p) => {
             let sub = sub_id(&p.subscription)?;
@@ -693,29 +766,8 @@ fn handle(
             let a = find_account(st, &p)?;
             let body = dto::json_object(body)?;
             let slot = dto::regenerate_slot(p.kind, &body)?;
-            if let (Some(minutes), false) = (a.settings.regeneration_guard_minutes, force) {
-                let usage = current_usage(st, &a)?;
-                if let Some(u) = usage.iter().find(|u| u.slot == slot) {
-                    if let Some(last) = u
-                        .last_used
-                        .filter(|t| (core.now() - *t).whole_minutes() < i64::from(minutes))
-                    {
-                        let clients: Vec<String> = u
-                            .clients
-                            .iter()
-                            .take(5)
-                            .map(|(ua, addr, _, _)| format!("'{ua}' from {addr}"))
-                            .collect();
-                        return Err(ArmError::KeyInUse(format!(
-                            "Key '{}' was last used at {} (within the account's regeneration guard of {minutes} minutes) by {}. Move those clients to the other key first, or pass force=true.",
-                            dto::key_name(a.kind, slot),
-                            dto::rfc3339(last),
-                            if clients.is_empty() { "unknown clients".to_string() } else { clients.join(", ") }
-                        )));
-                    }
-                }
-            }
-            let new = core.regenerate_key(actor, &a, slot)?;
+            let guard = regeneration_guard(st, &a, query)?;
+            let new = core.regenerate_key_guarded(actor, &a, slot, guard)?;
             match p.kind {
                 // Cosmos: an LRO that returns no body; completed synchronously.
                 AccountKind::Cosmos => empty(StatusCode::OK),

@@ -1,6 +1,7 @@
 //! keyrotor's use-cases. Knows nothing of HTTP, JSON or SQL: it is driven by
 //! the wire layers and persists through the [`store::Store`] trait.
 
+pub mod guard;
 pub mod ledger;
 pub mod rbac;
 pub mod store;
@@ -54,6 +55,14 @@ pub enum Error {
     ItemExists,
     #[error("the item could not be found")]
     ItemNotFound,
+    /// A guarded change found keys used within its window (their clients
+    /// would break); nothing changed.
+    #[error("{} key(s) of this {kind} account were used within the last {window}; move their clients first", keys.len())]
+    KeysInUse {
+        kind: AccountKind,
+        window: time::Duration,
+        keys: Vec<guard::KeyInUse>,
+    },
     #[error("the item was changed by another request (ETag mismatch)")]
     PreconditionFailed,
     #[error("service principal or secret '{0}' could not be found")]

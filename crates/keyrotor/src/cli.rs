@@ -646,6 +646,15 @@ pub enum KeysCmd {
 }
 
 /// Parses a duration such as `15m`, `2h`, `7d`, `90s` or `15` (minutes) into seconds.
+/// `force=true`, or the guard window for the server's usage check.
+fn guard_query(force: bool, window: i64) -> String {
+    if force {
+        "force=true".into()
+    } else {
+        format!("guardWindow=PT{window}S")
+    }
+}
+
 fn parse_window(s: &str) -> std::result::Result<i64, String> {
     let s = s.trim();
     let (num, mult) = match s.chars().last() {
@@ -686,18 +695,8 @@ struct KeyVerdict {
     in_use: bool,
 }
 
-impl KeyVerdict {
-    fn clients_text(&self) -> String {
-        if self.clients.is_empty() {
-            "unknown clients".to_string()
-        } else {
-            self.clients.join(", ")
-        }
-    }
-}
-
-fn verdicts(usage: &Value, window: i64) -> Vec<KeyVerdict> {
-    let now = time::OffsetDateTime::now_utc();
+/// Each key of a `listKeyUsage` answer, with the server guard's verdict.
+fn verdicts(usage: &Value) -> Vec<KeyVerdict> {
     usage["keys"]
         .as_array()
         .map(|keys| {
@@ -724,7 +723,7 @@ fn verdicts(usage: &Value, window: i64) -> Vec<KeyVerdict> {
                                     .collect()
                             })
                             .unwrap_or_default(),
-                        in_use: last_used.is_some_and(|t| (now - t).whole_seconds() < window),
+                        in_use: k["inUse"].as_bool().unwrap_or(false),
                     }
                 })
                 .collect()
@@ -910,6 +909,9 @@ impl Client {
             .pointer("/error/message")
             .and_then(Value::as_str)
             .unwrap_or("no details");
+        if code == "KeyInUse" {
+            bail!("refusing: ({code}) {message}\nWith the CLI: `keyrotor keys usage` shows who still uses which key; --force overrides the check.")
+        }
         bail!("({code}) {message}")
     }
 
@@ -931,11 +933,13 @@ impl Client {
         )
     }
 
-    /// `listKeyUsage` of the account at `base`.
-    async fn key_usage(&self, kind: Kind, base: &str) -> Result<Value> {
+    /// `listKeyUsage` of the account at `base`; with a window (seconds),
+    /// the server's guard says of each key whether it is in use.
+    async fn key_usage(&self, kind: Kind, base: &str, window: Option<i64>) -> Result<Value> {
+        let query = window.map_or_else(String::new, |w| format!("?{}", guard_query(false, w)));
         self.ok(
             reqwest::Method::POST,
-            &format!("{base}/listKeyUsage"),
+            &format!("{base}/listKeyUsage{query}"),
             kind.api_version(),
             None,
         )
@@ -1445,12 +1449,12 @@ pub async fn run(cmd: ClientCommand) -> Result<()> {
                 KeysCmd::Usage { account, window } => {
                     let k = c.resolve(&account).await?;
                     let base = c.account_path(k, &account.resource_group, &account.name);
-                    let usage = c.key_usage(k, &base).await?;
+                    let usage = c.key_usage(k, &base, Some(window)).await?;
                     if matches!(c.output, Output::Json | Output::None) {
                         return emit(c.output, &usage, &[]);
                     }
                     let now = time::OffsetDateTime::now_utc();
-                    let list = verdicts(&usage, window);
+                    let list = verdicts(&usage);
                     let active = list
                         .iter()
                         .filter_map(|v| v.last_used.map(|t| (t, v.kind.clone())))
@@ -1514,39 +1518,15 @@ pub async fn run(cmd: ClientCommand) -> Result<()> {
                     let k = c.resolve(&account).await?;
                     let (field_name, value) = key_name_for(k, &key_kind)?;
                     let base = c.account_path(k, &account.resource_group, &account.name);
-                    if !force {
-                        let usage = c.key_usage(k, &base).await?;
-                        let slot = match value {
-                            "Primary" | "Key1" => "primary",
-                            "Secondary" | "Key2" => "secondary",
-                            other => other,
-                        };
-                        if let Some(v) = verdicts(&usage, window)
-                            .into_iter()
-                            .find(|v| v.kind == slot && v.in_use)
-                        {
-                            let when = v
-                                .last_used
-                                .map(|t| ago((time::OffsetDateTime::now_utc() - t).whole_seconds()))
-                                .unwrap_or_default();
-                            bail!(
-                                "refusing to regenerate {} ({}): it was last used {when} by {}. Move those clients to the other key, wait until `keyrotor keys usage` shows it idle, or pass --force.",
-                                v.name,
-                                v.kind,
-                                v.clients_text()
-                            );
-                        }
-                    }
                     let action = if k == Kind::Batch {
                         "regenerateKeys"
                     } else {
                         "regenerateKey"
                     };
-                    let path = if force {
-                        format!("{base}/{action}?force=true")
-                    } else {
-                        format!("{base}/{action}")
-                    };
+                    // The server refuses a key used within the window (one
+                    // check, next to the regeneration: no race with a client
+                    // that starts using the key in between).
+                    let path = format!("{base}/{action}?{}", guard_query(force, window));
                     let v = c
                         .ok(
                             Method::POST,
@@ -1636,39 +1616,19 @@ async fn run_auth(c: &Client, cmd: AuthCmd) -> Result<()> {
         } => {
             let k = c.resolve(&account).await?;
             let base = c.account_path(k, &account.resource_group, &account.name);
-            if !force && !report_only {
-                let usage = c.key_usage(k, &base).await?;
-                let in_use: Vec<KeyVerdict> = verdicts(&usage, window)
-                    .into_iter()
-                    .filter(|v| v.in_use)
-                    .collect();
-                if !in_use.is_empty() {
-                    let mut msg = format!(
-                        "refusing to disable key authentication on '{}': these keys were used within the window and their clients would break:",
-                        account.name
-                    );
-                    for v in &in_use {
-                        let when = v
-                            .last_used
-                            .map(|t| ago((now - t).whole_seconds()))
-                            .unwrap_or_default();
-                        msg.push_str(&format!(
-                            "\n  {} ({}), last used {when}, by {}",
-                            v.name,
-                            v.kind,
-                            v.clients_text()
-                        ));
-                    }
-                    msg.push_str("\nMove them to identity tokens, try --report-only to watch who would break, or pass --force.");
-                    bail!(msg);
-                }
-            }
             let mut props = local_auth_properties(k, true);
             props["localAuthReportOnly"] = json!(report_only);
             props["localAuthReenabledUntil"] = Value::Null;
+            // The server refuses while a key was used within the window
+            // (report-only refuses nobody, so it needs no guard).
+            let path = if report_only {
+                base.clone()
+            } else {
+                format!("{base}?{}", guard_query(force, window))
+            };
             c.ok(
                 Method::PATCH,
-                &base,
+                &path,
                 k.api_version(),
                 Some(json!({ "properties": props })),
             )
@@ -1726,7 +1686,7 @@ async fn run_auth(c: &Client, cmd: AuthCmd) -> Result<()> {
             let k = c.resolve(&account).await?;
             let base = c.account_path(k, &account.resource_group, &account.name);
             let a = c.ok(Method::GET, &base, k.api_version(), None).await?;
-            let usage = c.key_usage(k, &base).await?;
+            let usage = c.key_usage(k, &base, None).await?;
             let disabled = local_auth_disabled(k, &a);
             let report_only = a
                 .pointer("/properties/localAuthReportOnly")
