@@ -1,0 +1,118 @@
+//! keyrotor's identity extensions: service principals, their secrets, and
+//! signing-key rotation.
+
+use axum::http::StatusCode;
+use axum::response::Response;
+use keyrotor_core::Actor;
+use keyrotor_identity::TokenIssuer;
+use serde_json::{json, Value};
+
+use super::{empty, ok_json};
+use crate::dto;
+use crate::error::{ArmError, ArmResult};
+use crate::login;
+use crate::state::ArmState;
+
+/// `PrincipalsList`.
+pub(super) fn handle_list_principals(st: &ArmState) -> ArmResult<Response> {
+    let dir = &st.dir;
+    let list: Vec<Value> = st
+        .core
+        .principals()?
+        .iter()
+        .map(|(p, secrets)| {
+            dto::principal(
+                p,
+                secrets,
+                &dir.tenant_id,
+                p.client_id == dir.admin_client_id,
+            )
+        })
+        .collect();
+    ok_json(StatusCode::OK, json!({ "value": list }))
+}
+
+/// `PrincipalsCreate`: the new principal with its first secret.
+pub(super) fn handle_create_principal(
+    st: &ArmState,
+    actor: &Actor,
+    body: &[u8],
+) -> ArmResult<Response> {
+    let core = &st.core;
+    let body = dto::json_object(body)?;
+    let name = dto::string_field(&body, "displayName")?
+        .ok_or_else(|| ArmError::InvalidParameter("'displayName' is required".into()))?;
+    let expires = dto::secret_expiry(&body, core.now())?;
+    let (p, meta, secret) = core.create_principal(actor, &name, expires)?;
+    let mut v = dto::principal(&p, std::slice::from_ref(&meta), &st.dir.tenant_id, false);
+    v["secret"] = dto::new_secret(&meta, &secret);
+    ok_json(StatusCode::CREATED, v)
+}
+
+/// `PrincipalsDelete`.
+pub(super) fn handle_delete_principal(
+    st: &ArmState,
+    actor: &Actor,
+    client_id: &str,
+) -> ArmResult<Response> {
+    st.core.delete_principal(actor, client_id)?;
+    empty(StatusCode::OK)
+}
+
+/// `PrincipalsAddSecret` (the body is optional).
+pub(super) fn handle_add_secret(
+    st: &ArmState,
+    actor: &Actor,
+    client_id: &str,
+    body: &[u8],
+) -> ArmResult<Response> {
+    let core = &st.core;
+    let body = if body.is_empty() {
+        serde_json::Map::new()
+    } else {
+        dto::json_object(body)?
+    };
+    let expires = dto::secret_expiry(&body, core.now())?;
+    let (meta, secret) = core.add_principal_secret(actor, client_id, expires)?;
+    ok_json(StatusCode::OK, dto::new_secret(&meta, &secret))
+}
+
+/// `PrincipalsRemoveSecret`.
+pub(super) fn handle_remove_secret(
+    st: &ArmState,
+    actor: &Actor,
+    client_id: &str,
+    body: &[u8],
+) -> ArmResult<Response> {
+    let body = dto::json_object(body)?;
+    let secret_id = dto::string_field(&body, "secretId")?
+        .ok_or_else(|| ArmError::InvalidParameter("'secretId' is required".into()))?;
+    st.core
+        .remove_principal_secret(actor, client_id, &secret_id)?;
+    empty(StatusCode::OK)
+}
+
+/// `SigningKeysRotate`: a new signing key, and this node's issuer rebuilt
+/// from the stored keys.
+pub(super) fn handle_rotate_signing_keys(st: &ArmState) -> ArmResult<Response> {
+    let core = &st.core;
+    // Old keys stay in the JWKS until every token they signed has expired.
+    let overlap = time::Duration::seconds(login::TOKEN_LIFETIME_SECONDS + 600);
+    let keys = core.rotate_signing_key(overlap, || {
+        keyrotor_identity::generate_signing_key()
+            .map_err(|_| keyrotor_core::Error::Crypto(keyrotor_crypto::Error::Rng))
+    })?;
+    let pairs: Vec<(String, &[u8])> = keys
+        .iter()
+        .map(|k| (k.kid.clone(), k.pkcs8.as_slice()))
+        .collect();
+    let issuer = TokenIssuer::new(st.issuer_name(), &pairs)
+        .map_err(|e| ArmError::Internal(e.to_string()))?;
+    let epoch = core.change_epoch(keyrotor_core::ChangeDomain::Signing);
+    st.set_issuer_at(issuer, epoch);
+    let kids: Vec<&str> = keys.iter().map(|k| k.kid.as_str()).collect();
+    ok_json(
+        StatusCode::OK,
+        json!({ "signingKid": kids.last(), "jwksKids": kids }),
+    )
+}
