@@ -1,0 +1,195 @@
+//! `keyrotor identity`: service principals, their client secrets, and the
+//! token-signing key.
+
+use anyhow::Result;
+use reqwest::Method;
+use serde_json::json;
+
+use super::api_versions::API_IDENTITY;
+use super::args::{confirm, parse_window};
+use super::client::enc;
+use super::output::emit;
+use super::Session;
+
+#[derive(Debug, clap::Subcommand)]
+pub enum IdentityCmd {
+    /// Service principals (client id + client secrets).
+    Sp {
+        #[command(subcommand)]
+        cmd: SpCmd,
+    },
+    /// The issuer's token-signing key.
+    SigningKey {
+        #[command(subcommand)]
+        cmd: SigningKeyCmd,
+    },
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum SpCmd {
+    /// Create a service principal; prints its client id and secret (shown once).
+    Create {
+        #[arg(short = 'n', long)]
+        name: String,
+        /// Lifetime of the first secret (e.g. 90d); default: no expiry.
+        #[arg(long, value_parser = parse_window)]
+        secret_expires: Option<i64>,
+    },
+    /// List service principals and their secrets (ids and expiry only).
+    List,
+    /// Delete a service principal.
+    Delete {
+        /// Client id of the service principal.
+        #[arg(long = "id")]
+        sp_id: String,
+        #[arg(short = 'y', long)]
+        yes: bool,
+    },
+    /// Add or remove client secrets: add the new one, move clients, remove the old one.
+    Secret {
+        #[command(subcommand)]
+        cmd: SecretCmd,
+    },
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum SecretCmd {
+    /// Add a client secret; prints it (shown once).
+    Add {
+        /// Client id of the service principal.
+        #[arg(long = "id")]
+        sp_id: String,
+        /// Lifetime (e.g. 90d); default: no expiry.
+        #[arg(long, value_parser = parse_window)]
+        expires: Option<i64>,
+    },
+    /// Remove a client secret.
+    Remove {
+        /// Client id of the service principal.
+        #[arg(long = "id")]
+        sp_id: String,
+        #[arg(long)]
+        secret_id: String,
+    },
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum SigningKeyCmd {
+    /// Start signing with a new key; the old one stays in the JWKS until its tokens expire.
+    Rotate,
+}
+
+const SP_COLUMNS: &[(&str, &str)] = &[
+    ("ClientId", "/clientId"),
+    ("DisplayName", "/displayName"),
+    ("Created", "/createdTime"),
+    ("Secrets", "/secretCount"),
+];
+
+pub(super) async fn run(c: &Session, cmd: IdentityCmd) -> Result<()> {
+    const SPS: &str = "/providers/Keyrotor.Identity/servicePrincipals";
+    let expiry = |s: Option<i64>| s.map_or_else(|| json!({}), |s| json!({ "expiresInSeconds": s }));
+    match cmd {
+        IdentityCmd::Sp { cmd } => match cmd {
+            SpCmd::Create {
+                name,
+                secret_expires,
+            } => {
+                let mut body = expiry(secret_expires);
+                body["displayName"] = json!(name);
+                let v = c
+                    .arm
+                    .ok(Method::POST, SPS, API_IDENTITY, Some(body))
+                    .await?;
+                emit(
+                    c.output,
+                    &v,
+                    &[
+                        ("ClientId", "/clientId"),
+                        ("TenantId", "/tenantId"),
+                        ("Secret", "/secret/value"),
+                        ("Expires", "/secret/expiresTime"),
+                    ],
+                )
+            }
+            SpCmd::List => {
+                let mut v = c.arm.ok(Method::GET, SPS, API_IDENTITY, None).await?;
+                if let Some(items) = v["value"].as_array_mut() {
+                    for i in items {
+                        let n = i["secrets"].as_array().map_or(0, Vec::len);
+                        i["secretCount"] = json!(n);
+                    }
+                }
+                emit(c.output, &v["value"], SP_COLUMNS)
+            }
+            SpCmd::Delete {
+                sp_id: client_id,
+                yes,
+            } => {
+                confirm(&format!("delete service principal '{client_id}'"), yes)?;
+                c.arm
+                    .ok(
+                        Method::DELETE,
+                        &format!("{SPS}/{}", enc(&client_id)),
+                        API_IDENTITY,
+                        None,
+                    )
+                    .await?;
+                Ok(())
+            }
+            SpCmd::Secret { cmd } => match cmd {
+                SecretCmd::Add {
+                    sp_id: client_id,
+                    expires,
+                } => {
+                    let v = c
+                        .arm
+                        .ok(
+                            Method::POST,
+                            &format!("{SPS}/{}/addSecret", enc(&client_id)),
+                            API_IDENTITY,
+                            Some(expiry(expires)),
+                        )
+                        .await?;
+                    emit(
+                        c.output,
+                        &v,
+                        &[
+                            ("SecretId", "/secretId"),
+                            ("Value", "/value"),
+                            ("Expires", "/expiresTime"),
+                        ],
+                    )
+                }
+                SecretCmd::Remove {
+                    sp_id: client_id,
+                    secret_id,
+                } => {
+                    c.arm
+                        .ok(
+                            Method::POST,
+                            &format!("{SPS}/{}/removeSecret", enc(&client_id)),
+                            API_IDENTITY,
+                            Some(json!({ "secretId": secret_id })),
+                        )
+                        .await?;
+                    Ok(())
+                }
+            },
+        },
+        IdentityCmd::SigningKey {
+            cmd: SigningKeyCmd::Rotate,
+        } => {
+            let v = c
+                .arm
+                .ok(
+                    Method::POST,
+                    "/providers/Keyrotor.Identity/signingKeys/rotate",
+                    API_IDENTITY,
+                    None,
+                )
+                .await?;
+            emit(c.output, &v, &[("SigningKid", "/signingKid")])
+        }
+    }
+}

@@ -1,0 +1,343 @@
+//! The `keyrotor` client commands, in az CLI style: `-g/--resource-group`,
+//! `-n/--name`, JSON output by default, `-o table|tsv|none`. They talk to a
+//! running service over its ARM API with the bootstrap (or given)
+//! credentials, exactly as the az CLI would.
+//!
+//! This module holds the top-level commands, the connection options and
+//! the sign-in; each command group has a module of its own with its clap
+//! enum next to its handler.
+
+mod account;
+mod api_versions;
+mod args;
+mod auth;
+mod client;
+mod group;
+mod identity;
+mod keys;
+mod output;
+mod role;
+mod vault;
+
+use std::path::PathBuf;
+
+use anyhow::{anyhow, bail, Context, Result};
+use keyrotor_types::AccountKind;
+use serde_json::{json, Value};
+
+use client::{enc, Api};
+use output::Output;
+
+/// How to reach and authenticate to the service.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Conn {
+    /// Bootstrap credentials file written by `keyrotor serve`.
+    #[arg(
+        long,
+        global = true,
+        env = "KEYROTOR_BOOTSTRAP",
+        default_value = "./keyrotor-data/bootstrap.json"
+    )]
+    bootstrap: PathBuf,
+    /// Service URL (overrides the bootstrap file).
+    #[arg(long, global = true, env = "KEYROTOR_ENDPOINT")]
+    endpoint: Option<String>,
+    /// Tenant id (overrides the bootstrap file).
+    #[arg(long, global = true, env = "KEYROTOR_TENANT_ID")]
+    tenant: Option<String>,
+    /// Client id of the service principal (overrides the bootstrap file).
+    #[arg(long, global = true, env = "KEYROTOR_CLIENT_ID")]
+    client_id: Option<String>,
+    /// Client secret; prefer the environment variable to the command line.
+    #[arg(
+        long,
+        global = true,
+        env = "KEYROTOR_CLIENT_SECRET",
+        hide_env_values = true
+    )]
+    client_secret: Option<String>,
+    /// CA certificate (PEM) to trust (overrides the bootstrap file).
+    #[arg(long, global = true, env = "KEYROTOR_CA_CERT")]
+    ca_cert: Option<PathBuf>,
+    /// Subscription id (default: the bootstrap subscription).
+    #[arg(long, global = true, env = "KEYROTOR_SUBSCRIPTION")]
+    subscription: Option<String>,
+    /// Output format.
+    #[arg(short = 'o', long, global = true, value_enum, default_value = "json")]
+    output: Output,
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum ClientCommand {
+    /// Manage resource groups.
+    Group {
+        #[command(subcommand)]
+        cmd: group::GroupCmd,
+        #[command(flatten)]
+        conn: Conn,
+    },
+    /// Manage Cosmos DB, Batch and AI Services accounts.
+    Account {
+        #[command(subcommand)]
+        cmd: account::AccountCmd,
+        #[command(flatten)]
+        conn: Conn,
+    },
+    /// Manage service principals, their client secrets and the token-signing key.
+    Identity {
+        #[command(subcommand)]
+        cmd: identity::IdentityCmd,
+        #[command(flatten)]
+        conn: Conn,
+    },
+    /// Turn key ("local") authentication off safely, in report-only mode, or back on.
+    Auth {
+        #[command(subcommand)]
+        cmd: auth::AuthCmd,
+        #[command(flatten)]
+        conn: Conn,
+    },
+    /// List and regenerate account keys.
+    Keys {
+        #[command(subcommand)]
+        cmd: keys::KeysCmd,
+        #[command(flatten)]
+        conn: Conn,
+    },
+    /// Key vaults, their keys (with rotation policies) and secrets.
+    Vault {
+        #[command(subcommand)]
+        cmd: vault::VaultCmd,
+        #[command(flatten)]
+        conn: Conn,
+    },
+    /// Role-based access: role definitions and role assignments.
+    Role {
+        #[command(subcommand)]
+        cmd: role::RoleCmd,
+        #[command(flatten)]
+        conn: Conn,
+    },
+}
+
+impl ClientCommand {
+    fn conn(&self) -> &Conn {
+        match self {
+            ClientCommand::Group { conn, .. }
+            | ClientCommand::Account { conn, .. }
+            | ClientCommand::Identity { conn, .. }
+            | ClientCommand::Auth { conn, .. }
+            | ClientCommand::Keys { conn, .. }
+            | ClientCommand::Vault { conn, .. }
+            | ClientCommand::Role { conn, .. } => conn,
+        }
+    }
+}
+
+pub async fn run(cmd: ClientCommand) -> Result<()> {
+    // Every command signs in the same way before it does anything.
+    let c = connect(cmd.conn()).await?;
+    match cmd {
+        ClientCommand::Group { cmd, .. } => group::run(&c, cmd).await,
+        ClientCommand::Account { cmd, .. } => account::run(&c, cmd).await,
+        ClientCommand::Identity { cmd, .. } => identity::run(&c, cmd).await,
+        ClientCommand::Auth { cmd, .. } => auth::run(&c, cmd).await,
+        ClientCommand::Keys { cmd, .. } => keys::run(&c, cmd).await,
+        ClientCommand::Vault { cmd, .. } => vault::run(&c, cmd).await,
+        ClientCommand::Role { cmd, .. } => role::run(&c, cmd).await,
+    }
+}
+
+/// An account named on the command line: `-g`, `-n`, and `--kind` unless
+/// the name is unambiguous.
+#[derive(Debug, Clone, clap::Args)]
+pub struct AccountRef {
+    #[arg(short = 'g', long)]
+    resource_group: String,
+    #[arg(short = 'n', long)]
+    name: String,
+    /// Account kind; found automatically when the name is unambiguous.
+    #[arg(long, value_parser = args::kind())]
+    kind: Option<AccountKind>,
+}
+
+/// A signed-in connection: the ARM API, the subscription the commands act
+/// in, the output format, and what it takes to sign in to a vault's data
+/// plane as well.
+struct Session {
+    arm: Api,
+    subscription: String,
+    output: Output,
+    sign_in: SignIn,
+    ca_pem: Option<Vec<u8>>,
+}
+
+/// The client credentials and the token endpoint, for tokens of any
+/// audience (ARM, vault data planes).
+struct SignIn {
+    http: reqwest::Client,
+    token_url: String,
+    client_id: String,
+    secret: zeroize::Zeroizing<String>,
+}
+
+fn field(doc: &Value, name: &str) -> Option<String> {
+    doc.get(name).and_then(Value::as_str).map(str::to_string)
+}
+
+async fn connect(conn: &Conn) -> Result<Session> {
+    let doc: Value = match std::fs::read(&conn.bootstrap) {
+        Ok(b) => serde_json::from_slice(&b).with_context(|| format!("{} is not valid JSON", conn.bootstrap.display()))?,
+        Err(e) if conn.endpoint.is_some() && conn.client_secret.is_some() => {
+            let _ = e;
+            json!({})
+        }
+        Err(e) => bail!(
+            "cannot read {} ({e}); start 'keyrotor serve' first or pass --endpoint, --tenant, --client-id and --client-secret",
+            conn.bootstrap.display()
+        ),
+    };
+    let need = |given: &Option<String>, key: &str, flag: &str| -> Result<String> {
+        given
+            .clone()
+            .or_else(|| field(&doc, key))
+            .ok_or_else(|| anyhow!("no {flag} given and none in {}", conn.bootstrap.display()))
+    };
+    let base = need(&conn.endpoint, "resourceManager", "--endpoint")?
+        .trim_end_matches('/')
+        .to_string();
+    let authority = conn
+        .endpoint
+        .clone()
+        .or_else(|| field(&doc, "authority"))
+        .unwrap_or_else(|| base.clone());
+    let tenant = need(&conn.tenant, "tenantId", "--tenant")?;
+    let client_id = need(&conn.client_id, "clientId", "--client-id")?;
+    let secret = zeroize::Zeroizing::new(need(
+        &conn.client_secret,
+        "clientSecret",
+        "--client-secret",
+    )?);
+    let subscription = need(&conn.subscription, "subscriptionId", "--subscription")?;
+    let ca = conn
+        .ca_cert
+        .clone()
+        .or_else(|| field(&doc, "caCert").map(PathBuf::from));
+    let ca_pem = match &ca {
+        Some(ca) => Some(
+            std::fs::read(ca)
+                .with_context(|| format!("reading CA certificate {}", ca.display()))?,
+        ),
+        None => None,
+    };
+    let http = client::builder(ca_pem.as_deref())?.build()?;
+    let sign_in = SignIn {
+        http: http.clone(),
+        token_url: format!(
+            "{}/{tenant}/oauth2/v2.0/token",
+            authority.trim_end_matches('/')
+        ),
+        client_id,
+        secret,
+    };
+    let token = sign_in
+        .token("https://management.azure.com/.default")
+        .await?;
+    Ok(Session {
+        arm: Api::new(http, base, token),
+        subscription,
+        output: conn.output,
+        sign_in,
+        ca_pem,
+    })
+}
+
+impl SignIn {
+    /// A client-credentials token for `scope` from keyrotor's token endpoint.
+    async fn token(&self, scope: &str) -> Result<zeroize::Zeroizing<String>> {
+        let url = &self.token_url;
+        let resp = self
+            .http
+            .post(url)
+            .form(&[
+                ("grant_type", "client_credentials"),
+                ("client_id", self.client_id.as_str()),
+                ("client_secret", self.secret.as_str()),
+                ("scope", scope),
+            ])
+            .send()
+            .await
+            .with_context(|| format!("cannot reach {url}"))?;
+        let status = resp.status();
+        let body: Value = resp.json().await.unwrap_or(Value::Null);
+        if !status.is_success() {
+            bail!(
+                "sign-in failed ({status}): {}",
+                field(&body, "error_description").unwrap_or_else(|| "no details".into())
+            );
+        }
+        Ok(zeroize::Zeroizing::new(
+            field(&body, "access_token").ok_or_else(|| anyhow!("sign-in returned no token"))?,
+        ))
+    }
+}
+
+/// The resource provider and type of a kind's accounts:
+/// `Microsoft.DocumentDB/databaseAccounts` and so on.
+fn provider(kind: AccountKind) -> String {
+    let (namespace, ty) = keyrotor_core::rbac::provider_of(kind);
+    format!("{namespace}/{ty}")
+}
+
+impl Session {
+    fn group_path(&self, group: &str) -> String {
+        format!(
+            "/subscriptions/{}/resourcegroups/{}",
+            self.subscription,
+            enc(group)
+        )
+    }
+
+    fn account_path(&self, kind: AccountKind, group: &str, name: &str) -> String {
+        format!(
+            "/subscriptions/{}/resourceGroups/{}/providers/{}/{}",
+            self.subscription,
+            enc(group),
+            provider(kind),
+            enc(name)
+        )
+    }
+
+    /// Finds the kind of the account `name` when not given.
+    async fn resolve(&self, r: &AccountRef) -> Result<AccountKind> {
+        if let Some(k) = r.kind {
+            return Ok(k);
+        }
+        let mut found = Vec::new();
+        for k in args::KINDS {
+            let (status, _) = self
+                .arm
+                .call(
+                    reqwest::Method::GET,
+                    &self.account_path(k, &r.resource_group, &r.name),
+                    api_versions::account(k),
+                    None,
+                )
+                .await?;
+            match status {
+                200 => found.push(k),
+                404 | 400 => {}
+                other => bail!("looking up account '{}' failed with status {other}", r.name),
+            }
+        }
+        match found.as_slice() {
+            [k] => Ok(*k),
+            [] => bail!(
+                "(ResourceNotFound) no account named '{}' in resource group '{}'",
+                r.name,
+                r.resource_group
+            ),
+            _ => bail!("several accounts are named '{}'; pass --kind", r.name),
+        }
+    }
+}

@@ -1,0 +1,126 @@
+//! `keyrotor vault key policy`: show, set and run keys' rotation policies.
+
+use anyhow::Result;
+use reqwest::Method;
+use serde_json::json;
+
+use super::data_plane;
+use crate::cli::api_versions::{API_IDENTITY, API_KV};
+use crate::cli::client::enc;
+use crate::cli::output::emit;
+use crate::cli::Session;
+
+#[derive(Debug, clap::Subcommand)]
+pub enum PolicyCmd {
+    Show {
+        #[arg(long)]
+        vault: String,
+        #[arg(short = 'n', long)]
+        name: String,
+    },
+    /// Set a key's rotation policy (ISO 8601 durations, e.g. P30D, P1Y).
+    Set {
+        #[arg(long)]
+        vault: String,
+        #[arg(short = 'n', long)]
+        name: String,
+        /// Rotate this long after each version's creation.
+        #[arg(long)]
+        rotate_after: Option<String>,
+        /// Rotate this long before each version's expiry (needs --expires-in).
+        #[arg(long, conflicts_with = "rotate_after")]
+        rotate_before_expiry: Option<String>,
+        /// Each new version expires this long after its creation.
+        #[arg(long)]
+        expires_in: Option<String>,
+        /// Notify this long before expiry (recorded; keyrotor sends no events).
+        #[arg(long)]
+        notify_before_expiry: Option<String>,
+    },
+    /// Rotate every key whose policy is due, now, instead of waiting for
+    /// the server's next evaluation.
+    Run {
+        /// Run now (the default; accepted for clarity).
+        #[arg(long)]
+        now: bool,
+        /// Evaluate as of this RFC 3339 time (servers started with --test-clock only).
+        #[arg(long, conflicts_with = "now")]
+        at: Option<String>,
+    },
+}
+
+const POLICY_COLUMNS: &[(&str, &str)] = &[("Id", "/id"), ("ExpiryTime", "/attributes/expiryTime")];
+
+pub(super) async fn run(c: &Session, cmd: PolicyCmd) -> Result<()> {
+    match cmd {
+        PolicyCmd::Show { vault, name } => {
+            let v = data_plane(c, &vault).await?;
+            let out = v
+                .ok(
+                    Method::GET,
+                    &format!("/keys/{}/rotationpolicy", enc(&name)),
+                    API_KV,
+                    None,
+                )
+                .await?;
+            emit(c.output, &out, POLICY_COLUMNS)
+        }
+        PolicyCmd::Set {
+            vault,
+            name,
+            rotate_after,
+            rotate_before_expiry,
+            expires_in,
+            notify_before_expiry,
+        } => {
+            let mut actions = Vec::new();
+            if let Some(d) = rotate_after {
+                actions
+                    .push(json!({"trigger": {"timeAfterCreate": d}, "action": {"type": "Rotate"}}));
+            }
+            if let Some(d) = rotate_before_expiry {
+                actions.push(
+                    json!({"trigger": {"timeBeforeExpiry": d}, "action": {"type": "Rotate"}}),
+                );
+            }
+            if let Some(d) = notify_before_expiry {
+                actions.push(
+                    json!({"trigger": {"timeBeforeExpiry": d}, "action": {"type": "Notify"}}),
+                );
+            }
+            let v = data_plane(c, &vault).await?;
+            let out = v
+                .ok(
+                    Method::PUT,
+                    &format!("/keys/{}/rotationpolicy", enc(&name)),
+                    API_KV,
+                    Some(json!({"lifetimeActions": actions, "attributes": {"expiryTime": expires_in}})),
+                )
+                .await?;
+            emit(c.output, &out, POLICY_COLUMNS)
+        }
+        PolicyCmd::Run { now: _, at } => {
+            // On ARM (keyrotor's own provider), not a vault's data plane:
+            // it runs the policies of every vault.
+            let body = at.map(|t| json!({ "at": t }));
+            let out = c
+                .arm
+                .ok(
+                    Method::POST,
+                    "/providers/Keyrotor.Vault/rotationPolicies/run",
+                    API_IDENTITY,
+                    body,
+                )
+                .await?;
+            emit(
+                c.output,
+                &out["rotated"],
+                &[
+                    ("Vault", "/vault"),
+                    ("Key", "/key"),
+                    ("Version", "/version"),
+                ],
+            )
+        }
+    }
+}
