@@ -17,6 +17,13 @@ step "cargo test (unit, property, integration)"
 cargo build --workspace --locked
 cargo test --workspace --locked
 
+step "fuzz smoke: every target in fuzz/ for a few seconds"
+if cargo fuzz --version >/dev/null 2>&1; then
+  scripts/fuzz-smoke.sh
+else
+  echo "SKIPPED: cargo-fuzz is not installed (cargo install --locked cargo-fuzz); .ci/run installs it" >&2
+fi
+
 step "conformance: official Azure Python SDKs against target/debug/keyrotor"
 VENV="${KEYROTOR_VENV:-.venv}"
 if [ ! -x "$VENV/bin/python" ]; then

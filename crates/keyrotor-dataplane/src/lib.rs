@@ -12,6 +12,33 @@ mod cosmos;
 mod query;
 pub mod vault;
 
+/// Entry points for the fuzz targets (`fuzz/`): the parsers that read
+/// client input, without the HTTP around them. Not an API.
+#[doc(hidden)]
+pub mod fuzzing {
+    /// Parses a Cosmos SQL query with parameters (JSON object text) and, if
+    /// it parses, evaluates it against a document (JSON text).
+    pub fn cosmos_query(sql: &str, params: &str, doc: &str) {
+        let params = match serde_json::from_str::<serde_json::Value>(params) {
+            Ok(serde_json::Value::Object(m)) => m,
+            _ => serde_json::Map::new(),
+        };
+        if let Ok(q) = crate::query::parse(sql, &params) {
+            let doc = serde_json::from_str(doc).unwrap_or(serde_json::Value::Null);
+            let _ = q.matches(&doc);
+        }
+    }
+
+    /// Reads Key Vault object attributes from a request body (JSON text) as
+    /// a create or update would; the attributes it accepts, if any.
+    pub fn vault_attributes(body: &str) -> Option<keyrotor_core::vault::ObjectAttributes> {
+        let Ok(serde_json::Value::Object(body)) = serde_json::from_str(body) else {
+            return None;
+        };
+        crate::vault::read_attributes(&body, Default::default()).ok()
+    }
+}
+
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, RwLock};

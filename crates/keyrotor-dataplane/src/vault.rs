@@ -256,6 +256,14 @@ fn bad(message: &str) -> Response {
     error(StatusCode::BAD_REQUEST, "BadParameter", message)
 }
 
+/// For the fuzz targets: [`attributes`] without its HTTP answer.
+pub(crate) fn read_attributes(
+    body: &Map<String, Value>,
+    base: ObjectAttributes,
+) -> Result<ObjectAttributes, ()> {
+    attributes(body, base).map_err(|_| ())
+}
+
 fn attributes(
     body: &Map<String, Value>,
     base: ObjectAttributes,
