@@ -5,46 +5,31 @@ use super::*;
 
 impl Keyrotor {
     /// The current authorization snapshot (rebuilt from the store after any
-    /// change to role assignments).
+    /// change to role assignments, on this node or, once polled, another).
     pub fn authorizer(&self) -> Result<Arc<rbac::Authorizer>> {
-        if let Some(snapshot) = self.current_authz() {
-            if let Some((_, a)) = snapshot.as_ref() {
-                return Ok(a.clone());
-            }
-        }
-        let epoch = self.changes.epoch(ChangeDomain::Rbac);
-        let assignments = self.store.role_assignments()?;
-        let admin = self.admin.get().map_or("", String::as_str);
-        let a = Arc::new(rbac::Authorizer::new(admin, &assignments));
-        *self
-            .authz
-            .local()
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some((epoch, a.clone()));
-        Ok(a)
+        self.with_authorizer_arc(Arc::clone)
     }
 
     /// Runs `f` with the current [`rbac::Authorizer`] without cloning its
     /// `Arc` (for per-request checks: no reference count that other cores
     /// write too).
     pub fn with_authorizer<R>(&self, f: impl FnOnce(&rbac::Authorizer) -> R) -> Result<R> {
-        if let Some(snapshot) = self.current_authz() {
-            if let Some((_, a)) = snapshot.as_ref() {
-                return Ok(f(a));
-            }
-        }
-        Ok(f(&*self.authorizer()?))
+        self.with_authorizer_arc(|a| f(a))
     }
 
-    /// This thread's role snapshot, read-locked, when it is current.
-    pub(crate) fn current_authz(&self) -> Option<std::sync::RwLockReadGuard<'_, AuthzSnapshot>> {
+    fn with_authorizer_arc<R>(&self, f: impl FnOnce(&Arc<rbac::Authorizer>) -> R) -> Result<R> {
+        // The epoch first: a snapshot built after reading it is at least
+        // as new as the change that moved it.
         let epoch = self.changes.epoch(ChangeDomain::Rbac);
-        let snapshot = self
-            .authz
-            .local()
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        matches!(&*snapshot, Some((e, _)) if *e == epoch).then_some(snapshot)
+        self.authz.with(
+            epoch,
+            || {
+                let assignments = self.store.role_assignments()?;
+                let admin = self.admin.get().map_or("", String::as_str);
+                Ok(Arc::new(rbac::Authorizer::new(admin, &assignments)))
+            },
+            f,
+        )
     }
 
     /// Assigns a built-in role (by GUID or name) to a principal at a scope.

@@ -130,9 +130,6 @@ impl Changes {
     }
 }
 
-/// The role-assignment snapshot and the rbac epoch it was built at.
-type AuthzSnapshot = Option<(u64, Arc<rbac::Authorizer>)>;
-
 pub struct Keyrotor {
     store: Arc<dyn Store>,
     root: Arc<RootKey>,
@@ -142,7 +139,8 @@ pub struct Keyrotor {
     changes: Changes,
     /// Per worker thread: a shared lock word and reference count written on
     /// every data-plane role check would bounce between the cores.
-    authz: keyrotor_types::PerThread<std::sync::RwLock<AuthzSnapshot>>,
+    /// The role snapshot, built at the rbac epoch.
+    authz: keyrotor_types::Snapshot<Arc<rbac::Authorizer>>,
     /// Held across a usage flush's drain and write, so that a reader that
     /// flushes first (the regeneration guard, `listKeyUsage`) waits for a
     /// flush already in flight instead of reading before it committed.
@@ -198,7 +196,7 @@ impl Keyrotor {
             root,
             clock,
             changes: Changes::default(),
-            authz: keyrotor_types::PerThread::default(),
+            authz: keyrotor_types::Snapshot::new(),
             flushing: std::sync::Mutex::new(()),
             admin: std::sync::OnceLock::new(),
             ledger: Arc::new(ledger::MemoryLedger::default()),

@@ -536,7 +536,7 @@ impl DataPlane {
         let now = self.core.now();
         let claims = cfg
             .issuer
-            .with(|issuer| self.verified.verify(issuer, token, now))
+            .with(|issuer, version| self.verified.verify(issuer, version, token, now))
             .map_err(|e| e.to_string())?;
         if claims.tid != cfg.tenant {
             return Err("the token was issued for another tenant".into());

@@ -603,7 +603,7 @@ impl DataPlane {
         let now = self.core().now();
         let claims = match tokens
             .issuer
-            .with(|issuer| self.verified.verify(issuer, &token, now))
+            .with(|issuer, version| self.verified.verify(issuer, version, &token, now))
         {
             Ok(c) => c,
             Err(e) => {

@@ -100,21 +100,18 @@ pub struct IssuerCell {
     current: std::sync::RwLock<std::sync::Arc<TokenIssuer>>,
     /// Bumped by every [`IssuerCell::set`], after the new issuer is in place.
     version: std::sync::atomic::AtomicU64,
-    /// Each worker thread's copy of `current` and the version it was taken
-    /// at: a request reads only its thread's lock word and the shared
-    /// version, so verifying a bearer token writes nothing another core writes.
-    local: keyrotor_types::PerThread<std::sync::RwLock<Option<VersionedIssuer>>>,
+    /// Each worker thread's copy of `current` at `version`: a request reads
+    /// only its thread's lock word and the shared version, so verifying a
+    /// bearer token writes nothing another core writes.
+    local: keyrotor_types::Snapshot<std::sync::Arc<TokenIssuer>>,
 }
-
-/// An issuer and the [`IssuerCell`] version it was current at.
-type VersionedIssuer = (u64, std::sync::Arc<TokenIssuer>);
 
 impl IssuerCell {
     pub fn new(issuer: TokenIssuer) -> Self {
         Self {
             current: std::sync::RwLock::new(std::sync::Arc::new(issuer)),
             version: std::sync::atomic::AtomicU64::new(0),
-            local: keyrotor_types::PerThread::default(),
+            local: keyrotor_types::Snapshot::new(),
         }
     }
 
@@ -127,27 +124,20 @@ impl IssuerCell {
             .clone()
     }
 
-    /// Runs `f` with the current issuer, borrowed from this thread's copy
-    /// (refreshed when [`IssuerCell::set`] has replaced the issuer since).
-    pub fn with<R>(&self, f: impl FnOnce(&TokenIssuer) -> R) -> R {
+    /// Runs `f` with the current issuer and its version, borrowed from this
+    /// thread's copy (refreshed when [`IssuerCell::set`] has replaced the
+    /// issuer since).
+    pub fn with<R>(&self, f: impl FnOnce(&TokenIssuer, u64) -> R) -> R {
+        // The version first: an issuer taken after reading it is at least
+        // as new as that version.
         let version = self.version.load(std::sync::atomic::Ordering::Acquire);
-        let shard = self.local.local();
-        {
-            let copy = shard
-                .read()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            if let Some((v, issuer)) = &*copy {
-                if *v == version {
-                    return f(issuer);
-                }
-            }
+        let built: std::result::Result<R, std::convert::Infallible> =
+            self.local
+                .with(version, || Ok(self.get()), |issuer| f(issuer, version));
+        match built {
+            Ok(r) => r,
+            Err(never) => match never {},
         }
-        // Taken after the version was read: at least as new as that version.
-        let issuer = self.get();
-        *shard
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some((version, issuer.clone()));
-        f(&issuer)
     }
 
     pub fn set(&self, issuer: TokenIssuer) {
@@ -171,7 +161,10 @@ impl IssuerCell {
 /// by `capacity`: a hit writes no lock word or reference count that another
 /// core writes too. A token used on two threads is verified once per thread.
 pub struct VerifiedTokens {
-    shards: keyrotor_types::PerThread<std::sync::RwLock<TokenMap>>,
+    /// Per worker thread, for the issuer version the tokens were verified
+    /// under: replacing the issuer (a signing key added or retired) empties
+    /// them, so a token is never accepted on a key the issuer no longer has.
+    shards: keyrotor_types::Snapshot<TokenMap>,
     capacity: usize,
 }
 
@@ -180,19 +173,17 @@ type TokenMap = std::collections::HashMap<[u8; 32], std::sync::Arc<Claims>>;
 impl VerifiedTokens {
     pub fn new(capacity: usize) -> Self {
         Self {
-            shards: keyrotor_types::PerThread::default(),
+            shards: keyrotor_types::Snapshot::new(),
             capacity: capacity.max(1),
         }
     }
 
-    fn shard(&self) -> &std::sync::RwLock<TokenMap> {
-        self.shards.local()
-    }
-
-    /// [`TokenIssuer::verify_any_audience`] through the cache.
+    /// [`TokenIssuer::verify_any_audience`] through the cache; `version` is
+    /// the issuer's [`IssuerCell`] version.
     pub fn verify(
         &self,
         issuer: &TokenIssuer,
+        version: u64,
         token: &str,
         now: OffsetDateTime,
     ) -> Result<std::sync::Arc<Claims>> {
@@ -200,36 +191,28 @@ impl VerifiedTokens {
         key.copy_from_slice(ring::digest::digest(&ring::digest::SHA256, token.as_bytes()).as_ref());
         let t = now.unix_timestamp();
         let hit = self
-            .shard()
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .get(&key)
-            .cloned();
+            .shards
+            .read(version, |map| map.get(&key).cloned())
+            .flatten();
         if let Some(c) = hit {
-            // The issuer may have been replaced since (signing-key rotation):
-            // the token must still come from the current issuer's name.
-            if c.iss == issuer.issuer() {
-                if c.exp + LEEWAY_SECONDS <= t {
-                    return Err(Error::Expired);
-                }
-                if c.nbf - LEEWAY_SECONDS > t {
-                    return Err(Error::NotYetValid);
-                }
-                return Ok(c);
+            if c.exp + LEEWAY_SECONDS <= t {
+                return Err(Error::Expired);
             }
+            if c.nbf - LEEWAY_SECONDS > t {
+                return Err(Error::NotYetValid);
+            }
+            return Ok(c);
         }
         let claims = std::sync::Arc::new(issuer.verify_any_audience(token, now)?);
-        let mut map = self
-            .shard()
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if map.len() >= self.capacity {
-            map.retain(|_, c| c.exp + LEEWAY_SECONDS > t);
+        self.shards.write(version, TokenMap::new, |map| {
             if map.len() >= self.capacity {
-                map.clear();
+                map.retain(|_, c| c.exp + LEEWAY_SECONDS > t);
+                if map.len() >= self.capacity {
+                    map.clear();
+                }
             }
-        }
-        map.insert(key, claims.clone());
+            map.insert(key, claims.clone());
+        });
         Ok(claims)
     }
 }
@@ -427,14 +410,14 @@ mod tests {
         let cell = std::sync::Arc::new(IssuerCell::new(named("first")));
         let on_other_thread = |cell: &std::sync::Arc<IssuerCell>| {
             let cell = cell.clone();
-            std::thread::spawn(move || cell.with(|i| i.issuer().to_string()))
+            std::thread::spawn(move || cell.with(|i, _| i.issuer().to_string()))
                 .join()
                 .unwrap_or_else(|_| panic!("thread panicked"))
         };
-        assert_eq!(cell.with(|i| i.issuer().to_string()), "first");
+        assert_eq!(cell.with(|i, _| i.issuer().to_string()), "first");
         assert_eq!(on_other_thread(&cell), "first");
         cell.set(named("second"));
-        assert_eq!(cell.with(|i| i.issuer().to_string()), "second");
+        assert_eq!(cell.with(|i, _| i.issuer().to_string()), "second");
         assert_eq!(on_other_thread(&cell), "second");
         assert_eq!(cell.get().issuer(), "second");
     }
@@ -542,19 +525,20 @@ mod tests {
             .issue("t", "c", "https://cosmos.azure.com", t0, 600)
             .unwrap_or_else(|e| panic!("{e}"));
         let c = cache
-            .verify(&iss, tok.expose(), t0)
+            .verify(&iss, 0, tok.expose(), t0)
             .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(c.appid, "c");
         // A hit still expires on time.
         assert!(matches!(
             cache.verify(
                 &iss,
+                0,
                 tok.expose(),
                 t0 + time::Duration::seconds(600 + LEEWAY_SECONDS + 1)
             ),
             Err(Error::Expired)
         ));
-        assert!(cache.verify(&iss, tok.expose(), t0).is_ok());
+        assert!(cache.verify(&iss, 0, tok.expose(), t0).is_ok());
         // A tampered token is refused and stays refused.
         // Change one character inside the signature (not the last one, whose
         // low bits base64 decoders may ignore).
@@ -563,9 +547,9 @@ mod tests {
         bad[i] = if bad[i] == b'A' { b'B' } else { b'A' };
         let bad = String::from_utf8(bad).unwrap_or_default();
         for _ in 0..2 {
-            assert!(cache.verify(&iss, &bad, t0).is_err());
+            assert!(cache.verify(&iss, 0, &bad, t0).is_err());
         }
-        // Another issuer (name) does not accept the cached entry.
+        // Another issuer (a new version) does not accept the cached entry.
         let other = TokenIssuer::new(
             "https://other/t/v2.0".into(),
             &[generate_signing_key().unwrap_or_else(|e| panic!("{e}"))]
@@ -574,14 +558,14 @@ mod tests {
                 .collect::<Vec<_>>(),
         )
         .unwrap_or_else(|e| panic!("{e}"));
-        assert!(cache.verify(&other, tok.expose(), t0).is_err());
+        assert!(cache.verify(&other, 1, tok.expose(), t0).is_err());
         // Capacity is bounded.
         for i in 0..5 {
             let (t, _) = iss
                 .issue("t", &format!("c{i}"), "a", t0, 600)
                 .unwrap_or_else(|e| panic!("{e}"));
-            assert!(cache.verify(&iss, t.expose(), t0).is_ok());
+            assert!(cache.verify(&iss, 1, t.expose(), t0).is_ok());
         }
-        assert!(cache.shard().read().map(|m| m.len()).unwrap_or(0) <= 2);
+        assert!(cache.shards.read(1, |m| m.len()).unwrap_or(0) <= 2);
     }
 }

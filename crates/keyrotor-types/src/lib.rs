@@ -54,6 +54,97 @@ impl<T> PerThread<T> {
     }
 }
 
+/// A value derived from shared state, kept per worker thread together with
+/// the version of that state it was built at (a change epoch, an issuer
+/// version). A reader passes the version it must be at, read from an atomic
+/// *before* it asks; its thread's copy serves only if it was built at that
+/// version, otherwise it is rebuilt (or reset) first. So a change is seen by
+/// the next read after its version moves, while a read that hits writes
+/// nothing another core writes (only its own shard's lock word).
+///
+/// The one snapshot type behind keyrotor's per-thread caches: the role
+/// snapshot, the token issuer, verified tokens, and the data plane's
+/// account cache.
+pub struct Snapshot<T>(PerThread<std::sync::RwLock<Option<(u64, T)>>>);
+
+impl<T> Default for Snapshot<T> {
+    fn default() -> Self {
+        Self(PerThread(
+            (0..PER_THREAD_SHARDS)
+                .map(|_| Padded(std::sync::RwLock::new(None)))
+                .collect(),
+        ))
+    }
+}
+
+impl<T> Snapshot<T> {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Runs `f` with this thread's value when it was built at `version`;
+    /// otherwise builds it with `build` (an error leaves the old one, and
+    /// is returned), keeps it, and runs `f` with it.
+    pub fn with<R, E>(
+        &self,
+        version: u64,
+        build: impl FnOnce() -> Result<T, E>,
+        f: impl FnOnce(&T) -> R,
+    ) -> Result<R, E> {
+        let shard = self.0.local();
+        {
+            let current = shard
+                .read()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if let Some((v, value)) = &*current {
+                if *v == version {
+                    return Ok(f(value));
+                }
+            }
+        }
+        let value = build()?;
+        let mut slot = shard
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let (_, value) = slot.insert((version, value));
+        Ok(f(value))
+    }
+
+    /// Runs `f` with this thread's value if it was built at `version`.
+    pub fn read<R>(&self, version: u64, f: impl FnOnce(&T) -> R) -> Option<R> {
+        let current = self
+            .0
+            .local()
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        match &*current {
+            Some((v, value)) if *v == version => Some(f(value)),
+            _ => None,
+        }
+    }
+
+    /// Runs `f` with this thread's value for writing; a value from another
+    /// version (or none yet) is first replaced by `fresh()` (for caches
+    /// filled entry by entry, emptied when the version moves).
+    pub fn write<R>(
+        &self,
+        version: u64,
+        fresh: impl FnOnce() -> T,
+        f: impl FnOnce(&mut T) -> R,
+    ) -> R {
+        let mut slot = self
+            .0
+            .local()
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let value = match &mut *slot {
+            Some((v, value)) if *v == version => value,
+            other => &mut other.insert((version, fresh())).1,
+        };
+        f(value)
+    }
+}
+
 /// Wall-clock time source, a parameter so tests can move time.
 pub trait Clock: Send + Sync + 'static {
     fn now(&self) -> time::OffsetDateTime;
@@ -99,5 +190,40 @@ mod tests {
         let all: u64 = p.iter().map(|v| v.load(Ordering::Relaxed)).sum();
         assert_eq!(all, 11);
         assert_eq!(thread_slot(), thread_slot());
+    }
+
+    #[test]
+    fn a_snapshot_serves_only_its_version() {
+        let s: Snapshot<String> = Snapshot::new();
+        let built = std::cell::Cell::new(0);
+        let build = |v: &str| {
+            built.set(built.get() + 1);
+            Ok::<_, ()>(v.to_string())
+        };
+        assert_eq!(s.with(1, || build("a"), Clone::clone), Ok("a".to_string()));
+        assert_eq!(s.with(1, || build("b"), Clone::clone), Ok("a".to_string()));
+        assert_eq!(built.get(), 1, "served from the snapshot");
+        assert_eq!(
+            s.read(2, Clone::clone),
+            None,
+            "another version is not served"
+        );
+        assert_eq!(s.with(2, || Err(()), Clone::clone), Err(()));
+        assert_eq!(
+            s.read(1, Clone::clone),
+            Some("a".to_string()),
+            "a failed build keeps the old value"
+        );
+        assert_eq!(s.with(2, || build("c"), Clone::clone), Ok("c".to_string()));
+        s.write(3, String::new, |v| v.push('x'));
+        s.write(3, String::new, |v| v.push('y'));
+        assert_eq!(s.read(3, Clone::clone), Some("xy".to_string()));
+        // Another thread has its own copy.
+        let s = std::sync::Arc::new(s);
+        let t = s.clone();
+        let other = std::thread::spawn(move || t.read(3, Clone::clone))
+            .join()
+            .unwrap_or_else(|_| panic!("thread panicked"));
+        assert_eq!(other, None);
     }
 }
