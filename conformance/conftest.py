@@ -41,38 +41,48 @@ def wait_until(condition, what, timeout=20.0, every=0.1):
         time.sleep(every)
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class Server:
-    def __init__(self, data_dir, port):
+    """The keyrotor process. It listens on port 0: the system picks a free
+    port (no race with anything else on the machine) and the server reports
+    it in its "serving <url> on <address>" line, read from its log."""
+
+    def __init__(self, data_dir):
         self.data_dir = Path(data_dir)
-        self.port = port
-        self.url = f"https://127.0.0.1:{port}"
+        self.port = None
+        self.url = None
         self.proc = None
         self.log = None
 
     def start(self):
-        self.log = open(self.data_dir.parent / f"keyrotor-{self.port}.log", "ab")
+        log_path = self.data_dir.parent / "keyrotor.log"
+        log_from = log_path.stat().st_size if log_path.exists() else 0
+        self.log = open(log_path, "ab")
         self.proc = subprocess.Popen(
-            [_binary(), "serve", "--data-dir", str(self.data_dir), "--listen", f"127.0.0.1:{self.port}", "--test-clock"],
+            [_binary(), "serve", "--data-dir", str(self.data_dir), "--listen", "127.0.0.1:0", "--test-clock"],
             stdout=self.log,
             stderr=self.log,
         )
-        deadline = time.time() + 20
-        while time.time() < deadline:
+
+        def bound_port():
             if self.proc.poll() is not None:
                 raise RuntimeError(f"keyrotor exited with {self.proc.returncode}")
+            text = log_path.read_bytes()[log_from:].decode("utf-8", "replace")
+            for line in text.splitlines():
+                if line.startswith("keyrotor: serving ") and " on " in line:
+                    return int(line.split(" on ", 1)[1].split(" ", 1)[0].rsplit(":", 1)[1])
+            return None
+
+        self.port = wait_until(bound_port, "keyrotor reported the port it bound", timeout=30, every=0.02)
+        self.url = f"https://127.0.0.1:{self.port}"
+
+        def accepting():
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
-                    break
+                    return True
             except OSError:
-                time.sleep(0.02)
-        else:
-            raise RuntimeError("keyrotor did not start listening")
+                return False
+
+        wait_until(accepting, "keyrotor accepts connections", every=0.02)
         self.bootstrap = json.loads((self.data_dir / "bootstrap.json").read_text())
         return self
 
@@ -90,7 +100,7 @@ class Server:
 @pytest.fixture(scope="session")
 def server():
     tmp = tempfile.mkdtemp(prefix="keyrotor-conformance-")
-    srv = Server(Path(tmp) / "data", free_port()).start()
+    srv = Server(Path(tmp) / "data").start()
     # How a user trusts the generated CA: REQUESTS_CA_BUNDLE (honoured by
     # requests, hence by azure-core and msal).
     os.environ["REQUESTS_CA_BUNDLE"] = srv.bootstrap["caCert"]

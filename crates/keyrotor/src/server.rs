@@ -102,10 +102,12 @@ pub fn read_root_key(data_dir: &Path, file: Option<&Path>, create: bool) -> Resu
     Ok(key)
 }
 
-fn public_url(args: &ServeArgs) -> String {
+/// The URL clients are told to use: `--public-url`, or the address bound
+/// (`local`: with `--listen` port 0, the port the system chose).
+fn public_url(args: &ServeArgs, local: SocketAddr) -> String {
     args.public_url.clone().unwrap_or_else(|| {
         let scheme = if args.no_tls { "http" } else { "https" };
-        match args.listen {
+        match local {
             SocketAddr::V4(a) if a.ip().is_unspecified() => {
                 format!("{scheme}://127.0.0.1:{}", a.port())
             }
@@ -203,7 +205,17 @@ pub async fn run(args: ServeArgs) -> Result<()> {
     let ledger = Arc::new(crate::ledger::FileLedger::open(&ledger_path)?);
     tracing::info!(path = %ledger_path.display(), "key ledger (keep it out of database backups)");
     let core = Arc::new(Keyrotor::new(store, root, Arc::new(SystemClock)).with_ledger(ledger));
-    let url = public_url(&args);
+    // Bound before anything names the URL: with port 0 the system picks the
+    // port, and bootstrap.json, the token issuer and every endpoint say it.
+    // One acceptor thread per core, each with its own single-threaded
+    // runtime and SO_REUSEPORT listener: connections stay on the core that
+    // accepted them (no cross-thread wake-ups on the hot path). Connections
+    // that arrive before serving starts wait in the listen backlog.
+    let workers = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    let listeners =
+        bind_listeners(args.listen, workers).with_context(|| format!("binding {}", args.listen))?;
+    let local = listeners[0].local_addr()?;
+    let url = public_url(&args, local);
     let endpoints = Endpoints::new(&url, args.dns_suffix.clone());
 
     let c2 = core.clone();
@@ -315,13 +327,6 @@ pub async fn run(args: ServeArgs) -> Result<()> {
         Duration::from_millis(args.change_poll_ms.max(10)),
     );
     let app = compose(keyrotor_arm::router(state), dataplane.clone(), dns_suffix);
-    // One acceptor thread per core, each with its own single-threaded runtime
-    // and SO_REUSEPORT listener: connections stay on the core that accepted
-    // them (no cross-thread wake-ups on the hot path).
-    let workers = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
-    let listeners =
-        bind_listeners(args.listen, workers).with_context(|| format!("binding {}", args.listen))?;
-    let local = listeners[0].local_addr()?;
     eprintln!(
         "keyrotor: serving {url} on {local} (ready in {} ms); CA certificate: {}",
         started.elapsed().as_millis(),

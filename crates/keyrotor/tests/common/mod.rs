@@ -40,12 +40,18 @@ impl Server {
         Self::start_with(dir, port, &[])
     }
 
+    /// Starts `keyrotor serve` on `port`; with 0 the server binds a port
+    /// the system chooses (no race with other tests) and reports it in its
+    /// log, where this reads it.
     pub fn start_with(dir: &Path, port: u16, extra: &[&str]) -> Server {
+        let log_path = dir.with_extension("log");
+        // Only what this start writes: the log is appended across restarts.
+        let log_from = std::fs::metadata(&log_path).map_or(0, |m| m.len());
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
-            .open(dir.with_extension("log"))
-            .unwrap_or_else(|e| panic!("{e}"));
+            .open(&log_path)
+            .expect("server log file");
         let child = Command::new(BIN)
             .args(["serve", "--data-dir"])
             .arg(dir)
@@ -61,8 +67,36 @@ impl Server {
             port,
             dir: dir.to_path_buf(),
         };
+        if port == 0 {
+            s.port = s.wait_bound_port(log_from);
+        }
         s.wait_listening();
         s
+    }
+
+    /// The port in the server's "serving <url> on <addr>" line, written
+    /// after `log_from`.
+    fn wait_bound_port(&mut self, log_from: u64) -> u16 {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!("keyrotor exited early: {status}\n{}", self.log());
+            }
+            let log = std::fs::read(self.dir.with_extension("log")).unwrap_or_default();
+            let fresh = String::from_utf8_lossy(log.get(log_from as usize..).unwrap_or_default());
+            let port = fresh
+                .lines()
+                .filter_map(|l| l.strip_prefix("keyrotor: serving "))
+                .filter_map(|l| l.split(" on ").nth(1))
+                .filter_map(|addr| addr.split(' ').next())
+                .find_map(|addr| addr.parse::<std::net::SocketAddr>().ok())
+                .map(|a| a.port());
+            if let Some(p) = port {
+                return p;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        panic!("keyrotor did not report the port it bound");
     }
 
     pub fn wait_listening(&mut self) {
