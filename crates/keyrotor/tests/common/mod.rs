@@ -67,15 +67,14 @@ impl Server {
             port,
             dir: dir.to_path_buf(),
         };
-        if port == 0 {
-            s.port = s.wait_bound_port(log_from);
-        }
-        s.wait_listening();
+        // Ready once it says so (it binds early, so a connection alone does
+        // not mean bootstrap.json exists yet).
+        s.port = s.wait_bound_port(log_from);
         s
     }
 
-    /// The port in the server's "serving <url> on <addr>" line, written
-    /// after `log_from`.
+    /// The port in the server's "serving <url> on <addr>" line (printed
+    /// when it is ready), written after `log_from`.
     fn wait_bound_port(&mut self, log_from: u64) -> u16 {
         let deadline = Instant::now() + Duration::from_secs(30);
         while Instant::now() < deadline {
@@ -97,25 +96,6 @@ impl Server {
             std::thread::sleep(Duration::from_millis(10));
         }
         panic!("keyrotor did not report the port it bound");
-    }
-
-    pub fn wait_listening(&mut self) {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while Instant::now() < deadline {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                panic!("keyrotor exited early: {status}");
-            }
-            // A connection that is its own peer is a TCP self-connect (the
-            // kernel picked the port as the probe's source port while nothing
-            // listened), not the server: keep waiting.
-            if let Ok(s) = std::net::TcpStream::connect(("127.0.0.1", self.port)) {
-                if s.local_addr().ok() != s.peer_addr().ok() {
-                    return;
-                }
-            }
-            std::thread::sleep(Duration::from_millis(5));
-        }
-        panic!("keyrotor did not start listening");
     }
 
     pub fn bootstrap(&self) -> Value {
