@@ -17,6 +17,8 @@ mod dispatch;
 pub mod dto;
 pub mod endpoints;
 pub mod error;
+#[cfg(test)]
+mod golden_tests;
 mod handlers;
 pub mod login;
 mod metadata;
