@@ -56,6 +56,8 @@ impl ArmError {
                 CoreError::NameTaken { .. } => (S::CONFLICT, "Conflict"),
                 CoreError::NoSuchKey { .. } => (S::BAD_REQUEST, "InvalidKeyKind"),
                 CoreError::KeysInUse { .. } => (S::CONFLICT, "KeyInUse"),
+                CoreError::Gone => (S::NOT_FOUND, "ResourceNotFound"),
+                CoreError::ChangedMeanwhile => (S::CONFLICT, "Conflict"),
                 CoreError::BadCredentials => (S::UNAUTHORIZED, "AuthenticationFailed"),
                 CoreError::PrincipalNotFound(_) => (S::NOT_FOUND, "PrincipalNotFound"),
                 CoreError::NotPrincipalOwner { .. } | CoreError::AdministratorManagedLocally => {

@@ -69,6 +69,13 @@ pub enum Error {
     BadCredentials,
     #[error("stored key material could not be decrypted")]
     KeyMaterialUnavailable(#[source] keyrotor_crypto::Error),
+    /// What the request acts on was deleted by another request meanwhile.
+    #[error("the resource was deleted by another request meanwhile")]
+    Gone,
+    /// What the request acts on was changed (or created) by another request
+    /// meanwhile; a retry reads the new state.
+    #[error("the resource was changed by another request meanwhile; retry the request")]
+    ChangedMeanwhile,
     #[error("storage is temporarily unavailable")]
     Unavailable(#[source] StoreError),
     #[error("internal storage failure")]
@@ -80,11 +87,16 @@ pub enum Error {
     Ledger(#[source] ledger::LedgerError),
 }
 
+/// By default a store refusal is a concurrent change the caller can see
+/// (404 or 409), never a server fault: a use-case that knows which resource
+/// it was maps it more precisely before this applies.
 impl From<StoreError> for Error {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::Unavailable(_) => Error::Unavailable(e),
-            other => Error::Storage(other),
+            StoreError::NotFound => Error::Gone,
+            StoreError::Conflict | StoreError::PreconditionFailed => Error::ChangedMeanwhile,
+            StoreError::Corrupt(_) | StoreError::Backend(_) => Error::Storage(e),
         }
     }
 }

@@ -69,7 +69,13 @@ impl Keyrotor {
             client_id.to_string(),
             meta.secret_id.clone(),
         );
-        self.store.add_principal_secret(client_id, &meta, &audit)?;
+        // NotFound: the principal was deleted by a concurrent request.
+        self.store
+            .add_principal_secret(client_id, &meta, &audit)
+            .map_err(|e| match e {
+                StoreError::NotFound => Error::PrincipalNotFound(client_id.to_string()),
+                other => other.into(),
+            })?;
         Ok((meta, secret))
     }
 

@@ -222,7 +222,13 @@ impl Keyrotor {
                 };
                 let audit =
                     self.vault_audit(actor, "vault.update", name.to_string(), String::new());
-                self.store.update_vault(&updated, &audit)?;
+                // NotFound: deleted by a concurrent request meanwhile.
+                self.store
+                    .update_vault(&updated, &audit)
+                    .map_err(|e| match e {
+                        StoreError::NotFound => Error::VaultNotFound(name.to_string()),
+                        other => other.into(),
+                    })?;
                 Ok((updated, false))
             }
             None => {

@@ -177,7 +177,15 @@ impl Keyrotor {
             ),
             String::new(),
         );
-        self.store.update_vault_object(&updated, &audit)?;
+        // NotFound: deleted or purged by a concurrent request meanwhile.
+        self.store
+            .update_vault_object(&updated, &audit)
+            .map_err(|e| match e {
+                StoreError::NotFound => {
+                    Error::ObjectNotFound(o.collection, format!("{}/{}", o.name, o.version))
+                }
+                other => other.into(),
+            })?;
         Ok(updated)
     }
 
