@@ -8,7 +8,7 @@ use keyrotor_types::{AccountKind, AccountName, ResourceGroupName, SubscriptionId
 use rusqlite::{params, Connection};
 use time::OffsetDateTime;
 
-use crate::conn::{all, bump, first, Db};
+use crate::conn::{bump, many, one, Db};
 use crate::meta::insert_audit;
 use crate::rbac::revoke_under;
 use crate::rows::{
@@ -23,11 +23,12 @@ pub(crate) fn retired_keys(
     filter: &str,
     args: impl rusqlite::Params,
 ) -> Db<Vec<RetiredKey>> {
-    all(
-        &mut conn.prepare_cached(&format!(
+    many(
+        conn,
+        &format!(
             "SELECT a.uid, k.slot, k.generation FROM account_keys k
              JOIN accounts a ON a.id = k.account_id {filter}"
-        ))?,
+        ),
         args,
         |r| {
             Ok(RetiredKey {
@@ -118,10 +119,9 @@ impl AccountStore for SqliteStore {
 
     fn account(&self, kind: AccountKind, name: &AccountName) -> StoreResult<Option<Account>> {
         self.pool.read(|conn| {
-            first(
-                &mut conn.prepare_cached(&format!(
-                    "SELECT {ACCOUNT_COLS} FROM accounts WHERE kind = ?1 AND name_key = ?2"
-                ))?,
+            one(
+                conn,
+                &format!("SELECT {ACCOUNT_COLS} FROM accounts WHERE kind = ?1 AND name_key = ?2"),
                 params![kind.as_str(), name.key()],
                 rows::account,
             )
@@ -135,12 +135,13 @@ impl AccountStore for SqliteStore {
         kind: AccountKind,
     ) -> StoreResult<Vec<Account>> {
         self.pool.read(|conn| {
-            all(
-                &mut conn.prepare_cached(&format!(
+            many(
+                conn,
+                &format!(
                     "SELECT {ACCOUNT_COLS} FROM accounts
                      WHERE subscription = ?1 AND kind = ?2 AND (?3 IS NULL OR group_key = ?3)
                      ORDER BY name_key"
-                ))?,
+                ),
                 params![sub.as_str(), kind.as_str(), group.map(|g| g.key())],
                 rows::account,
             )
@@ -167,10 +168,9 @@ impl AccountStore for SqliteStore {
 
     fn keys(&self, account_id: i64) -> StoreResult<Vec<StoredKey>> {
         self.pool.read(|conn| {
-            all(
-                &mut conn.prepare_cached(&format!(
-                    "SELECT {KEY_COLS} FROM account_keys WHERE account_id = ?1"
-                ))?,
+            many(
+                conn,
+                &format!("SELECT {KEY_COLS} FROM account_keys WHERE account_id = ?1"),
                 [account_id],
                 rows::key,
             )

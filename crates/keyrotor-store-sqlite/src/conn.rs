@@ -212,6 +212,26 @@ pub(crate) fn first<T>(
     }
 }
 
+/// Every row of `sql` (a cached statement), each decoded by `f`.
+pub(crate) fn many<T>(
+    conn: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+    f: impl Fn(&Row<'_>) -> Db<T>,
+) -> Db<Vec<T>> {
+    all(&mut conn.prepare_cached(sql)?, params, f)
+}
+
+/// The first row of `sql` (a cached statement), decoded by `f`.
+pub(crate) fn one<T>(
+    conn: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+    f: impl Fn(&Row<'_>) -> Db<T>,
+) -> Db<Option<T>> {
+    first(&mut conn.prepare_cached(sql)?, params, f)
+}
+
 /// `LIKE` pattern for everything strictly under `prefix/`.
 pub(crate) fn under(prefix: &str) -> String {
     format!(

@@ -7,7 +7,7 @@ use keyrotor_types::{ResourceGroupName, SubscriptionId};
 use rusqlite::params;
 
 use crate::accounts::retired_keys;
-use crate::conn::{all, bump, first};
+use crate::conn::{bump, many, one};
 use crate::meta::insert_audit;
 use crate::rbac::revoke_under;
 use crate::rows::{self, tags_to_text, to_micros, GROUP_COLS};
@@ -40,10 +40,9 @@ impl GroupStore for SqliteStore {
                 tags_to_text(&g.tags),
                 to_micros(g.created_at)
             ])?;
-            let stored = first(
-                &mut tx.prepare_cached(&format!(
+            let stored = one(tx, &format!(
                     "SELECT {GROUP_COLS} FROM resource_groups WHERE subscription = ?1 AND name_key = ?2"
-                ))?,
+                ),
                 key,
                 rows::group,
             )?
@@ -59,10 +58,9 @@ impl GroupStore for SqliteStore {
         name: &ResourceGroupName,
     ) -> StoreResult<Option<ResourceGroup>> {
         self.pool.read(|conn| {
-            first(
-                &mut conn.prepare_cached(&format!(
+            one(conn, &format!(
                     "SELECT {GROUP_COLS} FROM resource_groups WHERE subscription = ?1 AND name_key = ?2"
-                ))?,
+                ),
                 params![sub.as_str(), name.key()],
                 rows::group,
             )
@@ -71,10 +69,9 @@ impl GroupStore for SqliteStore {
 
     fn groups(&self, sub: &SubscriptionId) -> StoreResult<Vec<ResourceGroup>> {
         self.pool.read(|conn| {
-            all(
-                &mut conn.prepare_cached(&format!(
+            many(conn, &format!(
                     "SELECT {GROUP_COLS} FROM resource_groups WHERE subscription = ?1 ORDER BY name_key"
-                ))?,
+                ),
                 [sub.as_str()],
                 rows::group,
             )

@@ -6,7 +6,7 @@ use keyrotor_core::store::{
 };
 use rusqlite::{params, Connection};
 
-use crate::conn::{all, bump, first, Db};
+use crate::conn::{bump, many, one, Db};
 use crate::meta::insert_audit;
 use crate::rows::{self, from_micros, to_micros};
 use crate::SqliteStore;
@@ -28,10 +28,9 @@ fn insert_secret(conn: &Connection, client_id: &str, s: &PrincipalSecret) -> Db<
 
 /// A principal and its secrets, read on one connection.
 fn principal(conn: &Connection, client_id: &str) -> Db<Option<(Principal, Vec<PrincipalSecret>)>> {
-    let p = first(
-        &mut conn.prepare_cached(
-            "SELECT client_id, display_name, created_at, owner FROM principals WHERE client_id = ?1",
-        )?,
+    let p = one(
+        conn,
+        "SELECT client_id, display_name, created_at, owner FROM principals WHERE client_id = ?1",
         [client_id],
         |r| {
             Ok(Principal {
@@ -45,10 +44,9 @@ fn principal(conn: &Connection, client_id: &str) -> Db<Option<(Principal, Vec<Pr
     let Some(p) = p else {
         return Ok(None);
     };
-    let secrets = all(
-        &mut conn.prepare_cached(
-            "SELECT secret_id, verifier, expires_at FROM principal_secrets WHERE client_id = ?1",
-        )?,
+    let secrets = many(
+        conn,
+        "SELECT secret_id, verifier, expires_at FROM principal_secrets WHERE client_id = ?1",
         [&p.client_id],
         rows::secret,
     )?;
@@ -85,8 +83,9 @@ impl IdentityStore for SqliteStore {
 
     fn principals(&self) -> StoreResult<Vec<(Principal, Vec<PrincipalSecret>)>> {
         self.pool.read(|conn| {
-            let ids = all(
-                &mut conn.prepare_cached("SELECT client_id FROM principals ORDER BY created_at")?,
+            let ids = many(
+                conn,
+                "SELECT client_id FROM principals ORDER BY created_at",
                 [],
                 |r| Ok(r.get::<_, String>("client_id")?),
             )?;
@@ -178,10 +177,9 @@ impl IdentityStore for SqliteStore {
 
     fn signing_keys(&self) -> StoreResult<Vec<StoredSigningKey>> {
         self.pool.read(|conn| {
-            all(
-                &mut conn.prepare_cached(
-                    "SELECT kid, sealed, created_at FROM signing_keys ORDER BY created_at",
-                )?,
+            many(
+                conn,
+                "SELECT kid, sealed, created_at FROM signing_keys ORDER BY created_at",
                 [],
                 |r| {
                     Ok(StoredSigningKey {

@@ -4,7 +4,7 @@
 use keyrotor_core::store::{DataItem, ItemStore, PutMode, StoreError, StoreResult};
 use rusqlite::{params, OptionalExtension, Row};
 
-use crate::conn::{all, first, next_seq, under, Db};
+use crate::conn::{many, next_seq, one, under, Db};
 use crate::SqliteStore;
 
 fn item(collection: &str, r: &Row<'_>) -> Db<DataItem> {
@@ -82,11 +82,10 @@ impl ItemStore for SqliteStore {
 
     fn item(&self, account_id: i64, collection: &str, id: &str) -> StoreResult<Option<DataItem>> {
         self.pool.read(|conn| {
-            first(
-                &mut conn.prepare_cached(
-                    "SELECT seq, id, body, etag, ts FROM data_items
+            one(
+                conn,
+                "SELECT seq, id, body, etag, ts FROM data_items
                      WHERE account_id = ?1 AND collection = ?2 AND id = ?3",
-                )?,
                 params![account_id, collection, id],
                 |r| item(collection, r),
             )
@@ -95,11 +94,10 @@ impl ItemStore for SqliteStore {
 
     fn items(&self, account_id: i64, collection: &str) -> StoreResult<Vec<DataItem>> {
         self.pool.read(|conn| {
-            all(
-                &mut conn.prepare_cached(
-                    "SELECT seq, id, body, etag, ts FROM data_items
+            many(
+                conn,
+                "SELECT seq, id, body, etag, ts FROM data_items
                      WHERE account_id = ?1 AND collection = ?2 ORDER BY seq",
-                )?,
                 params![account_id, collection],
                 |r| item(collection, r),
             )

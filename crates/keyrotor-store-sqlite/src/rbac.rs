@@ -4,7 +4,7 @@ use keyrotor_core::rbac::{normalize_scope, RoleAssignment};
 use keyrotor_core::store::{AuditEvent, ChangeDomain, RbacStore, StoreError, StoreResult};
 use rusqlite::{params, Connection};
 
-use crate::conn::{all, bump, corrupt, under, Db};
+use crate::conn::{bump, corrupt, many, under, Db};
 use crate::meta::insert_audit;
 use crate::rows::{from_micros, to_micros};
 use crate::SqliteStore;
@@ -52,11 +52,10 @@ impl RbacStore for SqliteStore {
 
     fn role_assignments(&self) -> StoreResult<Vec<RoleAssignment>> {
         self.pool.read(|conn| {
-            all(
-                &mut conn.prepare_cached(
-                    "SELECT name, scope, principal_id, role_id, created_at, created_by
+            many(
+                conn,
+                "SELECT name, scope, principal_id, role_id, created_at, created_by
                      FROM role_assignments ORDER BY created_at, name",
-                )?,
                 [],
                 |r| {
                     Ok(RoleAssignment {

@@ -5,7 +5,7 @@ use keyrotor_core::store::{StoreResult, StoredUsage, UsageStore};
 use keyrotor_core::usage::{ClientSeen, UsageDelta};
 use rusqlite::{params, OptionalExtension};
 
-use crate::conn::all;
+use crate::conn::many;
 use crate::rows::{count, from_sql, slot, to_sql};
 use crate::SqliteStore;
 
@@ -99,11 +99,10 @@ impl UsageStore for SqliteStore {
 
     fn usage(&self, account_id: i64) -> StoreResult<Vec<StoredUsage>> {
         self.pool.read(|conn| {
-            let mut out = all(
-                &mut conn.prepare_cached(
-                    "SELECT slot, generation, last_used, would_reject FROM key_usage
+            let mut out = many(
+                conn,
+                "SELECT slot, generation, last_used, would_reject FROM key_usage
                      WHERE account_id = ?1",
-                )?,
                 [account_id],
                 |r| {
                     Ok(StoredUsage {
@@ -116,11 +115,10 @@ impl UsageStore for SqliteStore {
                     })
                 },
             )?;
-            let hours = all(
-                &mut conn.prepare_cached(
-                    "SELECT slot, hour, requests FROM key_usage_hourly WHERE account_id = ?1
+            let hours = many(
+                conn,
+                "SELECT slot, hour, requests FROM key_usage_hourly WHERE account_id = ?1
                      ORDER BY hour",
-                )?,
                 [account_id],
                 |r| {
                     Ok((
@@ -147,11 +145,10 @@ impl UsageStore for SqliteStore {
                 };
                 out[i].hourly.push((hour, requests));
             }
-            let clients = all(
-                &mut conn.prepare_cached(
-                    "SELECT slot, user_agent, address, last_seen, requests FROM key_clients
+            let clients = many(
+                conn,
+                "SELECT slot, user_agent, address, last_seen, requests FROM key_clients
                      WHERE account_id = ?1 ORDER BY last_seen DESC",
-                )?,
                 [account_id],
                 |r| {
                     Ok((

@@ -7,7 +7,7 @@ use keyrotor_core::vault::{Collection, Vault, VaultObject};
 use rusqlite::{params, OptionalExtension};
 use time::OffsetDateTime;
 
-use crate::conn::{all, bump, first, next_seq};
+use crate::conn::{bump, many, next_seq, one};
 use crate::meta::insert_audit;
 use crate::rows::{
     self, from_micros, tags_to_text, to_micros, OBJECT_COLS, POLICY_COLS, VAULT_COLS,
@@ -70,10 +70,9 @@ impl VaultStore for SqliteStore {
 
     fn vault(&self, name_key: &str) -> StoreResult<Option<Vault>> {
         self.pool.read(|conn| {
-            first(
-                &mut conn.prepare_cached(&format!(
-                    "SELECT {VAULT_COLS} FROM vaults WHERE name_key = ?1"
-                ))?,
+            one(
+                conn,
+                &format!("SELECT {VAULT_COLS} FROM vaults WHERE name_key = ?1"),
                 [name_key],
                 rows::vault,
             )
@@ -82,10 +81,9 @@ impl VaultStore for SqliteStore {
 
     fn vaults(&self) -> StoreResult<Vec<Vault>> {
         self.pool.read(|conn| {
-            all(
-                &mut conn.prepare_cached(&format!(
-                    "SELECT {VAULT_COLS} FROM vaults ORDER BY name_key"
-                ))?,
+            many(
+                conn,
+                &format!("SELECT {VAULT_COLS} FROM vaults ORDER BY name_key"),
                 [],
                 rows::vault,
             )
@@ -203,12 +201,13 @@ impl VaultStore for SqliteStore {
         name_key: Option<&str>,
     ) -> StoreResult<Vec<VaultObject>> {
         self.pool.read(|conn| {
-            all(
-                &mut conn.prepare_cached(&format!(
+            many(
+                conn,
+                &format!(
                     "SELECT {OBJECT_COLS} FROM vault_objects
                      WHERE vault_id = ?1 AND collection = ?2 AND (?3 IS NULL OR name_key = ?3)
                      ORDER BY seq"
-                ))?,
+                ),
                 params![vault_id, c.as_str(), name_key],
                 rows::object,
             )
@@ -335,11 +334,12 @@ impl VaultStore for SqliteStore {
 
     fn rotation_policy(&self, vault_id: i64, name_key: &str) -> StoreResult<Option<StoredPolicy>> {
         self.pool.read(|conn| {
-            first(
-                &mut conn.prepare_cached(&format!(
+            one(
+                conn,
+                &format!(
                     "SELECT {POLICY_COLS} FROM vault_rotation_policies
                      WHERE vault_id = ?1 AND name_key = ?2"
-                ))?,
+                ),
                 params![vault_id, name_key],
                 rows::policy,
             )
@@ -348,10 +348,11 @@ impl VaultStore for SqliteStore {
 
     fn rotation_policies(&self) -> StoreResult<Vec<StoredPolicy>> {
         self.pool.read(|conn| {
-            all(
-                &mut conn.prepare_cached(&format!(
+            many(
+                conn,
+                &format!(
                     "SELECT {POLICY_COLS} FROM vault_rotation_policies ORDER BY vault_id, name_key"
-                ))?,
+                ),
                 [],
                 rows::policy,
             )

@@ -162,7 +162,7 @@ impl Keyrotor {
                 updated_at: updated,
                 deleted_at: None,
             };
-            let audit = self.vault_audit(
+            let audit = self.audit(
                 actor,
                 "object.restore",
                 format!("{}/{}/{}/{}", vault.name, c.as_str(), o.name, o.version),
@@ -183,7 +183,7 @@ impl Keyrotor {
         }
         if !policy.is_empty() {
             let now = self.now();
-            let audit = self.vault_audit(
+            let audit = self.audit(
                 actor,
                 "key.rotationPolicy.restore",
                 format!("{}/keys/{name}", vault.name),

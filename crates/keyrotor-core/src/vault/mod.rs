@@ -20,7 +20,7 @@ use keyrotor_types::{ResourceGroupName, Secret, SubscriptionId, VaultName};
 use time::OffsetDateTime;
 use zeroize::Zeroizing;
 
-use crate::store::{AuditEvent, LatestVersion, StoreError};
+use crate::store::{LatestVersion, StoreError};
 use crate::{Actor, ChangeDomain, Directory, Error, Keyrotor, Result};
 
 /// A vault as stored.
@@ -138,6 +138,11 @@ pub(crate) fn object_context(vault: &Vault, c: Collection, name: &str, version: 
     .into_bytes()
 }
 
+/// An object's not-found error (the name cut to what a name can be).
+pub(crate) fn object_not_found(c: Collection, name: &str) -> Error {
+    Error::ObjectNotFound(c, name.chars().take(130).collect())
+}
+
 pub(crate) fn check_object_name(name: &str) -> Result<()> {
     if keyrotor_types::valid_object_name(name) {
         Ok(())
@@ -159,22 +164,6 @@ pub struct VaultSpec {
 }
 
 impl Keyrotor {
-    fn vault_audit(
-        &self,
-        actor: &Actor,
-        action: &str,
-        target: String,
-        detail: String,
-    ) -> AuditEvent {
-        AuditEvent {
-            at: self.now(),
-            actor: actor.0.clone(),
-            action: action.into(),
-            target,
-            detail,
-        }
-    }
-
     /// Creates or updates a vault. Purge protection cannot be turned off and
     /// the retention period cannot change once set; a name held by a
     /// soft-deleted vault is taken until it is purged (409).
@@ -221,7 +210,7 @@ impl Keyrotor {
                     ..v
                 };
                 let audit =
-                    self.vault_audit(actor, "vault.update", name.to_string(), String::new());
+                    self.audit(actor, "vault.update", name.to_string(), String::new());
                 // NotFound: deleted by a concurrent request meanwhile.
                 self.store
                     .update_vault(&updated, &audit)
@@ -247,7 +236,7 @@ impl Keyrotor {
                     deleted_at: None,
                 };
                 let audit =
-                    self.vault_audit(actor, "vault.create", name.to_string(), String::new());
+                    self.audit(actor, "vault.create", name.to_string(), String::new());
                 let id = self.store.insert_vault(&v, &audit).map_err(|e| match e {
                     crate::StoreError::Conflict => Error::VaultNameTaken(name.to_string()),
                     other => other.into(),
@@ -322,7 +311,7 @@ impl Keyrotor {
     /// Soft-deletes a vault (its keys and secrets stay, unusable, until it is
     /// recovered or purged). Returns false when there was no such vault.
     pub fn delete_vault(&self, actor: &Actor, vault: &Vault) -> Result<bool> {
-        let audit = self.vault_audit(actor, "vault.delete", vault.name.to_string(), String::new());
+        let audit = self.audit(actor, "vault.delete", vault.name.to_string(), String::new());
         let done = self
             .store
             .set_vault_deleted(vault.id, Some(self.now()), &audit)?;
@@ -332,7 +321,7 @@ impl Keyrotor {
 
     pub fn recover_vault(&self, actor: &Actor, name: &str) -> Result<Vault> {
         let v = self.deleted_vault(name)?;
-        let audit = self.vault_audit(actor, "vault.recover", v.name.to_string(), String::new());
+        let audit = self.audit(actor, "vault.recover", v.name.to_string(), String::new());
         // False: purged, or recovered, by a concurrent request meanwhile.
         if !self.store.set_vault_deleted(v.id, None, &audit)? {
             return Err(Error::VaultNotFound(v.name.to_string()));
@@ -351,7 +340,7 @@ impl Keyrotor {
         if v.settings.purge_protection && v.scheduled_purge().is_some_and(|p| p > self.now()) {
             return Err(Error::PurgeProtected(v.name.to_string()));
         }
-        let audit = self.vault_audit(actor, "vault.purge", v.name.to_string(), String::new());
+        let audit = self.audit(actor, "vault.purge", v.name.to_string(), String::new());
         let deleted_at = v
             .deleted_at
             .ok_or_else(|| Error::VaultNotFound(v.name.to_string()))?;

@@ -29,7 +29,7 @@ impl Keyrotor {
     ) -> Result<Vec<VaultObject>> {
         let v = self.object_versions(vault, c, name)?;
         if v.is_empty() || v.iter().any(|o| o.deleted_at.is_some()) {
-            return Err(Error::ObjectNotFound(c, name.chars().take(130).collect()));
+            return Err(object_not_found(c, name));
         }
         Ok(v)
     }
@@ -87,7 +87,7 @@ impl Keyrotor {
             .into_iter()
             .last()
             .filter(|o| o.deleted_at.is_some())
-            .ok_or_else(|| Error::ObjectNotFound(c, name.chars().take(130).collect()))
+            .ok_or_else(|| object_not_found(c, name))
     }
 
     #[allow(
@@ -132,7 +132,7 @@ impl Keyrotor {
             updated_at: now,
             deleted_at: None,
         };
-        let audit = self.vault_audit(
+        let audit = self.audit(
             actor,
             action,
             format!("{}/{}/{}/{}", vault.name, c.as_str(), o.name, o.version),
@@ -165,7 +165,7 @@ impl Keyrotor {
             updated_at: self.now(),
             ..o.clone()
         };
-        let audit = self.vault_audit(
+        let audit = self.audit(
             actor,
             "object.update",
             format!(
@@ -199,13 +199,13 @@ impl Keyrotor {
     ) -> Result<VaultObject> {
         let latest = self.object(vault, c, name, None)?;
         let now = self.now();
-        let audit = self.vault_audit(
+        let audit = self.audit(
             actor,
             "object.delete",
             format!("{}/{}/{}", vault.name, c.as_str(), latest.name),
             String::new(),
         );
-        let gone = || Error::ObjectNotFound(c, name.chars().take(130).collect());
+        let gone = || object_not_found(c, name);
         // False: deleted or purged by a concurrent request meanwhile.
         if !self.store.set_objects_deleted(
             vault.id,
@@ -231,7 +231,7 @@ impl Keyrotor {
         name: &str,
     ) -> Result<VaultObject> {
         let latest = self.deleted_object(vault, c, name)?;
-        let audit = self.vault_audit(
+        let audit = self.audit(
             actor,
             "object.recover",
             format!("{}/{}/{}", vault.name, c.as_str(), latest.name),
@@ -241,7 +241,7 @@ impl Keyrotor {
             .store
             .set_objects_deleted(vault.id, c, &name.to_ascii_lowercase(), None, &audit)?
         {
-            return Err(Error::ObjectNotFound(c, name.chars().take(130).collect()));
+            return Err(object_not_found(c, name));
         }
         Ok(VaultObject {
             deleted_at: None,
@@ -270,7 +270,7 @@ impl Keyrotor {
                 latest.name
             )));
         }
-        let audit = self.vault_audit(
+        let audit = self.audit(
             actor,
             "object.purge",
             format!("{}/{}/{}", vault.name, c.as_str(), latest.name),
@@ -281,7 +281,7 @@ impl Keyrotor {
             .store
             .purge_objects(vault.id, c, &name.to_ascii_lowercase(), &audit)?
         {
-            return Err(Error::ObjectNotFound(c, name.chars().take(130).collect()));
+            return Err(object_not_found(c, name));
         }
         self.forget_keys(vault, Some(name));
         Ok(())

@@ -154,7 +154,7 @@ impl Keyrotor {
             created_at: now,
             updated_at: now,
         };
-        let audit = self.vault_audit(
+        let audit = self.audit(
             actor,
             "key.rotationPolicy.set",
             format!("{}/keys/{}", vault.name, key.name),
