@@ -453,9 +453,17 @@ pub struct StoredPolicy {
 pub trait VaultStore {
     /// Inserts a vault; Conflict when the name (case-insensitive) is taken.
     fn insert_vault(&self, v: &crate::vault::Vault, audit: &AuditEvent) -> StoreResult<i64>;
-    /// Replaces tags, document and purge protection of a live vault;
-    /// `NotFound` if it is gone or deleted.
-    fn update_vault(&self, v: &crate::vault::Vault, audit: &AuditEvent) -> StoreResult<()>;
+    /// Replaces tags, document, purge protection and `updated_at` of a live
+    /// vault if it is still as read (`updated_at` = `read_at`: a
+    /// compare-and-set, so a rule checked against the read, such as "purge
+    /// protection is never turned off", holds); `PreconditionFailed` if it
+    /// changed since, `NotFound` if it is gone or deleted.
+    fn update_vault(
+        &self,
+        v: &crate::vault::Vault,
+        read_at: OffsetDateTime,
+        audit: &AuditEvent,
+    ) -> StoreResult<()>;
     /// By lower-case name, live or soft-deleted.
     fn vault(&self, name_key: &str) -> StoreResult<Option<crate::vault::Vault>>;
     fn vaults(&self) -> StoreResult<Vec<crate::vault::Vault>>;

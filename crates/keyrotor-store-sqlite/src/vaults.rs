@@ -45,25 +45,39 @@ impl VaultStore for SqliteStore {
         })
     }
 
-    fn update_vault(&self, v: &Vault, audit: &AuditEvent) -> StoreResult<()> {
+    fn update_vault(
+        &self,
+        v: &Vault,
+        read_at: OffsetDateTime,
+        audit: &AuditEvent,
+    ) -> StoreResult<()> {
         self.pool.write(|tx| {
-            bump(tx, &[ChangeDomain::Vaults])?;
             let n = tx
                 .prepare_cached(
                     "UPDATE vaults SET tags = ?2, document = ?3, purge_protection = ?4,
                        updated_at = ?5
-                     WHERE id = ?1 AND deleted_at IS NULL",
+                     WHERE id = ?1 AND deleted_at IS NULL AND updated_at = ?6",
                 )?
                 .execute(params![
                     v.id,
                     tags_to_text(&v.tags),
                     v.document,
                     v.settings.purge_protection,
-                    to_micros(v.updated_at)
+                    to_micros(v.updated_at),
+                    to_micros(read_at)
                 ])?;
             if n == 0 {
-                return Err(StoreError::NotFound.into());
+                let live = tx
+                    .prepare_cached("SELECT 1 FROM vaults WHERE id = ?1 AND deleted_at IS NULL")?
+                    .exists([v.id])?;
+                return Err(if live {
+                    StoreError::PreconditionFailed
+                } else {
+                    StoreError::NotFound
+                }
+                .into());
             }
+            bump(tx, &[ChangeDomain::Vaults])?;
             insert_audit(tx, audit)
         })
     }

@@ -208,6 +208,7 @@ macro_rules! store_suite {
             object_writes_respect_deletion_and_the_latest_version,
             purge_only_what_is_still_deleted,
             a_second_client_sees_changes,
+            vault_writes_are_conditional,
         );
     };
     (@cases $make:path; $($case:ident),+ $(,)?) => {

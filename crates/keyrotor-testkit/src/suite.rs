@@ -979,3 +979,89 @@ pub fn a_second_client_sees_changes(make: MakeStore<'_>) {
         "a change counts once"
     );
 }
+
+/// Vault updates are compare-and-set on what was read: a stale write is
+/// refused (so "purge protection is never turned off" cannot be undone by
+/// a write based on an older read), and identical vault PUTs from two
+/// clients all succeed, one creating.
+pub fn vault_writes_are_conditional(make: MakeStore<'_>) {
+    let tmp = scratch();
+    let path = tmp.path().join("db");
+    let store = make(&path);
+    let env = Env::new(store.clone());
+    let v = env.vault("rg", "kv1");
+    let protected = keyrotor_core::vault::Vault {
+        settings: keyrotor_core::vault::VaultSettings {
+            purge_protection: true,
+            ..v.settings
+        },
+        updated_at: v.updated_at + time::Duration::seconds(1),
+        ..v.clone()
+    };
+    store
+        .update_vault(&protected, v.updated_at, &audit("u"))
+        .expect("update from the current state");
+    let stale = keyrotor_core::vault::Vault {
+        updated_at: v.updated_at + time::Duration::seconds(2),
+        ..v.clone()
+    };
+    assert!(matches!(
+        store.update_vault(&stale, v.updated_at, &audit("u")),
+        Err(StoreError::PreconditionFailed)
+    ));
+    assert!(
+        store
+            .vault("kv1")
+            .expect("read")
+            .expect("vault")
+            .settings
+            .purge_protection,
+        "a stale write turned purge protection off"
+    );
+
+    let envs = [
+        Arc::new(Env::new(make(&path))),
+        Arc::new(Env::new(make(&path))),
+    ];
+    let g = envs[0].group("rg");
+    for round in 0..4 {
+        let name = keyrotor_types::VaultName::parse(&format!("kv-race{round}")).expect("name");
+        let barrier = Arc::new(Barrier::new(4));
+        let threads: Vec<_> = (0..4)
+            .map(|i| {
+                let (env, barrier, name, g) = (
+                    envs[i % 2].clone(),
+                    barrier.clone(),
+                    name.clone(),
+                    g.clone(),
+                );
+                std::thread::spawn(move || {
+                    barrier.wait();
+                    env.core
+                        .put_vault(
+                            &env.dir,
+                            &actor(),
+                            &env.dir.subscription_id,
+                            &g,
+                            &name,
+                            crate::vault_spec(),
+                        )
+                        .map(|(v, created)| (v.uid, created))
+                })
+            })
+            .collect();
+        let results: Vec<_> = threads
+            .into_iter()
+            .map(|t| t.join().expect("thread").expect("every PUT succeeds"))
+            .collect();
+        assert_eq!(results.iter().filter(|(_, created)| *created).count(), 1);
+        assert_eq!(
+            results
+                .iter()
+                .map(|(uid, _)| uid)
+                .collect::<HashSet<_>>()
+                .len(),
+            1
+        );
+    }
+}

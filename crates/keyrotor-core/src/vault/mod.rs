@@ -182,68 +182,72 @@ impl Keyrotor {
                 "softDeleteRetentionInDays must be between 7 and 90".into(),
             ));
         }
-        let now = self.now();
-        match self.store.vault(&name.key())? {
-            Some(v) if v.deleted_at.is_some() => Err(Error::VaultNameTaken(format!(
-                "{name} (a deleted vault holds the name until it is purged or recovered)"
-            ))),
-            Some(v) if v.subscription != *sub || v.resource_group.key() != group.key() => {
-                Err(Error::VaultNameTaken(name.to_string()))
-            }
-            Some(v) => {
-                if v.settings.purge_protection && !spec.settings.purge_protection {
-                    return Err(Error::InvalidInput(
-                        "purge protection cannot be disabled once enabled".into(),
-                    ));
+        // Read, decide, then a conditional write; a write that finds the
+        // vault created, changed or deleted meanwhile reads again.
+        for _ in 0..4 {
+            let now = self.now();
+            let spec = spec.clone();
+            match self.store.vault(&name.key())? {
+                Some(v) if v.deleted_at.is_some() => {
+                    return Err(Error::VaultNameTaken(format!(
+                        "{name} (a deleted vault holds the name until it is purged or recovered)"
+                    )))
                 }
-                if v.settings.soft_delete_days != spec.settings.soft_delete_days {
-                    return Err(Error::InvalidInput(
-                        "softDeleteRetentionInDays cannot be changed once set".into(),
-                    ));
+                Some(v) if v.subscription != *sub || v.resource_group.key() != group.key() => {
+                    return Err(Error::VaultNameTaken(name.to_string()))
                 }
-                let updated = Vault {
-                    location: v.location.clone(),
-                    tags: spec.tags,
-                    document: spec.document,
-                    settings: spec.settings,
-                    updated_at: now,
-                    ..v
-                };
-                let audit =
-                    self.audit(actor, "vault.update", name.to_string(), String::new());
-                // NotFound: deleted by a concurrent request meanwhile.
-                self.store
-                    .update_vault(&updated, &audit)
-                    .map_err(|e| match e {
-                        StoreError::NotFound => Error::VaultNotFound(name.to_string()),
-                        other => other.into(),
-                    })?;
-                Ok((updated, false))
-            }
-            None => {
-                let v = Vault {
-                    id: 0,
-                    uid: keyrotor_crypto::random_guid().map_err(Error::Crypto)?,
-                    subscription: sub.clone(),
-                    resource_group: group.clone(),
-                    name: name.clone(),
-                    location: crate::normalize_location(&spec.location)?,
-                    tags: spec.tags,
-                    document: spec.document,
-                    settings: spec.settings,
-                    created_at: now,
-                    updated_at: now,
-                    deleted_at: None,
-                };
-                let audit =
-                    self.audit(actor, "vault.create", name.to_string(), String::new());
-                let id = self.store.insert_vault(&v, &audit).map_err(|e| match e {
-                    crate::StoreError::Conflict => Error::VaultNameTaken(name.to_string()),
-                    other => other.into(),
-                })?;
-                Ok((Vault { id, ..v }, true))
+                Some(v) => {
+                    if v.settings.purge_protection && !spec.settings.purge_protection {
+                        return Err(Error::InvalidInput(
+                            "purge protection cannot be disabled once enabled".into(),
+                        ));
+                    }
+                    if v.settings.soft_delete_days != spec.settings.soft_delete_days {
+                        return Err(Error::InvalidInput(
+                            "softDeleteRetentionInDays cannot be changed once set".into(),
+                        ));
+                    }
+                    let read_at = v.updated_at;
+                    let updated = Vault {
+                        location: v.location.clone(),
+                        tags: spec.tags,
+                        document: spec.document,
+                        settings: spec.settings,
+                        updated_at: now,
+                        ..v
+                    };
+                    let audit = self.audit(actor, "vault.update", name.to_string(), String::new());
+                    match self.store.update_vault(&updated, read_at, &audit) {
+                        Ok(()) => return Ok((updated, false)),
+                        Err(StoreError::PreconditionFailed | StoreError::NotFound) => continue,
+                        Err(e) => return Err(e.into()),
+                    }
+                }
+                None => {
+                    let v = Vault {
+                        id: 0,
+                        uid: keyrotor_crypto::random_guid().map_err(Error::Crypto)?,
+                        subscription: sub.clone(),
+                        resource_group: group.clone(),
+                        name: name.clone(),
+                        location: crate::normalize_location(&spec.location)?,
+                        tags: spec.tags,
+                        document: spec.document,
+                        settings: spec.settings,
+                        created_at: now,
+                        updated_at: now,
+                        deleted_at: None,
+                    };
+                    let audit = self.audit(actor, "vault.create", name.to_string(), String::new());
+                    match self.store.insert_vault(&v, &audit) {
+                        Ok(id) => return Ok((Vault { id, ..v }, true)),
+                        Err(StoreError::Conflict) => continue,
+                        Err(e) => return Err(e.into()),
+                    }
+                }
             }
         }
+        Err(Error::ChangedMeanwhile)
     }
 
     /// A live vault in the given group.
