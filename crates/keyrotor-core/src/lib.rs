@@ -281,6 +281,13 @@ impl Keyrotor {
         self.changes.epoch(ChangeDomain::Accounts)
     }
 
+    /// Whether the service can serve: the store answers a read (the root
+    /// key is loaded, or the core would not exist). For readiness probes.
+    pub fn ready(&self) -> Result<()> {
+        self.store.change_seqs()?;
+        Ok(())
+    }
+
     /// The epoch of one domain's caches (see [`Keyrotor::epoch`]).
     pub fn change_epoch(&self, d: ChangeDomain) -> u64 {
         self.changes.epoch(d)

@@ -298,7 +298,7 @@ pub async fn run(args: ServeArgs) -> Result<()> {
     };
     let vault_resource = vault_cfg.resource.clone();
     let rotation_core = core.clone();
-    let state = ArmState::new(core, dp.usage.clone(), dir, endpoints, issuer)
+    let state = ArmState::new(core.clone(), dp.usage.clone(), dir, endpoints, issuer)
         .with_test_clock(args.test_clock)
         .with_extra_audiences(move |aud| {
             keyrotor_dataplane::data_plane_audience(aud, &ph, sfx.as_deref()).is_some()
@@ -326,7 +326,12 @@ pub async fn run(args: ServeArgs) -> Result<()> {
         state.clone(),
         Duration::from_millis(args.change_poll_ms.max(10)),
     );
-    let app = compose(keyrotor_arm::router(state), dataplane.clone(), dns_suffix);
+    let app = compose(
+        keyrotor_arm::router(state),
+        dataplane.clone(),
+        core.clone(),
+        dns_suffix,
+    );
     eprintln!(
         "keyrotor: serving {url} on {local} (ready in {} ms); CA certificate: {}",
         started.elapsed().as_millis(),
@@ -381,6 +386,7 @@ pub async fn run(args: ServeArgs) -> Result<()> {
 struct App {
     arm: axum::Router,
     dp: Arc<keyrotor_dataplane::DataPlane>,
+    core: Arc<Keyrotor>,
     dns_suffix: Option<Arc<str>>,
 }
 
@@ -406,6 +412,11 @@ impl App {
                 t.peer = Some(peer);
                 self.dp.handle(t, req).await
             }
+            None if matches!(req.uri().path(), "/healthz" | "/readyz")
+                && matches!(*req.method(), http::Method::GET | http::Method::HEAD) =>
+            {
+                Box::pin(probe(&self.core, req.uri().path())).await
+            }
             None => match Box::pin(self.arm.clone().oneshot(req)).await {
                 Ok(r) => r,
                 Err(never) => match never {},
@@ -417,13 +428,53 @@ impl App {
 fn compose(
     arm: axum::Router,
     dp: Arc<keyrotor_dataplane::DataPlane>,
+    core: Arc<Keyrotor>,
     dns_suffix: Option<String>,
 ) -> App {
     App {
         arm,
         dp,
+        core,
         dns_suffix: dns_suffix.map(Arc::from),
     }
+}
+
+/// `GET /healthz` (the process serves: always 200) and `GET /readyz` (the
+/// store answers: 200, else 503) for load balancers and orchestrators:
+/// unauthenticated, and they say nothing else.
+async fn probe(core: &Arc<Keyrotor>, path: &str) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let ready = match path {
+        "/healthz" => true,
+        _ => {
+            let core = core.clone();
+            match tokio::task::spawn_blocking(move || core.ready()).await {
+                Ok(Ok(())) => true,
+                Ok(Err(e)) => {
+                    tracing::warn!(error = %e, "readiness probe: the store does not answer");
+                    false
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "readiness probe failed");
+                    false
+                }
+            }
+        }
+    };
+    let (status, body) = if ready {
+        (http::StatusCode::OK, "ok\n")
+    } else {
+        (http::StatusCode::SERVICE_UNAVAILABLE, "not ready\n")
+    };
+    (
+        status,
+        [
+            (http::header::CONTENT_TYPE, "text/plain; charset=utf-8"),
+            (http::header::CACHE_CONTROL, "no-store"),
+        ],
+        body,
+    )
+        .into_response()
 }
 
 /// Binds `workers` listening sockets to one address with SO_REUSEPORT (the
