@@ -60,7 +60,7 @@ mod tests {
     fn h(pairs: &[(&'static str, &str)]) -> http::HeaderMap {
         let mut m = http::HeaderMap::new();
         for (k, v) in pairs {
-            m.append(*k, v.parse().unwrap_or_else(|e| panic!("{e}")));
+            m.append(*k, v.parse().expect("a valid header value"));
         }
         m
     }

@@ -447,7 +447,7 @@ mod tests {
 
     #[test]
     fn resource_derivation() {
-        let r = |p: &str| resource_of(p).unwrap_or_else(|| panic!("{p}"));
+        let r = |p: &str| resource_of(p).unwrap_or_else(|| panic!("{p} names a resource"));
         assert_eq!(r("/"), (String::new(), String::new()));
         assert_eq!(r("/dbs"), ("dbs".into(), String::new()));
         assert_eq!(r("/dbs/db1/colls"), ("colls".into(), "dbs/db1".into()));
@@ -506,11 +506,11 @@ mod tests {
         let mut h = http::HeaderMap::new();
         h.insert(
             "authorization",
-            encoded.parse().unwrap_or_else(|e| panic!("{e}")),
+            encoded.parse().expect("a valid header value"),
         );
-        h.insert("x-ms-date", DATE.parse().unwrap_or_else(|e| panic!("{e}")));
+        h.insert("x-ms-date", DATE.parse().expect("a valid header value"));
         for (k, v) in extra {
-            h.append(*k, v.parse().unwrap_or_else(|e| panic!("{e}")));
+            h.append(*k, v.parse().expect("a valid header value"));
         }
         h
     }
@@ -578,7 +578,7 @@ mod tests {
             "x-ms-date",
             "Thu, 27 Apr 2017 00:51:13 GMT"
                 .parse()
-                .unwrap_or_else(|e| panic!("{e}")),
+                .expect("a valid header value"),
         );
         assert_eq!(
             verify(
@@ -593,7 +593,7 @@ mod tests {
             "date"
         );
         let mut added_date = h.clone();
-        added_date.insert("date", DATE.parse().unwrap_or_else(|e| panic!("{e}")));
+        added_date.insert("date", DATE.parse().expect("a valid header value"));
         assert_eq!(
             verify(
                 &http::Method::GET,
@@ -666,7 +666,7 @@ mod tests {
         let mut bad_date = h.clone();
         bad_date.insert(
             "x-ms-date",
-            "yesterday".parse().unwrap_or_else(|e| panic!("{e}")),
+            "yesterday".parse().expect("a valid header value"),
         );
         assert_eq!(
             verify(&http::Method::GET, "/", &bad_date, Access::Read, &k, now()),
@@ -682,7 +682,7 @@ mod tests {
             "authorization",
             "type=master&ver=1.0&sig=x"
                 .parse()
-                .unwrap_or_else(|e| panic!("{e}")),
+                .expect("a valid header value"),
         );
         assert!(matches!(
             verify(&http::Method::GET, "/", &h, Access::Read, &k, now()),
@@ -699,10 +699,7 @@ mod tests {
             "%FF",
         ] {
             let mut h = request(EMULATOR_KEY, "GET", "/", &[]);
-            h.insert(
-                "authorization",
-                bad.parse().unwrap_or_else(|e| panic!("{e}")),
-            );
+            h.insert("authorization", bad.parse().expect("a valid header value"));
             assert!(
                 verify(&http::Method::GET, "/", &h, Access::Read, &k, now()).is_err(),
                 "{bad}"
@@ -927,8 +924,8 @@ mod tests {
                 encoded.push('/');
                 encoded.push_str(&percent_encoding::utf8_percent_encode(seg, percent_encoding::NON_ALPHANUMERIC).to_string());
             }
-            let a = ResourcePath::parse(&plain).unwrap_or_else(|| panic!("{plain}"));
-            let b = ResourcePath::parse(&encoded).unwrap_or_else(|| panic!("{encoded}"));
+            let a = ResourcePath::parse(&plain).unwrap_or_else(|| panic!("{plain} parses"));
+            let b = ResourcePath::parse(&encoded).unwrap_or_else(|| panic!("{encoded} parses"));
             proptest::prop_assert_eq!(a.resource_type(), b.resource_type());
             proptest::prop_assert_eq!(a.resource_link(), b.resource_link());
             proptest::prop_assert_eq!(a.segments().collect::<Vec<_>>(), segs.iter().map(String::as_str).collect::<Vec<_>>());

@@ -273,7 +273,7 @@ mod tests {
             b"%E2%9C%93",
         ] {
             let mut out = vec![0u8; src.len()];
-            let n = percent_decode_into(src, &mut out).unwrap_or_else(|| panic!("{src:?}"));
+            let n = percent_decode_into(src, &mut out).unwrap_or_else(|| panic!("{src:?} decodes"));
             assert_eq!(&out[..n], crate_decode(src).as_slice(), "{src:?}");
         }
         // The output must have room for the input.
@@ -297,7 +297,8 @@ mod tests {
         let mut h = http::HeaderMap::new();
         h.insert(
             "authorization",
-            http::HeaderValue::from_bytes(b"caf\xe9").unwrap_or_else(|e| panic!("{e}")),
+            http::HeaderValue::from_bytes(b"caf\xe9")
+                .expect("opaque bytes are a valid header value"),
         );
         let scan = HeaderScan::new(&h, &NAMES);
         assert!(matches!(scan.single(0), Err(AuthError::Malformed(_))));

@@ -260,7 +260,7 @@ mod tests {
     fn headers(pairs: &[(&'static str, &str)]) -> http::HeaderMap {
         let mut h = http::HeaderMap::new();
         for (k, v) in pairs {
-            h.append(*k, v.parse().unwrap_or_else(|e| panic!("{e}")));
+            h.append(*k, v.parse().expect("a valid header value"));
         }
         h
     }
@@ -407,7 +407,7 @@ mod tests {
             ("content-encoding", "gzip"),
         ] {
             let mut h = get_request();
-            h.insert(name, value.parse().unwrap_or_else(|e| panic!("{e}")));
+            h.insert(name, value.parse().expect("a valid header value"));
             assert_eq!(
                 ok(
                     &http::Method::GET,
@@ -423,7 +423,7 @@ mod tests {
         let mut h = post_request();
         h.insert(
             "content-length",
-            "42".parse().unwrap_or_else(|e| panic!("{e}")),
+            "42".parse().expect("a valid header value"),
         );
         assert_eq!(
             ok(
@@ -439,7 +439,7 @@ mod tests {
         let mut h = get_request();
         h.insert(
             "user-agent",
-            "anything".parse().unwrap_or_else(|e| panic!("{e}")),
+            "anything".parse().expect("a valid header value"),
         );
         assert!(ok(
             &http::Method::GET,
@@ -550,21 +550,18 @@ mod tests {
             "sharedkey myaccount:abc",
         ] {
             let mut h = get_request();
-            h.insert(
-                "authorization",
-                bad.parse().unwrap_or_else(|e| panic!("{e}")),
-            );
+            h.insert("authorization", bad.parse().expect("a valid header value"));
             assert!(matches!(v(&h), Err(AuthError::Malformed(_))), "{bad}");
         }
         let mut h = get_request();
-        h.append("ocp-date", DATE.parse().unwrap_or_else(|e| panic!("{e}")));
+        h.append("ocp-date", DATE.parse().expect("a valid header value"));
         assert!(matches!(v(&h), Err(AuthError::Duplicate(_))));
         let mut h = get_request();
         h.append(
             "authorization",
             "SharedKey myaccount:abc"
                 .parse()
-                .unwrap_or_else(|e| panic!("{e}")),
+                .expect("a valid header value"),
         );
         assert!(matches!(v(&h), Err(AuthError::Duplicate(_))));
         let mut h = get_request();
@@ -575,7 +572,7 @@ mod tests {
             "authorization",
             "SharedKey myaccount:not-base64!!"
                 .parse()
-                .unwrap_or_else(|e| panic!("{e}")),
+                .expect("a valid header value"),
         );
         assert_eq!(v(&h), Err(AuthError::BadSignature));
     }

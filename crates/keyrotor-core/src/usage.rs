@@ -308,9 +308,8 @@ mod tests {
     #[test]
     fn coalesces_per_key_and_client() {
         let r = UsageRecorder::new();
-        let t =
-            OffsetDateTime::from_unix_timestamp(1_700_000_000).unwrap_or_else(|e| panic!("{e}"));
-        let ip: IpAddr = "127.0.0.1".parse().unwrap_or_else(|e| panic!("{e}"));
+        let t = OffsetDateTime::from_unix_timestamp(1_700_000_000).expect("a timestamp in range");
+        let ip: IpAddr = "127.0.0.1".parse().expect("an IP address");
         for i in 0..5 {
             rec(
                 &r,
@@ -340,7 +339,7 @@ mod tests {
     fn client_flood_is_bounded() {
         let r = UsageRecorder::new();
         let t = OffsetDateTime::now_utc();
-        let ip: IpAddr = "10.0.0.1".parse().unwrap_or_else(|e| panic!("{e}"));
+        let ip: IpAddr = "10.0.0.1".parse().expect("an IP address");
         for i in 0..10_000 {
             rec(&r, KeySlot::Primary, t, &format!("ua-{i}"), ip, false);
         }

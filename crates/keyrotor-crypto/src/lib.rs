@@ -214,7 +214,7 @@ mod tests {
     use super::*;
 
     fn key() -> RootKey {
-        RootKey::generate().unwrap_or_else(|e| panic!("{e}")).0
+        RootKey::generate().expect("a root key").0
     }
 
     #[test]
@@ -222,11 +222,11 @@ mod tests {
         let k = key();
         let blob = k
             .seal(b"acct/1/primary", b"hello")
-            .unwrap_or_else(|e| panic!("{e}"));
+            .expect("sealing succeeds");
         assert!(!blob.windows(5).any(|w| w == b"hello"));
         let back = k
             .open(b"acct/1/primary", &blob)
-            .unwrap_or_else(|e| panic!("{e}"));
+            .expect("the blob opens with its context");
         assert_eq!(&back[..], b"hello");
         assert!(matches!(
             k.open(b"acct/1/secondary", &blob),
@@ -248,8 +248,8 @@ mod tests {
 
     #[test]
     fn root_key_parsing() {
-        let (k, text) = RootKey::generate().unwrap_or_else(|e| panic!("{e}"));
-        let again = RootKey::parse(text.expose()).unwrap_or_else(|e| panic!("{e}"));
+        let (k, text) = RootKey::generate().expect("a root key");
+        let again = RootKey::parse(text.expose()).expect("the root key text parses");
         assert_eq!(k.id(), again.id());
         assert!(RootKey::parse("abcd").is_err());
         assert!(!format!("{k:?}").contains(text.expose()));
@@ -257,24 +257,24 @@ mod tests {
 
     #[test]
     fn account_key_formats() {
-        let c = generate_account_key(AccountKind::Cosmos).unwrap_or_else(|e| panic!("{e}"));
+        let c = generate_account_key(AccountKind::Cosmos).expect("a Cosmos key");
         assert_eq!(c.expose().len(), 88);
         let raw = base64::engine::general_purpose::STANDARD
             .decode(c.expose())
-            .unwrap_or_else(|e| panic!("{e}"));
+            .expect("the key is base64");
         assert_eq!(raw.len(), 64);
-        let a = generate_account_key(AccountKind::Ai).unwrap_or_else(|e| panic!("{e}"));
+        let a = generate_account_key(AccountKind::Ai).expect("an AI key");
         assert_eq!(a.expose().len(), 32);
         assert!(a.expose().chars().all(|c| c.is_ascii_hexdigit()));
         assert_ne!(
-            generate_account_key(AccountKind::Batch).unwrap_or_else(|e| panic!("{e}")),
-            generate_account_key(AccountKind::Batch).unwrap_or_else(|e| panic!("{e}"))
+            generate_account_key(AccountKind::Batch).expect("a Batch key"),
+            generate_account_key(AccountKind::Batch).expect("a Batch key")
         );
     }
 
     #[test]
     fn guid_shape() {
-        let g = random_guid().unwrap_or_else(|e| panic!("{e}"));
+        let g = random_guid().expect("a GUID");
         assert!(keyrotor_types::SubscriptionId::parse(&g).is_ok());
         assert_eq!(&g[14..15], "4");
     }

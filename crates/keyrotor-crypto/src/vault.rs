@@ -559,17 +559,17 @@ mod tests {
 
     #[test]
     fn rsa_wrap_round_trip_and_tamper() {
-        let k = KeyMaterial::generate(KeySpec::Rsa(2048)).unwrap_or_else(|e| panic!("{e}"));
-        let k = KeyMaterial::from_bytes(&k.to_bytes()).unwrap_or_else(|e| panic!("{e}"));
-        let PublicParts::Rsa { n, e } = k.public().unwrap_or_else(|e| panic!("{e}")) else {
+        let k = KeyMaterial::generate(KeySpec::Rsa(2048)).expect("an RSA key");
+        let k = KeyMaterial::from_bytes(&k.to_bytes()).expect("the key bytes read back");
+        let PublicParts::Rsa { n, e } = k.public().expect("public parts") else {
             panic!("not RSA")
         };
         assert_eq!((n.len(), e.as_slice()), (256, &[1u8, 0, 1][..]));
         for alg in [WrapAlg::RsaOaep, WrapAlg::RsaOaep256] {
-            let mut ct = k.wrap(alg, &[5u8; 32]).unwrap_or_else(|e| panic!("{e}"));
+            let mut ct = k.wrap(alg, &[5u8; 32]).expect("wrapping succeeds");
             assert_eq!(
                 k.unwrap(alg, &ct)
-                    .unwrap_or_else(|e| panic!("{e}"))
+                    .expect("the wrapped key unwraps")
                     .as_slice(),
                 &[5u8; 32]
             );
@@ -584,10 +584,10 @@ mod tests {
             Err(VaultCryptoError::WrongAlgorithm(_))
         ));
         // Another key of the same type cannot unwrap.
-        let other = KeyMaterial::generate(KeySpec::Rsa(2048)).unwrap_or_else(|e| panic!("{e}"));
+        let other = KeyMaterial::generate(KeySpec::Rsa(2048)).expect("an RSA key");
         let ct = k
             .wrap(WrapAlg::RsaOaep256, b"k")
-            .unwrap_or_else(|e| panic!("{e}"));
+            .expect("wrapping succeeds");
         assert_eq!(
             other.unwrap(WrapAlg::RsaOaep256, &ct).err(),
             Some(VaultCryptoError::Unauthentic)
@@ -607,11 +607,11 @@ mod tests {
         .unwrap_or_default();
         let mut bytes = vec![TAG_OCT, 1, 0];
         bytes.extend_from_slice(&kek);
-        let k = KeyMaterial::from_bytes(&bytes).unwrap_or_else(|e| panic!("{e}"));
+        let k = KeyMaterial::from_bytes(&bytes).expect("an AES key from bytes");
         assert_eq!(k.wrap(WrapAlg::A256Kw, &data).unwrap_or_default(), want);
         assert_eq!(
             k.unwrap(WrapAlg::A256Kw, &want)
-                .unwrap_or_else(|e| panic!("{e}"))
+                .expect("the wrapped key unwraps")
                 .as_slice(),
             data.as_slice()
         );
@@ -626,9 +626,9 @@ mod tests {
     #[test]
     fn ec_public_parts() {
         for (curve, len) in [(Curve::P256, 32), (Curve::P384, 48), (Curve::P521, 66)] {
-            let k = KeyMaterial::generate(KeySpec::Ec(curve)).unwrap_or_else(|e| panic!("{e}"));
-            let k = KeyMaterial::from_bytes(&k.to_bytes()).unwrap_or_else(|e| panic!("{e}"));
-            match k.public().unwrap_or_else(|e| panic!("{e}")) {
+            let k = KeyMaterial::generate(KeySpec::Ec(curve)).expect("an EC key");
+            let k = KeyMaterial::from_bytes(&k.to_bytes()).expect("the key bytes read back");
+            match k.public().expect("public parts") {
                 PublicParts::Ec { x, y, .. } => assert_eq!((x.len(), y.len()), (len, len)),
                 other => panic!("{other:?}"),
             }
@@ -646,23 +646,23 @@ mod tests {
     #[test]
     fn sign_and_verify_digests() {
         use aws_lc_rs::digest::{digest, SHA256, SHA384, SHA512};
-        let rsa = KeyMaterial::generate(KeySpec::Rsa(2048)).unwrap_or_else(|e| panic!("{e}"));
+        let rsa = KeyMaterial::generate(KeySpec::Rsa(2048)).expect("an RSA key");
         for (alg, d) in [
             (SignAlg::Rs256, digest(&SHA256, b"m")),
             (SignAlg::Ps384, digest(&SHA384, b"m")),
             (SignAlg::Rs512, digest(&SHA512, b"m")),
         ] {
-            let sig = rsa.sign(alg, d.as_ref()).unwrap_or_else(|e| panic!("{e}"));
+            let sig = rsa.sign(alg, d.as_ref()).expect("signing succeeds");
             assert_eq!(rsa.verify(alg, d.as_ref(), &sig), Ok(true));
             let mut bad = sig.clone();
             bad[5] ^= 1;
             assert_eq!(rsa.verify(alg, d.as_ref(), &bad), Ok(false));
         }
-        let ec = KeyMaterial::generate(KeySpec::Ec(Curve::P384)).unwrap_or_else(|e| panic!("{e}"));
+        let ec = KeyMaterial::generate(KeySpec::Ec(Curve::P384)).expect("an EC key");
         let d = digest(&SHA384, b"m");
         let sig = ec
             .sign(SignAlg::Es384, d.as_ref())
-            .unwrap_or_else(|e| panic!("{e}"));
+            .expect("signing succeeds");
         assert_eq!(sig.len(), 96);
         assert_eq!(ec.verify(SignAlg::Es384, d.as_ref(), &sig), Ok(true));
         assert!(matches!(
@@ -681,7 +681,7 @@ mod tests {
 
     #[test]
     fn debug_redacts() {
-        let k = KeyMaterial::generate(KeySpec::Oct(256)).unwrap_or_else(|e| panic!("{e}"));
+        let k = KeyMaterial::generate(KeySpec::Oct(256)).expect("an AES key");
         assert_eq!(format!("{k:?}"), "KeyMaterial { spec: Oct(256), .. }");
     }
 }

@@ -390,9 +390,8 @@ mod tests {
     use super::*;
 
     fn issuer() -> TokenIssuer {
-        let (kid, pkcs8) = generate_signing_key().unwrap_or_else(|e| panic!("{e}"));
-        TokenIssuer::new("https://iss/t/v2.0".into(), &[(kid, &pkcs8)])
-            .unwrap_or_else(|e| panic!("{e}"))
+        let (kid, pkcs8) = generate_signing_key().expect("a signing key");
+        TokenIssuer::new("https://iss/t/v2.0".into(), &[(kid, &pkcs8)]).expect("an issuer")
     }
 
     fn now() -> OffsetDateTime {
@@ -404,15 +403,15 @@ mod tests {
     #[test]
     fn a_replaced_issuer_is_seen_by_every_thread() {
         let named = |name: &str| {
-            let (kid, pkcs8) = generate_signing_key().unwrap_or_else(|e| panic!("{e}"));
-            TokenIssuer::new(name.into(), &[(kid, &pkcs8)]).unwrap_or_else(|e| panic!("{e}"))
+            let (kid, pkcs8) = generate_signing_key().expect("a signing key");
+            TokenIssuer::new(name.into(), &[(kid, &pkcs8)]).expect("an issuer")
         };
         let cell = std::sync::Arc::new(IssuerCell::new(named("first")));
         let on_other_thread = |cell: &std::sync::Arc<IssuerCell>| {
             let cell = cell.clone();
             std::thread::spawn(move || cell.with(|i, _| i.issuer().to_string()))
                 .join()
-                .unwrap_or_else(|_| panic!("thread panicked"))
+                .expect("the other thread ran")
         };
         assert_eq!(cell.with(|i, _| i.issuer().to_string()), "first");
         assert_eq!(on_other_thread(&cell), "first");
@@ -425,21 +424,17 @@ mod tests {
     #[test]
     fn issued_tokens_verify() {
         let i = issuer();
-        let (t, _) = i
-            .issue("t", "c", "aud1", now(), 3600)
-            .unwrap_or_else(|e| panic!("{e}"));
+        let (t, _) = i.issue("t", "c", "aud1", now(), 3600).expect("a token");
         let c = i
             .verify(t.expose(), &["aud0", "aud1"], now())
-            .unwrap_or_else(|e| panic!("{e}"));
+            .expect("the token verifies");
         assert_eq!(c.appid, "c");
     }
 
     #[test]
     fn wrong_audience_expiry_issuer_key_are_refused() {
         let i = issuer();
-        let (t, _) = i
-            .issue("t", "c", "aud1", now(), 3600)
-            .unwrap_or_else(|e| panic!("{e}"));
+        let (t, _) = i.issue("t", "c", "aud1", now(), 3600).expect("a token");
         assert!(matches!(
             i.verify(t.expose(), &["other"], now()),
             Err(Error::Audience)
@@ -460,21 +455,17 @@ mod tests {
             j.verify(t.expose(), &["aud1"], now()),
             Err(Error::UnknownKey)
         ));
-        let (kid, pkcs8) = generate_signing_key().unwrap_or_else(|e| panic!("{e}"));
-        let other = TokenIssuer::new("https://evil/v2.0".into(), &[(kid, &pkcs8)])
-            .unwrap_or_else(|e| panic!("{e}"));
-        let (t2, _) = other
-            .issue("t", "c", "aud1", now(), 3600)
-            .unwrap_or_else(|e| panic!("{e}"));
+        let (kid, pkcs8) = generate_signing_key().expect("a signing key");
+        let other =
+            TokenIssuer::new("https://evil/v2.0".into(), &[(kid, &pkcs8)]).expect("an issuer");
+        let (t2, _) = other.issue("t", "c", "aud1", now(), 3600).expect("a token");
         assert!(i.verify(t2.expose(), &["aud1"], now()).is_err());
     }
 
     #[test]
     fn forged_and_alg_none_tokens_are_refused() {
         let i = issuer();
-        let (t, _) = i
-            .issue("t", "c", "aud1", now(), 3600)
-            .unwrap_or_else(|e| panic!("{e}"));
+        let (t, _) = i.issue("t", "c", "aud1", now(), 3600).expect("a token");
         let parts: Vec<&str> = t.expose().split('.').collect();
         let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
         // Payload swapped: signature no longer matches.
@@ -498,20 +489,15 @@ mod tests {
 
     #[test]
     fn retired_keys_still_verify_and_newest_signs() {
-        let (k1, p1) = generate_signing_key().unwrap_or_else(|e| panic!("{e}"));
-        let old =
-            TokenIssuer::new("i".into(), &[(k1.clone(), &p1)]).unwrap_or_else(|e| panic!("{e}"));
-        let (t, _) = old
-            .issue("t", "c", "a", now(), 60)
-            .unwrap_or_else(|e| panic!("{e}"));
-        let (k2, p2) = generate_signing_key().unwrap_or_else(|e| panic!("{e}"));
+        let (k1, p1) = generate_signing_key().expect("a signing key");
+        let old = TokenIssuer::new("i".into(), &[(k1.clone(), &p1)]).expect("an issuer");
+        let (t, _) = old.issue("t", "c", "a", now(), 60).expect("a token");
+        let (k2, p2) = generate_signing_key().expect("a signing key");
         let both = TokenIssuer::new("i".into(), &[(k1, &p1), (k2.clone(), &p2)])
-            .unwrap_or_else(|e| panic!("{e}"));
+            .expect("an issuer with both keys");
         assert!(both.verify(t.expose(), &["a"], now()).is_ok());
-        let (t2, _) = both
-            .issue("t", "c", "a", now(), 60)
-            .unwrap_or_else(|e| panic!("{e}"));
-        let h = jsonwebtoken::decode_header(t2.expose()).unwrap_or_else(|e| panic!("{e}"));
+        let (t2, _) = both.issue("t", "c", "a", now(), 60).expect("a token");
+        let h = jsonwebtoken::decode_header(t2.expose()).expect("a JWT header");
         assert_eq!(h.kid.as_deref(), Some(k2.as_str()));
         assert_eq!(both.jwks().keys.len(), 2);
     }
@@ -523,10 +509,10 @@ mod tests {
         let t0 = now();
         let (tok, _) = iss
             .issue("t", "c", "https://cosmos.azure.com", t0, 600)
-            .unwrap_or_else(|e| panic!("{e}"));
+            .expect("a token");
         let c = cache
             .verify(&iss, 0, tok.expose(), t0)
-            .unwrap_or_else(|e| panic!("{e}"));
+            .expect("the token verifies");
         assert_eq!(c.appid, "c");
         // A hit still expires on time.
         assert!(matches!(
@@ -552,18 +538,18 @@ mod tests {
         // Another issuer (a new version) does not accept the cached entry.
         let other = TokenIssuer::new(
             "https://other/t/v2.0".into(),
-            &[generate_signing_key().unwrap_or_else(|e| panic!("{e}"))]
+            &[generate_signing_key().expect("a signing key")]
                 .iter()
                 .map(|(k, p)| (k.clone(), p.as_slice()))
                 .collect::<Vec<_>>(),
         )
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("an issuer");
         assert!(cache.verify(&other, 1, tok.expose(), t0).is_err());
         // Capacity is bounded.
         for i in 0..5 {
             let (t, _) = iss
                 .issue("t", &format!("c{i}"), "a", t0, 600)
-                .unwrap_or_else(|e| panic!("{e}"));
+                .expect("a token");
             assert!(cache.verify(&iss, 1, t.expose(), t0).is_ok());
         }
         assert!(cache.shards.read(1, |m| m.len()).unwrap_or(0) <= 2);

@@ -8,7 +8,6 @@
 
 #![allow(
     clippy::expect_used,
-    clippy::unwrap_used,
     clippy::panic,
     reason = "test support: a failed set-up step is a failed test"
 )]

@@ -184,7 +184,7 @@ mod tests {
         let q = p.clone();
         std::thread::spawn(move || q.local().fetch_add(10, Ordering::Relaxed))
             .join()
-            .unwrap_or_else(|_| panic!("thread panicked"));
+            .expect("the other thread ran");
         // Two threads numbered one after the other never share a shard.
         assert_eq!(p.local().load(Ordering::Relaxed), 1);
         let all: u64 = p.iter().map(|v| v.load(Ordering::Relaxed)).sum();
@@ -223,7 +223,7 @@ mod tests {
         let t = s.clone();
         let other = std::thread::spawn(move || t.read(3, Clone::clone))
             .join()
-            .unwrap_or_else(|_| panic!("thread panicked"));
+            .expect("the other thread ran");
         assert_eq!(other, None);
     }
 }

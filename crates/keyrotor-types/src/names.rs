@@ -332,7 +332,7 @@ mod tests {
         assert!(ResourceGroupName::parse(&"x".repeat(91)).is_err());
         assert_eq!(
             ResourceGroupName::parse("MyRG")
-                .unwrap_or_else(|e| panic!("{e}"))
+                .expect("a valid group name")
                 .key(),
             "myrg"
         );

@@ -435,13 +435,13 @@ mod tests {
             actions: vec![
                 LifetimeAction {
                     trigger: Trigger::AfterCreate(
-                        IsoDuration::parse("P30D").unwrap_or_else(|| panic!()),
+                        IsoDuration::parse("P30D").expect("a valid duration"),
                     ),
                     action: ActionType::Rotate,
                 },
                 LifetimeAction {
                     trigger: Trigger::BeforeExpiry(
-                        IsoDuration::parse("P7D").unwrap_or_else(|| panic!()),
+                        IsoDuration::parse("P7D").expect("a valid duration"),
                     ),
                     action: ActionType::Notify,
                 },
