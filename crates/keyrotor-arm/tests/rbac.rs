@@ -46,7 +46,7 @@ impl Env {
                 self.core.now(),
                 3600,
             )
-            .unwrap_or_else(|e| panic!("{e}"))
+            .expect("a token")
             .0
             .expose()
             .to_string()
@@ -70,30 +70,29 @@ impl Env {
             } else {
                 body.to_string()
             }))
-            .unwrap_or_else(|e| panic!("{e}"));
+            .expect("a valid request");
         common::send(&self.app, req).await
     }
 
     fn audit_len(&self) -> usize {
         self.core
             .audit_events(100_000)
-            .unwrap_or_else(|e| panic!("{e}"))
+            .expect("the audit log reads")
             .len()
     }
 }
 
 async fn env() -> Env {
-    let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let store =
-        Arc::new(SqliteStore::open(&tmp.path().join("db")).unwrap_or_else(|e| panic!("{e}")));
-    let root = Arc::new(RootKey::from_bytes(&[7u8; 32]).unwrap_or_else(|e| panic!("{e}")));
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let store = Arc::new(SqliteStore::open(&tmp.path().join("db")).expect("the store opens"));
+    let root = Arc::new(RootKey::from_bytes(&[7u8; 32]).expect("a 32-byte root key"));
     let core = Arc::new(Keyrotor::new(store, root, Arc::new(SystemClock)));
-    let (dir, _) = core.bootstrap().unwrap_or_else(|e| panic!("{e}"));
-    let key = generate_signing_key().unwrap_or_else(|e| panic!("{e}"));
+    let (dir, _) = core.bootstrap().expect("the store bootstraps");
+    let key = generate_signing_key().expect("a signing key");
     let issuer = TokenIssuer::new(format!("{URL}/{}/v2.0", dir.tenant_id), &[(key.0, &key.1)])
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("an issuer");
     let actor = Actor("test".into());
-    let rg = ResourceGroupName::parse("rg1").unwrap_or_else(|e| panic!("{e}"));
+    let rg = ResourceGroupName::parse("rg1").expect("a valid group name");
     core.put_group(
         &dir,
         &actor,
@@ -102,13 +101,13 @@ async fn env() -> Env {
         "westus",
         BTreeMap::new(),
     )
-    .unwrap_or_else(|e| panic!("{e}"));
+    .expect("the group is created");
     for (kind, name) in [
         (AccountKind::Cosmos, "cos1"),
         (AccountKind::Batch, "bat1"),
         (AccountKind::Ai, "ai01"),
     ] {
-        let n = AccountName::parse(kind, name).unwrap_or_else(|e| panic!("{e}"));
+        let n = AccountName::parse(kind, name).expect("a valid account name");
         let spec = AccountSpec {
             location: "westus".into(),
             tags: BTreeMap::new(),
@@ -116,7 +115,7 @@ async fn env() -> Env {
             settings: Default::default(),
         };
         core.put_account(&dir, &actor, kind, &dir.subscription_id, &rg, &n, spec)
-            .unwrap_or_else(|e| panic!("{e}"));
+            .expect("the account is created");
     }
     let mut ids = BTreeMap::new();
     ids.insert("admin", dir.admin_client_id.clone());
@@ -132,11 +131,11 @@ async fn env() -> Env {
     ] {
         let (p, _, _) = core
             .create_principal(&actor, who, None)
-            .unwrap_or_else(|e| panic!("{e}"));
+            .expect("the principal is created");
         if let Some(role) = role {
-            let name = keyrotor_crypto::random_guid().unwrap_or_else(|e| panic!("{e}"));
+            let name = keyrotor_crypto::random_guid().expect("a GUID");
             core.create_role_assignment(&dir, &actor, &name, scope, &p.client_id, role)
-                .unwrap_or_else(|e| panic!("{e}"));
+                .expect("the role is assigned");
         }
         ids.insert(who, p.client_id);
     }
@@ -238,7 +237,7 @@ async fn every_route_against_every_role() {
     let ops: Vec<Operation> = rows
         .iter()
         .map(|(method, path, _, _)| {
-            let segs = split_path(path).unwrap_or_else(|| panic!("{path}"));
+            let segs = split_path(path).unwrap_or_else(|| panic!("{path} splits"));
             Operation::parse(method, &segs).unwrap_or_else(|u| panic!("{method} {path}: {u:?}"))
         })
         .collect();

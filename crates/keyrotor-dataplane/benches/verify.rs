@@ -38,11 +38,10 @@ fn main() {
     let mut names = Vec::new();
     for kind in [AccountKind::Ai, AccountKind::Batch, AccountKind::Cosmos] {
         for i in 0..per_kind {
-            let n =
-                AccountName::parse(kind, &format!("acct{i:05}")).unwrap_or_else(|e| panic!("{e}"));
+            let n = AccountName::parse(kind, &format!("acct{i:05}")).expect("a valid account name");
             let spec = keyrotor_testkit::account_spec();
             core.put_account(&dir, &actor, kind, &dir.subscription_id, &g, &n, spec)
-                .unwrap_or_else(|e| panic!("{e}"));
+                .expect("the account is created");
             names.push((kind, n));
         }
     }
@@ -54,7 +53,7 @@ fn main() {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("a tokio runtime");
     let mut dp = DataPlane::new(core.clone());
     // Warm the cache for every account.
     rt.block_on(async {
@@ -62,15 +61,15 @@ fn main() {
             let _ = dp.entry(*kind, n.as_str()).await;
         }
     });
-    let ip: IpAddr = "127.0.0.1".parse().unwrap_or_else(|e| panic!("{e}"));
+    let ip: IpAddr = "127.0.0.1".parse().expect("an IP address");
     let now = core.unix_now();
     let date = httpdate::fmt_http_date(std::time::SystemTime::now());
     let key_of = |kind: AccountKind, name: &AccountName| {
         let a = core
             .account_by_name(kind, name)
-            .unwrap_or_else(|e| panic!("{e}"))
-            .unwrap_or_else(|| panic!("missing"));
-        core.list_keys(&a).unwrap_or_else(|e| panic!("{e}"))[0]
+            .expect("the account reads")
+            .expect("the account exists");
+        core.list_keys(&a).expect("the keys read")[0]
             .value
             .expose()
             .to_string()
@@ -99,7 +98,7 @@ fn main() {
             let mut h = http::HeaderMap::new();
             h.insert(
                 "api-key",
-                key_of(*k, n).parse().unwrap_or_else(|e| panic!("{e}")),
+                key_of(*k, n).parse().expect("a valid header value"),
             );
             (n.to_string(), h)
         })
@@ -127,9 +126,9 @@ fn main() {
                         .replace('=', "%3D")
                 )
                 .parse()
-                .unwrap_or_else(|e| panic!("{e}")),
+                .expect("a valid header value"),
             );
-            h.insert("x-ms-date", date.parse().unwrap_or_else(|e| panic!("{e}")));
+            h.insert("x-ms-date", date.parse().expect("a valid header value"));
             (n.to_string(), h)
         })
         .collect();
@@ -137,7 +136,7 @@ fn main() {
         .iter()
         .map(|(k, n)| {
             let mut h = http::HeaderMap::new();
-            h.insert("ocp-date", date.parse().unwrap_or_else(|e| panic!("{e}")));
+            h.insert("ocp-date", date.parse().expect("a valid header value"));
             let sts = keyrotor_auth::shared_key::string_to_sign(
                 &http::Method::GET,
                 &h,
@@ -150,7 +149,7 @@ fn main() {
                 "authorization",
                 format!("SharedKey {n}:{}", sign(&key_of(*k, n), &sts))
                     .parse()
-                    .unwrap_or_else(|e| panic!("{e}")),
+                    .expect("a valid header value"),
             );
             (n.to_string(), h)
         })
@@ -178,7 +177,7 @@ fn main() {
             let e = dp
                 .cached(AccountKind::Ai, n)
                 .flatten()
-                .unwrap_or_else(|| panic!("no entry"));
+                .expect("the account is cached");
             match keyrotor_auth::api_key::verify(h, &e.keys) {
                 Ok(v) => {
                     dp.record_client(&e, v.slot, "bench/1.0", ip);
@@ -194,7 +193,7 @@ fn main() {
             let e = dp
                 .cached(AccountKind::Cosmos, n)
                 .flatten()
-                .unwrap_or_else(|| panic!("no entry"));
+                .expect("the account is cached");
             match keyrotor_auth::cosmos::verify(
                 &http::Method::GET,
                 "/dbs/db1/colls/c1/docs/d1",
@@ -217,7 +216,7 @@ fn main() {
             let e = dp
                 .cached(AccountKind::Batch, n)
                 .flatten()
-                .unwrap_or_else(|| panic!("no entry"));
+                .expect("the account is cached");
             match keyrotor_auth::shared_key::verify(
                 &http::Method::GET,
                 "/applications",
@@ -280,17 +279,17 @@ fn bearer_and_roles(
 ) {
     use keyrotor_identity::{generate_signing_key, IssuerCell, TokenIssuer};
     let actor = Actor("bench".into());
-    let key = generate_signing_key().unwrap_or_else(|e| panic!("{e}"));
+    let key = generate_signing_key().expect("a signing key");
     let issuer = TokenIssuer::new(
         format!("https://127.0.0.1/{}/v2.0", dir.tenant_id),
         &[(key.0.clone(), key.1.as_slice())],
     )
-    .unwrap_or_else(|e| panic!("{e}"));
+    .expect("an issuer");
     let now = time::OffsetDateTime::now_utc();
 
     // 10,000 role assignments: 2,500 principals, each with roles at the
     // subscription, group and account scopes.
-    let g = ResourceGroupName::parse("bench").unwrap_or_else(|e| panic!("{e}"));
+    let g = ResourceGroupName::parse("bench").expect("a valid group name");
     let sub = keyrotor_core::rbac::subscription_scope(&dir.subscription_id);
     let rg = keyrotor_core::rbac::group_scope(&dir.subscription_id, &g);
     let cosmos: Vec<&AccountName> = names
@@ -303,7 +302,7 @@ fn bearer_and_roles(
     for i in 0..2_500 {
         let (p, _, _) = core
             .create_principal(&actor, &format!("p{i}"), None)
-            .unwrap_or_else(|e| panic!("{e}"));
+            .expect("the principal is created");
         let acct = keyrotor_core::rbac::account_scope(
             AccountKind::Cosmos,
             &dir.subscription_id,
@@ -316,13 +315,13 @@ fn bearer_and_roles(
             (acct.as_str(), "Cosmos DB Built-in Data Reader"),
             (acct.as_str(), "Keyrotor Data Reader"),
         ] {
-            let name = keyrotor_crypto::random_guid().unwrap_or_else(|e| panic!("{e}"));
+            let name = keyrotor_crypto::random_guid().expect("a GUID");
             core.create_role_assignment(dir, &actor, &name, scope, &p.client_id, role)
-                .unwrap_or_else(|e| panic!("{e}"));
+                .expect("the role is assigned");
         }
         principals.push((p.client_id, cosmos[i % cosmos.len()].clone()));
     }
-    let z = core.authorizer().unwrap_or_else(|e| panic!("{e}"));
+    let z = core.authorizer().expect("an authorizer");
     eprintln!(
         "created {} role assignments in {:.1} s",
         core.role_assignments().map(|v| v.len()).unwrap_or(0),
@@ -373,7 +372,7 @@ fn bearer_and_roles(
         let (p, _) = &principals[i % principals.len()];
         let (tok, _) = issuer
             .issue(&dir.tenant_id, p, "https://cosmos.azure.com", now, 3600)
-            .unwrap_or_else(|e| panic!("{e}"));
+            .expect("a token");
         if tokens.len() < 256 {
             tokens.push((
                 tok.expose().to_string(),
@@ -392,7 +391,7 @@ fn bearer_and_roles(
     for i in 0..ISSUE {
         let _ = issuer
             .verify_any_audience(&tokens[i % tokens.len()].0, now)
-            .unwrap_or_else(|e| panic!("{e}"));
+            .expect("the token verifies");
     }
     println!(
         "JWT verification without the cache:         {:>9.0} /s per core",
@@ -410,7 +409,7 @@ fn bearer_and_roles(
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("a tokio runtime");
     rt.block_on(async {
         for (_, n) in &tokens {
             let _ = dp.entry(AccountKind::Cosmos, n.as_str()).await;
@@ -421,10 +420,10 @@ fn bearer_and_roles(
         let e = dp
             .cached(AccountKind::Cosmos, n.as_str())
             .flatten()
-            .unwrap_or_else(|| panic!("no entry"));
+            .expect("the account is cached");
         let p = dp
             .verify_bearer(AccountKind::Cosmos, n.as_str(), tok)
-            .unwrap_or_else(|e| panic!("{e}"));
+            .expect("the bearer token verifies");
         dp.authorize_data(
             &e,
             &p,

@@ -67,17 +67,17 @@ fn database_file_never_reveals_a_key() {
 
 #[test]
 fn a_sealed_key_moved_to_another_slot_is_refused() {
-    let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let tmp = tempfile::tempdir().expect("temp dir");
     let path = tmp.path().join("db");
     let env = open(&path);
     let a = env.account(AccountKind::Batch, "rg", "batch1");
     drop(env);
-    let conn = rusqlite::Connection::open(&path).unwrap_or_else(|e| panic!("{e}"));
+    let conn = rusqlite::Connection::open(&path).expect("the database opens");
     conn.execute(
         "UPDATE account_keys SET sealed = (SELECT sealed FROM account_keys WHERE slot = 'primary') WHERE slot = 'secondary'",
         [],
     )
-    .unwrap_or_else(|e| panic!("{e}"));
+    .expect("the update runs");
     drop(conn);
     let env = open(&path);
     assert!(matches!(

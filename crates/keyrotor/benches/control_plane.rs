@@ -30,17 +30,16 @@ fn stats(mut v: Vec<f64>) -> (f64, f64, f64) {
 
 fn client(dir: &Path) -> (reqwest::Client, Value) {
     let b: Value = serde_json::from_str(
-        &std::fs::read_to_string(dir.join("bootstrap.json")).unwrap_or_else(|e| panic!("{e}")),
+        &std::fs::read_to_string(dir.join("bootstrap.json")).expect("bootstrap.json"),
     )
-    .unwrap_or_else(|e| panic!("{e}"));
-    let ca =
-        std::fs::read(b["caCert"].as_str().unwrap_or_default()).unwrap_or_else(|e| panic!("{e}"));
+    .expect("bootstrap.json is JSON");
+    let ca = std::fs::read(b["caCert"].as_str().unwrap_or_default()).expect("the CA certificate");
     let http = reqwest::Client::builder()
         .use_rustls_tls()
-        .add_root_certificate(reqwest::Certificate::from_pem(&ca).unwrap_or_else(|e| panic!("{e}")))
+        .add_root_certificate(reqwest::Certificate::from_pem(&ca).expect("a PEM certificate"))
         .pool_max_idle_per_host(64)
         .build()
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("an HTTP client");
     (http, b)
 }
 
@@ -65,14 +64,14 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(10_000);
-    let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let tmp = tempfile::tempdir().expect("temp dir");
     let dir = tmp.path().join("data");
     let port = common::free_port();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
         .build()
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("a tokio runtime");
 
     // First start creates the data dir; later starts measure the warm path.
     let mut first = common::spawn(&dir, port);
@@ -127,7 +126,7 @@ fn main() {
                 None => r.header("content-length", "0"),
             };
             async move {
-                let resp = r.send().await.unwrap_or_else(|e| panic!("{e}"));
+                let resp = r.send().await.expect("the server answers");
                 assert!(resp.status().is_success(), "{}", resp.status());
                 resp.bytes().await.unwrap_or_default()
             }

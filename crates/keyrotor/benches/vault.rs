@@ -39,15 +39,13 @@ fn main() {
         return;
     }
     // ---- in process: raw crypto (the limit) -------------------------------
-    let aes = KeyMaterial::generate(KeySpec::Oct(256)).unwrap_or_else(|e| panic!("{e}"));
-    let rsa = KeyMaterial::generate(KeySpec::Rsa(2048)).unwrap_or_else(|e| panic!("{e}"));
+    let aes = KeyMaterial::generate(KeySpec::Oct(256)).expect("an AES key");
+    let rsa = KeyMaterial::generate(KeySpec::Rsa(2048)).expect("an RSA key");
     let dek = [7u8; 32];
-    let aes_ct = aes
-        .wrap(WrapAlg::A256Kw, &dek)
-        .unwrap_or_else(|e| panic!("{e}"));
+    let aes_ct = aes.wrap(WrapAlg::A256Kw, &dek).expect("wrapping succeeds");
     let rsa_ct = rsa
         .wrap(WrapAlg::RsaOaep256, &dek)
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("wrapping succeeds");
     println!("in process, raw crypto (aws-lc-rs), one core:");
     let lim_aes_wrap = rate("  A256KW wrap", 200_000, &mut |_| {
         let _ = aes.wrap(WrapAlg::A256Kw, &dek);
@@ -69,14 +67,14 @@ fn main() {
     );
 
     // ---- through the service over HTTPS --------------------------------------
-    let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let tmp = tempfile::tempdir().expect("temp dir");
     let port = common::free_port();
     let mut child = common::spawn(tmp.path(), port);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
         .build()
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("a tokio runtime");
     let result = rt.block_on(async {
         let deadline = Instant::now() + Duration::from_secs(20);
         while !tmp.path().join("bootstrap.json").exists() && Instant::now() < deadline {
@@ -84,19 +82,19 @@ fn main() {
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
         let b: Value = serde_json::from_str(
-            &std::fs::read_to_string(tmp.path().join("bootstrap.json")).unwrap_or_else(|e| panic!("{e}")),
+            &std::fs::read_to_string(tmp.path().join("bootstrap.json")).expect("bootstrap.json"),
         )
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("bootstrap.json is JSON");
         let s = |k: &str| b[k].as_str().unwrap_or_default().to_string();
-        let ca = std::fs::read(s("caCert")).unwrap_or_else(|e| panic!("{e}"));
+        let ca = std::fs::read(s("caCert")).expect("the CA certificate");
         let vault_host = "bench.vault.localhost".to_string();
         let http = reqwest::Client::builder()
             .use_rustls_tls()
-            .add_root_certificate(reqwest::Certificate::from_pem(&ca).unwrap_or_else(|e| panic!("{e}")))
+            .add_root_certificate(reqwest::Certificate::from_pem(&ca).expect("a PEM certificate"))
             .resolve(&vault_host, ([127, 0, 0, 1], port).into())
             .pool_max_idle_per_host(64)
             .build()
-            .unwrap_or_else(|e| panic!("{e}"));
+            .expect("an HTTP client");
         let arm = common::token(&http, &b, "https://management.azure.com/.default").await;
         let base = s("resourceManager");
         let sub = s("subscriptionId");
@@ -111,7 +109,7 @@ fn main() {
                     .json(&body)
                     .send()
                     .await
-                    .unwrap_or_else(|e| panic!("{e}"));
+                    .expect("ARM answers");
                 assert!(r.status().is_success(), "{path}: {}", r.status());
                 r.json::<Value>().await.unwrap_or_default()
             }
@@ -142,10 +140,10 @@ fn main() {
                 .json(&body)
                 .send()
                 .await
-                .unwrap_or_else(|e| panic!("{e}"))
+                .expect("the vault answers")
                 .json()
                 .await
-                .unwrap_or_else(|e| panic!("{e}"));
+                .expect("a JSON key");
             kids.push(r["key"]["kid"].as_str().unwrap_or_default().to_string());
         }
         let http = Arc::new(http);
@@ -167,7 +165,7 @@ fn main() {
                                 .json(&json!({"alg": alg, "value": value}))
                                 .send()
                                 .await
-                                .unwrap_or_else(|e| panic!("{e}"));
+                                .expect("the vault answers");
                             assert!(r.status().is_success(), "{}", r.status());
                             let _ = r.bytes().await;
                         }
@@ -189,7 +187,7 @@ fn main() {
                     .json(&json!({"alg": alg, "value": dek64}))
                     .send()
                     .await
-                    .unwrap_or_else(|e| panic!("{e}"))
+                    .expect("the vault answers")
                     .json()
                     .await
                     .unwrap_or_default();

@@ -20,8 +20,8 @@ fn serve_refuses(dir: &Path, port: u16) -> String {
         .args(["--listen", &format!("127.0.0.1:{port}")])
         .stderr(Stdio::piped())
         .spawn()
-        .unwrap_or_else(|e| panic!("{e}"));
-    let status = child.wait().unwrap_or_else(|e| panic!("{e}"));
+        .expect("keyrotor starts");
+    let status = child.wait().expect("keyrotor exits");
     let mut err = String::new();
     child.stderr.take().map(|mut s| s.read_to_string(&mut err));
     assert!(
@@ -97,8 +97,8 @@ async fn kill_9_during_regenerations_loses_nothing() {
                 in_flight = Some(slot);
                 // Kill at a different moment each round: before, during or after the commit.
                 std::thread::sleep(Duration::from_micros(200 * round));
-                server.child.kill().unwrap_or_else(|e| panic!("{e}"));
-                server.child.wait().unwrap_or_else(|e| panic!("{e}"));
+                server.child.kill().expect("the server can be killed");
+                server.child.wait().expect("the killed server is reaped");
                 if let Ok(Ok((200, v))) = req.await {
                     for s in ["primary", "secondary"] {
                         let new = v[s].as_str().unwrap_or_default().to_string();
@@ -121,7 +121,7 @@ async fn kill_9_during_regenerations_loses_nothing() {
             let (status, v) = tokio::time::timeout_at(deadline, regenerate)
                 .await
                 .unwrap_or_else(|_| panic!("round {round}: no answer after {i} regenerations"))
-                .unwrap_or_else(|e| panic!("{e}"));
+                .expect("the regeneration is answered");
             assert_eq!(status, 200, "{v}");
             i += 1;
             for s in ["primary", "secondary"] {
@@ -192,11 +192,11 @@ async fn restart_keeps_state_and_sigterm_is_graceful() {
     let status = Command::new("kill")
         .args(["-TERM", &pid.to_string()])
         .status()
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("kill(1) runs");
     assert!(status.success());
     let t = Instant::now();
     let exit = loop {
-        if let Some(s) = server.child.try_wait().unwrap_or_else(|e| panic!("{e}")) {
+        if let Some(s) = server.child.try_wait().expect("the server's status reads") {
             break s;
         }
         assert!(
@@ -233,7 +233,7 @@ fn world_readable_root_key_is_refused() {
     {
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(dir.join("root.key"), std::fs::Permissions::from_mode(0o644))
-            .unwrap_or_else(|e| panic!("{e}"));
+            .expect("root.key's mode changes");
     }
     let err = serve_refuses(&dir, port);
     assert!(err.contains("accessible to other users"), "{err}");
@@ -242,7 +242,7 @@ fn world_readable_root_key_is_refused() {
 #[test]
 fn wrong_root_key_cannot_read_keys() {
     let (_tmp, dir, port) = scratch();
-    let rt = tokio::runtime::Runtime::new().unwrap_or_else(|e| panic!("{e}"));
+    let rt = tokio::runtime::Runtime::new().expect("a tokio runtime");
     {
         let server = Server::start(&dir, port);
         rt.block_on(async {
@@ -251,7 +251,7 @@ fn wrong_root_key_cannot_read_keys() {
         });
     }
     // Another root key: the stored keys (and signing keys) cannot be opened.
-    std::fs::write(dir.join("root.key"), "11".repeat(32)).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(dir.join("root.key"), "11".repeat(32)).expect("root.key is written");
     let err = serve_refuses(&dir, port);
     assert!(
         err.contains("decrypted") || err.contains("root key"),
@@ -265,7 +265,7 @@ fn wrong_root_key_cannot_read_keys() {
 #[test]
 fn damaged_key_material_fails_only_its_account() {
     let (_tmp, dir, port) = scratch();
-    let rt = tokio::runtime::Runtime::new().unwrap_or_else(|e| panic!("{e}"));
+    let rt = tokio::runtime::Runtime::new().expect("a tokio runtime");
     const OTHER: &str = "/resourceGroups/rg1/providers/Microsoft.Batch/batchAccounts/intact1";
     let keys = {
         let server = Server::start(&dir, port);
@@ -284,14 +284,13 @@ fn damaged_key_material_fails_only_its_account() {
     };
     // Flip one bit of each of crash1's sealed keys, as a damaged disk would.
     {
-        let db =
-            rusqlite::Connection::open(dir.join("keyrotor.db")).unwrap_or_else(|e| panic!("{e}"));
+        let db = rusqlite::Connection::open(dir.join("keyrotor.db")).expect("the database opens");
         let sql = "SELECT k.rowid, k.sealed FROM account_keys k JOIN accounts a ON a.id = k.account_id WHERE a.name_key = 'crash1'";
-        let mut stmt = db.prepare(sql).unwrap_or_else(|e| panic!("{e}"));
+        let mut stmt = db.prepare(sql).expect("the query prepares");
         let rows: Vec<(i64, Vec<u8>)> = stmt
             .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
             .and_then(Iterator::collect)
-            .unwrap_or_else(|e| panic!("{e}"));
+            .expect("the sealed keys read");
         assert!(!rows.is_empty(), "crash1 has no key rows");
         for (rowid, mut sealed) in rows {
             let last = sealed.len() - 1;
@@ -300,7 +299,7 @@ fn damaged_key_material_fails_only_its_account() {
                 "UPDATE account_keys SET sealed = ?1 WHERE rowid = ?2",
                 rusqlite::params![sealed, rowid],
             )
-            .unwrap_or_else(|e| panic!("{e}"));
+            .expect("the damaged key is written");
         }
     }
     let server = Server::start(&dir, port);
@@ -317,10 +316,10 @@ fn damaged_key_material_fails_only_its_account() {
             .header("ocp-date", "Sun, 29 Nov 2026 12:00:00 GMT")
             .send()
             .await
-            .unwrap_or_else(|e| panic!("{e}"));
+            .expect("the data plane answers");
         assert_eq!(r.status().as_u16(), 503);
         assert!(r.headers().get("retry-after").is_none());
-        let body: Value = r.json().await.unwrap_or_else(|e| panic!("{e}"));
+        let body: Value = r.json().await.expect("a JSON error body");
         assert_eq!(body["code"], "KeyMaterialUnavailable", "{body}");
         // ARM: the same account's keys cannot be listed (a permanent
         // failure: no Retry-After there either); the other's can.
@@ -334,10 +333,10 @@ fn damaged_key_material_fails_only_its_account() {
             .header("content-length", "0")
             .send()
             .await
-            .unwrap_or_else(|e| panic!("{e}"));
+            .expect("ARM answers");
         assert_eq!(r.status().as_u16(), 503);
         assert!(r.headers().get("retry-after").is_none(), "ARM says retry");
-        let body: Value = r.json().await.unwrap_or_else(|e| panic!("{e}"));
+        let body: Value = r.json().await.expect("a JSON error body");
         assert_eq!(body["error"]["code"], "KeyMaterialUnavailable", "{body}");
         let other = a
             .ok(reqwest::Method::POST, &format!("{OTHER}/listKeys"), None)
@@ -364,7 +363,7 @@ fn damaged_key_material_fails_only_its_account() {
 
 #[test]
 fn a_second_server_on_a_port_in_use_is_refused() {
-    let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let tmp = tempfile::tempdir().expect("temp dir");
     let port = free_port();
     let first = Server::start(&tmp.path().join("a"), port);
     let err = serve_refuses(&tmp.path().join("b"), port);
@@ -374,7 +373,7 @@ fn a_second_server_on_a_port_in_use_is_refused() {
 
 #[test]
 fn a_second_server_on_the_same_data_dir_is_refused() {
-    let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let tmp = tempfile::tempdir().expect("temp dir");
     let dir = tmp.path().join("data");
     let first = Server::start(&dir, free_port());
     let err = serve_refuses(&dir, free_port());
@@ -388,7 +387,7 @@ fn a_second_server_on_the_same_data_dir_is_refused() {
 #[test]
 fn slow_request_heads_are_cut_off() {
     use std::io::Write;
-    let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let tmp = tempfile::tempdir().expect("temp dir");
     let port = free_port();
     let _server = Server::start_with(
         &tmp.path().join("data"),
@@ -396,9 +395,10 @@ fn slow_request_heads_are_cut_off() {
         &["--no-tls", "--header-read-timeout", "1"],
     );
     let connect = || {
-        let s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap_or_else(|e| panic!("{e}"));
+        let s = std::net::TcpStream::connect(("127.0.0.1", port))
+            .expect("the server accepts a connection");
         s.set_read_timeout(Some(Duration::from_secs(10)))
-            .unwrap_or_else(|e| panic!("{e}"));
+            .expect("a read timeout");
         s
     };
     // Closed: read returns 0 bytes (or a reset) well before 10 s.
@@ -453,9 +453,8 @@ fn slow_request_heads_are_cut_off() {
     // A prompt client is answered.
     let mut ok = connect();
     ok.write_all(b"GET /metadata/endpoints?api-version=2022-09-01 HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("the request is sent");
     let mut text = String::new();
-    ok.read_to_string(&mut text)
-        .unwrap_or_else(|e| panic!("{e}"));
+    ok.read_to_string(&mut text).expect("the answer is read");
     assert!(text.starts_with("HTTP/1.1 200"), "{text}");
 }

@@ -9,11 +9,7 @@ use tower::ServiceExt;
 /// Sends `req` through the router; the status and the body as JSON
 /// (`Null` when there is none or it is not JSON).
 pub async fn send(app: &axum::Router, req: Request<Body>) -> (StatusCode, Value) {
-    let resp = app
-        .clone()
-        .oneshot(req)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let resp = app.clone().oneshot(req).await.expect("the router answers");
     let status = resp.status();
     let bytes = resp
         .into_body()

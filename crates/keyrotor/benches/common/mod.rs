@@ -9,7 +9,7 @@ pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
-        .unwrap_or_else(|e| panic!("{e}"))
+        .expect("a free port")
 }
 
 /// A token of the bootstrap administrator (`bootstrap` is bootstrap.json)
@@ -30,10 +30,10 @@ pub async fn token(http: &reqwest::Client, bootstrap: &serde_json::Value, scope:
         ])
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e}"))
+        .expect("the token endpoint answers")
         .json()
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("a JSON token response");
     v["access_token"].as_str().unwrap_or_default().to_string()
 }
 
@@ -46,5 +46,5 @@ pub fn spawn(dir: &Path, port: u16) -> Child {
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
-        .unwrap_or_else(|e| panic!("{e}"))
+        .expect("keyrotor starts")
 }
