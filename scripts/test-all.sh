@@ -13,6 +13,15 @@ cargo fmt --all -- --check
 step "cargo clippy -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
+# The MSRV, spelled once: rust-version in the workspace Cargo.toml.
+MSRV="$(sed -n 's/^rust-version = "\(.*\)"$/\1/p' Cargo.toml)"
+step "cargo +$MSRV check: the workspace builds on its declared minimum Rust"
+if rustup toolchain list 2>/dev/null | grep "^$MSRV-" >/dev/null; then
+  cargo "+$MSRV" check --workspace --all-targets --locked
+else
+  echo "SKIPPED: toolchain $MSRV is not installed (rustup toolchain install $MSRV --profile minimal); .ci/run installs it" >&2
+fi
+
 step "cargo test (unit, property, integration)"
 cargo build --workspace --locked
 cargo test --workspace --locked
