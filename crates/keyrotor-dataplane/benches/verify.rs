@@ -265,7 +265,127 @@ fn main() {
         println!("  anchor: naive SharedKey check without lookup or recording 611 ns (1.6 M/s): ratio {:.2}x", batch_on / 1.6e6);
     }
 
+    handlers(&rt, &dp, &pick, &key_of, &sign, &date);
+
     bearer_and_roles(&core, &dir, &names, &results);
+}
+
+/// The whole request pipeline in process, through `DataPlane::handle`: the
+/// requests of `bench/http.sh` without HTTP (api-key: auth + usage + the 404
+/// of an account without upstream; Cosmos: master-key account read; Batch:
+/// SharedKey + the 501 of an operation keyrotor does not implement).
+fn handlers(
+    rt: &tokio::runtime::Runtime,
+    dp: &DataPlane,
+    pick: &dyn Fn(AccountKind) -> Vec<(AccountKind, AccountName)>,
+    key_of: &dyn Fn(AccountKind, &AccountName) -> String,
+    sign: &dyn Fn(&str, &str) -> String,
+    date: &str,
+) {
+    let dp = Arc::new(DataPlane::new(dp.core().clone()));
+    let peer: std::net::SocketAddr = "127.0.0.1:40000".parse().expect("address");
+    let prepared = |kind: AccountKind| -> Vec<(String, http::HeaderMap)> {
+        pick(kind)
+            .iter()
+            .take(64)
+            .map(|(k, n)| {
+                let key = key_of(*k, n);
+                let mut h = http::HeaderMap::new();
+                h.insert("user-agent", http::HeaderValue::from_static("bench/1.0"));
+                h.insert("host", http::HeaderValue::from_static("127.0.0.1:8443"));
+                let path = match kind {
+                    AccountKind::Ai => {
+                        h.insert("api-key", key.parse().expect("header"));
+                        format!("/ai/{n}/openai/deployments/d/chat/completions")
+                    }
+                    AccountKind::Cosmos => {
+                        let sts = keyrotor_auth::cosmos::string_to_sign(
+                            "get",
+                            "",
+                            "",
+                            &date.to_ascii_lowercase(),
+                            "",
+                        );
+                        let sig = sign(&key, &sts)
+                            .replace('+', "%2B")
+                            .replace('/', "%2F")
+                            .replace('=', "%3D");
+                        h.insert(
+                            "authorization",
+                            format!("type%3Dmaster%26ver%3D1.0%26sig%3D{sig}")
+                                .parse()
+                                .expect("header"),
+                        );
+                        h.insert("x-ms-date", date.parse().expect("header"));
+                        format!("/cosmos/{n}/")
+                    }
+                    AccountKind::Batch => {
+                        h.insert("ocp-date", date.parse().expect("header"));
+                        let path = format!("/batch/{n}/certificates");
+                        let sts = keyrotor_auth::shared_key::string_to_sign(
+                            &http::Method::GET,
+                            &h,
+                            n.as_str(),
+                            &path,
+                            Some("api-version=2025-06-01"),
+                        )
+                        .expect("string to sign");
+                        h.insert(
+                            "authorization",
+                            format!("SharedKey {n}:{}", sign(&key, &sts))
+                                .parse()
+                                .expect("header"),
+                        );
+                        format!("{path}?api-version=2025-06-01")
+                    }
+                };
+                (path, h)
+            })
+            .collect()
+    };
+    const N: usize = 200_000;
+    println!("whole handler in process (DataPlane::handle, no HTTP), best of 2:");
+    for (label, kind, status) in [
+        ("api-key, 404 without upstream", AccountKind::Ai, 404),
+        ("Cosmos master-key account read", AccountKind::Cosmos, 200),
+        ("Batch SharedKey, 501", AccountKind::Batch, 501),
+    ] {
+        let reqs = prepared(kind);
+        // Warm the cache.
+        for (path, h) in &reqs {
+            let mut t = keyrotor_dataplane::target(None, path, None).expect("target");
+            t.peer = Some(peer);
+            let mut req = http::Request::get(path.as_str())
+                .body(axum::body::Body::empty())
+                .expect("request");
+            *req.headers_mut() = h.clone();
+            let r = rt.block_on(dp.handle(t, req));
+            assert_eq!(r.status().as_u16(), status, "{label}");
+        }
+        let mut best = 0f64;
+        for _ in 0..2 {
+            let t0 = Instant::now();
+            rt.block_on(async {
+                for i in 0..N {
+                    let (path, h) = &reqs[i % reqs.len()];
+                    let mut t = keyrotor_dataplane::target(None, path, None).expect("target");
+                    t.peer = Some(peer);
+                    let mut req = http::Request::get(path.as_str())
+                        .body(axum::body::Body::empty())
+                        .expect("request");
+                    *req.headers_mut() = h.clone();
+                    let r = dp.handle(t, req).await;
+                    assert_eq!(r.status().as_u16(), status, "{label}");
+                }
+            });
+            best = best.max(N as f64 / t0.elapsed().as_secs_f64());
+        }
+        println!(
+            "  {label:<34} {:>7.0} ns/op  {:>5.2} M/s per core",
+            1e9 / best,
+            best / 1e6
+        );
+    }
 }
 
 /// Issue 4: token issuance, data-plane bearer verification (cached JWKS and
