@@ -27,21 +27,10 @@ pub enum Token {
 /// known, none repeated, `ver=1.0`.
 fn token_fields(decoded: &str) -> Result<(Option<&str>, Option<&str>), AuthError> {
     let (mut ty, mut ver, mut sig) = (None, None, None);
-    // Byte scans for the ASCII separators (short fields: cheaper than the
-    // general `str` pattern searchers); slicing at them keeps UTF-8 valid.
-    let bytes = decoded.as_bytes();
-    let mut start = 0;
-    loop {
-        let end = bytes
-            .get(start..)
-            .and_then(|rest| rest.iter().position(|&b| b == b'&'))
-            .map_or(bytes.len(), |p| start + p);
-        let part = decoded.get(start..end).unwrap_or_default();
-        let eq = part
-            .bytes()
-            .position(|b| b == b'=')
+    for part in decoded.split('&') {
+        let (k, v) = part
+            .split_once('=')
             .ok_or(AuthError::Malformed("expected key=value pairs"))?;
-        let (k, v) = (&part[..eq], &part[eq + 1..]);
         let slot = match k {
             "type" => &mut ty,
             "ver" => &mut ver,
@@ -51,10 +40,6 @@ fn token_fields(decoded: &str) -> Result<(Option<&str>, Option<&str>), AuthError
         if slot.replace(v).is_some() {
             return Err(AuthError::Malformed("repeated token field"));
         }
-        if end == bytes.len() {
-            break;
-        }
-        start = end + 1;
     }
     if ver != Some("1.0") {
         return Err(AuthError::Malformed("ver must be 1.0"));
@@ -62,29 +47,12 @@ fn token_fields(decoded: &str) -> Result<(Option<&str>, Option<&str>), AuthError
     Ok((ty, sig.filter(|s| !s.is_empty())))
 }
 
-/// Percent-decodes an `authorization` header value.
-/// Master-key tokens (about 90 bytes) decode into `buf` on the stack;
-/// longer values (AAD tokens) onto the heap.
-fn decode_header<'a>(
-    value: &'a str,
-    buf: &'a mut [u8; 256],
-) -> Result<std::borrow::Cow<'a, str>, AuthError> {
-    let value = value.trim();
-    if !value.as_bytes().contains(&b'%') {
-        return Ok(std::borrow::Cow::Borrowed(value));
-    }
-    let bad = |_| AuthError::Malformed("not UTF-8 after percent-decoding");
-    if let Some(n) = crate::percent_decode_into(value.as_bytes(), buf) {
-        return std::str::from_utf8(&buf[..n])
-            .map(std::borrow::Cow::Borrowed)
-            .map_err(bad);
-    }
-    let mut out = vec![0u8; value.len()];
-    let n = crate::percent_decode_into(value.as_bytes(), &mut out).unwrap_or(0);
-    out.truncate(n);
-    String::from_utf8(out)
-        .map(std::borrow::Cow::Owned)
-        .map_err(|e| bad(e.utf8_error()))
+/// Percent-decodes an `authorization` header value (borrowed when it has
+/// no escapes).
+fn decode_header(value: &str) -> Result<Cow<'_, str>, AuthError> {
+    percent_encoding::percent_decode_str(value.trim())
+        .decode_utf8()
+        .map_err(|_| AuthError::Malformed("not UTF-8 after percent-decoding"))
 }
 
 /// How the SDKs begin a master-key token: `type` first, the whole token
@@ -103,8 +71,7 @@ pub fn is_sdk_master_token(value: &str) -> bool {
 
 /// Parses an `authorization` header value (percent-encoded or not).
 pub fn parse_token(value: &str) -> Result<Token, AuthError> {
-    let mut buf = [0u8; 256];
-    let decoded = decode_header(value, &mut buf)?;
+    let decoded = decode_header(value)?;
     let (ty, sig) = token_fields(&decoded)?;
     let sig = sig.ok_or(AuthError::Malformed("missing sig"))?.to_string();
     match ty {
@@ -220,34 +187,20 @@ pub fn string_to_sign(
     x_ms_date: &str,
     date: &str,
 ) -> String {
-    let len =
-        verb.len() + resource_type.len() + resource_link.len() + x_ms_date.len() + date.len() + 5;
-    let mut out = vec![0u8; len];
-    let n = write_string_to_sign(
-        &mut out,
-        verb,
-        resource_type,
-        resource_link,
-        x_ms_date,
-        date,
-    )
-    .unwrap_or(0);
-    out.truncate(n);
+    let bytes = signed_bytes(verb, resource_type, resource_link, x_ms_date, date);
     // Text with ASCII letters lower-cased is still UTF-8.
-    String::from_utf8(out).unwrap_or_default()
+    String::from_utf8(bytes.to_vec()).unwrap_or_default()
 }
 
-/// Writes [`string_to_sign`] into `out`: its length, or `None` when it does
-/// not fit.
-fn write_string_to_sign(
-    out: &mut [u8],
+/// [`string_to_sign`] as bytes, on the stack when it fits (the usual case).
+fn signed_bytes(
     verb: &str,
     resource_type: &str,
     resource_link: &str,
     x_ms_date: &str,
     date: &str,
-) -> Option<usize> {
-    let mut len = 0;
+) -> smallvec::SmallVec<[u8; 512]> {
+    let mut out = smallvec::SmallVec::new();
     for (part, lower) in [
         (verb, true),
         (resource_type, true),
@@ -255,17 +208,14 @@ fn write_string_to_sign(
         (x_ms_date, true),
         (date, true),
     ] {
-        let (text, nl) = out
-            .get_mut(len..len + part.len() + 1)?
-            .split_at_mut(part.len());
-        text.copy_from_slice(part.as_bytes());
+        let start = out.len();
+        out.extend_from_slice(part.as_bytes());
         if lower {
-            text.make_ascii_lowercase();
+            out[start..].make_ascii_lowercase();
         }
-        *nl.first_mut()? = b'\n';
-        len += part.len() + 1;
+        out.push(b'\n');
     }
-    Some(len)
+    out
 }
 
 /// What the operation a request resolves to does: read-only keys may
@@ -278,31 +228,13 @@ pub enum Access {
 }
 
 /// The signature of a master-key token, borrowed from the decoded header
-/// (the same rules as [`parse_token`], without copying the signature).
+/// (the same rules as [`parse_token`]).
 fn master_sig(decoded: &str) -> Result<&str, AuthError> {
-    // The SDKs' field order, checked without splitting (the general parse
-    // below gives the same answer for it).
-    if let Some(sig) = decoded.strip_prefix(SDK_MASTER) {
-        if !sig.is_empty() && !sig.as_bytes().contains(&b'&') {
-            return Ok(sig);
-        }
-    }
     let (ty, sig) = token_fields(decoded)?;
     if ty != Some("master") {
         return Err(AuthError::Malformed("not a master-key token"));
     }
     sig.ok_or(AuthError::Malformed("missing sig"))
-}
-
-/// The signature of a token as the SDKs encode it
-/// (`type%3Dmaster%26ver%3D1.0%26sig%3D` and the encoded signature), with
-/// only the signature decoded; `None` sends the header down the general path
-/// (which gives the same answer for what this accepts).
-fn encoded_master_sig<'a>(value: &str, out: &'a mut [u8; 128]) -> Option<&'a str> {
-    let rest = value.trim().strip_prefix(SDK_MASTER_ENCODED)?;
-    let n = crate::percent_decode_into(rest.as_bytes(), out)?;
-    let sig = std::str::from_utf8(out.get(..n)?).ok()?;
-    (!sig.is_empty() && !sig.as_bytes().contains(&b'&')).then_some(sig)
 }
 
 /// The headers a master-key token check reads (each single: a repeated one
@@ -349,32 +281,15 @@ pub fn verify_signed(
     keys: &[CandidateKey],
     now: i64,
 ) -> Result<Verified, AuthError> {
-    let auth = signed.authorization;
-    let mut small = [0u8; 128];
-    let mut buf = [0u8; 256];
-    let decoded;
-    let sig = match encoded_master_sig(auth, &mut small) {
-        Some(sig) => sig,
-        None => {
-            decoded = decode_header(auth, &mut buf)?;
-            master_sig(&decoded)?
-        }
-    };
+    let decoded = decode_header(signed.authorization)?;
+    let sig = master_sig(&decoded)?;
     let (x_ms_date, date) = (signed.x_ms_date, signed.date);
     let when = x_ms_date.or(date).ok_or(AuthError::MissingDate)?;
     check_date(when, now)?;
     let (ty, link) = (resource.resource_type(), resource.resource_link());
     let (x_ms_date, date) = (x_ms_date.unwrap_or(""), date.unwrap_or(""));
-    // The string to sign, built on the stack when it fits (the usual case).
-    let mut stack = [0u8; 512];
-    let slot = match write_string_to_sign(&mut stack, method.as_str(), ty, link, x_ms_date, date) {
-        Some(n) => match_hmac(keys, &stack[..n], sig),
-        None => {
-            let msg = string_to_sign(method.as_str(), ty, link, x_ms_date, date);
-            match_hmac(keys, msg.as_bytes(), sig)
-        }
-    }
-    .ok_or(AuthError::BadSignature)?;
+    let message = signed_bytes(method.as_str(), ty, link, x_ms_date, date);
+    let slot = match_hmac(keys, &message, sig).ok_or(AuthError::BadSignature)?;
     if slot.is_read_only() && access == Access::Write {
         return Err(AuthError::ReadOnlyKey);
     }
@@ -863,32 +778,6 @@ mod tests {
         fn parsers_never_panic(s in ".{0,200}", p in "[/a-zA-Z0-9%]{0,60}") {
             let _ = parse_token(&s);
             let _ = ResourcePath::parse(&p).map(|r| (r.resource_type().len(), r.resource_link().len(), r.len()));
-        }
-
-        /// The encoded master-token fast path answers exactly what the
-        /// general parse does, whenever it answers.
-        #[test]
-        fn master_fast_path_matches_the_general_parse(
-            sig in "[A-Za-z0-9+/=&%.]{0,60}",
-            all in proptest::bool::ANY,
-        ) {
-            let token = format!("type=master&ver=1.0&sig={sig}");
-            let encoded = if all {
-                percent_encoding::utf8_percent_encode(&token, percent_encoding::NON_ALPHANUMERIC)
-                    .to_string()
-            } else {
-                sdk_encode(&token)
-            };
-            let mut small = [0u8; 128];
-            let mut buf = [0u8; 256];
-            let general = decode_header(&encoded, &mut buf).and_then(|d| master_sig(&d).map(str::to_string));
-            if let Some(fast) = encoded_master_sig(&encoded, &mut small) {
-                proptest::prop_assert_eq!(Ok(fast.to_string()), general);
-            }
-            // SDK spelling with a plain signature always takes the fast path.
-            if !all && !sig.is_empty() && !sig.contains('&') {
-                proptest::prop_assert!(encoded_master_sig(&encoded, &mut small).is_some());
-            }
         }
 
         /// What the handler's shortcut takes for a master-key token is never

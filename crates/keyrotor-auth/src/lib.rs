@@ -148,70 +148,10 @@ impl<'a, const N: usize> HeaderScan<'a, N> {
     }
 }
 
-/// Percent-decodes `src` into `out` (RFC 3986: `%` and two hex digits give
-/// one byte; anything else, including a malformed escape, is copied as it
-/// is, exactly as `percent_encoding::percent_decode` does). Returns the
-/// decoded length, or `None` when `out` is shorter than `src`.
-///
-/// Written out because the crate's byte iterator costs about 20
-/// instructions per byte, a visible share of a Cosmos request (callgrind);
-/// runs without `%` are copied in one go. A property test checks it against
-/// the crate.
-pub(crate) fn percent_decode_into(src: &[u8], out: &mut [u8]) -> Option<usize> {
-    fn hex(b: u8) -> Option<u8> {
-        match b {
-            b'0'..=b'9' => Some(b - b'0'),
-            b'a'..=b'f' => Some(b - b'a' + 10),
-            b'A'..=b'F' => Some(b - b'A' + 10),
-            _ => None,
-        }
-    }
-    let out = out.get_mut(..src.len())?;
-    // `n <= i` throughout: the output never outruns the input.
-    let (mut i, mut n) = (0, 0);
-    loop {
-        let rest = src.get(i..)?;
-        let run = rest.iter().position(|&b| b == b'%').unwrap_or(rest.len());
-        out.get_mut(n..n + run)?.copy_from_slice(rest.get(..run)?);
-        (i, n) = (i + run, n + run);
-        if i == src.len() {
-            return Some(n);
-        }
-        // At a '%': an escape when two hex digits follow, else itself.
-        let escaped = match (
-            src.get(i + 1).copied().and_then(hex),
-            src.get(i + 2).copied().and_then(hex),
-        ) {
-            (Some(h), Some(l)) => Some((h << 4) | l),
-            _ => None,
-        };
-        let (byte, used) = escaped.map_or((b'%', 1), |d| (d, 3));
-        *out.get_mut(n)? = byte;
-        (i, n) = (i + used, n + 1);
-    }
-}
-
-/// Unix seconds of an RFC 1123 date; the last parse is remembered per
-/// thread, since clients send the same date string for a second's requests.
+/// Unix seconds of an RFC 1123 date.
 fn unix_seconds(value: &str) -> Option<i64> {
-    thread_local! {
-        static LAST: std::cell::RefCell<(String, i64)> = const { std::cell::RefCell::new((String::new(), 0)) };
-    }
-    if let Some(t) = LAST.with(|l| {
-        let l = l.borrow();
-        (!l.0.is_empty() && l.0 == value).then_some(l.1)
-    }) {
-        return Some(t);
-    }
     let t = httpdate::parse_http_date(value).ok()?;
-    let secs = i64::try_from(t.duration_since(std::time::UNIX_EPOCH).ok()?.as_secs()).ok()?;
-    LAST.with(|l| {
-        let mut l = l.borrow_mut();
-        l.0.clear();
-        l.0.push_str(value);
-        l.1 = secs;
-    });
-    Some(secs)
+    i64::try_from(t.duration_since(std::time::UNIX_EPOCH).ok()?.as_secs()).ok()
 }
 
 /// Checks an RFC 1123 date against `now` (Unix seconds) within
@@ -253,32 +193,6 @@ pub(crate) fn match_hmac(keys: &[CandidateKey], message: &[u8], sig_b64: &str) -
 mod tests {
     use super::*;
     use keyrotor_types::Secret;
-
-    fn crate_decode(src: &[u8]) -> Vec<u8> {
-        percent_encoding::percent_decode(src).collect()
-    }
-
-    #[test]
-    fn percent_decoding_edge_cases() {
-        for src in [
-            &b""[..],
-            b"plain",
-            b"type%3Dmaster%26ver%3D1.0",
-            b"%",
-            b"%4",
-            b"%zz%41",
-            b"100%",
-            b"%%41",
-            b"%e2%9c%93",
-            b"%E2%9C%93",
-        ] {
-            let mut out = vec![0u8; src.len()];
-            let n = percent_decode_into(src, &mut out).unwrap_or_else(|| panic!("{src:?} decodes"));
-            assert_eq!(&out[..n], crate_decode(src).as_slice(), "{src:?}");
-        }
-        // The output must have room for the input.
-        assert_eq!(percent_decode_into(b"abc", &mut [0u8; 2]), None);
-    }
 
     #[test]
     fn header_scan_reads_each_name_once_and_flags_repeats() {
@@ -344,21 +258,6 @@ mod tests {
                 "{variant} decodes to the tag"
             );
             assert_eq!(match_hmac(&keys, b"message", &variant), None, "{variant}");
-        }
-    }
-
-    proptest::proptest! {
-        #[test]
-        fn percent_decoding_matches_the_crate(src in proptest::collection::vec(
-            proptest::prop_oneof![
-                proptest::sample::select(b"%0123456789abcdefABCDEFxyz&=".to_vec()),
-                proptest::num::u8::ANY,
-            ],
-            0..64,
-        )) {
-            let mut out = vec![0u8; src.len()];
-            let n = percent_decode_into(&src, &mut out);
-            proptest::prop_assert_eq!(n.map(|n| out[..n].to_vec()), Some(crate_decode(&src)));
         }
     }
 }
