@@ -3,6 +3,7 @@
 //! API set on the account (`properties.upstreamUrl`). The credential header
 //! is stripped before forwarding; bodies stream both ways.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use axum::body::Body;
@@ -10,7 +11,10 @@ use axum::response::Response;
 use http::{HeaderMap, HeaderName, Request, StatusCode};
 use keyrotor_auth::AuthError;
 
-use crate::{Admission, DataPlane, Target};
+use keyrotor_types::KeySlot;
+
+use crate::pipeline::{Credential, Next, Refusal};
+use crate::{DataPlane, Target};
 
 /// The AI Services error body: `{"error":{"code","message"}}`.
 fn error(status: StatusCode, code: &str, message: &str) -> Response {
@@ -177,113 +181,141 @@ pub fn data_action(method: &http::Method) -> &'static str {
     }
 }
 
-pub async fn handle(dp: &Arc<DataPlane>, t: Target, req: Request<Body>) -> Response {
-    let entry = match dp.entry(t.kind, t.account()).await {
-        Ok(Some(e)) => e,
-        Ok(None) => {
-            return crate::fixed_code_message_error!(
-                StatusCode::NOT_FOUND,
-                "404",
-                "Resource not found"
-            )
-        }
-        Err(e) => {
-            return crate::unavailable(&e, "503", |code, message| {
+/// The AI Services data plane's part in the request pipeline.
+pub(crate) struct Ai;
+
+/// Every header this handler reads, in one pass over the request's.
+static NAMES: [&http::HeaderName; 4] = [
+    &keyrotor_auth::api_key::API_KEY,
+    &keyrotor_auth::api_key::SUBSCRIPTION_KEY,
+    &keyrotor_auth::AUTHORIZATION,
+    &keyrotor_auth::USER_AGENT,
+];
+const API_KEY: usize = 0;
+const SUBSCRIPTION_KEY: usize = 1;
+const AUTHORIZATION: usize = 2;
+const USER_AGENT: usize = 3;
+
+/// An AI request as read: its method (which decides its data action) and
+/// its credential.
+pub(crate) struct Presented<'r> {
+    method: &'r http::Method,
+    scan: keyrotor_auth::HeaderScan<'r, 4>,
+}
+
+impl crate::pipeline::Service for Ai {
+    type Error = Response;
+    type Presented<'r> = Presented<'r>;
+    /// The upstream base URL.
+    type Op = String;
+
+    fn refuse(t: &Target, req: &Request<Body>, why: Refusal) -> Response {
+        match why {
+            Refusal::NoAccount => not_found(),
+            Refusal::Core(e) => crate::unavailable(&e, "503", |code, message| {
                 error(StatusCode::SERVICE_UNAVAILABLE, code, message)
-            })
-        }
-    };
-    // Every header this handler reads, in one pass over the request's.
-    static NAMES: [&http::HeaderName; 4] = [
-        &keyrotor_auth::api_key::API_KEY,
-        &keyrotor_auth::api_key::SUBSCRIPTION_KEY,
-        &keyrotor_auth::AUTHORIZATION,
-        &keyrotor_auth::USER_AGENT,
-    ];
-    let scan = keyrotor_auth::HeaderScan::new(req.headers(), &NAMES);
-    // A bearer token counts only without a key header.
-    let bearer = scan
-        .first(2)
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .filter(|_| !scan.present(0) && !scan.present(1))
-        .map(str::trim);
-    match bearer {
-        Some(token) => {
-            let principal = match dp.verify_bearer(t.kind, t.account(), token) {
-                Ok(p) => p,
-                Err(why) => {
-                    return error(
-                        StatusCode::UNAUTHORIZED,
-                        "401",
-                        &format!("Access token validation failed: {why}."),
-                    )
-                }
-            };
-            let action = data_action(req.method());
-            if !dp.authorize_data(&entry, &principal, action) {
-                return error(
-                    StatusCode::FORBIDDEN,
-                    "PermissionDenied",
-                    &format!(
-                        "The principal '{principal}' lacks the required data action '{action}' to perform '{} {}' on '{}'.",
-                        req.method(),
-                        t.rest(),
-                        DataPlane::scope_of(&entry)
-                    ),
-                );
-            }
-        }
-        _ => {
-            let presented = scan
-                .single(0)
-                .and_then(|api_key| Ok((api_key, scan.single(1)?)));
-            let verified = match presented.and_then(|(api_key, subscription_key)| {
-                keyrotor_auth::api_key::verify_presented(api_key, subscription_key, &entry.keys)
-            }) {
-                Ok(v) => v,
-                Err(AuthError::Missing) => {
-                    return crate::fixed_code_message_error!(StatusCode::UNAUTHORIZED, "401", "Access denied due to missing subscription key. Make sure to include subscription key when making requests to an API.")
-                }
-                Err(_) => return access_denied(),
-            };
-            match dp.admit(
-                &entry,
-                verified.slot,
-                scan.first(3).unwrap_or(""),
-                t.peer,
-                dp.core().unix_now(),
-            ) {
-                Admission::Admitted => {}
-                Admission::LocalAuthDisabled => {
-                    return crate::fixed_code_message_error!(
-                        StatusCode::UNAUTHORIZED,
-                        "AuthenticationTypeDisabled",
-                        "Key based authentication is disabled for this resource."
-                    )
-                }
-                Admission::RestoredStateRequiresRotation => {
-                    return error(
-                        StatusCode::SERVICE_UNAVAILABLE,
-                        "RestoredStateRequiresRotation",
-                        crate::RESTORED_STATE_MESSAGE,
-                    )
-                }
-            }
+            }),
+            Refusal::Token(why) => error(
+                StatusCode::UNAUTHORIZED,
+                "401",
+                &format!("Access token validation failed: {why}."),
+            ),
+            Refusal::NotAuthorized {
+                principal,
+                action,
+                scope,
+            } => error(
+                StatusCode::FORBIDDEN,
+                "PermissionDenied",
+                &format!(
+                    "The principal '{principal}' lacks the required data action '{action}' to perform '{} {}' on '{scope}'.",
+                    req.method(),
+                    t.rest(),
+                ),
+            ),
+            Refusal::LocalAuthDisabled => crate::fixed_code_message_error!(
+                StatusCode::UNAUTHORIZED,
+                "AuthenticationTypeDisabled",
+                "Key based authentication is disabled for this resource."
+            ),
+            Refusal::RestoredStateRequiresRotation => error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "RestoredStateRequiresRotation",
+                crate::RESTORED_STATE_MESSAGE,
+            ),
         }
     }
-    if let Err(why) = check_forwarded_path(t.rest()) {
-        return error(StatusCode::BAD_REQUEST, "400", why.message());
+
+    fn present<'r>(_t: &'r Target, req: &'r Request<Body>) -> Result<Presented<'r>, Response> {
+        Ok(Presented {
+            method: req.method(),
+            scan: keyrotor_auth::HeaderScan::new(req.headers(), &NAMES),
+        })
     }
-    let Some(upstream) = entry.account.settings.upstream.as_deref() else {
-        return crate::fixed_code_message_error!(
-            StatusCode::NOT_FOUND,
-            "404",
-            "Resource not found"
-        );
-    };
-    // Boxed: the upstream request's future is large; the paths above should
-    // not carry (and move) it.
-    Box::pin(proxy(dp, &entry, &t, req, upstream)).await
+
+    async fn serve(
+        dp: &Arc<DataPlane>,
+        entry: Arc<crate::Entry>,
+        t: Target,
+        upstream: String,
+        req: Request<Body>,
+    ) -> Response {
+        proxy(dp, &entry, &t, req, &upstream).await
+    }
+}
+
+impl crate::pipeline::Presented for Presented<'_> {
+    type Error = Response;
+    type Op = String;
+
+    fn credential(&self) -> Credential<'_> {
+        // A bearer token counts only without a key header.
+        match self
+            .scan
+            .first(AUTHORIZATION)
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .filter(|_| !self.scan.present(API_KEY) && !self.scan.present(SUBSCRIPTION_KEY))
+        {
+            Some(token) => Credential::Bearer(token.trim()),
+            None => Credential::Key,
+        }
+    }
+
+    fn data_action(&self) -> Cow<'static, str> {
+        Cow::Borrowed(data_action(self.method))
+    }
+
+    fn verify_key(&self, entry: &crate::Entry, _now: i64) -> Result<KeySlot, Response> {
+        let presented = self
+            .scan
+            .single(API_KEY)
+            .and_then(|api_key| Ok((api_key, self.scan.single(SUBSCRIPTION_KEY)?)));
+        match presented.and_then(|(api_key, subscription_key)| {
+            keyrotor_auth::api_key::verify_presented(api_key, subscription_key, &entry.keys)
+        }) {
+            Ok(v) => Ok(v.slot),
+            Err(AuthError::Missing) => Err(crate::fixed_code_message_error!(StatusCode::UNAUTHORIZED, "401", "Access denied due to missing subscription key. Make sure to include subscription key when making requests to an API.")),
+            Err(_) => Err(access_denied()),
+        }
+    }
+
+    fn user_agent(&self) -> &str {
+        self.scan.first(USER_AGENT).unwrap_or("")
+    }
+
+    fn finish(self, entry: &crate::Entry, t: &Target) -> Result<Next<String>, Response> {
+        if let Err(why) = check_forwarded_path(t.rest()) {
+            return Err(error(StatusCode::BAD_REQUEST, "400", why.message()));
+        }
+        match entry.account.settings.upstream.as_deref() {
+            Some(upstream) => Ok(Next::Serve(upstream.to_string())),
+            None => Err(not_found()),
+        }
+    }
+}
+
+fn not_found() -> Response {
+    crate::fixed_code_message_error!(StatusCode::NOT_FOUND, "404", "Resource not found")
 }
 
 /// Forwards an authenticated request to the account's upstream and streams

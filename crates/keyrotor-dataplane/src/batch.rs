@@ -2,6 +2,7 @@
 //! applications, pools and jobs. keyrotor runs no compute: pools stay at
 //! zero nodes and jobs never run tasks (COMPATIBILITY.md).
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use axum::body::Body;
@@ -11,7 +12,10 @@ use keyrotor_auth::AuthError;
 use keyrotor_core::{Error as CoreError, PutMode};
 use serde_json::{json, Map, Value};
 
-use crate::{Admission, DataPlane, Target, MAX_BODY_BYTES};
+use keyrotor_types::KeySlot;
+
+use crate::pipeline::{Credential, Next, Refusal};
+use crate::{DataPlane, Target, MAX_BODY_BYTES};
 
 fn host_of(req: &Request<Body>) -> String {
     req.headers()
@@ -103,7 +107,7 @@ fn valid_id(id: &str) -> bool {
 
 /// The collections keyrotor stores.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Collection {
+pub(crate) enum Collection {
     Applications,
     Pools,
     Jobs,
@@ -148,7 +152,7 @@ impl Collection {
 /// and the handler both act on it (the permission checked is the one of the
 /// operation that runs).
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum Op {
+pub(crate) enum Op {
     List(Collection),
     Get(Collection, String),
     /// `POST /pools`, `POST /jobs`.
@@ -213,100 +217,138 @@ fn verb_of(method: &http::Method) -> &'static str {
     }
 }
 
-pub async fn handle(dp: &Arc<DataPlane>, t: Target, req: Request<Body>) -> Response {
-    let entry = match dp.entry(t.kind, t.account()).await {
-        Ok(Some(e)) => e,
-        Ok(None) => return auth_failed(&AuthError::WrongAccount),
-        Err(e) => {
-            return crate::unavailable(&e, "ServerBusy", |code, message| {
+/// The Batch data plane's part in the request pipeline.
+pub(crate) struct Batch;
+
+/// The headers this handler reads besides the signed ones, in one pass
+/// (SharedKey's canonicalizer reads those in its own).
+static NAMES: [&http::HeaderName; 2] = [&keyrotor_auth::AUTHORIZATION, &keyrotor_auth::USER_AGENT];
+const AUTHORIZATION: usize = 0;
+const USER_AGENT: usize = 1;
+
+/// A Batch request as read: its resolved operation and credential.
+pub(crate) struct Presented<'r> {
+    req: &'r Request<Body>,
+    scan: keyrotor_auth::HeaderScan<'r, 2>,
+    op: Op,
+}
+
+impl crate::pipeline::Service for Batch {
+    type Error = Response;
+    type Presented<'r> = Presented<'r>;
+    type Op = Op;
+
+    fn refuse(_t: &Target, _req: &Request<Body>, why: Refusal) -> Response {
+        match why {
+            Refusal::NoAccount => auth_failed(&AuthError::WrongAccount),
+            Refusal::Core(e) => crate::unavailable(&e, "ServerBusy", |code, message| {
                 error(StatusCode::SERVICE_UNAVAILABLE, code, message, None)
-            })
-        }
-    };
-    let now = dp.core().unix_now();
-    let op = Op::resolve(req.method(), t.rest());
-    // The headers this handler reads besides the signed ones, in one pass
-    // (SharedKey's canonicalizer reads those in its own).
-    static NAMES: [&http::HeaderName; 2] =
-        [&keyrotor_auth::AUTHORIZATION, &keyrotor_auth::USER_AGENT];
-    let scan = keyrotor_auth::HeaderScan::new(req.headers(), &NAMES);
-    let bearer = scan
-        .first(0)
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim);
-    if let Some(token) = bearer {
-        let principal = match dp.verify_bearer(t.kind, t.account(), token) {
-            Ok(p) => p,
-            Err(why) => {
-                return error(
-                    StatusCode::UNAUTHORIZED,
-                    "InvalidAuthenticationTokenAudience",
-                    "The access token could not be validated.",
-                    Some(("AuthenticationErrorDetail", &why)),
-                )
-            }
-        };
-        let action = op.data_action();
-        if !dp.authorize_data(&entry, &principal, &action) {
-            return error(
+            }),
+            Refusal::Token(why) => error(
+                StatusCode::UNAUTHORIZED,
+                "InvalidAuthenticationTokenAudience",
+                "The access token could not be validated.",
+                Some(("AuthenticationErrorDetail", &why.to_string())),
+            ),
+            Refusal::NotAuthorized {
+                principal,
+                action,
+                scope,
+            } => error(
                 StatusCode::FORBIDDEN,
                 "AuthorizationPermissionMismatch",
                 "This request is not authorized to perform this operation using this permission.",
                 Some((
                     "AuthorizationErrorDetail",
                     &format!(
-                        "The principal '{principal}' has no role assignment granting '{action}' on '{}'.",
-                        DataPlane::scope_of(&entry)
+                        "The principal '{principal}' has no role assignment granting '{action}' on '{scope}'."
                     ),
                 )),
-            );
-        }
-    } else {
-        let verified = match keyrotor_auth::shared_key::verify(
-            req.method(),
-            req.uri().path(),
-            req.uri().query(),
-            req.headers(),
-            entry.account.name.as_str(),
-            &entry.keys,
-            now,
-        ) {
-            Ok(v) => v,
-            Err(e) => return auth_failed(&e),
-        };
-        match dp.admit(
-            &entry,
-            verified.slot,
-            scan.first(1).unwrap_or(""),
-            t.peer,
-            now,
-        ) {
-            Admission::Admitted => {}
-            Admission::LocalAuthDisabled => return error(
+            ),
+            Refusal::LocalAuthDisabled => error(
                 StatusCode::FORBIDDEN,
                 "KeyBasedAuthenticationNotPermitted",
                 "Shared key authentication is not permitted for this account: its allowed authentication modes exclude SharedKey.",
                 None,
             ),
-            Admission::RestoredStateRequiresRotation => {
-                return error(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "RestoredStateRequiresRotation",
-                    crate::RESTORED_STATE_MESSAGE,
-                    None,
-                )
-            }
+            Refusal::RestoredStateRequiresRotation => error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "RestoredStateRequiresRotation",
+                crate::RESTORED_STATE_MESSAGE,
+                None,
+            ),
         }
     }
 
-    // Operations keyrotor does not implement touch no storage: answer them
-    // here, without reading the request or building anything else.
-    if let Op::NotImplemented { message, .. } = &op {
-        return error(StatusCode::NOT_IMPLEMENTED, "NotImplemented", message, None);
+    fn present<'r>(t: &'r Target, req: &'r Request<Body>) -> Result<Presented<'r>, Response> {
+        Ok(Presented {
+            req,
+            scan: keyrotor_auth::HeaderScan::new(req.headers(), &NAMES),
+            op: Op::resolve(req.method(), t.rest()),
+        })
     }
-    // Boxed: the storage path's future is large; the paths above should not
-    // carry (and move) it.
-    Box::pin(resources(dp, &entry, &t, op, req)).await
+
+    async fn serve(
+        dp: &Arc<DataPlane>,
+        entry: Arc<crate::Entry>,
+        t: Target,
+        op: Op,
+        req: Request<Body>,
+    ) -> Response {
+        resources(dp, &entry, &t, op, req).await
+    }
+}
+
+impl crate::pipeline::Presented for Presented<'_> {
+    type Error = Response;
+    type Op = Op;
+
+    fn credential(&self) -> Credential<'_> {
+        match self
+            .scan
+            .first(AUTHORIZATION)
+            .and_then(|v| v.strip_prefix("Bearer "))
+        {
+            Some(token) => Credential::Bearer(token.trim()),
+            None => Credential::Key,
+        }
+    }
+
+    fn data_action(&self) -> Cow<'static, str> {
+        Cow::Owned(self.op.data_action())
+    }
+
+    fn verify_key(&self, entry: &crate::Entry, now: i64) -> Result<KeySlot, Response> {
+        keyrotor_auth::shared_key::verify(
+            self.req.method(),
+            self.req.uri().path(),
+            self.req.uri().query(),
+            self.req.headers(),
+            entry.account.name.as_str(),
+            &entry.keys,
+            now,
+        )
+        .map(|v| v.slot)
+        .map_err(|e| auth_failed(&e))
+    }
+
+    fn user_agent(&self) -> &str {
+        self.scan.first(USER_AGENT).unwrap_or("")
+    }
+
+    fn finish(self, _entry: &crate::Entry, _t: &Target) -> Result<Next<Op>, Response> {
+        // Operations keyrotor does not implement touch no storage: answer
+        // them here, without reading the request or building anything else.
+        match self.op {
+            Op::NotImplemented { message, .. } => Err(error(
+                StatusCode::NOT_IMPLEMENTED,
+                "NotImplemented",
+                message,
+                None,
+            )),
+            op => Ok(Next::Serve(op)),
+        }
+    }
 }
 
 /// Applications, pools and jobs: read the body, then serve the operation on

@@ -1,14 +1,19 @@
 //! The accounts' data planes: the only crate that knows data-plane wire
 //! shapes (Cosmos DB REST, Batch REST, AI Services errors).
 //!
-//! Every request: find the account (cached key material, invalidated by the
-//! core's change epoch so a regenerated key is refused by the very next
-//! request), verify the scheme with `keyrotor-auth`, record usage in memory
-//! (flushed about once a second), then serve the operation.
+//! Every account request runs one pipeline (`pipeline.rs`): find the account
+//! (cached key material, invalidated by the core's change epoch so a
+//! regenerated key is refused by the very next request), read the operation
+//! and the credential, verify a bearer token and its data role or the key
+//! with `keyrotor-auth`, admit the key (key auth on, not replaced after a
+//! restored backup) and record its usage in memory (flushed about once a
+//! second), then serve the operation. Each service plugs in its scheme,
+//! its operations and its error shape.
 
 mod ai;
 mod batch;
 mod cosmos;
+mod pipeline;
 mod query;
 pub mod vault;
 
@@ -85,6 +90,20 @@ pub(crate) enum Admission {
 
 /// The message of [`Admission::RestoredStateRequiresRotation`].
 pub(crate) const RESTORED_STATE_MESSAGE: &str = "This key was replaced after the backup that the service's database was restored from, so it is refused: regenerate it. Keys unchanged since the backup, and bearer tokens, keep working.";
+
+/// Why a data-plane bearer token was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum TokenError {
+    #[error("bearer tokens are not configured on this server")]
+    NotConfigured,
+    /// Signature, issuer, algorithm or validity window.
+    #[error(transparent)]
+    Invalid(#[from] keyrotor_identity::Error),
+    #[error("the token was issued for another tenant")]
+    OtherTenant,
+    #[error("the token's audience '{0}' is not this service's")]
+    Audience(String),
+}
 
 /// How the data planes verify Entra-style bearer tokens.
 pub struct TokenConfig {
@@ -529,41 +548,48 @@ impl DataPlane {
         kind: AccountKind,
         account: &str,
         token: &str,
-    ) -> Result<String, String> {
-        let Some(cfg) = &self.tokens else {
-            return Err("bearer tokens are not configured on this server".into());
-        };
+    ) -> Result<String, TokenError> {
+        let cfg = self.tokens.as_ref().ok_or(TokenError::NotConfigured)?;
+        self.principal(token, |aud| {
+            match data_plane_audience(aud, &cfg.public_host, cfg.dns_suffix.as_deref()) {
+                Some(k) if k == kind => {
+                    // A Cosmos host-name audience must name this very account.
+                    match (kind, cfg.dns_suffix.as_deref()) {
+                        (AccountKind::Cosmos, Some(suffix))
+                            if aud.contains(&format!(".documents.{suffix}")) =>
+                        {
+                            aud.trim_end_matches('/').eq_ignore_ascii_case(&format!(
+                                "https://{account}.documents.{suffix}"
+                            ))
+                        }
+                        _ => true,
+                    }
+                }
+                _ => false,
+            }
+        })
+    }
+
+    /// The principal (client id) of a data-plane bearer token: its
+    /// signature, issuer and validity (verified once per thread and token,
+    /// [`keyrotor_identity::VerifiedTokens`]), its tenant, and an audience
+    /// that `audience_ok` accepts. Shared by the account data planes and
+    /// the vault, which differ only in the audiences they accept.
+    pub(crate) fn principal(
+        &self,
+        token: &str,
+        audience_ok: impl FnOnce(&str) -> bool,
+    ) -> Result<String, TokenError> {
+        let cfg = self.tokens.as_ref().ok_or(TokenError::NotConfigured)?;
         let now = self.core.now();
         let claims = cfg
             .issuer
-            .with(|issuer, version| self.verified.verify(issuer, version, token, now))
-            .map_err(|e| e.to_string())?;
+            .with(|issuer, version| self.verified.verify(issuer, version, token, now))?;
         if claims.tid != cfg.tenant {
-            return Err("the token was issued for another tenant".into());
+            return Err(TokenError::OtherTenant);
         }
-        let ok = match data_plane_audience(&claims.aud, &cfg.public_host, cfg.dns_suffix.as_deref())
-        {
-            Some(k) if k == kind => {
-                // A Cosmos host-name audience must name this very account.
-                match (kind, cfg.dns_suffix.as_deref()) {
-                    (AccountKind::Cosmos, Some(suffix))
-                        if claims.aud.contains(&format!(".documents.{suffix}")) =>
-                    {
-                        claims
-                            .aud
-                            .trim_end_matches('/')
-                            .eq_ignore_ascii_case(&format!("https://{account}.documents.{suffix}"))
-                    }
-                    _ => true,
-                }
-            }
-            _ => false,
-        };
-        if !ok {
-            return Err(format!(
-                "the token's audience '{}' is not this service's",
-                claims.aud
-            ));
+        if !audience_ok(&claims.aud) {
+            return Err(TokenError::Audience(claims.aud.clone()));
         }
         Ok(claims.appid.clone())
     }
@@ -572,13 +598,19 @@ impl DataPlane {
     /// `action` on the entry's account (assignments at the account, its
     /// group, the subscription or the root).
     pub fn authorize_data(&self, entry: &Entry, principal: &str, action: &str) -> bool {
-        if entry.scope_key.is_empty() {
+        self.allows_data(&entry.scope_key, principal, action)
+    }
+
+    /// Whether `principal` holds a data role granting `action` at the
+    /// normalized scope `scope_key` or above; no scope grants nothing, and
+    /// role assignments that cannot be read deny.
+    pub(crate) fn allows_data(&self, scope_key: &str, principal: &str, action: &str) -> bool {
+        if scope_key.is_empty() {
             return false;
         }
-        let scope = entry.scope_key.as_str();
         match self
             .core
-            .with_authorizer(|z| z.allows_data(principal, scope, action))
+            .with_authorizer(|z| z.allows_data(principal, scope_key, action))
         {
             Ok(allowed) => allowed,
             Err(e) => {
@@ -746,12 +778,13 @@ impl DataPlane {
         Admission::Admitted
     }
 
-    /// Serves one data-plane request.
+    /// Serves one data-plane request (the pipeline of `pipeline.rs`, with
+    /// the account's service plugged in).
     pub async fn handle(self: &Arc<Self>, t: Target, req: Request<Body>) -> Response {
         match t.kind {
-            AccountKind::Ai => ai::handle(self, t, req).await,
-            AccountKind::Batch => batch::handle(self, t, req).await,
-            AccountKind::Cosmos => cosmos::handle(self, t, req).await,
+            AccountKind::Ai => pipeline::run::<ai::Ai>(self, t, req).await,
+            AccountKind::Batch => pipeline::run::<batch::Batch>(self, t, req).await,
+            AccountKind::Cosmos => pipeline::run::<cosmos::Cosmos>(self, t, req).await,
         }
     }
 

@@ -26,7 +26,7 @@ use keyrotor_crypto::vault::{Curve, KeySpec, PublicParts, SignAlg, WrapAlg};
 use keyrotor_types::Secret;
 use serde_json::{json, Map, Value};
 
-use crate::DataPlane;
+use crate::{DataPlane, TokenError};
 
 const MAX_BODY: usize = 256 * 1024;
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -600,13 +600,12 @@ impl DataPlane {
                 "AKV10000: Request is missing a Bearer or PoP token.",
             );
         };
-        let now = self.core().now();
-        let claims = match tokens
-            .issuer
-            .with(|issuer, version| self.verified.verify(issuer, version, &token, now))
-        {
-            Ok(c) => c,
-            Err(e) => {
+        let principal = match self.principal(&token, |aud| {
+            let aud = aud.trim_end_matches('/');
+            aud.eq_ignore_ascii_case(&cfg.resource) || aud == "https://vault.azure.net"
+        }) {
+            Ok(p) => p,
+            Err(TokenError::Invalid(e)) => {
                 return challenge(
                     cfg,
                     &tenant,
@@ -614,19 +613,15 @@ impl DataPlane {
                     &format!("AKV10032: Invalid token: {e}."),
                 )
             }
+            Err(TokenError::NotConfigured | TokenError::OtherTenant | TokenError::Audience(_)) => {
+                return challenge(
+                    cfg,
+                    &tenant,
+                    "Unauthorized",
+                    "AKV10022: Invalid audience or tenant.",
+                )
+            }
         };
-        let aud = claims.aud.trim_end_matches('/');
-        if claims.tid != tenant
-            || !(aud.eq_ignore_ascii_case(&cfg.resource) || aud == "https://vault.azure.net")
-        {
-            return challenge(
-                cfg,
-                &tenant,
-                "Unauthorized",
-                "AKV10022: Invalid audience or tenant.",
-            );
-        }
-        let principal = claims.appid.clone();
         let path = req.uri().path().to_string();
         if !req.uri().query().is_some_and(|q| {
             q.split('&')
@@ -664,12 +659,8 @@ impl DataPlane {
             vault.subscription, vault.resource_group, vault.name
         );
         let action = op.action();
-        let allowed = keyrotor_core::rbac::normalize_scope(&scope).is_some_and(|s| {
-            self.core()
-                .authorizer()
-                .is_ok_and(|z| z.allows_data(&principal, &s, &action))
-        });
-        if !allowed {
+        let scope_key = keyrotor_core::rbac::normalize_scope(&scope).unwrap_or_default();
+        if !self.allows_data(&scope_key, &principal, &action) {
             return error(
                 StatusCode::FORBIDDEN,
                 "Forbidden",

@@ -667,14 +667,17 @@ async fn cosmos(w: &mut World) {
         .await;
 
     // Operations, with the primary key.
-    let ops: Vec<(
-        &str,
+    /// What a case does, how it is signed (verb, resource type, link), its
+    /// body and extra headers.
+    type Case<'a> = (
+        &'a str,
         Method,
-        &str,
-        (&str, &str, &str),
-        &str,
-        Vec<(&str, &str)>,
-    )> = vec![
+        &'a str,
+        (&'a str, &'a str, &'a str),
+        &'a str,
+        Vec<(&'a str, &'a str)>,
+    );
+    let ops: Vec<Case> = vec![
         ("read account", g.clone(), "/", ("GET", "", ""), "", vec![]),
         (
             "account method not allowed",

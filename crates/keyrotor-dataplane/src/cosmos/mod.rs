@@ -3,6 +3,7 @@
 //! databases, containers, items (create, read, replace, upsert, delete,
 //! read feed) and the query subset of `query.rs`.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use axum::body::Body;
@@ -13,8 +14,11 @@ use keyrotor_auth::{cosmos as scheme, AuthError};
 use keyrotor_core::{Account, DataItem, Error as CoreError, Keyrotor, PutMode};
 use serde_json::{json, Map, Value};
 
+use keyrotor_types::KeySlot;
+
+use crate::pipeline::{Credential, Next, Refusal};
 use crate::query::{self, QueryError};
-use crate::{names, Admission, DataPlane, Target, MAX_BODY_BYTES};
+use crate::{names, DataPlane, Target, MAX_BODY_BYTES};
 
 mod op;
 pub use op::{Op, Selectors};
@@ -78,164 +82,227 @@ static IS_QUERY_PLAN: http::HeaderName =
     http::HeaderName::from_static("x-ms-cosmos-is-query-plan-request");
 static IS_UPSERT: http::HeaderName = http::HeaderName::from_static("x-ms-documentdb-is-upsert");
 
-pub async fn handle(dp: &Arc<DataPlane>, t: Target, req: Request<Body>) -> Response {
-    let entry = match dp.entry(t.kind, t.account()).await {
-        Ok(Some(e)) => e,
-        Ok(None) => {
-            return error(
+/// The Cosmos DB data plane's part in the request pipeline.
+pub(crate) struct Cosmos;
+
+/// Every header the Cosmos handler reads, in one pass over the request's.
+static NAMES: [&http::HeaderName; 9] = [
+    &keyrotor_auth::AUTHORIZATION,
+    &keyrotor_auth::X_MS_DATE,
+    &keyrotor_auth::DATE,
+    &keyrotor_auth::HOST,
+    &keyrotor_auth::USER_AGENT,
+    &IS_QUERY,
+    &IS_QUERY_PLAN,
+    &IS_UPSERT,
+    &http::header::IF_MATCH,
+];
+
+/// A Cosmos request as read: its one resolved operation (the key check,
+/// the role check and the handler all act on it) and its credential.
+pub(crate) struct Presented<'r> {
+    scan: keyrotor_auth::HeaderScan<'r, 9>,
+    method: &'r http::Method,
+    path: scheme::ResourcePath<'r>,
+    authorization: &'r str,
+    /// The AAD token of a `type=aad` token; `None` for a master-key token.
+    bearer: Option<String>,
+    op: Op,
+    if_match: Option<String>,
+}
+
+/// A storage operation, with what its answer needs.
+pub(crate) struct Serve {
+    op: Op,
+    if_match: Option<String>,
+    self_url: String,
+}
+
+impl crate::pipeline::Service for Cosmos {
+    type Error = Response;
+    type Presented<'r> = Presented<'r>;
+    type Op = Serve;
+
+    fn refuse(t: &Target, _req: &Request<Body>, why: Refusal) -> Response {
+        match why {
+            Refusal::NoAccount => error(
                 StatusCode::NOT_FOUND,
                 "NotFound",
                 "The database account does not exist.",
-            )
-        }
-        Err(e) => {
-            return crate::unavailable(&e, "ServiceUnavailable", |code, message| {
+            ),
+            Refusal::Core(e) => crate::unavailable(&e, "ServiceUnavailable", |code, message| {
                 error(StatusCode::SERVICE_UNAVAILABLE, code, message)
-            })
-        }
-    };
-    // Every header this handler reads, in one pass over the request's.
-    static NAMES: [&http::HeaderName; 9] = [
-        &keyrotor_auth::AUTHORIZATION,
-        &keyrotor_auth::X_MS_DATE,
-        &keyrotor_auth::DATE,
-        &keyrotor_auth::HOST,
-        &keyrotor_auth::USER_AGENT,
-        &IS_QUERY,
-        &IS_QUERY_PLAN,
-        &IS_UPSERT,
-        &http::header::IF_MATCH,
-    ];
-    let scan = keyrotor_auth::HeaderScan::new(req.headers(), &NAMES);
-    let auth = match scan.single(h::AUTHORIZATION) {
-        Ok(None) => return unauthorized("Required Header authorization is missing."),
-        Err(e @ AuthError::Duplicate(_)) => return unauthorized(&e.to_string()),
-        Err(_) => return unauthorized("The authorization header is not valid text."),
-        Ok(Some(v)) => v,
-    };
-    // The operation, resolved once: the key check, the role check and the
-    // handler below all act on this one.
-    // A path no resource can have authenticates nothing (401, as for a
-    // signature over it).
-    let Some(path) = scheme::ResourcePath::parse(t.rest()) else {
-        return unauthorized("invalid resource path");
-    };
-    // A selector header counts once: a repeated one (`True` and `False`)
-    // would let two readings of the request disagree.
-    let selector = |i: usize| -> Result<bool, AuthError> {
-        Ok(scan
-            .single(i)?
-            .is_some_and(|v| v.eq_ignore_ascii_case("true")))
-    };
-    let selectors = (|| -> Result<Selectors, AuthError> {
-        Ok(Selectors {
-            is_query: selector(h::IS_QUERY)?,
-            is_query_plan: selector(h::IS_QUERY_PLAN)?,
-            is_upsert: selector(h::IS_UPSERT)?,
-        })
-    })();
-    let op = match selectors {
-        Ok(sel) => Op::resolve(req.method(), &path, sel),
-        Err(e) => return bad_request(&e.to_string()),
-    };
-    // Read in the same pass, a repeated If-Match refused: never first-wins.
-    let if_match = match scan.single(h::IF_MATCH) {
-        Ok(v) => v.map(str::to_string),
-        Err(e) => return bad_request(&e.to_string()),
-    };
-    // A master-key token as the SDKs spell it skips this parse (verify reads
-    // it once); anything else takes the general path.
-    let bearer = if scheme::is_sdk_master_token(auth) {
-        None
-    } else {
-        match scheme::parse_token(auth) {
-            Ok(scheme::Token::Master { .. }) => None,
-            Ok(scheme::Token::Aad { token }) => Some(token),
-            Ok(scheme::Token::Resource) => {
-                return unauthorized("Resource tokens are not supported by keyrotor.")
+            }),
+            Refusal::Token(why) => {
+                unauthorized(&format!("The AAD token could not be validated: {why}."))
             }
-            Err(e) => return unauthorized(&e.to_string()),
-        }
-    };
-    if let Some(token) = bearer {
-        let principal = match dp.verify_bearer(t.kind, t.account(), &token) {
-            Ok(p) => p,
-            Err(why) => {
-                return unauthorized(&format!("The AAD token could not be validated: {why}."))
-            }
-        };
-        let action = op.data_action();
-        if !dp.authorize_data(&entry, &principal, action) {
-            return error(
+            Refusal::NotAuthorized {
+                principal,
+                action,
+                scope,
+            } => error(
                 StatusCode::FORBIDDEN,
                 "Forbidden",
                 &format!(
-                    "Request blocked by Auth {} : Request is blocked because principal [{principal}] does not have required RBAC permissions to perform action [{action}] on resource [{}].",
+                    "Request blocked by Auth {} : Request is blocked because principal [{principal}] does not have required RBAC permissions to perform action [{action}] on resource [{scope}].",
                     t.account(),
-                    DataPlane::scope_of(&entry)
                 ),
-            );
-        }
-    } else {
-        let now = dp.core().unix_now();
-        let signed = scan.single(h::X_MS_DATE).and_then(|x_ms_date| {
-            Ok(scheme::MasterHeaders {
-                authorization: auth,
-                x_ms_date,
-                date: scan.single(h::DATE)?,
-            })
-        });
-        let verified = match signed.and_then(|signed| {
-            scheme::verify_signed(req.method(), &path, &signed, op.access(), &entry.keys, now)
-        }) {
-            Ok(v) => v,
-            Err(AuthError::DateOutOfWindow | AuthError::MissingDate) => {
-                return error(
-                    StatusCode::FORBIDDEN,
-                    "Forbidden",
-                    "The authorization token is not valid at the current time. Please create another token and retry (token start time, expiry and the x-ms-date header must be within 15 minutes of the server's time).",
-                )
-            }
-            Err(AuthError::ReadOnlyKey) => {
-                return error(StatusCode::FORBIDDEN, "Forbidden", "The input authorization token can't serve the request: a read-only key cannot authorize writes.")
-            }
-            Err(e) => return unauthorized(&e.to_string()),
-        };
-        let user_agent = scan.first(h::USER_AGENT).unwrap_or("");
-        match dp.admit(&entry, verified.slot, user_agent, t.peer, now) {
-            Admission::Admitted => {}
-            Admission::LocalAuthDisabled => {
-                return unauthorized(
-                    "Local Authorization is disabled. Use an AAD token to authorize all requests.",
-                )
-            }
-            Admission::RestoredStateRequiresRotation => {
-                return error(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "RestoredStateRequiresRotation",
-                    crate::RESTORED_STATE_MESSAGE,
-                )
-            }
+            ),
+            Refusal::LocalAuthDisabled => unauthorized(
+                "Local Authorization is disabled. Use an AAD token to authorize all requests.",
+            ),
+            Refusal::RestoredStateRequiresRotation => error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "RestoredStateRequiresRotation",
+                crate::RESTORED_STATE_MESSAGE,
+            ),
         }
     }
 
-    let host = scan.first(h::HOST).unwrap_or("localhost");
-    match op {
-        // The account read (clients send it at start-up and on every
-        // location refresh) touches no storage and is answered here from the
-        // cached document; so are the answers that need none.
-        Op::ReadAccount => read_account(&entry, &t, host),
-        Op::AccountMethodNotAllowed { .. } => error(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "MethodNotAllowed",
-            "The account resource only supports GET.",
-        ),
-        Op::NotImplemented { message, .. } => not_implemented(message),
-        op => {
-            let self_url = format!("https://{host}{}/", t.prefix());
-            // Boxed: the storage path's future is large and the account read
-            // above should not carry (and move) it.
-            Box::pin(resources(dp, &entry, op, if_match, req, self_url)).await
+    fn present<'r>(t: &'r Target, req: &'r Request<Body>) -> Result<Presented<'r>, Response> {
+        let scan = keyrotor_auth::HeaderScan::new(req.headers(), &NAMES);
+        let authorization = match scan.single(h::AUTHORIZATION) {
+            Ok(None) => return Err(unauthorized("Required Header authorization is missing.")),
+            Err(e @ AuthError::Duplicate(_)) => return Err(unauthorized(&e.to_string())),
+            Err(_) => return Err(unauthorized("The authorization header is not valid text.")),
+            Ok(Some(v)) => v,
+        };
+        // A path no resource can have authenticates nothing (401, as for a
+        // signature over it).
+        let Some(path) = scheme::ResourcePath::parse(t.rest()) else {
+            return Err(unauthorized("invalid resource path"));
+        };
+        // A selector header counts once: a repeated one (`True` and `False`)
+        // would let two readings of the request disagree.
+        let selector = |i: usize| -> Result<bool, AuthError> {
+            Ok(scan
+                .single(i)?
+                .is_some_and(|v| v.eq_ignore_ascii_case("true")))
+        };
+        let selectors = (|| -> Result<Selectors, AuthError> {
+            Ok(Selectors {
+                is_query: selector(h::IS_QUERY)?,
+                is_query_plan: selector(h::IS_QUERY_PLAN)?,
+                is_upsert: selector(h::IS_UPSERT)?,
+            })
+        })();
+        let op = match selectors {
+            Ok(sel) => Op::resolve(req.method(), &path, sel),
+            Err(e) => return Err(bad_request(&e.to_string())),
+        };
+        // Read in the same pass, a repeated If-Match refused: never first-wins.
+        let if_match = match scan.single(h::IF_MATCH) {
+            Ok(v) => v.map(str::to_string),
+            Err(e) => return Err(bad_request(&e.to_string())),
+        };
+        // A master-key token as the SDKs spell it skips this parse (verify
+        // reads it once); anything else takes the general path.
+        let bearer = if scheme::is_sdk_master_token(authorization) {
+            None
+        } else {
+            match scheme::parse_token(authorization) {
+                Ok(scheme::Token::Master { .. }) => None,
+                Ok(scheme::Token::Aad { token }) => Some(token),
+                Ok(scheme::Token::Resource) => {
+                    return Err(unauthorized(
+                        "Resource tokens are not supported by keyrotor.",
+                    ))
+                }
+                Err(e) => return Err(unauthorized(&e.to_string())),
+            }
+        };
+        Ok(Presented {
+            scan,
+            method: req.method(),
+            path,
+            authorization,
+            bearer,
+            op,
+            if_match,
+        })
+    }
+
+    async fn serve(
+        dp: &Arc<DataPlane>,
+        entry: Arc<crate::Entry>,
+        _t: Target,
+        op: Serve,
+        req: Request<Body>,
+    ) -> Response {
+        resources(dp, &entry, op.op, op.if_match, req, op.self_url).await
+    }
+}
+
+impl crate::pipeline::Presented for Presented<'_> {
+    type Error = Response;
+    type Op = Serve;
+
+    fn credential(&self) -> Credential<'_> {
+        match &self.bearer {
+            Some(token) => Credential::Bearer(token),
+            None => Credential::Key,
+        }
+    }
+
+    fn data_action(&self) -> Cow<'static, str> {
+        Cow::Borrowed(self.op.data_action())
+    }
+
+    fn verify_key(&self, entry: &crate::Entry, now: i64) -> Result<KeySlot, Response> {
+        let signed = self.scan.single(h::X_MS_DATE).and_then(|x_ms_date| {
+            Ok(scheme::MasterHeaders {
+                authorization: self.authorization,
+                x_ms_date,
+                date: self.scan.single(h::DATE)?,
+            })
+        });
+        match signed.and_then(|signed| {
+            scheme::verify_signed(
+                self.method,
+                &self.path,
+                &signed,
+                self.op.access(),
+                &entry.keys,
+                now,
+            )
+        }) {
+            Ok(v) => Ok(v.slot),
+            Err(AuthError::DateOutOfWindow | AuthError::MissingDate) => Err(error(
+                StatusCode::FORBIDDEN,
+                "Forbidden",
+                "The authorization token is not valid at the current time. Please create another token and retry (token start time, expiry and the x-ms-date header must be within 15 minutes of the server's time).",
+            )),
+            Err(AuthError::ReadOnlyKey) => Err(error(
+                StatusCode::FORBIDDEN,
+                "Forbidden",
+                "The input authorization token can't serve the request: a read-only key cannot authorize writes.",
+            )),
+            Err(e) => Err(unauthorized(&e.to_string())),
+        }
+    }
+
+    fn user_agent(&self) -> &str {
+        self.scan.first(h::USER_AGENT).unwrap_or("")
+    }
+
+    fn finish(self, entry: &crate::Entry, t: &Target) -> Result<Next<Serve>, Response> {
+        let host = self.scan.first(h::HOST).unwrap_or("localhost");
+        match self.op {
+            // The account read (clients send it at start-up and on every
+            // location refresh) touches no storage and is answered here from
+            // the cached document; so are the answers that need none.
+            Op::ReadAccount => Ok(Next::Answer(read_account(entry, t, host))),
+            Op::AccountMethodNotAllowed { .. } => Err(error(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "MethodNotAllowed",
+                "The account resource only supports GET.",
+            )),
+            Op::NotImplemented { message, .. } => Err(not_implemented(message)),
+            op => Ok(Next::Serve(Serve {
+                op,
+                if_match: self.if_match,
+                self_url: format!("https://{host}{}/", t.prefix()),
+            })),
         }
     }
 }
