@@ -213,7 +213,7 @@ fn the_proxy_keeps_paths_below_the_base_and_strips_overrides() {
         keys["key1"].as_str().expect("key1").to_string()
     });
     let get = |path: &str, extra: &str| {
-        raw(port, &format!("GET /ai/proxy1{path} HTTP/1.1\r\nhost: 127.0.0.1\r\napi-key: {key}\r\n{extra}connection: close\r\n\r\n"))
+        raw(server.port, &format!("GET /ai/proxy1{path} HTTP/1.1\r\nhost: 127.0.0.1\r\napi-key: {key}\r\n{extra}connection: close\r\n\r\n"))
     };
     // A path below the base is forwarded.
     let (s, body) = get("/v1/models", "");
@@ -281,9 +281,6 @@ fn a_restored_database_refuses_keys_replaced_since_its_backup() {
     let (tmp, dir, port) = scratch();
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     let acct = "/resourceGroups/rg1/providers/Microsoft.CognitiveServices/accounts/restore1";
-    let ai = |key: &str| {
-        raw(port, &format!("GET /ai/restore1/v1/models HTTP/1.1\r\nhost: 127.0.0.1\r\napi-key: {key}\r\nconnection: close\r\n\r\n"))
-    };
     let (k1, k2) = {
         let server = Server::start_with(&dir, port, &["--no-tls"]);
         rt.block_on(async {
@@ -319,6 +316,9 @@ fn a_restored_database_refuses_keys_replaced_since_its_backup() {
         }
     }
     let server = Server::start_with(&dir, port, &["--no-tls"]);
+    let ai = |key: &str| {
+        raw(server.port, &format!("GET /ai/restore1/v1/models HTTP/1.1\r\nhost: 127.0.0.1\r\napi-key: {key}\r\nconnection: close\r\n\r\n"))
+    };
     // Authenticated requests without an upstream answer 404 "Resource not found".
     let (s, body) = ai(&k1);
     assert_eq!(s, 503, "the replaced key came back: {body}");

@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{api, free_port, scratch, Server, BATCH, BIN};
+use common::{api, scratch, Server, BATCH, BIN};
 
 use std::collections::HashMap;
 use std::io::Read;
@@ -364,9 +364,8 @@ fn damaged_key_material_fails_only_its_account() {
 #[test]
 fn a_second_server_on_a_port_in_use_is_refused() {
     let tmp = tempfile::tempdir().expect("temp dir");
-    let port = free_port();
-    let first = Server::start(&tmp.path().join("a"), port);
-    let err = serve_refuses(&tmp.path().join("b"), port);
+    let first = Server::start(&tmp.path().join("a"), 0);
+    let err = serve_refuses(&tmp.path().join("b"), first.port);
     assert!(err.contains("already in use"), "{err}");
     drop(first);
 }
@@ -375,8 +374,8 @@ fn a_second_server_on_a_port_in_use_is_refused() {
 fn a_second_server_on_the_same_data_dir_is_refused() {
     let tmp = tempfile::tempdir().expect("temp dir");
     let dir = tmp.path().join("data");
-    let first = Server::start(&dir, free_port());
-    let err = serve_refuses(&dir, free_port());
+    let first = Server::start(&dir, 0);
+    let err = serve_refuses(&dir, 0);
     assert!(err.contains("another keyrotor server"), "{err}");
     drop(first);
 }
@@ -388,12 +387,12 @@ fn a_second_server_on_the_same_data_dir_is_refused() {
 fn slow_request_heads_are_cut_off() {
     use std::io::Write;
     let tmp = tempfile::tempdir().expect("temp dir");
-    let port = free_port();
-    let _server = Server::start_with(
+    let server = Server::start_with(
         &tmp.path().join("data"),
-        port,
+        0,
         &["--no-tls", "--header-read-timeout", "1"],
     );
+    let port = server.port;
     let connect = || {
         let s = std::net::TcpStream::connect(("127.0.0.1", port))
             .expect("the server accepts a connection");

@@ -247,7 +247,7 @@ fn the_server_sees_a_change_committed_by_another_process_within_its_poll_bound()
             .await;
         keys["key1"].as_str().expect("key1").to_string()
     });
-    let status = |key: &str| -> u16 { api_key_status(port, "poll1", key) };
+    let status = |key: &str| -> u16 { api_key_status(server.port, "poll1", key) };
     assert_eq!(status(&key1), 404, "authenticated (no upstream set)");
     // Another process: the same database and root key, not the server.
     let text = std::fs::read_to_string(dir.join("root.key")).expect("root key");

@@ -14,19 +14,13 @@ use serde_json::{json, Value};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_keyrotor");
 
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .unwrap_or_else(|e| panic!("{e}"))
-}
-
 /// A scratch directory (removed when the first value drops), the data
-/// directory inside it, and a free port.
+/// directory inside it, and port 0: [`Server::start`] then lets the system
+/// pick a free port (no race between tests) and reads it back.
 pub fn scratch() -> (tempfile::TempDir, PathBuf, u16) {
-    let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let tmp = tempfile::tempdir().expect("temp dir");
     let dir = tmp.path().join("data");
-    (tmp, dir, free_port())
+    (tmp, dir, 0)
 }
 
 pub struct Server {
@@ -61,7 +55,7 @@ impl Server {
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
-            .unwrap_or_else(|e| panic!("{e}"));
+            .expect("keyrotor starts");
         let mut s = Server {
             child,
             port,
@@ -99,9 +93,9 @@ impl Server {
     }
 
     pub fn bootstrap(&self) -> Value {
-        let text = std::fs::read_to_string(self.dir.join("bootstrap.json"))
-            .unwrap_or_else(|e| panic!("{e}"));
-        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}"))
+        let text =
+            std::fs::read_to_string(self.dir.join("bootstrap.json")).expect("bootstrap.json");
+        serde_json::from_str(&text).expect("bootstrap.json is JSON")
     }
 
     pub fn log(&self) -> String {
@@ -185,12 +179,12 @@ pub async fn api(server: &Server) -> Api {
             .unwrap_or_else(|| panic!("bootstrap lacks {k}"))
             .to_string()
     };
-    let ca = std::fs::read(s("caCert")).unwrap_or_else(|e| panic!("{e}"));
+    let ca = std::fs::read(s("caCert")).expect("the CA certificate");
     let http = reqwest::Client::builder()
         .use_rustls_tls()
-        .add_root_certificate(reqwest::Certificate::from_pem(&ca).unwrap_or_else(|e| panic!("{e}")))
+        .add_root_certificate(reqwest::Certificate::from_pem(&ca).expect("a PEM certificate"))
         .build()
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("an HTTP client");
     let token = sign_in(&http, &b, &s("clientId"), &s("clientSecret"))
         .await
         .unwrap_or_else(|status| panic!("the administrator cannot sign in: {status}"));
@@ -258,10 +252,7 @@ impl Api {
     }
 
     pub async fn ok(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
-        let (status, v) = self
-            .send(method, path, body)
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
+        let (status, v) = self.send(method, path, body).await.expect("a JSON answer");
         assert!((200..300).contains(&status), "{status}: {v}");
         v
     }
