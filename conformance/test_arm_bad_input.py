@@ -85,6 +85,9 @@ def test_unknown_account_and_group(arm):
     other = arm.group.rsplit("/", 1)[0] + "/no-such-group"
     r = arm.session.get(f"{other}?api-version=2025-04-01")
     assert_arm_error(r, 404, "ResourceGroupNotFound")
+    # An account looked up in a group that does not exist: the group is named.
+    r = arm.session.post(f"{other}/providers/Microsoft.DocumentDB/databaseAccounts/nosuch-acct/listKeys?api-version={COSMOS_API}")
+    assert_arm_error(r, 404, "ResourceGroupNotFound")
     r = arm.session.put(
         f"{other}/providers/Microsoft.Batch/batchAccounts/orphan1?api-version=2025-06-01", json={"location": "westus"}
     )

@@ -148,11 +148,15 @@ impl Keyrotor {
             kind,
             name: name.to_string(),
         };
-        let account = self.store.account(kind, name)?.ok_or_else(not_found)?;
-        if account.subscription != *sub || account.resource_group.key() != group.key() {
-            return Err(not_found());
+        match self.store.account(kind, name)? {
+            Some(a) if a.subscription == *sub && a.resource_group.key() == group.key() => Ok(a),
+            // As ARM answers: a group that does not exist is named as such
+            // (a mistyped `-g` reads "resource group not found").
+            _ => {
+                self.group(dir, sub, group)?;
+                Err(not_found())
+            }
         }
-        Ok(account)
     }
 
     /// Looks an account up by its globally unique name (data-plane routing).
