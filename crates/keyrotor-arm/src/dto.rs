@@ -1,32 +1,45 @@
-//! ARM JSON shapes. The only place that knows how Azure spells resources.
-
-use std::collections::BTreeMap;
+//! Between core types and the ARM wire types of [`crate::wire`]: what a
+//! resource looks like on the wire (`account`, `vault`, ...), and what a
+//! request body asks for, validated (`account_put`, `vault_request`, ...).
+//!
+//! Request bodies are read with [`parse`]: a body that is not a JSON
+//! object, or whose parts have the wrong JSON type, is unreadable content
+//! (`InvalidRequestContent`), except at the paths a parser lists as
+//! [`Parameters`], which ARM reports as a wrong value (`InvalidParameter`),
+//! as a wrong value in the right type is.
 
 use keyrotor_core::{
     Account, AccountKey, AccountSettings, Directory, KeyInfo, KeyUsage, ResourceGroup,
 };
 use keyrotor_types::{AccountKind, KeySlot};
-use serde_json::{json, Map, Value};
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
 use crate::endpoints::Endpoints;
 use crate::error::{ArmError, ArmResult};
-use crate::operation::kind_provider;
+use crate::wire::account::{
+    self as wa, Account as AccountDto, AiAccountProperties, AiDefaults, AiEndpoints,
+    BatchAccountProperties, BatchDefaults, CosmosAccountProperties, CosmosDefaults, CosmosLocation,
+    CosmosLocationRequest, CosmosRegions, FailoverPolicy, KeyAuthProperties, StoredAccount,
+    SystemData,
+};
+use crate::wire::group::{self as wg, ProvisioningState, SUCCEEDED};
+use crate::wire::identity as wi;
+use crate::wire::keys::{self as wk, KeyMap, KeyMetadata, KeyName};
+use crate::wire::rbac as wr;
+use crate::wire::vault::{self as wv, VaultDefaults};
+use crate::wire::{
+    claim, decode, ids, stored, with_defaults, with_missing, Properties, Tags, Timestamp,
+};
 
-/// RFC 3339 UTC with microseconds, the precision every SDK parses.
-pub fn rfc3339(t: OffsetDateTime) -> String {
-    let t = t.to_offset(time::UtcOffset::UTC);
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second(),
-        t.microsecond()
-    )
-}
+pub use crate::wire::keys::key_name;
+pub use crate::wire::rfc3339;
+
+/// Paths of a body where a value that does not fit is a wrong value
+/// (`InvalidParameter`), with the message to give (empty: the shape
+/// error's own). `name.*` stands for every member of `name`.
+pub type Parameters<'a> = &'a [(&'a str, &'a str)];
 
 /// Parses a JSON request body that must be an object.
 pub fn json_object(body: &[u8]) -> ArmResult<Map<String, Value>> {
@@ -54,459 +67,492 @@ pub fn json_object(body: &[u8]) -> ArmResult<Map<String, Value>> {
     }
 }
 
-/// Reads `tags`: an object of at most 50 string values.
-pub fn tags(body: &Map<String, Value>) -> ArmResult<Option<BTreeMap<String, String>>> {
-    match body.get("tags") {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::Object(m)) => {
-            if m.len() > 50 {
-                return Err(ArmError::InvalidParameter(
-                    "at most 50 tags are allowed".into(),
-                ));
+/// Reads a request body as `T` (see the module documentation).
+pub fn parse<T: DeserializeOwned>(body: &[u8], parameters: Parameters) -> ArmResult<T> {
+    from_json(&Value::Object(json_object(body)?), parameters)
+}
+
+/// Reads a JSON value as `T`, reporting what does not fit as [`parse`] does.
+fn from_json<T: DeserializeOwned>(v: &Value, parameters: Parameters) -> ArmResult<T> {
+    decode(v).map_err(|e| {
+        match parameters
+            .iter()
+            .find(|(pattern, _)| path_matches(pattern, &e.path))
+        {
+            Some((_, message)) if !message.is_empty() => {
+                ArmError::InvalidParameter((*message).to_string())
             }
-            m.iter()
-                .map(|(k, v)| match v {
-                    Value::String(s) if !k.is_empty() && k.len() <= 512 && s.len() <= 256 => {
-                        Ok((k.clone(), s.clone()))
-                    }
-                    _ => Err(ArmError::InvalidParameter(format!(
-                        "tag '{}' is invalid: names have 1-512 characters and values are strings of at most 256",
-                        k.chars().take(64).collect::<String>()
-                    ))),
-                })
-                .collect::<ArmResult<_>>()
-                .map(Some)
+            Some(_) => ArmError::InvalidParameter(e.to_string()),
+            None => ArmError::InvalidRequestContent(e.to_string()),
         }
-        Some(_) => Err(ArmError::InvalidRequestContent(
-            "'tags' must be an object".into(),
-        )),
+    })
+}
+
+fn path_matches(pattern: &str, path: &str) -> bool {
+    match pattern.strip_suffix(".*") {
+        Some(parent) => path
+            .strip_prefix(parent)
+            .is_some_and(|rest| rest.starts_with('.')),
+        None => path == pattern,
     }
 }
 
-/// Reads a required or optional string field.
-pub fn string_field(body: &Map<String, Value>, name: &str) -> ArmResult<Option<String>> {
-    match body.get(name) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s.clone())),
-        Some(_) => Err(ArmError::InvalidRequestContent(format!(
-            "'{name}' must be a string"
-        ))),
+/// A tag value of another type than a string is a wrong tag.
+const TAGS: (&str, &str) = ("tags.*", "");
+
+/// Tags as ARM accepts them: at most 50, names of 1-512 characters, values
+/// of at most 256.
+fn check_tags(tags: Option<Tags>) -> ArmResult<Option<Tags>> {
+    let Some(tags) = tags else {
+        return Ok(None);
+    };
+    if tags.len() > 50 {
+        return Err(ArmError::InvalidParameter(
+            "at most 50 tags are allowed".into(),
+        ));
     }
+    if let Some((k, _)) = tags
+        .iter()
+        .find(|(k, v)| k.is_empty() || k.len() > 512 || v.len() > 256)
+    {
+        return Err(ArmError::InvalidParameter(format!(
+            "tag '{}' is invalid: names have 1-512 characters and values are strings of at most 256",
+            k.chars().take(64).collect::<String>()
+        )));
+    }
+    Ok(Some(tags))
 }
 
-pub fn subscription(dir: &Directory) -> Value {
+// ---------------------------------------------------------------------------
+// Subscriptions, providers, resource groups, the resource list.
+
+pub fn subscription(dir: &Directory) -> wg::Subscription {
     let sub = dir.subscription_id.as_str();
-    json!({
-        "id": format!("/subscriptions/{sub}"),
-        "subscriptionId": sub,
-        "tenantId": dir.tenant_id,
-        "homeTenantId": dir.tenant_id,
-        "displayName": "keyrotor",
-        "state": "Enabled",
-        "managedByTenants": [],
-        "authorizationSource": "RoleBased",
-        "subscriptionPolicies": {
-            "locationPlacementId": "Public_2014-09-01",
-            "quotaId": "keyrotor",
-            "spendingLimit": "Off"
-        }
-    })
+    wg::Subscription {
+        id: ids::subscription(sub),
+        subscription_id: sub.to_string(),
+        tenant_id: dir.tenant_id.clone(),
+        home_tenant_id: dir.tenant_id.clone(),
+        display_name: "keyrotor".into(),
+        state: "Enabled".into(),
+        managed_by_tenants: Vec::new(),
+        authorization_source: "RoleBased".into(),
+        subscription_policies: wg::SubscriptionPolicies {
+            location_placement_id: "Public_2014-09-01".into(),
+            quota_id: "keyrotor".into(),
+            spending_limit: "Off".into(),
+        },
+    }
 }
 
-pub fn resource_group(g: &ResourceGroup) -> Value {
-    json!({
-        "id": format!("/subscriptions/{}/resourceGroups/{}", g.subscription, g.name),
-        "name": g.name.as_str(),
-        "type": "Microsoft.Resources/resourceGroups",
-        "location": g.location,
-        "tags": g.tags,
-        "properties": { "provisioningState": "Succeeded" }
-    })
+/// The subscription list: this service's one subscription, or none.
+pub fn subscriptions(list: Vec<wg::Subscription>) -> wg::SubscriptionList {
+    let n = list.len();
+    wg::SubscriptionList {
+        value: list,
+        count: wg::Count {
+            kind: "Total".into(),
+            value: n,
+        },
+    }
 }
+
+/// A resource provider: every one is registered (keyrotor never asks
+/// clients to register one).
+pub fn provider(sub: &keyrotor_types::SubscriptionId, namespace: &str) -> wg::Provider {
+    wg::Provider {
+        id: ids::provider(sub.as_str(), namespace),
+        namespace: namespace.to_string(),
+        registration_state: "Registered".into(),
+        registration_policy: "RegistrationRequired".into(),
+        resource_types: Vec::new(),
+    }
+}
+
+pub fn resource_group(g: &ResourceGroup) -> wg::ResourceGroup {
+    wg::ResourceGroup {
+        id: ids::group(g.subscription.as_str(), g.name.as_str()),
+        name: g.name.as_str().to_string(),
+        resource_type: ids::RESOURCE_GROUPS.into(),
+        location: g.location.clone(),
+        tags: g.tags.clone(),
+        properties: ProvisioningState::succeeded(),
+    }
+}
+
+/// A resource group PUT or PATCH body.
+pub fn group_request(body: &[u8]) -> ArmResult<wg::ResourceGroupRequest> {
+    let mut r: wg::ResourceGroupRequest = parse(body, &[TAGS])?;
+    r.tags = check_tags(r.tags)?;
+    Ok(r)
+}
+
+/// An account in the generic resource list.
+pub fn account_summary(a: &Account) -> wg::GenericResource {
+    wg::GenericResource {
+        id: account_id(a),
+        name: a.name.as_str().to_string(),
+        resource_type: ids::account_type(a.kind),
+        location: a.location.clone(),
+        tags: a.tags.clone(),
+    }
+}
+
+/// A vault in the generic resource list.
+pub fn vault_summary(v: &keyrotor_core::vault::Vault) -> wg::GenericResource {
+    wg::GenericResource {
+        id: vault_id(v),
+        name: v.name.as_str().to_string(),
+        resource_type: ids::VAULTS.into(),
+        location: v.location.clone(),
+        tags: v.tags.clone(),
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Accounts.
 
 pub fn account_id(a: &Account) -> String {
-    let (ns, ty) = kind_provider(a.kind);
-    format!(
-        "/subscriptions/{}/resourceGroups/{}/providers/{ns}/{ty}/{}",
-        a.subscription, a.resource_group, a.name
-    )
+    keyrotor_core::rbac::account_scope(a.kind, &a.subscription, &a.resource_group, &a.name)
 }
 
-fn set_default(props: &mut Map<String, Value>, key: &str, value: Value) {
-    if props.get(key).is_none_or(Value::is_null) {
-        props.insert(key.to_string(), value);
-    }
+/// What an account stores of its bodies (none for a document of another
+/// shape).
+pub fn stored_document(a: &Account) -> StoredAccount {
+    stored(&a.document)
 }
 
-/// Names of Cosmos key slots in `keysMetadata` and `listKeys`.
-fn cosmos_key_name(slot: KeySlot) -> &'static str {
-    match slot {
-        KeySlot::Primary => "primaryMasterKey",
-        KeySlot::Secondary => "secondaryMasterKey",
-        KeySlot::PrimaryReadonly => "primaryReadonlyMasterKey",
-        KeySlot::SecondaryReadonly => "secondaryReadonlyMasterKey",
-    }
+/// The client properties of a stored account document.
+fn client_properties(doc: &StoredAccount) -> Map<String, Value> {
+    doc.properties.clone().unwrap_or_default()
 }
 
-/// The stored client document: `{"kind","sku","identity","properties"}`.
-pub fn stored_document(a: &Account) -> Map<String, Value> {
-    match serde_json::from_str::<Value>(&a.document) {
-        Ok(Value::Object(m)) => m,
-        _ => Map::new(),
-    }
+/// A view of a properties object as `T` (its other members ignored).
+fn view<T: DeserializeOwned + Default>(props: &Map<String, Value>) -> T {
+    T::deserialize(&Value::Object(props.clone())).unwrap_or_default()
 }
 
-/// Renders an account resource as ARM GET returns it.
+/// An account resource as ARM GET returns it.
 pub fn account(
     a: &Account,
     keys: &[KeyInfo],
     usage: &[KeyUsage],
     ep: &Endpoints,
     actor: &str,
-) -> Value {
+) -> wa::AccountResource {
     let doc = stored_document(a);
-    let mut props = match doc.get("properties") {
-        Some(Value::Object(p)) => p.clone(),
-        _ => Map::new(),
+    let client = client_properties(&doc);
+    let system_data = SystemData {
+        created_by: actor.to_string(),
+        created_by_type: "Application".into(),
+        created_at: Timestamp(a.created_at),
+        last_modified_by: actor.to_string(),
+        last_modified_by_type: "Application".into(),
+        last_modified_at: Timestamp(a.updated_at),
     };
-    props.insert("provisioningState".into(), json!("Succeeded"));
-    let mut out = Map::new();
-    out.insert("id".into(), json!(account_id(a)));
-    out.insert("name".into(), json!(a.name.as_str()));
-    let (ns, ty) = kind_provider(a.kind);
-    out.insert("type".into(), json!(format!("{ns}/{ty}")));
-    out.insert("location".into(), json!(a.location));
-    out.insert("tags".into(), json!(a.tags));
-    if let Some(identity) = doc.get("identity") {
-        out.insert("identity".into(), identity.clone());
+    fn resource<P>(
+        a: &Account,
+        doc: &StoredAccount,
+        system_data: SystemData,
+        properties: P,
+    ) -> AccountDto<P> {
+        AccountDto {
+            id: account_id(a),
+            name: a.name.as_str().to_string(),
+            resource_type: ids::account_type(a.kind),
+            location: a.location.clone(),
+            tags: a.tags.clone(),
+            identity: doc.identity.clone(),
+            system_data,
+            kind: None,
+            sku: None,
+            etag: None,
+            properties,
+        }
     }
-    out.insert(
-        "systemData".into(),
-        json!({
-            "createdBy": actor, "createdByType": "Application", "createdAt": rfc3339(a.created_at),
-            "lastModifiedBy": actor, "lastModifiedByType": "Application", "lastModifiedAt": rfc3339(a.updated_at)
-        }),
-    );
     match a.kind {
         AccountKind::Cosmos => {
-            let endpoint = ep.cosmos(a.name.as_str());
-            out.insert(
-                "kind".into(),
-                doc.get("kind")
-                    .cloned()
-                    .unwrap_or_else(|| json!("GlobalDocumentDB")),
-            );
-            // Every region the client asked for is served by this one endpoint.
-            let mut regions: Vec<(String, u64, bool)> = props
-                .get("locations")
-                .and_then(Value::as_array)
-                .map(|l| {
-                    l.iter()
-                        .filter_map(|r| {
-                            let name = r.get("locationName")?.as_str()?.to_string();
-                            let prio = r
-                                .get("failoverPriority")
-                                .and_then(Value::as_u64)
-                                .unwrap_or(0);
-                            let zr = r
-                                .get("isZoneRedundant")
-                                .and_then(Value::as_bool)
-                                .unwrap_or(false);
-                            Some((name, prio, zr))
-                        })
-                        .collect()
-                })
-                .unwrap_or_default();
-            if regions.is_empty() {
-                regions.push((a.location.clone(), 0, false));
-            }
-            regions.sort_by_key(|r| r.1);
-            let region_id = |name: &str| {
-                let n: String = name
-                    .chars()
-                    .filter(|c| !c.is_whitespace())
-                    .collect::<String>()
-                    .to_ascii_lowercase();
-                format!("{}-{n}", a.name)
-            };
-            let rendered: Vec<Value> = regions
-                .iter()
-                .map(|(name, prio, zr)| {
-                    json!({
-                        "id": region_id(name),
-                        "locationName": name,
-                        "documentEndpoint": endpoint,
-                        "provisioningState": "Succeeded",
-                        "failoverPriority": prio,
-                        "isZoneRedundant": zr
-                    })
-                })
-                .collect();
-            props.insert("documentEndpoint".into(), json!(endpoint));
-            props.insert("writeLocations".into(), json!([rendered[0].clone()]));
-            props.insert("readLocations".into(), json!(rendered.clone()));
-            props.insert("locations".into(), json!(rendered));
-            props.insert(
-                "failoverPolicies".into(),
-                json!(regions
-                    .iter()
-                    .map(|(name, prio, _)| json!({ "id": region_id(name), "locationName": name, "failoverPriority": prio }))
-                    .collect::<Vec<_>>()),
-            );
-            props.insert("instanceId".into(), json!(a.uid));
-            props.insert("databaseAccountOfferType".into(), json!("Standard"));
-            let meta: Map<String, Value> = keys
-                .iter()
-                .map(|k| {
-                    let last = usage
-                        .iter()
-                        .find(|u| u.slot == k.slot)
-                        .and_then(|u| u.last_used);
-                    let mut m = json!({ "generationTime": rfc3339(k.generated_at) });
-                    // keyrotor extension: account key usage metadata.
-                    m["lastUsedTime"] = last.map_or(Value::Null, |t| json!(rfc3339(t)));
-                    (cosmos_key_name(k.slot).to_string(), m)
-                })
-                .collect();
-            props.insert("keysMetadata".into(), Value::Object(meta));
-            set_default(&mut props, "disableLocalAuth", json!(false));
-            set_default(
-                &mut props,
-                "consistencyPolicy",
-                json!({"defaultConsistencyLevel": "Session", "maxIntervalInSeconds": 5, "maxStalenessPrefix": 100}),
-            );
-            set_default(&mut props, "enableMultipleWriteLocations", json!(false));
-            set_default(&mut props, "enableAutomaticFailover", json!(false));
-            set_default(&mut props, "capabilities", json!([]));
-            set_default(&mut props, "publicNetworkAccess", json!("Enabled"));
-            set_default(
-                &mut props,
-                "disableKeyBasedMetadataWriteAccess",
-                json!(false),
-            );
-            set_default(&mut props, "minimalTlsVersion", json!("Tls12"));
+            let properties = cosmos_properties(a, client, keys, usage, ep);
+            wa::AccountResource::Cosmos(AccountDto {
+                kind: Some(
+                    doc.kind
+                        .clone()
+                        .unwrap_or_else(|| wa::COSMOS_DEFAULT_KIND.into()),
+                ),
+                ..resource(a, &doc, system_data, properties)
+            })
         }
         AccountKind::Batch => {
-            props.insert("accountEndpoint".into(), json!(ep.batch(a.name.as_str())));
-            set_default(&mut props, "poolAllocationMode", json!("BatchService"));
-            set_default(
-                &mut props,
-                "allowedAuthenticationModes",
-                json!(["SharedKey", "AAD", "TaskAuthenticationToken"]),
-            );
-            set_default(&mut props, "publicNetworkAccess", json!("Enabled"));
-            set_default(
-                &mut props,
-                "encryption",
-                json!({"keySource": "Microsoft.Batch"}),
-            );
+            let mut p: BatchAccountProperties =
+                claim(with_defaults(client, &BatchDefaults::default()));
+            p.provisioning_state = SUCCEEDED.into();
+            p.account_endpoint = ep.batch(a.name.as_str());
+            wa::AccountResource::Batch(resource(a, &doc, system_data, p))
         }
         AccountKind::Ai => {
             let endpoint = ep.ai(a.name.as_str());
-            out.insert(
-                "kind".into(),
-                doc.get("kind")
-                    .cloned()
-                    .unwrap_or_else(|| json!("AIServices")),
-            );
-            out.insert(
-                "sku".into(),
-                doc.get("sku")
-                    .cloned()
-                    .unwrap_or_else(|| json!({"name": "S0"})),
-            );
-            out.insert(
-                "etag".into(),
-                json!(format!("\"{}\"", a.updated_at.unix_timestamp_nanos())),
-            );
-            props.insert("endpoint".into(), json!(endpoint));
-            props.insert(
-                "endpoints".into(),
-                json!({ "AI Services": endpoint, "OpenAI Language Model Instance API": endpoint }),
-            );
-            props.insert("internalId".into(), json!(a.uid.replace('-', "")));
-            props.insert("dateCreated".into(), json!(rfc3339(a.created_at)));
-            set_default(&mut props, "customSubDomainName", json!(a.name.as_str()));
-            set_default(&mut props, "disableLocalAuth", json!(false));
-            set_default(&mut props, "publicNetworkAccess", json!("Enabled"));
-        }
-    }
-    out.insert("properties".into(), Value::Object(props));
-    Value::Object(out)
-}
-
-/// Builds the document to store from a PUT body (and, for PATCH, the
-/// current document): keeps `kind`, `sku`, `identity` and `properties`.
-pub fn merge_document(
-    current: Option<Map<String, Value>>,
-    body: &Map<String, Value>,
-) -> ArmResult<String> {
-    let mut doc = current.unwrap_or_default();
-    for key in ["kind", "sku", "identity"] {
-        if let Some(v) = body.get(key) {
-            doc.insert(key.into(), v.clone());
-        }
-    }
-    match body.get("properties") {
-        None | Some(Value::Null) => {}
-        Some(Value::Object(p)) => {
-            let mut merged = match doc.remove("properties") {
-                Some(Value::Object(m)) => m,
-                _ => Map::new(),
+            let mut p: AiAccountProperties = claim(with_defaults(
+                client,
+                &AiDefaults::for_account(a.name.as_str()),
+            ));
+            p.provisioning_state = SUCCEEDED.into();
+            p.endpoints = AiEndpoints {
+                ai_services: endpoint.clone(),
+                openai: endpoint.clone(),
             };
-            for (k, v) in p {
-                merged.insert(k.clone(), v.clone());
-            }
-            doc.insert("properties".into(), Value::Object(merged));
-        }
-        Some(_) => {
-            return Err(ArmError::InvalidRequestContent(
-                "'properties' must be an object".into(),
-            ))
-        }
-    }
-    serde_json::to_string(&doc).map_err(|e| ArmError::Internal(e.to_string()))
-}
-
-/// listKeys (and Batch/AI regenerate) response bodies.
-pub fn keys(a: &Account, keys: &[AccountKey]) -> Value {
-    let get = |slot: KeySlot| {
-        keys.iter()
-            .find(|k| k.slot == slot)
-            .map(|k| k.value.expose().to_string())
-    };
-    match a.kind {
-        AccountKind::Cosmos => {
-            let mut m = Map::new();
-            for &slot in AccountKind::Cosmos.slots() {
-                m.insert(cosmos_key_name(slot).into(), json!(get(slot)));
-            }
-            Value::Object(m)
-        }
-        AccountKind::Batch => json!({
-            "accountName": a.name.as_str(),
-            "primary": get(KeySlot::Primary),
-            "secondary": get(KeySlot::Secondary),
-        }),
-        AccountKind::Ai => {
-            json!({ "key1": get(KeySlot::Primary), "key2": get(KeySlot::Secondary) })
-        }
-    }
-}
-
-pub fn read_only_keys(keys: &[AccountKey]) -> Value {
-    let get = |slot: KeySlot| {
-        keys.iter()
-            .find(|k| k.slot == slot)
-            .map(|k| k.value.expose().to_string())
-    };
-    json!({
-        "primaryReadonlyMasterKey": get(KeySlot::PrimaryReadonly),
-        "secondaryReadonlyMasterKey": get(KeySlot::SecondaryReadonly),
-    })
-}
-
-pub fn connection_strings(a: &Account, keys: &[AccountKey], ep: &Endpoints) -> Value {
-    let endpoint = ep.cosmos(a.name.as_str());
-    let list: Vec<Value> = keys
-        .iter()
-        .map(|k| {
-            let (desc, kind) = match k.slot {
-                KeySlot::Primary => ("Primary SQL Connection String", "Primary"),
-                KeySlot::Secondary => ("Secondary SQL Connection String", "Secondary"),
-                KeySlot::PrimaryReadonly => ("Primary Read-Only SQL Connection String", "PrimaryReadonly"),
-                KeySlot::SecondaryReadonly => ("Secondary Read-Only SQL Connection String", "SecondaryReadonly"),
-            };
-            json!({
-                "connectionString": format!("AccountEndpoint={endpoint};AccountKey={};", k.value.expose()),
-                "description": desc,
-                "keyKind": kind,
-                "type": "Sql"
+            p.endpoint = endpoint;
+            p.internal_id = a.uid.replace('-', "");
+            p.date_created = Some(Timestamp(a.created_at));
+            wa::AccountResource::Ai(AccountDto {
+                kind: Some(
+                    doc.kind
+                        .clone()
+                        .unwrap_or_else(|| wa::AI_DEFAULT_KIND.into()),
+                ),
+                sku: Some(doc.sku.clone().unwrap_or_else(|| {
+                    serde_json::to_value(wa::ai_default_sku()).unwrap_or_default()
+                })),
+                etag: Some(format!("\"{}\"", a.updated_at.unix_timestamp_nanos())),
+                ..resource(a, &doc, system_data, p)
             })
+        }
+    }
+}
+
+fn cosmos_properties(
+    a: &Account,
+    client: Map<String, Value>,
+    keys: &[KeyInfo],
+    usage: &[KeyUsage],
+    ep: &Endpoints,
+) -> CosmosAccountProperties {
+    let endpoint = ep.cosmos(a.name.as_str());
+    // Every region the client asked for is served by this one endpoint.
+    let mut regions = view::<CosmosRegions>(&client).locations;
+    if regions.is_empty() {
+        regions.push(CosmosLocationRequest {
+            location_name: a.location.clone(),
+            failover_priority: 0,
+            is_zone_redundant: false,
+        });
+    }
+    regions.sort_by_key(|r| r.failover_priority);
+    let region_id = |name: &str| {
+        let n: String = name
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .collect::<String>()
+            .to_ascii_lowercase();
+        format!("{}-{n}", a.name)
+    };
+    let rendered: Vec<CosmosLocation> = regions
+        .iter()
+        .map(|r| CosmosLocation {
+            id: region_id(&r.location_name),
+            location_name: r.location_name.clone(),
+            document_endpoint: endpoint.clone(),
+            provisioning_state: SUCCEEDED.into(),
+            failover_priority: r.failover_priority,
+            is_zone_redundant: r.is_zone_redundant,
         })
         .collect();
-    json!({ "connectionStrings": list })
+    let mut p: CosmosAccountProperties = claim(with_defaults(client, &CosmosDefaults::default()));
+    p.provisioning_state = SUCCEEDED.into();
+    p.document_endpoint = endpoint;
+    p.write_locations = rendered.iter().take(1).cloned().collect();
+    p.read_locations = rendered.clone();
+    p.locations = rendered;
+    p.failover_policies = regions
+        .iter()
+        .map(|r| FailoverPolicy {
+            id: region_id(&r.location_name),
+            location_name: r.location_name.clone(),
+            failover_priority: r.failover_priority,
+        })
+        .collect();
+    p.instance_id = a.uid.clone();
+    p.database_account_offer_type = "Standard".into();
+    p.keys_metadata = KeyMap(
+        keys.iter()
+            .filter_map(|k| {
+                let name = KeyName::of(AccountKind::Cosmos, k.slot)?;
+                // keyrotor extension: account key usage metadata.
+                let last = usage
+                    .iter()
+                    .find(|u| u.slot == k.slot)
+                    .and_then(|u| u.last_used);
+                Some((
+                    name,
+                    KeyMetadata {
+                        generation_time: Timestamp(k.generated_at),
+                        last_used_time: last.map(Timestamp),
+                    },
+                ))
+            })
+            .collect(),
+    );
+    p
 }
 
-/// Parses the key named in a regenerate body, per account kind:
-/// Cosmos `{"keyKind": "primary|secondary|primaryReadonly|secondaryReadonly"}`,
-/// Batch `{"keyName": "Primary|Secondary"}`, AI `{"keyName": "Key1|Key2"}`.
-pub fn regenerate_slot(kind: AccountKind, body: &Map<String, Value>) -> ArmResult<KeySlot> {
-    let (field, allowed): (&str, &[(&str, KeySlot)]) = match kind {
-        AccountKind::Cosmos => (
-            "keyKind",
-            &[
-                ("primary", KeySlot::Primary),
-                ("secondary", KeySlot::Secondary),
-                ("primaryReadonly", KeySlot::PrimaryReadonly),
-                ("secondaryReadonly", KeySlot::SecondaryReadonly),
-            ],
-        ),
-        AccountKind::Batch => (
-            "keyName",
-            &[
-                ("Primary", KeySlot::Primary),
-                ("Secondary", KeySlot::Secondary),
-            ],
-        ),
-        AccountKind::Ai => (
-            "keyName",
-            &[("Key1", KeySlot::Primary), ("Key2", KeySlot::Secondary)],
-        ),
-    };
-    let names = allowed
-        .iter()
-        .map(|(n, _)| *n)
-        .collect::<Vec<_>>()
-        .join(", ");
-    let value = string_field(body, field)?.ok_or_else(|| {
-        ArmError::InvalidParameter(format!("'{field}' is required; one of: {names}"))
-    })?;
-    allowed
-        .iter()
-        .find(|(n, _)| n.eq_ignore_ascii_case(&value))
-        .map(|(_, s)| *s)
-        .ok_or_else(|| {
-            ArmError::InvalidParameter(format!(
-                "'{field}' value '{}' is invalid; expected one of: {names}",
-                value.chars().take(40).collect::<String>()
-            ))
-        })
+/// An account PUT or PATCH body (not validated per kind).
+pub fn account_request(body: &[u8]) -> ArmResult<wa::AccountRequest> {
+    let mut r: wa::AccountRequest = parse(body, &[TAGS])?;
+    r.tags = check_tags(r.tags)?;
+    Ok(r)
 }
+
+/// A Cosmos DB account PUT body's fields that a PUT requires.
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CosmosPut {
+    #[serde(default, deserialize_with = "crate::wire::present")]
+    kind: Option<CosmosApiKind>,
+    #[serde(default)]
+    properties: Option<CosmosPutProperties>,
+}
+
+#[derive(serde::Deserialize)]
+enum CosmosApiKind {
+    GlobalDocumentDB,
+    MongoDB,
+    Parse,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CosmosPutProperties {
+    #[serde(default, deserialize_with = "crate::wire::present")]
+    database_account_offer_type: Option<OfferType>,
+}
+
+#[derive(serde::Deserialize)]
+enum OfferType {
+    Standard,
+}
+
+/// An AI Services account PUT body's fields that a PUT requires.
+#[derive(serde::Deserialize)]
+struct AiPut {
+    #[serde(default, deserialize_with = "crate::wire::object")]
+    sku: Option<wa::Sku>,
+}
+
+/// `disableLocalAuth` in a PUT body: a boolean (not even `null`).
+#[derive(Default, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct LocalAuthPut {
+    #[serde(default, deserialize_with = "crate::wire::present")]
+    disable_local_auth: Option<bool>,
+}
+
+/// An account PUT body, validated for its kind: `location` always;
+/// Cosmos DB `databaseAccountOfferType: Standard` and a known `kind`; AI
+/// Services `kind` and `sku.name`.
+pub fn account_put(kind: AccountKind, body: &[u8]) -> ArmResult<wa::AccountRequest> {
+    let r = account_request(body)?;
+    if r.location.is_none() {
+        return Err(ArmError::InvalidParameter("'location' is required".into()));
+    }
+    let v = serde_json::to_value(&r).map_err(|e| ArmError::Internal(e.to_string()))?;
+    match kind {
+        AccountKind::Cosmos => {
+            const KIND: &str = "'kind' must be one of GlobalDocumentDB, MongoDB, Parse";
+            const OFFER: &str = "'properties.databaseAccountOfferType' must be 'Standard'";
+            let put: CosmosPut = from_json(
+                &v,
+                &[
+                    ("kind", KIND),
+                    ("properties.databaseAccountOfferType", OFFER),
+                ],
+            )?;
+            let _: Option<CosmosApiKind> = put.kind;
+            let offer: Option<OfferType> =
+                put.properties.and_then(|p| p.database_account_offer_type);
+            if offer.is_none() {
+                return Err(ArmError::InvalidParameter(
+                    "'properties.databaseAccountOfferType' is required".into(),
+                ));
+            }
+        }
+        AccountKind::Batch => {}
+        AccountKind::Ai => {
+            let named = match &r.kind {
+                Some(Value::String(k)) => !k.is_empty(),
+                None | Some(Value::Null) => false,
+                Some(_) => {
+                    return Err(ArmError::InvalidRequestContent(
+                        "'kind' must be a string".into(),
+                    ))
+                }
+            };
+            if !named {
+                return Err(ArmError::InvalidParameter(
+                    "'kind' is required (for example 'AIServices')".into(),
+                ));
+            }
+            const SKU: &str = "'sku.name' is required (for example 'S0')";
+            let put: AiPut = from_json(&v, &[("sku", SKU), ("sku.*", SKU)])?;
+            if put.sku.is_none() {
+                return Err(ArmError::InvalidParameter(SKU.into()));
+            }
+        }
+    }
+    // A boolean if given (not even `null`).
+    let _: Option<bool> = from_json::<Properties<LocalAuthPut>>(&v, &[])?
+        .properties
+        .disable_local_auth;
+    Ok(r)
+}
+
+/// Builds the document to store from a PUT or PATCH body and, for PATCH,
+/// the current document: the body's `kind`, `sku` and `identity` replace
+/// the current ones, its properties are merged into the current ones.
+pub fn merge_document(
+    current: Option<StoredAccount>,
+    body: &wa::AccountRequest,
+) -> ArmResult<String> {
+    let mut doc = current.unwrap_or_default();
+    if let Some(k) = &body.kind {
+        doc.kind = Some(k.clone());
+    }
+    if let Some(s) = &body.sku {
+        doc.sku = Some(s.clone());
+    }
+    if let Some(i) = &body.identity {
+        doc.identity = Some(i.clone());
+    }
+    if let Some(p) = &body.properties {
+        let merged = doc.properties.get_or_insert_with(Map::new);
+        for (k, v) in p {
+            merged.insert(k.clone(), v.clone());
+        }
+    }
+    serde_json::to_value(&doc)
+        .map(|v| v.to_string())
+        .map_err(|e| ArmError::Internal(e.to_string()))
+}
+
+const GUARD_MINUTES: &str =
+    "'properties.regenerationGuardMinutes' must be an integer from 1 to 525600";
 
 /// The settings keyrotor acts on, read from a stored document's properties:
 /// `disableLocalAuth` (Cosmos, AI) or `allowedAuthenticationModes` without
 /// `SharedKey` (Batch); `upstreamUrl` (AI: where the data plane forwards);
-/// `regenerationGuardMinutes` (refuse regenerating a recently used key).
+/// `regenerationGuardMinutes` (refuse regenerating a recently used key);
+/// `localAuthReportOnly` and `localAuthReenabledUntil`.
 pub fn settings(kind: AccountKind, document: &str) -> ArmResult<AccountSettings> {
-    let doc: Value = serde_json::from_str(document).unwrap_or(Value::Null);
-    let props = doc.get("properties").cloned().unwrap_or(Value::Null);
-    let disable_local_auth = match kind {
-        AccountKind::Batch => match props.get("allowedAuthenticationModes") {
-            None | Some(Value::Null) => false,
-            Some(Value::Array(modes)) => !modes.iter().any(|m| {
-                m.as_str()
-                    .is_some_and(|m| m.eq_ignore_ascii_case("SharedKey"))
-            }),
-            Some(_) => {
-                return Err(ArmError::InvalidRequestContent(
-                    "'properties.allowedAuthenticationModes' must be an array".into(),
-                ))
-            }
-        },
-        _ => match props.get("disableLocalAuth") {
-            None | Some(Value::Null) => false,
-            Some(Value::Bool(b)) => *b,
-            Some(_) => {
-                return Err(ArmError::InvalidRequestContent(
-                    "'properties.disableLocalAuth' must be a boolean".into(),
-                ))
-            }
-        },
-    };
-    let upstream = match props.get("upstreamUrl") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(u)) if kind == AccountKind::Ai => {
+    let doc: StoredAccount = stored(document);
+    let props = serde_json::to_value(Properties {
+        properties: client_properties(&doc),
+    })
+    .map_err(|e| ArmError::Internal(e.to_string()))?;
+    let Properties { properties: p } = from_json::<Properties<KeyAuthProperties>>(
+        &props,
+        &[("properties.regenerationGuardMinutes", GUARD_MINUTES)],
+    )?;
+    let upstream = match p.upstream_url.as_deref() {
+        None => None,
+        Some(u) if kind == AccountKind::Ai => {
             let ok = (u.starts_with("http://") || u.starts_with("https://"))
                 && u.len() <= 2048
                 && u.parse::<http::Uri>()
@@ -519,80 +565,144 @@ pub fn settings(kind: AccountKind, document: &str) -> ArmResult<AccountSettings>
             }
             Some(u.trim_end_matches('/').to_string())
         }
-        Some(Value::String(_)) => {
+        Some(_) => {
             return Err(ArmError::InvalidParameter(
                 "'properties.upstreamUrl' applies to AI Services accounts only".into(),
             ))
         }
-        Some(_) => {
-            return Err(ArmError::InvalidRequestContent(
-                "'properties.upstreamUrl' must be a string".into(),
-            ))
-        }
     };
-    let regeneration_guard_minutes = match props.get("regenerationGuardMinutes") {
-        None | Some(Value::Null) => None,
-        Some(v) => match v.as_u64().and_then(|m| u32::try_from(m).ok()) {
-            Some(m) if (1..=525_600).contains(&m) => Some(m),
-            _ => {
-                return Err(ArmError::InvalidParameter(
-                    "'properties.regenerationGuardMinutes' must be an integer from 1 to 525600"
-                        .into(),
-                ))
-            }
-        },
+    let regeneration_guard_minutes = match p.regeneration_guard_minutes {
+        None => None,
+        Some(m) if (1..=525_600).contains(&m) => Some(m),
+        Some(_) => return Err(ArmError::InvalidParameter(GUARD_MINUTES.into())),
     };
-    let local_auth_report_only = match props.get("localAuthReportOnly") {
-        None | Some(Value::Null) => false,
-        Some(Value::Bool(b)) => *b,
-        Some(_) => {
-            return Err(ArmError::InvalidRequestContent(
-                "'properties.localAuthReportOnly' must be a boolean".into(),
-            ))
-        }
-    };
-    let local_auth_reenabled_until = match props.get("localAuthReenabledUntil") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(t)) => Some(
-            OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339)
-                .map_err(|_| {
+    let local_auth_reenabled_until = match p.local_auth_reenabled_until.as_ref() {
+        None | Some(None) => None,
+        Some(Some(_)) => Some(
+            p.reenabled_until()
+                .ok_or_else(|| {
                     ArmError::InvalidParameter(
                         "'properties.localAuthReenabledUntil' must be an RFC 3339 time".into(),
                     )
                 })?
                 .unix_timestamp(),
         ),
-        Some(_) => {
-            return Err(ArmError::InvalidRequestContent(
-                "'properties.localAuthReenabledUntil' must be an RFC 3339 time".into(),
-            ))
-        }
     };
     Ok(AccountSettings {
-        disable_local_auth,
+        disable_local_auth: p.disables_local_auth(kind),
         upstream,
         regeneration_guard_minutes,
-        local_auth_report_only,
+        local_auth_report_only: p.local_auth_report_only.unwrap_or(false),
         local_auth_reenabled_until,
     })
 }
 
-/// The wire name of a key slot for an account kind (`primaryMasterKey`,
-/// `primary`, `key1`, ...).
-pub fn key_name(kind: AccountKind, slot: KeySlot) -> &'static str {
-    match (kind, slot) {
-        (AccountKind::Cosmos, s) => cosmos_key_name(s),
-        (AccountKind::Batch, KeySlot::Primary) => "primary",
-        (AccountKind::Batch, _) => "secondary",
-        (AccountKind::Ai, KeySlot::Primary) => "key1",
-        (AccountKind::Ai, _) => "key2",
+// ---------------------------------------------------------------------------
+// Keys.
+
+/// The key values of `slots` under their wire names (`null` for a key
+/// missing from `keys`).
+fn key_values(kind: AccountKind, slots: &[KeySlot], keys: &[AccountKey]) -> KeyMap<Option<String>> {
+    KeyMap(
+        slots
+            .iter()
+            .filter_map(|&slot| {
+                let value = keys
+                    .iter()
+                    .find(|k| k.slot == slot)
+                    .map(|k| k.value.expose().to_string());
+                Some((KeyName::of(kind, slot)?, value))
+            })
+            .collect(),
+    )
+}
+
+/// listKeys (and Batch/AI regenerate) response bodies.
+pub fn keys(a: &Account, keys: &[AccountKey]) -> wk::KeyList {
+    let slots: &[KeySlot] = match a.kind {
+        AccountKind::Cosmos => AccountKind::Cosmos.slots(),
+        AccountKind::Batch | AccountKind::Ai => &[KeySlot::Primary, KeySlot::Secondary],
+    };
+    wk::KeyList {
+        account_name: (a.kind == AccountKind::Batch).then(|| a.name.as_str().to_string()),
+        keys: key_values(a.kind, slots, keys),
     }
+}
+
+/// The read-only keys of a Cosmos DB account.
+pub fn read_only_keys(keys: &[AccountKey]) -> wk::KeyList {
+    wk::KeyList {
+        account_name: None,
+        keys: key_values(
+            AccountKind::Cosmos,
+            &[KeySlot::PrimaryReadonly, KeySlot::SecondaryReadonly],
+            keys,
+        ),
+    }
+}
+
+pub fn connection_strings(
+    a: &Account,
+    keys: &[AccountKey],
+    ep: &Endpoints,
+) -> wk::ConnectionStrings {
+    let endpoint = ep.cosmos(a.name.as_str());
+    wk::ConnectionStrings {
+        connection_strings: keys
+            .iter()
+            .map(|k| {
+                let (description, kind) = wk::connection_string_names(k.slot);
+                wk::ConnectionString {
+                    connection_string: format!(
+                        "AccountEndpoint={endpoint};AccountKey={};",
+                        k.value.expose()
+                    ),
+                    description: description.into(),
+                    key_kind: kind.into(),
+                    kind: "Sql".into(),
+                }
+            })
+            .collect(),
+    }
+}
+
+/// Parses the key named in a regenerate body, per account kind:
+/// Cosmos `{"keyKind": "primary|secondary|primaryReadonly|secondaryReadonly"}`,
+/// Batch `{"keyName": "Primary|Secondary"}`, AI `{"keyName": "Key1|Key2"}`
+/// (any case).
+pub fn regenerate_slot(kind: AccountKind, body: &[u8]) -> ArmResult<KeySlot> {
+    let field = wk::regenerate_field(kind);
+    let value = match kind {
+        AccountKind::Cosmos => parse::<wk::RegenerateByKind>(body, &[])?.key_kind,
+        AccountKind::Batch | AccountKind::Ai => parse::<wk::RegenerateByName>(body, &[])?.key_name,
+    };
+    let names = KeyName::all(kind)
+        .map(|k| k.regenerate)
+        .collect::<Vec<_>>()
+        .join(", ");
+    let value = value.ok_or_else(|| {
+        ArmError::InvalidParameter(format!("'{field}' is required; one of: {names}"))
+    })?;
+    KeyName::all(kind)
+        .find(|k| k.regenerate.eq_ignore_ascii_case(&value))
+        .map(|k| k.slot)
+        .ok_or_else(|| {
+            ArmError::InvalidParameter(format!(
+                "'{field}' value '{}' is invalid; expected one of: {names}",
+                value.chars().take(40).collect::<String>()
+            ))
+        })
 }
 
 /// `listKeyUsage` (keyrotor extension): per key, its generation, when it was
 /// last used, request counts and the clients that used it.
-pub fn key_usage(a: &Account, keys: &[KeyInfo], usage: &[KeyUsage], now: OffsetDateTime) -> Value {
-    let list: Vec<Value> = keys
+pub fn key_usage(
+    a: &Account,
+    keys: &[KeyInfo],
+    usage: &[KeyUsage],
+    now: OffsetDateTime,
+) -> wk::KeyUsageList {
+    let list = keys
         .iter()
         .map(|k| {
             let u = usage.iter().find(|u| u.slot == k.slot);
@@ -605,43 +715,64 @@ pub fn key_usage(a: &Account, keys: &[KeyInfo], usage: &[KeyUsage], now: OffsetD
                         .sum()
                 })
             };
-            json!({
-                "keyName": key_name(a.kind, k.slot),
-                "keyKind": k.slot.as_str(),
-                "generation": k.generation,
-                "generationTime": rfc3339(k.generated_at),
-                "lastUsedTime": u.and_then(|u| u.last_used).map(rfc3339),
-                "requestsLast24Hours": sum_since(86_400),
-                "wouldBeRejected": u.map_or(0, |u| u.would_reject),
-                "requestsLast30Days": sum_since(30 * 86_400),
-                "hourly": u.map(|u| u.hourly.iter().map(|(h, n)| json!({"hour": rfc3339(*h), "requests": n})).collect::<Vec<_>>()).unwrap_or_default(),
-                "clients": u.map(|u| u.clients.iter().map(|(ua, addr, t, n)| json!({
-                    "userAgent": ua, "address": addr, "lastSeenTime": rfc3339(*t), "requests": n
-                })).collect::<Vec<_>>()).unwrap_or_default(),
-            })
+            wk::KeyUsage {
+                key_name: key_name(a.kind, k.slot).into(),
+                key_kind: k.slot.as_str().into(),
+                generation: k.generation,
+                generation_time: Timestamp(k.generated_at),
+                last_used_time: u.and_then(|u| u.last_used).map(Timestamp),
+                requests_last24_hours: sum_since(86_400),
+                would_be_rejected: u.map_or(0, |u| u.would_reject),
+                requests_last30_days: sum_since(30 * 86_400),
+                hourly: u
+                    .map(|u| {
+                        u.hourly
+                            .iter()
+                            .map(|(h, n)| wk::HourlyRequests {
+                                hour: Timestamp(*h),
+                                requests: *n,
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+                clients: u
+                    .map(|u| {
+                        u.clients
+                            .iter()
+                            .map(|(ua, addr, t, n)| wk::ClientUse {
+                                user_agent: ua.clone(),
+                                address: addr.clone(),
+                                last_seen_time: Timestamp(*t),
+                                requests: *n,
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+                in_use: None,
+            }
         })
         .collect();
-    json!({ "keys": list })
+    wk::KeyUsageList {
+        keys: list,
+        guard_window_seconds: None,
+    }
 }
 
 /// Adds the guard's verdict to a `listKeyUsage` answer: `inUse` per key
 /// (used within the window) and the window itself, in seconds.
 pub fn mark_in_use(
-    v: &mut Value,
-    kind: AccountKind,
+    usage: &mut wk::KeyUsageList,
     window: time::Duration,
     in_use: &[keyrotor_core::guard::KeyInUse],
 ) {
-    v["guardWindowSeconds"] = json!(window.whole_seconds());
-    if let Some(keys) = v["keys"].as_array_mut() {
-        for k in keys {
-            let used = in_use
-                .iter()
-                .any(|u| k["keyName"] == key_name(kind, u.slot));
-            k["inUse"] = json!(used);
-        }
+    usage.guard_window_seconds = Some(window.whole_seconds());
+    for k in &mut usage.keys {
+        k.in_use = Some(in_use.iter().any(|u| u.slot.as_str() == k.key_kind));
     }
 }
+
+// ---------------------------------------------------------------------------
+// Identity.
 
 /// A service principal as the identity extension returns it (never a secret value).
 pub fn principal(
@@ -649,163 +780,264 @@ pub fn principal(
     secrets: &[keyrotor_core::PrincipalSecret],
     tenant: &str,
     bootstrap: bool,
-) -> Value {
-    json!({
-        "clientId": p.client_id,
-        "displayName": p.display_name,
-        "tenantId": tenant,
-        "createdTime": rfc3339(p.created_at),
-        "bootstrapAdministrator": bootstrap,
-        "owner": p.owner,
-        "secrets": secrets.iter().map(|s| json!({
-            "secretId": s.secret_id,
-            "expiresTime": s.expires_at.map(rfc3339),
-        })).collect::<Vec<_>>(),
-    })
-}
-
-/// A newly created client secret: the only response that carries its value.
-pub fn new_secret(meta: &keyrotor_core::PrincipalSecret, secret: &keyrotor_types::Secret) -> Value {
-    json!({ "secretId": meta.secret_id, "value": secret.expose(), "expiresTime": meta.expires_at.map(rfc3339) })
-}
-
-/// `expiresInSeconds` (1 s to 2 years) of a new client secret, if given.
-pub fn secret_expiry(
-    body: &Map<String, Value>,
-    now: OffsetDateTime,
-) -> ArmResult<Option<OffsetDateTime>> {
-    match body.get("expiresInSeconds") {
-        None | Some(Value::Null) => Ok(None),
-        Some(v) => match v.as_i64() {
-            Some(s) if (1..=2 * 366 * 86_400).contains(&s) => {
-                Ok(Some(now + time::Duration::seconds(s)))
-            }
-            _ => Err(ArmError::InvalidParameter(
-                "'expiresInSeconds' must be an integer from 1 to 63244800".into(),
-            )),
-        },
+) -> wi::Principal {
+    wi::Principal {
+        client_id: p.client_id.clone(),
+        display_name: p.display_name.clone(),
+        tenant_id: tenant.to_string(),
+        created_time: Timestamp(p.created_at),
+        bootstrap_administrator: bootstrap,
+        owner: p.owner.clone(),
+        secrets: secrets
+            .iter()
+            .map(|s| wi::SecretInfo {
+                secret_id: s.secret_id.clone(),
+                expires_time: s.expires_at.map(Timestamp),
+            })
+            .collect(),
+        secret: None,
     }
 }
 
-/// `{scope}/providers/Microsoft.Authorization/...` with the root scope as ``.
-fn under_scope(scope: &str, rest: &str) -> String {
-    let s = scope.trim_end_matches('/');
-    format!("{s}/providers/Microsoft.Authorization/{rest}")
+/// A newly created client secret: the only response that carries its value.
+pub fn new_secret(
+    meta: &keyrotor_core::PrincipalSecret,
+    secret: &keyrotor_types::Secret,
+) -> wi::NewSecret {
+    wi::NewSecret {
+        secret_id: meta.secret_id.clone(),
+        value: secret.expose().to_string(),
+        expires_time: meta.expires_at.map(Timestamp),
+    }
 }
+
+const EXPIRES: (&str, &str) = (
+    "expiresInSeconds",
+    "'expiresInSeconds' must be an integer from 1 to 63244800",
+);
+
+/// When a new client secret expires: `expiresInSeconds` (1 s to 2 years)
+/// from `now`, if given.
+pub fn secret_expiry(
+    lifetime: Option<i64>,
+    now: OffsetDateTime,
+) -> ArmResult<Option<OffsetDateTime>> {
+    match lifetime {
+        None => Ok(None),
+        Some(s) if (1..=2 * 366 * 86_400).contains(&s) => {
+            Ok(Some(now + time::Duration::seconds(s)))
+        }
+        Some(_) => Err(ArmError::InvalidParameter(EXPIRES.1.into())),
+    }
+}
+
+/// A create-principal body: the display name and when its first secret
+/// expires.
+pub fn create_principal(
+    body: &[u8],
+    now: OffsetDateTime,
+) -> ArmResult<(String, Option<OffsetDateTime>)> {
+    let r: wi::CreatePrincipal = parse(body, &[EXPIRES])?;
+    let name = r
+        .display_name
+        .ok_or_else(|| ArmError::InvalidParameter("'displayName' is required".into()))?;
+    Ok((name, secret_expiry(r.expires_in_seconds, now)?))
+}
+
+/// An add-secret body (optional): when the secret expires.
+pub fn add_secret(body: &[u8], now: OffsetDateTime) -> ArmResult<Option<OffsetDateTime>> {
+    if body.is_empty() {
+        return Ok(None);
+    }
+    let r: wi::SecretLifetime = parse(body, &[EXPIRES])?;
+    secret_expiry(r.expires_in_seconds, now)
+}
+
+/// A remove-secret body: the secret's id.
+pub fn remove_secret(body: &[u8]) -> ArmResult<String> {
+    parse::<wi::RemoveSecret>(body, &[])?
+        .secret_id
+        .ok_or_else(|| ArmError::InvalidParameter("'secretId' is required".into()))
+}
+
+/// A rotation-policy run body (optional): the time to run at, if given.
+pub fn rotation_at(body: &[u8]) -> ArmResult<Option<String>> {
+    if body.is_empty() {
+        return Ok(None);
+    }
+    Ok(parse::<wi::RunRotationPolicies>(body, &[])?.at)
+}
+
+// ---------------------------------------------------------------------------
+// Role assignments and definitions.
 
 /// A role definition's ARM id as Azure spells it for built-ins
 /// (subscription-scoped).
 pub fn role_definition_id(sub: &keyrotor_types::SubscriptionId, guid: &str) -> String {
-    under_scope(
-        &format!("/subscriptions/{sub}"),
-        &format!("roleDefinitions/{guid}"),
-    )
+    ids::role_definition(&ids::subscription(sub.as_str()), guid)
 }
 
 pub fn role_assignment(
     a: &keyrotor_core::rbac::RoleAssignment,
     sub: &keyrotor_types::SubscriptionId,
-) -> Value {
-    json!({
-        "id": under_scope(&a.scope, &format!("roleAssignments/{}", a.name)),
-        "name": a.name,
-        "type": "Microsoft.Authorization/roleAssignments",
-        "properties": {
-            "roleDefinitionId": role_definition_id(sub, &a.role_id),
-            "principalId": a.principal_id,
-            "principalType": "ServicePrincipal",
-            "scope": a.scope,
-            "condition": null,
-            "conditionVersion": null,
-            "createdOn": rfc3339(a.created_at),
-            "updatedOn": rfc3339(a.created_at),
-            "createdBy": a.created_by,
-            "updatedBy": a.created_by,
-            "delegatedManagedIdentityResourceId": null,
-            "description": null,
-        }
-    })
+) -> wr::RoleAssignment {
+    wr::RoleAssignment {
+        id: ids::role_assignment(&a.scope, &a.name),
+        name: a.name.clone(),
+        resource_type: ids::ROLE_ASSIGNMENTS.into(),
+        properties: wr::RoleAssignmentProperties {
+            role_definition_id: role_definition_id(sub, &a.role_id),
+            principal_id: a.principal_id.clone(),
+            principal_type: wr::SERVICE_PRINCIPAL.into(),
+            scope: a.scope.clone(),
+            condition: None,
+            condition_version: None,
+            created_on: Timestamp(a.created_at),
+            updated_on: Timestamp(a.created_at),
+            created_by: a.created_by.clone(),
+            updated_by: a.created_by.clone(),
+            delegated_managed_identity_resource_id: None,
+            description: None,
+        },
+    }
 }
 
-pub fn role_definition(r: &keyrotor_core::rbac::RoleDefinition, scope: &str) -> Value {
-    json!({
-        "id": under_scope(scope, &format!("roleDefinitions/{}", r.id)),
-        "name": r.id,
-        "type": "Microsoft.Authorization/roleDefinitions",
-        "properties": {
-            "roleName": r.name,
-            "description": r.description,
-            "type": "BuiltInRole",
-            "permissions": [{
-                "actions": r.permissions.actions,
-                "notActions": r.permissions.not_actions,
-                "dataActions": r.permissions.data_actions,
-                "notDataActions": r.permissions.not_data_actions,
+/// A role assignment PUT body: the role (id, GUID or name) and the
+/// principal, both required; service principals only.
+pub fn role_assignment_request(body: &[u8]) -> ArmResult<(String, String)> {
+    const PROPERTIES: &str = "'properties' is required";
+    let r: wr::RoleAssignmentRequest = parse(
+        body,
+        &[
+            ("properties", PROPERTIES),
+            ("properties.roleDefinitionId", ""),
+            ("properties.principalId", ""),
+        ],
+    )?;
+    let p = r
+        .properties
+        .ok_or_else(|| ArmError::InvalidParameter(PROPERTIES.into()))?;
+    let required = |v: Option<String>, f: &str| match v {
+        Some(v) if !v.is_empty() => Ok(v),
+        Some(_) => Err(ArmError::InvalidParameter(format!(
+            "'properties.{f}' must be a non-empty string"
+        ))),
+        None => Err(ArmError::InvalidParameter(format!(
+            "'properties.{f}' is required"
+        ))),
+    };
+    let role = required(p.role_definition_id, "roleDefinitionId")?;
+    let principal = required(p.principal_id, "principalId")?;
+    if let Some(t) = p.principal_type {
+        if !t.eq_ignore_ascii_case(wr::SERVICE_PRINCIPAL) {
+            return Err(ArmError::InvalidParameter(format!(
+                "principalType '{}' is not supported: keyrotor has service principals only",
+                t.chars().take(40).collect::<String>()
+            )));
+        }
+    }
+    Ok((role, principal))
+}
+
+pub fn role_definition(r: &keyrotor_core::rbac::RoleDefinition, scope: &str) -> wr::RoleDefinition {
+    let strings = |s: &[&str]| s.iter().map(|a| (*a).to_string()).collect();
+    wr::RoleDefinition {
+        id: ids::role_definition(scope, r.id),
+        name: r.id.to_string(),
+        resource_type: ids::ROLE_DEFINITIONS.into(),
+        properties: wr::RoleDefinitionProperties {
+            role_name: r.name.to_string(),
+            description: r.description.to_string(),
+            role_type: "BuiltInRole".into(),
+            permissions: vec![wr::Permission {
+                actions: strings(r.permissions.actions),
+                not_actions: strings(r.permissions.not_actions),
+                data_actions: strings(r.permissions.data_actions),
+                not_data_actions: strings(r.permissions.not_data_actions),
             }],
-            "assignableScopes": ["/"],
-        }
-    })
+            assignable_scopes: vec!["/".into()],
+        },
+    }
 }
 
-/// Properties keyrotor computes; never stored from the client.
-const VAULT_COMPUTED: &[&str] = &[
-    "vaultUri",
-    "provisioningState",
-    "hsmPoolResourceId",
-    "privateEndpointConnections",
-    "createMode",
-];
+// ---------------------------------------------------------------------------
+// Vaults.
 
-/// What a vault PUT/PATCH asks for. Soft delete is always on (as in Azure
-/// today); the retention defaults to 90 days; purge protection stays on once set.
+/// A vault PUT body, read.
+pub struct VaultBody {
+    request: wv::VaultRequest,
+    settings: wv::VaultSettingsRequest,
+}
+
+impl VaultBody {
+    /// `createMode: recover`: recover the soft-deleted vault instead.
+    pub fn recover(&self) -> bool {
+        self.settings
+            .create_mode
+            .as_deref()
+            .is_some_and(|m| m.eq_ignore_ascii_case("recover"))
+    }
+}
+
+/// Reads a vault PUT body.
+pub fn vault_request(body: &[u8]) -> ArmResult<VaultBody> {
+    let v = Value::Object(json_object(body)?);
+    let parameters: Parameters = &[
+        ("properties", "'properties' must be an object"),
+        TAGS,
+        (
+            "properties.softDeleteRetentionInDays",
+            "softDeleteRetentionInDays must be an integer between 7 and 90",
+        ),
+        (
+            "properties.enablePurgeProtection",
+            "enablePurgeProtection must be a boolean",
+        ),
+    ];
+    let request: wv::VaultRequest = from_json(&v, parameters)?;
+    let settings = from_json::<wv::VaultRequest<wv::VaultSettingsRequest>>(&v, parameters)?
+        .properties
+        .unwrap_or_default();
+    Ok(VaultBody { request, settings })
+}
+
+/// What a vault PUT asks for. Soft delete is always on (as in Azure
+/// today); the retention defaults to 90 days; purge protection stays on
+/// once set (the core refuses turning it off).
 pub fn vault_spec(
-    body: &Map<String, Value>,
-    props: &Map<String, Value>,
+    body: &VaultBody,
     existing: Option<&keyrotor_core::vault::Vault>,
 ) -> ArmResult<keyrotor_core::vault::VaultSpec> {
-    if props.get("enableSoftDelete") == Some(&Value::Bool(false)) {
+    let s = &body.settings;
+    if s.enable_soft_delete == Some(false) {
         return Err(ArmError::InvalidParameter(
             "soft delete cannot be disabled (enableSoftDelete must be true)".into(),
         ));
     }
-    let days = match props.get("softDeleteRetentionInDays") {
-        None | Some(Value::Null) => existing.map_or(90, |v| v.settings.soft_delete_days),
-        Some(v) => v
-            .as_u64()
-            .and_then(|d| u32::try_from(d).ok())
-            .filter(|d| (7..=90).contains(d))
-            .ok_or_else(|| {
-                ArmError::InvalidParameter(
-                    "softDeleteRetentionInDays must be an integer between 7 and 90".into(),
-                )
-            })?,
-    };
-    let purge_protection = match props.get("enablePurgeProtection") {
-        None | Some(Value::Null) => existing.is_some_and(|v| v.settings.purge_protection),
-        Some(Value::Bool(b)) => *b,
+    let days = match s.soft_delete_retention_in_days {
+        None => existing.map_or(90, |v| v.settings.soft_delete_days),
+        Some(d) if (7..=90).contains(&d) => d,
         Some(_) => {
             return Err(ArmError::InvalidParameter(
-                "enablePurgeProtection must be a boolean".into(),
+                "softDeleteRetentionInDays must be an integer between 7 and 90".into(),
             ))
         }
     };
-    let location = match (string_field(body, "location")?, existing) {
-        (Some(l), _) => l,
+    let purge_protection = s
+        .enable_purge_protection
+        .unwrap_or_else(|| existing.is_some_and(|v| v.settings.purge_protection));
+    let location = match (&body.request.location, existing) {
+        (Some(l), _) => l.clone(),
         (None, Some(v)) => v.location.clone(),
         (None, None) => return Err(ArmError::InvalidParameter("'location' is required".into())),
     };
-    let tags = match tags(body)? {
+    let tags = match check_tags(body.request.tags.clone())? {
         Some(t) => t,
         None => existing.map(|v| v.tags.clone()).unwrap_or_default(),
     };
-    let mut doc = existing
-        .and_then(|v| serde_json::from_str::<Map<String, Value>>(&v.document).ok())
-        .unwrap_or_default();
-    for (k, v) in props {
-        if !VAULT_COMPUTED.contains(&k.as_str()) {
-            doc.insert(k.clone(), v.clone());
-        }
-    }
+    let mut doc: Map<String, Value> = existing.map(|v| stored(&v.document)).unwrap_or_default();
+    let props = body.request.properties.clone().unwrap_or_default();
+    doc.extend(view::<wv::StoredVaultProperties>(&props).kept);
     Ok(keyrotor_core::vault::VaultSpec {
         location,
         tags,
@@ -818,65 +1050,47 @@ pub fn vault_spec(
 }
 
 pub fn vault_id(v: &keyrotor_core::vault::Vault) -> String {
-    format!(
-        "/subscriptions/{}/resourceGroups/{}/providers/Microsoft.KeyVault/vaults/{}",
-        v.subscription, v.resource_group, v.name
+    ids::vault(
+        v.subscription.as_str(),
+        v.resource_group.as_str(),
+        v.name.as_str(),
     )
 }
 
-pub fn vault(v: &keyrotor_core::vault::Vault, ep: &Endpoints, tenant: &str) -> Value {
-    let mut props: Map<String, Value> = serde_json::from_str(&v.document).unwrap_or_default();
-    props.insert("tenantId".into(), json!(tenant));
-    props
-        .entry("sku")
-        .or_insert_with(|| json!({"family": "A", "name": "standard"}));
-    props.insert(
-        "accessPolicies".into(),
-        props.get("accessPolicies").cloned().unwrap_or(json!([])),
-    );
-    props.insert("enableSoftDelete".into(), json!(true));
-    props.insert(
-        "softDeleteRetentionInDays".into(),
-        json!(v.settings.soft_delete_days),
-    );
-    props.insert(
-        "enablePurgeProtection".into(),
-        if v.settings.purge_protection {
-            json!(true)
-        } else {
-            Value::Null
-        },
-    );
-    props.insert("enableRbacAuthorization".into(), json!(true));
-    props.insert("vaultUri".into(), json!(ep.vault(v.name.as_str())));
-    props.insert("provisioningState".into(), json!("Succeeded"));
-    json!({
-        "id": vault_id(v),
-        "name": v.name.as_str(),
-        "type": "Microsoft.KeyVault/vaults",
-        "location": v.location,
-        "tags": v.tags,
-        "properties": props,
-    })
+pub fn vault(v: &keyrotor_core::vault::Vault, ep: &Endpoints, tenant: &str) -> wv::Vault {
+    let client: Map<String, Value> = stored(&v.document);
+    let mut p: wv::VaultProperties = claim(with_missing(client, &VaultDefaults::default()));
+    p.tenant_id = tenant.to_string();
+    p.enable_soft_delete = true;
+    p.soft_delete_retention_in_days = v.settings.soft_delete_days;
+    p.enable_purge_protection = v.settings.purge_protection.then_some(true);
+    p.enable_rbac_authorization = true;
+    p.vault_uri = ep.vault(v.name.as_str());
+    p.provisioning_state = SUCCEEDED.into();
+    wv::Vault {
+        id: vault_id(v),
+        name: v.name.as_str().to_string(),
+        resource_type: ids::VAULTS.into(),
+        location: v.location.clone(),
+        tags: v.tags.clone(),
+        properties: p,
+    }
 }
 
-pub fn deleted_vault(v: &keyrotor_core::vault::Vault) -> Value {
-    json!({
-        "id": format!(
-            "/subscriptions/{}/providers/Microsoft.KeyVault/locations/{}/deletedVaults/{}",
-            v.subscription, v.location, v.name
-        ),
-        "name": v.name.as_str(),
-        "type": "Microsoft.KeyVault/deletedVaults",
-        "properties": {
-            "vaultId": vault_id(v),
-            "location": v.location,
-            "deletionDate": v.deleted_at.map(rfc3339),
-            "scheduledPurgeDate": v.scheduled_purge().map(rfc3339),
-            "tags": v.tags,
-            "purgeProtectionEnabled": v.settings.purge_protection,
-        }
-    })
+pub fn deleted_vault(v: &keyrotor_core::vault::Vault) -> wv::DeletedVault {
+    wv::DeletedVault {
+        id: ids::deleted_vault(v.subscription.as_str(), &v.location, v.name.as_str()),
+        name: v.name.as_str().to_string(),
+        resource_type: ids::DELETED_VAULTS.into(),
+        properties: wv::DeletedVaultProperties {
+            vault_id: vault_id(v),
+            location: v.location.clone(),
+            deletion_date: v.deleted_at.map(Timestamp),
+            scheduled_purge_date: v.scheduled_purge().map(Timestamp),
+            tags: v.tags.clone(),
+            purge_protection_enabled: v.settings.purge_protection,
+        },
+    }
 }
 
 #[cfg(test)]
@@ -884,35 +1098,24 @@ mod tests {
     use super::*;
 
     #[test]
-    fn rfc3339_has_microseconds() {
-        let t = OffsetDateTime::from_unix_timestamp_nanos(1_700_000_000_123_456_789)
-            .unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(rfc3339(t), "2023-11-14T22:13:20.123456Z");
-    }
-
-    #[test]
     fn regenerate_bodies() {
-        let body = |s: &str| json_object(s.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+        let slot = |kind, s: &str| regenerate_slot(kind, s.as_bytes()).ok();
         assert_eq!(
-            regenerate_slot(
-                AccountKind::Cosmos,
-                &body(r#"{"keyKind":"primaryReadonly"}"#)
-            )
-            .ok(),
+            slot(AccountKind::Cosmos, r#"{"keyKind":"primaryReadonly"}"#),
             Some(KeySlot::PrimaryReadonly)
         );
         assert_eq!(
-            regenerate_slot(AccountKind::Batch, &body(r#"{"keyName":"Secondary"}"#)).ok(),
+            slot(AccountKind::Batch, r#"{"keyName":"Secondary"}"#),
             Some(KeySlot::Secondary)
         );
         assert_eq!(
-            regenerate_slot(AccountKind::Ai, &body(r#"{"keyName":"Key2"}"#)).ok(),
+            slot(AccountKind::Ai, r#"{"keyName":"Key2"}"#),
             Some(KeySlot::Secondary)
         );
-        assert!(regenerate_slot(AccountKind::Batch, &body(r#"{"keyName":"Key2"}"#)).is_err());
-        assert!(regenerate_slot(AccountKind::Cosmos, &body(r#"{"keyKind":"tertiary"}"#)).is_err());
-        assert!(regenerate_slot(AccountKind::Cosmos, &body(r#"{"keyKind":5}"#)).is_err());
-        assert!(regenerate_slot(AccountKind::Cosmos, &body("{}")).is_err());
+        assert!(slot(AccountKind::Batch, r#"{"keyName":"Key2"}"#).is_none());
+        assert!(slot(AccountKind::Cosmos, r#"{"keyKind":"tertiary"}"#).is_none());
+        assert!(slot(AccountKind::Cosmos, r#"{"keyKind":5}"#).is_none());
+        assert!(slot(AccountKind::Cosmos, "{}").is_none());
     }
 
     #[test]
@@ -921,5 +1124,15 @@ mod tests {
         assert!(json_object(b"[1]").is_err());
         assert!(json_object(b"{\"a\":").is_err());
         assert!(json_object(b"{}").is_ok());
+    }
+
+    #[test]
+    fn parameter_paths() {
+        assert!(path_matches("tags.*", "tags.a"));
+        assert!(path_matches("tags.*", "tags.a.b"));
+        assert!(!path_matches("tags.*", "tags"));
+        assert!(!path_matches("tags.*", "tagsx.a"));
+        assert!(path_matches("properties", "properties"));
+        assert!(!path_matches("properties", "properties.x"));
     }
 }

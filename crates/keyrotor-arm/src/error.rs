@@ -175,9 +175,9 @@ fn humane(d: time::Duration) -> String {
 
 /// Renders an ARM error envelope.
 pub fn arm_error_response(status: StatusCode, code: &str, message: &str) -> Response {
-    let body = serde_json::json!({
-        "error": { "code": code, "message": message, "details": [] }
-    });
+    // Through `Value`, as every answer: keys in sorted order.
+    let body = serde_json::to_value(crate::wire::error::ErrorResponse::new(code, message))
+        .unwrap_or_default();
     (status, axum::Json(body)).into_response()
 }
 

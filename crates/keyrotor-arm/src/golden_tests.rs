@@ -158,11 +158,8 @@ fn outcome<T>(r: Result<T, ArmError>, show: impl FnOnce(T) -> Value) -> Value {
     }
 }
 
-fn body(v: &Value) -> serde_json::Map<String, Value> {
-    match v {
-        Value::Object(m) => m.clone(),
-        _ => serde_json::Map::new(),
-    }
+fn bytes(v: &Value) -> Vec<u8> {
+    v.to_string().into_bytes()
 }
 
 fn settings_json(s: AccountSettings) -> Value {
@@ -180,7 +177,6 @@ fn settings_json(s: AccountSettings) -> Value {
 fn cases() -> Vec<(String, Value)> {
     let mut out: Vec<(String, Value)> = Vec::new();
     let mut push = |name: &str, v: Value| out.push((name.to_string(), v));
-    let render = |v: &dyn erased::Render| v.value();
     let ep = Endpoints::new("https://127.0.0.1:8443", None);
     let ep_host = Endpoints::new("https://kr.example.com:8443", Some("kr.example.com".into()));
     let dir = Directory {
@@ -348,14 +344,14 @@ fn cases() -> Vec<(String, Value)> {
             &format!("key_usage/{kind}"),
             render(&dto::key_usage(&a, &key_infos(kind), &usage(), now)),
         );
-        let mut v: Value = render(&dto::key_usage(&a, &key_infos(kind), &usage(), now));
+        let mut v = dto::key_usage(&a, &key_infos(kind), &usage(), now);
         let in_use = vec![keyrotor_core::guard::KeyInUse {
             slot: KeySlot::Primary,
             last_used: t(7200),
             clients: vec![("sdk/1.0".into(), "10.0.0.1".into())],
         }];
-        dto::mark_in_use(&mut v, kind, time::Duration::minutes(15), &in_use);
-        push(&format!("key_usage/{kind}/guarded"), v);
+        dto::mark_in_use(&mut v, time::Duration::minutes(15), &in_use);
+        push(&format!("key_usage/{kind}/guarded"), render(&v));
     }
     push(
         "read_only_keys",
@@ -522,7 +518,7 @@ fn parse_cases() -> Vec<(String, Value)> {
     {
         push(
             format!("tags/{i}"),
-            outcome(dto::tags(&body(b)), |t| json!(t)),
+            outcome(dto::group_request(&bytes(b)), |r| json!(r.tags)),
         );
     }
     for (i, b) in [
@@ -536,7 +532,7 @@ fn parse_cases() -> Vec<(String, Value)> {
     {
         push(
             format!("string_field/{i}"),
-            outcome(dto::string_field(&body(b), "location"), |t| json!(t)),
+            outcome(dto::group_request(&bytes(b)), |r| json!(r.location)),
         );
     }
     let regen: Vec<(AccountKind, Value)> = vec![
@@ -561,7 +557,10 @@ fn parse_cases() -> Vec<(String, Value)> {
     for (i, (kind, b)) in regen.iter().enumerate() {
         push(
             format!("regenerate_slot/{i}/{kind}"),
-            outcome(dto::regenerate_slot(*kind, &body(b)), |s| json!(s.as_str())),
+            outcome(
+                dto::regenerate_slot(*kind, &bytes(b)),
+                |s| json!(s.as_str()),
+            ),
         );
     }
     let docs: Vec<(AccountKind, Value)> = vec![
@@ -728,9 +727,15 @@ fn parse_cases() -> Vec<(String, Value)> {
     for (i, (cur, b)) in merges.iter().enumerate() {
         push(
             format!("merge_document/{i}"),
-            outcome(dto::merge_document(cur.as_ref().map(body), &body(b)), |s| {
-                serde_json::from_str::<Value>(&s).unwrap_or(Value::String(s))
-            }),
+            outcome(
+                dto::account_request(&bytes(b)).and_then(|r| {
+                    let cur = cur
+                        .as_ref()
+                        .map(|c| serde_json::from_value(c.clone()).unwrap_or_default());
+                    dto::merge_document(cur, &r)
+                }),
+                |s| serde_json::from_str::<Value>(&s).unwrap_or(Value::String(s)),
+            ),
         );
     }
     let a = account(
@@ -739,13 +744,10 @@ fn parse_cases() -> Vec<(String, Value)> {
         current.clone(),
         BTreeMap::new(),
     );
-    push(
-        "stored_document".into(),
-        Value::Object(dto::stored_document(&a)),
-    );
+    push("stored_document".into(), render(&dto::stored_document(&a)));
     push(
         "stored_document/empty".into(),
-        Value::Object(dto::stored_document(&account(
+        render(&dto::stored_document(&account(
             AccountKind::Cosmos,
             "cos1",
             Value::Null,
@@ -768,7 +770,7 @@ fn parse_cases() -> Vec<(String, Value)> {
     {
         push(
             format!("secret_expiry/{i}"),
-            outcome(dto::secret_expiry(&body(b), now), |t| {
+            outcome(dto::add_secret(&bytes(b), now), |t| {
                 json!(t.map(dto::rfc3339))
             }),
         );
@@ -841,12 +843,8 @@ fn parse_cases() -> Vec<(String, Value)> {
         ),
     ];
     for (i, (with_existing, b)) in vault_bodies.iter().enumerate() {
-        let m = body(b);
-        let props = match m.get("properties") {
-            Some(Value::Object(p)) => p.clone(),
-            _ => serde_json::Map::new(),
-        };
-        let r = dto::vault_spec(&m, &props, with_existing.then_some(&existing));
+        let r = dto::vault_request(&bytes(b))
+            .and_then(|v| dto::vault_spec(&v, with_existing.then_some(&existing)));
         push(
             format!("vault_spec/{i}"),
             outcome(r, |s| {
@@ -861,6 +859,10 @@ fn parse_cases() -> Vec<(String, Value)> {
         );
     }
     out
+}
+
+fn render(v: &dyn erased::Render) -> Value {
+    v.value()
 }
 
 /// Lets `cases` take what each renderer returns (a `Value` today, a typed

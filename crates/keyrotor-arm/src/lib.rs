@@ -10,8 +10,10 @@
 //! Modules: `state` ([`ArmState`], audiences, authentication), `dispatch`
 //! (body, query, authorization, request ids), `handlers` (one
 //! `handle_<operation>` function per operation, by resource), `odata`
-//! (`$filter`), `metadata` (`/metadata/endpoints`), and the public `dto`,
-//! `endpoints`, `error`, `login` and `operation`.
+//! (`$filter`), `metadata` (`/metadata/endpoints`), and the public `wire`
+//! (every ARM body as a `serde` type, shared with the CLI; resource ids and
+//! api-versions), `dto` (core types to and from the wire types, request
+//! validation), `endpoints`, `error`, `login` and `operation`.
 
 mod dispatch;
 pub mod dto;
@@ -25,6 +27,7 @@ mod metadata;
 mod odata;
 pub mod operation;
 mod state;
+pub mod wire;
 
 use std::sync::Arc;
 

@@ -5,7 +5,6 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use keyrotor_core::{AccountSpec, Actor, KeyUsage, LocalAuth};
 use keyrotor_types::{AccountKind, AccountName};
-use serde_json::{json, Value};
 
 use super::{empty, group_name_for_read, ok_json, sub_id};
 use crate::dispatch::{Access, Query};
@@ -13,6 +12,8 @@ use crate::dto;
 use crate::error::{ArmError, ArmResult};
 use crate::operation::AccountPath;
 use crate::state::ArmState;
+use crate::wire::account::StoredAccount;
+use crate::wire::{ids, List};
 
 /// `AccountsList`: the accounts of one kind the caller may read, in the
 /// subscription or one of its groups.
@@ -28,8 +29,7 @@ pub(super) fn handle_list(
     let sub = sub_id(subscription)?;
     let group = group.map(group_name_for_read).transpose()?;
     let accounts = core.accounts(dir, kind, &sub, group.as_ref())?;
-    let (ns, ty) = keyrotor_core::rbac::provider_of(kind);
-    let read = format!("{ns}/{ty}/read");
+    let read = format!("{}/read", ids::account_type(kind));
     let accounts: Vec<_> = accounts
         .into_iter()
         .filter(|a| {
@@ -44,7 +44,7 @@ pub(super) fn handle_list(
             )
         })
         .collect();
-    let mut value = Vec::with_capacity(accounts.len());
+    let mut value = List::new(Vec::with_capacity(accounts.len()));
     for a in &accounts {
         let keys = core.key_info(a)?;
         let usage = if a.kind == AccountKind::Cosmos {
@@ -52,7 +52,7 @@ pub(super) fn handle_list(
         } else {
             Vec::new()
         };
-        value.push(dto::account(
+        value.value.push(dto::account(
             a,
             &keys,
             &usage,
@@ -60,7 +60,7 @@ pub(super) fn handle_list(
             &dir.admin_client_id,
         ));
     }
-    ok_json(StatusCode::OK, json!({ "value": value }))
+    ok_json(StatusCode::OK, &value)
 }
 
 /// `AccountsCreate` (PUT): validates the kind's required fields and replaces
@@ -74,82 +74,21 @@ pub(super) fn handle_create(
     let sub = sub_id(&p.subscription)?;
     let group = group_name_for_read(&p.resource_group)?;
     let name = AccountName::parse(p.kind, &p.name).map_err(keyrotor_core::Error::from)?;
-    let body = dto::json_object(body)?;
-    let location = dto::string_field(&body, "location")?
-        .ok_or_else(|| ArmError::InvalidParameter("'location' is required".into()))?;
-    let props = match body.get("properties") {
-        None | Some(Value::Null) => serde_json::Map::new(),
-        Some(Value::Object(m)) => m.clone(),
-        Some(_) => {
-            return Err(ArmError::InvalidRequestContent(
-                "'properties' must be an object".into(),
-            ))
-        }
-    };
-    match p.kind {
-        AccountKind::Cosmos => {
-            match props.get("databaseAccountOfferType") {
-                Some(Value::String(s)) if s == "Standard" => {}
-                Some(_) => {
-                    return Err(ArmError::InvalidParameter(
-                        "'properties.databaseAccountOfferType' must be 'Standard'".into(),
-                    ))
-                }
-                None => {
-                    return Err(ArmError::InvalidParameter(
-                        "'properties.databaseAccountOfferType' is required".into(),
-                    ))
-                }
-            }
-            if let Some(k) = body.get("kind") {
-                if !matches!(k.as_str(), Some("GlobalDocumentDB" | "MongoDB" | "Parse")) {
-                    return Err(ArmError::InvalidParameter(
-                        "'kind' must be one of GlobalDocumentDB, MongoDB, Parse".into(),
-                    ));
-                }
-            }
-        }
-        AccountKind::Batch => {}
-        AccountKind::Ai => {
-            if dto::string_field(&body, "kind")?.is_none_or(|k| k.is_empty()) {
-                return Err(ArmError::InvalidParameter(
-                    "'kind' is required (for example 'AIServices')".into(),
-                ));
-            }
-            match body.get("sku") {
-                Some(Value::Object(s)) if s.get("name").is_some_and(Value::is_string) => {}
-                _ => {
-                    return Err(ArmError::InvalidParameter(
-                        "'sku.name' is required (for example 'S0')".into(),
-                    ))
-                }
-            }
-        }
-    }
-    if let Some(v) = props.get("disableLocalAuth") {
-        if !v.is_boolean() {
-            return Err(ArmError::InvalidRequestContent(
-                "'properties.disableLocalAuth' must be a boolean".into(),
-            ));
-        }
-    }
+    let body = dto::account_put(p.kind, body)?;
     let existing = st.core.account_by_name(p.kind, &name)?;
+    // A PUT replaces the client's properties; read-only ones are recomputed on read.
     let current_doc = existing
         .as_ref()
         .filter(|a| a.subscription == sub && a.resource_group.key() == group.key())
-        .map(dto::stored_document);
-    // A PUT replaces the client's properties; read-only ones are recomputed on read.
-    let document = dto::merge_document(
-        current_doc.map(|mut d| {
-            d.remove("properties");
-            d
-        }),
-        &body,
-    )?;
+        .map(|a| StoredAccount {
+            properties: None,
+            ..dto::stored_document(a)
+        });
+    let document = dto::merge_document(current_doc, &body)?;
     let settings = dto::settings(p.kind, &document)?;
     let spec = AccountSpec {
-        location,
-        tags: dto::tags(&body)?.unwrap_or_default(),
+        location: body.location.unwrap_or_default(),
+        tags: body.tags.unwrap_or_default(),
         document,
         settings,
     };
@@ -164,7 +103,7 @@ pub(super) fn handle_create(
     };
     ok_json(
         status,
-        dto::account(&a, &keys, &usage, &st.endpoints, &actor.0),
+        &dto::account(&a, &keys, &usage, &st.endpoints, &actor.0),
     )
 }
 
@@ -179,9 +118,9 @@ pub(super) fn handle_update(
 ) -> ArmResult<Response> {
     let core = &st.core;
     let a = find_account(st, p)?;
-    let body = dto::json_object(body)?;
+    let body = dto::account_request(body)?;
     let document = dto::merge_document(Some(dto::stored_document(&a)), &body)?;
-    let tags = dto::tags(&body)?.unwrap_or_else(|| a.tags.clone());
+    let tags = body.tags.unwrap_or_else(|| a.tags.clone());
     let settings = dto::settings(p.kind, &document)?;
     // Switching key auth off with a guard: refused while a key was
     // used within the window (its clients would break).
@@ -216,7 +155,7 @@ pub(super) fn handle_update(
     let usage = usage_for(st, &a)?;
     ok_json(
         StatusCode::OK,
-        dto::account(&a, &keys, &usage, &st.endpoints, &actor.0),
+        &dto::account(&a, &keys, &usage, &st.endpoints, &actor.0),
     )
 }
 
@@ -227,7 +166,7 @@ pub(super) fn handle_get(st: &ArmState, p: &AccountPath) -> ArmResult<Response> 
     let usage = usage_for(st, &a)?;
     ok_json(
         StatusCode::OK,
-        dto::account(&a, &keys, &usage, &st.endpoints, &st.dir.admin_client_id),
+        &dto::account(&a, &keys, &usage, &st.endpoints, &st.dir.admin_client_id),
     )
 }
 

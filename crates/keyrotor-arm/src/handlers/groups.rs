@@ -4,13 +4,13 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use keyrotor_core::Actor;
 use keyrotor_types::ResourceGroupName;
-use serde_json::{json, Value};
 
 use super::{empty, group_name_for_read, ok_json, sub_id};
 use crate::dispatch::Access;
 use crate::dto;
 use crate::error::{ArmError, ArmResult};
 use crate::state::ArmState;
+use crate::wire::{ids, List};
 
 /// `ResourceGroupsList`: the groups the caller may read.
 pub(super) fn handle_list(
@@ -20,17 +20,18 @@ pub(super) fn handle_list(
 ) -> ArmResult<Response> {
     let sub = sub_id(subscription)?;
     let groups = st.core.groups(&st.dir, &sub)?;
-    let value: Vec<Value> = groups
+    let read = format!("{}/resourceGroups/read", ids::SUBSCRIPTIONS);
+    let value: List<_> = groups
         .iter()
         .filter(|g| {
             access.may_read(
                 &keyrotor_core::rbac::group_scope(&g.subscription, &g.name),
-                "Microsoft.Resources/subscriptions/resourceGroups/read",
+                &read,
             )
         })
         .map(dto::resource_group)
         .collect();
-    ok_json(StatusCode::OK, json!({ "value": value }))
+    ok_json(StatusCode::OK, &value)
 }
 
 /// `ResourceGroupsCreateOrUpdate`.
@@ -43,10 +44,11 @@ pub(super) fn handle_create_or_update(
 ) -> ArmResult<Response> {
     let sub = sub_id(subscription)?;
     let name = ResourceGroupName::parse(group).map_err(keyrotor_core::Error::from)?;
-    let body = dto::json_object(body)?;
-    let location = dto::string_field(&body, "location")?
+    let body = dto::group_request(body)?;
+    let location = body
+        .location
         .ok_or_else(|| ArmError::InvalidParameter("'location' is required".into()))?;
-    let tags = dto::tags(&body)?.unwrap_or_default();
+    let tags = body.tags.unwrap_or_default();
     let (g, created) = st
         .core
         .put_group(&st.dir, actor, &sub, &name, &location, tags)?;
@@ -56,7 +58,7 @@ pub(super) fn handle_create_or_update(
         } else {
             StatusCode::OK
         },
-        dto::resource_group(&g),
+        &dto::resource_group(&g),
     )
 }
 
@@ -64,7 +66,7 @@ pub(super) fn handle_create_or_update(
 pub(super) fn handle_get(st: &ArmState, subscription: &str, group: &str) -> ArmResult<Response> {
     let sub = sub_id(subscription)?;
     let g = st.core.group(&st.dir, &sub, &group_name_for_read(group)?)?;
-    ok_json(StatusCode::OK, dto::resource_group(&g))
+    ok_json(StatusCode::OK, &dto::resource_group(&g))
 }
 
 /// `ResourceGroupsCheckExistence` (HEAD): 204 or 404, no body.
@@ -102,13 +104,13 @@ pub(super) fn handle_update(
 ) -> ArmResult<Response> {
     let sub = sub_id(subscription)?;
     let name = group_name_for_read(group)?;
-    let body = dto::json_object(body)?;
+    let body = dto::group_request(body)?;
     let current = st.core.group(&st.dir, &sub, &name)?;
-    let tags = dto::tags(&body)?.unwrap_or(current.tags);
+    let tags = body.tags.unwrap_or(current.tags);
     let (g, _) = st
         .core
         .put_group(&st.dir, actor, &sub, &name, &current.location, tags)?;
-    ok_json(StatusCode::OK, dto::resource_group(&g))
+    ok_json(StatusCode::OK, &dto::resource_group(&g))
 }
 
 /// `ResourceGroupsDelete`.

@@ -5,18 +5,19 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use keyrotor_core::Actor;
 use keyrotor_identity::TokenIssuer;
-use serde_json::{json, Value};
 
 use super::{empty, ok_json};
 use crate::dto;
 use crate::error::{ArmError, ArmResult};
 use crate::login;
 use crate::state::ArmState;
+use crate::wire::identity::SigningKeys;
+use crate::wire::List;
 
 /// `PrincipalsList`.
 pub(super) fn handle_list_principals(st: &ArmState) -> ArmResult<Response> {
     let dir = &st.dir;
-    let list: Vec<Value> = st
+    let list: List<_> = st
         .core
         .principals()?
         .iter()
@@ -29,7 +30,7 @@ pub(super) fn handle_list_principals(st: &ArmState) -> ArmResult<Response> {
             )
         })
         .collect();
-    ok_json(StatusCode::OK, json!({ "value": list }))
+    ok_json(StatusCode::OK, &list)
 }
 
 /// `PrincipalsCreate`: the new principal with its first secret.
@@ -39,14 +40,11 @@ pub(super) fn handle_create_principal(
     body: &[u8],
 ) -> ArmResult<Response> {
     let core = &st.core;
-    let body = dto::json_object(body)?;
-    let name = dto::string_field(&body, "displayName")?
-        .ok_or_else(|| ArmError::InvalidParameter("'displayName' is required".into()))?;
-    let expires = dto::secret_expiry(&body, core.now())?;
+    let (name, expires) = dto::create_principal(body, core.now())?;
     let (p, meta, secret) = core.create_principal(actor, &name, expires)?;
     let mut v = dto::principal(&p, std::slice::from_ref(&meta), &st.dir.tenant_id, false);
-    v["secret"] = dto::new_secret(&meta, &secret);
-    ok_json(StatusCode::CREATED, v)
+    v.secret = Some(dto::new_secret(&meta, &secret));
+    ok_json(StatusCode::CREATED, &v)
 }
 
 /// `PrincipalsDelete`.
@@ -67,14 +65,9 @@ pub(super) fn handle_add_secret(
     body: &[u8],
 ) -> ArmResult<Response> {
     let core = &st.core;
-    let body = if body.is_empty() {
-        serde_json::Map::new()
-    } else {
-        dto::json_object(body)?
-    };
-    let expires = dto::secret_expiry(&body, core.now())?;
+    let expires = dto::add_secret(body, core.now())?;
     let (meta, secret) = core.add_principal_secret(actor, client_id, expires)?;
-    ok_json(StatusCode::OK, dto::new_secret(&meta, &secret))
+    ok_json(StatusCode::OK, &dto::new_secret(&meta, &secret))
 }
 
 /// `PrincipalsRemoveSecret`.
@@ -84,9 +77,7 @@ pub(super) fn handle_remove_secret(
     client_id: &str,
     body: &[u8],
 ) -> ArmResult<Response> {
-    let body = dto::json_object(body)?;
-    let secret_id = dto::string_field(&body, "secretId")?
-        .ok_or_else(|| ArmError::InvalidParameter("'secretId' is required".into()))?;
+    let secret_id = dto::remove_secret(body)?;
     st.core
         .remove_principal_secret(actor, client_id, &secret_id)?;
     empty(StatusCode::OK)
@@ -110,9 +101,12 @@ pub(super) fn handle_rotate_signing_keys(st: &ArmState) -> ArmResult<Response> {
         .map_err(|e| ArmError::Internal(e.to_string()))?;
     let epoch = core.change_epoch(keyrotor_core::ChangeDomain::Signing);
     st.set_issuer_at(issuer, epoch);
-    let kids: Vec<&str> = keys.iter().map(|k| k.kid.as_str()).collect();
+    let jwks_kids: Vec<String> = keys.iter().map(|k| k.kid.clone()).collect();
     ok_json(
         StatusCode::OK,
-        json!({ "signingKid": kids.last(), "jwksKids": kids }),
+        &SigningKeys {
+            signing_kid: jwks_kids.last().cloned(),
+            jwks_kids,
+        },
     )
 }

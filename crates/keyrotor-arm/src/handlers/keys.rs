@@ -18,14 +18,14 @@ use crate::state::ArmState;
 pub(super) fn handle_list(st: &ArmState, p: &AccountPath) -> ArmResult<Response> {
     let a = find_account(st, p)?;
     let keys = st.core.list_keys(&a)?;
-    ok_json(StatusCode::OK, dto::keys(&a, &keys))
+    ok_json(StatusCode::OK, &dto::keys(&a, &keys))
 }
 
 /// `AccountsListReadOnlyKeys` (Cosmos).
 pub(super) fn handle_list_read_only(st: &ArmState, p: &AccountPath) -> ArmResult<Response> {
     let a = find_account(st, p)?;
     let keys = st.core.list_keys(&a)?;
-    ok_json(StatusCode::OK, dto::read_only_keys(&keys))
+    ok_json(StatusCode::OK, &dto::read_only_keys(&keys))
 }
 
 /// `AccountsListConnectionStrings` (Cosmos).
@@ -37,7 +37,7 @@ pub(super) fn handle_list_connection_strings(
     let keys = st.core.list_keys(&a)?;
     ok_json(
         StatusCode::OK,
-        dto::connection_strings(&a, &keys, &st.endpoints),
+        &dto::connection_strings(&a, &keys, &st.endpoints),
     )
 }
 
@@ -50,8 +50,7 @@ pub(super) fn handle_regenerate(
     query: &Query,
 ) -> ArmResult<Response> {
     let a = find_account(st, p)?;
-    let body = dto::json_object(body)?;
-    let slot = dto::regenerate_slot(p.kind, &body)?;
+    let slot = dto::regenerate_slot(p.kind, body)?;
     let guard = regeneration_guard(st, &a, query)?;
     let new = st.core.regenerate_key_guarded(actor, &a, slot, guard)?;
     match p.kind {
@@ -68,7 +67,7 @@ pub(super) fn handle_regenerate(
                 .filter(|k| k.slot != slot)
                 .collect();
             keys.push(new);
-            ok_json(StatusCode::OK, dto::keys(&a, &keys))
+            ok_json(StatusCode::OK, &dto::keys(&a, &keys))
         }
     }
 }
@@ -93,7 +92,7 @@ pub(super) fn handle_list_usage(
             recorder: &st.usage,
         };
         let in_use = core.keys_in_use(&a, a.kind.slots(), guard)?;
-        dto::mark_in_use(&mut v, a.kind, window, &in_use);
+        dto::mark_in_use(&mut v, window, &in_use);
     }
-    ok_json(StatusCode::OK, v)
+    ok_json(StatusCode::OK, &v)
 }

@@ -17,10 +17,10 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use keyrotor_core::{Actor, Directory};
 use keyrotor_types::{ResourceGroupName, SubscriptionId};
-use serde_json::Value;
+use serde::Serialize;
 
 use crate::dispatch::{Access, Query};
-use crate::error::ArmResult;
+use crate::error::{ArmError, ArmResult};
 use crate::operation::Operation;
 use crate::state::ArmState;
 
@@ -160,7 +160,10 @@ fn group_name_for_read(s: &str) -> ArmResult<ResourceGroupName> {
         .map_err(|_| keyrotor_core::Error::GroupNotFound(s.chars().take(90).collect()).into())
 }
 
-fn ok_json(status: StatusCode, v: Value) -> ArmResult<Response> {
+/// A JSON answer. The body goes out through `serde_json::Value`, whose
+/// objects keep their keys sorted, as every ARM answer of keyrotor has.
+fn ok_json<T: Serialize>(status: StatusCode, body: &T) -> ArmResult<Response> {
+    let v = serde_json::to_value(body).map_err(|e| ArmError::Internal(e.to_string()))?;
     Ok((status, Json(v)).into_response())
 }
 

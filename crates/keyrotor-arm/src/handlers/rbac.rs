@@ -4,7 +4,6 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use keyrotor_core::rbac::{is_ancestor_or_self, normalize_scope};
 use keyrotor_core::Actor;
-use serde_json::{json, Value};
 
 use super::{empty, ok_json};
 use crate::dispatch::Query;
@@ -12,6 +11,7 @@ use crate::dto;
 use crate::error::{ArmError, ArmResult};
 use crate::odata::rbac_filter;
 use crate::state::ArmState;
+use crate::wire::List;
 
 /// `RoleAssignmentsList`: assignments above and below the scope (above only
 /// with `atScope()`), optionally of one principal.
@@ -22,7 +22,7 @@ pub(super) fn handle_list_assignments(
 ) -> ArmResult<Response> {
     let key = normalize_scope(scope).ok_or_else(|| ArmError::NoRoute(scope.to_string()))?;
     let filter = rbac_filter(query.filter.as_deref())?;
-    let value: Vec<Value> = st
+    let value: List<_> = st
         .core
         .role_assignments()?
         .iter()
@@ -45,7 +45,7 @@ pub(super) fn handle_list_assignments(
         })
         .map(|a| dto::role_assignment(a, &st.dir.subscription_id))
         .collect();
-    ok_json(StatusCode::OK, json!({ "value": value }))
+    ok_json(StatusCode::OK, &value)
 }
 
 /// `RoleAssignmentsCreate` (PUT): service principals only.
@@ -57,32 +57,7 @@ pub(super) fn handle_create_assignment(
     body: &[u8],
 ) -> ArmResult<Response> {
     let dir = &st.dir;
-    let body = dto::json_object(body)?;
-    let props = body
-        .get("properties")
-        .and_then(Value::as_object)
-        .ok_or_else(|| ArmError::InvalidParameter("'properties' is required".into()))?;
-    let field = |f: &str| -> ArmResult<String> {
-        match props.get(f) {
-            Some(Value::String(v)) if !v.is_empty() => Ok(v.clone()),
-            Some(_) => Err(ArmError::InvalidParameter(format!(
-                "'properties.{f}' must be a non-empty string"
-            ))),
-            None => Err(ArmError::InvalidParameter(format!(
-                "'properties.{f}' is required"
-            ))),
-        }
-    };
-    let role = field("roleDefinitionId")?;
-    let principal = field("principalId")?;
-    if let Some(t) = props.get("principalType").and_then(Value::as_str) {
-        if !t.eq_ignore_ascii_case("ServicePrincipal") {
-            return Err(ArmError::InvalidParameter(format!(
-                "principalType '{}' is not supported: keyrotor has service principals only",
-                t.chars().take(40).collect::<String>()
-            )));
-        }
-    }
+    let (role, principal) = dto::role_assignment_request(body)?;
     let (a, created) = st
         .core
         .create_role_assignment(dir, actor, name, scope, &principal, &role)?;
@@ -92,7 +67,7 @@ pub(super) fn handle_create_assignment(
         } else {
             StatusCode::OK
         },
-        dto::role_assignment(&a, &dir.subscription_id),
+        &dto::role_assignment(&a, &dir.subscription_id),
     )
 }
 
@@ -101,7 +76,7 @@ pub(super) fn handle_get_assignment(st: &ArmState, scope: &str, name: &str) -> A
     let a = st.core.role_assignment(name, scope)?;
     ok_json(
         StatusCode::OK,
-        dto::role_assignment(&a, &st.dir.subscription_id),
+        &dto::role_assignment(&a, &st.dir.subscription_id),
     )
 }
 
@@ -115,7 +90,7 @@ pub(super) fn handle_delete_assignment(
     match st.core.delete_role_assignment(actor, name, scope)? {
         Some(a) => ok_json(
             StatusCode::OK,
-            dto::role_assignment(&a, &st.dir.subscription_id),
+            &dto::role_assignment(&a, &st.dir.subscription_id),
         ),
         None => empty(StatusCode::NO_CONTENT),
     }
@@ -124,7 +99,7 @@ pub(super) fn handle_delete_assignment(
 /// `RoleDefinitionsList`: the built-in roles, optionally one by `roleName`.
 pub(super) fn handle_list_definitions(scope: &str, query: &Query) -> ArmResult<Response> {
     let filter = rbac_filter(query.filter.as_deref())?;
-    let value: Vec<Value> = keyrotor_core::rbac::BUILTIN_ROLES
+    let value: List<_> = keyrotor_core::rbac::BUILTIN_ROLES
         .iter()
         .filter(|r| {
             filter
@@ -134,12 +109,12 @@ pub(super) fn handle_list_definitions(scope: &str, query: &Query) -> ArmResult<R
         })
         .map(|r| dto::role_definition(r, scope))
         .collect();
-    ok_json(StatusCode::OK, json!({ "value": value }))
+    ok_json(StatusCode::OK, &value)
 }
 
 /// `RoleDefinitionsGet`.
 pub(super) fn handle_get_definition(scope: &str, id: &str) -> ArmResult<Response> {
     let r = keyrotor_core::rbac::role_by_id(id)
         .ok_or_else(|| keyrotor_core::Error::RoleNotFound(id.chars().take(64).collect()))?;
-    ok_json(StatusCode::OK, dto::role_definition(r, scope))
+    ok_json(StatusCode::OK, &dto::role_definition(r, scope))
 }

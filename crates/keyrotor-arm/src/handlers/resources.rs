@@ -3,7 +3,6 @@
 use axum::http::StatusCode;
 use axum::response::Response;
 use keyrotor_types::AccountKind;
-use serde_json::json;
 
 use super::{ok_json, sub_id};
 use crate::dispatch::{Access, Query};
@@ -11,6 +10,7 @@ use crate::dto;
 use crate::error::ArmResult;
 use crate::odata::resource_type_filter;
 use crate::state::ArmState;
+use crate::wire::{ids, List};
 
 /// `ResourcesList`: every vault and account the caller may read, optionally
 /// of one `resourceType`.
@@ -24,27 +24,28 @@ pub(super) fn handle_list(
     let sub = sub_id(subscription)?;
     let wanted = resource_type_filter(query.filter.as_deref())?;
     let want = |ty: &str| wanted.as_deref().is_none_or(|w| w.eq_ignore_ascii_case(ty));
-    let mut value = Vec::new();
-    if want("Microsoft.KeyVault/vaults") {
+    let mut value = List::new(Vec::new());
+    if want(ids::VAULTS) {
+        let read = format!("{}/read", ids::VAULTS);
         for v in core.vaults(&sub, None)? {
-            let id = dto::vault_id(&v);
-            if access.may_read(&id, "Microsoft.KeyVault/vaults/read") {
-                value.push(json!({"id": id, "name": v.name.as_str(), "type": "Microsoft.KeyVault/vaults", "location": v.location, "tags": v.tags}));
+            let r = dto::vault_summary(&v);
+            if access.may_read(&r.id, &read) {
+                value.value.push(r);
             }
         }
     }
     for kind in [AccountKind::Cosmos, AccountKind::Batch, AccountKind::Ai] {
-        let (ns, ty) = keyrotor_core::rbac::provider_of(kind);
-        let full = format!("{ns}/{ty}");
+        let full = ids::account_type(kind);
         if !want(&full) {
             continue;
         }
+        let read = format!("{full}/read");
         for a in core.accounts(&st.dir, kind, &sub, None)? {
-            let id = dto::account_id(&a);
-            if access.may_read(&id, &format!("{full}/read")) {
-                value.push(json!({"id": id, "name": a.name.as_str(), "type": full, "location": a.location, "tags": a.tags}));
+            let r = dto::account_summary(&a);
+            if access.may_read(&r.id, &read) {
+                value.value.push(r);
             }
         }
     }
-    ok_json(StatusCode::OK, json!({ "value": value }))
+    ok_json(StatusCode::OK, &value)
 }

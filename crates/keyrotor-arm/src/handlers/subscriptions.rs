@@ -2,36 +2,31 @@
 
 use axum::http::StatusCode;
 use axum::response::Response;
-use keyrotor_types::SubscriptionId;
-use serde_json::{json, Value};
 
 use super::{ok_json, own_subscription};
 use crate::dispatch::Access;
 use crate::dto;
 use crate::error::ArmResult;
 use crate::state::ArmState;
+use crate::wire::ids;
 
 /// `SubscriptionsList`: this service's one subscription, if the caller may read it.
 pub(super) fn handle_list(st: &ArmState, access: &Access) -> ArmResult<Response> {
     let dir = &st.dir;
     let sub_scope = keyrotor_core::rbac::subscription_scope(&dir.subscription_id);
-    let visible = access.may_read(&sub_scope, "Microsoft.Resources/subscriptions/read");
-    let value: Vec<Value> = if visible {
+    let visible = access.may_read(&sub_scope, &format!("{}/read", ids::SUBSCRIPTIONS));
+    let value = if visible {
         vec![dto::subscription(dir)]
     } else {
         Vec::new()
     };
-    let n = value.len();
-    ok_json(
-        StatusCode::OK,
-        json!({ "value": value, "count": { "type": "Total", "value": n } }),
-    )
+    ok_json(StatusCode::OK, &dto::subscriptions(value))
 }
 
 /// `SubscriptionsGet`.
 pub(super) fn handle_get(st: &ArmState, subscription: &str) -> ArmResult<Response> {
     own_subscription(&st.dir, subscription)?;
-    ok_json(StatusCode::OK, dto::subscription(&st.dir))
+    ok_json(StatusCode::OK, &dto::subscription(&st.dir))
 }
 
 /// `ProvidersGet` and `ProvidersRegister`. Every provider is registered:
@@ -42,15 +37,5 @@ pub(super) fn handle_get_provider(
     namespace: &str,
 ) -> ArmResult<Response> {
     let sub = own_subscription(&st.dir, subscription)?;
-    ok_json(StatusCode::OK, provider(&sub, namespace))
-}
-
-fn provider(sub: &SubscriptionId, namespace: &str) -> Value {
-    json!({
-        "id": format!("/subscriptions/{sub}/providers/{namespace}"),
-        "namespace": namespace,
-        "registrationState": "Registered",
-        "registrationPolicy": "RegistrationRequired",
-        "resourceTypes": []
-    })
+    ok_json(StatusCode::OK, &dto::provider(&sub, namespace))
 }

@@ -4,14 +4,14 @@
 use axum::http::StatusCode;
 use axum::response::Response;
 use keyrotor_core::Actor;
-use serde_json::{json, Value};
 
 use super::{empty, group_name_for_read, ok_json, own_subscription, sub_id};
 use crate::dispatch::Access;
 use crate::dto;
-use crate::error::{ArmError, ArmResult};
+use crate::error::ArmResult;
 use crate::operation::VaultPath;
 use crate::state::ArmState;
+use crate::wire::{ids, List};
 
 /// `VaultsCreate` and `VaultsUpdate` (PUT): creates or replaces the vault,
 /// or recovers a deleted one with `createMode: recover`.
@@ -26,29 +26,16 @@ pub(super) fn handle_put(
     let sub = sub_id(&p.subscription)?;
     let group = group_name_for_read(&p.resource_group)?;
     let name = keyrotor_types::VaultName::parse(&p.name).map_err(keyrotor_core::Error::from)?;
-    let body = dto::json_object(body)?;
-    let props = match body.get("properties") {
-        Some(Value::Object(m)) => m.clone(),
-        None => serde_json::Map::new(),
-        Some(_) => {
-            return Err(ArmError::InvalidParameter(
-                "'properties' must be an object".into(),
-            ))
-        }
-    };
-    if props
-        .get("createMode")
-        .and_then(Value::as_str)
-        .is_some_and(|m| m.eq_ignore_ascii_case("recover"))
-    {
+    let body = dto::vault_request(body)?;
+    if body.recover() {
         let v = core.recover_vault(actor, name.as_str())?;
         return ok_json(
             StatusCode::OK,
-            dto::vault(&v, &st.endpoints, &dir.tenant_id),
+            &dto::vault(&v, &st.endpoints, &dir.tenant_id),
         );
     }
     let existing = core.vault_in(&sub, &group, name.as_str()).ok();
-    let spec = dto::vault_spec(&body, &props, existing.as_ref())?;
+    let spec = dto::vault_spec(&body, existing.as_ref())?;
     let (v, created) = core.put_vault(dir, actor, &sub, &group, &name, spec)?;
     ok_json(
         if created {
@@ -56,7 +43,7 @@ pub(super) fn handle_put(
         } else {
             StatusCode::OK
         },
-        dto::vault(&v, &st.endpoints, &dir.tenant_id),
+        &dto::vault(&v, &st.endpoints, &dir.tenant_id),
     )
 }
 
@@ -69,7 +56,7 @@ pub(super) fn handle_get(st: &ArmState, p: &VaultPath) -> ArmResult<Response> {
     )?;
     ok_json(
         StatusCode::OK,
-        dto::vault(&v, &st.endpoints, &st.dir.tenant_id),
+        &dto::vault(&v, &st.endpoints, &st.dir.tenant_id),
     )
 }
 
@@ -105,33 +92,26 @@ pub(super) fn handle_list(
     if let Some(g) = &group {
         core.group(dir, &sub, g)?;
     }
-    let value: Vec<Value> = core
+    let read = format!("{}/read", ids::VAULTS);
+    let value: List<_> = core
         .vaults(&sub, group.as_ref())?
         .iter()
-        .filter(|v| {
-            access.may_read(
-                &format!(
-                    "/subscriptions/{}/resourceGroups/{}/providers/Microsoft.KeyVault/vaults/{}",
-                    v.subscription, v.resource_group, v.name
-                ),
-                "Microsoft.KeyVault/vaults/read",
-            )
-        })
+        .filter(|v| access.may_read(&dto::vault_id(v), &read))
         .map(|v| dto::vault(v, &st.endpoints, &dir.tenant_id))
         .collect();
-    ok_json(StatusCode::OK, json!({ "value": value }))
+    ok_json(StatusCode::OK, &value)
 }
 
 /// `VaultsListDeleted`.
 pub(super) fn handle_list_deleted(st: &ArmState, subscription: &str) -> ArmResult<Response> {
     own_subscription(&st.dir, subscription)?;
-    let value: Vec<Value> = st
+    let value: List<_> = st
         .core
         .deleted_vaults()?
         .iter()
         .map(dto::deleted_vault)
         .collect();
-    ok_json(StatusCode::OK, json!({ "value": value }))
+    ok_json(StatusCode::OK, &value)
 }
 
 /// `VaultsGetDeleted`.
@@ -143,7 +123,7 @@ pub(super) fn handle_get_deleted(
     own_subscription(&st.dir, subscription)?;
     ok_json(
         StatusCode::OK,
-        dto::deleted_vault(&st.core.deleted_vault(name)?),
+        &dto::deleted_vault(&st.core.deleted_vault(name)?),
     )
 }
 
