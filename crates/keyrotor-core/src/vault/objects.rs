@@ -21,7 +21,9 @@ impl Keyrotor {
             .vault_objects(vault.id, c, Some(&name.to_ascii_lowercase()))?)
     }
 
-    pub(crate) fn live_versions(
+    /// All versions of a live object, oldest first: an object with a
+    /// deleted version (or none) is not found.
+    pub fn live_versions(
         &self,
         vault: &Vault,
         c: Collection,
