@@ -433,6 +433,8 @@ enum OfferType {
 /// An AI Services account PUT body's fields that a PUT requires.
 #[derive(serde::Deserialize)]
 struct AiPut {
+    #[serde(default)]
+    kind: Option<String>,
     #[serde(default, deserialize_with = "crate::wire::object")]
     sku: Option<wa::Sku>,
 }
@@ -476,22 +478,13 @@ pub fn account_put(kind: AccountKind, body: &[u8]) -> ArmResult<wa::AccountReque
         }
         AccountKind::Batch => {}
         AccountKind::Ai => {
-            let named = match &r.kind {
-                Some(Value::String(k)) => !k.is_empty(),
-                None | Some(Value::Null) => false,
-                Some(_) => {
-                    return Err(ArmError::InvalidRequestContent(
-                        "'kind' must be a string".into(),
-                    ))
-                }
-            };
-            if !named {
+            const SKU: &str = "'sku.name' is required (for example 'S0')";
+            let put: AiPut = from_json(&v, &[("sku", SKU), ("sku.*", SKU)])?;
+            if put.kind.is_none_or(|k| k.is_empty()) {
                 return Err(ArmError::InvalidParameter(
                     "'kind' is required (for example 'AIServices')".into(),
                 ));
             }
-            const SKU: &str = "'sku.name' is required (for example 'S0')";
-            let put: AiPut = from_json(&v, &[("sku", SKU), ("sku.*", SKU)])?;
             if put.sku.is_none() {
                 return Err(ArmError::InvalidParameter(SKU.into()));
             }

@@ -858,6 +858,210 @@ fn parse_cases() -> Vec<(String, Value)> {
             }),
         );
     }
+    out.extend(handler_parse_cases());
+    out
+}
+
+/// The bodies the handlers parsed by hand before the typed wire layer
+/// (recorded after it; the old server answered each with the same status
+/// and code over HTTP).
+fn handler_parse_cases() -> Vec<(String, Value)> {
+    let mut out: Vec<(String, Value)> = Vec::new();
+    let mut push = |name: String, v: Value| out.push((name, v));
+    let offer = json!({"databaseAccountOfferType": "Standard"});
+    let puts: Vec<(AccountKind, Value)> = vec![
+        (
+            AccountKind::Cosmos,
+            json!({"location": "westus", "properties": offer}),
+        ),
+        (AccountKind::Cosmos, json!({"properties": offer})),
+        (
+            AccountKind::Cosmos,
+            json!({"location": null, "properties": offer}),
+        ),
+        (
+            AccountKind::Cosmos,
+            json!({"location": 5, "properties": offer}),
+        ),
+        (AccountKind::Cosmos, json!({"location": "westus"})),
+        (
+            AccountKind::Cosmos,
+            json!({"location": "westus", "properties": null}),
+        ),
+        (
+            AccountKind::Cosmos,
+            json!({"location": "westus", "properties": [1]}),
+        ),
+        (
+            AccountKind::Cosmos,
+            json!({"location": "westus", "properties": {"databaseAccountOfferType": "Premium"}}),
+        ),
+        (
+            AccountKind::Cosmos,
+            json!({"location": "westus", "properties": {"databaseAccountOfferType": null}}),
+        ),
+        (
+            AccountKind::Cosmos,
+            json!({"location": "westus", "properties": {"databaseAccountOfferType": 5}}),
+        ),
+        (
+            AccountKind::Cosmos,
+            json!({"location": "westus", "kind": "MongoDB", "properties": offer}),
+        ),
+        (
+            AccountKind::Cosmos,
+            json!({"location": "westus", "kind": "Other", "properties": offer}),
+        ),
+        (
+            AccountKind::Cosmos,
+            json!({"location": "westus", "kind": null, "properties": offer}),
+        ),
+        (
+            AccountKind::Cosmos,
+            json!({"location": "westus", "kind": 5, "properties": offer}),
+        ),
+        (
+            AccountKind::Cosmos,
+            json!({"location": "westus", "properties": {"databaseAccountOfferType": "Standard", "disableLocalAuth": null}}),
+        ),
+        (
+            AccountKind::Cosmos,
+            json!({"location": "westus", "properties": {"databaseAccountOfferType": "Standard", "disableLocalAuth": "yes"}}),
+        ),
+        (
+            AccountKind::Cosmos,
+            json!({"location": "westus", "properties": {"databaseAccountOfferType": "Standard", "disableLocalAuth": true}}),
+        ),
+        (
+            AccountKind::Cosmos,
+            json!({"location": "westus", "tags": {"a": 1}, "properties": offer}),
+        ),
+        (AccountKind::Batch, json!({"location": "westus"})),
+        (AccountKind::Batch, json!({})),
+        (
+            AccountKind::Batch,
+            json!({"location": "westus", "sku": [1], "kind": 5}),
+        ),
+        (
+            AccountKind::Ai,
+            json!({"location": "westus", "kind": "AIServices", "sku": {"name": "S0"}}),
+        ),
+        (
+            AccountKind::Ai,
+            json!({"location": "westus", "sku": {"name": "S0"}}),
+        ),
+        (
+            AccountKind::Ai,
+            json!({"location": "westus", "kind": "", "sku": {"name": "S0"}}),
+        ),
+        (
+            AccountKind::Ai,
+            json!({"location": "westus", "kind": null, "sku": {"name": "S0"}}),
+        ),
+        (
+            AccountKind::Ai,
+            json!({"location": "westus", "kind": 5, "sku": {"name": "S0"}}),
+        ),
+        (
+            AccountKind::Ai,
+            json!({"location": "westus", "kind": "AIServices"}),
+        ),
+        (
+            AccountKind::Ai,
+            json!({"location": "westus", "kind": "AIServices", "sku": null}),
+        ),
+        (
+            AccountKind::Ai,
+            json!({"location": "westus", "kind": "AIServices", "sku": ["S0"]}),
+        ),
+        (
+            AccountKind::Ai,
+            json!({"location": "westus", "kind": "AIServices", "sku": {"name": 5}}),
+        ),
+        (
+            AccountKind::Ai,
+            json!({"location": "westus", "kind": "AIServices", "sku": {"tier": "x"}}),
+        ),
+        (
+            AccountKind::Ai,
+            json!({"location": "westus", "kind": "AIServices", "sku": "S0"}),
+        ),
+    ];
+    for (i, (kind, b)) in puts.iter().enumerate() {
+        push(
+            format!("account_put/{i}/{kind}"),
+            outcome(dto::account_put(*kind, &bytes(b)), |r| render(&r)),
+        );
+    }
+    let assignments = [
+        json!({"properties": {"roleDefinitionId": "Reader", "principalId": "p", "principalType": "ServicePrincipal"}}),
+        json!({"properties": {"roleDefinitionId": "Reader", "principalId": "p", "principalType": "servicePRINCIPAL"}}),
+        json!({"properties": {"roleDefinitionId": "Reader", "principalId": "p", "principalType": 5}}),
+        json!({"properties": {"roleDefinitionId": "Reader", "principalId": "p", "principalType": "User"}}),
+        json!({}),
+        json!({"properties": null}),
+        json!({"properties": "x"}),
+        json!({"properties": ["Reader", "p"]}),
+        json!({"properties": {"roleDefinitionId": 5, "principalId": "p"}}),
+        json!({"properties": {"roleDefinitionId": "", "principalId": "p"}}),
+        json!({"properties": {"principalId": "p"}}),
+        json!({"properties": {"roleDefinitionId": "Reader"}}),
+        json!({"properties": {"roleDefinitionId": "Reader", "principalId": null}}),
+    ];
+    for (i, b) in assignments.iter().enumerate() {
+        push(
+            format!("role_assignment_request/{i}"),
+            outcome(dto::role_assignment_request(&bytes(b)), |r| json!(r)),
+        );
+    }
+    let now = t(0);
+    let principals = [
+        json!({"displayName": "app"}),
+        json!({"displayName": "app", "expiresInSeconds": 60}),
+        json!({"displayName": "app", "expiresInSeconds": 0}),
+        json!({"displayName": "app", "expiresInSeconds": "60"}),
+        json!({}),
+        json!({"displayName": null}),
+        json!({"displayName": 5}),
+    ];
+    for (i, b) in principals.iter().enumerate() {
+        push(
+            format!("create_principal/{i}"),
+            outcome(dto::create_principal(&bytes(b), now), |(n, e)| {
+                json!([n, e.map(dto::rfc3339)])
+            }),
+        );
+    }
+    push(
+        "add_secret/empty".into(),
+        outcome(dto::add_secret(b"", now), |e| json!(e.map(dto::rfc3339))),
+    );
+    for (i, b) in [json!({"secretId": "s1"}), json!({}), json!({"secretId": 5})]
+        .iter()
+        .enumerate()
+    {
+        push(
+            format!("remove_secret/{i}"),
+            outcome(dto::remove_secret(&bytes(b)), |s| json!(s)),
+        );
+    }
+    push(
+        "rotation_at/empty".into(),
+        outcome(dto::rotation_at(b""), |a| json!(a)),
+    );
+    for (i, b) in [
+        json!({}),
+        json!({"at": "2030-01-01T00:00:00Z"}),
+        json!({"at": 5}),
+    ]
+    .iter()
+    .enumerate()
+    {
+        push(
+            format!("rotation_at/{i}"),
+            outcome(dto::rotation_at(&bytes(b)), |a| json!(a)),
+        );
+    }
     out
 }
 
