@@ -1,15 +1,22 @@
 //! `keyrotor account`: Cosmos DB, Batch and AI Services accounts.
 
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{bail, Context, Result};
+use keyrotor_arm::wire::account::{
+    self as wa, AccountEndpoint, AccountRequest, AiCreateProperties, ConsistencyPolicy,
+    CosmosCreateProperties, CosmosLocationRequest, KeyAuthProperties, Sku,
+};
+use keyrotor_arm::wire::api_versions::{self, RESOURCES};
+use keyrotor_arm::wire::group::ResourceGroup;
+use keyrotor_arm::wire::{ids, List, Tags};
 use keyrotor_types::AccountKind;
 use reqwest::Method;
-use serde_json::{json, Value};
+use serde::Serialize;
+use serde_json::{Map, Value};
 
-use super::api_versions::{self, API_RG};
 use super::args::{self, confirm, parse_tags, KINDS};
 use super::client::enc;
 use super::output::emit;
-use super::{field, provider, AccountRef, Session};
+use super::{AccountRef, Session};
 
 #[derive(Debug, clap::Subcommand)]
 #[allow(
@@ -91,29 +98,125 @@ const ACCOUNT_COLUMNS: &[(&str, &str)] = &[
     ("Endpoint", "/endpoint"),
 ];
 
-/// Adds the convenience fields `resourceGroup`, `keyrotorKind` and
-/// `endpoint` that the table view shows (JSON keeps ARM's shape plus these).
-fn decorate(kind: AccountKind, mut v: Value) -> Value {
-    let group = v
-        .get("id")
-        .and_then(Value::as_str)
-        .and_then(|id| id.split('/').nth(4))
-        .map(str::to_string);
-    let endpoint = [
-        "/properties/documentEndpoint",
-        "/properties/accountEndpoint",
-        "/properties/endpoint",
-    ]
-    .iter()
-    .find_map(|p| v.pointer(p).cloned());
-    if let Value::Object(m) = &mut v {
-        m.insert("resourceGroup".into(), json!(group));
-        m.insert("keyrotorKind".into(), json!(kind.as_str()));
-        if let Some(e) = endpoint {
-            m.insert("endpoint".into(), e);
+/// An account as the CLI prints it: ARM's answer as it came, plus the
+/// convenience fields `resourceGroup`, `keyrotorKind` and `endpoint` that
+/// the table view shows.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Shown {
+    #[serde(flatten)]
+    account: Map<String, Value>,
+    resource_group: Option<String>,
+    keyrotor_kind: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    endpoint: Option<String>,
+}
+
+fn decorate(kind: AccountKind, v: Value) -> Result<Value> {
+    let a: wa::Account<AccountEndpoint> = serde_json::from_value(v.clone())?;
+    let Value::Object(account) = v else {
+        bail!("an account is not a JSON object");
+    };
+    Ok(serde_json::to_value(Shown {
+        account,
+        resource_group: ids::group_of(&a.id).map(str::to_string),
+        keyrotor_kind: kind.as_str(),
+        endpoint: a.properties.url().map(str::to_string),
+    })?)
+}
+
+/// The PUT body of a new account.
+#[allow(
+    clippy::too_many_arguments,
+    reason = "the create command's options, passed on"
+)]
+fn create_body(
+    kind: AccountKind,
+    name: &str,
+    location: String,
+    tags: Tags,
+    cosmos: CosmosOptions,
+    ai_kind: String,
+    sku: String,
+    key_auth: KeyAuthProperties,
+) -> Result<Value> {
+    let tags = Some(tags);
+    let location = Some(location);
+    Ok(match kind {
+        AccountKind::Cosmos => {
+            let mut locations = Vec::new();
+            for l in &cosmos.locations {
+                let (region, prio) = l
+                    .rsplit_once('=')
+                    .map_or((l.as_str(), "0"), |(r, p)| (r, p));
+                let prio: u32 = prio
+                    .parse()
+                    .with_context(|| format!("invalid failover priority in '{l}'"))?;
+                locations.push(CosmosLocationRequest {
+                    location_name: region.to_string(),
+                    failover_priority: prio.into(),
+                    is_zone_redundant: false,
+                });
+            }
+            if locations.is_empty() {
+                locations.push(CosmosLocationRequest {
+                    location_name: location.clone().unwrap_or_default(),
+                    failover_priority: 0,
+                    is_zone_redundant: false,
+                });
+            }
+            let mut consistency = ConsistencyPolicy {
+                default_consistency_level: cosmos.default_consistency_level,
+                max_interval_in_seconds: cosmos.max_interval,
+                max_staleness_prefix: cosmos.max_staleness_prefix,
+            };
+            let given = consistency != ConsistencyPolicy::default();
+            if given && consistency.default_consistency_level.is_none() {
+                consistency.default_consistency_level = Some("Session".into());
+            }
+            serde_json::to_value(AccountRequest {
+                location,
+                tags,
+                kind: Some(Value::String(cosmos.api_kind)),
+                properties: Some(CosmosCreateProperties {
+                    locations,
+                    database_account_offer_type: "Standard".into(),
+                    consistency_policy: given.then_some(consistency),
+                    key_auth,
+                }),
+                ..AccountRequest::default()
+            })?
         }
-    }
-    v
+        AccountKind::Batch => serde_json::to_value(AccountRequest {
+            location,
+            tags,
+            properties: Some(KeyAuthProperties {
+                disable_local_auth: None,
+                ..key_auth
+            }),
+            ..AccountRequest::default()
+        })?,
+        AccountKind::Ai => serde_json::to_value(AccountRequest {
+            location,
+            tags,
+            kind: Some(Value::String(ai_kind)),
+            sku: Some(serde_json::to_value(Sku { name: sku })?),
+            properties: Some(AiCreateProperties {
+                custom_sub_domain_name: name.to_string(),
+                key_auth,
+            }),
+            ..AccountRequest::default()
+        })?,
+    })
+}
+
+/// The Cosmos DB options of `account create`.
+struct CosmosOptions {
+    api_kind: String,
+    locations: Vec<String>,
+    default_consistency_level: Option<String>,
+    max_interval: Option<u32>,
+    max_staleness_prefix: Option<u64>,
 }
 
 pub(super) async fn run(c: &Session, cmd: AccountCmd) -> Result<()> {
@@ -135,70 +238,37 @@ pub(super) async fn run(c: &Session, cmd: AccountCmd) -> Result<()> {
             upstream,
             regeneration_guard_minutes,
         } => {
-            let group = c
+            let group: ResourceGroup = c
                 .arm
-                .ok(Method::GET, &c.group_path(&resource_group), API_RG, None)
+                .ok_as(Method::GET, &c.group_path(&resource_group), RESOURCES, None)
                 .await?;
-            let location = location
-                .or_else(|| field(&group, "location"))
-                .ok_or_else(|| anyhow!("no --location given"))?;
-            let mut body = match kind {
-                AccountKind::Cosmos => {
-                    let mut locs = Vec::new();
-                    for l in &locations {
-                        let (region, prio) = l
-                            .rsplit_once('=')
-                            .map_or((l.as_str(), "0"), |(r, p)| (r, p));
-                        let prio: u32 = prio
-                            .parse()
-                            .with_context(|| format!("invalid failover priority in '{l}'"))?;
-                        locs.push(json!({"locationName": region, "failoverPriority": prio, "isZoneRedundant": false}));
-                    }
-                    if locs.is_empty() {
-                        locs.push(json!({"locationName": location, "failoverPriority": 0, "isZoneRedundant": false}));
-                    }
-                    let mut consistency = serde_json::Map::new();
-                    if let Some(l) = default_consistency_level {
-                        consistency.insert("defaultConsistencyLevel".into(), json!(l));
-                    }
-                    if let Some(i) = max_interval {
-                        consistency.insert("maxIntervalInSeconds".into(), json!(i));
-                    }
-                    if let Some(p) = max_staleness_prefix {
-                        consistency.insert("maxStalenessPrefix".into(), json!(p));
-                    }
-                    if !consistency.is_empty()
-                        && !consistency.contains_key("defaultConsistencyLevel")
-                    {
-                        consistency.insert("defaultConsistencyLevel".into(), json!("Session"));
-                    }
-                    let mut props = json!({
-                        "locations": locs,
-                        "databaseAccountOfferType": "Standard",
-                        "disableLocalAuth": disable_local_auth,
-                    });
-                    if !consistency.is_empty() {
-                        props["consistencyPolicy"] = Value::Object(consistency);
-                    }
-                    json!({"location": location, "kind": api_kind, "tags": parse_tags(&tags), "properties": props})
-                }
-                AccountKind::Batch => {
-                    json!({"location": location, "tags": parse_tags(&tags), "properties": {}})
-                }
-                AccountKind::Ai => json!({
-                    "location": location, "kind": ai_kind, "sku": {"name": sku}, "tags": parse_tags(&tags),
-                    "properties": {"customSubDomainName": name, "disableLocalAuth": disable_local_auth}
-                }),
+            let location = location.unwrap_or(group.location);
+            if upstream.is_some() && kind != AccountKind::Ai {
+                bail!("--upstream applies to AI Services accounts only");
+            }
+            let key_auth = KeyAuthProperties {
+                disable_local_auth: Some(disable_local_auth),
+                upstream_url: upstream,
+                regeneration_guard_minutes,
+                ..KeyAuthProperties::default()
             };
-            if let Some(u) = upstream {
-                if kind != AccountKind::Ai {
-                    bail!("--upstream applies to AI Services accounts only");
-                }
-                body["properties"]["upstreamUrl"] = json!(u);
-            }
-            if let Some(m) = regeneration_guard_minutes {
-                body["properties"]["regenerationGuardMinutes"] = json!(m);
-            }
+            let cosmos = CosmosOptions {
+                api_kind,
+                locations,
+                default_consistency_level,
+                max_interval,
+                max_staleness_prefix,
+            };
+            let body = create_body(
+                kind,
+                &name,
+                location,
+                parse_tags(&tags),
+                cosmos,
+                ai_kind,
+                sku,
+                key_auth,
+            )?;
             let v = c
                 .arm
                 .ok(
@@ -208,7 +278,7 @@ pub(super) async fn run(c: &Session, cmd: AccountCmd) -> Result<()> {
                     Some(body),
                 )
                 .await?;
-            emit(c.output, &decorate(kind, v), ACCOUNT_COLUMNS)
+            emit(c.output, &decorate(kind, v)?, ACCOUNT_COLUMNS)
         }
         AccountCmd::List {
             resource_group,
@@ -216,25 +286,14 @@ pub(super) async fn run(c: &Session, cmd: AccountCmd) -> Result<()> {
         } => {
             let mut all = Vec::new();
             for k in KINDS.into_iter().filter(|k| kind.is_none_or(|x| x == *k)) {
-                let path = match &resource_group {
-                    Some(g) => format!(
-                        "/subscriptions/{}/resourceGroups/{}/providers/{}",
-                        c.subscription,
-                        enc(g),
-                        provider(k)
-                    ),
-                    None => format!(
-                        "/subscriptions/{}/providers/{}",
-                        c.subscription,
-                        provider(k)
-                    ),
-                };
-                let v = c
+                let group = resource_group.as_deref().map(enc);
+                let path = ids::accounts(&c.subscription, group.as_deref(), k);
+                let v: List<Value> = c
                     .arm
-                    .ok(Method::GET, &path, api_versions::account(k), None)
+                    .ok_as(Method::GET, &path, api_versions::account(k), None)
                     .await?;
-                if let Some(items) = v["value"].as_array() {
-                    all.extend(items.iter().cloned().map(|i| decorate(k, i)));
+                for i in v.value {
+                    all.push(decorate(k, i)?);
                 }
             }
             emit(c.output, &Value::Array(all), ACCOUNT_COLUMNS)
@@ -250,7 +309,7 @@ pub(super) async fn run(c: &Session, cmd: AccountCmd) -> Result<()> {
                     None,
                 )
                 .await?;
-            emit(c.output, &decorate(k, v), ACCOUNT_COLUMNS)
+            emit(c.output, &decorate(k, v)?, ACCOUNT_COLUMNS)
         }
         AccountCmd::Delete { account, yes } => {
             let k = c.resolve(&account).await?;

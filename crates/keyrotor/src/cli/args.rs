@@ -3,8 +3,8 @@
 
 use anyhow::{bail, Result};
 use clap::builder::TypedValueParser;
+use keyrotor_arm::wire::Tags;
 use keyrotor_types::AccountKind;
-use serde_json::{json, Value};
 
 /// The account kinds in the CLI's order: `--kind`'s possible values, and
 /// the order `account list` lists and lookups try them.
@@ -34,16 +34,14 @@ pub(super) fn parse_window(s: &str) -> std::result::Result<i64, String> {
         .ok_or_else(|| format!("'{s}' is not a duration such as 15m, 2h or 7d"))
 }
 
-/// `--tags key[=value] ...` as an ARM tags object.
-pub(super) fn parse_tags(tags: &[String]) -> Value {
-    let m: serde_json::Map<String, Value> = tags
-        .iter()
+/// `--tags key[=value] ...` as ARM tags.
+pub(super) fn parse_tags(tags: &[String]) -> Tags {
+    tags.iter()
         .map(|t| match t.split_once('=') {
-            Some((k, v)) => (k.to_string(), json!(v)),
-            None => (t.clone(), json!("")),
+            Some((k, v)) => (k.to_string(), v.to_string()),
+            None => (t.clone(), String::new()),
         })
-        .collect();
-    Value::Object(m)
+        .collect()
 }
 
 /// Asks before a destructive step unless `--yes`; refuses without a terminal.

@@ -2,14 +2,18 @@
 //! report-only, or back on (for a while: break-glass).
 
 use anyhow::{bail, Result};
-use keyrotor_types::AccountKind;
+use keyrotor_arm::wire::account::{AccountRequest, KeyAuthProperties};
+use keyrotor_arm::wire::api_versions;
+use keyrotor_arm::wire::keys::KeyUsageList;
+use keyrotor_arm::wire::{Properties, Timestamp};
 use reqwest::Method;
-use serde_json::{json, Value};
+use serde::Serialize;
+use serde_json::Value;
 
-use super::api_versions;
 use super::args::parse_window;
-use super::keys::{guard_query, key_usage};
-use super::output::{cell, emit, parse_time, rfc3339, Output};
+use super::client::body;
+use super::keys::{clients, guard_query, key_usage};
+use super::output::{emit, rfc3339, Output};
 use super::{AccountRef, Session};
 
 #[derive(Debug, clap::Subcommand)]
@@ -43,35 +47,39 @@ pub enum AuthCmd {
     },
 }
 
-/// ARM properties that switch key authentication on or off for a kind.
-fn local_auth_properties(kind: AccountKind, disabled: bool) -> Value {
-    match (kind, disabled) {
-        (AccountKind::Batch, true) => {
-            json!({ "allowedAuthenticationModes": ["AAD", "TaskAuthenticationToken"] })
-        }
-        (AccountKind::Batch, false) => {
-            json!({ "allowedAuthenticationModes": ["SharedKey", "AAD", "TaskAuthenticationToken"] })
-        }
-        (_, d) => json!({ "disableLocalAuth": d }),
-    }
+/// A PATCH body that sets `properties`.
+fn patch(properties: KeyAuthProperties) -> Result<Option<Value>> {
+    body(&AccountRequest {
+        properties: Some(properties),
+        ..AccountRequest::default()
+    })
 }
 
-fn local_auth_disabled(kind: AccountKind, account: &Value) -> bool {
-    match kind {
-        AccountKind::Batch => account
-            .pointer("/properties/allowedAuthenticationModes")
-            .and_then(Value::as_array)
-            .is_some_and(|m| {
-                !m.iter().any(|x| {
-                    x.as_str()
-                        .is_some_and(|x| x.eq_ignore_ascii_case("SharedKey"))
-                })
-            }),
-        _ => account
-            .pointer("/properties/disableLocalAuth")
-            .and_then(Value::as_bool)
-            .unwrap_or(false),
-    }
+/// `auth disable-local` and `enable-local` as they print.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Switched {
+    account: String,
+    local_auth: String,
+}
+
+/// `auth status` as it prints.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Status {
+    account: String,
+    local_auth: String,
+    keys: Vec<KeyStatus>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct KeyStatus {
+    key_name: String,
+    key_kind: String,
+    last_used_time: Option<Timestamp>,
+    would_be_rejected: u64,
+    clients: Vec<String>,
 }
 
 pub(super) async fn run(c: &Session, cmd: AuthCmd) -> Result<()> {
@@ -85,9 +93,11 @@ pub(super) async fn run(c: &Session, cmd: AuthCmd) -> Result<()> {
         } => {
             let k = c.resolve(&account).await?;
             let base = c.account_path(k, &account.resource_group, &account.name);
-            let mut props = local_auth_properties(k, true);
-            props["localAuthReportOnly"] = json!(report_only);
-            props["localAuthReenabledUntil"] = Value::Null;
+            let props = KeyAuthProperties {
+                local_auth_report_only: Some(report_only),
+                local_auth_reenabled_until: Some(None),
+                ..KeyAuthProperties::local_auth(k, true)
+            };
             // The server refuses while a key was used within the window
             // (report-only refuses nobody, so it needs no guard).
             let path = if report_only {
@@ -100,7 +110,7 @@ pub(super) async fn run(c: &Session, cmd: AuthCmd) -> Result<()> {
                     Method::PATCH,
                     &path,
                     api_versions::account(k),
-                    Some(json!({ "properties": props })),
+                    patch(props)?,
                 )
                 .await?;
             let mode = if report_only {
@@ -108,9 +118,13 @@ pub(super) async fn run(c: &Session, cmd: AuthCmd) -> Result<()> {
             } else {
                 "disabled"
             };
+            let out = Switched {
+                account: account.name,
+                local_auth: mode.into(),
+            };
             emit(
                 c.output,
-                &json!({ "account": account.name, "localAuth": mode }),
+                &serde_json::to_value(out)?,
                 &[("Account", "/account"), ("LocalAuth", "/localAuth")],
             )
         }
@@ -119,61 +133,63 @@ pub(super) async fn run(c: &Session, cmd: AuthCmd) -> Result<()> {
             let base = c.account_path(k, &account.resource_group, &account.name);
             let props = match duration {
                 Some(secs) => {
-                    let current = c
+                    let current: Properties<KeyAuthProperties> = c
                         .arm
-                        .ok(Method::GET, &base, api_versions::account(k), None)
+                        .ok_as(Method::GET, &base, api_versions::account(k), None)
                         .await?;
-                    if !local_auth_disabled(k, &current) {
+                    if !current.properties.disables_local_auth(k) {
                         bail!(
                             "key authentication is not disabled on '{}'; nothing to re-enable",
                             account.name
                         );
                     }
-                    json!({ "localAuthReenabledUntil": rfc3339(now + time::Duration::seconds(secs)) })
+                    KeyAuthProperties {
+                        local_auth_reenabled_until: Some(Some(rfc3339(
+                            now + time::Duration::seconds(secs),
+                        ))),
+                        ..KeyAuthProperties::default()
+                    }
                 }
-                None => {
-                    let mut p = local_auth_properties(k, false);
-                    p["localAuthReportOnly"] = json!(false);
-                    p["localAuthReenabledUntil"] = Value::Null;
-                    p
-                }
+                None => KeyAuthProperties {
+                    local_auth_report_only: Some(false),
+                    local_auth_reenabled_until: Some(None),
+                    ..KeyAuthProperties::local_auth(k, false)
+                },
+            };
+            let state = match props.local_auth_reenabled_until.clone().flatten() {
+                Some(until) => format!("enabled until {until} (break-glass), then disabled again"),
+                None => "enabled".to_string(),
             };
             c.arm
                 .ok(
                     Method::PATCH,
                     &base,
                     api_versions::account(k),
-                    Some(json!({ "properties": props.clone() })),
+                    patch(props)?,
                 )
                 .await?;
-            let state = match props.get("localAuthReenabledUntil").and_then(Value::as_str) {
-                Some(until) => format!("enabled until {until} (break-glass), then disabled again"),
-                None => "enabled".to_string(),
+            let out = Switched {
+                account: account.name,
+                local_auth: state,
             };
             emit(
                 c.output,
-                &json!({ "account": account.name, "localAuth": state }),
+                &serde_json::to_value(out)?,
                 &[("Account", "/account"), ("LocalAuth", "/localAuth")],
             )
         }
         AuthCmd::Status { account } => {
             let k = c.resolve(&account).await?;
             let base = c.account_path(k, &account.resource_group, &account.name);
-            let a = c
+            let a: Properties<KeyAuthProperties> = c
                 .arm
-                .ok(Method::GET, &base, api_versions::account(k), None)
+                .ok_as(Method::GET, &base, api_versions::account(k), None)
                 .await?;
-            let usage = key_usage(c, k, &base, None).await?;
-            let disabled = local_auth_disabled(k, &a);
-            let report_only = a
-                .pointer("/properties/localAuthReportOnly")
-                .and_then(Value::as_bool)
-                .unwrap_or(false);
-            let until = a
-                .pointer("/properties/localAuthReenabledUntil")
-                .and_then(Value::as_str)
-                .and_then(parse_time)
-                .filter(|t| *t > now);
+            let usage: KeyUsageList = serde_json::from_value(key_usage(c, k, &base, None).await?)?;
+            let a = a.properties;
+            let disabled = a.disables_local_auth(k);
+            let report_only = a.local_auth_report_only.unwrap_or(false);
+            let until = a.reenabled_until().filter(|t| *t > now);
             let mode = match (disabled, report_only, until) {
                 (false, _, _) => "enabled".to_string(),
                 (true, _, Some(t)) => {
@@ -185,27 +201,27 @@ pub(super) async fn run(c: &Session, cmd: AuthCmd) -> Result<()> {
                 }
                 (true, false, None) => "disabled: key requests are refused".to_string(),
             };
-            let keys: Vec<Value> = usage["keys"]
-                .as_array()
-                .map(|ks| {
-                    ks.iter()
-                        .map(|k| {
-                            json!({
-                                "keyName": k["keyName"], "keyKind": k["keyKind"], "lastUsedTime": k["lastUsedTime"],
-                                "wouldBeRejected": k["wouldBeRejected"],
-                                "clients": k["clients"].as_array().map(|c| c.iter().map(|c| format!("{} @ {}", cell(&c["userAgent"]), cell(&c["address"]))).collect::<Vec<_>>()).unwrap_or_default(),
-                            })
-                        })
-                        .collect()
-                })
-                .unwrap_or_default();
-            let out = json!({ "account": account.name, "localAuth": mode, "keys": keys });
+            let out = Status {
+                account: account.name,
+                local_auth: mode.clone(),
+                keys: usage
+                    .keys
+                    .iter()
+                    .map(|k| KeyStatus {
+                        key_name: k.key_name.clone(),
+                        key_kind: k.key_kind.clone(),
+                        last_used_time: k.last_used_time,
+                        would_be_rejected: k.would_be_rejected,
+                        clients: clients(k),
+                    })
+                    .collect(),
+            };
             match c.output {
                 Output::Table | Output::Tsv => {
                     println!("local auth: {mode}");
                     emit(
                         c.output,
-                        &out["keys"],
+                        &serde_json::to_value(&out.keys)?,
                         &[
                             ("Key", "/keyName"),
                             ("LastUsed", "/lastUsedTime"),
@@ -214,7 +230,7 @@ pub(super) async fn run(c: &Session, cmd: AuthCmd) -> Result<()> {
                         ],
                     )
                 }
-                _ => emit(c.output, &out, &[]),
+                _ => emit(c.output, &serde_json::to_value(&out)?, &[]),
             }
         }
     }

@@ -4,7 +4,10 @@
 //! Vault error (`(code) message`) exist here only.
 
 use anyhow::{bail, Context, Result};
+use keyrotor_arm::wire::error::ErrorResponse;
 use reqwest::Method;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// The service at `base` (ARM, or one vault's data plane), signed in.
@@ -87,19 +90,37 @@ impl Api {
         if (200..300).contains(&status) {
             return Ok(value);
         }
-        let code = value
-            .pointer("/error/code")
-            .and_then(Value::as_str)
-            .unwrap_or("Error");
-        let message = value
-            .pointer("/error/message")
-            .and_then(Value::as_str)
-            .unwrap_or("no details");
+        let error = ErrorResponse::deserialize(&value).ok().map(|e| e.error);
+        let nonempty = |s: Option<String>, default: &str| {
+            s.filter(|s| !s.is_empty())
+                .unwrap_or_else(|| default.to_string())
+        };
+        let code = nonempty(error.as_ref().map(|e| e.code.clone()), "Error");
+        let message = nonempty(error.map(|e| e.message), "no details");
         if code == "KeyInUse" {
             bail!("refusing: ({code}) {message}\nWith the CLI: `keyrotor keys usage` shows who still uses which key; --force overrides the check.")
         }
         bail!("({code}) {message}")
     }
+}
+
+impl Api {
+    /// [`Api::ok`], with the answer read as `T`.
+    pub(super) async fn ok_as<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        api: &str,
+        body: Option<Value>,
+    ) -> Result<T> {
+        let value = self.ok(method, path, api, body).await?;
+        serde_json::from_value(value).with_context(|| format!("unexpected answer from {path}"))
+    }
+}
+
+/// A request body as JSON.
+pub(super) fn body<T: Serialize>(body: &T) -> Result<Option<Value>> {
+    Ok(Some(serde_json::to_value(body)?))
 }
 
 /// Percent-encodes one path segment (or query value).

@@ -1,11 +1,14 @@
 //! `keyrotor group`: resource groups.
 
 use anyhow::Result;
+use keyrotor_arm::wire::api_versions::RESOURCES;
+use keyrotor_arm::wire::group::ResourceGroupRequest;
+use keyrotor_arm::wire::{ids, List};
 use reqwest::Method;
-use serde_json::json;
+use serde_json::Value;
 
-use super::api_versions::API_RG;
 use super::args::{confirm, parse_tags};
+use super::client::body;
 use super::output::emit;
 use super::Session;
 
@@ -56,28 +59,26 @@ pub(super) async fn run(c: &Session, cmd: GroupCmd) -> Result<()> {
                 .ok(
                     Method::PUT,
                     &c.group_path(&name),
-                    API_RG,
-                    Some(json!({"location": location, "tags": parse_tags(&tags)})),
+                    RESOURCES,
+                    body(&ResourceGroupRequest {
+                        location: Some(location),
+                        tags: Some(parse_tags(&tags)),
+                    })?,
                 )
                 .await?;
             emit(c.output, &v, GROUP_COLUMNS)
         }
         GroupCmd::List => {
-            let v = c
+            let v: List<Value> = c
                 .arm
-                .ok(
-                    Method::GET,
-                    &format!("/subscriptions/{}/resourcegroups", c.subscription),
-                    API_RG,
-                    None,
-                )
+                .ok_as(Method::GET, &ids::groups(&c.subscription), RESOURCES, None)
                 .await?;
-            emit(c.output, &v["value"], GROUP_COLUMNS)
+            emit(c.output, &Value::Array(v.value), GROUP_COLUMNS)
         }
         GroupCmd::Show { name } => {
             let v = c
                 .arm
-                .ok(Method::GET, &c.group_path(&name), API_RG, None)
+                .ok(Method::GET, &c.group_path(&name), RESOURCES, None)
                 .await?;
             emit(c.output, &v, GROUP_COLUMNS)
         }
@@ -87,7 +88,7 @@ pub(super) async fn run(c: &Session, cmd: GroupCmd) -> Result<()> {
                 yes,
             )?;
             c.arm
-                .ok(Method::DELETE, &c.group_path(&name), API_RG, None)
+                .ok(Method::DELETE, &c.group_path(&name), RESOURCES, None)
                 .await?;
             Ok(())
         }

@@ -2,12 +2,15 @@
 //! token-signing key.
 
 use anyhow::Result;
+use keyrotor_arm::wire::api_versions::KEYROTOR;
+use keyrotor_arm::wire::identity::{CreatePrincipal, Principal, RemoveSecret, SecretLifetime};
+use keyrotor_arm::wire::ids::{ROTATE_SIGNING_KEY, SERVICE_PRINCIPALS};
+use keyrotor_arm::wire::List;
 use reqwest::Method;
-use serde_json::json;
+use serde::Serialize;
 
-use super::api_versions::API_IDENTITY;
 use super::args::{confirm, parse_window};
-use super::client::enc;
+use super::client::{body, enc};
 use super::output::emit;
 use super::Session;
 
@@ -79,6 +82,15 @@ pub enum SigningKeyCmd {
     Rotate,
 }
 
+/// A service principal as `sp list` prints it: with its number of secrets.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Listed {
+    #[serde(flatten)]
+    principal: Principal,
+    secret_count: usize,
+}
+
 const SP_COLUMNS: &[(&str, &str)] = &[
     ("ClientId", "/clientId"),
     ("DisplayName", "/displayName"),
@@ -87,19 +99,20 @@ const SP_COLUMNS: &[(&str, &str)] = &[
 ];
 
 pub(super) async fn run(c: &Session, cmd: IdentityCmd) -> Result<()> {
-    const SPS: &str = "/providers/Keyrotor.Identity/servicePrincipals";
-    let expiry = |s: Option<i64>| s.map_or_else(|| json!({}), |s| json!({ "expiresInSeconds": s }));
+    const SPS: &str = SERVICE_PRINCIPALS;
     match cmd {
         IdentityCmd::Sp { cmd } => match cmd {
             SpCmd::Create {
                 name,
                 secret_expires,
             } => {
-                let mut body = expiry(secret_expires);
-                body["displayName"] = json!(name);
+                let create = CreatePrincipal {
+                    display_name: Some(name),
+                    expires_in_seconds: secret_expires,
+                };
                 let v = c
                     .arm
-                    .ok(Method::POST, SPS, API_IDENTITY, Some(body))
+                    .ok(Method::POST, SPS, KEYROTOR, body(&create)?)
                     .await?;
                 emit(
                     c.output,
@@ -113,14 +126,16 @@ pub(super) async fn run(c: &Session, cmd: IdentityCmd) -> Result<()> {
                 )
             }
             SpCmd::List => {
-                let mut v = c.arm.ok(Method::GET, SPS, API_IDENTITY, None).await?;
-                if let Some(items) = v["value"].as_array_mut() {
-                    for i in items {
-                        let n = i["secrets"].as_array().map_or(0, Vec::len);
-                        i["secretCount"] = json!(n);
-                    }
-                }
-                emit(c.output, &v["value"], SP_COLUMNS)
+                let list: List<Principal> = c.arm.ok_as(Method::GET, SPS, KEYROTOR, None).await?;
+                let listed: Vec<Listed> = list
+                    .value
+                    .into_iter()
+                    .map(|principal| Listed {
+                        secret_count: principal.secrets.len(),
+                        principal,
+                    })
+                    .collect();
+                emit(c.output, &serde_json::to_value(listed)?, SP_COLUMNS)
             }
             SpCmd::Delete {
                 sp_id: client_id,
@@ -131,7 +146,7 @@ pub(super) async fn run(c: &Session, cmd: IdentityCmd) -> Result<()> {
                     .ok(
                         Method::DELETE,
                         &format!("{SPS}/{}", enc(&client_id)),
-                        API_IDENTITY,
+                        KEYROTOR,
                         None,
                     )
                     .await?;
@@ -147,8 +162,10 @@ pub(super) async fn run(c: &Session, cmd: IdentityCmd) -> Result<()> {
                         .ok(
                             Method::POST,
                             &format!("{SPS}/{}/addSecret", enc(&client_id)),
-                            API_IDENTITY,
-                            Some(expiry(expires)),
+                            KEYROTOR,
+                            body(&SecretLifetime {
+                                expires_in_seconds: expires,
+                            })?,
                         )
                         .await?;
                     emit(
@@ -169,8 +186,10 @@ pub(super) async fn run(c: &Session, cmd: IdentityCmd) -> Result<()> {
                         .ok(
                             Method::POST,
                             &format!("{SPS}/{}/removeSecret", enc(&client_id)),
-                            API_IDENTITY,
-                            Some(json!({ "secretId": secret_id })),
+                            KEYROTOR,
+                            body(&RemoveSecret {
+                                secret_id: Some(secret_id),
+                            })?,
                         )
                         .await?;
                     Ok(())
@@ -182,12 +201,7 @@ pub(super) async fn run(c: &Session, cmd: IdentityCmd) -> Result<()> {
         } => {
             let v = c
                 .arm
-                .ok(
-                    Method::POST,
-                    "/providers/Keyrotor.Identity/signingKeys/rotate",
-                    API_IDENTITY,
-                    None,
-                )
+                .ok(Method::POST, ROTATE_SIGNING_KEY, KEYROTOR, None)
                 .await?;
             emit(c.output, &v, &[("SigningKid", "/signingKid")])
         }

@@ -2,14 +2,20 @@
 //! still uses which key.
 
 use anyhow::{bail, Result};
-use keyrotor_arm::dto::key_name;
-use keyrotor_types::{AccountKind, KeySlot};
+use keyrotor_arm::wire::account::{Account, CosmosAccountProperties};
+use keyrotor_arm::wire::api_versions;
+use keyrotor_arm::wire::keys::{
+    self as wk, ConnectionStrings, KeyList, KeyMap, KeyMetadata, KeyName, KeyUsageList,
+    RegenerateKey,
+};
+use keyrotor_types::AccountKind;
 use reqwest::Method;
-use serde_json::{json, Value};
+use serde::Serialize;
+use serde_json::Value;
 
-use super::api_versions;
 use super::args::parse_window;
-use super::output::{ago, cell, emit, parse_time, print_rows, rfc3339, Output};
+use super::client::body;
+use super::output::{ago, emit, print_rows, rfc3339, Output};
 use super::{AccountRef, Session};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -83,63 +89,23 @@ pub(super) async fn key_usage(
         .await
 }
 
-/// One key's usage as listKeyUsage reports it, judged against a window.
-struct KeyVerdict {
-    name: String,
-    kind: String,
-    generated: String,
-    last_used: Option<time::OffsetDateTime>,
-    requests_24h: u64,
-    clients: Vec<String>,
-    in_use: bool,
+/// The clients of a key as the CLI shows them: `user agent @ address`.
+pub(super) fn clients(k: &wk::KeyUsage) -> Vec<String> {
+    k.clients
+        .iter()
+        .map(|c| format!("{} @ {}", c.user_agent, c.address))
+        .collect()
 }
 
-/// Each key of a `listKeyUsage` answer, with the server guard's verdict.
-fn verdicts(usage: &Value) -> Vec<KeyVerdict> {
-    usage["keys"]
-        .as_array()
-        .map(|keys| {
-            keys.iter()
-                .map(|k| {
-                    let last_used = k["lastUsedTime"].as_str().and_then(parse_time);
-                    KeyVerdict {
-                        name: cell(&k["keyName"]),
-                        kind: cell(&k["keyKind"]),
-                        generated: cell(&k["generationTime"]),
-                        last_used,
-                        requests_24h: k["requestsLast24Hours"].as_u64().unwrap_or(0),
-                        clients: k["clients"]
-                            .as_array()
-                            .map(|c| {
-                                c.iter()
-                                    .map(|c| {
-                                        format!(
-                                            "{} @ {}",
-                                            cell(&c["userAgent"]),
-                                            cell(&c["address"])
-                                        )
-                                    })
-                                    .collect()
-                            })
-                            .unwrap_or_default(),
-                        in_use: k["inUse"].as_bool().unwrap_or(false),
-                    }
-                })
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-/// The field and value that name `--key-kind` in a regenerate body: Cosmos
-/// names the slot (`keyKind: primaryReadonly`); Batch and AI name the key
-/// as listKeys does, capitalised (`keyName: Primary`, `keyName: Key2`).
-/// AI accounts also take key1 and key2 for primary and secondary.
-fn regenerate_target(kind: AccountKind, key_kind: &str) -> Result<(&'static str, String)> {
-    let slot = kind.slots().iter().copied().find(|&s| {
-        s.as_str().eq_ignore_ascii_case(key_kind)
-            || (kind == AccountKind::Ai && key_name(kind, s).eq_ignore_ascii_case(key_kind))
+/// The key `--key-kind` names: a slot of the kind (`primary`,
+/// `secondaryReadonly`, any case), and for AI accounts also `key1` and
+/// `key2`.
+fn regenerate_target(kind: AccountKind, key_kind: &str) -> Result<KeyName> {
+    let key = KeyName::all(kind).find(|k| {
+        k.slot.as_str().eq_ignore_ascii_case(key_kind)
+            || (kind == AccountKind::Ai && k.name.eq_ignore_ascii_case(key_kind))
     });
-    let Some(slot) = slot else {
+    let Some(key) = key else {
         match kind {
             AccountKind::Cosmos => bail!(
                 "--key-kind must be one of primary, secondary, primaryReadonly, secondaryReadonly"
@@ -152,42 +118,55 @@ fn regenerate_target(kind: AccountKind, key_kind: &str) -> Result<(&'static str,
             }
         }
     };
-    Ok(match kind {
-        AccountKind::Cosmos => ("keyKind", slot.as_str().to_string()),
-        AccountKind::Batch | AccountKind::Ai => ("keyName", capitalised(key_name(kind, slot))),
-    })
+    Ok(key)
 }
 
-fn capitalised(s: &str) -> String {
-    let mut chars = s.chars();
-    chars.next().map_or_else(String::new, |first| {
-        first.to_ascii_uppercase().to_string() + chars.as_str()
-    })
-}
-
-/// Rows (key name, slot, value, generated) of a keys listing; Cosmos
-/// accounts tell each key's generation time in `keysMetadata`.
-fn key_rows(kind: AccountKind, keys: &Value, account: Option<&Value>) -> Vec<Vec<String>> {
-    kind.slots()
-        .iter()
-        .map(|&slot: &KeySlot| (key_name(kind, slot), slot))
-        .filter(|(field, _)| keys.get(*field).is_some())
-        .map(|(field, slot)| {
-            let generated = account
-                .filter(|_| kind == AccountKind::Cosmos)
-                .and_then(|a| {
-                    a.pointer(&format!("/properties/keysMetadata/{field}/generationTime"))
-                })
-                .map(cell)
+/// Rows (key name, slot, value, generated) of a keys listing, in slot
+/// order; Cosmos accounts tell each key's generation time in
+/// `keysMetadata`.
+fn key_rows(
+    kind: AccountKind,
+    keys: &KeyList,
+    metadata: Option<&KeyMap<KeyMetadata>>,
+) -> Vec<Vec<String>> {
+    KeyName::all(kind)
+        .filter_map(|k| Some((k, keys.keys.get(k.slot)?)))
+        .map(|(k, value)| {
+            let generated = metadata
+                .and_then(|m| m.get(k.slot))
+                .map(|m| m.generation_time.to_string())
                 .unwrap_or_default();
             vec![
-                field.to_string(),
-                slot.as_str().to_string(),
-                cell(&keys[field]),
+                k.name.to_string(),
+                k.slot.as_str().to_string(),
+                value.clone().unwrap_or_default(),
                 generated,
             ]
         })
         .collect()
+}
+
+/// The `keysMetadata` of a Cosmos DB account.
+async fn keys_metadata(c: &Session, base: &str) -> Result<KeyMap<KeyMetadata>> {
+    let a: Account<CosmosAccountProperties> = c
+        .arm
+        .ok_as(
+            Method::GET,
+            base,
+            api_versions::account(AccountKind::Cosmos),
+            None,
+        )
+        .await?;
+    Ok(a.properties.keys_metadata)
+}
+
+/// A Cosmos DB regeneration as the CLI shows it (ARM answers without a
+/// body): the key regenerated and the account's key metadata.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct CosmosRegenerated {
+    key_kind: &'static str,
+    keys_metadata: KeyMap<KeyMetadata>,
 }
 
 pub(super) async fn run(c: &Session, cmd: KeysCmd) -> Result<()> {
@@ -214,24 +193,27 @@ pub(super) async fn run(c: &Session, cmd: KeysCmd) -> Result<()> {
                 )
                 .await?;
             match (c.output, kind_of_keys) {
-                (Output::Table | Output::Tsv, KeysType::ConnectionStrings) => emit(
-                    c.output,
-                    &v["connectionStrings"],
-                    &[
-                        ("Description", "/description"),
-                        ("ConnectionString", "/connectionString"),
-                    ],
-                ),
+                (Output::Table | Output::Tsv, KeysType::ConnectionStrings) => {
+                    let list: ConnectionStrings = serde_json::from_value(v)?;
+                    emit(
+                        c.output,
+                        &serde_json::to_value(list.connection_strings)?,
+                        &[
+                            ("Description", "/description"),
+                            ("ConnectionString", "/connectionString"),
+                        ],
+                    )
+                }
                 (Output::Table | Output::Tsv, _) => {
-                    let acct = c
-                        .arm
-                        .ok(Method::GET, &base, api_versions::account(k), None)
-                        .await
-                        .ok();
+                    let keys: KeyList = serde_json::from_value(v)?;
+                    let metadata = match k {
+                        AccountKind::Cosmos => keys_metadata(c, &base).await.ok(),
+                        AccountKind::Batch | AccountKind::Ai => None,
+                    };
                     print_rows(
                         c.output,
                         &["Key", "KeyKind", "Value", "Generated"],
-                        &key_rows(k, &v, acct.as_ref()),
+                        &key_rows(k, &keys, metadata.as_ref()),
                     );
                     Ok(())
                 }
@@ -246,34 +228,43 @@ pub(super) async fn run(c: &Session, cmd: KeysCmd) -> Result<()> {
                 return emit(c.output, &usage, &[]);
             }
             let now = time::OffsetDateTime::now_utc();
-            let list = verdicts(&usage);
+            let list: KeyUsageList = serde_json::from_value(usage)?;
             let active = list
+                .keys
                 .iter()
-                .filter_map(|v| v.last_used.map(|t| (t, v.kind.clone())))
+                .filter_map(|k| k.last_used_time.map(|t| (t, k.key_kind.clone())))
                 .max()
                 .map(|(_, k)| k);
             let rows: Vec<Vec<String>> = list
+                .keys
                 .iter()
-                .map(|v| {
+                .map(|k| {
+                    let clients = clients(k);
                     vec![
-                        v.name.clone(),
-                        v.kind.clone(),
-                        v.last_used.map_or_else(
+                        k.key_name.clone(),
+                        k.key_kind.clone(),
+                        k.last_used_time.map_or_else(
                             || "never".into(),
-                            |t| format!("{} ({})", rfc3339(t), ago((now - t).whole_seconds())),
+                            |t| {
+                                let t = t.time();
+                                format!("{} ({})", rfc3339(t), ago((now - t).whole_seconds()))
+                            },
                         ),
-                        v.requests_24h.to_string(),
-                        if v.clients.is_empty() {
+                        k.requests_last24_hours.to_string(),
+                        if clients.is_empty() {
                             "-".into()
                         } else {
-                            v.clients.join(", ")
+                            clients.join(", ")
                         },
-                        match (v.in_use, active.as_deref() == Some(v.kind.as_str())) {
+                        match (
+                            k.in_use.unwrap_or(false),
+                            active.as_deref() == Some(k.key_kind.as_str()),
+                        ) {
                             (true, true) => "ACTIVE: in use, do not regenerate".into(),
                             (true, false) => "IN USE: move clients first".into(),
                             (false, _) => "safe to regenerate".into(),
                         },
-                        v.generated.clone(),
+                        k.generation_time.to_string(),
                     ]
                 })
                 .collect();
@@ -299,7 +290,7 @@ pub(super) async fn run(c: &Session, cmd: KeysCmd) -> Result<()> {
             force,
         } => {
             let k = c.resolve(&account).await?;
-            let (field_name, value) = regenerate_target(k, &key_kind)?;
+            let key = regenerate_target(k, &key_kind)?;
             let base = c.account_path(k, &account.resource_group, &account.name);
             let action = if k == AccountKind::Batch {
                 "regenerateKeys"
@@ -316,39 +307,44 @@ pub(super) async fn run(c: &Session, cmd: KeysCmd) -> Result<()> {
                     Method::POST,
                     &path,
                     api_versions::account(k),
-                    Some(json!({ field_name: value })),
+                    body(&RegenerateKey::new(key))?,
                 )
                 .await?;
-            // Cosmos answers without a body, as Azure does; show the account's key metadata instead.
-            let v = if v.is_null() {
-                let acct = c
-                    .arm
-                    .ok(Method::GET, &base, api_versions::account(k), None)
-                    .await?;
-                json!({ "keyKind": value, "keysMetadata": acct.pointer("/properties/keysMetadata") })
-            } else {
-                v
-            };
+            if v.is_null() {
+                // Cosmos answers without a body, as Azure does; show the
+                // account's key metadata instead.
+                let shown = CosmosRegenerated {
+                    key_kind: key.regenerate,
+                    keys_metadata: keys_metadata(c, &base).await?,
+                };
+                let generated = shown
+                    .keys_metadata
+                    .get(key.slot)
+                    .map(|m| m.generation_time.to_string())
+                    .unwrap_or_default();
+                return match c.output {
+                    Output::Table | Output::Tsv => {
+                        print_rows(
+                            c.output,
+                            &["KeyKind", "Generated"],
+                            &[vec![shown.key_kind.to_string(), generated]],
+                        );
+                        Ok(())
+                    }
+                    _ => emit(c.output, &serde_json::to_value(&shown)?, &[]),
+                };
+            }
             match c.output {
-                Output::Table | Output::Tsv if v.get("keysMetadata").is_none() => {
+                Output::Table | Output::Tsv => {
+                    let keys: KeyList = serde_json::from_value(v)?;
                     print_rows(
                         c.output,
                         &["Key", "KeyKind", "Value", "Generated"],
-                        &key_rows(k, &v, None),
+                        &key_rows(k, &keys, None),
                     );
                     Ok(())
                 }
-                _ => emit(
-                    c.output,
-                    &v,
-                    &[
-                        ("KeyKind", "/keyKind"),
-                        (
-                            "Generated",
-                            &format!("/keysMetadata/{value}MasterKey/generationTime"),
-                        ),
-                    ],
-                ),
+                _ => emit(c.output, &v, &[]),
             }
         }
     }
@@ -357,36 +353,49 @@ pub(super) async fn run(c: &Session, cmd: KeysCmd) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
-    /// The regenerate body names, derived from keyrotor-types and
-    /// keyrotor-arm, are the ones the CLI has always sent.
+    /// The regenerate body names, derived from keyrotor-types and the wire
+    /// layer, are the ones the CLI has always sent.
     #[test]
     fn regenerate_targets_are_the_wire_names() {
-        let cases: &[(AccountKind, &str, &str, &str)] = &[
-            (AccountKind::Cosmos, "primary", "keyKind", "primary"),
-            (AccountKind::Cosmos, "Secondary", "keyKind", "secondary"),
+        let cases: &[(AccountKind, &str, Value)] = &[
+            (
+                AccountKind::Cosmos,
+                "primary",
+                json!({"keyKind": "primary"}),
+            ),
+            (
+                AccountKind::Cosmos,
+                "Secondary",
+                json!({"keyKind": "secondary"}),
+            ),
             (
                 AccountKind::Cosmos,
                 "primaryreadonly",
-                "keyKind",
-                "primaryReadonly",
+                json!({"keyKind": "primaryReadonly"}),
             ),
             (
                 AccountKind::Cosmos,
                 "SECONDARYREADONLY",
-                "keyKind",
-                "secondaryReadonly",
+                json!({"keyKind": "secondaryReadonly"}),
             ),
-            (AccountKind::Batch, "primary", "keyName", "Primary"),
-            (AccountKind::Batch, "Secondary", "keyName", "Secondary"),
-            (AccountKind::Ai, "primary", "keyName", "Key1"),
-            (AccountKind::Ai, "key1", "keyName", "Key1"),
-            (AccountKind::Ai, "secondary", "keyName", "Key2"),
-            (AccountKind::Ai, "KEY2", "keyName", "Key2"),
+            (AccountKind::Batch, "primary", json!({"keyName": "Primary"})),
+            (
+                AccountKind::Batch,
+                "Secondary",
+                json!({"keyName": "Secondary"}),
+            ),
+            (AccountKind::Ai, "primary", json!({"keyName": "Key1"})),
+            (AccountKind::Ai, "key1", json!({"keyName": "Key1"})),
+            (AccountKind::Ai, "secondary", json!({"keyName": "Key2"})),
+            (AccountKind::Ai, "KEY2", json!({"keyName": "Key2"})),
         ];
-        for &(kind, given, field, value) in cases {
-            let got = regenerate_target(kind, given).map_err(|e| e.to_string());
-            assert_eq!(got, Ok((field, value.to_string())), "{kind} {given}");
+        for (kind, given, body) in cases {
+            let got = regenerate_target(*kind, given)
+                .map(|k| serde_json::to_value(RegenerateKey::new(k)).ok())
+                .map_err(|e| e.to_string());
+            assert_eq!(got, Ok(Some(body.clone())), "{kind} {given}");
         }
         for (kind, given) in [
             (AccountKind::Cosmos, "key1"),
@@ -401,8 +410,9 @@ mod tests {
     }
 
     #[test]
-    fn key_rows_name_each_key_and_its_slot() {
+    fn key_rows_name_each_key_and_its_slot_in_slot_order() {
         let rows = |kind, keys: Value| -> Vec<(String, String)> {
+            let keys: KeyList = serde_json::from_value(keys).expect("a key list");
             key_rows(kind, &keys, None)
                 .into_iter()
                 .map(|r| (r[0].clone(), r[1].clone()))
@@ -416,8 +426,8 @@ mod tests {
         assert_eq!(
             rows(
                 AccountKind::Cosmos,
-                json!({"primaryMasterKey": "a", "secondaryMasterKey": "b",
-                       "primaryReadonlyMasterKey": "c", "secondaryReadonlyMasterKey": "d"})
+                json!({"primaryMasterKey": "a", "primaryReadonlyMasterKey": "c",
+                       "secondaryMasterKey": "b", "secondaryReadonlyMasterKey": "d"})
             ),
             pairs(&[
                 ("primaryMasterKey", "primary"),
@@ -437,20 +447,19 @@ mod tests {
             rows(AccountKind::Ai, json!({"key2": "b", "key1": "a"})),
             pairs(&[("key1", "primary"), ("key2", "secondary")])
         );
-        let account = json!({"properties": {"keysMetadata": {
-            "primaryMasterKey": {"generationTime": "t1"}}}});
-        let cosmos = key_rows(
-            AccountKind::Cosmos,
-            &json!({"primaryMasterKey": "a"}),
-            Some(&account),
-        );
+        let metadata: KeyMap<KeyMetadata> = serde_json::from_value(json!({
+            "primaryMasterKey": {"generationTime": "2023-11-14T22:13:20.123456Z", "lastUsedTime": null}
+        }))
+        .expect("key metadata");
+        let keys: KeyList =
+            serde_json::from_value(json!({"primaryMasterKey": "a"})).expect("a key list");
         assert_eq!(
-            cosmos,
+            key_rows(AccountKind::Cosmos, &keys, Some(&metadata)),
             vec![vec![
                 "primaryMasterKey".to_string(),
                 "primary".into(),
                 "a".into(),
-                "t1".into()
+                "2023-11-14T22:13:20.123456Z".into()
             ]]
         );
     }

@@ -8,7 +8,6 @@
 //! enum next to its handler.
 
 mod account;
-mod api_versions;
 mod args;
 mod auth;
 mod client;
@@ -22,8 +21,9 @@ mod vault;
 use std::path::PathBuf;
 
 use anyhow::{anyhow, bail, Context, Result};
+use keyrotor_arm::wire::{api_versions, ids};
 use keyrotor_types::AccountKind;
-use serde_json::{json, Value};
+use serde::Deserialize;
 
 use client::{enc, Api};
 use output::Output;
@@ -181,48 +181,64 @@ struct SignIn {
     secret: zeroize::Zeroizing<String>,
 }
 
-fn field(doc: &Value, name: &str) -> Option<String> {
-    doc.get(name).and_then(Value::as_str).map(str::to_string)
+/// What the CLI reads of the bootstrap file `keyrotor serve` writes.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Bootstrap {
+    resource_manager: Option<String>,
+    authority: Option<String>,
+    tenant_id: Option<String>,
+    client_id: Option<String>,
+    client_secret: Option<String>,
+    subscription_id: Option<String>,
+    ca_cert: Option<String>,
+}
+
+/// A token endpoint's answer (the OAuth 2.0 fields the CLI reads).
+#[derive(Debug, Default, Deserialize)]
+struct TokenAnswer {
+    access_token: Option<String>,
+    error_description: Option<String>,
 }
 
 async fn connect(conn: &Conn) -> Result<Session> {
-    let doc: Value = match std::fs::read(&conn.bootstrap) {
+    let doc: Bootstrap = match std::fs::read(&conn.bootstrap) {
         Ok(b) => serde_json::from_slice(&b).with_context(|| format!("{} is not valid JSON", conn.bootstrap.display()))?,
         Err(e) if conn.endpoint.is_some() && conn.client_secret.is_some() => {
             let _ = e;
-            json!({})
+            Bootstrap::default()
         }
         Err(e) => bail!(
             "cannot read {} ({e}); start 'keyrotor serve' first or pass --endpoint, --tenant, --client-id and --client-secret",
             conn.bootstrap.display()
         ),
     };
-    let need = |given: &Option<String>, key: &str, flag: &str| -> Result<String> {
+    let need = |given: &Option<String>, stored: &Option<String>, flag: &str| -> Result<String> {
         given
             .clone()
-            .or_else(|| field(&doc, key))
+            .or_else(|| stored.clone())
             .ok_or_else(|| anyhow!("no {flag} given and none in {}", conn.bootstrap.display()))
     };
-    let base = need(&conn.endpoint, "resourceManager", "--endpoint")?
+    let base = need(&conn.endpoint, &doc.resource_manager, "--endpoint")?
         .trim_end_matches('/')
         .to_string();
     let authority = conn
         .endpoint
         .clone()
-        .or_else(|| field(&doc, "authority"))
+        .or_else(|| doc.authority.clone())
         .unwrap_or_else(|| base.clone());
-    let tenant = need(&conn.tenant, "tenantId", "--tenant")?;
-    let client_id = need(&conn.client_id, "clientId", "--client-id")?;
+    let tenant = need(&conn.tenant, &doc.tenant_id, "--tenant")?;
+    let client_id = need(&conn.client_id, &doc.client_id, "--client-id")?;
     let secret = zeroize::Zeroizing::new(need(
         &conn.client_secret,
-        "clientSecret",
+        &doc.client_secret,
         "--client-secret",
     )?);
-    let subscription = need(&conn.subscription, "subscriptionId", "--subscription")?;
+    let subscription = need(&conn.subscription, &doc.subscription_id, "--subscription")?;
     let ca = conn
         .ca_cert
         .clone()
-        .or_else(|| field(&doc, "caCert").map(PathBuf::from));
+        .or_else(|| doc.ca_cert.clone().map(PathBuf::from));
     let ca_pem = match &ca {
         Some(ca) => Some(
             std::fs::read(ca)
@@ -269,43 +285,28 @@ impl SignIn {
             .await
             .with_context(|| format!("cannot reach {url}"))?;
         let status = resp.status();
-        let body: Value = resp.json().await.unwrap_or(Value::Null);
+        let body: TokenAnswer = resp.json().await.unwrap_or_default();
         if !status.is_success() {
             bail!(
                 "sign-in failed ({status}): {}",
-                field(&body, "error_description").unwrap_or_else(|| "no details".into())
+                body.error_description
+                    .unwrap_or_else(|| "no details".into())
             );
         }
         Ok(zeroize::Zeroizing::new(
-            field(&body, "access_token").ok_or_else(|| anyhow!("sign-in returned no token"))?,
+            body.access_token
+                .ok_or_else(|| anyhow!("sign-in returned no token"))?,
         ))
     }
 }
 
-/// The resource provider and type of a kind's accounts:
-/// `Microsoft.DocumentDB/databaseAccounts` and so on.
-fn provider(kind: AccountKind) -> String {
-    let (namespace, ty) = keyrotor_core::rbac::provider_of(kind);
-    format!("{namespace}/{ty}")
-}
-
 impl Session {
     fn group_path(&self, group: &str) -> String {
-        format!(
-            "/subscriptions/{}/resourcegroups/{}",
-            self.subscription,
-            enc(group)
-        )
+        ids::group(&self.subscription, &enc(group))
     }
 
     fn account_path(&self, kind: AccountKind, group: &str, name: &str) -> String {
-        format!(
-            "/subscriptions/{}/resourceGroups/{}/providers/{}/{}",
-            self.subscription,
-            enc(group),
-            provider(kind),
-            enc(name)
-        )
+        ids::account(&self.subscription, &enc(group), kind, &enc(name))
     }
 
     /// Finds the kind of the account `name` when not given.

@@ -91,11 +91,6 @@ pub(super) fn rfc3339(t: time::OffsetDateTime) -> String {
         .unwrap_or_default()
 }
 
-/// An RFC 3339 time from a response.
-pub(super) fn parse_time(s: &str) -> Option<time::OffsetDateTime> {
-    time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).ok()
-}
-
 /// A number of seconds in the past, roughly: `90s ago`, `5m ago`, `3d ago`.
 pub(super) fn ago(seconds: i64) -> String {
     match seconds {

@@ -3,13 +3,20 @@
 use std::collections::BTreeMap;
 
 use anyhow::{bail, Result};
+use keyrotor_arm::wire::api_versions::AUTHORIZATION;
+use keyrotor_arm::wire::ids;
+use keyrotor_arm::wire::rbac::{
+    RoleAssignment, RoleAssignmentRequest, RoleAssignmentRequestProperties, RoleDefinition,
+    SERVICE_PRINCIPAL,
+};
+use keyrotor_arm::wire::{List, Properties};
 use keyrotor_types::AccountKind;
 use reqwest::Method;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
 
-use super::api_versions::API_AUTHZ;
 use super::args;
-use super::client::enc;
+use super::client::{body, enc};
 use super::output::emit;
 use super::{AccountRef, Session};
 
@@ -117,59 +124,65 @@ async fn scope(c: &Session, at: &ScopeArgs) -> Result<String> {
                 .await?;
             Ok(c.account_path(kind, g, n))
         }
-        (Some(g), None) => Ok(format!(
-            "/subscriptions/{}/resourceGroups/{}",
-            c.subscription,
-            enc(g)
-        )),
-        _ => Ok(format!("/subscriptions/{}", c.subscription)),
+        (Some(g), None) => Ok(ids::group(&c.subscription, &enc(g))),
+        _ => Ok(ids::subscription(&c.subscription)),
     }
 }
 
 /// Role definitions by GUID, to show role names next to assignments.
 async fn role_names(c: &Session) -> Result<BTreeMap<String, String>> {
-    let v = c
+    let v: List<RoleDefinition> = c
         .arm
-        .ok(
+        .ok_as(
             Method::GET,
-            &format!(
-                "/subscriptions/{}/providers/Microsoft.Authorization/roleDefinitions",
-                c.subscription
-            ),
-            API_AUTHZ,
+            &ids::role_definitions(&ids::subscription(&c.subscription)),
+            AUTHORIZATION,
             None,
         )
         .await?;
-    Ok(v["value"]
-        .as_array()
+    Ok(v.value
         .into_iter()
-        .flatten()
-        .filter_map(|r| {
-            Some((
-                r["name"].as_str()?.to_ascii_lowercase(),
-                r["properties"]["roleName"].as_str()?.to_string(),
-            ))
-        })
+        .map(|r| (r.name.to_ascii_lowercase(), r.properties.role_name))
         .collect())
 }
 
-fn assignments_path(scope: &str) -> String {
-    format!(
-        "{}/providers/Microsoft.Authorization/roleAssignments",
-        scope.trim_end_matches('/')
-    )
+/// The GUID of an assignment's role definition, lower case.
+fn role_guid(a: &RoleAssignment) -> String {
+    ids::last_segment(&a.properties.role_definition_id).to_ascii_lowercase()
+}
+
+/// The role definition id of an assignment as ARM answered it.
+#[derive(Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RoleOf {
+    role_definition_id: String,
+}
+
+/// An assignment as the CLI prints it: ARM's answer with
+/// `properties.roleName` added for display.
+#[derive(Serialize, Deserialize)]
+struct Named {
+    #[serde(flatten)]
+    assignment: Map<String, Value>,
+    properties: NamedProperties,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct NamedProperties {
+    #[serde(flatten)]
+    properties: Map<String, Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    role_name: Option<String>,
 }
 
 /// Adds `properties.roleName` for display.
-fn name_roles(v: &mut Value, names: &BTreeMap<String, String>) {
-    let id = v["properties"]["roleDefinitionId"]
-        .as_str()
-        .and_then(|s| s.rsplit('/').next())
-        .unwrap_or_default()
-        .to_ascii_lowercase();
-    if let Some(n) = names.get(&id) {
-        v["properties"]["roleName"] = json!(n);
-    }
+fn name_roles(v: Value, names: &BTreeMap<String, String>) -> Result<Value> {
+    let role: Properties<RoleOf> = serde_json::from_value(v.clone())?;
+    let guid = ids::last_segment(&role.properties.role_definition_id).to_ascii_lowercase();
+    let mut named: Named = serde_json::from_value(v)?;
+    named.properties.role_name = names.get(&guid).cloned();
+    Ok(serde_json::to_value(named)?)
 }
 
 pub(super) async fn run(c: &Session, cmd: RoleCmd) -> Result<()> {
@@ -180,21 +193,21 @@ pub(super) async fn run(c: &Session, cmd: RoleCmd) -> Result<()> {
             let filter = name
                 .map(|n| format!("?$filter={}", enc(&format!("roleName eq '{n}'"))))
                 .unwrap_or_default();
-            let v = c
+            let v: List<Value> = c
                 .arm
-                .ok(
+                .ok_as(
                     Method::GET,
                     &format!(
-                        "/subscriptions/{}/providers/Microsoft.Authorization/roleDefinitions{filter}",
-                        c.subscription
+                        "{}{filter}",
+                        ids::role_definitions(&ids::subscription(&c.subscription))
                     ),
-                    API_AUTHZ,
+                    AUTHORIZATION,
                     None,
                 )
                 .await?;
             emit(
                 c.output,
-                &v["value"],
+                &Value::Array(v.value),
                 &[
                     ("Name", "/properties/roleName"),
                     ("Id", "/name"),
@@ -206,16 +219,23 @@ pub(super) async fn run(c: &Session, cmd: RoleCmd) -> Result<()> {
             AssignmentCmd::Create { assignee, role, at } => {
                 let scope = scope(c, &at).await?;
                 let name = keyrotor_crypto::random_guid().map_err(|e| anyhow::anyhow!("{e}"))?;
-                let mut v = c
+                let request = RoleAssignmentRequest {
+                    properties: Some(RoleAssignmentRequestProperties {
+                        role_definition_id: Some(role),
+                        principal_id: Some(assignee),
+                        principal_type: Some(SERVICE_PRINCIPAL.into()),
+                    }),
+                };
+                let v = c
                     .arm
                     .ok(
                         Method::PUT,
-                        &format!("{}/{name}", assignments_path(&scope)),
-                        API_AUTHZ,
-                        Some(json!({"properties": {"roleDefinitionId": role, "principalId": assignee, "principalType": "ServicePrincipal"}})),
+                        &ids::role_assignment(&scope, &name),
+                        AUTHORIZATION,
+                        body(&request)?,
                     )
                     .await?;
-                name_roles(&mut v, &role_names(c).await?);
+                let v = name_roles(v, &role_names(c).await?)?;
                 emit(c.output, &v, ASSIGNMENT_COLUMNS)
             }
             AssignmentCmd::List { assignee, at } => {
@@ -223,22 +243,22 @@ pub(super) async fn run(c: &Session, cmd: RoleCmd) -> Result<()> {
                 let filter = assignee
                     .map(|a| format!("?$filter={}", enc(&format!("principalId eq '{a}'"))))
                     .unwrap_or_default();
-                let mut v = c
+                let list: List<Value> = c
                     .arm
-                    .ok(
+                    .ok_as(
                         Method::GET,
-                        &format!("{}{filter}", assignments_path(&scope)),
-                        API_AUTHZ,
+                        &format!("{}{filter}", ids::role_assignments(&scope)),
+                        AUTHORIZATION,
                         None,
                     )
                     .await?;
                 let names = role_names(c).await?;
-                if let Some(items) = v["value"].as_array_mut() {
-                    for i in items {
-                        name_roles(i, &names);
-                    }
-                }
-                emit(c.output, &v["value"], ASSIGNMENT_COLUMNS)
+                let named = list
+                    .value
+                    .into_iter()
+                    .map(|a| name_roles(a, &names))
+                    .collect::<Result<Vec<_>>>()?;
+                emit(c.output, &Value::Array(named), ASSIGNMENT_COLUMNS)
             }
             AssignmentCmd::Delete {
                 assignment,
@@ -247,36 +267,30 @@ pub(super) async fn run(c: &Session, cmd: RoleCmd) -> Result<()> {
                 at,
             } => {
                 let scope = scope(c, &at).await?;
-                let list = c
+                let list: List<RoleAssignment> = c
                     .arm
-                    .ok(Method::GET, &assignments_path(&scope), API_AUTHZ, None)
+                    .ok_as(
+                        Method::GET,
+                        &ids::role_assignments(&scope),
+                        AUTHORIZATION,
+                        None,
+                    )
                     .await?;
                 let names = role_names(c).await?;
-                let found: Vec<&Value> = list["value"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
+                let found: Vec<&RoleAssignment> = list
+                    .value
+                    .iter()
                     .filter(|a| match (&assignment, &assignee, &role) {
-                        (Some(id), _, _) => a["name"]
-                            .as_str()
-                            .is_some_and(|n| n.eq_ignore_ascii_case(id)),
+                        (Some(id), _, _) => a.name.eq_ignore_ascii_case(id),
                         (None, Some(who), Some(role)) => {
-                            let rid = a["properties"]["roleDefinitionId"]
-                                .as_str()
-                                .and_then(|s| s.rsplit('/').next())
-                                .unwrap_or_default()
-                                .to_ascii_lowercase();
+                            let rid = role_guid(a);
                             let role_matches = rid.eq_ignore_ascii_case(role)
                                 || names
                                     .get(&rid)
                                     .is_some_and(|n| n.eq_ignore_ascii_case(role));
-                            a["properties"]["principalId"]
-                                .as_str()
-                                .is_some_and(|p| p.eq_ignore_ascii_case(who))
+                            a.properties.principal_id.eq_ignore_ascii_case(who)
                                 && role_matches
-                                && a["properties"]["scope"]
-                                    .as_str()
-                                    .is_some_and(|s| s.eq_ignore_ascii_case(&scope))
+                                && a.properties.scope.eq_ignore_ascii_case(&scope)
                         }
                         _ => false,
                     })
@@ -287,8 +301,7 @@ pub(super) async fn run(c: &Session, cmd: RoleCmd) -> Result<()> {
                 let [a] = found.as_slice() else {
                     bail!("(RoleAssignmentNotFound) no matching role assignment at '{scope}'");
                 };
-                let id = a["id"].as_str().unwrap_or_default().to_string();
-                c.arm.ok(Method::DELETE, &id, API_AUTHZ, None).await?;
+                c.arm.ok(Method::DELETE, &a.id, AUTHORIZATION, None).await?;
                 Ok(())
             }
         },

@@ -6,12 +6,17 @@ mod policy;
 mod secret;
 
 use anyhow::{anyhow, bail, Context, Result};
+use keyrotor_arm::wire::api_versions::KEY_VAULT as API_KV_MGMT;
+use keyrotor_arm::wire::ids;
+use keyrotor_arm::wire::vault::{
+    DeletedVault, Vault, VaultCreateProperties, VaultRequest, VaultSettingsRequest, VaultSku,
+};
+use keyrotor_arm::wire::List;
 use reqwest::Method;
-use serde_json::json;
+use serde_json::Value;
 
-use super::api_versions::API_KV_MGMT;
 use super::args::confirm;
-use super::client::{self, enc, Api};
+use super::client::{self, body, enc, Api};
 use super::output::emit;
 use super::Session;
 
@@ -75,6 +80,14 @@ pub enum VaultCmd {
     },
 }
 
+/// The properties of a recovering vault PUT.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct RecoverProperties {
+    create_mode: &'static str,
+    sku: VaultSku,
+}
+
 const VAULT_COLUMNS: &[(&str, &str)] = &[
     ("Name", "/name"),
     ("Location", "/location"),
@@ -86,30 +99,21 @@ const VAULT_COLUMNS: &[(&str, &str)] = &[
 /// Finds the vault by name and signs in to its data plane (the vault
 /// host resolves to the service's own address: one service serves all).
 async fn data_plane(c: &Session, name: &str) -> Result<Api> {
-    let list = c
+    let list: List<Vault> = c
         .arm
-        .ok(
+        .ok_as(
             Method::GET,
-            &format!(
-                "/subscriptions/{}/providers/Microsoft.KeyVault/vaults",
-                c.subscription
-            ),
+            &ids::vaults(&c.subscription, None),
             API_KV_MGMT,
             None,
         )
         .await?;
-    let uri = list["value"]
-        .as_array()
+    let uri = list
+        .value
         .into_iter()
-        .flatten()
-        .find(|v| {
-            v["name"]
-                .as_str()
-                .is_some_and(|n| n.eq_ignore_ascii_case(name))
-        })
-        .and_then(|v| v["properties"]["vaultUri"].as_str())
-        .ok_or_else(|| anyhow!("(VaultNotFound) no vault named '{name}'"))?
-        .to_string();
+        .find(|v| v.name.eq_ignore_ascii_case(name))
+        .map(|v| v.properties.vault_uri)
+        .ok_or_else(|| anyhow!("(VaultNotFound) no vault named '{name}'"))?;
     let url = reqwest::Url::parse(&uri).context("the vault URI is not a URL")?;
     let host = url.host_str().unwrap_or_default().to_string();
     let port = url.port_or_known_default().unwrap_or(443);
@@ -138,38 +142,24 @@ async fn data_plane(c: &Session, name: &str) -> Result<Api> {
 }
 
 fn vault_path(c: &Session, group: &str, name: &str) -> String {
-    format!(
-        "/subscriptions/{}/resourceGroups/{}/providers/Microsoft.KeyVault/vaults/{}",
-        c.subscription,
-        enc(group),
-        enc(name)
-    )
+    ids::vault(&c.subscription, &enc(group), &enc(name))
 }
 
 /// The location of the soft-deleted vault `name`.
 async fn deleted_location(c: &Session, name: &str) -> Result<String> {
-    let list = c
+    let list: List<DeletedVault> = c
         .arm
-        .ok(
+        .ok_as(
             Method::GET,
-            &format!(
-                "/subscriptions/{}/providers/Microsoft.KeyVault/deletedVaults",
-                c.subscription
-            ),
+            &ids::deleted_vaults(&c.subscription),
             API_KV_MGMT,
             None,
         )
         .await?;
-    list["value"]
-        .as_array()
+    list.value
         .into_iter()
-        .flatten()
-        .find(|v| {
-            v["name"]
-                .as_str()
-                .is_some_and(|n| n.eq_ignore_ascii_case(name))
-        })
-        .and_then(|v| v["properties"]["location"].as_str().map(str::to_string))
+        .find(|v| v.name.eq_ignore_ascii_case(name))
+        .map(|v| v.properties.location)
         .ok_or_else(|| anyhow!("(ResourceNotFound) no deleted vault named '{name}'"))
 }
 
@@ -182,22 +172,27 @@ pub(super) async fn run(c: &Session, cmd: VaultCmd) -> Result<()> {
             retention_days,
             enable_purge_protection,
         } => {
-            let mut props = json!({
-                "sku": {"family": "A", "name": "standard"},
-                "enableSoftDelete": true,
-                "softDeleteRetentionInDays": retention_days,
-                "enableRbacAuthorization": true,
-            });
-            if enable_purge_protection {
-                props["enablePurgeProtection"] = json!(true);
-            }
+            let request = VaultRequest {
+                location: Some(location),
+                tags: None,
+                properties: Some(VaultCreateProperties {
+                    sku: VaultSku::standard(),
+                    enable_rbac_authorization: true,
+                    settings: VaultSettingsRequest {
+                        enable_soft_delete: Some(true),
+                        soft_delete_retention_in_days: Some(retention_days),
+                        enable_purge_protection: enable_purge_protection.then_some(true),
+                        create_mode: None,
+                    },
+                }),
+            };
             let v = c
                 .arm
                 .ok(
                     Method::PUT,
                     &vault_path(c, &resource_group, &name),
                     API_KV_MGMT,
-                    Some(json!({"location": location, "properties": props})),
+                    body(&request)?,
                 )
                 .await?;
             emit(c.output, &v, VAULT_COLUMNS)
@@ -206,26 +201,18 @@ pub(super) async fn run(c: &Session, cmd: VaultCmd) -> Result<()> {
             resource_group,
             deleted,
         } => {
-            let path = match (&resource_group, deleted) {
-                (_, true) => format!(
-                    "/subscriptions/{}/providers/Microsoft.KeyVault/deletedVaults",
-                    c.subscription
-                ),
-                (Some(g), false) => format!(
-                    "/subscriptions/{}/resourceGroups/{}/providers/Microsoft.KeyVault/vaults",
-                    c.subscription,
-                    enc(g)
-                ),
-                (None, false) => format!(
-                    "/subscriptions/{}/providers/Microsoft.KeyVault/vaults",
-                    c.subscription
-                ),
+            let path = if deleted {
+                ids::deleted_vaults(&c.subscription)
+            } else {
+                let group = resource_group.as_deref().map(enc);
+                ids::vaults(&c.subscription, group.as_deref())
             };
-            let v = c.arm.ok(Method::GET, &path, API_KV_MGMT, None).await?;
+            let v: List<Value> = c.arm.ok_as(Method::GET, &path, API_KV_MGMT, None).await?;
+            let v = Value::Array(v.value);
             if deleted {
                 emit(
                     c.output,
-                    &v["value"],
+                    &v,
                     &[
                         ("Name", "/name"),
                         ("Location", "/properties/location"),
@@ -235,7 +222,7 @@ pub(super) async fn run(c: &Session, cmd: VaultCmd) -> Result<()> {
                     ],
                 )
             } else {
-                emit(c.output, &v["value"], VAULT_COLUMNS)
+                emit(c.output, &v, VAULT_COLUMNS)
             }
         }
         VaultCmd::Delete {
@@ -262,13 +249,21 @@ pub(super) async fn run(c: &Session, cmd: VaultCmd) -> Result<()> {
             resource_group,
         } => {
             let location = deleted_location(c, &name).await?;
+            let request = VaultRequest {
+                location: Some(location),
+                tags: None,
+                properties: Some(RecoverProperties {
+                    create_mode: "recover",
+                    sku: VaultSku::standard(),
+                }),
+            };
             let v = c
                 .arm
                 .ok(
                     Method::PUT,
                     &vault_path(c, &resource_group, &name),
                     API_KV_MGMT,
-                    Some(json!({"location": location, "properties": {"createMode": "recover", "sku": {"family": "A", "name": "standard"}}})),
+                    body(&request)?,
                 )
                 .await?;
             emit(c.output, &v, VAULT_COLUMNS)
@@ -283,10 +278,8 @@ pub(super) async fn run(c: &Session, cmd: VaultCmd) -> Result<()> {
                 .ok(
                     Method::POST,
                     &format!(
-                        "/subscriptions/{}/providers/Microsoft.KeyVault/locations/{}/deletedVaults/{}/purge",
-                        c.subscription,
-                        enc(&location),
-                        enc(&name)
+                        "{}/purge",
+                        ids::deleted_vault(&c.subscription, &enc(&location), &enc(&name))
                     ),
                     API_KV_MGMT,
                     None,

@@ -1,12 +1,14 @@
 //! `keyrotor vault key policy`: show, set and run keys' rotation policies.
 
 use anyhow::Result;
+use keyrotor_arm::wire::api_versions::{KEYROTOR, KEY_VAULT_DATA as API_KV};
+use keyrotor_arm::wire::identity::{RotationRun, RunRotationPolicies};
+use keyrotor_arm::wire::ids::RUN_ROTATION_POLICIES;
 use reqwest::Method;
 use serde_json::json;
 
 use super::data_plane;
-use crate::cli::api_versions::{API_IDENTITY, API_KV};
-use crate::cli::client::enc;
+use crate::cli::client::{body, enc};
 use crate::cli::output::emit;
 use crate::cli::Session;
 
@@ -102,19 +104,17 @@ pub(super) async fn run(c: &Session, cmd: PolicyCmd) -> Result<()> {
         PolicyCmd::Run { now: _, at } => {
             // On ARM (keyrotor's own provider), not a vault's data plane:
             // it runs the policies of every vault.
-            let body = at.map(|t| json!({ "at": t }));
-            let out = c
+            let request = match at {
+                Some(t) => body(&RunRotationPolicies { at: Some(t) })?,
+                None => None,
+            };
+            let out: RotationRun = c
                 .arm
-                .ok(
-                    Method::POST,
-                    "/providers/Keyrotor.Vault/rotationPolicies/run",
-                    API_IDENTITY,
-                    body,
-                )
+                .ok_as(Method::POST, RUN_ROTATION_POLICIES, KEYROTOR, request)
                 .await?;
             emit(
                 c.output,
-                &out["rotated"],
+                &serde_json::to_value(out.rotated)?,
                 &[
                     ("Vault", "/vault"),
                     ("Key", "/key"),

@@ -5,10 +5,10 @@ use reqwest::Method;
 use serde_json::json;
 
 use super::data_plane;
-use crate::cli::api_versions::API_KV;
 use crate::cli::client::enc;
 use crate::cli::output::emit;
 use crate::cli::Session;
+use keyrotor_arm::wire::api_versions::KEY_VAULT_DATA as API_KV;
 
 #[derive(Debug, clap::Subcommand)]
 pub enum VaultSecretCmd {
