@@ -399,7 +399,7 @@ pub(crate) fn code_message_error(status: http::StatusCode, code: &str, message: 
 
 /// Whether `s` can stand inside a JSON string literal as it is (no quote,
 /// backslash or control character), checked at compile time by
-/// [`fixed_code_message_error!`].
+/// [`fixed_error!`].
 ///
 /// Also the run-time fast path of [`push_json_str_content`]: the loop has no
 /// early exit, so the compiler vectorizes it.
@@ -414,14 +414,48 @@ pub(crate) const fn json_plain(s: &str) -> bool {
     !special
 }
 
-/// [`code_message_error`] for a code and message known at compile time: the
-/// body is a `&'static str` built by the compiler (no formatting or
-/// allocation per request); the texts are checked to need no escaping.
-macro_rules! fixed_code_message_error {
+/// An error answer whose status, code and message never vary: its body
+/// (`{"error":{"code","message"}}`, as AI Services shapes it) is built by the
+/// compiler ([`fixed_error!`]), so answering it formats and allocates
+/// nothing: the api-key refusals and the 404 of an account without upstream
+/// are on the hot path.
+pub(crate) struct FixedError {
+    pub(crate) status: http::StatusCode,
+    pub(crate) code: &'static str,
+    pub(crate) message: &'static str,
+    body: &'static str,
+}
+
+impl FixedError {
+    #[doc(hidden)]
+    pub(crate) const fn new(
+        status: http::StatusCode,
+        code: &'static str,
+        message: &'static str,
+        body: &'static str,
+    ) -> Self {
+        Self {
+            status,
+            code,
+            message,
+            body,
+        }
+    }
+
+    pub(crate) fn response(&self) -> Response {
+        json_response(self.status, self.body)
+    }
+}
+
+/// A [`FixedError`] from literals, checked at compile time to need no JSON
+/// escaping.
+macro_rules! fixed_error {
     ($status:expr, $code:literal, $message:literal) => {{
         const _: () = assert!($crate::json_plain($code) && $crate::json_plain($message));
-        $crate::json_response(
+        $crate::FixedError::new(
             $status,
+            $code,
+            $message,
             concat!(
                 r#"{"error":{"code":""#,
                 $code,
@@ -432,7 +466,7 @@ macro_rules! fixed_code_message_error {
         )
     }};
 }
-pub(crate) use fixed_code_message_error;
+pub(crate) use fixed_error;
 
 /// A response with a JSON body already serialized: a `String` built with
 /// [`json_str`] and friends (no `Value` tree per request), or a
@@ -445,29 +479,34 @@ pub(crate) fn json_response(status: http::StatusCode, body: impl Into<Body>) -> 
     r
 }
 
-/// The 503 for a request that storage could not serve (the account's keys
-/// or the operation), in the service's error shape (`error(code, message)`
-/// builds it): `KeyMaterialUnavailable` when stored keys do not decrypt (a
-/// damaged row: retrying does not help, an operator must act), otherwise the
-/// service's own busy code with `Retry-After`, since storage may answer
-/// again. A key is never accepted without its current value known.
-pub(crate) fn unavailable(
-    e: &keyrotor_core::Error,
-    busy_code: &str,
-    error: impl FnOnce(&str, &str) -> Response,
-) -> Response {
-    if matches!(e, keyrotor_core::Error::KeyMaterialUnavailable(_)) {
-        tracing::error!(error = %e, "an account's keys could not be decrypted; refusing its requests");
-        return error(
-            "KeyMaterialUnavailable",
-            "The account's keys could not be read by the server. Contact the service's operator.",
+/// The message of a 503 that storage may heal (with `Retry-After`).
+pub(crate) const BUSY_MESSAGE: &str =
+    "The server is currently unable to receive requests. Please retry your request.";
+
+/// The message of `KeyMaterialUnavailable`: stored keys do not decrypt (a
+/// damaged row: retrying does not help, an operator must act, so no
+/// Retry-After). A key is never accepted without its current value known.
+pub(crate) const KEY_MATERIAL_MESSAGE: &str =
+    "The account's keys could not be read by the server. Contact the service's operator.";
+
+/// Whether a retry can cure a domain error: only storage that did not
+/// answer. The one rule behind every data plane's `Retry-After`.
+pub(crate) fn retry_cures(e: &keyrotor_core::Error) -> bool {
+    matches!(e, keyrotor_core::Error::Unavailable(_))
+}
+
+/// Logs a refused request: a server fault with its cause (which the answer
+/// never carries), anything else at debug level.
+pub(crate) fn log_refusal(status: http::StatusCode, e: &(dyn std::error::Error + 'static)) {
+    if status.is_server_error() {
+        tracing::error!(
+            error = %e,
+            source = ?e.source().map(ToString::to_string),
+            "data-plane request failed"
         );
+    } else {
+        tracing::debug!(error = %e, "data-plane request refused");
     }
-    tracing::warn!(error = %e, "storage could not serve a data-plane request");
-    retry_soon(error(
-        busy_code,
-        "The server is currently unable to receive requests. Please retry your request.",
-    ))
 }
 
 /// Adds `Retry-After: 1` to a 503 that storage may heal (every data plane
@@ -646,7 +685,15 @@ impl DataPlane {
                 let Some(account) = core.account_by_name(kind, &parsed)? else {
                     return Ok(None);
                 };
-                let keys = core.list_keys(&account)?;
+                let keys = match core.list_keys(&account) {
+                    Ok(keys) => keys,
+                    // Deleted by a concurrent request since it was read:
+                    // there is no such account.
+                    Err(
+                        keyrotor_core::Error::Gone | keyrotor_core::Error::AccountNotFound { .. },
+                    ) => return Ok(None),
+                    Err(e) => return Err(e),
+                };
                 let restored: Vec<KeySlot> = keys
                     .iter()
                     .filter(|k| core.replaced_after_restore(&account, k.slot, k.generation))
@@ -820,6 +867,7 @@ impl DataPlane {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use axum::response::IntoResponse;
 
     /// The vault data plane's bearer token: a repeated Authorization header
     /// is no token at all (never first-wins).
@@ -838,41 +886,158 @@ mod tests {
         assert_eq!(bearer(&h), None);
     }
 
-    /// Storage that did not answer is worth retrying; undecryptable keys are not.
-    #[test]
-    fn unavailable_says_whether_to_retry() {
-        let shape = |code: &str, message: &str| {
-            json_response(
-                http::StatusCode::SERVICE_UNAVAILABLE,
-                format!("{code}|{message}"),
-            )
-        };
-        let busy = unavailable(
-            &keyrotor_core::Error::Unavailable(keyrotor_core::StoreError::Unavailable(
-                "locked".into(),
+    /// One sample of every domain error (and of every store refusal that
+    /// could reach the data planes wrapped as storage trouble).
+    fn every_core_error() -> Vec<keyrotor_core::Error> {
+        use keyrotor_core::vault::Collection;
+        use keyrotor_core::{Error as E, StoreError as S};
+        use keyrotor_crypto::vault::VaultCryptoError as V;
+        let name_error =
+            keyrotor_types::ResourceGroupName::parse("").expect_err("an empty name is refused");
+        vec![
+            E::InvalidName(name_error),
+            E::InvalidInput("bad".into()),
+            E::SubscriptionNotFound("s".into()),
+            E::GroupNotFound("g".into()),
+            E::AccountNotFound {
+                kind: AccountKind::Cosmos,
+                name: "a".into(),
+            },
+            E::NameTaken {
+                kind: AccountKind::Batch,
+                name: "a".into(),
+            },
+            E::NoSuchKey {
+                kind: AccountKind::Ai,
+                slot: KeySlot::PrimaryReadonly,
+            },
+            E::ItemExists,
+            E::ItemNotFound,
+            E::KeysInUse {
+                kind: AccountKind::Ai,
+                window: time::Duration::minutes(5),
+                keys: Vec::new(),
+            },
+            E::PreconditionFailed,
+            E::PrincipalNotFound("p".into()),
+            E::NotPrincipalOwner {
+                actor: "a".into(),
+                client_id: "c".into(),
+            },
+            E::AdministratorManagedLocally,
+            E::RoleNotFound("r".into()),
+            E::RoleAssignmentNotFound("r".into()),
+            E::RoleAssignmentExists,
+            E::VaultNameTaken("v".into()),
+            E::VaultNotFound("v".into()),
+            E::ObjectNotFound(Collection::Keys, "k".into()),
+            E::ObjectNotFound(Collection::Secrets, "s".into()),
+            E::ObjectConflict(Collection::Keys, "k".into()),
+            E::ObjectChanged(Collection::Secrets, "s".into()),
+            E::ObjectDisabled("k".into()),
+            E::ObjectNotValidNow("k".into()),
+            E::PurgeProtected("k".into()),
+            E::VaultCrypto(V::BadKeySpec),
+            E::VaultCrypto(V::WrongAlgorithm("RS256".into())),
+            E::VaultCrypto(V::BadInput),
+            E::VaultCrypto(V::Unauthentic),
+            E::VaultCrypto(V::Malformed),
+            E::VaultCrypto(V::Library),
+            E::BadCredentials,
+            E::KeyMaterialUnavailable(keyrotor_crypto::Error::Unauthentic),
+            E::Gone,
+            E::ChangedMeanwhile,
+            E::Unavailable(S::Unavailable("locked".into())),
+            E::Storage(S::Conflict),
+            E::Storage(S::NotFound),
+            E::Storage(S::Unavailable("locked".into())),
+            E::Storage(S::Corrupt("row 7: secret stuff".into())),
+            E::Storage(S::PreconditionFailed),
+            E::Storage(S::Backend("disk I/O error at /secret/path".into())),
+            E::Crypto(keyrotor_crypto::Error::Rng),
+            E::Ledger(keyrotor_core::ledger::LedgerError(
+                "fsync /secret/path".into(),
             )),
-            "ServerBusy",
-            shape,
-        );
-        assert_eq!(
-            busy.headers().get(http::header::RETRY_AFTER),
-            Some(&names::ONE)
-        );
-        let damaged = unavailable(
-            &keyrotor_core::Error::KeyMaterialUnavailable(keyrotor_crypto::Error::Unauthentic),
-            "ServerBusy",
-            shape,
-        );
-        assert!(damaged.headers().get(http::header::RETRY_AFTER).is_none());
-        let body = |r: Response| {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .build()
-                .unwrap_or_else(|e| panic!("{e}"));
-            rt.block_on(axum::body::to_bytes(r.into_body(), 1024))
-                .unwrap_or_else(|e| panic!("{e}"))
-        };
-        assert!(body(busy).starts_with(b"ServerBusy|"));
-        assert!(body(damaged).starts_with(b"KeyMaterialUnavailable|"));
+        ]
+    }
+
+    /// What every data plane's table must say about a domain error: server
+    /// faults are 5xx (their cause never sent), a concurrent delete or
+    /// change is the service's 404 or 409, only storage that did not
+    /// answer says Retry-After (issue 13, item 6).
+    #[tokio::test]
+    async fn every_data_plane_maps_domain_errors_alike() {
+        use keyrotor_core::{Error as E, StoreError as S};
+        use keyrotor_crypto::vault::VaultCryptoError as V;
+        /// A data plane's table, rendering a domain error.
+        type Table = fn(E) -> Response;
+        let services: [(&str, Table); 4] = [
+            ("cosmos", |e| cosmos::CosmosError::Core(e).into_response()),
+            ("batch", |e| batch::BatchError::Core(e).into_response()),
+            ("ai", |e| ai::AiError::Core(e).into_response()),
+            ("vault", |e| vault::VaultError::Core(e).into_response()),
+        ];
+        for e in every_core_error() {
+            let label = format!("{e:?}");
+            let fault = matches!(
+                e,
+                E::Storage(S::Corrupt(_) | S::Backend(_) | S::Unavailable(_))
+                    | E::Crypto(_)
+                    | E::Ledger(_)
+                    | E::VaultCrypto(V::Malformed | V::Library)
+            );
+            let want = match e {
+                E::Gone | E::Storage(S::NotFound) => Some(http::StatusCode::NOT_FOUND),
+                E::ChangedMeanwhile | E::Storage(S::Conflict) => Some(http::StatusCode::CONFLICT),
+                E::Unavailable(_) | E::KeyMaterialUnavailable(_) => {
+                    Some(http::StatusCode::SERVICE_UNAVAILABLE)
+                }
+                _ => None,
+            };
+            let retry = crate::retry_cures(&e);
+            let samples: Vec<(&str, Response)> = services
+                .iter()
+                .map(|(name, to)| {
+                    // A fresh copy of the error for each service.
+                    let e = every_core_error()
+                        .into_iter()
+                        .find(|x| format!("{x:?}") == label)
+                        .expect("the sample");
+                    (*name, to(e))
+                })
+                .collect();
+            for (service, r) in samples {
+                let status = r.status();
+                if fault {
+                    assert_eq!(
+                        status,
+                        http::StatusCode::INTERNAL_SERVER_ERROR,
+                        "{service}: {label}"
+                    );
+                } else {
+                    assert_ne!(
+                        status,
+                        http::StatusCode::INTERNAL_SERVER_ERROR,
+                        "{service}: {label} is the client's or a retry's"
+                    );
+                }
+                if let Some(want) = want {
+                    assert_eq!(status, want, "{service}: {label}");
+                }
+                assert_eq!(
+                    r.headers().contains_key(http::header::RETRY_AFTER),
+                    retry,
+                    "{service}: {label}: Retry-After only for storage that did not answer"
+                );
+                let body = axum::body::to_bytes(r.into_body(), 1 << 16)
+                    .await
+                    .expect("body");
+                let text = String::from_utf8_lossy(&body);
+                for secret in ["row 7", "/secret/path", "fsync", "disk I/O", "locked"] {
+                    assert!(!text.contains(secret), "{service}: {label}: {text}");
+                }
+            }
+        }
     }
 
     #[test]

@@ -12,40 +12,17 @@ use base64::Engine as _;
 use http::{Request, StatusCode};
 use keyrotor_auth::{cosmos as scheme, AuthError};
 use keyrotor_core::{Account, DataItem, Error as CoreError, Keyrotor, PutMode};
-use serde_json::{json, Map, Value};
-
 use keyrotor_types::KeySlot;
+use serde_json::{json, Map, Value};
 
 use crate::pipeline::{Credential, Next, Refusal};
 use crate::query::{self, QueryError};
 use crate::{names, DataPlane, Target, MAX_BODY_BYTES};
 
+mod error;
 mod op;
+pub(crate) use error::{CosmosError, Unauthenticated};
 pub use op::{Op, Selectors};
-
-fn error(status: StatusCode, code: &str, message: &str) -> Response {
-    let activity = crate::activity_id();
-    let mut r = crate::json_response(
-        status,
-        format!(
-            r#"{{"code":{},"message":{}}}"#,
-            crate::json_str(code),
-            crate::json_str(&format!("{message}\r\nActivityId: {}", activity.as_str()))
-        ),
-    );
-    let h = r.headers_mut();
-    h.insert(&names::X_MS_ACTIVITY_ID, activity.header());
-    h.insert(&names::X_MS_SUBSTATUS, names::ZERO.clone());
-    r
-}
-
-fn unauthorized(detail: &str) -> Response {
-    error(
-        StatusCode::UNAUTHORIZED,
-        "Unauthorized",
-        &format!("The input authorization token can't serve the request. The wrong key is being used or the expected payload is not built as per the protocol. {detail}"),
-    )
-}
 
 fn ok(status: StatusCode, body: Value, extra: &[(&str, String)]) -> Response {
     let mut r = (status, axum::Json(body)).into_response();
@@ -58,10 +35,6 @@ fn ok(status: StatusCode, body: Value, extra: &[(&str, String)]) -> Response {
         }
     }
     r
-}
-
-fn bad_request(message: &str) -> Response {
-    error(StatusCode::BAD_REQUEST, "BadRequest", message)
 }
 
 /// Positions in the handler's one header pass.
@@ -119,58 +92,47 @@ pub(crate) struct Serve {
 }
 
 impl crate::pipeline::Service for Cosmos {
-    type Error = Response;
+    type Error = CosmosError;
     type Presented<'r> = Presented<'r>;
     type Op = Serve;
 
-    fn refuse(t: &Target, _req: &Request<Body>, why: Refusal) -> Response {
+    fn refuse(t: &Target, _req: &Request<Body>, why: Refusal) -> CosmosError {
         match why {
-            Refusal::NoAccount => error(
-                StatusCode::NOT_FOUND,
-                "NotFound",
-                "The database account does not exist.",
-            ),
-            Refusal::Core(e) => crate::unavailable(&e, "ServiceUnavailable", |code, message| {
-                error(StatusCode::SERVICE_UNAVAILABLE, code, message)
-            }),
-            Refusal::Token(why) => {
-                unauthorized(&format!("The AAD token could not be validated: {why}."))
-            }
+            Refusal::NoAccount => CosmosError::AccountNotFound,
+            Refusal::Core(e) => CosmosError::Core(e),
+            Refusal::Token(why) => CosmosError::Unauthorized(Unauthenticated::Aad(why)),
             Refusal::NotAuthorized {
                 principal,
                 action,
                 scope,
-            } => error(
-                StatusCode::FORBIDDEN,
-                "Forbidden",
-                &format!(
-                    "Request blocked by Auth {} : Request is blocked because principal [{principal}] does not have required RBAC permissions to perform action [{action}] on resource [{scope}].",
-                    t.account(),
-                ),
-            ),
-            Refusal::LocalAuthDisabled => unauthorized(
-                "Local Authorization is disabled. Use an AAD token to authorize all requests.",
-            ),
-            Refusal::RestoredStateRequiresRotation => error(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "RestoredStateRequiresRotation",
-                crate::RESTORED_STATE_MESSAGE,
-            ),
+            } => CosmosError::NotAuthorized {
+                account: t.account().to_string(),
+                principal,
+                action,
+                scope,
+            },
+            Refusal::LocalAuthDisabled => {
+                CosmosError::Unauthorized(Unauthenticated::LocalAuthDisabled)
+            }
+            Refusal::RestoredStateRequiresRotation => CosmosError::RestoredStateRequiresRotation,
         }
     }
 
-    fn present<'r>(t: &'r Target, req: &'r Request<Body>) -> Result<Presented<'r>, Response> {
+    fn present<'r>(t: &'r Target, req: &'r Request<Body>) -> Result<Presented<'r>, CosmosError> {
+        use CosmosError::Unauthorized;
         let scan = keyrotor_auth::HeaderScan::new(req.headers(), &NAMES);
         let authorization = match scan.single(h::AUTHORIZATION) {
-            Ok(None) => return Err(unauthorized("Required Header authorization is missing.")),
-            Err(e @ AuthError::Duplicate(_)) => return Err(unauthorized(&e.to_string())),
-            Err(_) => return Err(unauthorized("The authorization header is not valid text.")),
+            Ok(None) => return Err(Unauthorized(Unauthenticated::Missing)),
+            Err(e @ AuthError::Duplicate(_)) => {
+                return Err(Unauthorized(Unauthenticated::Token(e)))
+            }
+            Err(_) => return Err(Unauthorized(Unauthenticated::NotText)),
             Ok(Some(v)) => v,
         };
         // A path no resource can have authenticates nothing (401, as for a
         // signature over it).
         let Some(path) = scheme::ResourcePath::parse(t.rest()) else {
-            return Err(unauthorized("invalid resource path"));
+            return Err(Unauthorized(Unauthenticated::ResourcePath));
         };
         // A selector header counts once: a repeated one (`True` and `False`)
         // would let two readings of the request disagree.
@@ -188,12 +150,12 @@ impl crate::pipeline::Service for Cosmos {
         })();
         let op = match selectors {
             Ok(sel) => Op::resolve(req.method(), &path, sel),
-            Err(e) => return Err(bad_request(&e.to_string())),
+            Err(e) => return Err(CosmosError::RepeatedHeader(e)),
         };
         // Read in the same pass, a repeated If-Match refused: never first-wins.
         let if_match = match scan.single(h::IF_MATCH) {
             Ok(v) => v.map(str::to_string),
-            Err(e) => return Err(bad_request(&e.to_string())),
+            Err(e) => return Err(CosmosError::RepeatedHeader(e)),
         };
         // A master-key token as the SDKs spell it skips this parse (verify
         // reads it once); anything else takes the general path.
@@ -204,11 +166,9 @@ impl crate::pipeline::Service for Cosmos {
                 Ok(scheme::Token::Master { .. }) => None,
                 Ok(scheme::Token::Aad { token }) => Some(token),
                 Ok(scheme::Token::Resource) => {
-                    return Err(unauthorized(
-                        "Resource tokens are not supported by keyrotor.",
-                    ))
+                    return Err(Unauthorized(Unauthenticated::ResourceToken))
                 }
-                Err(e) => return Err(unauthorized(&e.to_string())),
+                Err(e) => return Err(Unauthorized(Unauthenticated::Token(e))),
             }
         };
         Ok(Presented {
@@ -229,12 +189,15 @@ impl crate::pipeline::Service for Cosmos {
         op: Serve,
         req: Request<Body>,
     ) -> Response {
-        resources(dp, &entry, op.op, op.if_match, req, op.self_url).await
+        match resources(dp, &entry, op.op, op.if_match, req, op.self_url).await {
+            Ok(r) => r,
+            Err(e) => e.into_response(),
+        }
     }
 }
 
 impl crate::pipeline::Presented for Presented<'_> {
-    type Error = Response;
+    type Error = CosmosError;
     type Op = Serve;
 
     fn credential(&self) -> Credential<'_> {
@@ -248,7 +211,7 @@ impl crate::pipeline::Presented for Presented<'_> {
         Cow::Borrowed(self.op.data_action())
     }
 
-    fn verify_key(&self, entry: &crate::Entry, now: i64) -> Result<KeySlot, Response> {
+    fn verify_key(&self, entry: &crate::Entry, now: i64) -> Result<KeySlot, CosmosError> {
         let signed = self.scan.single(h::X_MS_DATE).and_then(|x_ms_date| {
             Ok(scheme::MasterHeaders {
                 authorization: self.authorization,
@@ -267,17 +230,11 @@ impl crate::pipeline::Presented for Presented<'_> {
             )
         }) {
             Ok(v) => Ok(v.slot),
-            Err(AuthError::DateOutOfWindow | AuthError::MissingDate) => Err(error(
-                StatusCode::FORBIDDEN,
-                "Forbidden",
-                "The authorization token is not valid at the current time. Please create another token and retry (token start time, expiry and the x-ms-date header must be within 15 minutes of the server's time).",
-            )),
-            Err(AuthError::ReadOnlyKey) => Err(error(
-                StatusCode::FORBIDDEN,
-                "Forbidden",
-                "The input authorization token can't serve the request: a read-only key cannot authorize writes.",
-            )),
-            Err(e) => Err(unauthorized(&e.to_string())),
+            Err(AuthError::DateOutOfWindow | AuthError::MissingDate) => {
+                Err(CosmosError::DateOutOfWindow)
+            }
+            Err(AuthError::ReadOnlyKey) => Err(CosmosError::ReadOnlyKey),
+            Err(e) => Err(CosmosError::Unauthorized(Unauthenticated::Token(e))),
         }
     }
 
@@ -285,19 +242,15 @@ impl crate::pipeline::Presented for Presented<'_> {
         self.scan.first(h::USER_AGENT).unwrap_or("")
     }
 
-    fn finish(self, entry: &crate::Entry, t: &Target) -> Result<Next<Serve>, Response> {
+    fn finish(self, entry: &crate::Entry, t: &Target) -> Result<Next<Serve>, CosmosError> {
         let host = self.scan.first(h::HOST).unwrap_or("localhost");
         match self.op {
             // The account read (clients send it at start-up and on every
             // location refresh) touches no storage and is answered here from
             // the cached document; so are the answers that need none.
             Op::ReadAccount => Ok(Next::Answer(read_account(entry, t, host))),
-            Op::AccountMethodNotAllowed { .. } => Err(error(
-                StatusCode::METHOD_NOT_ALLOWED,
-                "MethodNotAllowed",
-                "The account resource only supports GET.",
-            )),
-            Op::NotImplemented { message, .. } => Err(not_implemented(message)),
+            Op::AccountMethodNotAllowed { .. } => Err(CosmosError::MethodNotAllowed),
+            Op::NotImplemented { message, .. } => Err(CosmosError::NotImplemented(message.into())),
             op => Ok(Next::Serve(Serve {
                 op,
                 if_match: self.if_match,
@@ -305,10 +258,6 @@ impl crate::pipeline::Presented for Presented<'_> {
             })),
         }
     }
-}
-
-fn not_implemented(message: &str) -> Response {
-    error(StatusCode::NOT_IMPLEMENTED, "NotImplemented", message)
 }
 
 fn read_account(entry: &crate::Entry, t: &Target, host: &str) -> Response {
@@ -351,59 +300,20 @@ async fn resources(
     if_match: Option<String>,
     req: Request<Body>,
     self_url: String,
-) -> Response {
-    let body = req.into_body();
-    let body = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
-        Ok(b) => b,
-        Err(_) => {
-            return error(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "RequestEntityTooLarge",
-                "The request body is too large.",
-            )
-        }
-    };
+) -> Result<Response, CosmosError> {
+    let body = axum::body::to_bytes(req.into_body(), MAX_BODY_BYTES)
+        .await
+        .map_err(|_| CosmosError::TooLarge)?;
     let core = dp.core().clone();
     let account = entry.account.clone();
-    let result =
-        tokio::task::spawn_blocking(move || serve(&core, &account, op, if_match, &body, &self_url))
-            .await;
-    match result {
-        Ok(Ok(r)) => r,
-        Ok(Err(e)) => core_error(&e),
-        Err(_) => error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "InternalServerError",
-            "The request failed.",
-        ),
-    }
+    tokio::task::spawn_blocking(move || serve(&core, &account, op, if_match, &body, &self_url))
+        .await
+        .map_err(|_| CosmosError::TaskFailed)?
 }
 
-fn core_error(e: &CoreError) -> Response {
-    match e {
-        CoreError::ItemExists => error(
-            StatusCode::CONFLICT,
-            "Conflict",
-            "Entity with the specified id already exists in the system.",
-        ),
-        CoreError::ItemNotFound => error(
-            StatusCode::NOT_FOUND,
-            "NotFound",
-            "Entity with the specified id does not exist in the system.",
-        ),
-        CoreError::PreconditionFailed => error(
-            StatusCode::PRECONDITION_FAILED,
-            "PreconditionFailed",
-            "Operation cannot be performed because one of the specified precondition is not met.",
-        ),
-        other => crate::unavailable(other, "ServiceUnavailable", |code, message| {
-            error(StatusCode::SERVICE_UNAVAILABLE, code, message)
-        }),
-    }
-}
-
-fn not_found() -> Response {
-    core_error(&CoreError::ItemNotFound)
+/// The 404 of a database, container or item that is not there.
+fn not_found() -> CosmosError {
+    CosmosError::Core(CoreError::ItemNotFound)
 }
 
 fn valid_id(id: &str) -> bool {
@@ -452,27 +362,18 @@ fn parse_body(body: &[u8]) -> Option<Map<String, Value>> {
 }
 
 /// A create body: a JSON object with a valid `id` (`what` names it in the error).
-fn named_body(body: &[u8], what: &str) -> Result<(Map<String, Value>, String), Box<Response>> {
-    let m = parse_body(body).ok_or_else(|| Box::new(bad_body()))?;
+fn named_body(
+    body: &[u8],
+    what: &'static str,
+) -> Result<(Map<String, Value>, String), CosmosError> {
+    let m = parse_body(body).ok_or(CosmosError::BodyNotObject)?;
     match m.get("id").and_then(Value::as_str).filter(|i| valid_id(i)) {
         Some(id) => {
             let id = id.to_string();
             Ok((m, id))
         }
-        None => Err(Box::new(error(
-            StatusCode::BAD_REQUEST,
-            "BadRequest",
-            &format!("The {what} id is missing or invalid."),
-        ))),
+        None => Err(CosmosError::InvalidId(what)),
     }
-}
-
-fn bad_body() -> Response {
-    error(
-        StatusCode::BAD_REQUEST,
-        "BadRequest",
-        "The request body must be a JSON object.",
-    )
 }
 
 /// A stored item's body and its `_rid`.
@@ -544,16 +445,12 @@ fn serve(
     if_match: Option<String>,
     body: &[u8],
     self_url: &str,
-) -> Result<Response, CoreError> {
+) -> Result<Response, CosmosError> {
     let b64 = &base64::engine::general_purpose::STANDARD;
     match op {
         Op::ReadAccount => Ok(ok(StatusCode::OK, account_document(account, self_url), &[])),
-        Op::AccountMethodNotAllowed { .. } => Ok(error(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "MethodNotAllowed",
-            "The account resource only supports GET.",
-        )),
-        Op::NotImplemented { message, .. } => Ok(not_implemented(message)),
+        Op::AccountMethodNotAllowed { .. } => Err(CosmosError::MethodNotAllowed),
+        Op::NotImplemented { message, .. } => Err(CosmosError::NotImplemented(message.into())),
         Op::ListDatabases => {
             let dbs: Vec<Value> = core.items(account, "dbs")?.iter().map(render_db).collect();
             let n = dbs.len();
@@ -564,10 +461,7 @@ fn serve(
             ))
         }
         Op::CreateDatabase => {
-            let (mut m, id) = match named_body(body, "resource") {
-                Ok(x) => x,
-                Err(r) => return Ok(*r),
-            };
+            let (mut m, id) = named_body(body, "resource")?;
             m.insert("_rid".into(), json!(rid(random_u32(), &[])));
             let item = core.item_put(
                 account,
@@ -581,18 +475,18 @@ fn serve(
         }
         Op::ReadDatabase { db } => match core.item(account, "dbs", &db)? {
             Some(i) => Ok(ok(StatusCode::OK, render_db(&i), &[])),
-            None => Ok(not_found()),
+            None => Err(not_found()),
         },
         Op::DeleteDatabase { db } => {
             if !core.item_delete(account, "dbs", &db, if_match.as_deref())? {
-                return Ok(not_found());
+                return Err(not_found());
             }
             core.items_delete_under(account, &format!("dbs/{db}"))?;
             Ok(strip_body(ok(StatusCode::NO_CONTENT, Value::Null, &[])))
         }
         Op::ListContainers { db } => {
             let Some(db_rid) = database_rid(core, account, &db)? else {
-                return Ok(not_found());
+                return Err(not_found());
             };
             let list: Vec<Value> = core
                 .items(account, &format!("dbs/{db}/colls"))?
@@ -608,12 +502,9 @@ fn serve(
         }
         Op::CreateContainer { db } => {
             let Some(db_rid) = database_rid(core, account, &db)? else {
-                return Ok(not_found());
+                return Err(not_found());
             };
-            let (mut m, id) = match named_body(body, "resource") {
-                Ok(x) => x,
-                Err(r) => return Ok(*r),
-            };
+            let (mut m, id) = named_body(body, "resource")?;
             let db_rid_bytes = b64.decode(&db_rid).unwrap_or_default();
             m.insert("_rid".into(), json!(rid(random_u32(), &db_rid_bytes)));
             m.entry("partitionKey")
@@ -637,23 +528,23 @@ fn serve(
         }
         Op::ReadContainer { db, coll } => {
             let Some(db_rid) = database_rid(core, account, &db)? else {
-                return Ok(not_found());
+                return Err(not_found());
             };
             match core.item(account, &format!("dbs/{db}/colls"), &coll)? {
                 Some(i) => Ok(ok(StatusCode::OK, render_coll(&i, &db_rid), &[])),
-                None => Ok(not_found()),
+                None => Err(not_found()),
             }
         }
         Op::ReplaceContainer { db, coll } => {
             let Some(db_rid) = database_rid(core, account, &db)? else {
-                return Ok(not_found());
+                return Err(not_found());
             };
             let colls = format!("dbs/{db}/colls");
             let Some(current) = core.item(account, &colls, &coll)? else {
-                return Ok(not_found());
+                return Err(not_found());
             };
             let Some(mut m) = parse_body(body) else {
-                return Ok(bad_body());
+                return Err(CosmosError::BodyNotObject);
             };
             m.insert("id".into(), json!(coll));
             m.insert("_rid".into(), json!(rid_of(&current)));
@@ -668,18 +559,18 @@ fn serve(
         }
         Op::DeleteContainer { db, coll } => {
             if database_rid(core, account, &db)?.is_none() {
-                return Ok(not_found());
+                return Err(not_found());
             }
             let colls = format!("dbs/{db}/colls");
             if !core.item_delete(account, &colls, &coll, if_match.as_deref())? {
-                return Ok(not_found());
+                return Err(not_found());
             }
             core.items_delete_under(account, &format!("{colls}/{coll}"))?;
             Ok(strip_body(ok(StatusCode::NO_CONTENT, Value::Null, &[])))
         }
         Op::ReadPartitionKeyRanges { db, coll } => {
             let Some(c) = container(core, account, &db, &coll)? else {
-                return Ok(not_found());
+                return Err(not_found());
             };
             let (db_rid, coll_rid) = (&c.db_rid, &c.coll_rid);
             Ok(ok(
@@ -694,13 +585,13 @@ fn serve(
         }
         Op::ReadFeed { db, coll } => {
             let Some(c) = container(core, account, &db, &coll)? else {
-                return Ok(not_found());
+                return Err(not_found());
             };
             documents(core, account, &c, |_| true)
         }
         Op::QueryPlan { db, coll } => {
             if container(core, account, &db, &coll)?.is_none() {
-                return Ok(not_found());
+                return Err(not_found());
             }
             Ok(ok(
                 StatusCode::OK,
@@ -719,13 +610,11 @@ fn serve(
         }
         Op::Query { db, coll } => {
             let Some(c) = container(core, account, &db, &coll)? else {
-                return Ok(not_found());
+                return Err(not_found());
             };
             let spec: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
             let Some(sql) = spec.get("query").and_then(Value::as_str) else {
-                return Ok(bad_request(
-                    "The query body must be {\"query\": \"...\", \"parameters\": [...]}.",
-                ));
+                return Err(CosmosError::QueryBody);
             };
             let mut params = Map::new();
             if let Some(list) = spec.get("parameters").and_then(Value::as_array) {
@@ -739,10 +628,10 @@ fn serve(
             }
             let q = match query::parse(sql, &params) {
                 Ok(q) => q,
-                Err(QueryError::Syntax(m)) => {
-                    return Ok(bad_request(&format!("Syntax error: {m}")))
+                Err(QueryError::Syntax(m)) => return Err(CosmosError::QuerySyntax(m)),
+                Err(QueryError::Unsupported(m)) => {
+                    return Err(CosmosError::NotImplemented(m.into()))
                 }
-                Err(QueryError::Unsupported(m)) => return Ok(not_implemented(&m)),
             };
             documents(core, account, &c, |d| q.matches(d))
         }
@@ -750,30 +639,28 @@ fn serve(
         Op::UpsertItem { db, coll } => put_item(core, account, &db, &coll, body, Some(if_match)),
         Op::ReadItem { db, coll, id } => {
             let Some(c) = container(core, account, &db, &coll)? else {
-                return Ok(not_found());
+                return Err(not_found());
             };
             match core.item(account, &c.docs, &id)? {
                 Some(i) => {
                     let v = render_doc(&i, &c.db_rid, &c.coll_rid);
                     Ok(ok(StatusCode::OK, v.clone(), &etag_header(&v)))
                 }
-                None => Ok(not_found()),
+                None => Err(not_found()),
             }
         }
         Op::ReplaceItem { db, coll, id } => {
             let Some(c) = container(core, account, &db, &coll)? else {
-                return Ok(not_found());
+                return Err(not_found());
             };
             let Some(current) = core.item(account, &c.docs, &id)? else {
-                return Ok(not_found());
+                return Err(not_found());
             };
             let Some(mut m) = parse_body(body) else {
-                return Ok(bad_body());
+                return Err(CosmosError::BodyNotObject);
             };
             if m.get("id").and_then(Value::as_str) != Some(id.as_str()) {
-                return Ok(bad_request(
-                    "The id in the body must match the id in the URL.",
-                ));
+                return Err(CosmosError::IdMismatch);
             }
             for k in ["_rid", "_self", "_etag", "_ts", "_attachments"] {
                 m.remove(k);
@@ -791,12 +678,12 @@ fn serve(
         }
         Op::DeleteItem { db, coll, id } => {
             let Some(c) = container(core, account, &db, &coll)? else {
-                return Ok(not_found());
+                return Err(not_found());
             };
             if core.item_delete(account, &c.docs, &id, if_match.as_deref())? {
                 Ok(strip_body(ok(StatusCode::NO_CONTENT, Value::Null, &[])))
             } else {
-                Ok(not_found())
+                Err(not_found())
             }
         }
     }
@@ -842,7 +729,7 @@ fn documents(
     account: &Account,
     c: &Container,
     keep: impl Fn(&Value) -> bool,
-) -> Result<Response, CoreError> {
+) -> Result<Response, CosmosError> {
     let list: Vec<Value> = core
         .items(account, &c.docs)?
         .iter()
@@ -865,14 +752,11 @@ fn put_item(
     coll: &str,
     body: &[u8],
     upsert: Option<Option<String>>,
-) -> Result<Response, CoreError> {
+) -> Result<Response, CosmosError> {
     let Some(c) = container(core, account, db, coll)? else {
-        return Ok(not_found());
+        return Err(not_found());
     };
-    let (mut m, id) = match named_body(body, "document") {
-        Ok(x) => x,
-        Err(r) => return Ok(*r),
-    };
+    let (mut m, id) = named_body(body, "document")?;
     let existing = core.item(account, &c.docs, &id)?;
     let coll_rid_bytes = base64::engine::general_purpose::STANDARD
         .decode(&c.coll_rid)

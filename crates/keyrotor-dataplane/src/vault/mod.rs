@@ -13,25 +13,22 @@
 //! operation at the vault → the body ([`parse`]) → the operation on a
 //! blocking thread ([`objects`], shown by [`render`]).
 
-#![allow(
-    clippy::result_large_err,
-    reason = "the Err side is the finished HTTP response, built once per refused request"
-)]
-
+mod error;
 mod objects;
 mod op;
 mod parse;
 mod render;
 
+use error::Unauthenticated;
+pub(crate) use error::VaultError;
 pub(crate) use parse::read_attributes;
 
 use std::sync::Arc;
 
 use axum::body::Body;
-use axum::response::Response;
-use http::{HeaderValue, Method, Request, StatusCode};
-use keyrotor_core::vault::Collection;
-use keyrotor_core::{Actor, Error as CoreError};
+use axum::response::{IntoResponse, Response};
+use http::{Request, StatusCode};
+use keyrotor_core::Actor;
 use serde_json::{Map, Value};
 
 use crate::{DataPlane, TokenError};
@@ -60,153 +57,70 @@ pub fn vault_host<'a>(host: &'a str, suffix: &str) -> Option<&'a str> {
     (!name.is_empty() && !name.contains('.')).then_some(name)
 }
 
-pub(crate) fn error(status: StatusCode, code: &str, message: &str) -> Response {
-    crate::code_message_error(status, code, message)
-}
-
 pub(crate) fn ok(v: &Value) -> Response {
     crate::json_response(StatusCode::OK, v.to_string())
 }
 
-/// The one table from domain errors to the vault's statuses and codes.
-pub(crate) fn core_error(e: &CoreError) -> Response {
-    let (status, code) = match e {
-        CoreError::ObjectNotFound(Collection::Keys, _) => (StatusCode::NOT_FOUND, "KeyNotFound"),
-        CoreError::ObjectNotFound(Collection::Secrets, _) => {
-            (StatusCode::NOT_FOUND, "SecretNotFound")
-        }
-        CoreError::ObjectConflict(..) | CoreError::ObjectChanged(..) => {
-            (StatusCode::CONFLICT, "Conflict")
-        }
-        CoreError::ObjectDisabled(_) | CoreError::ObjectNotValidNow(_) => {
-            (StatusCode::FORBIDDEN, "Forbidden")
-        }
-        CoreError::PurgeProtected(_) => (StatusCode::FORBIDDEN, "Forbidden"),
-        // Damaged stored material and library failures are the server's.
-        CoreError::VaultCrypto(
-            keyrotor_crypto::vault::VaultCryptoError::Malformed
-            | keyrotor_crypto::vault::VaultCryptoError::Library,
-        ) => (StatusCode::INTERNAL_SERVER_ERROR, "InternalError"),
-        CoreError::VaultCrypto(_) => (StatusCode::BAD_REQUEST, "BadParameter"),
-        CoreError::InvalidInput(_) | CoreError::InvalidName(_) => {
-            (StatusCode::BAD_REQUEST, "BadParameter")
-        }
-        CoreError::VaultNotFound(_) => (StatusCode::NOT_FOUND, "VaultNotFound"),
-        CoreError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "ServiceUnavailable"),
-        CoreError::KeyMaterialUnavailable(_) => {
-            (StatusCode::SERVICE_UNAVAILABLE, "KeyMaterialUnavailable")
-        }
-        _ => (StatusCode::INTERNAL_SERVER_ERROR, "InternalError"),
-    };
-    if status.is_server_error() {
-        tracing::error!(error = %e, "vault request failed");
-        let r = error(status, code, "The service encountered an internal error.");
-        return match e {
-            CoreError::Unavailable(_) => crate::retry_soon(r),
-            _ => r,
-        };
-    }
-    error(status, code, &e.to_string())
-}
-
-fn challenge(cfg: &VaultConfig, tenant: &str, code: &str, message: &str) -> Response {
-    let mut r = error(StatusCode::UNAUTHORIZED, code, message);
-    if let Ok(v) = HeaderValue::from_str(&format!(
-        "Bearer authorization=\"{}/{tenant}\", resource=\"{}\"",
-        cfg.authority, cfg.resource
-    )) {
-        r.headers_mut().insert(http::header::WWW_AUTHENTICATE, v);
-    }
-    r
-}
-
-fn not_implemented(m: &Method, path: &str) -> Response {
-    error(
-        StatusCode::NOT_IMPLEMENTED,
-        "NotImplemented",
-        &format!(
-            "The operation '{m} {}' is not implemented by keyrotor. See COMPATIBILITY.md.",
-            path.chars().take(200).collect::<String>()
-        ),
-    )
-}
-
-pub(crate) fn bad(message: &str) -> Response {
-    error(StatusCode::BAD_REQUEST, "BadParameter", message)
+/// A body field the operation needs, missing or invalid.
+pub(crate) fn bad(message: impl Into<String>) -> VaultError {
+    VaultError::BadParameter(message.into())
 }
 
 impl DataPlane {
     /// Serves one vault request (`vault` is the host's first label).
     pub async fn handle_vault(self: &Arc<Self>, vault_name: &str, req: Request<Body>) -> Response {
+        match self.vault_request(vault_name, req).await {
+            Ok(r) => r,
+            Err(e) => e.into_response(),
+        }
+    }
+
+    async fn vault_request(
+        self: &Arc<Self>,
+        vault_name: &str,
+        req: Request<Body>,
+    ) -> Result<Response, VaultError> {
         let (Some(cfg), Some(tokens)) = (self.vault_cfg.as_ref(), self.tokens.as_ref()) else {
-            return error(
-                StatusCode::NOT_FOUND,
-                "VaultNotFound",
-                "Vaults are not configured.",
-            );
+            return Err(VaultError::NotConfigured);
         };
-        let tenant = tokens.tenant.clone();
+        let challenge = |why| VaultError::Unauthenticated {
+            why,
+            challenge: format!(
+                "Bearer authorization=\"{}/{}\", resource=\"{}\"",
+                cfg.authority, tokens.tenant, cfg.resource
+            ),
+        };
         // 1. The challenge: no token, no answer about anything else.
-        let Some(token) = crate::bearer(req.headers()) else {
-            return challenge(
-                cfg,
-                &tenant,
-                "Unauthorized",
-                "AKV10000: Request is missing a Bearer or PoP token.",
-            );
-        };
-        let principal = match self.principal(&token, |aud| {
-            let aud = aud.trim_end_matches('/');
-            aud.eq_ignore_ascii_case(&cfg.resource) || aud == "https://vault.azure.net"
-        }) {
-            Ok(p) => p,
-            Err(TokenError::Invalid(e)) => {
-                return challenge(
-                    cfg,
-                    &tenant,
-                    "Unauthorized",
-                    &format!("AKV10032: Invalid token: {e}."),
-                )
-            }
-            Err(TokenError::NotConfigured | TokenError::OtherTenant | TokenError::Audience(_)) => {
-                return challenge(
-                    cfg,
-                    &tenant,
-                    "Unauthorized",
-                    "AKV10022: Invalid audience or tenant.",
-                )
-            }
-        };
+        let token =
+            crate::bearer(req.headers()).ok_or_else(|| challenge(Unauthenticated::MissingToken))?;
+        let principal = self
+            .principal(&token, |aud| {
+                let aud = aud.trim_end_matches('/');
+                aud.eq_ignore_ascii_case(&cfg.resource) || aud == "https://vault.azure.net"
+            })
+            .map_err(|e| match e {
+                TokenError::Invalid(e) => challenge(Unauthenticated::InvalidToken(e)),
+                TokenError::NotConfigured | TokenError::OtherTenant | TokenError::Audience(_) => {
+                    challenge(Unauthenticated::AudienceOrTenant)
+                }
+            })?;
         let path = req.uri().path().to_string();
         if !req.uri().query().is_some_and(|q| {
             q.split('&')
                 .any(|p| p.starts_with("api-version=") && p.len() > 12)
         }) {
-            return bad("The api-version query parameter is required.");
+            return Err(VaultError::MissingApiVersion);
         }
-        let Some(op) = Op::parse(req.method(), &path) else {
-            return not_implemented(req.method(), &path);
-        };
+        let op = Op::parse(req.method(), &path).ok_or_else(|| VaultError::NotImplemented {
+            method: req.method().clone(),
+            path: path.chars().take(200).collect(),
+        })?;
         let core = self.core().clone();
         let name = vault_name.to_string();
-        let vault = match tokio::task::spawn_blocking(move || core.vault_by_name(&name)).await {
-            Ok(Ok(Some(v))) => v,
-            Ok(Ok(None)) => {
-                return error(
-                    StatusCode::NOT_FOUND,
-                    "VaultNotFound",
-                    "The vault does not exist.",
-                )
-            }
-            Ok(Err(e)) => return core_error(&e),
-            Err(_) => {
-                return error(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "ServiceUnavailable",
-                    "Try again.",
-                )
-            }
-        };
+        let vault = tokio::task::spawn_blocking(move || core.vault_by_name(&name))
+            .await
+            .map_err(|_| VaultError::TaskFailed)??
+            .ok_or(VaultError::VaultNotFound)?;
         // 2. The data role for this operation at the vault (or above).
         let scope = format!(
             "/subscriptions/{}/resourceGroups/{}/providers/Microsoft.KeyVault/vaults/{}",
@@ -215,30 +129,21 @@ impl DataPlane {
         let action = op.action();
         let scope_key = keyrotor_core::rbac::normalize_scope(&scope).unwrap_or_default();
         if !self.allows_data(&scope_key, &principal, action) {
-            return error(
-                StatusCode::FORBIDDEN,
-                "Forbidden",
-                &format!(
-                    "Caller is not authorized to perform action on resource. Caller: appid={principal}; Action: '{action}'; Resource: '{scope}'. Assign a Key Vault data role (role assignments take effect on the next request)."
-                ),
-            );
+            return Err(VaultError::NotAuthorized {
+                principal,
+                action,
+                scope,
+            });
         }
-        let body = match axum::body::to_bytes(req.into_body(), MAX_BODY).await {
-            Ok(b) => b,
-            Err(_) => {
-                return error(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "BadParameter",
-                    "The request body is too large.",
-                )
-            }
-        };
+        let body = axum::body::to_bytes(req.into_body(), MAX_BODY)
+            .await
+            .map_err(|_| VaultError::TooLarge)?;
         let body: Map<String, Value> = if body.is_empty() {
             Map::new()
         } else {
             match serde_json::from_slice(&body) {
                 Ok(Value::Object(m)) => m,
-                _ => return bad("The request body must be a JSON object."),
+                _ => return Err(VaultError::BodyNotObject),
             }
         };
         let base = format!(
@@ -249,7 +154,7 @@ impl DataPlane {
         );
         let me = self.clone();
         let actor = Actor(principal);
-        match tokio::task::spawn_blocking(move || {
+        tokio::task::spawn_blocking(move || {
             let ctx = Ctx {
                 dp: &me,
                 vault,
@@ -259,14 +164,7 @@ impl DataPlane {
             ctx.run(op, &body)
         })
         .await
-        {
-            Ok(r) => r,
-            Err(_) => error(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "InternalError",
-                "The request failed.",
-            ),
-        }
+        .map_err(|_| VaultError::TaskFailed)?
     }
 }
 

@@ -10,14 +10,14 @@ use axum::response::Response;
 use base64::Engine as _;
 use http::StatusCode;
 use keyrotor_core::vault::{Collection, ObjectAttributes, Vault};
-use keyrotor_core::{Actor, Error as CoreError};
+use keyrotor_core::Actor;
 use keyrotor_crypto::vault::{SignAlg, WrapAlg};
 use keyrotor_types::Secret;
 use serde_json::{json, Map, Value};
 
 use super::op::{CryptoOp, Op};
 use super::render::doc;
-use super::{bad, core_error, ok, parse, B64};
+use super::{bad, ok, parse, VaultError, B64};
 use crate::DataPlane;
 
 /// One authorized request's context: the vault, its URL and the caller.
@@ -29,34 +29,9 @@ pub(crate) struct Ctx<'a> {
     pub(crate) actor: Actor,
 }
 
-/// A domain error, or a refusal already worded.
-enum Failed {
-    Core(CoreError),
-    Answer(Response),
-}
-
-impl From<CoreError> for Failed {
-    fn from(e: CoreError) -> Self {
-        Failed::Core(e)
-    }
-}
-
-impl From<Response> for Failed {
-    fn from(r: Response) -> Self {
-        Failed::Answer(r)
-    }
-}
-
 impl Ctx<'_> {
-    pub(crate) fn run(&self, op: Op, body: &Map<String, Value>) -> Response {
-        match self.serve(op, body) {
-            Ok(r) => r,
-            Err(Failed::Core(e)) => core_error(&e),
-            Err(Failed::Answer(r)) => r,
-        }
-    }
-
-    fn serve(&self, op: Op, body: &Map<String, Value>) -> Result<Response, Failed> {
+    /// Runs an authorized operation.
+    pub(crate) fn run(&self, op: Op, body: &Map<String, Value>) -> Result<Response, VaultError> {
         let core = self.dp.core();
         let (v, a) = (&self.vault, &self.actor);
         Ok(match op {
@@ -71,7 +46,7 @@ impl Ctx<'_> {
             }
             Op::SetSecret(name) => {
                 let Some(value) = body.get("value").and_then(Value::as_str) else {
-                    return Err(bad("'value' is required and must be a string").into());
+                    return Err(bad("'value' is required and must be a string"));
                 };
                 let attrs = parse::attributes(body, ObjectAttributes::default())?;
                 let document = parse::merge_doc(Map::new(), body, Collection::Secrets);
@@ -105,7 +80,7 @@ impl Ctx<'_> {
             }
             Op::Restore(c) => {
                 let Some(blob) = parse::b64_field(body, "value") else {
-                    return Err(bad("'value' must be a base64url backup blob").into());
+                    return Err(bad("'value' must be a base64url backup blob"));
                 };
                 ok(&self.bundle(&core.restore_object(a, v, c, &blob)?)?)
             }
@@ -139,17 +114,17 @@ impl Ctx<'_> {
         version: &str,
         op: CryptoOp,
         body: &Map<String, Value>,
-    ) -> Result<Response, Failed> {
+    ) -> Result<Response, VaultError> {
         let core = self.dp.core();
         let v = &self.vault;
         let o = core.object(v, Collection::Keys, name, Some(version))?;
         let Some(alg) = body.get("alg").and_then(Value::as_str) else {
-            return Err(bad("'alg' is required").into());
+            return Err(bad("'alg' is required"));
         };
         let field = |k: &str| parse::b64_field(body, k);
         let sign_alg = || {
             SignAlg::parse(alg).ok_or_else(|| {
-                bad(&format!(
+                bad(format!(
                     "the signature algorithm '{}' is not supported (RS256-512, PS256-512, ES256-512)",
                     alg.chars().take(30).collect::<String>()
                 ))
@@ -157,7 +132,7 @@ impl Ctx<'_> {
         };
         let wrap_alg = || {
             WrapAlg::parse(alg).ok_or_else(|| {
-                bad(&format!(
+                bad(format!(
                     "the algorithm '{}' is not supported (RSA-OAEP, RSA-OAEP-256, A256KW)",
                     alg.chars().take(30).collect::<String>()
                 ))
@@ -169,7 +144,7 @@ impl Ctx<'_> {
             CryptoOp::Sign => {
                 let alg = sign_alg()?;
                 let Some(digest) = field("value") else {
-                    return Err(bad("'value' must be the base64url digest").into());
+                    return Err(bad("'value' must be the base64url digest"));
                 };
                 let sig = core.key_sign(v, &o, alg, &digest)?;
                 ok(&json!({"kid": kid(), "value": B64.encode(sig)}))
@@ -177,9 +152,9 @@ impl Ctx<'_> {
             CryptoOp::Verify => {
                 let alg = sign_alg()?;
                 let (Some(digest), Some(sig)) = (field("digest"), field("value")) else {
-                    return Err(
-                        bad("'digest' and 'value' (the signature) must be base64url").into(),
-                    );
+                    return Err(bad(
+                        "'digest' and 'value' (the signature) must be base64url",
+                    ));
                 };
                 let valid = core.key_verify(v, &o, alg, &digest, &sig)?;
                 ok(&json!({"value": valid}))

@@ -2,7 +2,6 @@
 //! the key spec of a create, rotation policies, base64url fields and the
 //! document fields an object keeps.
 
-use axum::response::Response;
 use base64::Engine as _;
 use keyrotor_core::vault::{
     ActionType, Collection, IsoDuration, LifetimeAction, ObjectAttributes, Trigger,
@@ -10,7 +9,7 @@ use keyrotor_core::vault::{
 use keyrotor_crypto::vault::{Curve, KeySpec};
 use serde_json::{Map, Value};
 
-use super::{bad, B64};
+use super::{bad, VaultError, B64};
 
 /// For the fuzz targets: [`attributes`] without its HTTP answer.
 pub(crate) fn read_attributes(
@@ -26,14 +25,14 @@ pub(crate) fn read_attributes(
 pub(crate) fn attributes(
     body: &Map<String, Value>,
     base: ObjectAttributes,
-) -> Result<ObjectAttributes, Response> {
+) -> Result<ObjectAttributes, VaultError> {
     let Some(a) = body.get("attributes") else {
         return Ok(base);
     };
     let Some(a) = a.as_object() else {
         return Err(bad("'attributes' must be an object"));
     };
-    let int = |k: &str, cur: Option<i64>| -> Result<Option<i64>, Response> {
+    let int = |k: &str, cur: Option<i64>| -> Result<Option<i64>, VaultError> {
         match a.get(k) {
             None => Ok(cur),
             Some(Value::Null) => Ok(None),
@@ -44,7 +43,7 @@ pub(crate) fn attributes(
                 .filter(|t| (-62_135_596_800..=253_402_300_799).contains(t))
                 .map(Some)
                 .ok_or_else(|| {
-                    bad(&format!(
+                    bad(format!(
                         "'attributes.{k}' must be Unix seconds between the years 1 and 9999"
                     ))
                 }),
@@ -95,10 +94,10 @@ pub(crate) fn merge_doc(
 /// A `KeyRotationPolicy` body.
 pub(crate) fn policy(
     body: &Map<String, Value>,
-) -> Result<(Vec<LifetimeAction>, Option<IsoDuration>), Response> {
-    let dur = |v: &Value, what: &str| -> Result<IsoDuration, Response> {
+) -> Result<(Vec<LifetimeAction>, Option<IsoDuration>), VaultError> {
+    let dur = |v: &Value, what: &str| -> Result<IsoDuration, VaultError> {
         v.as_str().and_then(IsoDuration::parse).ok_or_else(|| {
-            bad(&format!(
+            bad(format!(
                 "'{what}' must be an ISO 8601 duration such as P30D"
             ))
         })
@@ -151,7 +150,7 @@ pub(crate) fn policy(
 }
 
 /// The key spec of a create body, with its `kty` as given.
-pub(crate) fn key_spec(body: &Map<String, Value>) -> Result<(KeySpec, String), Response> {
+pub(crate) fn key_spec(body: &Map<String, Value>) -> Result<(KeySpec, String), VaultError> {
     let kty = body
         .get("kty")
         .and_then(Value::as_str)
@@ -176,7 +175,7 @@ pub(crate) fn key_spec(body: &Map<String, Value>) -> Result<(KeySpec, String), R
             KeySpec::Oct(256)
         }
         other => {
-            return Err(bad(&format!(
+            return Err(bad(format!(
                 "kty '{}' is not supported (RSA, RSA-HSM, EC, EC-HSM, oct, oct-HSM)",
                 other.chars().take(20).collect::<String>()
             )))

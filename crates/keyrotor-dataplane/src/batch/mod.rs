@@ -10,12 +10,14 @@ use axum::response::{IntoResponse, Response};
 use http::{Method, Request, StatusCode};
 use keyrotor_auth::AuthError;
 use keyrotor_core::{Error as CoreError, PutMode};
-use serde_json::{json, Map, Value};
-
 use keyrotor_types::KeySlot;
+use serde_json::{json, Map, Value};
 
 use crate::pipeline::{Credential, Next, Refusal};
 use crate::{DataPlane, Target, MAX_BODY_BYTES};
+
+mod error;
+pub(crate) use error::BatchError;
 
 fn host_of(req: &Request<Body>) -> String {
     req.headers()
@@ -26,75 +28,10 @@ fn host_of(req: &Request<Body>) -> String {
         .unwrap_or_else(|| "localhost".into())
 }
 
-/// The Batch error body.
-fn error(status: StatusCode, code: &str, message: &str, detail: Option<(&str, &str)>) -> Response {
-    use crate::push_json_str;
-    let request_id = crate::activity_id();
-    let mut body = String::with_capacity(message.len() + code.len() + 320);
-    body.push_str(r#"{"odata.metadata":"https://batch/$metadata#Microsoft.Azure.Batch.Protocol.Entities.Container.errors/@Element","code":"#);
-    push_json_str(&mut body, code);
-    // "{message}\nRequestId:{id}\nTime:{time}": id and time need no escaping.
-    body.push_str(r#","message":{"lang":"en-US","value":""#);
-    crate::push_json_str_content(&mut body, message);
-    body.push_str("\\nRequestId:");
-    body.push_str(request_id.as_str());
-    body.push_str("\\nTime:");
-    push_now_rfc3339(&mut body);
-    body.push_str("\"}");
-    if let Some((k, v)) = detail {
-        body.push_str(r#","values":[{"key":"#);
-        push_json_str(&mut body, k);
-        body.push_str(r#","value":"#);
-        push_json_str(&mut body, v);
-        body.push_str("}]");
-    }
-    body.push('}');
-    let mut r = crate::json_response(status, body);
-    r.headers_mut()
-        .insert(&crate::names::REQUEST_ID, request_id.header());
-    r
-}
-
 fn now_rfc3339() -> String {
     time::OffsetDateTime::now_utc()
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default()
-}
-
-/// Appends the current time in RFC 3339 at second resolution (for error
-/// messages); formatted once
-/// per second and thread.
-fn push_now_rfc3339(out: &mut String) {
-    thread_local! {
-        static LAST: std::cell::RefCell<(i64, String)> = const { std::cell::RefCell::new((i64::MIN, String::new())) };
-    }
-    // Unix seconds first (cheap); a calendar date only when the second changed.
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(0));
-    LAST.with(|l| {
-        let mut l = l.borrow_mut();
-        if l.0 != secs {
-            l.1 = time::OffsetDateTime::from_unix_timestamp(secs)
-                .ok()
-                .and_then(|t| {
-                    t.format(&time::format_description::well_known::Rfc3339)
-                        .ok()
-                })
-                .unwrap_or_default();
-            l.0 = secs;
-        }
-        out.push_str(&l.1);
-    });
-}
-
-fn auth_failed(why: &AuthError) -> Response {
-    error(
-        StatusCode::FORBIDDEN,
-        "AuthenticationFailed",
-        "Server failed to authenticate the request. Make sure the value of Authorization header is formed correctly including the signature.",
-        Some(("AuthenticationErrorDetail", &why.to_string())),
-    )
 }
 
 fn valid_id(id: &str) -> bool {
@@ -136,14 +73,6 @@ impl Collection {
             Collection::Applications => "This operation on 'applications' is not implemented by keyrotor (it stores Batch metadata and runs no compute). See COMPATIBILITY.md.",
             Collection::Pools => "This operation on 'pools' is not implemented by keyrotor (it stores Batch metadata and runs no compute). See COMPATIBILITY.md.",
             Collection::Jobs => "This operation on 'jobs' is not implemented by keyrotor (it stores Batch metadata and runs no compute). See COMPATIBILITY.md.",
-        }
-    }
-
-    fn not_found_code(self) -> &'static str {
-        match self {
-            Collection::Applications => "ApplicationNotFound",
-            Collection::Pools => "PoolNotFound",
-            Collection::Jobs => "JobNotFound",
         }
     }
 }
@@ -234,53 +163,30 @@ pub(crate) struct Presented<'r> {
 }
 
 impl crate::pipeline::Service for Batch {
-    type Error = Response;
+    type Error = BatchError;
     type Presented<'r> = Presented<'r>;
     type Op = Op;
 
-    fn refuse(_t: &Target, _req: &Request<Body>, why: Refusal) -> Response {
+    fn refuse(_t: &Target, _req: &Request<Body>, why: Refusal) -> BatchError {
         match why {
-            Refusal::NoAccount => auth_failed(&AuthError::WrongAccount),
-            Refusal::Core(e) => crate::unavailable(&e, "ServerBusy", |code, message| {
-                error(StatusCode::SERVICE_UNAVAILABLE, code, message, None)
-            }),
-            Refusal::Token(why) => error(
-                StatusCode::UNAUTHORIZED,
-                "InvalidAuthenticationTokenAudience",
-                "The access token could not be validated.",
-                Some(("AuthenticationErrorDetail", &why.to_string())),
-            ),
+            Refusal::NoAccount => BatchError::AuthenticationFailed(AuthError::WrongAccount),
+            Refusal::Core(e) => BatchError::Core(e),
+            Refusal::Token(why) => BatchError::InvalidToken(why),
             Refusal::NotAuthorized {
                 principal,
                 action,
                 scope,
-            } => error(
-                StatusCode::FORBIDDEN,
-                "AuthorizationPermissionMismatch",
-                "This request is not authorized to perform this operation using this permission.",
-                Some((
-                    "AuthorizationErrorDetail",
-                    &format!(
-                        "The principal '{principal}' has no role assignment granting '{action}' on '{scope}'."
-                    ),
-                )),
-            ),
-            Refusal::LocalAuthDisabled => error(
-                StatusCode::FORBIDDEN,
-                "KeyBasedAuthenticationNotPermitted",
-                "Shared key authentication is not permitted for this account: its allowed authentication modes exclude SharedKey.",
-                None,
-            ),
-            Refusal::RestoredStateRequiresRotation => error(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "RestoredStateRequiresRotation",
-                crate::RESTORED_STATE_MESSAGE,
-                None,
-            ),
+            } => BatchError::NotAuthorized {
+                principal,
+                action,
+                scope,
+            },
+            Refusal::LocalAuthDisabled => BatchError::LocalAuthDisabled,
+            Refusal::RestoredStateRequiresRotation => BatchError::RestoredStateRequiresRotation,
         }
     }
 
-    fn present<'r>(t: &'r Target, req: &'r Request<Body>) -> Result<Presented<'r>, Response> {
+    fn present<'r>(t: &'r Target, req: &'r Request<Body>) -> Result<Presented<'r>, BatchError> {
         Ok(Presented {
             req,
             scan: keyrotor_auth::HeaderScan::new(req.headers(), &NAMES),
@@ -295,12 +201,15 @@ impl crate::pipeline::Service for Batch {
         op: Op,
         req: Request<Body>,
     ) -> Response {
-        resources(dp, &entry, &t, op, req).await
+        match resources(dp, &entry, &t, op, req).await {
+            Ok(r) => r,
+            Err(e) => e.into_response(),
+        }
     }
 }
 
 impl crate::pipeline::Presented for Presented<'_> {
-    type Error = Response;
+    type Error = BatchError;
     type Op = Op;
 
     fn credential(&self) -> Credential<'_> {
@@ -318,7 +227,7 @@ impl crate::pipeline::Presented for Presented<'_> {
         Cow::Owned(self.op.data_action())
     }
 
-    fn verify_key(&self, entry: &crate::Entry, now: i64) -> Result<KeySlot, Response> {
+    fn verify_key(&self, entry: &crate::Entry, now: i64) -> Result<KeySlot, BatchError> {
         keyrotor_auth::shared_key::verify(
             self.req.method(),
             self.req.uri().path(),
@@ -329,23 +238,18 @@ impl crate::pipeline::Presented for Presented<'_> {
             now,
         )
         .map(|v| v.slot)
-        .map_err(|e| auth_failed(&e))
+        .map_err(BatchError::AuthenticationFailed)
     }
 
     fn user_agent(&self) -> &str {
         self.scan.first(USER_AGENT).unwrap_or("")
     }
 
-    fn finish(self, _entry: &crate::Entry, _t: &Target) -> Result<Next<Op>, Response> {
+    fn finish(self, _entry: &crate::Entry, _t: &Target) -> Result<Next<Op>, BatchError> {
         // Operations keyrotor does not implement touch no storage: answer
         // them here, without reading the request or building anything else.
         match self.op {
-            Op::NotImplemented { message, .. } => Err(error(
-                StatusCode::NOT_IMPLEMENTED,
-                "NotImplemented",
-                message,
-                None,
-            )),
+            Op::NotImplemented { message, .. } => Err(BatchError::NotImplemented(message)),
             op => Ok(Next::Serve(op)),
         }
     }
@@ -359,23 +263,15 @@ async fn resources(
     t: &Target,
     op: Op,
     req: Request<Body>,
-) -> Response {
+) -> Result<Response, BatchError> {
     let host = host_of(&req);
     let base = format!("https://{host}{}", t.prefix());
-    let body = match axum::body::to_bytes(req.into_body(), MAX_BODY_BYTES).await {
-        Ok(b) => b,
-        Err(_) => {
-            return error(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "RequestBodyTooLarge",
-                "The request body is too large.",
-                None,
-            )
-        }
-    };
+    let body = axum::body::to_bytes(req.into_body(), MAX_BODY_BYTES)
+        .await
+        .map_err(|_| BatchError::TooLarge)?;
     let account = entry.account.clone();
     let core = dp.core().clone();
-    let run = move || -> Result<Response, CoreError> {
+    let run = move || -> Result<Response, BatchError> {
         match op {
             Op::List(c) => {
                 let c = c.as_str();
@@ -386,42 +282,27 @@ async fn resources(
                     .collect();
                 Ok((StatusCode::OK, axum::Json(json!({ "odata.metadata": format!("{base}/$metadata#{c}"), "value": value }))).into_response())
             }
-            Op::Get(c, id) => match core.item(&account, c.as_str(), &id)? {
-                Some(i) => {
-                    let v: Value = serde_json::from_str(&i.body).unwrap_or(Value::Null);
-                    let mut r = (StatusCode::OK, axum::Json(v)).into_response();
-                    if let Ok(e) = i.etag.parse() {
-                        r.headers_mut().insert(http::header::ETAG, e);
-                    }
-                    Ok(r)
+            Op::Get(c, id) => {
+                let i = core
+                    .item(&account, c.as_str(), &id)?
+                    .ok_or(BatchError::NotFound(c))?;
+                let v: Value = serde_json::from_str(&i.body).unwrap_or(Value::Null);
+                let mut r = (StatusCode::OK, axum::Json(v)).into_response();
+                if let Ok(e) = i.etag.parse() {
+                    r.headers_mut().insert(http::header::ETAG, e);
                 }
-                None => Ok(error(
-                    StatusCode::NOT_FOUND,
-                    c.not_found_code(),
-                    "The specified resource does not exist.",
-                    None,
-                )),
-            },
+                Ok(r)
+            }
             Op::Add(coll) => {
                 let c = coll.as_str();
                 let Ok(Value::Object(mut obj)) = serde_json::from_slice::<Value>(&body) else {
-                    return Ok(error(
-                        StatusCode::BAD_REQUEST,
-                        "InvalidRequestBody",
-                        "The request body is not a JSON object.",
-                        None,
-                    ));
+                    return Err(BatchError::InvalidBody);
                 };
                 let Some(id) = obj.get("id").and_then(Value::as_str).map(str::to_string) else {
-                    return Ok(error(
-                        StatusCode::BAD_REQUEST,
-                        "MissingRequiredProperty",
-                        "A required property was not specified in the request body.",
-                        Some(("PropertyName", "id")),
-                    ));
+                    return Err(BatchError::MissingProperty("id"));
                 };
                 if !valid_id(&id) {
-                    return Ok(error(StatusCode::BAD_REQUEST, "InvalidPropertyValue", "The value provided for one of the properties in the request body is invalid.", Some(("PropertyName", "id"))));
+                    return Err(BatchError::InvalidProperty("id"));
                 }
                 let required = if coll == Collection::Pools {
                     "vmSize"
@@ -429,80 +310,44 @@ async fn resources(
                     "poolInfo"
                 };
                 if obj.get(required).is_none_or(Value::is_null) {
-                    return Ok(error(
-                        StatusCode::BAD_REQUEST,
-                        "MissingRequiredProperty",
-                        "A required property was not specified in the request body.",
-                        Some(("PropertyName", required)),
-                    ));
+                    return Err(BatchError::MissingProperty(required));
                 }
                 let now = now_rfc3339();
                 let url = format!("{base}/{c}/{id}");
                 decorate(&mut obj, c, &url, &now);
                 let text = Value::Object(obj).to_string();
-                match core.item_put(&account, c, &id, &text, &PutMode::Create) {
-                    Ok(item) => {
-                        let mut r = StatusCode::CREATED.into_response();
-                        let h = r.headers_mut();
-                        for (k, v) in [
-                            ("etag", item.etag.as_str()),
-                            ("dataserviceid", url.as_str()),
-                            ("location", url.as_str()),
-                        ] {
-                            if let Ok(v) = v.parse() {
-                                h.insert(k, v);
-                            }
-                        }
-                        Ok(r)
+                let item = core
+                    .item_put(&account, c, &id, &text, &PutMode::Create)
+                    .map_err(|e| match e {
+                        CoreError::ItemExists => BatchError::Exists(coll),
+                        e => BatchError::Core(e),
+                    })?;
+                let mut r = StatusCode::CREATED.into_response();
+                let h = r.headers_mut();
+                for (k, v) in [
+                    ("etag", item.etag.as_str()),
+                    ("dataserviceid", url.as_str()),
+                    ("location", url.as_str()),
+                ] {
+                    if let Ok(v) = v.parse() {
+                        h.insert(k, v);
                     }
-                    Err(CoreError::ItemExists) => {
-                        let code = if coll == Collection::Pools {
-                            "PoolExists"
-                        } else {
-                            "JobExists"
-                        };
-                        Ok(error(
-                            StatusCode::CONFLICT,
-                            code,
-                            "The specified resource already exists.",
-                            None,
-                        ))
-                    }
-                    Err(e) => Err(e),
                 }
+                Ok(r)
             }
             Op::Delete(c, id) => {
                 if core.item_delete(&account, c.as_str(), &id, None)? {
                     Ok(StatusCode::ACCEPTED.into_response())
                 } else {
-                    Ok(error(
-                        StatusCode::NOT_FOUND,
-                        c.not_found_code(),
-                        "The specified resource does not exist.",
-                        None,
-                    ))
+                    Err(BatchError::NotFound(c))
                 }
             }
-            Op::NotImplemented { message, .. } => Ok(error(
-                StatusCode::NOT_IMPLEMENTED,
-                "NotImplemented",
-                message,
-                None,
-            )),
+            Op::NotImplemented { message, .. } => Err(BatchError::NotImplemented(message)),
         }
     };
-    match tokio::task::spawn_blocking(run).await {
-        Ok(Ok(r)) => r,
-        Ok(Err(e)) => crate::unavailable(&e, "ServerBusy", |code, message| {
-            error(StatusCode::SERVICE_UNAVAILABLE, code, message, None)
-        }),
-        Err(_) => error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "InternalError",
-            "The server encountered an internal error.",
-            None,
-        ),
-    }
+    tokio::task::spawn_blocking(run)
+        .await
+        .map_err(|_| BatchError::TaskFailed)?
 }
 
 fn decorate(obj: &mut Map<String, Value>, collection: &str, url: &str, now: &str) {
@@ -587,7 +432,7 @@ mod tests {
 
     #[tokio::test]
     async fn error_body_is_batch_shaped_json() {
-        let r = error(
+        let r = error::body(
             StatusCode::FORBIDDEN,
             "AuthenticationFailed",
             "Quote \" and backslash \\ in the message.",

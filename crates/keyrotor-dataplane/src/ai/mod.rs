@@ -7,23 +7,16 @@ use std::borrow::Cow;
 use std::sync::Arc;
 
 use axum::body::Body;
-use axum::response::Response;
-use http::{HeaderMap, HeaderName, Request, StatusCode};
+use axum::response::{IntoResponse, Response};
+use http::{HeaderMap, HeaderName, Request};
 use keyrotor_auth::AuthError;
-
 use keyrotor_types::KeySlot;
 
 use crate::pipeline::{Credential, Next, Refusal};
 use crate::{DataPlane, Target};
 
-/// The AI Services error body: `{"error":{"code","message"}}`.
-fn error(status: StatusCode, code: &str, message: &str) -> Response {
-    crate::code_message_error(status, code, message)
-}
-
-fn access_denied() -> Response {
-    crate::fixed_code_message_error!(StatusCode::UNAUTHORIZED, "401", "Access denied due to invalid subscription key or wrong API endpoint. Make sure to provide a valid key for an active subscription and use a correct regional API endpoint for your resource.")
-}
+mod error;
+pub(crate) use error::AiError;
 
 /// Request headers never forwarded upstream (COMPATIBILITY.md lists them):
 /// - the credentials (`api-key`, `Ocp-Apim-Subscription-Key`, `Authorization`);
@@ -102,7 +95,7 @@ fn forwardable(headers: &HeaderMap) -> HeaderMap {
 
 /// Why a request path cannot be forwarded below the upstream's base path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum PathRefusal {
+pub(crate) enum PathRefusal {
     DotSegment,
     EncodedSeparator,
     Backslash,
@@ -204,49 +197,33 @@ pub(crate) struct Presented<'r> {
 }
 
 impl crate::pipeline::Service for Ai {
-    type Error = Response;
+    type Error = AiError;
     type Presented<'r> = Presented<'r>;
     /// The upstream base URL.
     type Op = String;
 
-    fn refuse(t: &Target, req: &Request<Body>, why: Refusal) -> Response {
+    fn refuse(t: &Target, req: &Request<Body>, why: Refusal) -> AiError {
         match why {
-            Refusal::NoAccount => not_found(),
-            Refusal::Core(e) => crate::unavailable(&e, "503", |code, message| {
-                error(StatusCode::SERVICE_UNAVAILABLE, code, message)
-            }),
-            Refusal::Token(why) => error(
-                StatusCode::UNAUTHORIZED,
-                "401",
-                &format!("Access token validation failed: {why}."),
-            ),
+            Refusal::NoAccount => AiError::NotFound,
+            Refusal::Core(e) => AiError::Core(e),
+            Refusal::Token(why) => AiError::InvalidToken(why),
             Refusal::NotAuthorized {
                 principal,
                 action,
                 scope,
-            } => error(
-                StatusCode::FORBIDDEN,
-                "PermissionDenied",
-                &format!(
-                    "The principal '{principal}' lacks the required data action '{action}' to perform '{} {}' on '{scope}'.",
-                    req.method(),
-                    t.rest(),
-                ),
-            ),
-            Refusal::LocalAuthDisabled => crate::fixed_code_message_error!(
-                StatusCode::UNAUTHORIZED,
-                "AuthenticationTypeDisabled",
-                "Key based authentication is disabled for this resource."
-            ),
-            Refusal::RestoredStateRequiresRotation => error(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "RestoredStateRequiresRotation",
-                crate::RESTORED_STATE_MESSAGE,
-            ),
+            } => AiError::NotAuthorized {
+                principal,
+                action,
+                method: req.method().clone(),
+                path: t.rest().to_string(),
+                scope,
+            },
+            Refusal::LocalAuthDisabled => AiError::LocalAuthDisabled,
+            Refusal::RestoredStateRequiresRotation => AiError::RestoredStateRequiresRotation,
         }
     }
 
-    fn present<'r>(_t: &'r Target, req: &'r Request<Body>) -> Result<Presented<'r>, Response> {
+    fn present<'r>(_t: &'r Target, req: &'r Request<Body>) -> Result<Presented<'r>, AiError> {
         Ok(Presented {
             method: req.method(),
             scan: keyrotor_auth::HeaderScan::new(req.headers(), &NAMES),
@@ -260,12 +237,15 @@ impl crate::pipeline::Service for Ai {
         upstream: String,
         req: Request<Body>,
     ) -> Response {
-        proxy(dp, &entry, &t, req, &upstream).await
+        match proxy(dp, &entry, &t, req, &upstream).await {
+            Ok(r) => r,
+            Err(e) => e.into_response(),
+        }
     }
 }
 
 impl crate::pipeline::Presented for Presented<'_> {
-    type Error = Response;
+    type Error = AiError;
     type Op = String;
 
     fn credential(&self) -> Credential<'_> {
@@ -285,7 +265,7 @@ impl crate::pipeline::Presented for Presented<'_> {
         Cow::Borrowed(data_action(self.method))
     }
 
-    fn verify_key(&self, entry: &crate::Entry, _now: i64) -> Result<KeySlot, Response> {
+    fn verify_key(&self, entry: &crate::Entry, _now: i64) -> Result<KeySlot, AiError> {
         let presented = self
             .scan
             .single(API_KEY)
@@ -294,8 +274,8 @@ impl crate::pipeline::Presented for Presented<'_> {
             keyrotor_auth::api_key::verify_presented(api_key, subscription_key, &entry.keys)
         }) {
             Ok(v) => Ok(v.slot),
-            Err(AuthError::Missing) => Err(crate::fixed_code_message_error!(StatusCode::UNAUTHORIZED, "401", "Access denied due to missing subscription key. Make sure to include subscription key when making requests to an API.")),
-            Err(_) => Err(access_denied()),
+            Err(AuthError::Missing) => Err(AiError::MissingKey),
+            Err(_) => Err(AiError::InvalidKey),
         }
     }
 
@@ -303,19 +283,13 @@ impl crate::pipeline::Presented for Presented<'_> {
         self.scan.first(USER_AGENT).unwrap_or("")
     }
 
-    fn finish(self, entry: &crate::Entry, t: &Target) -> Result<Next<String>, Response> {
-        if let Err(why) = check_forwarded_path(t.rest()) {
-            return Err(error(StatusCode::BAD_REQUEST, "400", why.message()));
-        }
+    fn finish(self, entry: &crate::Entry, t: &Target) -> Result<Next<String>, AiError> {
+        check_forwarded_path(t.rest()).map_err(AiError::Path)?;
         match entry.account.settings.upstream.as_deref() {
             Some(upstream) => Ok(Next::Serve(upstream.to_string())),
-            None => Err(not_found()),
+            None => Err(AiError::NotFound),
         }
     }
-}
-
-fn not_found() -> Response {
-    crate::fixed_code_message_error!(StatusCode::NOT_FOUND, "404", "Resource not found")
 }
 
 /// Forwards an authenticated request to the account's upstream and streams
@@ -326,14 +300,8 @@ async fn proxy(
     t: &Target,
     req: Request<Body>,
     upstream: &str,
-) -> Response {
-    let Some(url) = upstream_url(upstream, t.rest(), req.uri().query()) else {
-        return error(
-            StatusCode::BAD_REQUEST,
-            "400",
-            "The request path does not stay below the account's upstream base path.",
-        );
-    };
+) -> Result<Response, AiError> {
+    let url = upstream_url(upstream, t.rest(), req.uri().query()).ok_or(AiError::OutsideBase)?;
     let (parts, body) = req.into_parts();
     let mut headers = forwardable(&parts.headers);
     if let Some(ip) = t.peer {
@@ -341,43 +309,23 @@ async fn proxy(
             headers.insert(HeaderName::from_static("x-forwarded-for"), v);
         }
     }
-    let Some(client) = dp.http.as_ref() else {
-        return crate::fixed_code_message_error!(
-            StatusCode::BAD_GATEWAY,
-            "502",
-            "The upstream service could not be reached."
-        );
-    };
+    let client = dp.http.as_ref().ok_or(AiError::Unreachable)?;
     let upstream_req = client
         .request(parts.method, url)
         .headers(headers)
         .body(reqwest::Body::wrap_stream(body.into_data_stream()));
-    match upstream_req.send().await {
-        Ok(resp) => {
-            let mut out = Response::builder().status(resp.status());
-            for (k, v) in resp.headers() {
-                if !HOP_BY_HOP.contains(&k.as_str()) && k != http::header::CONTENT_LENGTH {
-                    out = out.header(k, v);
-                }
-            }
-            out.body(Body::from_stream(resp.bytes_stream()))
-                .unwrap_or_else(|_| {
-                    crate::fixed_code_message_error!(
-                        StatusCode::BAD_GATEWAY,
-                        "502",
-                        "The upstream response could not be relayed."
-                    )
-                })
-        }
-        Err(e) => {
-            tracing::warn!(account = %entry.account.name, error = %e, "upstream request failed");
-            crate::fixed_code_message_error!(
-                StatusCode::BAD_GATEWAY,
-                "502",
-                "The upstream service could not be reached."
-            )
+    let resp = upstream_req.send().await.map_err(|e| {
+        tracing::warn!(account = %entry.account.name, error = %e, "upstream request failed");
+        AiError::Unreachable
+    })?;
+    let mut out = Response::builder().status(resp.status());
+    for (k, v) in resp.headers() {
+        if !HOP_BY_HOP.contains(&k.as_str()) && k != http::header::CONTENT_LENGTH {
+            out = out.header(k, v);
         }
     }
+    out.body(Body::from_stream(resp.bytes_stream()))
+        .map_err(|_| AiError::NotRelayed)
 }
 
 #[cfg(test)]
