@@ -31,6 +31,7 @@ pub mod group;
 pub mod identity;
 pub mod ids;
 pub mod keys;
+pub mod metadata;
 pub mod rbac;
 pub mod vault;
 
