@@ -46,7 +46,7 @@ pub mod fuzzing {
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Body;
@@ -145,12 +145,15 @@ pub struct DataPlane {
     verified: keyrotor_identity::VerifiedTokens,
     pub(crate) vault_cfg: Option<vault::VaultConfig>,
     core: Arc<Keyrotor>,
-    /// Account entries, one shard per worker thread, each with entries of its
-    /// own: a request locks only its thread's shard and clones only its
-    /// thread's `Arc<Entry>`, so no lock word or reference count is written by
-    /// two cores (on two cores, shared ones cost more than the rest of the
-    /// lookup). Each shard loads an account once per change epoch.
-    cache: keyrotor_types::PerThread<RwLock<ShardMaps>>,
+    /// Account entries, a snapshot per worker thread at the core's change
+    /// epoch of accounts and keys, each with entries of its own: a request
+    /// locks only its thread's copy and clones only its thread's
+    /// `Arc<Entry>`, so no lock word or reference count is written by two
+    /// cores (on two cores, shared ones cost more than the rest of the
+    /// lookup). Filled entry by entry, emptied when the epoch moves (a
+    /// regenerated key is refused by the very next request on this node):
+    /// each thread loads an account once per epoch.
+    cache: keyrotor_types::Snapshot<AccountMaps>,
     pub usage: Arc<UsageRecorder>,
     /// Whether usage is recorded (on by default; off only to measure its cost).
     pub record_usage: bool,
@@ -517,15 +520,10 @@ pub(crate) fn retry_soon(mut r: Response) -> Response {
     r
 }
 
-/// One thread's account cache.
+/// One thread's account cache: per kind (index `kind_index`), lower-case
+/// account name to entry (None: no such account).
 #[derive(Default)]
-struct ShardMaps {
-    /// The core's change epoch the maps are current for.
-    epoch: u64,
-    /// Per kind (index `kind_index`), lower-case account name to entry
-    /// (None: no such account).
-    maps: [HashMap<String, Option<Arc<Entry>>>; 3],
-}
+struct AccountMaps([HashMap<String, Option<Arc<Entry>>>; 3]);
 
 fn kind_index(kind: AccountKind) -> usize {
     match kind {
@@ -542,7 +540,7 @@ impl DataPlane {
             verified: keyrotor_identity::VerifiedTokens::new(65_536),
             vault_cfg: None,
             core,
-            cache: keyrotor_types::PerThread::default(),
+            cache: keyrotor_types::Snapshot::new(),
             usage: Arc::new(UsageRecorder::new()),
             record_usage: true,
             http: reqwest::Client::builder()
@@ -727,38 +725,27 @@ impl DataPlane {
         // Only cache what is still current: a change during the load leaves
         // the epoch moved and the next request reloads.
         if self.core.epoch() == epoch {
-            let mut c = self
-                .cache
-                .local()
-                .write()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            if c.epoch != epoch {
-                c.maps.iter_mut().for_each(HashMap::clear);
-                c.epoch = epoch;
-            }
-            c.maps[k].insert(name.to_ascii_lowercase(), loaded.clone());
+            self.cache.write(epoch, AccountMaps::default, |maps| {
+                maps.0[k].insert(name.to_ascii_lowercase(), loaded.clone())
+            });
         }
         Ok(loaded)
     }
 
-    /// The cached entry, without I/O: `None` on a miss or a stale cache.
+    /// The cached entry, without I/O: `None` on a miss or a stale cache
+    /// (the next load empties this thread's copy).
     pub fn cached(&self, kind: AccountKind, name: &str) -> Option<Option<Arc<Entry>>> {
-        let epoch = self.core.epoch();
-        let c = self
-            .cache
-            .local()
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if c.epoch != epoch {
-            return None; // stale: the next load resets this shard
-        }
-        let map = &c.maps[kind_index(kind)];
-        // No allocation on the hot path for names that are already lower-case.
-        if name.bytes().any(|b| b.is_ascii_uppercase()) {
-            map.get(&name.to_ascii_lowercase()).cloned()
-        } else {
-            map.get(name).cloned()
-        }
+        self.cache
+            .read(self.core.epoch(), |maps| {
+                let map = &maps.0[kind_index(kind)];
+                // No allocation on the hot path for names already lower-case.
+                if name.bytes().any(|b| b.is_ascii_uppercase()) {
+                    map.get(&name.to_ascii_lowercase()).cloned()
+                } else {
+                    map.get(name).cloned()
+                }
+            })
+            .flatten()
     }
 
     /// Records one successful authentication by a client.
