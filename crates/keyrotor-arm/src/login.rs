@@ -226,13 +226,24 @@ pub async fn token(
                 "Invalid client secret provided, or the application was not found in the directory.",
             )
         }
-        Ok(Err(e)) => {
+        // Only storage that did not answer is temporary (a retry may
+        // work); anything else is the server's fault, said as such.
+        Ok(Err(e @ keyrotor_core::Error::Unavailable(_))) => {
             tracing::error!(error = %e, "client authentication could not complete");
             oauth_error(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "temporarily_unavailable",
                 50001,
                 "The service is temporarily unavailable.",
+            )
+        }
+        Ok(Err(e)) => {
+            tracing::error!(error = %e, source = ?std::error::Error::source(&e).map(ToString::to_string), "client authentication failed on the server");
+            oauth_error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "server_error",
+                50000,
+                "The token could not be issued.",
             )
         }
         Err(e) => {
