@@ -47,11 +47,15 @@ fn token_fields(decoded: &str) -> Result<(Option<&str>, Option<&str>), AuthError
     Ok((ty, sig.filter(|s| !s.is_empty())))
 }
 
-/// Percent-decodes an `authorization` header value (borrowed when it has
-/// no escapes).
-fn decode_header(value: &str) -> Result<Cow<'_, str>, AuthError> {
-    percent_encoding::percent_decode_str(value.trim())
-        .decode_utf8()
+/// Percent-decodes an `authorization` header value (a master-key token is
+/// about 90 bytes: on the stack; an AAD token on the heap).
+fn decode_header(value: &str) -> smallvec::SmallVec<[u8; 256]> {
+    percent_encoding::percent_decode_str(value.trim()).collect()
+}
+
+/// The decoded header as text.
+fn utf8(decoded: &[u8]) -> Result<&str, AuthError> {
+    std::str::from_utf8(decoded)
         .map_err(|_| AuthError::Malformed("not UTF-8 after percent-decoding"))
 }
 
@@ -71,8 +75,8 @@ pub fn is_sdk_master_token(value: &str) -> bool {
 
 /// Parses an `authorization` header value (percent-encoded or not).
 pub fn parse_token(value: &str) -> Result<Token, AuthError> {
-    let decoded = decode_header(value)?;
-    let (ty, sig) = token_fields(&decoded)?;
+    let decoded = decode_header(value);
+    let (ty, sig) = token_fields(utf8(&decoded)?)?;
     let sig = sig.ok_or(AuthError::Malformed("missing sig"))?.to_string();
     match ty {
         Some("master") => Ok(Token::Master { sig }),
@@ -281,8 +285,8 @@ pub fn verify_signed(
     keys: &[CandidateKey],
     now: i64,
 ) -> Result<Verified, AuthError> {
-    let decoded = decode_header(signed.authorization)?;
-    let sig = master_sig(&decoded)?;
+    let decoded = decode_header(signed.authorization);
+    let sig = master_sig(utf8(&decoded)?)?;
     let (x_ms_date, date) = (signed.x_ms_date, signed.date);
     let when = x_ms_date.or(date).ok_or(AuthError::MissingDate)?;
     check_date(when, now)?;
