@@ -15,11 +15,10 @@ use axum::body::Body;
 use http::{Method, Request, StatusCode};
 use keyrotor_arm::operation::{split_path, Operation, OperationName};
 use keyrotor_arm::{ArmState, Endpoints};
-use keyrotor_core::{AccountSpec, Actor, Keyrotor};
-use keyrotor_crypto::RootKey;
+use keyrotor_core::{Actor, Keyrotor};
 use keyrotor_identity::{generate_signing_key, TokenIssuer};
 use keyrotor_store_sqlite::SqliteStore;
-use keyrotor_types::{AccountKind, AccountName, ResourceGroupName, SystemClock};
+use keyrotor_types::{AccountKind, SystemClock};
 use serde_json::{json, Value};
 
 const URL: &str = "https://127.0.0.1:8443";
@@ -84,39 +83,23 @@ impl Env {
 
 async fn env() -> Env {
     let tmp = tempfile::tempdir().expect("temp dir");
-    let store = Arc::new(SqliteStore::open(&tmp.path().join("db")).expect("the store opens"));
-    let root = Arc::new(RootKey::from_bytes(&[7u8; 32]).expect("a 32-byte root key"));
-    let core = Arc::new(Keyrotor::new(store, root, Arc::new(SystemClock)));
-    let (dir, _) = core.bootstrap().expect("the store bootstraps");
-    let key = generate_signing_key().expect("a signing key");
-    let issuer = TokenIssuer::new(format!("{URL}/{}/v2.0", dir.tenant_id), &[(key.0, &key.1)])
-        .expect("an issuer");
-    let actor = Actor("test".into());
-    let rg = ResourceGroupName::parse("rg1").expect("a valid group name");
-    core.put_group(
-        &dir,
-        &actor,
-        &dir.subscription_id,
-        &rg,
-        "westus",
-        BTreeMap::new(),
-    )
-    .expect("the group is created");
+    let kit = keyrotor_testkit::Env::with_clock(
+        Arc::new(SqliteStore::open(&tmp.path().join("db")).expect("the store opens")),
+        Arc::new(keyrotor_core::ledger::MemoryLedger::default()),
+        Arc::new(SystemClock),
+    );
     for (kind, name) in [
         (AccountKind::Cosmos, "cos1"),
         (AccountKind::Batch, "bat1"),
         (AccountKind::Ai, "ai01"),
     ] {
-        let n = AccountName::parse(kind, name).expect("a valid account name");
-        let spec = AccountSpec {
-            location: "westus".into(),
-            tags: BTreeMap::new(),
-            document: "{}".into(),
-            settings: Default::default(),
-        };
-        core.put_account(&dir, &actor, kind, &dir.subscription_id, &rg, &n, spec)
-            .expect("the account is created");
+        kit.account(kind, "rg1", name);
     }
+    let keyrotor_testkit::Env { core, dir } = kit;
+    let key = generate_signing_key().expect("a signing key");
+    let issuer = TokenIssuer::new(format!("{URL}/{}/v2.0", dir.tenant_id), &[(key.0, &key.1)])
+        .expect("an issuer");
+    let actor = Actor("test".into());
     let mut ids = BTreeMap::new();
     ids.insert("admin", dir.admin_client_id.clone());
     let sub = format!("/subscriptions/{}", dir.subscription_id);
