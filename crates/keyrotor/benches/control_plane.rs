@@ -9,6 +9,7 @@
 //!
 //! `KEYROTOR_BENCH_ACCOUNTS` changes the account count.
 
+#[path = "../tests/common/mod.rs"]
 mod common;
 
 use std::path::Path;
@@ -66,20 +67,17 @@ fn main() {
         .unwrap_or(10_000);
     let tmp = tempfile::tempdir().expect("temp dir");
     let dir = tmp.path().join("data");
-    let port = common::free_port();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
         .build()
         .expect("a tokio runtime");
 
-    // First start creates the data dir; later starts measure the warm path.
-    let mut first = common::spawn(&dir, port);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        std::thread::sleep(Duration::from_millis(2));
-    }
-    let _ = first.kill();
-    let _ = first.wait();
+    // First start creates the data dir (on a port the system picks, which
+    // the later starts reuse); later starts measure the warm path.
+    let first = common::Server::start(&dir, 0);
+    let port = first.port;
+    drop(first);
     let (http, b) = client(&dir);
     let tenant = b["tenantId"].as_str().unwrap_or_default().to_string();
     let base = b["resourceManager"]
@@ -117,7 +115,7 @@ fn main() {
     }
     let sub = b["subscriptionId"].as_str().unwrap_or_default().to_string();
     rt.block_on(async {
-        let tok = common::token(&http, &b, "https://management.azure.com/.default").await;
+        let tok = common::admin_token(&http, &b, "https://management.azure.com/.default").await;
         let arm = |path: String| format!("{base}/subscriptions/{sub}{path}");
         let send = |method: reqwest::Method, url: String, body: Option<Value>| {
             let mut r = http.request(method, url).bearer_auth(&tok);

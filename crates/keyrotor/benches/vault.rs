@@ -10,6 +10,7 @@
 //! run, next to the anchors of ../shared/bench/README.md (AES-KW unwrap
 //! 640 ns, RSA-OAEP-256 2048-bit unwrap 244 us per core).
 
+#[path = "../tests/common/mod.rs"]
 mod common;
 
 use std::sync::Arc;
@@ -68,8 +69,9 @@ fn main() {
 
     // ---- through the service over HTTPS --------------------------------------
     let tmp = tempfile::tempdir().expect("temp dir");
-    let port = common::free_port();
-    let mut child = common::spawn(tmp.path(), port);
+    let server = common::Server::start(&tmp.path().join("data"), 0);
+    let port = server.port;
+    let data = server.dir.clone();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
@@ -77,12 +79,12 @@ fn main() {
         .expect("a tokio runtime");
     let result = rt.block_on(async {
         let deadline = Instant::now() + Duration::from_secs(20);
-        while !tmp.path().join("bootstrap.json").exists() && Instant::now() < deadline {
+        while !data.join("bootstrap.json").exists() && Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
         let b: Value = serde_json::from_str(
-            &std::fs::read_to_string(tmp.path().join("bootstrap.json")).expect("bootstrap.json"),
+            &std::fs::read_to_string(data.join("bootstrap.json")).expect("bootstrap.json"),
         )
         .expect("bootstrap.json is JSON");
         let s = |k: &str| b[k].as_str().unwrap_or_default().to_string();
@@ -95,7 +97,7 @@ fn main() {
             .pool_max_idle_per_host(64)
             .build()
             .expect("an HTTP client");
-        let arm = common::token(&http, &b, "https://management.azure.com/.default").await;
+        let arm = common::admin_token(&http, &b, "https://management.azure.com/.default").await;
         let base = s("resourceManager");
         let sub = s("subscriptionId");
         let put = |path: String, body: Value| {
@@ -128,7 +130,7 @@ fn main() {
         .await;
         let uri = v["properties"]["vaultUri"].as_str().unwrap_or_default().trim_end_matches('/').to_string();
         let resource = format!("https://vault.localhost:{port}");
-        let kv = common::token(&http, &b, &format!("{resource}/.default")).await;
+        let kv = common::admin_token(&http, &b, &format!("{resource}/.default")).await;
         let mut kids = Vec::new();
         for (name, body) in [
             ("aes", json!({"kty": "oct-HSM", "key_size": 256})),
@@ -205,8 +207,7 @@ fn main() {
             op(kids[1].clone(), "unwrapkey", "RSA-OAEP-256", r_ct, 1_600, 32).await,
         )
     });
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(server);
     let (aw, au, rw, ru) = result;
     println!("over HTTPS on loopback (bearer token + role check + JSON), 32 in flight, server and client on 2 cores:");
     for (label, r, lim) in [

@@ -14,6 +14,19 @@ use serde_json::{json, Value};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_keyrotor");
 
+/// `keyrotor serve` on 127.0.0.1:`port` with `dir` as its data directory,
+/// output discarded (for the benchmarks, which time start-up themselves).
+pub fn spawn(dir: &Path, port: u16) -> Child {
+    Command::new(BIN)
+        .args(["serve", "--data-dir"])
+        .arg(dir)
+        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("keyrotor starts")
+}
+
 /// A scratch directory (removed when the first value drops), the data
 /// directory inside it, and port 0: [`Server::start`] then lets the system
 /// pick a free port (no race between tests) and reads it back.
@@ -125,6 +138,26 @@ pub async fn sign_in(
     client_id: &str,
     secret: &str,
 ) -> Result<String, u16> {
+    sign_in_for(http, b, client_id, secret, "https://management.azure.com/.default").await
+}
+
+/// A token of the bootstrap administrator for `scope` (a vault's
+/// `{uri}/.default`, ARM's ...).
+pub async fn admin_token(http: &reqwest::Client, b: &Value, scope: &str) -> String {
+    let s = |k: &str| b[k].as_str().unwrap_or_default().to_string();
+    sign_in_for(http, b, &s("clientId"), &s("clientSecret"), scope)
+        .await
+        .unwrap_or_else(|status| panic!("the administrator cannot sign in: {status}"))
+}
+
+/// `client_credentials` sign-in for `scope`.
+pub async fn sign_in_for(
+    http: &reqwest::Client,
+    b: &Value,
+    client_id: &str,
+    secret: &str,
+    scope: &str,
+) -> Result<String, u16> {
     let s = |k: &str| b[k].as_str().unwrap_or_default().to_string();
     let r = http
         .post(format!(
@@ -136,7 +169,7 @@ pub async fn sign_in(
             ("grant_type", "client_credentials"),
             ("client_id", client_id),
             ("client_secret", secret),
-            ("scope", "https://management.azure.com/.default"),
+            ("scope", scope),
         ])
         .send()
         .await
