@@ -732,11 +732,15 @@ pub fn key_usage(
                     .map(|u| {
                         u.clients
                             .iter()
-                            .map(|(ua, addr, t, n)| wk::ClientUse {
-                                user_agent: ua.clone(),
-                                address: addr.clone(),
-                                last_seen_time: Timestamp(*t),
-                                requests: *n,
+                            .filter_map(|c| {
+                                Some(wk::ClientUse {
+                                    user_agent: c.user_agent.clone(),
+                                    address: c.address.clone(),
+                                    last_seen_time: Timestamp(
+                                        OffsetDateTime::from_unix_timestamp(c.last_seen).ok()?,
+                                    ),
+                                    requests: c.requests,
+                                })
                             })
                             .collect()
                     })

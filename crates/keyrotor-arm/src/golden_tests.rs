@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use keyrotor_core::rbac::{RoleAssignment, BUILTIN_ROLES};
+use keyrotor_core::usage::ClientSeen;
 use keyrotor_core::vault::{Vault, VaultSettings};
 use keyrotor_core::{
     Account, AccountKey, AccountSettings, Directory, KeyInfo, KeyUsage, Principal, PrincipalSecret,
@@ -102,6 +103,15 @@ fn keys(kind: AccountKind) -> Vec<AccountKey> {
         .collect()
 }
 
+fn client(agent: &str, address: &str, at: OffsetDateTime, requests: u64) -> ClientSeen {
+    ClientSeen {
+        user_agent: agent.into(),
+        address: address.into(),
+        last_seen: at.unix_timestamp(),
+        requests,
+    }
+}
+
 fn usage() -> Vec<KeyUsage> {
     vec![
         KeyUsage {
@@ -111,8 +121,8 @@ fn usage() -> Vec<KeyUsage> {
             last_used: Some(t(7200)),
             hourly: vec![(t(0), 5), (t(3600), 7), (t(-40 * 86_400), 11)],
             clients: vec![
-                ("sdk/1.0".into(), "10.0.0.1".into(), t(7200), 9),
-                ("curl/8".into(), "10.0.0.2".into(), t(3000), 3),
+                client("sdk/1.0", "10.0.0.1", t(7200), 9),
+                client("curl/8", "10.0.0.2", t(3000), 3),
             ],
         },
         KeyUsage {

@@ -72,7 +72,7 @@ impl Keyrotor {
                     clients: u
                         .clients
                         .into_iter()
-                        .map(|(agent, address, _, _)| (agent, address))
+                        .map(|c| (c.user_agent, c.address))
                         .collect(),
                 })
             })

@@ -238,20 +238,6 @@ pub struct StoredSigningKey {
     pub created_at: OffsetDateTime,
 }
 
-/// Usage of one key slot as stored.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StoredUsage {
-    pub slot: KeySlot,
-    pub generation: u64,
-    /// Requests counted while key auth was disabled in report-only mode.
-    pub would_reject: u64,
-    /// Unix seconds.
-    pub last_used: Option<i64>,
-    /// (hour start, requests), oldest first.
-    pub hourly: Vec<(i64, u64)>,
-    pub clients: Vec<crate::usage::ClientSeen>,
-}
-
 /// One stored data-plane item (a Cosmos database, container or document, a
 /// Batch pool, ...): opaque JSON text owned by the data-plane wire layer.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -549,7 +535,9 @@ pub trait UsageStore {
         deltas: &[crate::usage::UsageDelta],
         prune_before: i64,
     ) -> StoreResult<()>;
-    fn usage(&self, account_id: i64) -> StoreResult<Vec<StoredUsage>>;
+    /// Per slot, the usage of the generation last recorded for it (last
+    /// use and clients of that generation; hourly counts of the slot).
+    fn usage(&self, account_id: i64) -> StoreResult<Vec<crate::usage::KeyUsage>>;
 }
 
 /// Data-plane items (Cosmos resources, Batch pools and jobs, ...).

@@ -37,6 +37,7 @@ pub struct UsageDelta {
     pub clients: Vec<ClientSeen>,
 }
 
+/// A client seen using a key (in a delta, and in what is read back).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClientSeen {
     pub user_agent: String,
@@ -54,8 +55,10 @@ pub struct KeyUsage {
     /// Requests counted while key auth was disabled in report-only mode.
     pub would_reject: u64,
     pub last_used: Option<OffsetDateTime>,
+    /// (hour start, requests), oldest first.
     pub hourly: Vec<(OffsetDateTime, u64)>,
-    pub clients: Vec<(String, String, OffsetDateTime, u64)>,
+    /// Most recently seen first (`last_seen` in Unix seconds).
+    pub clients: Vec<ClientSeen>,
 }
 
 /// One successful authentication with a key.

@@ -29,38 +29,30 @@ impl Keyrotor {
     /// the slot's current key value; hourly counts cover the slot.
     pub fn key_usage(&self, account: &Account) -> Result<Vec<KeyUsage>> {
         let info = self.key_info(account)?;
-        let stored = self.store.usage(account.id)?;
-        let ts = |s: i64| OffsetDateTime::from_unix_timestamp(s).ok();
+        let mut stored = self.store.usage(account.id)?;
         Ok(info
             .iter()
             .map(|k| {
-                let u = stored.iter().find(|u| u.slot == k.slot);
-                let current = u.filter(|u| u.generation == k.generation);
+                let u = stored
+                    .iter()
+                    .position(|u| u.slot == k.slot)
+                    .map(|i| stored.swap_remove(i));
+                // Last use and clients count only for the current value.
+                let (would_reject, hourly, current) = match u {
+                    Some(u) if u.generation == k.generation => {
+                        (u.would_reject, u.hourly, Some((u.last_used, u.clients)))
+                    }
+                    Some(u) => (u.would_reject, u.hourly, None),
+                    None => (0, Vec::new(), None),
+                };
+                let (last_used, clients) = current.unwrap_or_default();
                 KeyUsage {
                     slot: k.slot,
                     generation: k.generation,
-                    would_reject: u.map_or(0, |u| u.would_reject),
-                    last_used: current.and_then(|u| u.last_used).and_then(ts),
-                    hourly: u
-                        .map(|u| {
-                            u.hourly
-                                .iter()
-                                .filter_map(|(h, n)| ts(*h).map(|t| (t, *n)))
-                                .collect()
-                        })
-                        .unwrap_or_default(),
-                    clients: current
-                        .map(|u| {
-                            u.clients
-                                .iter()
-                                .filter_map(|c| {
-                                    ts(c.last_seen).map(|t| {
-                                        (c.user_agent.clone(), c.address.clone(), t, c.requests)
-                                    })
-                                })
-                                .collect()
-                        })
-                        .unwrap_or_default(),
+                    would_reject,
+                    last_used,
+                    hourly,
+                    clients,
                 }
             })
             .collect())

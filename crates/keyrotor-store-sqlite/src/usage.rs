@@ -1,9 +1,10 @@
 //! Key usage evidence: per slot the generation it was counted for, the
 //! last use, hourly counts and the clients seen.
 
-use keyrotor_core::store::{StoreResult, StoredUsage, UsageStore};
-use keyrotor_core::usage::{ClientSeen, UsageDelta};
+use keyrotor_core::store::{StoreResult, UsageStore};
+use keyrotor_core::usage::{ClientSeen, KeyUsage, UsageDelta};
 use rusqlite::{params, OptionalExtension};
+use time::OffsetDateTime;
 
 use crate::conn::many;
 use crate::rows::{count, from_sql, slot, to_sql};
@@ -97,7 +98,9 @@ impl UsageStore for SqliteStore {
         })
     }
 
-    fn usage(&self, account_id: i64) -> StoreResult<Vec<StoredUsage>> {
+    fn usage(&self, account_id: i64) -> StoreResult<Vec<KeyUsage>> {
+        // Unix seconds; a value outside the calendar is left out.
+        let at = |s: i64| OffsetDateTime::from_unix_timestamp(s).ok();
         self.pool.read(|conn| {
             let mut out = many(
                 conn,
@@ -105,11 +108,11 @@ impl UsageStore for SqliteStore {
                      WHERE account_id = ?1",
                 [account_id],
                 |r| {
-                    Ok(StoredUsage {
+                    Ok(KeyUsage {
                         slot: slot(&r.get::<_, String>("slot")?)?,
                         generation: from_sql(r.get("generation")?, "generation")?,
                         would_reject: count(r.get("would_reject")?),
-                        last_used: r.get("last_used")?,
+                        last_used: r.get::<_, Option<i64>>("last_used")?.and_then(at),
                         hourly: Vec::new(),
                         clients: Vec::new(),
                     })
@@ -132,7 +135,7 @@ impl UsageStore for SqliteStore {
                 let i = match out.iter().position(|u| u.slot == slot) {
                     Some(i) => i,
                     None => {
-                        out.push(StoredUsage {
+                        out.push(KeyUsage {
                             slot,
                             generation: 0,
                             would_reject: 0,
@@ -143,7 +146,9 @@ impl UsageStore for SqliteStore {
                         out.len() - 1
                     }
                 };
-                out[i].hourly.push((hour, requests));
+                if let Some(hour) = at(hour) {
+                    out[i].hourly.push((hour, requests));
+                }
             }
             let clients = many(
                 conn,
