@@ -168,12 +168,9 @@ pub struct DataPlane {
 #[derive(Debug, Clone)]
 pub struct Target {
     pub kind: AccountKind,
-    /// One allocation per request: the account name and the path live in
-    /// `buf` and are read through the ranges below.
-    buf: String,
-    account: std::ops::Range<usize>,
-    prefix: std::ops::Range<usize>,
-    rest: std::ops::Range<usize>,
+    account: String,
+    prefix: String,
+    rest: String,
     /// The client's address (for usage records and X-Forwarded-For).
     pub peer: Option<SocketAddr>,
 }
@@ -181,13 +178,13 @@ pub struct Target {
 impl Target {
     /// The account name as the request gave it.
     pub fn account(&self) -> &str {
-        &self.buf[self.account.clone()]
+        &self.account
     }
 
     /// Path below the account root (`/dbs/db1`, `/` for the root), still
     /// percent-encoded.
     pub fn rest(&self) -> &str {
-        match &self.buf[self.rest.clone()] {
+        match self.rest.as_str() {
             "" => "/",
             r => r,
         }
@@ -196,7 +193,7 @@ impl Target {
     /// Prefix of the account root in the request path (`/cosmos/acct`),
     /// empty for host routing.
     pub fn prefix(&self) -> &str {
-        &self.buf[self.prefix.clone()]
+        &self.prefix
     }
 }
 
@@ -219,15 +216,11 @@ pub fn target(host: Option<&str>, path: &str, dns_suffix: Option<&str>) -> Optio
         ] {
             if let Some(account) = host.strip_suffix(&format!(".{label}.{suffix}")) {
                 if !account.is_empty() && !account.contains('.') {
-                    let mut buf = String::with_capacity(account.len() + path.len());
-                    buf.push_str(account);
-                    buf.push_str(path);
                     return Some(Target {
                         kind,
-                        account: 0..account.len(),
-                        prefix: 0..0,
-                        rest: account.len()..buf.len(),
-                        buf,
+                        account: account.to_string(),
+                        prefix: String::new(),
+                        rest: path.to_string(),
                         peer: None,
                     });
                 }
@@ -251,10 +244,9 @@ pub fn target(host: Option<&str>, path: &str, dns_suffix: Option<&str>) -> Optio
             }
             return Some(Target {
                 kind,
-                buf: path.to_string(),
-                account: start..end,
-                prefix: 0..end,
-                rest: end..path.len(),
+                account: path[start..end].to_string(),
+                prefix: path[..end].to_string(),
+                rest: path[end..].to_string(),
                 peer: None,
             });
         }
@@ -262,11 +254,8 @@ pub fn target(host: Option<&str>, path: &str, dns_suffix: Option<&str>) -> Optio
     None
 }
 
-/// A unique activity/request id in GUID shape (version 4 and variant bits
-/// set) without a system call or formatting machinery per request: a random
-/// per-thread prefix and a per-thread counter, hex-encoded on the stack.
-/// Nothing shared is written per request (a process-wide counter would
-/// bounce its cache line between the cores).
+/// A random (version 4) activity/request id, hyphenated lower-case as the
+/// services send it.
 pub(crate) struct ActivityId([u8; 36]);
 
 impl ActivityId {
@@ -282,26 +271,8 @@ impl ActivityId {
 }
 
 pub(crate) fn activity_id() -> ActivityId {
-    thread_local! {
-        /// (random prefix, next counter value)
-        static NEXT: std::cell::Cell<(u64, u64)> = std::cell::Cell::new((
-            u64::from_le_bytes(uuid::Uuid::new_v4().into_bytes()[..8].try_into().unwrap_or_default()),
-            0,
-        ));
-    }
-    let (p, n) = NEXT.with(|c| {
-        let (p, n) = c.get();
-        c.set((p, n.wrapping_add(1)));
-        (p, n)
-    });
-    // 52 random bits per thread (a collision between two threads' prefixes
-    // is negligible), 60 counter bits.
-    let high = (p & 0xffff_ffff_ffff_0000) | 0x4000 | (p & 0xfff);
-    let low = 0x8000_0000_0000_0000 | (((n >> 48) & 0xfff) << 48) | (n & 0xffff_ffff_ffff);
     let mut buf = [0u8; 36];
-    uuid::Uuid::from_u64_pair(high, low)
-        .hyphenated()
-        .encode_lower(&mut buf);
+    uuid::Uuid::new_v4().hyphenated().encode_lower(&mut buf);
     ActivityId(buf)
 }
 
@@ -318,57 +289,6 @@ pub(crate) mod names {
         http::HeaderValue::from_static("application/json");
     pub static ONE: http::HeaderValue = http::HeaderValue::from_static("1");
     pub static ZERO: http::HeaderValue = http::HeaderValue::from_static("0");
-}
-
-/// A JSON string literal for `s` (quoted and escaped). Text that needs no
-/// escaping (the usual case) is copied as it is.
-pub(crate) fn json_str(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    push_json_str(&mut out, s);
-    out
-}
-
-/// Appends the JSON string literal for `s` to `out`.
-pub(crate) fn push_json_str(out: &mut String, s: &str) {
-    out.push('"');
-    push_json_str_content(out, s);
-    out.push('"');
-}
-
-/// Appends `s` escaped for the inside of a JSON string literal (quotes,
-/// backslashes and control characters, as serde_json escapes them).
-pub(crate) fn push_json_str_content(out: &mut String, s: &str) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    // Usual case, nothing to escape: one copy.
-    if json_plain(s) {
-        out.push_str(s);
-        return;
-    }
-    out.reserve(s.len());
-    let mut start = 0;
-    for (i, &b) in s.as_bytes().iter().enumerate() {
-        let esc = match b {
-            b'"' => "\\\"",
-            b'\\' => "\\\\",
-            b'\n' => "\\n",
-            b'\r' => "\\r",
-            b'\t' => "\\t",
-            0x08 => "\\b",
-            0x0c => "\\f",
-            0..=0x1f => "",
-            _ => continue,
-        };
-        out.push_str(&s[start..i]);
-        if esc.is_empty() {
-            out.push_str("\\u00");
-            out.push(char::from(HEX[usize::from(b >> 4)]));
-            out.push(char::from(HEX[usize::from(b & 0xf)]));
-        } else {
-            out.push_str(esc);
-        }
-        start = i + 1;
-    }
-    out.push_str(&s[start..]);
 }
 
 /// The token of an `Authorization: Bearer <token>` header, trimmed.
@@ -389,91 +309,34 @@ pub(crate) fn bearer(headers: &http::HeaderMap) -> Option<String> {
 }
 
 /// `{"error":{"code","message"}}`, the body AI Services and Key Vault share.
+#[derive(serde::Serialize)]
+struct CodeMessageError<'a> {
+    error: CodeMessage<'a>,
+}
+
+#[derive(serde::Serialize)]
+struct CodeMessage<'a> {
+    code: &'a str,
+    message: &'a str,
+}
+
+/// An AI Services or Key Vault error answer.
 pub(crate) fn code_message_error(status: http::StatusCode, code: &str, message: &str) -> Response {
     json_response(
         status,
-        format!(
-            r#"{{"error":{{"code":{},"message":{}}}}}"#,
-            json_str(code),
-            json_str(message)
-        ),
+        to_json(&CodeMessageError {
+            error: CodeMessage { code, message },
+        }),
     )
 }
 
-/// Whether `s` can stand inside a JSON string literal as it is (no quote,
-/// backslash or control character), checked at compile time by
-/// [`fixed_error!`].
-///
-/// Also the run-time fast path of [`push_json_str_content`]: the loop has no
-/// early exit, so the compiler vectorizes it.
-pub(crate) const fn json_plain(s: &str) -> bool {
-    let b = s.as_bytes();
-    let mut special = false;
-    let mut i = 0;
-    while i < b.len() {
-        special |= (b[i] < 0x20) | (b[i] == b'"') | (b[i] == b'\\');
-        i += 1;
-    }
-    !special
+/// `v` serialized (an error body: plain structs of strings, which always
+/// serialize).
+pub(crate) fn to_json(v: &impl serde::Serialize) -> Vec<u8> {
+    serde_json::to_vec(v).unwrap_or_default()
 }
 
-/// An error answer whose status, code and message never vary: its body
-/// (`{"error":{"code","message"}}`, as AI Services shapes it) is built by the
-/// compiler ([`fixed_error!`]), so answering it formats and allocates
-/// nothing: the api-key refusals and the 404 of an account without upstream
-/// are on the hot path.
-pub(crate) struct FixedError {
-    pub(crate) status: http::StatusCode,
-    pub(crate) code: &'static str,
-    pub(crate) message: &'static str,
-    body: &'static str,
-}
-
-impl FixedError {
-    #[doc(hidden)]
-    pub(crate) const fn new(
-        status: http::StatusCode,
-        code: &'static str,
-        message: &'static str,
-        body: &'static str,
-    ) -> Self {
-        Self {
-            status,
-            code,
-            message,
-            body,
-        }
-    }
-
-    pub(crate) fn response(&self) -> Response {
-        json_response(self.status, self.body)
-    }
-}
-
-/// A [`FixedError`] from literals, checked at compile time to need no JSON
-/// escaping.
-macro_rules! fixed_error {
-    ($status:expr, $code:literal, $message:literal) => {{
-        const _: () = assert!($crate::json_plain($code) && $crate::json_plain($message));
-        $crate::FixedError::new(
-            $status,
-            $code,
-            $message,
-            concat!(
-                r#"{"error":{"code":""#,
-                $code,
-                r#"","message":""#,
-                $message,
-                r#""}}"#
-            ),
-        )
-    }};
-}
-pub(crate) use fixed_error;
-
-/// A response with a JSON body already serialized: a `String` built with
-/// [`json_str`] and friends (no `Value` tree per request), or a
-/// `&'static str` sent without a copy.
+/// A response with a JSON body already serialized.
 pub(crate) fn json_response(status: http::StatusCode, body: impl Into<Body>) -> Response {
     let mut r = Response::new(body.into());
     *r.status_mut() = status;
@@ -1066,41 +929,6 @@ mod tests {
         assert_eq!(u.get_variant(), uuid::Variant::RFC4122);
         assert_eq!(a.as_str(), u.hyphenated().to_string());
         assert_eq!(a.header().to_str().ok(), Some(a.as_str()));
-        // Distinct across threads too (each has its own prefix and counter).
-        let ids = |n| {
-            (0..n)
-                .map(|_| activity_id().as_str().to_string())
-                .collect::<Vec<_>>()
-        };
-        let mut all = ids(1000);
-        all.extend(
-            std::thread::spawn(move || ids(1000))
-                .join()
-                .unwrap_or_default(),
-        );
-        let n = all.len();
-        all.sort();
-        all.dedup();
-        assert_eq!((n, all.len()), (2000, 2000));
-    }
-
-    #[test]
-    fn json_str_matches_serde_json() {
-        for s in [
-            "",
-            "plain text",
-            "quote \" inside",
-            "back\\slash",
-            "line\nbreak\r\ttab\u{1}",
-            "unicode é ✓ \u{7f}",
-            "</script>",
-        ] {
-            assert_eq!(
-                json_str(s),
-                serde_json::to_string(s).unwrap_or_default(),
-                "{s:?}"
-            );
-        }
     }
 
     #[test]

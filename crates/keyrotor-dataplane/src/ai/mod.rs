@@ -184,10 +184,13 @@ static NAMES: [&http::HeaderName; 4] = [
     &keyrotor_auth::AUTHORIZATION,
     &keyrotor_auth::USER_AGENT,
 ];
-const API_KEY: usize = 0;
-const SUBSCRIPTION_KEY: usize = 1;
-const AUTHORIZATION: usize = 2;
-const USER_AGENT: usize = 3;
+/// Positions in [`NAMES`].
+mod h {
+    pub const API_KEY: usize = 0;
+    pub const SUBSCRIPTION_KEY: usize = 1;
+    pub const AUTHORIZATION: usize = 2;
+    pub const USER_AGENT: usize = 3;
+}
 
 /// An AI request as read: its method (which decides its data action) and
 /// its credential.
@@ -252,9 +255,9 @@ impl crate::pipeline::Presented for Presented<'_> {
         // A bearer token counts only without a key header.
         match self
             .scan
-            .first(AUTHORIZATION)
+            .first(h::AUTHORIZATION)
             .and_then(|v| v.strip_prefix("Bearer "))
-            .filter(|_| !self.scan.present(API_KEY) && !self.scan.present(SUBSCRIPTION_KEY))
+            .filter(|_| !self.scan.present(h::API_KEY) && !self.scan.present(h::SUBSCRIPTION_KEY))
         {
             Some(token) => Credential::Bearer(token.trim()),
             None => Credential::Key,
@@ -268,8 +271,8 @@ impl crate::pipeline::Presented for Presented<'_> {
     fn verify_key(&self, entry: &crate::Entry, _now: i64) -> Result<KeySlot, AiError> {
         let presented = self
             .scan
-            .single(API_KEY)
-            .and_then(|api_key| Ok((api_key, self.scan.single(SUBSCRIPTION_KEY)?)));
+            .single(h::API_KEY)
+            .and_then(|api_key| Ok((api_key, self.scan.single(h::SUBSCRIPTION_KEY)?)));
         match presented.and_then(|(api_key, subscription_key)| {
             keyrotor_auth::api_key::verify_presented(api_key, subscription_key, &entry.keys)
         }) {
@@ -280,7 +283,7 @@ impl crate::pipeline::Presented for Presented<'_> {
     }
 
     fn user_agent(&self) -> &str {
-        self.scan.first(USER_AGENT).unwrap_or("")
+        self.scan.first(h::USER_AGENT).unwrap_or("")
     }
 
     fn finish(self, entry: &crate::Entry, t: &Target) -> Result<Next<String>, AiError> {

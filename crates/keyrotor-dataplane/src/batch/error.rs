@@ -216,62 +216,55 @@ impl IntoResponse for BatchError {
     }
 }
 
-/// The Batch error body.
+/// Batch's OData error body.
+#[derive(serde::Serialize)]
+struct Body<'a> {
+    #[serde(rename = "odata.metadata")]
+    metadata: &'static str,
+    code: &'a str,
+    message: Message,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    values: Option<[Detail<'a>; 1]>,
+}
+
+#[derive(serde::Serialize)]
+struct Message {
+    lang: &'static str,
+    value: String,
+}
+
+#[derive(serde::Serialize)]
+struct Detail<'a> {
+    key: &'a str,
+    value: &'a str,
+}
+
+/// The Batch error answer: the message says the request id (also its
+/// `request-id` header) and the time, as the service's do.
 pub(crate) fn body(
     status: StatusCode,
     code: &str,
     message: &str,
     detail: Option<(&str, &str)>,
 ) -> Response {
-    use crate::push_json_str;
     let request_id = crate::activity_id();
-    let mut body = String::with_capacity(message.len() + code.len() + 320);
-    body.push_str(r#"{"odata.metadata":"https://batch/$metadata#Microsoft.Azure.Batch.Protocol.Entities.Container.errors/@Element","code":"#);
-    push_json_str(&mut body, code);
-    // "{message}\nRequestId:{id}\nTime:{time}": id and time need no escaping.
-    body.push_str(r#","message":{"lang":"en-US","value":""#);
-    crate::push_json_str_content(&mut body, message);
-    body.push_str("\\nRequestId:");
-    body.push_str(request_id.as_str());
-    body.push_str("\\nTime:");
-    push_now_rfc3339(&mut body);
-    body.push_str("\"}");
-    if let Some((k, v)) = detail {
-        body.push_str(r#","values":[{"key":"#);
-        push_json_str(&mut body, k);
-        body.push_str(r#","value":"#);
-        push_json_str(&mut body, v);
-        body.push_str("}]");
-    }
-    body.push('}');
-    let mut r = crate::json_response(status, body);
+    let now = time::OffsetDateTime::now_utc();
+    let time = now
+        .replace_nanosecond(0)
+        .unwrap_or(now)
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default();
+    let body = Body {
+        metadata: "https://batch/$metadata#Microsoft.Azure.Batch.Protocol.Entities.Container.errors/@Element",
+        code,
+        message: Message {
+            lang: "en-US",
+            value: format!("{message}\nRequestId:{}\nTime:{time}", request_id.as_str()),
+        },
+        values: detail.map(|(key, value)| [Detail { key, value }]),
+    };
+    let mut r = crate::json_response(status, crate::to_json(&body));
     r.headers_mut()
         .insert(&crate::names::REQUEST_ID, request_id.header());
     r
-}
-
-/// Appends the current time in RFC 3339 at second resolution (for error
-/// messages); formatted once per second and thread.
-fn push_now_rfc3339(out: &mut String) {
-    thread_local! {
-        static LAST: std::cell::RefCell<(i64, String)> = const { std::cell::RefCell::new((i64::MIN, String::new())) };
-    }
-    // Unix seconds first (cheap); a calendar date only when the second changed.
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(0));
-    LAST.with(|l| {
-        let mut l = l.borrow_mut();
-        if l.0 != secs {
-            l.1 = time::OffsetDateTime::from_unix_timestamp(secs)
-                .ok()
-                .and_then(|t| {
-                    t.format(&time::format_description::well_known::Rfc3339)
-                        .ok()
-                })
-                .unwrap_or_default();
-            l.0 = secs;
-        }
-        out.push_str(&l.1);
-    });
 }

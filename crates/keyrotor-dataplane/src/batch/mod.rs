@@ -152,8 +152,11 @@ pub(crate) struct Batch;
 /// The headers this handler reads besides the signed ones, in one pass
 /// (SharedKey's canonicalizer reads those in its own).
 static NAMES: [&http::HeaderName; 2] = [&keyrotor_auth::AUTHORIZATION, &keyrotor_auth::USER_AGENT];
-const AUTHORIZATION: usize = 0;
-const USER_AGENT: usize = 1;
+/// Positions in [`NAMES`].
+mod h {
+    pub const AUTHORIZATION: usize = 0;
+    pub const USER_AGENT: usize = 1;
+}
 
 /// A Batch request as read: its resolved operation and credential.
 pub(crate) struct Presented<'r> {
@@ -215,7 +218,7 @@ impl crate::pipeline::Presented for Presented<'_> {
     fn credential(&self) -> Credential<'_> {
         match self
             .scan
-            .first(AUTHORIZATION)
+            .first(h::AUTHORIZATION)
             .and_then(|v| v.strip_prefix("Bearer "))
         {
             Some(token) => Credential::Bearer(token.trim()),
@@ -242,7 +245,7 @@ impl crate::pipeline::Presented for Presented<'_> {
     }
 
     fn user_agent(&self) -> &str {
-        self.scan.first(USER_AGENT).unwrap_or("")
+        self.scan.first(h::USER_AGENT).unwrap_or("")
     }
 
     fn finish(self, _entry: &crate::Entry, _t: &Target) -> Result<Next<Op>, BatchError> {

@@ -199,17 +199,23 @@ impl IntoResponse for CosmosError {
     }
 }
 
-/// The Cosmos error body, with the activity id in the message and its
+/// The Cosmos error body `{"code","message"}`.
+#[derive(serde::Serialize)]
+struct Body<'a> {
+    code: &'a str,
+    message: String,
+}
+
+/// The Cosmos error answer, with the activity id in the message and its
 /// headers.
 fn body(status: StatusCode, code: &str, message: &str) -> Response {
     let activity = crate::activity_id();
     let mut r = crate::json_response(
         status,
-        format!(
-            r#"{{"code":{},"message":{}}}"#,
-            crate::json_str(code),
-            crate::json_str(&format!("{message}\r\nActivityId: {}", activity.as_str()))
-        ),
+        crate::to_json(&Body {
+            code,
+            message: format!("{message}\r\nActivityId: {}", activity.as_str()),
+        }),
     );
     let h = r.headers_mut();
     h.insert(&names::X_MS_ACTIVITY_ID, activity.header());
