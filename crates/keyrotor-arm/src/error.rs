@@ -184,7 +184,8 @@ pub fn arm_error_response(status: StatusCode, code: &str, message: &str) -> Resp
 impl IntoResponse for ArmError {
     fn into_response(self) -> Response {
         let (status, code) = self.status_and_code();
-        if status.is_server_error() {
+        // A 501 (an operation keyrotor does not implement) is no fault.
+        if status.is_server_error() && status != StatusCode::NOT_IMPLEMENTED {
             tracing::error!(error = %self, source = ?std::error::Error::source(&self).map(ToString::to_string), "request failed");
         } else {
             tracing::debug!(error = %self, "request refused");

@@ -362,9 +362,11 @@ pub(crate) fn retry_cures(e: &keyrotor_core::Error) -> bool {
 }
 
 /// Logs a refused request: a server fault with its cause (which the answer
-/// never carries), anything else at debug level.
+/// never carries), anything else at debug level. A 501 (an operation keyrotor
+/// does not implement) is the client's request, not a fault: logging it at
+/// error level would write a line per such request.
 pub(crate) fn log_refusal(status: http::StatusCode, e: &(dyn std::error::Error + 'static)) {
-    if status.is_server_error() {
+    if status.is_server_error() && status != http::StatusCode::NOT_IMPLEMENTED {
         tracing::error!(
             error = %e,
             source = ?e.source().map(ToString::to_string),

@@ -138,7 +138,14 @@ pub async fn sign_in(
     client_id: &str,
     secret: &str,
 ) -> Result<String, u16> {
-    sign_in_for(http, b, client_id, secret, "https://management.azure.com/.default").await
+    sign_in_for(
+        http,
+        b,
+        client_id,
+        secret,
+        "https://management.azure.com/.default",
+    )
+    .await
 }
 
 /// A token of the bootstrap administrator for `scope` (a vault's
