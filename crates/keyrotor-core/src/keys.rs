@@ -69,7 +69,7 @@ impl Keyrotor {
         // Compare-and-set on the slot's generation: a regeneration that
         // loses a race to another (on this node or another) reads the new
         // state and goes again, so each acknowledged call replaced a value.
-        let mut attempts = 0;
+        let mut attempts: u32 = 0;
         let stored = loop {
             attempts += 1;
             let current = self
@@ -115,7 +115,16 @@ impl Keyrotor {
                 .rotate_key(account.id, current.generation, &key, &audit)
             {
                 Ok(()) => break key,
-                Err(StoreError::PreconditionFailed) if attempts < 8 => continue,
+                // Another regeneration won (so the system progresses); back
+                // off a little, growing, so that many racing writers do
+                // not keep colliding. Bounded: after about two seconds of
+                // losing, the answer is 503 and the caller retries.
+                Err(StoreError::PreconditionFailed) if attempts < 64 => {
+                    std::thread::sleep(std::time::Duration::from_micros(
+                        100 * u64::from(attempts.min(32)),
+                    ));
+                    continue;
+                }
                 Err(StoreError::PreconditionFailed) => {
                     return Err(Error::Unavailable(StoreError::Unavailable(
                         "the key kept changing under concurrent regenerations".into(),
