@@ -361,6 +361,76 @@ pub(crate) fn retry_cures(e: &keyrotor_core::Error) -> bool {
     matches!(e, keyrotor_core::Error::Unavailable(_))
 }
 
+/// What a core error means to a client, the same on every data plane;
+/// each service's table names each kind in its own status and code (after
+/// any case it answers more precisely). One exhaustive match: a new core
+/// error does not compile until it has a kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Refusal {
+    /// Storage did not answer (503 with Retry-After).
+    Busy,
+    /// The account's stored keys do not decrypt (503, no Retry-After).
+    KeyMaterial,
+    /// Not there (deleted by a concurrent request among them).
+    NotFound,
+    /// Changed or taken by another request.
+    Conflict,
+    Precondition,
+    BadRequest,
+    BadCredentials,
+    Forbidden,
+    /// Damaged data, the ledger, the crypto library: the cause is logged,
+    /// never sent.
+    Fault,
+}
+
+pub(crate) fn refusal(e: &keyrotor_core::Error) -> Refusal {
+    use keyrotor_core::Error as E;
+    use keyrotor_core::StoreError as S;
+    use keyrotor_crypto::vault::VaultCryptoError as V;
+    match e {
+        E::Unavailable(_) => Refusal::Busy,
+        E::KeyMaterialUnavailable(_) => Refusal::KeyMaterial,
+        E::ItemNotFound
+        | E::Gone
+        | E::Storage(S::NotFound)
+        | E::AccountNotFound { .. }
+        | E::SubscriptionNotFound(_)
+        | E::GroupNotFound(_)
+        | E::PrincipalNotFound(_)
+        | E::RoleNotFound(_)
+        | E::RoleAssignmentNotFound(_)
+        | E::VaultNotFound(_)
+        | E::ObjectNotFound(..) => Refusal::NotFound,
+        E::ItemExists
+        | E::ChangedMeanwhile
+        | E::Storage(S::Conflict)
+        | E::NameTaken { .. }
+        | E::KeysInUse { .. }
+        | E::RoleAssignmentExists
+        | E::VaultNameTaken(_)
+        | E::ObjectConflict(..)
+        | E::ObjectChanged(..) => Refusal::Conflict,
+        E::PreconditionFailed | E::Storage(S::PreconditionFailed) => Refusal::Precondition,
+        E::InvalidInput(_)
+        | E::InvalidName(_)
+        | E::NoSuchKey { .. }
+        | E::VaultCrypto(V::BadKeySpec | V::WrongAlgorithm(_) | V::BadInput | V::Unauthentic) => {
+            Refusal::BadRequest
+        }
+        E::BadCredentials => Refusal::BadCredentials,
+        E::NotPrincipalOwner { .. }
+        | E::AdministratorManagedLocally
+        | E::ObjectDisabled(_)
+        | E::ObjectNotValidNow(_)
+        | E::PurgeProtected(_) => Refusal::Forbidden,
+        E::Storage(S::Corrupt(_) | S::Backend(_) | S::Unavailable(_))
+        | E::Crypto(_)
+        | E::Ledger(_)
+        | E::VaultCrypto(V::Malformed | V::Library) => Refusal::Fault,
+    }
+}
+
 /// Logs a refused request: a server fault with its cause (which the answer
 /// never carries), anything else at debug level. A 501 (an operation keyrotor
 /// does not implement) is the client's request, not a fault: logging it at

@@ -2,12 +2,12 @@
 //! domain error it can meet, to a status and an AI Services error code, in
 //! its body `{"error":{"code","message"}}`.
 
+use crate::Refusal;
 use std::borrow::Cow;
 
 use axum::response::{IntoResponse, Response};
 use http::StatusCode;
-use keyrotor_core::{Error as CoreError, StoreError};
-use keyrotor_crypto::vault::VaultCryptoError;
+use keyrotor_core::Error as CoreError;
 
 use super::PathRefusal;
 use crate::TokenError;
@@ -65,62 +65,16 @@ impl AiError {
             AiError::Path(_) | AiError::OutsideBase => (S::BAD_REQUEST, "400"),
             AiError::Unreachable => (S::BAD_GATEWAY, "502"),
             AiError::NotRelayed => (S::BAD_GATEWAY, "502"),
-            AiError::Core(e) => match e {
-                CoreError::Unavailable(_) => (S::SERVICE_UNAVAILABLE, "503"),
-                CoreError::KeyMaterialUnavailable(_) => {
-                    (S::SERVICE_UNAVAILABLE, "KeyMaterialUnavailable")
-                }
-                // Not there (the account deleted meanwhile among them).
-                CoreError::Gone
-                | CoreError::Storage(StoreError::NotFound)
-                | CoreError::AccountNotFound { .. }
-                | CoreError::SubscriptionNotFound(_)
-                | CoreError::GroupNotFound(_)
-                | CoreError::ItemNotFound
-                | CoreError::PrincipalNotFound(_)
-                | CoreError::RoleNotFound(_)
-                | CoreError::RoleAssignmentNotFound(_)
-                | CoreError::VaultNotFound(_)
-                | CoreError::ObjectNotFound(..) => (S::NOT_FOUND, "404"),
-                // Changed or taken by another request.
-                CoreError::ChangedMeanwhile
-                | CoreError::Storage(StoreError::Conflict)
-                | CoreError::ItemExists
-                | CoreError::NameTaken { .. }
-                | CoreError::KeysInUse { .. }
-                | CoreError::RoleAssignmentExists
-                | CoreError::VaultNameTaken(_)
-                | CoreError::ObjectConflict(..)
-                | CoreError::ObjectChanged(..) => (S::CONFLICT, "409"),
-                CoreError::PreconditionFailed
-                | CoreError::Storage(StoreError::PreconditionFailed) => {
-                    (S::PRECONDITION_FAILED, "412")
-                }
-                CoreError::InvalidInput(_)
-                | CoreError::InvalidName(_)
-                | CoreError::NoSuchKey { .. }
-                | CoreError::VaultCrypto(
-                    VaultCryptoError::BadKeySpec
-                    | VaultCryptoError::WrongAlgorithm(_)
-                    | VaultCryptoError::BadInput
-                    | VaultCryptoError::Unauthentic,
-                ) => (S::BAD_REQUEST, "400"),
-                CoreError::BadCredentials => (S::UNAUTHORIZED, "401"),
-                CoreError::NotPrincipalOwner { .. }
-                | CoreError::AdministratorManagedLocally
-                | CoreError::ObjectDisabled(_)
-                | CoreError::ObjectNotValidNow(_)
-                | CoreError::PurgeProtected(_) => (S::FORBIDDEN, "403"),
-                // Server faults: damaged data, the ledger, the crypto
-                // library (the cause is logged, never sent).
-                CoreError::Storage(
-                    StoreError::Corrupt(_) | StoreError::Backend(_) | StoreError::Unavailable(_),
-                )
-                | CoreError::Crypto(_)
-                | CoreError::Ledger(_)
-                | CoreError::VaultCrypto(VaultCryptoError::Malformed | VaultCryptoError::Library) => {
-                    (S::INTERNAL_SERVER_ERROR, "500")
-                }
+            AiError::Core(e) => match crate::refusal(e) {
+                Refusal::Busy => (S::SERVICE_UNAVAILABLE, "503"),
+                Refusal::KeyMaterial => (S::SERVICE_UNAVAILABLE, "KeyMaterialUnavailable"),
+                Refusal::NotFound => (S::NOT_FOUND, "404"),
+                Refusal::Conflict => (S::CONFLICT, "409"),
+                Refusal::Precondition => (S::PRECONDITION_FAILED, "412"),
+                Refusal::BadRequest => (S::BAD_REQUEST, "400"),
+                Refusal::BadCredentials => (S::UNAUTHORIZED, "401"),
+                Refusal::Forbidden => (S::FORBIDDEN, "403"),
+                Refusal::Fault => (S::INTERNAL_SERVER_ERROR, "500"),
             },
         }
     }

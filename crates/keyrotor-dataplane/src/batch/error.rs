@@ -4,13 +4,13 @@
 //! `{"odata.metadata","code","message":{"lang","value"},"values"?}` with
 //! the request id and time in the message, as the service writes them.
 
+use crate::Refusal;
 use std::borrow::Cow;
 
 use axum::response::{IntoResponse, Response};
 use http::StatusCode;
 use keyrotor_auth::AuthError;
-use keyrotor_core::{Error as CoreError, StoreError};
-use keyrotor_crypto::vault::VaultCryptoError;
+use keyrotor_core::Error as CoreError;
 
 use super::Collection;
 use crate::TokenError;
@@ -89,62 +89,16 @@ impl BatchError {
                 },
             ),
             BatchError::TaskFailed => (S::INTERNAL_SERVER_ERROR, "InternalError"),
-            BatchError::Core(e) => match e {
-                CoreError::Unavailable(_) => (S::SERVICE_UNAVAILABLE, "ServerBusy"),
-                CoreError::KeyMaterialUnavailable(_) => {
-                    (S::SERVICE_UNAVAILABLE, "KeyMaterialUnavailable")
-                }
-                // Not there (deleted by a concurrent request among them).
-                CoreError::Gone
-                | CoreError::Storage(StoreError::NotFound)
-                | CoreError::ItemNotFound
-                | CoreError::AccountNotFound { .. }
-                | CoreError::SubscriptionNotFound(_)
-                | CoreError::GroupNotFound(_)
-                | CoreError::PrincipalNotFound(_)
-                | CoreError::RoleNotFound(_)
-                | CoreError::RoleAssignmentNotFound(_)
-                | CoreError::VaultNotFound(_)
-                | CoreError::ObjectNotFound(..) => (S::NOT_FOUND, "ResourceNotFound"),
-                // Changed or taken by another request.
-                CoreError::ChangedMeanwhile
-                | CoreError::Storage(StoreError::Conflict)
-                | CoreError::ItemExists
-                | CoreError::NameTaken { .. }
-                | CoreError::KeysInUse { .. }
-                | CoreError::RoleAssignmentExists
-                | CoreError::VaultNameTaken(_)
-                | CoreError::ObjectConflict(..)
-                | CoreError::ObjectChanged(..) => (S::CONFLICT, "ResourceAlreadyExists"),
-                CoreError::PreconditionFailed
-                | CoreError::Storage(StoreError::PreconditionFailed) => {
-                    (S::PRECONDITION_FAILED, "ConditionNotMet")
-                }
-                CoreError::InvalidInput(_)
-                | CoreError::InvalidName(_)
-                | CoreError::NoSuchKey { .. }
-                | CoreError::VaultCrypto(
-                    VaultCryptoError::BadKeySpec
-                    | VaultCryptoError::WrongAlgorithm(_)
-                    | VaultCryptoError::BadInput
-                    | VaultCryptoError::Unauthentic,
-                ) => (S::BAD_REQUEST, "InvalidRequestBody"),
-                CoreError::BadCredentials => (S::FORBIDDEN, "AuthenticationFailed"),
-                CoreError::NotPrincipalOwner { .. }
-                | CoreError::AdministratorManagedLocally
-                | CoreError::ObjectDisabled(_)
-                | CoreError::ObjectNotValidNow(_)
-                | CoreError::PurgeProtected(_) => (S::FORBIDDEN, "InsufficientPermissions"),
-                // Server faults: damaged data, the ledger, the crypto
-                // library (the cause is logged, never sent).
-                CoreError::Storage(
-                    StoreError::Corrupt(_) | StoreError::Backend(_) | StoreError::Unavailable(_),
-                )
-                | CoreError::Crypto(_)
-                | CoreError::Ledger(_)
-                | CoreError::VaultCrypto(VaultCryptoError::Malformed | VaultCryptoError::Library) => {
-                    (S::INTERNAL_SERVER_ERROR, "InternalError")
-                }
+            BatchError::Core(e) => match crate::refusal(e) {
+                Refusal::Busy => (S::SERVICE_UNAVAILABLE, "ServerBusy"),
+                Refusal::KeyMaterial => (S::SERVICE_UNAVAILABLE, "KeyMaterialUnavailable"),
+                Refusal::NotFound => (S::NOT_FOUND, "ResourceNotFound"),
+                Refusal::Conflict => (S::CONFLICT, "ResourceAlreadyExists"),
+                Refusal::Precondition => (S::PRECONDITION_FAILED, "ConditionNotMet"),
+                Refusal::BadRequest => (S::BAD_REQUEST, "InvalidRequestBody"),
+                Refusal::BadCredentials => (S::FORBIDDEN, "AuthenticationFailed"),
+                Refusal::Forbidden => (S::FORBIDDEN, "InsufficientPermissions"),
+                Refusal::Fault => (S::INTERNAL_SERVER_ERROR, "InternalError"),
             },
         }
     }

@@ -3,13 +3,13 @@
 //! SDKs read, `{"code","message"}` with the activity id at the end of the
 //! message, and `x-ms-activity-id` / `x-ms-substatus` headers.
 
+use crate::Refusal;
 use std::borrow::Cow;
 
 use axum::response::{IntoResponse, Response};
 use http::StatusCode;
 use keyrotor_auth::AuthError;
-use keyrotor_core::{Error as CoreError, StoreError};
-use keyrotor_crypto::vault::VaultCryptoError;
+use keyrotor_core::Error as CoreError;
 
 use crate::{names, TokenError};
 
@@ -104,62 +104,16 @@ impl CosmosError {
             CosmosError::NotImplemented(_) => (S::NOT_IMPLEMENTED, "NotImplemented"),
             CosmosError::TooLarge => (S::PAYLOAD_TOO_LARGE, "RequestEntityTooLarge"),
             CosmosError::TaskFailed => (S::INTERNAL_SERVER_ERROR, "InternalServerError"),
-            CosmosError::Core(e) => match e {
-                CoreError::Unavailable(_) => (S::SERVICE_UNAVAILABLE, "ServiceUnavailable"),
-                CoreError::KeyMaterialUnavailable(_) => {
-                    (S::SERVICE_UNAVAILABLE, "KeyMaterialUnavailable")
-                }
-                // Not there (deleted by a concurrent request among them).
-                CoreError::ItemNotFound
-                | CoreError::Gone
-                | CoreError::Storage(StoreError::NotFound)
-                | CoreError::AccountNotFound { .. }
-                | CoreError::SubscriptionNotFound(_)
-                | CoreError::GroupNotFound(_)
-                | CoreError::PrincipalNotFound(_)
-                | CoreError::RoleNotFound(_)
-                | CoreError::RoleAssignmentNotFound(_)
-                | CoreError::VaultNotFound(_)
-                | CoreError::ObjectNotFound(..) => (S::NOT_FOUND, "NotFound"),
-                // Changed or taken by another request.
-                CoreError::ItemExists
-                | CoreError::ChangedMeanwhile
-                | CoreError::Storage(StoreError::Conflict)
-                | CoreError::NameTaken { .. }
-                | CoreError::KeysInUse { .. }
-                | CoreError::RoleAssignmentExists
-                | CoreError::VaultNameTaken(_)
-                | CoreError::ObjectConflict(..)
-                | CoreError::ObjectChanged(..) => (S::CONFLICT, "Conflict"),
-                CoreError::PreconditionFailed
-                | CoreError::Storage(StoreError::PreconditionFailed) => {
-                    (S::PRECONDITION_FAILED, "PreconditionFailed")
-                }
-                CoreError::InvalidInput(_)
-                | CoreError::InvalidName(_)
-                | CoreError::NoSuchKey { .. }
-                | CoreError::VaultCrypto(
-                    VaultCryptoError::BadKeySpec
-                    | VaultCryptoError::WrongAlgorithm(_)
-                    | VaultCryptoError::BadInput
-                    | VaultCryptoError::Unauthentic,
-                ) => (S::BAD_REQUEST, "BadRequest"),
-                CoreError::BadCredentials => (S::UNAUTHORIZED, "Unauthorized"),
-                CoreError::NotPrincipalOwner { .. }
-                | CoreError::AdministratorManagedLocally
-                | CoreError::ObjectDisabled(_)
-                | CoreError::ObjectNotValidNow(_)
-                | CoreError::PurgeProtected(_) => (S::FORBIDDEN, "Forbidden"),
-                // Server faults: damaged data, the ledger, the crypto
-                // library (the cause is logged, never sent).
-                CoreError::Storage(
-                    StoreError::Corrupt(_) | StoreError::Backend(_) | StoreError::Unavailable(_),
-                )
-                | CoreError::Crypto(_)
-                | CoreError::Ledger(_)
-                | CoreError::VaultCrypto(VaultCryptoError::Malformed | VaultCryptoError::Library) => {
-                    (S::INTERNAL_SERVER_ERROR, "InternalServerError")
-                }
+            CosmosError::Core(e) => match crate::refusal(e) {
+                Refusal::Busy => (S::SERVICE_UNAVAILABLE, "ServiceUnavailable"),
+                Refusal::KeyMaterial => (S::SERVICE_UNAVAILABLE, "KeyMaterialUnavailable"),
+                Refusal::NotFound => (S::NOT_FOUND, "NotFound"),
+                Refusal::Conflict => (S::CONFLICT, "Conflict"),
+                Refusal::Precondition => (S::PRECONDITION_FAILED, "PreconditionFailed"),
+                Refusal::BadRequest => (S::BAD_REQUEST, "BadRequest"),
+                Refusal::BadCredentials => (S::UNAUTHORIZED, "Unauthorized"),
+                Refusal::Forbidden => (S::FORBIDDEN, "Forbidden"),
+                Refusal::Fault => (S::INTERNAL_SERVER_ERROR, "InternalServerError"),
             },
         }
     }

@@ -4,13 +4,13 @@
 //! challenge (`WWW-Authenticate: Bearer authorization=…, resource=…`) that
 //! the SDKs answer with a token.
 
+use crate::Refusal;
 use std::borrow::Cow;
 
 use axum::response::{IntoResponse, Response};
 use http::{HeaderValue, StatusCode};
 use keyrotor_core::vault::Collection;
-use keyrotor_core::{Error as CoreError, StoreError};
-use keyrotor_crypto::vault::VaultCryptoError;
+use keyrotor_core::Error as CoreError;
 
 /// Why a vault request did not authenticate (401 with the challenge).
 #[derive(Debug, thiserror::Error)]
@@ -85,57 +85,17 @@ impl VaultError {
                     (S::NOT_FOUND, "SecretNotFound")
                 }
                 CoreError::VaultNotFound(_) => (S::NOT_FOUND, "VaultNotFound"),
-                // Not there (deleted by a concurrent request among them).
-                CoreError::Gone
-                | CoreError::Storage(StoreError::NotFound)
-                | CoreError::ItemNotFound
-                | CoreError::AccountNotFound { .. }
-                | CoreError::SubscriptionNotFound(_)
-                | CoreError::GroupNotFound(_)
-                | CoreError::PrincipalNotFound(_)
-                | CoreError::RoleNotFound(_)
-                | CoreError::RoleAssignmentNotFound(_) => (S::NOT_FOUND, "NotFound"),
-                // Changed or taken by another request.
-                CoreError::ObjectConflict(..)
-                | CoreError::ObjectChanged(..)
-                | CoreError::ChangedMeanwhile
-                | CoreError::Storage(StoreError::Conflict)
-                | CoreError::ItemExists
-                | CoreError::NameTaken { .. }
-                | CoreError::KeysInUse { .. }
-                | CoreError::RoleAssignmentExists
-                | CoreError::VaultNameTaken(_) => (S::CONFLICT, "Conflict"),
-                CoreError::PreconditionFailed
-                | CoreError::Storage(StoreError::PreconditionFailed) => {
-                    (S::PRECONDITION_FAILED, "PreconditionFailed")
-                }
-                CoreError::ObjectDisabled(_)
-                | CoreError::ObjectNotValidNow(_)
-                | CoreError::PurgeProtected(_)
-                | CoreError::NotPrincipalOwner { .. }
-                | CoreError::AdministratorManagedLocally => (S::FORBIDDEN, "Forbidden"),
-                CoreError::InvalidInput(_)
-                | CoreError::InvalidName(_)
-                | CoreError::NoSuchKey { .. }
-                | CoreError::VaultCrypto(
-                    VaultCryptoError::BadKeySpec
-                    | VaultCryptoError::WrongAlgorithm(_)
-                    | VaultCryptoError::BadInput
-                    | VaultCryptoError::Unauthentic,
-                ) => (S::BAD_REQUEST, "BadParameter"),
-                CoreError::BadCredentials => (S::UNAUTHORIZED, "Unauthorized"),
-                CoreError::Unavailable(_) => (S::SERVICE_UNAVAILABLE, "ServiceUnavailable"),
-                CoreError::KeyMaterialUnavailable(_) => {
-                    (S::SERVICE_UNAVAILABLE, "KeyMaterialUnavailable")
-                }
-                // Server faults: damaged stored material, the crypto
-                // library, the ledger (the cause is logged, never sent).
-                CoreError::VaultCrypto(VaultCryptoError::Malformed | VaultCryptoError::Library)
-                | CoreError::Storage(
-                    StoreError::Corrupt(_) | StoreError::Backend(_) | StoreError::Unavailable(_),
-                )
-                | CoreError::Crypto(_)
-                | CoreError::Ledger(_) => (S::INTERNAL_SERVER_ERROR, "InternalError"),
+                e => match crate::refusal(e) {
+                    Refusal::Busy => (S::SERVICE_UNAVAILABLE, "ServiceUnavailable"),
+                    Refusal::KeyMaterial => (S::SERVICE_UNAVAILABLE, "KeyMaterialUnavailable"),
+                    Refusal::NotFound => (S::NOT_FOUND, "NotFound"),
+                    Refusal::Conflict => (S::CONFLICT, "Conflict"),
+                    Refusal::Precondition => (S::PRECONDITION_FAILED, "PreconditionFailed"),
+                    Refusal::BadRequest => (S::BAD_REQUEST, "BadParameter"),
+                    Refusal::BadCredentials => (S::UNAUTHORIZED, "Unauthorized"),
+                    Refusal::Forbidden => (S::FORBIDDEN, "Forbidden"),
+                    Refusal::Fault => (S::INTERNAL_SERVER_ERROR, "InternalError"),
+                },
             },
         }
     }
