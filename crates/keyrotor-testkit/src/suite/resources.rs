@@ -1,0 +1,350 @@
+//! Groups, accounts, identities, items, and change sequences seen by a
+//! second client.
+
+use super::*;
+
+pub fn deleting_a_group_removes_its_accounts_and_frees_names(make: MakeStore<'_>) {
+    let tmp = scratch();
+    let env = Env::new(make(&tmp.path().join("db")));
+    let a = env.account(AccountKind::Cosmos, "rg", "acct1");
+    let old = env.values(&a);
+    let g = ResourceGroupName::parse("RG").expect("name");
+    assert_eq!(
+        env.core
+            .delete_group(&env.dir, &actor(), &env.dir.subscription_id, &g)
+            .expect("delete"),
+        1
+    );
+    assert!(env
+        .core
+        .account_by_name(AccountKind::Cosmos, &a.name)
+        .expect("read")
+        .is_none());
+    let again = env.account(AccountKind::Cosmos, "rg", "acct1");
+    let new = env.values(&again);
+    assert!(new.values().all(|v| !old.values().any(|o| o == v)));
+    assert_ne!(again.uid, a.uid);
+}
+
+/// `put_group` is one upsert: the first spelling, location and creation
+/// time stay; the tags follow the last write; it says whether it created.
+pub fn put_group_keeps_the_first_group(make: MakeStore<'_>) {
+    let tmp = scratch();
+    let store = make(&tmp.path().join("db"));
+    let env = Env::new(store.clone());
+    let first = ResourceGroup {
+        subscription: env.dir.subscription_id.clone(),
+        name: ResourceGroupName::parse("My-Group").expect("name"),
+        location: "westus".into(),
+        tags: BTreeMap::from([("a".into(), "1".into())]),
+        created_at: OffsetDateTime::UNIX_EPOCH + time::Duration::seconds(1_000_000),
+    };
+    let (stored, created) = store.put_group(&first, &audit("g")).expect("create");
+    assert!(created);
+    assert_eq!(stored, first);
+    let second = ResourceGroup {
+        name: ResourceGroupName::parse("my-GROUP").expect("name"),
+        location: "eastus".into(),
+        tags: BTreeMap::from([("b".into(), "2".into())]),
+        created_at: OffsetDateTime::UNIX_EPOCH + time::Duration::seconds(2_000_000),
+        ..first.clone()
+    };
+    let (stored, created) = store.put_group(&second, &audit("g")).expect("update");
+    assert!(!created);
+    assert_eq!(
+        stored,
+        ResourceGroup {
+            tags: second.tags.clone(),
+            ..first.clone()
+        }
+    );
+    assert_eq!(
+        store
+            .group(&first.subscription, &second.name)
+            .expect("read"),
+        Some(stored)
+    );
+}
+
+/// Identical account PUTs from two clients at once all succeed (never a
+/// false "name taken"); exactly one of them created the account.
+pub fn identical_puts_from_two_clients_both_succeed(make: MakeStore<'_>) {
+    let tmp = scratch();
+    let path = tmp.path().join("db");
+    let envs = [
+        Arc::new(Env::new(make(&path))),
+        Arc::new(Env::new(make(&path))),
+    ];
+    envs[0].group("rg");
+    for round in 0..5 {
+        let name = format!("acct{round}");
+        let barrier = Arc::new(Barrier::new(4));
+        let threads: Vec<_> = (0..4)
+            .map(|i| {
+                let (env, barrier, name) = (envs[i % 2].clone(), barrier.clone(), name.clone());
+                std::thread::spawn(move || {
+                    let g = ResourceGroupName::parse("rg").expect("group");
+                    let n = AccountName::parse(AccountKind::Batch, &name).expect("name");
+                    barrier.wait();
+                    env.core
+                        .put_account(
+                            &env.dir,
+                            &actor(),
+                            AccountKind::Batch,
+                            &env.dir.subscription_id,
+                            &g,
+                            &n,
+                            AccountSpec {
+                                document: format!("{{\"from\":{i}}}"),
+                                ..crate::account_spec()
+                            },
+                        )
+                        .map(|(a, created)| (a.uid, created))
+                })
+            })
+            .collect();
+        let results: Vec<_> = threads
+            .into_iter()
+            .map(|t| t.join().expect("thread").expect("every PUT succeeds"))
+            .collect();
+        assert_eq!(results.iter().filter(|(_, created)| *created).count(), 1);
+        assert_eq!(
+            results
+                .iter()
+                .map(|(uid, _)| uid)
+                .collect::<HashSet<_>>()
+                .len(),
+            1
+        );
+    }
+}
+
+pub fn client_secrets_are_checked(make: MakeStore<'_>) {
+    let tmp = scratch();
+    let store = make(&tmp.path().join("db"));
+    let core = keyrotor_core::Keyrotor::new(
+        store,
+        crate::root_key(),
+        Arc::new(keyrotor_types::SystemClock),
+    );
+    let (dir, creds) = core.bootstrap().expect("bootstrap");
+    let creds = creds.expect("first bootstrap creates credentials");
+    assert!(core
+        .authenticate_client(&dir.admin_client_id, &creds.client_secret)
+        .is_ok());
+    let wrong = Secret::new("nope".into());
+    assert!(matches!(
+        core.authenticate_client(&dir.admin_client_id, &wrong),
+        Err(Error::BadCredentials)
+    ));
+    assert!(matches!(
+        core.authenticate_client("unknown", &creds.client_secret),
+        Err(Error::BadCredentials)
+    ));
+    let (dir2, again) = core.bootstrap().expect("bootstrap");
+    assert!(again.is_none(), "credentials are created once");
+    assert_eq!(dir2.tenant_id, dir.tenant_id);
+}
+
+pub fn every_mutation_moves_the_epoch(make: MakeStore<'_>) {
+    let tmp = scratch();
+    let env = Env::new(make(&tmp.path().join("db")));
+    let mut last = env.core.epoch();
+    let mut moved = |what: &str| {
+        let now = env.core.epoch();
+        assert!(now > last, "{what} did not move the epoch");
+        last = now;
+    };
+    let a = env.account(AccountKind::Ai, "rg", "ai1");
+    moved("create");
+    let g = ResourceGroupName::parse("rg").expect("group");
+    let n = AccountName::parse(AccountKind::Ai, "ai1").expect("name");
+    let spec = AccountSpec {
+        settings: keyrotor_core::AccountSettings {
+            upstream: Some("http://x".into()),
+            ..Default::default()
+        },
+        ..crate::account_spec()
+    };
+    env.core
+        .put_account(
+            &env.dir,
+            &actor(),
+            AccountKind::Ai,
+            &env.dir.subscription_id,
+            &g,
+            &n,
+            spec,
+        )
+        .expect("update");
+    moved("update");
+    let updated = env.find(AccountKind::Ai, "ai1");
+    assert_eq!(updated.settings.upstream.as_deref(), Some("http://x"));
+    env.core
+        .regenerate_key(&actor(), &a, KeySlot::Primary)
+        .expect("regenerate");
+    moved("regenerate");
+    env.core.delete_account(&actor(), &a).expect("delete");
+    moved("delete");
+}
+
+/// Each kind of change moves its domain's sequence in the store, where
+/// every client reads it.
+pub fn change_sequences_move_in_the_writing_transaction(make: MakeStore<'_>) {
+    let tmp = scratch();
+    let store = make(&tmp.path().join("db"));
+    let env = Env::new(store.clone());
+    let moves = |d: ChangeDomain, what: &str, f: &mut dyn FnMut()| {
+        let before = store.change_seqs().expect("seqs").get(d);
+        f();
+        let after = store.change_seqs().expect("seqs").get(d);
+        assert!(
+            after > before,
+            "{what} did not move the {} sequence",
+            d.as_str()
+        );
+    };
+    let a = env.account(AccountKind::Ai, "rg", "ai1");
+    moves(ChangeDomain::Accounts, "a regeneration", &mut || {
+        env.core
+            .regenerate_key(&actor(), &a, KeySlot::Secondary)
+            .expect("regenerate");
+    });
+    let (p, _, _) = env
+        .core
+        .create_principal(&actor(), "app", None)
+        .expect("principal");
+    moves(ChangeDomain::Rbac, "a role assignment", &mut || {
+        env.core
+            .create_role_assignment(
+                &env.dir,
+                &actor(),
+                "11111111-2222-3333-4444-555555555555",
+                &format!("/subscriptions/{}", env.dir.subscription_id),
+                &p.client_id,
+                "Reader",
+            )
+            .expect("assign");
+    });
+    moves(ChangeDomain::Identity, "a new principal", &mut || {
+        env.core
+            .create_principal(&actor(), "app2", None)
+            .expect("principal");
+    });
+    moves(ChangeDomain::Signing, "a new signing key", &mut || {
+        env.core
+            .rotate_signing_key(time::Duration::hours(1), || {
+                Ok(("kid-suite".into(), vec![0u8; 48]))
+            })
+            .expect("signing key");
+    });
+    moves(ChangeDomain::Vaults, "a new vault", &mut || {
+        env.vault("rg", "kv-suite");
+    });
+}
+
+/// Item writes: every write has a new ETag, the item's number stays, and
+/// If-Match and create/replace rules hold (refusals change nothing).
+pub fn item_etags_are_unique_and_preconditions_hold(make: MakeStore<'_>) {
+    let tmp = scratch();
+    let store = make(&tmp.path().join("db"));
+    let env = Env::new(store.clone());
+    let a = env.account(AccountKind::Cosmos, "rg", "acct1");
+    let put = |id: &str, body: &str, mode: PutMode| {
+        store.item_put(a.id, "dbs", id, body, &mode, 1_700_000_000)
+    };
+    let first = put("x", "1", PutMode::Create).expect("create");
+    assert!(matches!(
+        put("x", "2", PutMode::Create),
+        Err(StoreError::Conflict)
+    ));
+    assert!(matches!(
+        put("y", "1", PutMode::Replace { if_match: None }),
+        Err(StoreError::NotFound)
+    ));
+    let mut etags = HashSet::from([first.etag.clone()]);
+    let mut current = first.clone();
+    for i in 0..20 {
+        let next = put(
+            "x",
+            &i.to_string(),
+            PutMode::Replace {
+                if_match: Some(current.etag.clone()),
+            },
+        )
+        .expect("replace with the current ETag");
+        assert_eq!(next.seq, first.seq, "an update keeps the item's number");
+        assert!(etags.insert(next.etag.clone()), "an ETag came back");
+        current = next;
+    }
+    assert!(matches!(
+        put(
+            "x",
+            "stale",
+            PutMode::Upsert {
+                if_match: Some(first.etag.clone())
+            }
+        ),
+        Err(StoreError::PreconditionFailed)
+    ));
+    assert!(matches!(
+        store.item_delete(a.id, "dbs", "x", Some(&first.etag)),
+        Err(StoreError::PreconditionFailed)
+    ));
+    assert_eq!(
+        store.item(a.id, "dbs", "x").expect("read").map(|i| i.body),
+        Some("19".to_string())
+    );
+    let other = put("z", "1", PutMode::Upsert { if_match: None }).expect("upsert creates");
+    assert!(other.seq > first.seq, "numbers increase");
+    assert!(store
+        .item_delete(a.id, "dbs", "x", Some(&current.etag))
+        .expect("delete"));
+    assert!(!store
+        .item_delete(a.id, "dbs", "x", None)
+        .expect("delete again"));
+    assert_eq!(
+        store.items_delete_under(a.id, "dbs").expect("delete under"),
+        1
+    );
+}
+
+/// A change committed by one client of the database is seen at once by
+/// that client and, after one poll of the change sequences, by another
+/// (the seam of the cross-node invalidation).
+pub fn a_second_client_sees_changes(make: MakeStore<'_>) {
+    let tmp = scratch();
+    let path = tmp.path().join("db");
+    let (a_env, b_env) = (Env::new(make(&path)), Env::new(make(&path)));
+    let a = a_env.account(AccountKind::Ai, "rg", "ai1");
+    b_env.core.poll_changes().expect("poll");
+    let (a_epoch, b_epoch) = (
+        a_env.core.change_epoch(ChangeDomain::Accounts),
+        b_env.core.change_epoch(ChangeDomain::Accounts),
+    );
+    let new = a_env
+        .core
+        .regenerate_key(&actor(), &a, KeySlot::Primary)
+        .expect("regenerate");
+    assert!(
+        a_env.core.change_epoch(ChangeDomain::Accounts) > a_epoch,
+        "the committing client"
+    );
+    assert_eq!(
+        b_env.core.change_epoch(ChangeDomain::Accounts),
+        b_epoch,
+        "not before a poll"
+    );
+    let moved = b_env.core.poll_changes().expect("poll");
+    assert!(moved.contains(&ChangeDomain::Accounts), "{moved:?}");
+    assert!(b_env.core.change_epoch(ChangeDomain::Accounts) > b_epoch);
+    assert_eq!(
+        b_env.values(&a)[&KeySlot::Primary],
+        new.value.expose(),
+        "the other client reads the new key"
+    );
+    assert!(
+        b_env.core.poll_changes().expect("poll").is_empty(),
+        "a change counts once"
+    );
+}
