@@ -2,6 +2,8 @@
 //! classification of core errors (`refusal`), when to say Retry-After, and
 //! how refusals are logged.
 
+use std::borrow::Cow;
+
 use super::*;
 
 /// `{"error":{"code","message"}}`, the body AI Services and Key Vault share.
@@ -149,4 +151,30 @@ pub(crate) fn retry_soon(mut r: Response) -> Response {
     r.headers_mut()
         .insert(http::header::RETRY_AFTER, names::ONE.clone());
     r
+}
+
+/// What a service says for the kinds of refusal whose core text it
+/// replaces with its own (`None`: the core's message, which never holds an
+/// internal).
+pub(crate) struct Texts {
+    pub not_found: Option<&'static str>,
+    pub conflict: Option<&'static str>,
+    pub precondition: Option<&'static str>,
+    pub fault: &'static str,
+}
+
+/// The message a core refusal shows: storage that did not answer and keys
+/// that do not decrypt say so in the shared words; the service's own text
+/// where it has one; otherwise the core's message.
+pub(crate) fn core_message<'a>(e: &'a keyrotor_core::Error, texts: &Texts) -> Cow<'a, str> {
+    let own = match refusal(e) {
+        Refusal::Busy => Some(BUSY_MESSAGE),
+        Refusal::KeyMaterial => Some(KEY_MATERIAL_MESSAGE),
+        Refusal::NotFound => texts.not_found,
+        Refusal::Conflict => texts.conflict,
+        Refusal::Precondition => texts.precondition,
+        Refusal::Fault => Some(texts.fault),
+        Refusal::BadRequest | Refusal::BadCredentials | Refusal::Forbidden => None,
+    };
+    own.map_or_else(|| Cow::Owned(e.to_string()), Cow::Borrowed)
 }

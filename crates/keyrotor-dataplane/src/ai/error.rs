@@ -80,15 +80,17 @@ impl AiError {
     }
 
     /// The message shown: never a storage or crypto internal.
-    fn public_message(&self, status: StatusCode) -> Cow<'_, str> {
+    fn public_message(&self) -> Cow<'_, str> {
         match self {
-            AiError::Core(e) if crate::retry_cures(e) => Cow::Borrowed(crate::BUSY_MESSAGE),
-            AiError::Core(CoreError::KeyMaterialUnavailable(_)) => {
-                Cow::Borrowed(crate::KEY_MATERIAL_MESSAGE)
-            }
-            AiError::Core(_) if status.is_server_error() => {
-                Cow::Borrowed("The server encountered an internal error.")
-            }
+            AiError::Core(e) => crate::core_message(
+                e,
+                &crate::Texts {
+                    not_found: None,
+                    conflict: None,
+                    precondition: None,
+                    fault: "The server encountered an internal error.",
+                },
+            ),
             other => Cow::Owned(other.to_string()),
         }
     }
@@ -98,7 +100,7 @@ impl IntoResponse for AiError {
     fn into_response(self) -> Response {
         let (status, code) = self.status_and_code();
         crate::log_refusal(status, &self);
-        let r = crate::code_message_error(status, code, &self.public_message(status));
+        let r = crate::code_message_error(status, code, &self.public_message());
         match &self {
             AiError::Core(e) if crate::retry_cures(e) => crate::retry_soon(r),
             _ => r,

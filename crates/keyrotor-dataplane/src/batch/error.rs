@@ -105,24 +105,20 @@ impl BatchError {
 
     /// The message shown: never a storage or crypto internal.
     fn public_message(&self) -> Cow<'_, str> {
-        let BatchError::Core(e) = self else {
-            return Cow::Owned(self.to_string());
-        };
-        if crate::retry_cures(e) {
-            return Cow::Borrowed(crate::BUSY_MESSAGE);
+        match self {
+            BatchError::Core(e) => crate::core_message(
+                e,
+                &crate::Texts {
+                    not_found: Some("The specified resource does not exist."),
+                    conflict: Some("The specified resource already exists."),
+                    precondition: Some(
+                        "The condition specified using HTTP conditional header(s) is not met.",
+                    ),
+                    fault: "The server encountered an internal error.",
+                },
+            ),
+            other => Cow::Owned(other.to_string()),
         }
-        if let CoreError::KeyMaterialUnavailable(_) = e {
-            return Cow::Borrowed(crate::KEY_MATERIAL_MESSAGE);
-        }
-        Cow::Borrowed(match self.status_and_code().0 {
-            StatusCode::NOT_FOUND => "The specified resource does not exist.",
-            StatusCode::CONFLICT => "The specified resource already exists.",
-            StatusCode::PRECONDITION_FAILED => {
-                "The condition specified using HTTP conditional header(s) is not met."
-            }
-            s if s.is_server_error() => "The server encountered an internal error.",
-            _ => return Cow::Owned(e.to_string()),
-        })
     }
 
     /// The `values` entry some refusals carry.

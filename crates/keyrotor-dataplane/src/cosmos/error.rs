@@ -120,24 +120,20 @@ impl CosmosError {
 
     /// The message shown: never a storage or crypto internal.
     fn public_message(&self) -> Cow<'_, str> {
-        let CosmosError::Core(e) = self else {
-            return Cow::Owned(self.to_string());
-        };
-        if crate::retry_cures(e) {
-            return Cow::Borrowed(crate::BUSY_MESSAGE);
+        match self {
+            CosmosError::Core(e) => crate::core_message(
+                e,
+                &crate::Texts {
+                    not_found: Some("Entity with the specified id does not exist in the system."),
+                    conflict: Some("Entity with the specified id already exists in the system."),
+                    precondition: Some(
+                        "Operation cannot be performed because one of the specified precondition is not met.",
+                    ),
+                    fault: "The server encountered an internal error.",
+                },
+            ),
+            other => Cow::Owned(other.to_string()),
         }
-        if let CoreError::KeyMaterialUnavailable(_) = e {
-            return Cow::Borrowed(crate::KEY_MATERIAL_MESSAGE);
-        }
-        Cow::Borrowed(match self.status_and_code().0 {
-            StatusCode::NOT_FOUND => "Entity with the specified id does not exist in the system.",
-            StatusCode::CONFLICT => "Entity with the specified id already exists in the system.",
-            StatusCode::PRECONDITION_FAILED => {
-                "Operation cannot be performed because one of the specified precondition is not met."
-            }
-            s if s.is_server_error() => "The server encountered an internal error.",
-            _ => return Cow::Owned(e.to_string()),
-        })
     }
 }
 
