@@ -5,6 +5,31 @@ use super::*;
 
 /// Evaluates key rotation policies every `interval`; each rotation has its
 /// audit record (written by the core) and a log line without key material.
+/// Runs `job` on the blocking pool every `interval` (a late tick waits, it
+/// never bunches up) and hands its result to `done`; a failure is logged
+/// as `failed` (the job's error) or `crashed` (the task), and the next tick
+/// tries again.
+fn every<T: Send + 'static>(
+    interval: Duration,
+    job: impl Fn() -> anyhow::Result<T> + Clone + Send + Sync + 'static,
+    done: impl Fn(T) + Send + 'static,
+    failed: &'static str,
+    crashed: &'static str,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(interval);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            match tokio::task::spawn_blocking(job.clone()).await {
+                Ok(Ok(out)) => done(out),
+                Ok(Err(e)) => tracing::warn!(error = %e, "{failed}"),
+                Err(e) => tracing::warn!(error = %e, "{crashed}"),
+            }
+        }
+    })
+}
+
 /// Reads the store's change sequences every `interval`, so that a change
 /// committed by another process on the same store (another node, later)
 /// reaches this one's caches within that bound; rebuilds the token issuer
@@ -13,52 +38,35 @@ pub(super) fn spawn_change_poller(
     state: Arc<ArmState>,
     interval: Duration,
 ) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(interval);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tick.tick().await;
-            let st = state.clone();
-            let polled = tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
-                let moved = st.core.poll_changes()?;
-                if moved.contains(&keyrotor_core::ChangeDomain::Signing) {
-                    st.sync_issuer()?;
-                }
-                Ok(())
-            })
-            .await;
-            match polled {
-                Ok(Ok(())) => {}
-                Ok(Err(e)) => {
-                    tracing::warn!(error = %e, "change sequences could not be read; will retry")
-                }
-                Err(e) => tracing::warn!(error = %e, "change poller task failed"),
+    every(
+        interval,
+        move || {
+            let moved = state.core.poll_changes()?;
+            if moved.contains(&keyrotor_core::ChangeDomain::Signing) {
+                state.sync_issuer()?;
             }
-        }
-    })
+            Ok(())
+        },
+        |()| {},
+        "change sequences could not be read; will retry",
+        "change poller task failed",
+    )
 }
 
+/// Runs the key rotation policies every `interval`.
 pub(super) fn spawn_rotation_policies(
     core: Arc<keyrotor_core::Keyrotor>,
     interval: Duration,
 ) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(interval);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tick.tick().await;
-            let c = core.clone();
-            match tokio::task::spawn_blocking(move || c.run_rotation_policies(c.now())).await {
-                Ok(Ok(done)) => {
-                    for (vault, key, version) in done {
-                        tracing::info!(%vault, %key, %version, "key rotated by its rotation policy");
-                    }
-                }
-                Ok(Err(e)) => {
-                    tracing::warn!(error = %e, "rotation policies could not run; will retry")
-                }
-                Err(e) => tracing::warn!(error = %e, "rotation policy task failed"),
+    every(
+        interval,
+        move || Ok(core.run_rotation_policies(core.now())?),
+        |done| {
+            for (vault, key, version) in done {
+                tracing::info!(%vault, %key, %version, "key rotated by its rotation policy");
             }
-        }
-    })
+        },
+        "rotation policies could not run; will retry",
+        "rotation policy task failed",
+    )
 }
