@@ -141,11 +141,6 @@ pub(super) fn rfc3339(t: time::OffsetDateTime) -> String {
         .unwrap_or_default()
 }
 
-/// A time as a table cell: [`rfc3339`], or `never` when absent.
-pub(super) fn time_or_never(t: Option<time::OffsetDateTime>) -> String {
-    t.map_or_else(|| "never".into(), rfc3339)
-}
-
 /// A number of seconds in the past, roughly: `90s ago`, `5m ago`, `3d ago`.
 pub(super) fn ago(seconds: i64) -> String {
     match seconds {
