@@ -125,11 +125,18 @@ pub(super) async fn key_usage(
         .await
 }
 
-/// The clients of a key as the CLI shows them: `user agent @ address`.
+/// The clients of a key as the CLI shows them: `user agent @ address`
+/// (`(no user agent)` for a client that sent none).
 pub(super) fn clients(k: &wk::KeyUsage) -> Vec<String> {
     k.clients
         .iter()
-        .map(|c| format!("{} @ {}", c.user_agent, c.address))
+        .map(|c| {
+            let agent = match c.user_agent.trim() {
+                "" => "(no user agent)",
+                agent => agent,
+            };
+            format!("{agent} @ {}", c.address)
+        })
         .collect()
 }
 

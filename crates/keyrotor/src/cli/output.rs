@@ -150,3 +150,46 @@ pub(super) fn ago(seconds: i64) -> String {
         s => format!("{}d ago", s / 86_400),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn times_are_rfc3339_in_seconds_and_never_when_absent() {
+        let item = json!({
+            "lastUsedTime": "2026-12-08T00:43:45.183255Z",
+            "attributes": {"created": 1_796_690_700, "exp": null},
+            "supersededTime": null,
+            "createdOn": "2026-12-08T00:43:45Z",
+            "expiryTime": "P90D",
+            "name": "2026-12-08T00:43:45.183255Z",
+        });
+        assert_eq!(field_cell(&item, "/lastUsedTime"), "2026-12-08T00:43:45Z");
+        assert_eq!(
+            field_cell(&item, "/attributes/created"),
+            "2026-12-08T00:45:00Z"
+        );
+        assert_eq!(field_cell(&item, "/attributes/exp"), "never");
+        assert_eq!(field_cell(&item, "/supersededTime"), "never");
+        assert_eq!(field_cell(&item, "/createdOn"), "2026-12-08T00:43:45Z");
+        // A duration in a time-named field, and a name that is not a time, as they are.
+        assert_eq!(field_cell(&item, "/expiryTime"), "P90D");
+        assert_eq!(field_cell(&item, "/name"), "2026-12-08T00:43:45.183255Z");
+        let t = time::OffsetDateTime::from_unix_timestamp_nanos(1_796_690_700_123_456_789)
+            .expect("a time");
+        assert_eq!(rfc3339(t), "2026-12-08T00:45:00Z");
+    }
+
+    #[test]
+    fn lists_are_readable_text() {
+        assert_eq!(
+            cell(&json!(["a @ 1.2.3.4", "b @ ::1"])),
+            "a @ 1.2.3.4, b @ ::1"
+        );
+        assert_eq!(cell(&json!([])), "-");
+        assert_eq!(cell(&json!(null)), "");
+        assert_eq!(cell(&json!(3)), "3");
+    }
+}

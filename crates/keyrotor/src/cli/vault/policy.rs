@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 
 use super::data_plane;
 use crate::cli::client::{body, enc};
-use crate::cli::output::{emit, Output};
+use crate::cli::output::{emit, legend, Output};
 use crate::cli::Session;
 
 #[derive(Debug, clap::Subcommand)]
@@ -178,12 +178,13 @@ pub(super) async fn run(c: &Session, cmd: PolicyCmd) -> Result<()> {
                     ("Version", "/version"),
                 ],
             )?;
-            if c.output == Output::Table {
-                println!(
+            legend(
+                c.output,
+                &format!(
                     "rotated {} key(s): each has a new version",
                     out.rotated.len()
-                );
-            }
+                ),
+            );
             Ok(())
         }
     }
