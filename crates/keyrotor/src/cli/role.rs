@@ -66,8 +66,9 @@ pub enum AssignmentCmd {
         at: ScopeArgs,
     },
     /// List the assignments at a scope (the subscription by default), with
-    /// each principal's display name; --include-inherited adds those at
-    /// every parent scope, which apply here too.
+    /// each principal's display name (when the caller may list service
+    /// principals); --include-inherited adds those at every parent scope,
+    /// which apply here too.
     List {
         #[arg(long)]
         assignee: Option<String>,
