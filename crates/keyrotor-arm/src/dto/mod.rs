@@ -9,7 +9,8 @@
 //! as a wrong value in the right type is.
 
 use keyrotor_core::{
-    Account, AccountKey, AccountSettings, Directory, KeyInfo, KeyUsage, ResourceGroup,
+    Account, AccountKey, AccountSettings, Directory, KeyInfo, KeyUsage, LocalAuthMode,
+    ResourceGroup,
 };
 use keyrotor_types::{AccountKind, KeySlot};
 use serde::de::DeserializeOwned;

@@ -58,6 +58,7 @@ pub(super) fn handle_list(
             &usage,
             &st.endpoints,
             &dir.admin_client_id,
+            core.unix_now(),
         ));
     }
     ok_json(StatusCode::OK, &value)
@@ -74,16 +75,19 @@ pub(super) fn handle_create(
     let sub = sub_id(&p.subscription)?;
     let group = group_name_for_read(&p.resource_group)?;
     let name = AccountName::parse(p.kind, &p.name).map_err(keyrotor_core::Error::from)?;
-    let body = dto::account_put(p.kind, body)?;
+    let mut body = dto::account_put(p.kind, body)?;
     let existing = st.core.account_by_name(p.kind, &name)?;
-    // A PUT replaces the client's properties; read-only ones are recomputed on read.
-    let current_doc = existing
+    let existing = existing
         .as_ref()
-        .filter(|a| a.subscription == sub && a.resource_group.key() == group.key())
-        .map(|a| StoredAccount {
-            properties: None,
-            ..dto::stored_document(a)
-        });
+        .filter(|a| a.subscription == sub && a.resource_group.key() == group.key());
+    if let Some(a) = existing {
+        dto::undo_break_glass_view(a, &mut body, st.core.unix_now());
+    }
+    // A PUT replaces the client's properties; read-only ones are recomputed on read.
+    let current_doc = existing.map(|a| StoredAccount {
+        properties: None,
+        ..dto::stored_document(a)
+    });
     let document = dto::merge_document(current_doc, &body)?;
     let settings = dto::settings(p.kind, &document)?;
     let spec = AccountSpec {
@@ -103,7 +107,14 @@ pub(super) fn handle_create(
     };
     ok_json(
         status,
-        &dto::account(&a, &keys, &usage, &st.endpoints, &actor.0),
+        &dto::account(
+            &a,
+            &keys,
+            &usage,
+            &st.endpoints,
+            &actor.0,
+            st.core.unix_now(),
+        ),
     )
 }
 
@@ -118,7 +129,8 @@ pub(super) fn handle_update(
 ) -> ArmResult<Response> {
     let core = &st.core;
     let a = find_account(st, p)?;
-    let body = dto::account_request(body)?;
+    let mut body = dto::account_request(body)?;
+    dto::undo_break_glass_view(&a, &mut body, core.unix_now());
     let document = dto::merge_document(Some(dto::stored_document(&a)), &body)?;
     let tags = body.tags.unwrap_or_else(|| a.tags.clone());
     let settings = dto::settings(p.kind, &document)?;
@@ -155,7 +167,14 @@ pub(super) fn handle_update(
     let usage = usage_for(st, &a)?;
     ok_json(
         StatusCode::OK,
-        &dto::account(&a, &keys, &usage, &st.endpoints, &actor.0),
+        &dto::account(
+            &a,
+            &keys,
+            &usage,
+            &st.endpoints,
+            &actor.0,
+            st.core.unix_now(),
+        ),
     )
 }
 
@@ -166,7 +185,14 @@ pub(super) fn handle_get(st: &ArmState, p: &AccountPath) -> ArmResult<Response> 
     let usage = usage_for(st, &a)?;
     ok_json(
         StatusCode::OK,
-        &dto::account(&a, &keys, &usage, &st.endpoints, &st.dir.admin_client_id),
+        &dto::account(
+            &a,
+            &keys,
+            &usage,
+            &st.endpoints,
+            &st.dir.admin_client_id,
+            st.core.unix_now(),
+        ),
     )
 }
 
