@@ -47,6 +47,7 @@ def az(server):
     run("cloud", "set", "-n", "keyrotor")
     subs = run("login", "--service-principal", "-u", b["clientId"], f"--password={b['clientSecret']}", "--tenant", b["tenantId"])
     assert [s["id"] for s in subs] == [b["subscriptionId"]]
+    run.env = env  # for the tests that expect a command to fail
     yield run
     shutil.rmtree(cfg, ignore_errors=True)
 
@@ -78,3 +79,45 @@ def test_az_cli_key_rotation_scenario(az):
 
     az("group", "delete", "-n", rg, "--yes")
     assert rg not in [g["name"] for g in az("group", "list")]
+
+
+def test_az_resource_list_show_update(az):
+    """`az resource list` with the $filter forms az sends (group, name,
+    type, tag), `az resource show|update --resource-type` without
+    --api-version (az reads it from the provider's resource types)."""
+    rg = f"rg-azres-{uuid.uuid4().hex[:6]}"
+    other = f"rg-azres-{uuid.uuid4().hex[:6]}"
+    az("group", "create", "-n", rg, "-l", "westus")
+    az("group", "create", "-n", other, "-l", "westus")
+    cosmos = f"azrescos-{uuid.uuid4().hex[:6]}"
+    batch = f"azresbat{uuid.uuid4().hex[:6]}"
+    az("cosmosdb", "create", "-n", cosmos, "-g", rg, "--tags", "team=billing")
+    az("batch", "account", "create", "-n", batch, "-g", rg, "-l", "westus")
+    elsewhere = f"azresoth{uuid.uuid4().hex[:6]}"
+    az("batch", "account", "create", "-n", elsewhere, "-g", other, "-l", "westus")
+
+    names = lambda rs: sorted(r["name"] for r in rs)
+    assert names(az("resource", "list", "-g", rg)) == sorted([cosmos, batch])
+    assert names(az("resource", "list", "-g", rg, "--name", batch)) == [batch]
+    assert names(az("resource", "list", "--resource-type", "Microsoft.DocumentDB/databaseAccounts", "-g", rg)) == [cosmos]
+    assert names(az("resource", "list", "--tag", "team=billing")) == [cosmos]
+    assert names(az("resource", "list", "--tag", "team=other")) == []
+    listed = az("resource", "list", "-g", rg, "--name", cosmos)[0]
+    assert listed["resourceGroup"] == rg and listed["type"] == "Microsoft.DocumentDB/databaseAccounts"
+
+    # No --api-version: az finds it in the provider's resource types.
+    shown = az("resource", "show", "-g", rg, "-n", batch, "--resource-type", "Microsoft.Batch/batchAccounts")
+    assert shown["name"] == batch and shown["properties"]["accountEndpoint"]
+    updated = az("resource", "update", "-g", rg, "-n", cosmos, "--resource-type", "Microsoft.DocumentDB/databaseAccounts", "--set", "tags.env=prod")
+    assert updated["tags"] == {"team": "billing", "env": "prod"}
+    # The read-modify-write of the whole resource kept the account as it was.
+    after = az("cosmosdb", "show", "-n", cosmos, "-g", rg)
+    assert after["tags"] == {"team": "billing", "env": "prod"}
+    assert after["documentEndpoint"] and after["disableLocalAuth"] is False
+
+    # A group that does not exist is an error, not an empty list.
+    p = subprocess.run([az_binary(), "resource", "list", "-g", f"nosuch-{uuid.uuid4().hex[:6]}", "-o", "json"],
+                       env=az.env, capture_output=True, text=True, timeout=300)
+    assert p.returncode != 0 and "ResourceGroupNotFound" in p.stderr, p.stderr
+    az("group", "delete", "-n", rg, "--yes")
+    az("group", "delete", "-n", other, "--yes")

@@ -139,10 +139,13 @@ pub enum Operation {
         subscription: String,
         name: String,
     },
-    /// Resources_List: `GET /subscriptions/{sub}/resources` (generic view of
-    /// accounts and vaults; `$filter=resourceType eq '…'`).
+    /// Resources_List: `GET /subscriptions/{sub}/resources`, and
+    /// Resources_ListByResourceGroup: `GET
+    /// /subscriptions/{sub}/resourceGroups/{rg}/resources` (generic view of
+    /// accounts and vaults; `$filter` by group, name, location, type, tag).
     ResourcesList {
         subscription: String,
+        group: Option<String>,
     },
     /// keyrotor extension: `POST /providers/Keyrotor.Vault/rotationPolicies/run`
     /// rotates every key whose rotation policy is due now (or at `at`, on a
@@ -484,6 +487,7 @@ impl Operation {
             {
                 Method::GET => Ok(Operation::ResourcesList {
                     subscription: sub.to_string(),
+                    group: None,
                 }),
                 _ => not_allowed,
             },
@@ -521,6 +525,19 @@ impl Operation {
                     Method::DELETE => Ok(Operation::ResourceGroupsDelete {
                         subscription,
                         group,
+                    }),
+                    _ => not_allowed,
+                }
+            }
+            [sub_lit, sub, rg_lit, rg, res]
+                if is(sub_lit, "subscriptions")
+                    && is(rg_lit, "resourcegroups")
+                    && is(res, "resources") =>
+            {
+                match *m {
+                    Method::GET => Ok(Operation::ResourcesList {
+                        subscription: sub.to_string(),
+                        group: Some(rg.to_string()),
                     }),
                     _ => not_allowed,
                 }
@@ -875,13 +892,20 @@ impl Operation {
             Operation::VaultsList {
                 subscription,
                 group: Some(g),
+            }
+            | Operation::ResourcesList {
+                subscription,
+                group: Some(g),
             } => group(subscription, g),
             Operation::VaultsList {
                 subscription,
                 group: None,
             }
             | Operation::VaultsListDeleted { subscription }
-            | Operation::ResourcesList { subscription }
+            | Operation::ResourcesList {
+                subscription,
+                group: None,
+            }
             | Operation::VaultsGetDeleted { subscription, .. }
             | Operation::VaultsPurgeDeleted { subscription, .. } => sub(subscription),
             Operation::CheckNameExists { .. }

@@ -130,9 +130,10 @@ pub(crate) fn handle(
         Operation::VaultsPurgeDeleted { subscription, name } => {
             vaults::handle_purge_deleted(st, actor, &subscription, &name)
         }
-        Operation::ResourcesList { subscription } => {
-            resources::handle_list(st, access, &subscription, query)
-        }
+        Operation::ResourcesList {
+            subscription,
+            group,
+        } => resources::handle_list(st, access, &subscription, group.as_deref(), query),
         Operation::RotationPoliciesRun => rotation::handle_run(st, body),
     }
 }
