@@ -319,3 +319,110 @@ fn break_glass_is_visible_in_arm_and_survives_unrelated_updates() {
         );
     }
 }
+
+/// `keyrotor <path> --help`: the help text.
+fn help(path: &[String]) -> String {
+    let out = Command::new(BIN)
+        .args(path)
+        .arg("--help")
+        .output()
+        .expect("the CLI runs");
+    assert!(out.status.success(), "{path:?} --help");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The subcommands a help text lists (without `help`).
+fn subcommands(help: &str) -> Vec<String> {
+    let Some((_, rest)) = help.split_once("\nCommands:\n") else {
+        return Vec::new();
+    };
+    rest.lines()
+        .take_while(|l| l.starts_with(' '))
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|c| *c != "help")
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn every_client_flag_is_described_and_connection_flags_have_their_heading() {
+    let mut todo = vec![vec!["group".to_string()]];
+    for top in ["account", "identity", "auth", "keys", "vault", "role"] {
+        todo.push(vec![top.to_string()]);
+    }
+    let mut checked = 0;
+    while let Some(path) = todo.pop() {
+        let text = help(&path);
+        let subs = subcommands(&text);
+        if !subs.is_empty() {
+            for s in subs {
+                let mut p = path.clone();
+                p.push(s);
+                todo.push(p);
+            }
+            continue;
+        }
+        checked += 1;
+        let (own, connection) = text
+            .split_once("\nConnection:\n")
+            .unwrap_or_else(|| panic!("{path:?}: no Connection heading:\n{text}"));
+        assert!(connection.contains("--bootstrap"), "{path:?}: {text}");
+        assert!(
+            !own.contains("--bootstrap"),
+            "{path:?}: connection flags among its own"
+        );
+        let lines: Vec<&str> = own.lines().collect();
+        for (i, line) in lines.iter().enumerate() {
+            if !line.trim_start().starts_with('-') || line.contains("--help") {
+                continue;
+            }
+            // clap puts the description after two spaces, or on the next
+            // line (indented) when the line is long.
+            let same_line = line
+                .trim()
+                .split("  ")
+                .filter(|p| !p.trim().is_empty())
+                .count()
+                > 1;
+            let next_line = lines
+                .get(i + 1)
+                .is_some_and(|n| n.starts_with("          ") && !n.trim().is_empty());
+            assert!(
+                same_line || next_line,
+                "{path:?}: '{}' has no description",
+                line.trim()
+            );
+        }
+    }
+    assert!(checked > 30, "walked only {checked} commands");
+}
+
+#[test]
+fn keys_regenerate_takes_az_key_name_spelling() {
+    let (_tmp, dir, port) = scratch();
+    let server = Server::start(&dir, port);
+    ok(&server, &["group", "create", "-n", "rg1", "-l", "westus"]);
+    ok(
+        &server,
+        &[
+            "account", "create", "--kind", "batch", "-g", "rg1", "-n", "keyname1",
+        ],
+    );
+    let before = ok(&server, &["keys", "list", "-g", "rg1", "-n", "keyname1"]);
+    ok(
+        &server,
+        &[
+            "keys",
+            "regenerate",
+            "-g",
+            "rg1",
+            "-n",
+            "keyname1",
+            "--key-name",
+            "secondary",
+        ],
+    );
+    let after = ok(&server, &["keys", "list", "-g", "rg1", "-n", "keyname1"]);
+    assert_eq!(before["primary"], after["primary"]);
+    assert_ne!(before["secondary"], after["secondary"]);
+}

@@ -28,8 +28,10 @@ use serde::Deserialize;
 use client::{enc, Api};
 use output::Output;
 
-/// How to reach and authenticate to the service.
+/// How to reach and authenticate to the service (shown under their own
+/// heading in every command's `--help`).
 #[derive(Debug, Clone, clap::Args)]
+#[command(next_help_heading = "Connection")]
 pub struct Conn {
     /// Bootstrap credentials file written by `keyrotor serve`.
     #[arg(
@@ -152,8 +154,10 @@ pub async fn run(cmd: ClientCommand) -> Result<()> {
 /// the name is unambiguous.
 #[derive(Debug, Clone, clap::Args)]
 pub struct AccountRef {
+    /// Resource group of the account.
     #[arg(short = 'g', long)]
     resource_group: String,
+    /// Name of the account.
     #[arg(short = 'n', long)]
     name: String,
     /// Account kind; found automatically when the name is unambiguous.

@@ -41,6 +41,7 @@ pub struct ScopeArgs {
     /// A full scope (`/`, `/subscriptions/…`, a group or a resource id).
     #[arg(long, conflicts_with_all = ["resource_group", "name"])]
     scope: Option<String>,
+    /// Resource group of the scope.
     #[arg(short = 'g', long)]
     resource_group: Option<String>,
     /// Account name (with -g).
@@ -66,6 +67,7 @@ pub enum AssignmentCmd {
     },
     /// List assignments that apply at a scope (inherited ones included).
     List {
+        /// Client id of the service principal.
         #[arg(long)]
         assignee: Option<String>,
         #[command(flatten)]
@@ -76,8 +78,10 @@ pub enum AssignmentCmd {
         /// The assignment's name (GUID).
         #[arg(long = "id", conflicts_with_all = ["assignee", "role"])]
         assignment: Option<String>,
+        /// Client id of the service principal.
         #[arg(long, requires = "role")]
         assignee: Option<String>,
+        /// Role name (e.g. Reader) or role definition id.
         #[arg(long, requires = "assignee")]
         role: Option<String>,
         #[command(flatten)]

@@ -24,10 +24,13 @@ use super::Session;
 pub enum VaultCmd {
     /// Create (or update) a vault. Soft delete is always on.
     Create {
+        /// Name of the vault.
         #[arg(short = 'n', long)]
         name: String,
+        /// Resource group of the vault.
         #[arg(short = 'g', long)]
         resource_group: String,
+        /// Location of the vault.
         #[arg(short = 'l', long, default_value = "westus")]
         location: String,
         /// Days a deleted vault, key or secret stays recoverable (7-90).
@@ -39,6 +42,7 @@ pub enum VaultCmd {
     },
     /// List vaults (of a group, or of the subscription).
     List {
+        /// Resource group of the vault.
         #[arg(short = 'g', long)]
         resource_group: Option<String>,
         /// List soft-deleted vaults instead.
@@ -47,24 +51,31 @@ pub enum VaultCmd {
     },
     /// Soft-delete a vault (recoverable during its retention period).
     Delete {
+        /// Name of the vault.
         #[arg(short = 'n', long)]
         name: String,
+        /// Resource group of the vault.
         #[arg(short = 'g', long)]
         resource_group: String,
+        /// Do not ask for confirmation.
         #[arg(short = 'y', long)]
         yes: bool,
     },
     /// Recover a soft-deleted vault.
     Recover {
+        /// Name of the vault.
         #[arg(short = 'n', long)]
         name: String,
+        /// Resource group of the vault.
         #[arg(short = 'g', long)]
         resource_group: String,
     },
     /// Remove a soft-deleted vault for good (refused under purge protection).
     Purge {
+        /// Name of the vault.
         #[arg(short = 'n', long)]
         name: String,
+        /// Do not ask for confirmation.
         #[arg(short = 'y', long)]
         yes: bool,
     },
