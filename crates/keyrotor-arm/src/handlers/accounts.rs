@@ -99,23 +99,11 @@ pub(super) fn handle_create(
     let (a, created) = st
         .core
         .put_account(&st.dir, actor, p.kind, &sub, &group, &name, spec)?;
-    let keys = st.core.key_info(&a)?;
-    let usage = usage_for(st, &a)?;
     let status = match (p.kind, created) {
         (AccountKind::Ai, true) => StatusCode::CREATED,
         _ => StatusCode::OK,
     };
-    ok_json(
-        status,
-        &dto::account(
-            &a,
-            &keys,
-            &usage,
-            &st.endpoints,
-            &actor.0,
-            st.core.unix_now(),
-        ),
-    )
+    ok_json(status, &shown(st, &a, &actor.0)?)
 }
 
 /// `AccountsUpdate` (PATCH): merges the body into the stored document; with
@@ -163,37 +151,13 @@ pub(super) fn handle_update(
         &a.name,
         spec,
     )?;
-    let keys = core.key_info(&a)?;
-    let usage = usage_for(st, &a)?;
-    ok_json(
-        StatusCode::OK,
-        &dto::account(
-            &a,
-            &keys,
-            &usage,
-            &st.endpoints,
-            &actor.0,
-            st.core.unix_now(),
-        ),
-    )
+    ok_json(StatusCode::OK, &shown(st, &a, &actor.0)?)
 }
 
 /// `AccountsGet`.
 pub(super) fn handle_get(st: &ArmState, p: &AccountPath) -> ArmResult<Response> {
     let a = find_account(st, p)?;
-    let keys = st.core.key_info(&a)?;
-    let usage = usage_for(st, &a)?;
-    ok_json(
-        StatusCode::OK,
-        &dto::account(
-            &a,
-            &keys,
-            &usage,
-            &st.endpoints,
-            &st.dir.admin_client_id,
-            st.core.unix_now(),
-        ),
-    )
+    ok_json(StatusCode::OK, &shown(st, &a, &st.dir.admin_client_id)?)
 }
 
 /// `AccountsDelete`: 204 when the account is already gone (the group must
@@ -260,6 +224,25 @@ pub(super) fn find_account(st: &ArmState, p: &AccountPath) -> ArmResult<keyrotor
 
 /// Usage of the account's keys including what is not flushed yet
 /// (Cosmos only: its keysMetadata carries last-used times).
+/// One account as ARM answers it: its keys' metadata, (Cosmos) their usage,
+/// and the key-auth mode now.
+fn shown(
+    st: &ArmState,
+    a: &keyrotor_core::Account,
+    actor: &str,
+) -> ArmResult<crate::wire::account::AccountResource> {
+    let keys = st.core.key_info(a)?;
+    let usage = usage_for(st, a)?;
+    Ok(dto::account(
+        a,
+        &keys,
+        &usage,
+        &st.endpoints,
+        actor,
+        st.core.unix_now(),
+    ))
+}
+
 fn usage_for(st: &ArmState, a: &keyrotor_core::Account) -> ArmResult<Vec<KeyUsage>> {
     if a.kind != AccountKind::Cosmos {
         return Ok(Vec::new());
