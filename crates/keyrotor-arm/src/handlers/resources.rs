@@ -8,12 +8,12 @@ use super::{ok_json, sub_id};
 use crate::dispatch::{Access, Query};
 use crate::dto;
 use crate::error::ArmResult;
-use crate::odata::resource_type_filter;
+use crate::odata::resource_filter;
 use crate::state::ArmState;
 use crate::wire::{ids, List};
 
 /// `ResourcesList`: every vault and account the caller may read, optionally
-/// of one `resourceType`.
+/// of one `resourceType` and one `name`.
 pub(super) fn handle_list(
     st: &ArmState,
     access: &Access,
@@ -22,14 +22,14 @@ pub(super) fn handle_list(
 ) -> ArmResult<Response> {
     let core = &st.core;
     let sub = sub_id(subscription)?;
-    let wanted = resource_type_filter(query.filter.as_deref())?;
-    let want = |ty: &str| wanted.as_deref().is_none_or(|w| w.eq_ignore_ascii_case(ty));
+    let filter = resource_filter(query.filter.as_deref())?;
+    let want = |ty: &str| filter.wants_type(ty);
     let mut value = List::new(Vec::new());
     if want(ids::VAULTS) {
         let read = format!("{}/read", ids::VAULTS);
         for v in core.vaults(&sub, None)? {
             let r = dto::vault_summary(&v);
-            if access.may_read(&r.id, &read) {
+            if access.may_read(&r.id, &read) && filter.wants_name(&r.name) {
                 value.value.push(r);
             }
         }
@@ -42,7 +42,7 @@ pub(super) fn handle_list(
         let read = format!("{full}/read");
         for a in core.accounts(&st.dir, kind, &sub, None)? {
             let r = dto::account_summary(&a);
-            if access.may_read(&r.id, &read) {
+            if access.may_read(&r.id, &read) && filter.wants_name(&r.name) {
                 value.value.push(r);
             }
         }

@@ -204,7 +204,11 @@ async fn host_names(c: &Session) -> Result<BTreeSet<String>> {
             )
             .await?;
         let endpoints = accounts.value.iter().filter_map(|a| a.properties.url());
-        names.extend(endpoints.filter_map(name_of).filter(|n| Some(n) != own.as_ref()));
+        names.extend(
+            endpoints
+                .filter_map(name_of)
+                .filter(|n| Some(n) != own.as_ref()),
+        );
     }
     if let Some(bad) = names.iter().find(|n| !is_host_name(n)) {
         bail!("the service named a host {bad:?} that cannot go into a hosts file");
@@ -492,7 +496,10 @@ mod tests {
         let r = rewrite(
             original,
             KEY,
-            Some(&block(&["127.0.0.1 a.vault.localhost", "127.0.0.1 b.vault.localhost"])),
+            Some(&block(&[
+                "127.0.0.1 a.vault.localhost",
+                "127.0.0.1 b.vault.localhost",
+            ])),
         )
         .expect("rewritten");
         assert_eq!(
@@ -525,7 +532,10 @@ mod tests {
         let r = rewrite(
             &before,
             KEY,
-            Some(&block(&["127.0.0.1 kept.vault.localhost", "127.0.0.1 new.vault.localhost"])),
+            Some(&block(&[
+                "127.0.0.1 kept.vault.localhost",
+                "127.0.0.1 new.vault.localhost",
+            ])),
         )
         .expect("rewritten");
         assert_eq!(
@@ -539,8 +549,12 @@ mod tests {
     #[test]
     fn no_names_or_remove_takes_the_block_out_and_restores_the_file() {
         let original = "127.0.0.1 localhost\n10.0.0.1 other";
-        let added = rewrite(original, KEY, Some(&block(&["127.0.0.1 a.vault.localhost"])))
-            .expect("added");
+        let added = rewrite(
+            original,
+            KEY,
+            Some(&block(&["127.0.0.1 a.vault.localhost"])),
+        )
+        .expect("added");
         // A last line without a newline gets one before the block.
         assert!(added
             .text
@@ -558,9 +572,10 @@ mod tests {
 
     #[test]
     fn another_servers_block_is_not_touched() {
-        let other = "# BEGIN keyrotor /other\n# h\n127.0.0.1 x.vault.localhost\n# END keyrotor /other\n";
-        let r = rewrite(other, KEY, Some(&block(&["127.0.0.1 y.vault.localhost"])))
-            .expect("rewritten");
+        let other =
+            "# BEGIN keyrotor /other\n# h\n127.0.0.1 x.vault.localhost\n# END keyrotor /other\n";
+        let r =
+            rewrite(other, KEY, Some(&block(&["127.0.0.1 y.vault.localhost"]))).expect("rewritten");
         assert!(r.text.starts_with(other));
         let r = rewrite(&r.text, KEY, None).expect("removed");
         assert_eq!(r.text, other);
@@ -627,7 +642,11 @@ mod tests {
             .expect("list")
             .map(|e| e.expect("entry").file_name())
             .collect();
-        assert_eq!(left, [std::ffi::OsString::from("hosts")], "a temporary file was left");
+        assert_eq!(
+            left,
+            [std::ffi::OsString::from("hosts")],
+            "a temporary file was left"
+        );
     }
 
     #[test]
@@ -648,7 +667,10 @@ mod tests {
             &std::io::Error::from(std::io::ErrorKind::PermissionDenied),
         )
         .to_string();
-        assert!(e.contains("cannot write /etc/hosts") && e.contains("root"), "{e}");
+        assert!(
+            e.contains("cannot write /etc/hosts") && e.contains("root"),
+            "{e}"
+        );
         assert!(e.contains("nothing was changed"), "{e}");
     }
 }
