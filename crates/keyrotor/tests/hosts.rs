@@ -126,9 +126,10 @@ fn apply_keeps_one_marked_block_and_remove_restores_the_file() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("cannot"), "{err}");
 
-    // --remove needs no server.
+    // --remove needs no server, not even its data directory.
     server.child.kill().expect("stop the server");
     server.child.wait().expect("stopped");
+    std::fs::remove_dir_all(&dir).expect("data directory removed");
     let said = ok(&dir, &["hosts", "--remove", "--hosts-file", file]);
     assert!(said.contains("removed the keyrotor block"), "{said}");
     assert_eq!(

@@ -133,12 +133,11 @@ fn block_key(conn: &Conn) -> Result<String> {
     let key = match &conn.endpoint {
         Some(endpoint) => endpoint.trim_end_matches('/').to_string(),
         None => {
-            let file = std::fs::canonicalize(&conn.bootstrap).with_context(|| {
-                format!(
-                    "cannot read {} (which names this server's block); start 'keyrotor serve' first or pass --bootstrap",
-                    conn.bootstrap.display()
-                )
-            })?;
+            // Symbolic links resolved while the file exists; a data directory
+            // already deleted still names its block (for --remove).
+            let file = std::fs::canonicalize(&conn.bootstrap)
+                .or_else(|_| std::path::absolute(&conn.bootstrap))
+                .with_context(|| format!("cannot name {}", conn.bootstrap.display()))?;
             file.parent()
                 .unwrap_or(Path::new("/"))
                 .to_string_lossy()
