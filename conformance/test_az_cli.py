@@ -121,3 +121,44 @@ def test_az_resource_list_show_update(az):
     assert p.returncode != 0 and "ResourceGroupNotFound" in p.stderr, p.stderr
     az("group", "delete", "-n", rg, "--yes")
     az("group", "delete", "-n", other, "--yes")
+
+
+def test_az_keyvault_scenario(az, server, vault_hosts):
+    """az keyvault, unmodified: create, show without -g (az finds the group
+    through the subscription's resource list), a data role for the signed-in
+    principal, keys and secrets through the vault's host name (mapped with
+    `keyrotor hosts --apply`, as a user without a *.localhost resolver
+    does), then delete, list-deleted (vaults and managed HSMs) and purge."""
+    b = server.bootstrap
+    rg = f"rg-azkv-{uuid.uuid4().hex[:6]}"
+    name = f"azkv{uuid.uuid4().hex[:8]}"
+    az("group", "create", "-n", rg, "-l", "westus")
+    created = az("keyvault", "create", "-n", name, "-g", rg, "--retention-days", "7")
+    assert created["properties"]["vaultUri"] == f"https://{name}.vault.localhost:{server.port}/"
+    assert created["properties"]["enableRbacAuthorization"] is True
+
+    shown = az("keyvault", "show", "-n", name)  # no -g
+    assert shown["id"] == created["id"] and shown["resourceGroup"] == rg
+
+    # Owning the subscription opens no vault data: a data role does. By
+    # object id and principal type, az needs no directory lookup.
+    az("role", "assignment", "create", "--assignee-object-id", b["clientId"],
+       "--assignee-principal-type", "ServicePrincipal", "--role", "Key Vault Administrator",
+       "--scope", created["id"])
+    vault_hosts()
+
+    key = az("keyvault", "key", "create", "--vault-name", name, "-n", "k", "--kty", "RSA")
+    assert key["key"]["kty"] == "RSA" and len(key["key"]["n"]) >= 256
+    assert key["key"]["kid"].startswith(f"https://{name}.vault.localhost:{server.port}/keys/k/")
+    assert [k["name"] for k in az("keyvault", "key", "list", "--vault-name", name)] == ["k"]
+    az("keyvault", "secret", "set", "--vault-name", name, "-n", "db-password", "--value", "first")
+    second = az("keyvault", "secret", "set", "--vault-name", name, "-n", "db-password", "--value", "second")
+    got = az("keyvault", "secret", "show", "--vault-name", name, "-n", "db-password")
+    assert got["value"] == "second" and got["id"] == second["id"]
+
+    az("keyvault", "delete", "-n", name)  # no -g either
+    assert name not in [v["name"] for v in az("keyvault", "list")]
+    deleted = [d for d in az("keyvault", "list-deleted") if d["name"] == name]
+    assert len(deleted) == 1 and deleted[0]["properties"]["vaultId"] == created["id"]
+    az("keyvault", "purge", "-n", name)
+    assert name not in [d["name"] for d in az("keyvault", "list-deleted")]

@@ -139,6 +139,12 @@ pub enum Operation {
         subscription: String,
         name: String,
     },
+    /// ManagedHsms_ListDeleted: `GET /subscriptions/{sub}/providers/Microsoft.KeyVault/deletedManagedHSMs`
+    /// (`az keyvault list-deleted` asks for vaults and managed HSMs). keyrotor
+    /// has no managed HSMs, so the list is always empty.
+    ManagedHsmsListDeleted {
+        subscription: String,
+    },
     /// Resources_List: `GET /subscriptions/{sub}/resources`, and
     /// Resources_ListByResourceGroup: `GET
     /// /subscriptions/{sub}/resourceGroups/{rg}/resources` (generic view of
@@ -223,6 +229,7 @@ operation_names!(
     VaultsListDeleted,
     VaultsGetDeleted,
     VaultsPurgeDeleted,
+    ManagedHsmsListDeleted,
     ResourcesList,
     RotationPoliciesRun,
 );
@@ -315,6 +322,9 @@ fn parse_vault(m: &Method, s: &[&str]) -> Option<Result<Operation, Unrouted>> {
                 })),
                 ([d], Method::GET) if is(d, "deletedvaults") => {
                     Some(Ok(Operation::VaultsListDeleted { subscription }))
+                }
+                ([d], Method::GET) if is(d, "deletedmanagedhsms") => {
+                    Some(Ok(Operation::ManagedHsmsListDeleted { subscription }))
                 }
                 ([l, _loc, d, name], Method::GET)
                     if is(l, "locations") && is(d, "deletedvaults") =>
@@ -410,6 +420,7 @@ impl Operation {
             Operation::VaultsListDeleted { .. } => OperationName::VaultsListDeleted,
             Operation::VaultsGetDeleted { .. } => OperationName::VaultsGetDeleted,
             Operation::VaultsPurgeDeleted { .. } => OperationName::VaultsPurgeDeleted,
+            Operation::ManagedHsmsListDeleted { .. } => OperationName::ManagedHsmsListDeleted,
             Operation::ResourcesList { .. } => OperationName::ResourcesList,
             Operation::RotationPoliciesRun => OperationName::RotationPoliciesRun,
         }
@@ -805,6 +816,9 @@ impl Operation {
             Operation::VaultsPurgeDeleted { .. } => {
                 "Microsoft.KeyVault/locations/deletedVaults/purge/action".into()
             }
+            Operation::ManagedHsmsListDeleted { .. } => {
+                "Microsoft.KeyVault/deletedManagedHsms/read".into()
+            }
             Operation::RotationPoliciesRun => "Keyrotor.Vault/rotationPolicies/run/action".into(),
             Operation::ResourcesList { .. } => {
                 "Microsoft.Resources/subscriptions/resources/read".into()
@@ -902,6 +916,7 @@ impl Operation {
                 group: None,
             }
             | Operation::VaultsListDeleted { subscription }
+            | Operation::ManagedHsmsListDeleted { subscription }
             | Operation::ResourcesList {
                 subscription,
                 group: None,

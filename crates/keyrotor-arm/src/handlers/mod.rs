@@ -130,6 +130,9 @@ pub(crate) fn handle(
         Operation::VaultsPurgeDeleted { subscription, name } => {
             vaults::handle_purge_deleted(st, actor, &subscription, &name)
         }
+        Operation::ManagedHsmsListDeleted { subscription } => {
+            vaults::handle_list_deleted_managed_hsms(st, &subscription)
+        }
         Operation::ResourcesList {
             subscription,
             group,
