@@ -107,7 +107,8 @@ def test_az_role_assignments_resolve_principals_through_graph(az, kr, server):
     assert missing.returncode != 0 and "does not exist" in missing.stderr, missing.stderr
 
     rg = f"rg-azra-{uuid.uuid4().hex[:6]}"
-    group_id = az("group", "create", "-n", rg, "-l", "westus")["id"]
+    az("group", "create", "-n", rg, "-l", "westus")
+    group_id = az("group", "show", "-n", rg, "--query", "id")
     cred = ClientSecretCredential(b["tenantId"], app, sp["secret"]["value"], authority=b["authority"], disable_instance_discovery=True)
 
     def read_group():
@@ -125,6 +126,8 @@ def test_az_role_assignments_resolve_principals_through_graph(az, kr, server):
 
     listed = az("role", "assignment", "list", "--assignee", app, "--scope", group_id)
     assert [(a["principalName"], a["roleDefinitionName"], a["principalId"]) for a in listed] == [(app, "Reader", app)]
+    by_assignee = az("role", "assignment", "list", "--assignee", app, "--all")
+    assert [(a["principalName"], a["roleDefinitionName"], a["scope"].lower()) for a in by_assignee] == [(app, "Reader", group_id.lower())]
     everything = az("role", "assignment", "list", "--all")
     mine = [a for a in everything if a["principalId"] == app]
     assert [(a["principalName"], a["roleDefinitionName"]) for a in mine] == [(app, "Reader")]
