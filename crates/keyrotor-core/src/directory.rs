@@ -206,7 +206,7 @@ mod tests {
         });
         let id = "0F8FAD5B-D9CB-469F-A165-70867728950E".to_string();
         assert_eq!(p.object_id, p.app_id);
-        assert_eq!(p.names, [p.app_id.clone()]);
+        assert_eq!(p.names, std::slice::from_ref(&p.app_id));
         for q in [
             PrincipalQuery::All,
             PrincipalQuery::ObjectId(id.clone()),

@@ -39,7 +39,7 @@ fn principals_are_found_by_each_name_and_only_members_read() {
             (found[0].object_id.as_str(), found[0].app_id.as_str()),
             (id.as_str(), id.as_str())
         );
-        assert_eq!(found[0].names, [id.clone()]);
+        assert_eq!(found[0].names, std::slice::from_ref(&id));
     }
     for q in [
         PrincipalQuery::AppId(UNKNOWN.into()),

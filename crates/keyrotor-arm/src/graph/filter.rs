@@ -215,6 +215,28 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        /// Any input is answered (never a panic), and any value written as
+        /// an OData literal (quotes doubled) is read back exactly.
+        #[test]
+        fn literals_round_trip_and_nothing_panics(junk in ".{0,80}", value in ".{0,40}") {
+            let _ = parse(&junk);
+            let lit = value.replace('\'', "''");
+            proptest::prop_assert_eq!(
+                parse(&format!("appId eq '{lit}'")),
+                Ok(PrincipalQuery::AppId(value.clone()))
+            );
+            proptest::prop_assert_eq!(
+                parse(&format!("servicePrincipalNames/any(c:c eq '{lit}')")),
+                Ok(PrincipalQuery::ServicePrincipalName(value.clone()))
+            );
+            proptest::prop_assert_eq!(
+                parse(&format!("startswith(displayName,'{lit}')")),
+                Ok(PrincipalQuery::DisplayNameStartsWith(value))
+            );
+        }
+    }
+
     #[test]
     fn a_refusal_does_not_echo_unbounded_input() {
         let long = format!("x eq '{}'", "a".repeat(5000));
