@@ -1,6 +1,7 @@
 """The unmodified az CLI (azure-cli from PyPI) against keyrotor: register the
 cloud from its metadata endpoint, sign in as a service principal, then the
-key commands of Cosmos DB, Batch and AI Services, and disabling local auth.
+key commands of Cosmos DB, Batch and AI Services, and disabling local auth;
+role assignments by appId, resolved through keyrotor's Microsoft Graph.
 Skipped, loudly, only when azure-cli could not be installed."""
 
 import json
@@ -12,6 +13,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+import requests
 
 
 def az_binary():
@@ -37,8 +39,10 @@ def az(server):
         AZURE_CORE_NO_COLOR="true",
     )
 
-    def run(*args):
+    def run(*args, check=True):
         p = subprocess.run([binary, *args, "-o", "json"], env=env, capture_output=True, text=True, timeout=300)
+        if not check:
+            return p
         assert p.returncode == 0, f"az {' '.join(args)}: {p.stderr}"
         return json.loads(p.stdout) if p.stdout.strip() else None
 
@@ -162,3 +166,62 @@ def test_az_keyvault_scenario(az, server, vault_hosts):
     assert len(deleted) == 1 and deleted[0]["properties"]["vaultId"] == created["id"]
     az("keyvault", "purge", "-n", name)
     assert name not in [d["name"] for d in az("keyvault", "list-deleted")]
+
+
+READER = "acdd72a7-3385-48ef-bd42-f606fba81ae7"
+
+
+def test_az_role_assignments_resolve_principals_through_graph(az, kr, server):
+    """`az ad sp show` and `az role assignment create/list/delete --assignee
+    <appId>`, unmodified: az finds keyrotor's Graph through the cloud's
+    metadata (no extra flag) and resolves the principal there."""
+    from azure.identity import ClientSecretCredential
+
+    from conftest import ARM_SCOPE
+
+    b = server.bootstrap
+    name = f"az-graph-{uuid.uuid4().hex[:6]}"
+    sp = json.loads(kr("identity", "sp", "create", "-n", name).stdout)
+    app = sp["clientId"]
+
+    shown = az("ad", "sp", "show", "--id", app)
+    assert (shown["id"], shown["appId"], shown["displayName"]) == (app, app, name)
+    assert shown["servicePrincipalNames"] == [app]
+    missing = az("ad", "sp", "show", "--id", str(uuid.uuid4()), check=False)
+    assert missing.returncode != 0 and "does not exist" in missing.stderr, missing.stderr
+
+    rg = f"rg-azra-{uuid.uuid4().hex[:6]}"
+    az("group", "create", "-n", rg, "-l", "westus")
+    group_id = az("group", "show", "-n", rg, "--query", "id")
+    cred = ClientSecretCredential(b["tenantId"], app, sp["secret"]["value"], authority=b["authority"], disable_instance_discovery=True)
+
+    def read_group():
+        token = cred.get_token(ARM_SCOPE).token
+        url = f"{b['resourceManager'].rstrip('/')}{group_id}?api-version=2025-04-01"
+        return requests.get(url, headers={"Authorization": f"Bearer {token}"}).status_code
+
+    assert read_group() == 403
+
+    created = az("role", "assignment", "create", "--assignee", app, "--role", "Reader", "--scope", group_id)
+    assert created["principalId"] == app and created["principalType"] == "ServicePrincipal"
+    assert created["scope"].lower() == group_id.lower()
+    assert created["roleDefinitionId"].endswith(READER)
+    assert read_group() == 200, "the principal reads the group with its own token"
+
+    listed = az("role", "assignment", "list", "--assignee", app, "--scope", group_id)
+    assert [(a["principalName"], a["roleDefinitionName"], a["principalId"]) for a in listed] == [(app, "Reader", app)]
+    by_assignee = az("role", "assignment", "list", "--assignee", app, "--all")
+    assert [(a["principalName"], a["roleDefinitionName"], a["scope"].lower()) for a in by_assignee] == [(app, "Reader", group_id.lower())]
+    everything = az("role", "assignment", "list", "--all")
+    mine = [a for a in everything if a["principalId"] == app]
+    assert [(a["principalName"], a["roleDefinitionName"]) for a in mine] == [(app, "Reader")]
+    # Every principal is resolved in one getByIds: its name is its appId.
+    assert all(a["principalName"] == a["principalId"] for a in everything), everything
+
+    az("role", "assignment", "delete", "--assignee", app, "--role", "Reader", "--scope", group_id)
+    assert az("role", "assignment", "list", "--assignee", app, "--scope", group_id) == []
+    assert read_group() == 403, "the deleted assignment no longer grants anything"
+    again = az("role", "assignment", "delete", "--assignee", app, "--role", "Reader", "--scope", group_id, check=False)
+    assert again.returncode != 0 and "No matched assignments" in again.stderr, again.stderr
+
+    az("group", "delete", "-n", rg, "--yes")

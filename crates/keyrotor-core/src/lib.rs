@@ -3,6 +3,7 @@
 
 mod accounts;
 mod authz;
+pub mod directory;
 mod error;
 mod groups;
 pub mod guard;

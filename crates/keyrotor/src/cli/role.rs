@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::args;
-use super::client::{body, enc};
+use super::client::{self, body, enc, Api};
 use super::output::emit;
 use super::{AccountRef, Session};
 
@@ -56,7 +56,8 @@ pub struct ScopeArgs {
 pub enum AssignmentCmd {
     /// Assign a role to a service principal at a scope.
     Create {
-        /// Client id of the service principal.
+        /// Client id of the service principal, or its display name when
+        /// exactly one principal has it.
         #[arg(long)]
         assignee: String,
         /// Role name (e.g. "Reader", "Keyrotor Key Operator") or GUID.
@@ -67,7 +68,7 @@ pub enum AssignmentCmd {
     },
     /// List assignments that apply at a scope (inherited ones included).
     List {
-        /// Client id of the service principal.
+        /// Client id, or a display name exactly one principal has.
         #[arg(long)]
         assignee: Option<String>,
         #[command(flatten)]
@@ -78,7 +79,7 @@ pub enum AssignmentCmd {
         /// The assignment's name (GUID).
         #[arg(long = "id", conflicts_with_all = ["assignee", "role"])]
         assignment: Option<String>,
-        /// Client id of the service principal.
+        /// Client id, or a display name exactly one principal has.
         #[arg(long, requires = "role")]
         assignee: Option<String>,
         /// Role name (e.g. Reader) or role definition id.
@@ -105,6 +106,48 @@ const ASSIGNMENT_COLUMNS: &[(&str, &str)] = &[
     ("Role", "/properties/roleName"),
     ("Scope", "/properties/scope"),
 ];
+
+/// The client id `--assignee` names: a GUID as given (ARM checks that the
+/// principal exists), otherwise the display name of exactly one service
+/// principal, looked up in keyrotor's Microsoft Graph (the core's directory
+/// lookup, the one az resolves its `--assignee` with).
+async fn assignee_id(c: &Session, assignee: &str) -> Result<String> {
+    use keyrotor_arm::graph::wire::{Collection, ServicePrincipal};
+    if keyrotor_core::directory::is_guid(assignee) {
+        return Ok(assignee.to_string());
+    }
+    let endpoints = keyrotor_arm::Endpoints::new(c.arm.base(), None);
+    let token = c
+        .sign_in
+        .token(&format!("{}/.default", endpoints.graph_resource()))
+        .await?;
+    let http = client::builder(c.ca_pem.as_deref())?.build()?;
+    let graph = Api::new(http, format!("{}/v1.0", endpoints.graph()), token);
+    let filter = format!("displayName eq '{}'", assignee.replace('\'', "''"));
+    // Graph ignores the api-version parameter `Api` adds.
+    let found: Collection<ServicePrincipal> = graph
+        .ok_as(
+            Method::GET,
+            &format!("/servicePrincipals?$filter={}", enc(&filter)),
+            "v1.0",
+            None,
+        )
+        .await?;
+    match found.value.as_slice() {
+        [one] => Ok(one.app_id.clone()),
+        [] => bail!(
+            "(PrincipalNotFound) no service principal is named '{assignee}'; pass its client id (`keyrotor identity sp list`)"
+        ),
+        many => bail!(
+            "(AmbiguousAssignee) {} service principals are named '{assignee}' ({}); pass the client id of the one you mean",
+            many.len(),
+            many.iter()
+                .map(|p| p.app_id.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
 
 /// The scope named by `--scope`, `-g`, `-g -n`, or the subscription.
 async fn scope(c: &Session, at: &ScopeArgs) -> Result<String> {
@@ -222,6 +265,7 @@ pub(super) async fn run(c: &Session, cmd: RoleCmd) -> Result<()> {
         RoleCmd::Assignment { cmd } => match cmd {
             AssignmentCmd::Create { assignee, role, at } => {
                 let scope = scope(c, &at).await?;
+                let assignee = assignee_id(c, &assignee).await?;
                 let name = keyrotor_crypto::random_guid().map_err(|e| anyhow::anyhow!("{e}"))?;
                 let request = RoleAssignmentRequest {
                     properties: Some(RoleAssignmentRequestProperties {
@@ -244,6 +288,10 @@ pub(super) async fn run(c: &Session, cmd: RoleCmd) -> Result<()> {
             }
             AssignmentCmd::List { assignee, at } => {
                 let scope = scope(c, &at).await?;
+                let assignee = match assignee {
+                    Some(a) => Some(assignee_id(c, &a).await?),
+                    None => None,
+                };
                 let filter = assignee
                     .map(|a| format!("?$filter={}", enc(&format!("principalId eq '{a}'"))))
                     .unwrap_or_default();
@@ -271,6 +319,10 @@ pub(super) async fn run(c: &Session, cmd: RoleCmd) -> Result<()> {
                 at,
             } => {
                 let scope = scope(c, &at).await?;
+                let assignee = match assignee {
+                    Some(a) => Some(assignee_id(c, &a).await?),
+                    None => None,
+                };
                 let list: List<RoleAssignment> = c
                     .arm
                     .ok_as(
