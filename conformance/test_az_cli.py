@@ -1,7 +1,7 @@
 """The unmodified az CLI (azure-cli from PyPI) against keyrotor: register the
 cloud from its metadata endpoint, sign in as a service principal, then the
-key commands of Cosmos DB, Batch and AI Services, and disabling local auth.
-Skipped, loudly, only when azure-cli could not be installed."""
+key commands of Cosmos DB, Batch and AI Services, disabling local auth, and
+az keyvault (vault resources, keys and secrets). Skipped, loudly, only when azure-cli could not be installed."""
 
 import json
 import os
