@@ -1,8 +1,9 @@
 """The unmodified az CLI (azure-cli from PyPI) against keyrotor: register the
 cloud from its metadata endpoint, sign in as a service principal, then the
-key commands of Cosmos DB, Batch and AI Services, and disabling local auth;
-role assignments by appId, resolved through keyrotor's Microsoft Graph.
-Skipped, loudly, only when azure-cli could not be installed."""
+key commands of Cosmos DB, Batch and AI Services, disabling local auth,
+`az resource list/show/update`, az keyvault (vault resources, keys and
+secrets), and role assignments by appId, resolved through keyrotor's
+Microsoft Graph. Skipped, loudly, only when azure-cli could not be installed."""
 
 import json
 import os

@@ -111,6 +111,11 @@ fn apply_keeps_one_marked_block_and_remove_restores_the_file() {
     let text = std::fs::read_to_string(&hosts).expect("read");
     assert!(!text.contains("kv-a") && text.contains("10.9.8.7 kv-b.vault.localhost\n"));
 
+    // --hosts-file alone would print, not write: refused, not ignored.
+    let out = kr(&dir, &["hosts", "--hosts-file", file]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--apply or --remove"));
+
     // A file that cannot be written is refused with the reason, and no
     // block is written anywhere.
     let out = kr(

@@ -45,18 +45,24 @@ pub struct HostsArgs {
     /// Remove this server's block from the hosts file (the server need not run).
     #[arg(long, conflicts_with_all = ["apply", "address"])]
     remove: bool,
-    /// The hosts file --apply and --remove change.
-    #[arg(long, value_name = "PATH", default_value = "/etc/hosts")]
-    hosts_file: PathBuf,
+    /// The hosts file --apply and --remove change [default: /etc/hosts].
+    #[arg(long, value_name = "PATH")]
+    hosts_file: Option<PathBuf>,
     /// The address the names map to (default: the service's, from its URL).
     #[arg(long, value_name = "IP")]
     address: Option<IpAddr>,
 }
 
 pub(super) async fn run(conn: &Conn, args: HostsArgs) -> Result<()> {
-    let key = block_key(conn)?;
+    if args.hosts_file.is_some() && !args.apply && !args.remove {
+        bail!("--hosts-file goes with --apply or --remove (without them the lines are printed)");
+    }
+    let hosts_file = args
+        .hosts_file
+        .unwrap_or_else(|| PathBuf::from("/etc/hosts"));
+    let file = &hosts_file;
     if args.remove {
-        let file = &args.hosts_file;
+        let key = block_key(conn)?;
         let change = update_hosts_file(file, &key, None)?;
         if change.removed.is_empty() && !change.written {
             println!("{}: no keyrotor block for {key}", file.display());
@@ -88,7 +94,7 @@ pub(super) async fn run(conn: &Conn, args: HostsArgs) -> Result<()> {
         }
         return Ok(());
     }
-    let file = &args.hosts_file;
+    let key = block_key(conn)?;
     let block = Block {
         header: format!(
             "# written by `keyrotor hosts --apply` for {}; changes here are overwritten",
@@ -463,7 +469,7 @@ fn refusal(target: &Path, e: &std::io::Error) -> anyhow::Error {
     use std::io::ErrorKind;
     let hint = match e.kind() {
         ErrorKind::PermissionDenied => {
-            "; it needs root (e.g. sudo keyrotor hosts --apply), or print the lines with 'keyrotor hosts' and add them yourself"
+            "; changing it needs root (run the command with sudo), or print the lines with 'keyrotor hosts' and add them yourself"
         }
         ErrorKind::ReadOnlyFilesystem => {
             "; the file system is read-only: print the lines with 'keyrotor hosts' and add them where the hosts file is made"
