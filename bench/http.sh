@@ -55,7 +55,7 @@ source bench/accounts.sh
 create_bench_accounts
 
 # Signed headers (valid 15 minutes: long enough for the run).
-read -r COSMOS_AUTH COSMOS_DATE BATCH_AUTH BATCH_DATE < <(python3 - "$COSMOS_KEY" "$BATCH_KEY" <<'PY'
+read -r COSMOS_AUTH COSMOS_DATE BATCH_AUTH BATCH_DATE BATCH_POOLS_AUTH < <(python3 - "$COSMOS_KEY" "$BATCH_KEY" <<'PY'
 import base64, hashlib, hmac, sys, urllib.parse
 from email.utils import formatdate
 ck, bk = sys.argv[1], sys.argv[2]
@@ -63,14 +63,16 @@ d = formatdate(usegmt=True)
 sts = f"get\n\n\n{d.lower()}\n\n"
 sig = base64.b64encode(hmac.new(base64.b64decode(ck), sts.encode(), hashlib.sha256).digest()).decode()
 ca = urllib.parse.quote(f"type=master&ver=1.0&sig={sig}", safe="-_.!~*'()")
-bsts = f"GET\n\n\n\n\n\n\n\n\n\n\n\nocp-date:{d}\n/benchbatch/batch/benchbatch/certificates\napi-version:2025-06-01"
-bsig = base64.b64encode(hmac.new(base64.b64decode(bk), bsts.encode(), hashlib.sha256).digest()).decode()
-print(ca, d.replace(" ", "_"), f"SharedKey_benchbatch:{bsig}", d.replace(" ", "_"))
+def batch_sig(path):
+    sts = f"GET\n\n\n\n\n\n\n\n\n\n\n\nocp-date:{d}\n/benchbatch/batch/benchbatch/{path}\napi-version:2025-06-01"
+    return "SharedKey_benchbatch:" + base64.b64encode(hmac.new(base64.b64decode(bk), sts.encode(), hashlib.sha256).digest()).decode()
+print(ca, d.replace(" ", "_"), batch_sig("certificates"), d.replace(" ", "_"), batch_sig("pools"))
 PY
 )
 COSMOS_DATE=${COSMOS_DATE//_/ }
 BATCH_DATE=${BATCH_DATE//_/ }
 BATCH_AUTH=${BATCH_AUTH//_/ }
+BATCH_POOLS_AUTH=${BATCH_POOLS_AUTH//_/ }
 
 # A data-plane token (issue 4): the bootstrap administrator with a Cosmos
 # data role on the group, its token for the Cosmos audience from keyrotor's
@@ -86,7 +88,8 @@ print(urllib.parse.quote(f"type=aad&ver=1.0&sig={tok}", safe=""))
 PY
 )
 
-# Sanity: each request authenticates (404: AI without upstream; 200: Cosmos account read; 501: Batch certificates).
+# Sanity: each request authenticates (404: AI without upstream; 200: Cosmos account read; 501: Batch
+# certificates, which keyrotor does not implement; 200: Batch pools, a served list read from the store).
 check() { local want=$1; shift; local got; got=$(curl -s -o /dev/null -w '%{http_code}' "$@"); [ "$got" = "$want" ] || { echo "sanity check failed ($got != $want): $*" >&2; cat "$TMP/kr.log" >&2; exit 1; }; }
 check 204 -H "api-key: 0123456789abcdef0123456789abcdef" http://127.0.0.1:18080/
 check 204 -H "api-key: 0123456789abcdef0123456789abcdef" http://127.0.0.1:18070/
@@ -95,6 +98,7 @@ check 401 -H "api-key: 00000000000000000000000000000000" http://127.0.0.1:18090/
 check 200 -H "authorization: $COSMOS_AUTH" -H "x-ms-date: $COSMOS_DATE" http://127.0.0.1:18090/cosmos/bench-cosmos/
 check 200 -H "authorization: $AAD_AUTH" -H "x-ms-date: $COSMOS_DATE" http://127.0.0.1:18090/cosmos/bench-cosmos/
 check 501 -H "authorization: $BATCH_AUTH" -H "ocp-date: $BATCH_DATE" "http://127.0.0.1:18090/batch/benchbatch/certificates?api-version=2025-06-01"
+check 200 -H "authorization: $BATCH_POOLS_AUTH" -H "ocp-date: $BATCH_DATE" "http://127.0.0.1:18090/batch/benchbatch/pools?api-version=2025-06-01"
 
 rate() { wrk -t2 -c"$CONN" -d"$DUR" --latency "$@" 2>/dev/null | awk '/Requests\/sec/{print $2}'; }
 p99() { wrk -t2 -c"$CONN" -d"$DUR" --latency "$@" 2>/dev/null | awk '$1=="99%"{print $2}'; }
@@ -111,13 +115,15 @@ AI_REQ=(-H "api-key: $AI_KEY" http://127.0.0.1:18090/ai/bench-ai/x)
 COSMOS_REQ=(-H "authorization: $COSMOS_AUTH" -H "x-ms-date: $COSMOS_DATE" http://127.0.0.1:18090/cosmos/bench-cosmos/)
 AAD_REQ=(-H "authorization: $AAD_AUTH" -H "x-ms-date: $COSMOS_DATE" http://127.0.0.1:18090/cosmos/bench-cosmos/)
 BATCH_REQ=(-H "authorization: $BATCH_AUTH" -H "ocp-date: $BATCH_DATE" "http://127.0.0.1:18090/batch/benchbatch/certificates?api-version=2025-06-01")
+POOLS_REQ=(-H "authorization: $BATCH_POOLS_AUTH" -H "ocp-date: $BATCH_DATE" "http://127.0.0.1:18090/batch/benchbatch/pools?api-version=2025-06-01")
 echo "wrk -t2 -c$CONN -d$DUR, plain HTTP on loopback, $ROUNDS rounds"
 ROWS=""
 for _ in $(seq "$ROUNDS"); do
   n1=$(rate "${NGINX_REQ[@]}"); hy=$(rate "${HYPER_REQ[@]}"); ai=$(rate "${AI_REQ[@]}")
   co=$(rate "${COSMOS_REQ[@]}"); aad=$(rate "${AAD_REQ[@]}"); ba=$(rate "${BATCH_REQ[@]}")
+  po=$(rate "${POOLS_REQ[@]}")
   n2=$(rate "${NGINX_REQ[@]}")
-  ROWS="$ROWS$n1 $n2 $hy $ai $co $aad $ba;"
+  ROWS="$ROWS$n1 $n2 $hy $ai $co $aad $ba $po;"
 done
 BATCH=$(echo "$ROWS" | tr ';' '\n' | awk 'NF{print $7}' | sort -n | tail -1)
 python3 - "$ROWS" <<'PY'
@@ -127,12 +133,13 @@ def show(label, values, target):
     med = statistics.median(values)
     print(f"{label:<46} {med:5.2f}x  (rounds {min(values):.2f}-{max(values):.2f}){target}")
 for r in rows:
-    print("round: nginx %.0f/%.0f, hyper %.0f, api-key %.0f, Cosmos %.0f, AAD %.0f, SharedKey %.0f req/s" % tuple(r))
+    print("round: nginx %.0f/%.0f, hyper %.0f, api-key %.0f, Cosmos %.0f, AAD %.0f, SharedKey 501 %.0f, SharedKey pools %.0f req/s" % tuple(r))
 ng = [(r[0] + r[1]) / 2 for r in rows]
 show("minimal hyper api-key / nginx", [r[2] / n for r, n in zip(rows, ng)], "  (../shared/bench: 1.04x)")
 show("keyrotor api-key (auth + usage + 404) / nginx", [r[3] / n for r, n in zip(rows, ng)], "  target >= 0.95")
 show("keyrotor Cosmos master key (account read) / nginx", [r[4] / n for r, n in zip(rows, ng)], "  target >= 0.85")
 show("keyrotor Batch SharedKey (auth + 501) / nginx", [r[6] / n for r, n in zip(rows, ng)], "  target >= 0.85")
+show("keyrotor Batch SharedKey (auth + list pools) / nginx", [r[7] / n for r, n in zip(rows, ng)], "  (served from the store)")
 show("keyrotor Cosmos AAD token + role / master key", [r[5] / r[4] for r in rows], "  target >= 0.85")
 PY
 ratio() { python3 -c "print(f'{$1/$2:.2f}')"; }

@@ -44,9 +44,12 @@ elif which == "cosmos":
     auth = urllib.parse.quote(f"type=master&ver=1.0&sig={sig}", safe="-_.!~*'()")
     path, headers, want = "/cosmos/bench-cosmos/", {"authorization": auth, "x-ms-date": d}, 200
 else:
-    sts = f"GET\n\n\n\n\n\n\n\n\n\n\n\nocp-date:{d}\n/benchbatch/batch/benchbatch/certificates\napi-version:2025-06-01"
+    # batch: an operation keyrotor does not implement (501); batch-pools: a
+    # served list read from the store (200).
+    res, want = ("pools", 200) if which == "batch-pools" else ("certificates", 501)
+    sts = f"GET\n\n\n\n\n\n\n\n\n\n\n\nocp-date:{d}\n/benchbatch/batch/benchbatch/{res}\napi-version:2025-06-01"
     sig = base64.b64encode(hmac.new(base64.b64decode(bk), sts.encode(), hashlib.sha256).digest()).decode()
-    path, headers, want = "/batch/benchbatch/certificates?api-version=2025-06-01", {"authorization": f"SharedKey benchbatch:{sig}", "ocp-date": d}, 501
+    path, headers = f"/batch/benchbatch/{res}?api-version=2025-06-01", {"authorization": f"SharedKey benchbatch:{sig}", "ocp-date": d}
 c = http.client.HTTPConnection("127.0.0.1", int(port))
 for _ in range(n):
     c.request("GET", path, headers=headers)
@@ -74,5 +77,5 @@ measure() {
     "$which" "$(total "$TMP/cg.$which.1000")" "$(total "$TMP/cg.$which.6000")"
 }
 echo "user-space instructions per request (callgrind; SHA-256 runs ring's AVX code under valgrind)"
-[ $# -gt 0 ] || set -- hyper api-key cosmos batch
+[ $# -gt 0 ] || set -- hyper api-key cosmos batch batch-pools
 for which in "$@"; do measure "$which"; done

@@ -180,6 +180,45 @@ def assign_role(authz, scope, role_name, principal_id):
     )
 
 
+def _localhost_names_resolve():
+    """Whether this machine's resolver maps *.localhost to loopback
+    (systemd-resolved and macOS do; plain glibc with /etc/hosts does not)."""
+    try:
+        addrs = {a[4][0] for a in socket.getaddrinfo("keyrotor-probe.vault.localhost", 443)}
+    except OSError:
+        return False
+    return bool(addrs) and all(a == "::1" or a.startswith("127.") for a in addrs)
+
+
+@pytest.fixture(scope="session")
+def vault_hosts(server):
+    """Makes vault host names ({vault}.vault.localhost) resolve the way a
+    user does on a machine without a *.localhost resolver: call it after
+    creating vaults and it runs `keyrotor hosts --apply`, which keeps them
+    in this server's block of /etc/hosts; the block is removed at the end
+    of the session (`keyrotor hosts --remove`). Where this process cannot
+    write /etc/hosts (not root) and the resolver does not map *.localhost
+    either, the tests that need it are skipped with the reason."""
+    env = dict(os.environ, KEYROTOR_BOOTSTRAP=str(server.data_dir / "bootstrap.json"))
+    applied = []
+
+    def apply():
+        if not os.access("/etc/hosts", os.W_OK):
+            if _localhost_names_resolve():
+                return  # nothing to do: the resolver maps *.localhost already
+            pytest.skip("vault host names do not resolve here: /etc/hosts is not writable by this "
+                        "process (run the conformance tests as root) and the resolver does not map "
+                        "*.localhost to loopback")
+        p = subprocess.run([_binary(), "hosts", "--apply"], env=env, capture_output=True, text=True, timeout=60)
+        assert p.returncode == 0, f"keyrotor hosts --apply: {p.stderr}"
+        applied.append(p.stdout)
+
+    yield apply
+    if applied:
+        p = subprocess.run([_binary(), "hosts", "--remove"], env=env, capture_output=True, text=True, timeout=60)
+        assert p.returncode == 0, f"keyrotor hosts --remove: {p.stderr}"
+
+
 @pytest.fixture
 def kr(server):
     """Runs the keyrotor CLI against the test server; fails on a non-zero exit unless check=False."""

@@ -6,11 +6,11 @@ versions through SecretClient, with the challenge-based bearer flow.
 
 Vaults live at https://{vault}.vault.localhost:{port}. RFC 6761 reserves
 *.localhost for loopback and systemd-resolved and browsers resolve it so,
-but glibc's resolver on this Debian image does not: the fixture below
-resolves *.localhost to 127.0.0.1 in-process (no SDK change)."""
+but glibc's resolver on this Debian image does not: as a user there would,
+the tests run `keyrotor hosts --apply` after creating vaults (the
+`vault_hosts` fixture in conftest.py), which maps them in /etc/hosts."""
 
 import os
-import socket
 import uuid
 
 import pytest
@@ -18,26 +18,12 @@ from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 
 from conftest import assign_role, mgmt_kwargs
 
-_real_getaddrinfo = socket.getaddrinfo
-
-
-def _loopback_localhost(host, *args, **kwargs):
-    if isinstance(host, str) and host.endswith(".localhost"):
-        host = "127.0.0.1"
-    return _real_getaddrinfo(host, *args, **kwargs)
-
-
-@pytest.fixture(autouse=True)
-def localhost_resolves_to_loopback(monkeypatch):
-    monkeypatch.setattr(socket, "getaddrinfo", _loopback_localhost)
-
-
 def unique(prefix):
     return f"{prefix}{uuid.uuid4().hex[:8]}"
 
 
 @pytest.fixture
-def vault(server, credential, resources, authz):
+def vault(server, credential, resources, authz, vault_hosts):
     from azure.mgmt.keyvault import KeyVaultManagementClient
 
     kv_mgmt = KeyVaultManagementClient(credential, server.bootstrap["subscriptionId"], **mgmt_kwargs(server))
@@ -53,6 +39,7 @@ def vault(server, credential, resources, authz):
     assert v.properties.enable_purge_protection is True
     # Owning the subscription does not open the vault's data: a data role does.
     assign_role(authz, v.id, "Key Vault Administrator", server.bootstrap["clientId"])
+    vault_hosts()
     yield kv_mgmt, rg, name, v
 
 
@@ -284,7 +271,7 @@ def test_cli_vault_keys_secrets_and_policies(server, kr, resources):
     assert name not in [x["name"] for x in json.loads(kr("vault", "list", "--deleted").stdout)]
 
 
-def test_backup_restore_into_another_vault(server, credential, authz, vault):
+def test_backup_restore_into_another_vault(server, credential, authz, vault, vault_hosts):
     from azure.core.exceptions import ResourceExistsError
     from azure.keyvault.keys import KeyClient
     from azure.keyvault.keys.crypto import CryptographyClient, KeyWrapAlgorithm
@@ -307,6 +294,7 @@ def test_backup_restore_into_another_vault(server, credential, authz, vault):
     v2 = kv_mgmt.vaults.begin_create_or_update(rg, other, {"location": "westus", "properties": {
         "tenantId": server.bootstrap["tenantId"], "sku": {"family": "A", "name": "standard"}}}).result()
     assign_role(authz, v2.id, "Key Vault Administrator", server.bootstrap["clientId"])
+    vault_hosts()
     keys2 = KeyClient(v2.properties.vault_uri, credential)
     restored = keys2.restore_key_backup(blob)
     assert restored.name == "portable"

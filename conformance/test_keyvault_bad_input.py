@@ -5,21 +5,14 @@ all answer in the vault's error shape, and nothing changes. Also A256KW
 with an oct key on the server (the Python SDK wraps oct keys locally)."""
 
 import base64
-import socket
 import uuid
 
 import pytest
 import requests
 
 from conftest import ARM_SCOPE, assign_role, mgmt_kwargs
-from test_keyvault import _loopback_localhost
 
 API = "api-version=2025-07-01"
-
-
-@pytest.fixture(autouse=True)
-def localhost_resolves_to_loopback(monkeypatch):
-    monkeypatch.setattr(socket, "getaddrinfo", _loopback_localhost)
 
 
 def b64(b):
@@ -31,7 +24,7 @@ def unb64(s):
 
 
 @pytest.fixture
-def kv(server, credential, resources, authz):
+def kv(server, credential, resources, authz, vault_hosts):
     from azure.mgmt.keyvault import KeyVaultManagementClient
 
     kv_mgmt = KeyVaultManagementClient(credential, server.bootstrap["subscriptionId"], **mgmt_kwargs(server))
@@ -39,6 +32,7 @@ def kv(server, credential, resources, authz):
     resources.resource_groups.create_or_update(rg, {"location": "westus"})
     v = kv_mgmt.vaults.begin_create_or_update(rg, name, {"location": "westus", "properties": {
         "tenantId": server.bootstrap["tenantId"], "sku": {"family": "A", "name": "standard"}}}).result()
+    vault_hosts()
     uri = v.properties.vault_uri.rstrip("/")
     resource = f"https://vault.localhost:{server.port}"
     s = requests.Session()

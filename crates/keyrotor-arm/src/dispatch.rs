@@ -26,7 +26,7 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 const DRAIN_LIMIT: usize = 32 * 1024 * 1024;
 
 /// Reads a request body of at most `limit` bytes.
-async fn read_body(body: Body, limit: usize) -> ArmResult<bytes::Bytes> {
+pub(crate) async fn read_body(body: Body, limit: usize) -> ArmResult<bytes::Bytes> {
     use http_body_util::BodyExt;
     let mut body = body;
     let mut buf = bytes::BytesMut::new();

@@ -92,6 +92,19 @@ impl Endpoints {
         format!("https://{}{}", self.vault_suffix(), self.port)
     }
 
+    /// Where Microsoft Graph is served: `{url}/graph` (requests go to
+    /// `{url}/graph/v1.0/…`).
+    pub fn graph(&self) -> String {
+        format!("{}{}", self.public_url, crate::graph::PREFIX)
+    }
+
+    /// The Graph resource (`microsoftGraphResourceId` in
+    /// `/metadata/endpoints`): `{url}/graph/`. az asks for the scope
+    /// `{resource}/.default`, so its tokens have this audience.
+    pub fn graph_resource(&self) -> String {
+        format!("{}/", self.graph())
+    }
+
     pub fn ai(&self, account: &str) -> String {
         match &self.dns_suffix {
             Some(s) => format!("https://{account}.cognitiveservices.{s}{}/", self.port),
@@ -118,6 +131,8 @@ mod tests {
         assert_eq!(h.batch("ba1"), "ba1.batch.kr.example.com:8443");
         let d = Endpoints::new("https://kr.example.com", Some("kr.example.com.".into()));
         assert_eq!(d.ai("ai1"), "https://ai1.cognitiveservices.kr.example.com/");
+        assert_eq!(p.graph(), "https://127.0.0.1:8443/graph");
+        assert_eq!(p.graph_resource(), "https://127.0.0.1:8443/graph/");
         let v6 = Endpoints::new("https://[::1]:9000", None);
         assert_eq!(v6.port, ":9000");
     }

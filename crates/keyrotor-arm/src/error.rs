@@ -60,9 +60,9 @@ impl ArmError {
                 CoreError::ChangedMeanwhile => (S::CONFLICT, "Conflict"),
                 CoreError::BadCredentials => (S::UNAUTHORIZED, "AuthenticationFailed"),
                 CoreError::PrincipalNotFound(_) => (S::NOT_FOUND, "PrincipalNotFound"),
-                CoreError::NotPrincipalOwner { .. } | CoreError::AdministratorManagedLocally => {
-                    (S::FORBIDDEN, "AuthorizationFailed")
-                }
+                CoreError::NotPrincipalOwner { .. }
+                | CoreError::AdministratorManagedLocally
+                | CoreError::NotInDirectory(_) => (S::FORBIDDEN, "AuthorizationFailed"),
                 CoreError::RoleNotFound(_) => (S::BAD_REQUEST, "RoleDefinitionDoesNotExist"),
                 CoreError::RoleAssignmentNotFound(_) => (S::NOT_FOUND, "RoleAssignmentNotFound"),
                 CoreError::RoleAssignmentExists => (S::CONFLICT, "RoleAssignmentExists"),

@@ -10,7 +10,9 @@
 //! Modules: `state` ([`ArmState`], audiences, authentication), `dispatch`
 //! (body, query, authorization, request ids), `handlers` (one
 //! `handle_<operation>` function per operation, by resource), `odata`
-//! (`$filter`), `metadata` (`/metadata/endpoints`), and the public `wire`
+//! (`$filter`), `metadata` (`/metadata/endpoints`), `graph` (the Microsoft
+//! Graph subset az needs to resolve principals, its own wire types and
+//! error table), and the public `wire`
 //! (every ARM body as a `serde` type, shared with the CLI; resource ids and
 //! api-versions), `dto` (core types to and from the wire types, request
 //! validation), `endpoints`, `error`, `login` and `operation`.
@@ -21,6 +23,7 @@ pub mod endpoints;
 pub mod error;
 #[cfg(test)]
 mod golden_tests;
+pub mod graph;
 mod handlers;
 pub mod login;
 mod metadata;
@@ -31,7 +34,7 @@ pub mod wire;
 
 use std::sync::Arc;
 
-use axum::routing::{get, post};
+use axum::routing::{any, get, post};
 use axum::Router;
 
 pub use dispatch::{arm_dispatch, MAX_BODY_BYTES};
@@ -52,6 +55,11 @@ pub fn router(state: Arc<ArmState>) -> Router {
             get(login::authorize).post(login::authorize),
         )
         .route("/metadata/endpoints", get(metadata::metadata_endpoints))
+        .route(graph::PREFIX, any(graph::dispatch))
+        .route(
+            &format!("{}/{{*rest}}", graph::PREFIX),
+            any(graph::dispatch),
+        )
         .fallback(arm_dispatch)
         .with_state(state)
 }

@@ -30,7 +30,9 @@ pub(crate) async fn metadata_endpoints(State(st): State<Arc<ArmState>>) -> Respo
         },
         resource_manager: format!("{url}/"),
         batch: "https://batch.core.windows.net/".into(),
-        microsoft_graph_resource_id: "https://graph.microsoft.com/".into(),
+        // az sends Graph requests to this URL (trailing slash trimmed) and
+        // asks for tokens with it as the resource.
+        microsoft_graph_resource_id: st.endpoints.graph_resource(),
         suffixes: Suffixes {
             key_vault_dns: vault_suffix,
             storage: "core.windows.net".into(),

@@ -1,6 +1,6 @@
 //! The OData `$filter` subsets ARM clients send: role assignments and
 //! definitions ([`rbac_filter`]) and the generic resource list
-//! ([`resource_type_filter`]).
+//! ([`resource_filter`]).
 
 use crate::error::{ArmError, ArmResult};
 
@@ -46,24 +46,255 @@ pub(crate) fn rbac_filter(filter: Option<&str>) -> ArmResult<RbacFilter> {
     Ok(out)
 }
 
-/// The one filter of the generic resource list, `resourceType eq '<type>'`:
-/// the type asked for, lower-cased; `None` without a filter.
-pub(crate) fn resource_type_filter(filter: Option<&str>) -> ArmResult<Option<String>> {
-    Ok(match filter.map(str::trim) {
-        None | Some("") => None,
-        Some(f) => {
-            let prefix = "resourceType eq ";
-            let ty = f
-                .get(..prefix.len())
-                .filter(|p| p.eq_ignore_ascii_case(prefix))
-                .and_then(|_| f[prefix.len()..].trim().strip_prefix('\''))
-                .and_then(|t| t.strip_suffix('\''))
-                .ok_or_else(|| {
-                    ArmError::InvalidParameter(
-                        "only $filter=resourceType eq '<type>' is supported".into(),
-                    )
-                })?;
-            Some(ty.to_ascii_lowercase())
+/// The `$filter` of the generic resource list, as ARM documents it and the
+/// az CLI sends it (`az resource list -g G --name N --resource-type T
+/// --location L --tag k=v`): clauses joined by `and`, each one of
+/// `resourceGroup eq '…'`, `name eq '…'`, `location eq '…'`,
+/// `resourceType eq '…'`, `tagName eq '…'`, `tagValue eq '…'` (with
+/// `tagName`), `startswith(tagName, '…')` and `substringof('…', name)`.
+/// Values compare case-insensitively, tag values exactly.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(crate) struct ResourceFilter {
+    pub(crate) resource_group: Option<String>,
+    pub(crate) name: Option<String>,
+    pub(crate) name_contains: Option<String>,
+    pub(crate) location: Option<String>,
+    pub(crate) resource_type: Option<String>,
+    pub(crate) tag: Option<TagFilter>,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum TagFilter {
+    /// `tagName eq 'k'`, with `tagValue eq 'v'` when given.
+    Name { name: String, value: Option<String> },
+    /// `startswith(tagName, 'k')`.
+    NamePrefix(String),
+}
+
+impl ResourceFilter {
+    /// Whether a resource of `group`, `name`, `location`, `resource_type`
+    /// and `tags` passes.
+    pub(crate) fn admits(
+        &self,
+        group: &str,
+        name: &str,
+        location: &str,
+        resource_type: &str,
+        tags: &std::collections::BTreeMap<String, String>,
+    ) -> bool {
+        let eq = |want: &Option<String>, have: &str| {
+            want.as_deref().is_none_or(|w| w.eq_ignore_ascii_case(have))
+        };
+        let location_key = |l: &str| -> String {
+            l.chars()
+                .filter(|c| !c.is_whitespace())
+                .collect::<String>()
+                .to_ascii_lowercase()
+        };
+        eq(&self.resource_group, group)
+            && eq(&self.name, name)
+            && eq(&self.resource_type, resource_type)
+            && self
+                .location
+                .as_deref()
+                .is_none_or(|l| location_key(l) == location_key(location))
+            && self.name_contains.as_deref().is_none_or(|part| {
+                name.to_ascii_lowercase()
+                    .contains(&part.to_ascii_lowercase())
+            })
+            && match &self.tag {
+                None => true,
+                Some(TagFilter::Name { name, value }) => tags.iter().any(|(k, v)| {
+                    k.eq_ignore_ascii_case(name) && value.as_deref().is_none_or(|want| want == v)
+                }),
+                Some(TagFilter::NamePrefix(prefix)) => tags.keys().any(|k| {
+                    k.to_ascii_lowercase()
+                        .starts_with(&prefix.to_ascii_lowercase())
+                }),
+            }
+    }
+}
+
+/// A quoted OData string (`'it''s'` is `it's`).
+fn quoted(s: &str) -> Option<String> {
+    let inner = s.trim().strip_prefix('\'')?.strip_suffix('\'')?;
+    // A lone quote inside ends the string early: not one literal.
+    let mut out = String::with_capacity(inner.len());
+    let mut chars = inner.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\'' && chars.next() != Some('\'') {
+            return None;
         }
-    })
+        out.push(c);
+    }
+    Some(out)
+}
+
+/// `name eq '<value>'` (the name case-insensitive): the value.
+fn eq_clause(clause: &str, name: &str) -> Option<String> {
+    let (lhs, rhs) = clause.split_once(" eq ")?;
+    lhs.trim().eq_ignore_ascii_case(name).then(|| quoted(rhs))?
+}
+
+/// `func(<a>, <b>)`: the two arguments, trimmed.
+fn call<'a>(clause: &'a str, func: &str) -> Option<(&'a str, &'a str)> {
+    let open = clause.find('(')?;
+    if !clause[..open].trim().eq_ignore_ascii_case(func) {
+        return None;
+    }
+    let args = clause[open + 1..].trim_end().strip_suffix(')')?;
+    let (a, b) = args.split_once(',')?;
+    Some((a.trim(), b.trim()))
+}
+
+pub(crate) fn resource_filter(filter: Option<&str>) -> ArmResult<ResourceFilter> {
+    let mut out = ResourceFilter::default();
+    let Some(f) = filter.map(str::trim).filter(|f| !f.is_empty()) else {
+        return Ok(out);
+    };
+    let mut tag_value = None;
+    let unsupported = |c: &str| {
+        ArmError::InvalidParameter(format!(
+            "the $filter clause '{}' is not supported (resourceGroup, name, location, resourceType, tagName and tagValue eq '…', startswith(tagName, '…'), substringof('…', name), joined by 'and')",
+            c.chars().take(100).collect::<String>()
+        ))
+    };
+    for clause in f.split(" and ") {
+        let c = clause.trim();
+        let set = |slot: &mut Option<String>, v: String| -> ArmResult<()> {
+            match slot.replace(v) {
+                Some(_) => Err(ArmError::InvalidParameter(format!(
+                    "the $filter names '{}' twice",
+                    c.split_whitespace().next().unwrap_or(c)
+                ))),
+                None => Ok(()),
+            }
+        };
+        if let Some(v) = eq_clause(c, "resourceGroup") {
+            set(&mut out.resource_group, v)?;
+        } else if let Some(v) = eq_clause(c, "name") {
+            set(&mut out.name, v)?;
+        } else if let Some(v) = eq_clause(c, "location") {
+            set(&mut out.location, v)?;
+        } else if let Some(v) = eq_clause(c, "resourceType") {
+            set(&mut out.resource_type, v)?;
+        } else if let Some(v) = eq_clause(c, "tagName") {
+            if out.tag.is_some() {
+                return Err(ArmError::InvalidParameter(
+                    "the $filter names a tag twice".into(),
+                ));
+            }
+            out.tag = Some(TagFilter::Name {
+                name: v,
+                value: None,
+            });
+        } else if let Some(v) = eq_clause(c, "tagValue") {
+            set(&mut tag_value, v)?;
+        } else if let Some((field, prefix)) = call(c, "startswith") {
+            let prefix = quoted(prefix).filter(|_| field.eq_ignore_ascii_case("tagName"));
+            let prefix = prefix.ok_or_else(|| unsupported(c))?;
+            if out.tag.is_some() {
+                return Err(ArmError::InvalidParameter(
+                    "the $filter names a tag twice".into(),
+                ));
+            }
+            out.tag = Some(TagFilter::NamePrefix(prefix));
+        } else if let Some((part, field)) = call(c, "substringof") {
+            let part = quoted(part).filter(|_| field.eq_ignore_ascii_case("name"));
+            set(&mut out.name_contains, part.ok_or_else(|| unsupported(c))?)?;
+        } else {
+            return Err(unsupported(c));
+        }
+    }
+    if let Some(v) = tag_value {
+        match &mut out.tag {
+            Some(TagFilter::Name { value, .. }) => *value = Some(v),
+            _ => {
+                return Err(ArmError::InvalidParameter(
+                    "tagValue eq '…' needs tagName eq '…' in the same $filter".into(),
+                ))
+            }
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    #[test]
+    fn the_resource_filters_az_sends_parse() {
+        let f = resource_filter(Some(
+            "resourceGroup eq 'rg1' and name eq 'acct' and resourceType eq 'Microsoft.Batch/batchAccounts'",
+        ))
+        .expect("parses");
+        assert_eq!(f.resource_group.as_deref(), Some("rg1"));
+        assert_eq!(f.name.as_deref(), Some("acct"));
+        assert_eq!(
+            f.resource_type.as_deref(),
+            Some("Microsoft.Batch/batchAccounts")
+        );
+        let f = resource_filter(Some("tagname eq 'env' and tagvalue eq 'it''s'")).expect("parses");
+        assert_eq!(
+            f.tag,
+            Some(TagFilter::Name {
+                name: "env".into(),
+                value: Some("it's".into())
+            })
+        );
+        let f = resource_filter(Some("startswith(tagname, 'te')")).expect("parses");
+        assert_eq!(f.tag, Some(TagFilter::NamePrefix("te".into())));
+        let f = resource_filter(Some("substringof('doc', name) and location eq 'westus'"))
+            .expect("parses");
+        assert_eq!(f.name_contains.as_deref(), Some("doc"));
+        assert_eq!(
+            resource_filter(None).expect("none"),
+            ResourceFilter::default()
+        );
+    }
+
+    #[test]
+    fn other_filters_are_refused_with_a_clear_error() {
+        for bad in [
+            "name ne 'x'",
+            "name eq x",
+            "name eq 'a'b'",
+            "tagValue eq 'v'",
+            "name eq 'a' and name eq 'b'",
+            "startswith(name, 'a')",
+            "substringof('a', location)",
+            "name eq 'a' or name eq 'b'",
+        ] {
+            let e = resource_filter(Some(bad)).expect_err(bad);
+            assert!(matches!(e, ArmError::InvalidParameter(_)), "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_filter_admits_what_it_names() {
+        let tags: BTreeMap<String, String> = [("Env".to_string(), "prod".to_string())].into();
+        let admits = |f: &str| {
+            resource_filter(Some(f)).expect(f).admits(
+                "RG1",
+                "DocDB",
+                "West US",
+                "Microsoft.DocumentDB/databaseAccounts",
+                &tags,
+            )
+        };
+        assert!(admits("resourceGroup eq 'rg1' and name eq 'docdb'"));
+        assert!(admits("location eq 'westus'"));
+        assert!(admits(
+            "resourceType eq 'microsoft.documentdb/databaseaccounts'"
+        ));
+        assert!(admits("tagName eq 'env' and tagValue eq 'prod'"));
+        assert!(admits("startswith(tagName, 'en')"));
+        assert!(admits("substringof('cdb', name)"));
+        assert!(!admits("tagName eq 'env' and tagValue eq 'Prod'"));
+        assert!(!admits("tagName eq 'team'"));
+        assert!(!admits("resourceGroup eq 'rg2'"));
+        assert!(!admits("name eq 'doc'"));
+    }
 }

@@ -141,10 +141,19 @@ pub enum Operation {
         subscription: String,
         name: String,
     },
-    /// Resources_List: `GET /subscriptions/{sub}/resources` (generic view of
-    /// accounts and vaults; `$filter=resourceType eq '…'`).
+    /// ManagedHsms_ListDeleted: `GET /subscriptions/{sub}/providers/Microsoft.KeyVault/deletedManagedHSMs`
+    /// (`az keyvault list-deleted` asks for vaults and managed HSMs). keyrotor
+    /// has no managed HSMs, so the list is always empty.
+    ManagedHsmsListDeleted {
+        subscription: String,
+    },
+    /// Resources_List: `GET /subscriptions/{sub}/resources`, and
+    /// Resources_ListByResourceGroup: `GET
+    /// /subscriptions/{sub}/resourceGroups/{rg}/resources` (generic view of
+    /// accounts and vaults; `$filter` by group, name, location, type, tag).
     ResourcesList {
         subscription: String,
+        group: Option<String>,
     },
     /// keyrotor extension: `POST /providers/Keyrotor.Vault/rotationPolicies/run`
     /// rotates every key whose rotation policy is due now (or at `at`, on a
@@ -223,6 +232,7 @@ operation_names!(
     VaultsListDeleted,
     VaultsGetDeleted,
     VaultsPurgeDeleted,
+    ManagedHsmsListDeleted,
     ResourcesList,
     RotationPoliciesRun,
 );
@@ -315,6 +325,9 @@ fn parse_vault(m: &Method, s: &[&str]) -> Option<Result<Operation, Unrouted>> {
                 })),
                 ([d], Method::GET) if is(d, "deletedvaults") => {
                     Some(Ok(Operation::VaultsListDeleted { subscription }))
+                }
+                ([d], Method::GET) if is(d, "deletedmanagedhsms") => {
+                    Some(Ok(Operation::ManagedHsmsListDeleted { subscription }))
                 }
                 ([l, _loc, d, name], Method::GET)
                     if is(l, "locations") && is(d, "deletedvaults") =>
@@ -411,6 +424,7 @@ impl Operation {
             Operation::VaultsListDeleted { .. } => OperationName::VaultsListDeleted,
             Operation::VaultsGetDeleted { .. } => OperationName::VaultsGetDeleted,
             Operation::VaultsPurgeDeleted { .. } => OperationName::VaultsPurgeDeleted,
+            Operation::ManagedHsmsListDeleted { .. } => OperationName::ManagedHsmsListDeleted,
             Operation::ResourcesList { .. } => OperationName::ResourcesList,
             Operation::RotationPoliciesRun => OperationName::RotationPoliciesRun,
         }
@@ -488,6 +502,7 @@ impl Operation {
             {
                 Method::GET => Ok(Operation::ResourcesList {
                     subscription: sub.to_string(),
+                    group: None,
                 }),
                 _ => not_allowed,
             },
@@ -525,6 +540,19 @@ impl Operation {
                     Method::DELETE => Ok(Operation::ResourceGroupsDelete {
                         subscription,
                         group,
+                    }),
+                    _ => not_allowed,
+                }
+            }
+            [sub_lit, sub, rg_lit, rg, res]
+                if is(sub_lit, "subscriptions")
+                    && is(rg_lit, "resourcegroups")
+                    && is(res, "resources") =>
+            {
+                match *m {
+                    Method::GET => Ok(Operation::ResourcesList {
+                        subscription: sub.to_string(),
+                        group: Some(rg.to_string()),
                     }),
                     _ => not_allowed,
                 }
@@ -794,6 +822,9 @@ impl Operation {
             Operation::VaultsPurgeDeleted { .. } => {
                 "Microsoft.KeyVault/locations/deletedVaults/purge/action".into()
             }
+            Operation::ManagedHsmsListDeleted { .. } => {
+                "Microsoft.KeyVault/deletedManagedHsms/read".into()
+            }
             Operation::RotationPoliciesRun => "Keyrotor.Vault/rotationPolicies/run/action".into(),
             Operation::ResourcesList { .. } => {
                 "Microsoft.Resources/subscriptions/resources/read".into()
@@ -882,13 +913,21 @@ impl Operation {
             Operation::VaultsList {
                 subscription,
                 group: Some(g),
+            }
+            | Operation::ResourcesList {
+                subscription,
+                group: Some(g),
             } => group(subscription, g),
             Operation::VaultsList {
                 subscription,
                 group: None,
             }
             | Operation::VaultsListDeleted { subscription }
-            | Operation::ResourcesList { subscription }
+            | Operation::ManagedHsmsListDeleted { subscription }
+            | Operation::ResourcesList {
+                subscription,
+                group: None,
+            }
             | Operation::VaultsGetDeleted { subscription, .. }
             | Operation::VaultsPurgeDeleted { subscription, .. } => sub(subscription),
             Operation::CheckNameExists { .. }

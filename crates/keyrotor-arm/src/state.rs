@@ -28,6 +28,9 @@ pub struct ArmState {
     issuer_epoch: AtomicU64,
 }
 
+/// Azure's Microsoft Graph resource.
+const GRAPH_AUDIENCE: &str = "https://graph.microsoft.com/";
+
 /// ARM audiences accepted besides the service's own URL.
 const ARM_AUDIENCES: [&str; 4] = [
     "https://management.azure.com/",
@@ -127,7 +130,22 @@ impl ArmState {
 
     /// Whether the token endpoint issues tokens for `audience`.
     pub fn issues_for(&self, audience: &str) -> bool {
-        self.known_audiences().iter().any(|a| a == audience) || (self.extra_audience)(audience)
+        self.known_audiences().iter().any(|a| a == audience)
+            || self.graph_audiences().iter().any(|a| a == audience)
+            || (self.extra_audience)(audience)
+    }
+
+    /// Audiences of Microsoft Graph tokens (accepted by `/graph` only, never
+    /// by ARM): the Graph resource `{url}/graph/` (what az asks for) with or
+    /// without the trailing slash, and Azure's `https://graph.microsoft.com`.
+    pub fn graph_audiences(&self) -> Vec<String> {
+        let own = self.endpoints.graph();
+        vec![
+            format!("{own}/"),
+            own,
+            GRAPH_AUDIENCE.to_string(),
+            GRAPH_AUDIENCE.trim_end_matches('/').to_string(),
+        ]
     }
 
     /// Audiences for which tokens are issued and accepted by the control plane.
@@ -141,6 +159,16 @@ impl ArmState {
 
     /// Verifies an ARM bearer token; returns the caller's client id.
     pub(crate) fn authenticate(&self, req: &http::request::Parts) -> ArmResult<String> {
+        self.authenticate_for(req, &self.known_audiences())
+    }
+
+    /// Verifies a bearer token issued for one of `audiences`; returns the
+    /// caller's client id.
+    pub(crate) fn authenticate_for(
+        &self,
+        req: &http::request::Parts,
+        audiences: &[String],
+    ) -> ArmResult<String> {
         let Some(value) = req.headers.get(http::header::AUTHORIZATION) else {
             return Err(ArmError::MissingToken);
         };
@@ -161,7 +189,6 @@ impl ArmState {
                 ArmError::InvalidToken("the Authorization header must use the Bearer scheme".into())
             })?
             .trim();
-        let audiences = self.known_audiences();
         let aud: Vec<&str> = audiences.iter().map(String::as_str).collect();
         let claims = self
             .issuer()

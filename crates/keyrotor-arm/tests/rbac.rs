@@ -213,6 +213,7 @@ async fn every_route_against_every_role() {
         (Method::GET, format!("{sub}/providers/Microsoft.KeyVault/deletedVaults"), Value::Null, "-R--OA"),
         (Method::GET, format!("{sub}/providers/Microsoft.KeyVault/locations/westus/deletedVaults/kv-rbac"), Value::Null, "-R--OA"),
         (Method::POST, format!("{sub}/providers/Microsoft.KeyVault/locations/westus/deletedVaults/kv-rbac/purge"), Value::Null, "----OA"),
+        (Method::GET, format!("{sub}/providers/Microsoft.KeyVault/deletedManagedHSMs"), Value::Null, "-R--OA"),
         (Method::DELETE, ai.clone(), Value::Null, "---COA"),
         (Method::DELETE, rg.clone(), Value::Null, "---COA"),
     ];

@@ -38,6 +38,10 @@ pub enum Error {
     PrincipalNotFound(String),
     #[error("'{actor}' is not an owner of the service principal '{client_id}': only its owners (the principal that created it) and the bootstrap administrator may manage its secrets or delete it")]
     NotPrincipalOwner { actor: String, client_id: String },
+    /// The caller is no principal of the directory (deleted since its
+    /// token was issued): it may not read the directory.
+    #[error("'{0}' is not a principal of this directory")]
+    NotInDirectory(String),
     #[error("the bootstrap administrator's secrets and lifecycle cannot be changed through the API; on the server's machine, `keyrotor admin reset-secret` replaces its secret")]
     AdministratorManagedLocally,
     #[error("the role definition '{0}' could not be found")]

@@ -3,6 +3,7 @@
 
 mod accounts;
 mod authz;
+pub mod directory;
 mod error;
 mod groups;
 pub mod guard;
@@ -27,8 +28,8 @@ use time::OffsetDateTime;
 
 pub use store::PrincipalSecret;
 pub use store::{
-    Account, AccountSettings, AccountSpec, AuditEvent, DataItem, LocalAuth, Principal, PutMode,
-    ResourceGroup, Store, StoreError,
+    Account, AccountSettings, AccountSpec, AuditEvent, DataItem, LocalAuth, LocalAuthMode,
+    Principal, PutMode, ResourceGroup, Store, StoreError,
 };
 pub use store::{ChangeDomain, ChangeSeqs};
 // The per-aggregate store traits, in scope for every use-case module.

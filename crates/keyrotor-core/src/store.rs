@@ -86,15 +86,51 @@ pub enum LocalAuth {
     Refused,
 }
 
+/// The key-auth state of an account as people and ARM clients see it: the
+/// configured switch together with an active break-glass.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LocalAuthMode {
+    /// Key authentication is on.
+    Enabled,
+    /// Switched off: key requests are refused.
+    Disabled,
+    /// Switched off in report-only mode: key requests succeed and are
+    /// counted as "would be rejected".
+    ReportOnly,
+    /// Switched off, but re-enabled by break-glass until this time (Unix
+    /// seconds); then the switched-off state applies again by itself.
+    TemporarilyEnabled { until: i64 },
+}
+
+impl LocalAuthMode {
+    /// Whether key requests succeed in this mode.
+    pub fn accepts_keys(self) -> bool {
+        !matches!(self, LocalAuthMode::Disabled)
+    }
+
+    /// Whether the configured switch is off (break-glass or not).
+    pub fn switched_off(self) -> bool {
+        !matches!(self, LocalAuthMode::Enabled)
+    }
+}
+
 impl AccountSettings {
+    /// The key-auth mode at `now` (Unix seconds).
+    pub fn local_auth_mode(&self, now: i64) -> LocalAuthMode {
+        match self.local_auth_reenabled_until {
+            _ if !self.disable_local_auth => LocalAuthMode::Enabled,
+            Some(until) if until > now => LocalAuthMode::TemporarilyEnabled { until },
+            _ if self.local_auth_report_only => LocalAuthMode::ReportOnly,
+            _ => LocalAuthMode::Disabled,
+        }
+    }
+
     /// How key authentication is treated at `now` (Unix seconds).
     pub fn local_auth(&self, now: i64) -> LocalAuth {
-        if !self.disable_local_auth || self.local_auth_reenabled_until.is_some_and(|t| t > now) {
-            LocalAuth::Allowed
-        } else if self.local_auth_report_only {
-            LocalAuth::WouldReject
-        } else {
-            LocalAuth::Refused
+        match self.local_auth_mode(now) {
+            LocalAuthMode::Enabled | LocalAuthMode::TemporarilyEnabled { .. } => LocalAuth::Allowed,
+            LocalAuthMode::ReportOnly => LocalAuth::WouldReject,
+            LocalAuthMode::Disabled => LocalAuth::Refused,
         }
     }
 }
@@ -613,4 +649,49 @@ impl<T> Store for T where
         + Sync
         + 'static
 {
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn local_auth_modes_follow_the_switch_report_only_and_break_glass() {
+        let off = AccountSettings {
+            disable_local_auth: true,
+            ..AccountSettings::default()
+        };
+        let now = 1_000;
+        assert_eq!(
+            AccountSettings::default().local_auth_mode(now),
+            LocalAuthMode::Enabled
+        );
+        assert_eq!(off.local_auth_mode(now), LocalAuthMode::Disabled);
+        let report = AccountSettings {
+            local_auth_report_only: true,
+            ..off.clone()
+        };
+        assert_eq!(report.local_auth_mode(now), LocalAuthMode::ReportOnly);
+        for base in [&off, &report] {
+            let glass = AccountSettings {
+                local_auth_reenabled_until: Some(now + 60),
+                ..base.clone()
+            };
+            assert_eq!(
+                glass.local_auth_mode(now),
+                LocalAuthMode::TemporarilyEnabled { until: now + 60 }
+            );
+            assert_eq!(glass.local_auth(now), LocalAuth::Allowed);
+            // At the end, the switched-off state is back by itself.
+            assert_eq!(glass.local_auth_mode(now + 60), base.local_auth_mode(now));
+        }
+        // A break-glass end on an account whose switch is on changes nothing.
+        let on = AccountSettings {
+            local_auth_reenabled_until: Some(now + 60),
+            ..AccountSettings::default()
+        };
+        assert_eq!(on.local_auth_mode(now), LocalAuthMode::Enabled);
+        assert_eq!(off.local_auth(now), LocalAuth::Refused);
+        assert_eq!(report.local_auth(now), LocalAuth::WouldReject);
+    }
 }

@@ -118,6 +118,7 @@ pub(crate) fn refusal(e: &keyrotor_core::Error) -> Refusal {
         }
         E::BadCredentials => Refusal::BadCredentials,
         E::NotPrincipalOwner { .. }
+        | E::NotInDirectory(_)
         | E::AdministratorManagedLocally
         | E::ObjectDisabled(_)
         | E::ObjectNotValidNow(_)

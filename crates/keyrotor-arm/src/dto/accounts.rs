@@ -29,9 +29,11 @@ pub fn account(
     usage: &[KeyUsage],
     ep: &Endpoints,
     actor: &str,
+    now: i64,
 ) -> wa::AccountResource {
     let doc = stored_document(a);
-    let client = client_properties(&doc);
+    let mut client = client_properties(&doc);
+    show_local_auth(a.kind, &a.settings, now, &mut client);
     let system_data = SystemData {
         created_by: actor.to_string(),
         created_by_type: "Application".into(),
@@ -184,6 +186,105 @@ pub(crate) fn cosmos_properties(
     p
 }
 
+/// The wire name of a key-auth mode (`localAuthMode`).
+pub fn local_auth_mode_name(mode: LocalAuthMode) -> &'static str {
+    match mode {
+        LocalAuthMode::Enabled => wa::LOCAL_AUTH_ENABLED,
+        LocalAuthMode::Disabled => wa::LOCAL_AUTH_DISABLED,
+        LocalAuthMode::ReportOnly => wa::LOCAL_AUTH_REPORT_ONLY,
+        LocalAuthMode::TemporarilyEnabled { .. } => wa::LOCAL_AUTH_TEMPORARILY_ENABLED,
+    }
+}
+
+/// The key-auth switch as clients read it: `localAuthMode` always, and
+/// while break-glass lasts the switch reads "on" (`disableLocalAuth:
+/// false`, Batch's modes with `SharedKey`), since keys are accepted; the
+/// configured "off" and its end are in `localAuthMode` and
+/// `localAuthReenabledUntil`.
+fn show_local_auth(
+    kind: AccountKind,
+    settings: &AccountSettings,
+    now: i64,
+    client: &mut Map<String, Value>,
+) {
+    let mode = settings.local_auth_mode(now);
+    client.insert(
+        wa::LOCAL_AUTH_MODE.into(),
+        Value::String(local_auth_mode_name(mode).into()),
+    );
+    if let LocalAuthMode::TemporarilyEnabled { .. } = mode {
+        match kind {
+            AccountKind::Batch => {
+                let configured = batch_modes(client);
+                client.insert(
+                    wa::ALLOWED_AUTHENTICATION_MODES.into(),
+                    Value::from(with_shared_key(&configured)),
+                );
+            }
+            AccountKind::Cosmos | AccountKind::Ai => {
+                client.insert(wa::DISABLE_LOCAL_AUTH.into(), Value::Bool(false));
+            }
+        }
+    }
+}
+
+/// Batch's `allowedAuthenticationModes` as stored (strings only).
+fn batch_modes(client: &Map<String, Value>) -> Vec<String> {
+    view::<KeyAuthProperties>(client)
+        .allowed_authentication_modes
+        .unwrap_or_default()
+}
+
+/// `modes` with `SharedKey` first (as Batch lists it).
+fn with_shared_key(modes: &[String]) -> Vec<String> {
+    let mut all = vec![wa::SHARED_KEY.to_string()];
+    all.extend(
+        modes
+            .iter()
+            .filter(|m| !m.eq_ignore_ascii_case(wa::SHARED_KEY))
+            .cloned(),
+    );
+    all
+}
+
+/// A PUT or PATCH body that echoes what a GET showed during break-glass
+/// (the same `localAuthReenabledUntil`, the switch as it read then) keeps
+/// the configured "off": a client that reads, edits something else and
+/// writes back does not turn key auth on for good.
+pub fn undo_break_glass_view(a: &Account, body: &mut wa::AccountRequest, now: i64) {
+    let Some(props) = body.properties.as_mut() else {
+        return;
+    };
+    let LocalAuthMode::TemporarilyEnabled { until } = a.settings.local_auth_mode(now) else {
+        return;
+    };
+    let echoed_until = view::<KeyAuthProperties>(props)
+        .reenabled_until()
+        .map(OffsetDateTime::unix_timestamp);
+    if echoed_until != Some(until) {
+        return;
+    }
+    let stored = client_properties(&stored_document(a));
+    match a.kind {
+        AccountKind::Batch => {
+            let configured = batch_modes(&stored);
+            if props.get(wa::ALLOWED_AUTHENTICATION_MODES)
+                == Some(&Value::from(with_shared_key(&configured)))
+            {
+                props.insert(
+                    wa::ALLOWED_AUTHENTICATION_MODES.into(),
+                    Value::from(configured),
+                );
+            }
+        }
+        AccountKind::Cosmos | AccountKind::Ai => {
+            if props.get(wa::DISABLE_LOCAL_AUTH) == Some(&Value::Bool(false)) {
+                props.insert(wa::DISABLE_LOCAL_AUTH.into(), Value::Bool(true));
+            }
+        }
+    }
+}
+
 /// An account PUT or PATCH body (not validated per kind).
 pub fn account_request(body: &[u8]) -> ArmResult<wa::AccountRequest> {
     let mut r: wa::AccountRequest = parse(body, &[TAGS])?;
@@ -306,7 +407,8 @@ pub fn merge_document(
     }
     if let Some(p) = &body.properties {
         let merged = doc.properties.get_or_insert_with(Map::new);
-        for (k, v) in p {
+        // `localAuthMode` is read-only: computed on every read, never stored.
+        for (k, v) in p.iter().filter(|(k, _)| *k != wa::LOCAL_AUTH_MODE) {
             merged.insert(k.clone(), v.clone());
         }
     }
@@ -378,4 +480,85 @@ pub fn settings(kind: AccountKind, document: &str) -> ArmResult<AccountSettings>
         local_auth_report_only: p.local_auth_report_only.unwrap_or(false),
         local_auth_reenabled_until,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn account(kind: AccountKind, props: Value) -> Account {
+        let document = json!({ "properties": props }).to_string();
+        Account {
+            id: 1,
+            uid: "u".into(),
+            kind,
+            subscription: keyrotor_types::SubscriptionId::parse(
+                "00000000-0000-0000-0000-000000000001",
+            )
+            .expect("a subscription id"),
+            resource_group: keyrotor_types::ResourceGroupName::parse("g").expect("a group name"),
+            name: keyrotor_types::AccountName::parse(kind, "acct1").expect("an account name"),
+            location: "westus".into(),
+            tags: Default::default(),
+            settings: settings(kind, &document).expect("valid settings"),
+            document,
+            created_at: OffsetDateTime::UNIX_EPOCH,
+            updated_at: OffsetDateTime::UNIX_EPOCH,
+        }
+    }
+
+    fn request(props: Value) -> wa::AccountRequest {
+        account_request(json!({ "properties": props }).to_string().as_bytes()).expect("a body")
+    }
+
+    const UNTIL: &str = "1970-01-01T01:00:00Z";
+
+    #[test]
+    fn a_body_echoing_an_active_break_glass_keeps_key_auth_switched_off() {
+        let cosmos = account(
+            AccountKind::Cosmos,
+            json!({"disableLocalAuth": true, "localAuthReenabledUntil": UNTIL}),
+        );
+        // What a GET showed during break-glass, written back.
+        let mut echo = request(
+            json!({"disableLocalAuth": false, "localAuthReenabledUntil": UNTIL, "localAuthMode": "TemporarilyEnabled"}),
+        );
+        undo_break_glass_view(&cosmos, &mut echo, 60);
+        let doc = merge_document(Some(stored_document(&cosmos)), &echo).expect("merged");
+        let s = settings(AccountKind::Cosmos, &doc).expect("settings");
+        assert!(s.disable_local_auth);
+        assert!(
+            !doc.contains("localAuthMode"),
+            "read-only, never stored: {doc}"
+        );
+        // After the end, the same body is taken at its word.
+        let mut late =
+            request(json!({"disableLocalAuth": false, "localAuthReenabledUntil": UNTIL}));
+        undo_break_glass_view(&cosmos, &mut late, 3600);
+        assert_eq!(
+            late.properties.expect("props")["disableLocalAuth"],
+            json!(false)
+        );
+        // Clearing the end (enable for good) is taken at its word too.
+        let mut on = request(json!({"disableLocalAuth": false, "localAuthReenabledUntil": null}));
+        undo_break_glass_view(&cosmos, &mut on, 60);
+        assert_eq!(
+            on.properties.expect("props")["disableLocalAuth"],
+            json!(false)
+        );
+
+        let batch = account(
+            AccountKind::Batch,
+            json!({"allowedAuthenticationModes": ["AAD"], "localAuthReenabledUntil": UNTIL}),
+        );
+        let mut echo = request(
+            json!({"allowedAuthenticationModes": ["SharedKey", "AAD"], "localAuthReenabledUntil": UNTIL}),
+        );
+        undo_break_glass_view(&batch, &mut echo, 60);
+        assert_eq!(
+            echo.properties.expect("props")["allowedAuthenticationModes"],
+            json!(["AAD"])
+        );
+    }
 }

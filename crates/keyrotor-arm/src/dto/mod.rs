@@ -9,7 +9,8 @@
 //! as a wrong value in the right type is.
 
 use keyrotor_core::{
-    Account, AccountKey, AccountSettings, Directory, KeyInfo, KeyUsage, ResourceGroup,
+    Account, AccountKey, AccountSettings, Directory, KeyInfo, KeyUsage, LocalAuthMode,
+    ResourceGroup,
 };
 use keyrotor_types::{AccountKind, KeySlot};
 use serde::de::DeserializeOwned;
@@ -172,12 +173,23 @@ pub fn subscriptions(list: Vec<wg::Subscription>) -> wg::SubscriptionList {
 /// A resource provider: every one is registered (keyrotor never asks
 /// clients to register one).
 pub fn provider(sub: &keyrotor_types::SubscriptionId, namespace: &str) -> wg::Provider {
+    let served = crate::wire::api_versions::provider(namespace);
+    let namespace = served.map_or(namespace, |(ns, _)| ns);
     wg::Provider {
         id: ids::provider(sub.as_str(), namespace),
         namespace: namespace.to_string(),
         registration_state: "Registered".into(),
         registration_policy: "RegistrationRequired".into(),
-        resource_types: Vec::new(),
+        resource_types: served
+            .map(|(_, types)| types)
+            .unwrap_or_default()
+            .iter()
+            .map(|(ty, api)| wg::ProviderResourceType {
+                resource_type: (*ty).to_string(),
+                locations: Vec::new(),
+                api_versions: vec![(*api).to_string()],
+            })
+            .collect(),
     }
 }
 

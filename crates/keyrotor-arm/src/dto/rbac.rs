@@ -70,10 +70,23 @@ pub fn role_assignment_request(body: &[u8]) -> ArmResult<(String, String)> {
     Ok((role, principal))
 }
 
+/// The scope a built-in role definition's id names when read at `scope`:
+/// its subscription for any scope in one, the root otherwise. So Azure
+/// spells them, and so the `roleDefinitionId` of an assignment matches the
+/// definition listed at the assignment's own scope (az relies on it for
+/// `roleDefinitionName`).
+fn definition_scope(scope: &str) -> String {
+    let mut segments = scope.split('/').filter(|s| !s.is_empty());
+    match (segments.next(), segments.next()) {
+        (Some(s), Some(sub)) if s.eq_ignore_ascii_case("subscriptions") => ids::subscription(sub),
+        _ => "/".into(),
+    }
+}
+
 pub fn role_definition(r: &keyrotor_core::rbac::RoleDefinition, scope: &str) -> wr::RoleDefinition {
     let strings = |s: &[&str]| s.iter().map(|a| (*a).to_string()).collect();
     wr::RoleDefinition {
-        id: ids::role_definition(scope, r.id),
+        id: ids::role_definition(&definition_scope(scope), r.id),
         name: r.id.to_string(),
         resource_type: ids::ROLE_DEFINITIONS.into(),
         properties: wr::RoleDefinitionProperties {
@@ -88,5 +101,34 @@ pub fn role_definition(r: &keyrotor_core::rbac::RoleDefinition, scope: &str) -> 
             }],
             assignable_scopes: vec!["/".into()],
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn built_in_definitions_are_named_at_their_subscription_or_the_root() {
+        let sub = "/subscriptions/00000000-0000-0000-0000-000000000001";
+        let reader = keyrotor_core::rbac::role_by_name("Reader").expect("Reader");
+        let want = format!(
+            "{sub}/providers/Microsoft.Authorization/roleDefinitions/{}",
+            reader.id
+        );
+        for scope in [
+            sub.to_string(),
+            format!("{sub}/resourceGroups/rg1"),
+            format!("{sub}/resourceGroups/rg1/providers/Microsoft.Batch/batchAccounts/b1"),
+        ] {
+            assert_eq!(role_definition(reader, &scope).id, want, "{scope}");
+        }
+        assert_eq!(
+            role_definition(reader, "/").id,
+            format!(
+                "/providers/Microsoft.Authorization/roleDefinitions/{}",
+                reader.id
+            )
+        );
     }
 }

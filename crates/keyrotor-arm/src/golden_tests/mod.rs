@@ -73,12 +73,12 @@ fn account(
         name: AccountName::parse(kind, name).expect("an account name"),
         location: "westus".into(),
         tags,
+        settings: crate::dto::settings(kind, &document.to_string()).unwrap_or_default(),
         document: if document.is_null() {
             String::new()
         } else {
             document.to_string()
         },
-        settings: AccountSettings::default(),
         created_at: t(0),
         updated_at: t(3600),
     }

@@ -2,6 +2,9 @@
 
 use super::*;
 
+/// The time of the rendered answers (`t(0)`).
+const NOW: i64 = 1_700_000_000;
+
 /// Every case: a name and the JSON it produces, as the wire sees it
 /// (`serde_json::Value`, keys in order).
 pub(super) fn cases() -> Vec<(String, Value)> {
@@ -127,7 +130,7 @@ pub(super) fn cases() -> Vec<(String, Value)> {
         let infos = key_infos(*kind);
         push(
             &format!("account/{name}"),
-            render(&dto::account(&a, &infos, &usage(), &ep, "actor-id")),
+            render(&dto::account(&a, &infos, &usage(), &ep, "actor-id", NOW)),
         );
     }
     let cosmos = account(AccountKind::Cosmos, "cos1", Value::Null, BTreeMap::new());
@@ -139,14 +142,40 @@ pub(super) fn cases() -> Vec<(String, Value)> {
             &[],
             &ep_host,
             "actor-id",
+            NOW,
         )),
     );
     for (kind, acct) in [(AccountKind::Batch, "bat1"), (AccountKind::Ai, "ai01")] {
         let a = account(kind, acct, Value::Null, BTreeMap::new());
         push(
             &format!("account/{kind}/host-routing"),
-            render(&dto::account(&a, &key_infos(kind), &[], &ep_host, "a")),
+            render(&dto::account(&a, &key_infos(kind), &[], &ep_host, "a", NOW)),
         );
+    }
+    // Break-glass: while it lasts the switch reads "on" (keys are accepted)
+    // and localAuthMode says so; after its end the configured "off" is back.
+    for (kind, acct, off) in [
+        (
+            AccountKind::Cosmos,
+            "cos1",
+            json!({"disableLocalAuth": true}),
+        ),
+        (
+            AccountKind::Batch,
+            "bat1",
+            json!({"allowedAuthenticationModes": ["AAD"]}),
+        ),
+        (AccountKind::Ai, "ai01", json!({"disableLocalAuth": true})),
+    ] {
+        let mut props = off;
+        props["localAuthReenabledUntil"] = json!("2023-11-15T00:13:20Z");
+        let a = account(kind, acct, json!({ "properties": props }), BTreeMap::new());
+        for (when, now) in [("during", NOW), ("after", NOW + 7200)] {
+            push(
+                &format!("account/{kind}/break-glass-{when}"),
+                render(&dto::account(&a, &key_infos(kind), &[], &ep, "a", now)),
+            );
+        }
     }
     push("account_id/cosmos", json!(dto::account_id(&cosmos)));
 

@@ -58,6 +58,7 @@ pub(super) fn handle_list(
             &usage,
             &st.endpoints,
             &dir.admin_client_id,
+            core.unix_now(),
         ));
     }
     ok_json(StatusCode::OK, &value)
@@ -74,16 +75,19 @@ pub(super) fn handle_create(
     let sub = sub_id(&p.subscription)?;
     let group = group_name_for_read(&p.resource_group)?;
     let name = AccountName::parse(p.kind, &p.name).map_err(keyrotor_core::Error::from)?;
-    let body = dto::account_put(p.kind, body)?;
+    let mut body = dto::account_put(p.kind, body)?;
     let existing = st.core.account_by_name(p.kind, &name)?;
-    // A PUT replaces the client's properties; read-only ones are recomputed on read.
-    let current_doc = existing
+    let existing = existing
         .as_ref()
-        .filter(|a| a.subscription == sub && a.resource_group.key() == group.key())
-        .map(|a| StoredAccount {
-            properties: None,
-            ..dto::stored_document(a)
-        });
+        .filter(|a| a.subscription == sub && a.resource_group.key() == group.key());
+    if let Some(a) = existing {
+        dto::undo_break_glass_view(a, &mut body, st.core.unix_now());
+    }
+    // A PUT replaces the client's properties; read-only ones are recomputed on read.
+    let current_doc = existing.map(|a| StoredAccount {
+        properties: None,
+        ..dto::stored_document(a)
+    });
     let document = dto::merge_document(current_doc, &body)?;
     let settings = dto::settings(p.kind, &document)?;
     let spec = AccountSpec {
@@ -95,16 +99,11 @@ pub(super) fn handle_create(
     let (a, created) = st
         .core
         .put_account(&st.dir, actor, p.kind, &sub, &group, &name, spec)?;
-    let keys = st.core.key_info(&a)?;
-    let usage = usage_for(st, &a)?;
     let status = match (p.kind, created) {
         (AccountKind::Ai, true) => StatusCode::CREATED,
         _ => StatusCode::OK,
     };
-    ok_json(
-        status,
-        &dto::account(&a, &keys, &usage, &st.endpoints, &actor.0),
-    )
+    ok_json(status, &shown(st, &a, &actor.0)?)
 }
 
 /// `AccountsUpdate` (PATCH): merges the body into the stored document; with
@@ -118,7 +117,8 @@ pub(super) fn handle_update(
 ) -> ArmResult<Response> {
     let core = &st.core;
     let a = find_account(st, p)?;
-    let body = dto::account_request(body)?;
+    let mut body = dto::account_request(body)?;
+    dto::undo_break_glass_view(&a, &mut body, core.unix_now());
     let document = dto::merge_document(Some(dto::stored_document(&a)), &body)?;
     let tags = body.tags.unwrap_or_else(|| a.tags.clone());
     let settings = dto::settings(p.kind, &document)?;
@@ -151,23 +151,13 @@ pub(super) fn handle_update(
         &a.name,
         spec,
     )?;
-    let keys = core.key_info(&a)?;
-    let usage = usage_for(st, &a)?;
-    ok_json(
-        StatusCode::OK,
-        &dto::account(&a, &keys, &usage, &st.endpoints, &actor.0),
-    )
+    ok_json(StatusCode::OK, &shown(st, &a, &actor.0)?)
 }
 
 /// `AccountsGet`.
 pub(super) fn handle_get(st: &ArmState, p: &AccountPath) -> ArmResult<Response> {
     let a = find_account(st, p)?;
-    let keys = st.core.key_info(&a)?;
-    let usage = usage_for(st, &a)?;
-    ok_json(
-        StatusCode::OK,
-        &dto::account(&a, &keys, &usage, &st.endpoints, &st.dir.admin_client_id),
-    )
+    ok_json(StatusCode::OK, &shown(st, &a, &st.dir.admin_client_id)?)
 }
 
 /// `AccountsDelete`: 204 when the account is already gone (the group must
@@ -234,6 +224,25 @@ pub(super) fn find_account(st: &ArmState, p: &AccountPath) -> ArmResult<keyrotor
 
 /// Usage of the account's keys including what is not flushed yet
 /// (Cosmos only: its keysMetadata carries last-used times).
+/// One account as ARM answers it: its keys' metadata, (Cosmos) their usage,
+/// and the key-auth mode now.
+fn shown(
+    st: &ArmState,
+    a: &keyrotor_core::Account,
+    actor: &str,
+) -> ArmResult<crate::wire::account::AccountResource> {
+    let keys = st.core.key_info(a)?;
+    let usage = usage_for(st, a)?;
+    Ok(dto::account(
+        a,
+        &keys,
+        &usage,
+        &st.endpoints,
+        actor,
+        st.core.unix_now(),
+    ))
+}
+
 fn usage_for(st: &ArmState, a: &keyrotor_core::Account) -> ArmResult<Vec<KeyUsage>> {
     if a.kind != AccountKind::Cosmos {
         return Ok(Vec::new());

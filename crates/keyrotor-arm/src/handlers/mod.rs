@@ -131,9 +131,13 @@ pub(crate) fn handle(
         Operation::VaultsPurgeDeleted { subscription, name } => {
             vaults::handle_purge_deleted(st, actor, &subscription, &name)
         }
-        Operation::ResourcesList { subscription } => {
-            resources::handle_list(st, access, &subscription, query)
+        Operation::ManagedHsmsListDeleted { subscription } => {
+            vaults::handle_list_deleted_managed_hsms(st, &subscription)
         }
+        Operation::ResourcesList {
+            subscription,
+            group,
+        } => resources::handle_list(st, access, &subscription, group.as_deref(), query),
         Operation::RotationPoliciesRun => rotation::handle_run(st, body),
     }
 }

@@ -114,6 +114,16 @@ pub(super) fn handle_list_deleted(st: &ArmState, subscription: &str) -> ArmResul
     ok_json(StatusCode::OK, &value)
 }
 
+/// `ManagedHsmsListDeleted`: always empty, keyrotor has no managed HSMs
+/// (`az keyvault list-deleted` lists both kinds).
+pub(super) fn handle_list_deleted_managed_hsms(
+    st: &ArmState,
+    subscription: &str,
+) -> ArmResult<Response> {
+    own_subscription(&st.dir, subscription)?;
+    ok_json(StatusCode::OK, &List::<serde_json::Value>::new(Vec::new()))
+}
+
 /// `VaultsGetDeleted`.
 pub(super) fn handle_get_deleted(
     st: &ArmState,

@@ -425,9 +425,45 @@ pub struct KeyAuthProperties {
         skip_serializing_if = "Option::is_none"
     )]
     pub local_auth_reenabled_until: Option<Option<String>>,
+    /// keyrotor extension, read-only: the key-auth state in effect, one of
+    /// [`LOCAL_AUTH_MODES`] (ignored in requests).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub local_auth_mode: Option<String>,
 }
 
+/// The values of `localAuthMode`: key authentication on; switched off;
+/// switched off in report-only mode; switched off but re-enabled by
+/// break-glass until `localAuthReenabledUntil` (while it lasts,
+/// `disableLocalAuth` reads `false` and Batch's `allowedAuthenticationModes`
+/// include `SharedKey`, since keys are accepted).
+pub const LOCAL_AUTH_ENABLED: &str = "Enabled";
+pub const LOCAL_AUTH_DISABLED: &str = "Disabled";
+pub const LOCAL_AUTH_REPORT_ONLY: &str = "ReportOnly";
+pub const LOCAL_AUTH_TEMPORARILY_ENABLED: &str = "TemporarilyEnabled";
+pub const LOCAL_AUTH_MODES: [&str; 4] = [
+    LOCAL_AUTH_ENABLED,
+    LOCAL_AUTH_DISABLED,
+    LOCAL_AUTH_REPORT_ONLY,
+    LOCAL_AUTH_TEMPORARILY_ENABLED,
+];
+
+/// The property names of the key-auth switch and its extensions.
+pub const DISABLE_LOCAL_AUTH: &str = "disableLocalAuth";
+pub const ALLOWED_AUTHENTICATION_MODES: &str = "allowedAuthenticationModes";
+pub const LOCAL_AUTH_REENABLED_UNTIL: &str = "localAuthReenabledUntil";
+pub const LOCAL_AUTH_MODE: &str = "localAuthMode";
+
 impl KeyAuthProperties {
+    /// Whether key authentication is switched off as configured, break-glass
+    /// or not: from `localAuthMode` where the server says it, else from the
+    /// switch itself.
+    pub fn switched_off(&self, kind: keyrotor_types::AccountKind) -> bool {
+        match self.local_auth_mode.as_deref() {
+            Some(mode) => mode != LOCAL_AUTH_ENABLED,
+            None => self.disables_local_auth(kind),
+        }
+    }
+
     /// Whether these properties switch key authentication off for an
     /// account of `kind`.
     pub fn disables_local_auth(&self, kind: keyrotor_types::AccountKind) -> bool {

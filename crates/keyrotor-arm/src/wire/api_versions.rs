@@ -24,6 +24,64 @@ pub const BATCH: &str = "2025-06-01";
 /// AI Services accounts (`Microsoft.CognitiveServices`).
 pub const COGNITIVE_SERVICES: &str = "2025-09-01";
 
+/// Each resource provider keyrotor serves, with its resource types and the
+/// api-version of each (what `GET /subscriptions/{id}/providers/{ns}`
+/// lists).
+pub const PROVIDERS: &[(&str, &[(&str, &str)])] = &[
+    (
+        "Microsoft.Resources",
+        &[
+            ("subscriptions", RESOURCES),
+            ("resourceGroups", RESOURCES),
+            ("resources", RESOURCES),
+            ("providers", RESOURCES),
+        ],
+    ),
+    (
+        "Microsoft.DocumentDB",
+        &[
+            ("databaseAccounts", COSMOS),
+            ("databaseAccountNames", COSMOS),
+        ],
+    ),
+    ("Microsoft.Batch", &[("batchAccounts", BATCH)]),
+    (
+        "Microsoft.CognitiveServices",
+        &[("accounts", COGNITIVE_SERVICES)],
+    ),
+    (
+        "Microsoft.KeyVault",
+        &[
+            ("vaults", KEY_VAULT),
+            ("deletedVaults", KEY_VAULT),
+            ("locations/deletedVaults", KEY_VAULT),
+        ],
+    ),
+    (
+        "Microsoft.Authorization",
+        &[
+            ("roleAssignments", AUTHORIZATION),
+            ("roleDefinitions", AUTHORIZATION),
+        ],
+    ),
+    (
+        "Keyrotor.Identity",
+        &[("servicePrincipals", KEYROTOR), ("signingKeys", KEYROTOR)],
+    ),
+    ("Keyrotor.Vault", &[("rotationPolicies", KEYROTOR)]),
+];
+
+/// A served provider by its namespace (case-insensitive): its canonical
+/// spelling and resource types.
+pub fn provider(
+    namespace: &str,
+) -> Option<(&'static str, &'static [(&'static str, &'static str)])> {
+    PROVIDERS
+        .iter()
+        .find(|(ns, _)| ns.eq_ignore_ascii_case(namespace))
+        .copied()
+}
+
 /// The api-version of an account kind's resource provider.
 pub fn account(kind: AccountKind) -> &'static str {
     match kind {

@@ -93,7 +93,8 @@ pub struct ResourceGroupRequest {
     pub tags: Option<Tags>,
 }
 
-/// A resource provider: every one is registered.
+/// A resource provider: every one is registered; the ones keyrotor serves
+/// list their resource types (see [`super::api_versions::PROVIDERS`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Provider {
@@ -102,7 +103,18 @@ pub struct Provider {
     pub registration_state: String,
     pub registration_policy: String,
     #[serde(default)]
-    pub resource_types: Vec<serde_json::Value>,
+    pub resource_types: Vec<ProviderResourceType>,
+}
+
+/// A resource type of a provider and the api-versions it takes (clients
+/// such as `az resource show --resource-type` pick one from here).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProviderResourceType {
+    pub resource_type: String,
+    #[serde(default)]
+    pub locations: Vec<String>,
+    pub api_versions: Vec<String>,
 }
 
 /// One entry of the generic resource list (`GET /subscriptions/{id}/resources`).

@@ -83,7 +83,10 @@ struct KeyStatus {
 }
 
 pub(super) async fn run(c: &Session, cmd: AuthCmd) -> Result<()> {
-    let now = time::OffsetDateTime::now_utc();
+    // Whole seconds: the times this command prints and sends are RFC 3339 in seconds.
+    let now = time::OffsetDateTime::now_utc()
+        .replace_nanosecond(0)
+        .unwrap_or_else(|_| time::OffsetDateTime::now_utc());
     match cmd {
         AuthCmd::DisableLocal {
             account,
@@ -137,7 +140,7 @@ pub(super) async fn run(c: &Session, cmd: AuthCmd) -> Result<()> {
                         .arm
                         .ok_as(Method::GET, &base, api_versions::account(k), None)
                         .await?;
-                    if !current.properties.disables_local_auth(k) {
+                    if !current.properties.switched_off(k) {
                         bail!(
                             "key authentication is not disabled on '{}'; nothing to re-enable",
                             account.name
@@ -187,7 +190,7 @@ pub(super) async fn run(c: &Session, cmd: AuthCmd) -> Result<()> {
                 .await?;
             let usage: KeyUsageList = serde_json::from_value(key_usage(c, k, &base, None).await?)?;
             let a = a.properties;
-            let disabled = a.disables_local_auth(k);
+            let disabled = a.switched_off(k);
             let report_only = a.local_auth_report_only.unwrap_or(false);
             let until = a.reenabled_until().filter(|t| *t > now);
             let mode = match (disabled, report_only, until) {

@@ -16,8 +16,10 @@ use super::Session;
 pub enum GroupCmd {
     /// Create (or update) a resource group.
     Create {
+        /// Name of the resource group.
         #[arg(short = 'n', long)]
         name: String,
+        /// Location of the group (its accounts and vaults default to it).
         #[arg(short = 'l', long)]
         location: String,
         /// Space-separated tags: key[=value].
@@ -28,11 +30,13 @@ pub enum GroupCmd {
     List,
     /// Show one resource group.
     Show {
+        /// Name of the resource group.
         #[arg(short = 'n', long)]
         name: String,
     },
     /// Delete a resource group and every account in it.
     Delete {
+        /// Name of the resource group.
         #[arg(short = 'n', long)]
         name: String,
         /// Do not prompt for confirmation.

@@ -32,6 +32,7 @@ pub enum IdentityCmd {
 pub enum SpCmd {
     /// Create a service principal; prints its client id and secret (shown once).
     Create {
+        /// Display name of the service principal.
         #[arg(short = 'n', long)]
         name: String,
         /// Lifetime of the first secret (e.g. 90d); default: no expiry.
@@ -46,6 +47,7 @@ pub enum SpCmd {
         /// Client id of the service principal.
         #[arg(long = "id")]
         sp_id: String,
+        /// Do not ask for confirmation.
         #[arg(short = 'y', long)]
         yes: bool,
     },
@@ -79,6 +81,7 @@ pub enum SecretCmd {
         /// Client id of the service principal.
         #[arg(long = "id")]
         sp_id: String,
+        /// Id of the secret to remove (`identity sp list -o json` shows each secret's id).
         #[arg(long)]
         secret_id: String,
     },

@@ -44,8 +44,9 @@ pub enum KeysCmd {
         #[command(flatten)]
         account: AccountRef,
         /// Which key: primary | secondary (all kinds; key1/key2 for AI too),
-        /// primaryReadonly | secondaryReadonly (Cosmos DB).
-        #[arg(long)]
+        /// primaryReadonly | secondaryReadonly (Cosmos DB). `--key-name` is
+        /// az's spelling for Batch and AI Services.
+        #[arg(long, visible_alias = "key-name")]
         key_kind: String,
         /// A key used more recently than this is "in use" (e.g. 15m, 2h, 7d; plain numbers are minutes).
         #[arg(long, default_value = "15m", value_parser = parse_window)]

@@ -12,6 +12,7 @@ mod args;
 mod auth;
 mod client;
 mod group;
+mod hosts;
 mod identity;
 mod keys;
 mod output;
@@ -28,8 +29,10 @@ use serde::Deserialize;
 use client::{enc, Api};
 use output::Output;
 
-/// How to reach and authenticate to the service.
+/// How to reach and authenticate to the service (shown under their own
+/// heading in every command's `--help`).
 #[derive(Debug, Clone, clap::Args)]
+#[command(next_help_heading = "Connection")]
 pub struct Conn {
     /// Bootstrap credentials file written by `keyrotor serve`.
     #[arg(
@@ -118,33 +121,28 @@ pub enum ClientCommand {
         #[command(flatten)]
         conn: Conn,
     },
-}
-
-impl ClientCommand {
-    fn conn(&self) -> &Conn {
-        match self {
-            ClientCommand::Group { conn, .. }
-            | ClientCommand::Account { conn, .. }
-            | ClientCommand::Identity { conn, .. }
-            | ClientCommand::Auth { conn, .. }
-            | ClientCommand::Keys { conn, .. }
-            | ClientCommand::Vault { conn, .. }
-            | ClientCommand::Role { conn, .. } => conn,
-        }
-    }
+    /// /etc/hosts lines for vault (and --dns-suffix account) host names; --apply, --remove.
+    Hosts {
+        #[command(flatten)]
+        args: hosts::HostsArgs,
+        #[command(flatten)]
+        conn: Conn,
+    },
 }
 
 pub async fn run(cmd: ClientCommand) -> Result<()> {
-    // Every command signs in the same way before it does anything.
-    let c = connect(cmd.conn()).await?;
+    // Every command signs in the same way before it does anything, but
+    // `hosts`, which signs in only when it needs the service (`--remove`
+    // edits a local file).
     match cmd {
-        ClientCommand::Group { cmd, .. } => group::run(&c, cmd).await,
-        ClientCommand::Account { cmd, .. } => account::run(&c, cmd).await,
-        ClientCommand::Identity { cmd, .. } => identity::run(&c, cmd).await,
-        ClientCommand::Auth { cmd, .. } => auth::run(&c, cmd).await,
-        ClientCommand::Keys { cmd, .. } => keys::run(&c, cmd).await,
-        ClientCommand::Vault { cmd, .. } => vault::run(&c, cmd).await,
-        ClientCommand::Role { cmd, .. } => role::run(&c, cmd).await,
+        ClientCommand::Group { cmd, conn } => group::run(&connect(&conn).await?, cmd).await,
+        ClientCommand::Account { cmd, conn } => account::run(&connect(&conn).await?, cmd).await,
+        ClientCommand::Identity { cmd, conn } => identity::run(&connect(&conn).await?, cmd).await,
+        ClientCommand::Auth { cmd, conn } => auth::run(&connect(&conn).await?, cmd).await,
+        ClientCommand::Keys { cmd, conn } => keys::run(&connect(&conn).await?, cmd).await,
+        ClientCommand::Vault { cmd, conn } => vault::run(&connect(&conn).await?, cmd).await,
+        ClientCommand::Role { cmd, conn } => role::run(&connect(&conn).await?, cmd).await,
+        ClientCommand::Hosts { args, conn } => hosts::run(&conn, args).await,
     }
 }
 
@@ -152,8 +150,10 @@ pub async fn run(cmd: ClientCommand) -> Result<()> {
 /// the name is unambiguous.
 #[derive(Debug, Clone, clap::Args)]
 pub struct AccountRef {
+    /// Resource group of the account.
     #[arg(short = 'g', long)]
     resource_group: String,
+    /// Name of the account.
     #[arg(short = 'n', long)]
     name: String,
     /// Account kind; found automatically when the name is unambiguous.

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::args;
-use super::client::{body, enc};
+use super::client::{self, body, enc, Api};
 use super::output::emit;
 use super::{AccountRef, Session};
 
@@ -42,6 +42,7 @@ pub struct ScopeArgs {
     /// A full scope (`/`, `/subscriptions/…`, a group or a resource id).
     #[arg(long, conflicts_with_all = ["resource_group", "name"])]
     scope: Option<String>,
+    /// Resource group of the scope.
     #[arg(short = 'g', long)]
     resource_group: Option<String>,
     /// Account name (with -g).
@@ -56,7 +57,8 @@ pub struct ScopeArgs {
 pub enum AssignmentCmd {
     /// Assign a role to a service principal at a scope.
     Create {
-        /// Client id of the service principal.
+        /// Client id of the service principal, or its display name when
+        /// exactly one principal has it.
         #[arg(long)]
         assignee: String,
         /// Role name (e.g. "Reader", "Keyrotor Key Operator") or GUID.
@@ -70,6 +72,7 @@ pub enum AssignmentCmd {
     /// principals); --include-inherited adds those at every parent scope,
     /// which apply here too.
     List {
+        /// Client id, or a display name exactly one principal has.
         #[arg(long)]
         assignee: Option<String>,
         /// Also list the assignments at the scope's parents (the
@@ -85,8 +88,10 @@ pub enum AssignmentCmd {
         /// The assignment's name (GUID).
         #[arg(long = "id", conflicts_with_all = ["assignee", "role"])]
         assignment: Option<String>,
+        /// Client id, or a display name exactly one principal has.
         #[arg(long, requires = "role")]
         assignee: Option<String>,
+        /// Role name (e.g. Reader) or role definition id.
         #[arg(long, requires = "assignee")]
         role: Option<String>,
         #[command(flatten)]
@@ -111,6 +116,48 @@ const ASSIGNMENT_COLUMNS: &[(&str, &str)] = &[
     ("Role", "/properties/roleName"),
     ("Scope", "/properties/scope"),
 ];
+
+/// The client id `--assignee` names: a GUID as given (ARM checks that the
+/// principal exists), otherwise the display name of exactly one service
+/// principal, looked up in keyrotor's Microsoft Graph (the core's directory
+/// lookup, the one az resolves its `--assignee` with).
+async fn assignee_id(c: &Session, assignee: &str) -> Result<String> {
+    use keyrotor_arm::graph::wire::{Collection, ServicePrincipal};
+    if keyrotor_core::directory::is_guid(assignee) {
+        return Ok(assignee.to_string());
+    }
+    let endpoints = keyrotor_arm::Endpoints::new(c.arm.base(), None);
+    let token = c
+        .sign_in
+        .token(&format!("{}/.default", endpoints.graph_resource()))
+        .await?;
+    let http = client::builder(c.ca_pem.as_deref())?.build()?;
+    let graph = Api::new(http, format!("{}/v1.0", endpoints.graph()), token);
+    let filter = format!("displayName eq '{}'", assignee.replace('\'', "''"));
+    // Graph ignores the api-version parameter `Api` adds.
+    let found: Collection<ServicePrincipal> = graph
+        .ok_as(
+            Method::GET,
+            &format!("/servicePrincipals?$filter={}", enc(&filter)),
+            "v1.0",
+            None,
+        )
+        .await?;
+    match found.value.as_slice() {
+        [one] => Ok(one.app_id.clone()),
+        [] => bail!(
+            "(PrincipalNotFound) no service principal is named '{assignee}'; pass its client id (`keyrotor identity sp list`)"
+        ),
+        many => bail!(
+            "(AmbiguousAssignee) {} service principals are named '{assignee}' ({}); pass the client id of the one you mean",
+            many.len(),
+            many.iter()
+                .map(|p| p.app_id.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
 
 /// The scope named by `--scope`, `-g`, `-g -n`, or the subscription.
 async fn scope(c: &Session, at: &ScopeArgs) -> Result<String> {
@@ -272,6 +319,7 @@ pub(super) async fn run(c: &Session, cmd: RoleCmd) -> Result<()> {
         RoleCmd::Assignment { cmd } => match cmd {
             AssignmentCmd::Create { assignee, role, at } => {
                 let scope = scope(c, &at).await?;
+                let assignee = assignee_id(c, &assignee).await?;
                 let name = keyrotor_crypto::random_guid().map_err(|e| anyhow::anyhow!("{e}"))?;
                 let request = RoleAssignmentRequest {
                     properties: Some(RoleAssignmentRequestProperties {
@@ -303,7 +351,8 @@ pub(super) async fn run(c: &Session, cmd: RoleCmd) -> Result<()> {
                 // inherited ones are asked for.
                 let mut filter = "atScope()".to_string();
                 if let Some(a) = assignee {
-                    filter.push_str(&format!(" and principalId eq '{a}'"));
+                    let id = assignee_id(c, &a).await?;
+                    filter.push_str(&format!(" and principalId eq '{id}'"));
                 }
                 let list: List<Value> = c
                     .arm
@@ -334,6 +383,10 @@ pub(super) async fn run(c: &Session, cmd: RoleCmd) -> Result<()> {
                 at,
             } => {
                 let scope = scope(c, &at).await?;
+                let assignee = match assignee {
+                    Some(a) => Some(assignee_id(c, &a).await?),
+                    None => None,
+                };
                 let list: List<RoleAssignment> = c
                     .arm
                     .ok_as(

@@ -70,7 +70,7 @@ pub struct ServeArgs {
     /// How often key rotation policies are evaluated (seconds).
     #[arg(long, env = "KEYROTOR_ROTATION_INTERVAL", default_value_t = 60)]
     pub rotation_interval: u64,
-    /// For tests: rotation-policy runs (`keyrotor vault policy run --at`) may
+    /// For tests: rotation-policy runs (`keyrotor vault key policy run --at`) may
     /// evaluate policies as of a later time, so that "rotate every year" can
     /// be exercised in seconds. Never in production.
     #[arg(long)]

@@ -15,8 +15,10 @@ use keyrotor_arm::wire::api_versions::KEY_VAULT_DATA as API_KV;
 pub enum VaultKeyCmd {
     /// Create a key (a new version if it exists).
     Create {
+        /// Name of the vault.
         #[arg(long)]
         vault: String,
+        /// Name of the key.
         #[arg(short = 'n', long)]
         name: String,
         /// RSA, RSA-HSM, EC, EC-HSM, oct or oct-HSM.
@@ -31,6 +33,7 @@ pub enum VaultKeyCmd {
     },
     /// List keys, or the versions of one key.
     List {
+        /// Name of the vault.
         #[arg(long)]
         vault: String,
         /// Show this key's versions.
@@ -39,8 +42,10 @@ pub enum VaultKeyCmd {
     },
     /// Rotate a key now (a new version; the old ones still unwrap).
     Rotate {
+        /// Name of the vault.
         #[arg(long)]
         vault: String,
+        /// Name of the key.
         #[arg(short = 'n', long)]
         name: String,
     },

@@ -25,11 +25,13 @@ use super::Session;
 pub enum VaultCmd {
     /// Create (or update) a vault. Soft delete is always on.
     Create {
+        /// Name of the vault.
         #[arg(short = 'n', long)]
         name: String,
+        /// Resource group of the vault.
         #[arg(short = 'g', long)]
         resource_group: String,
-        /// Location (default: the resource group's).
+        /// Location of the vault (default: the resource group's).
         #[arg(short = 'l', long)]
         location: Option<String>,
         /// Days a deleted vault, key or secret stays recoverable (7-90).
@@ -41,13 +43,16 @@ pub enum VaultCmd {
     },
     /// Show one vault.
     Show {
+        /// Name of the vault.
         #[arg(short = 'n', long)]
         name: String,
+        /// Resource group of the vault.
         #[arg(short = 'g', long)]
         resource_group: String,
     },
     /// List vaults (of a group, or of the subscription).
     List {
+        /// Resource group of the vault.
         #[arg(short = 'g', long)]
         resource_group: Option<String>,
         /// List soft-deleted vaults instead.
@@ -56,24 +61,31 @@ pub enum VaultCmd {
     },
     /// Soft-delete a vault (recoverable during its retention period).
     Delete {
+        /// Name of the vault.
         #[arg(short = 'n', long)]
         name: String,
+        /// Resource group of the vault.
         #[arg(short = 'g', long)]
         resource_group: String,
+        /// Do not ask for confirmation.
         #[arg(short = 'y', long)]
         yes: bool,
     },
     /// Recover a soft-deleted vault.
     Recover {
+        /// Name of the vault.
         #[arg(short = 'n', long)]
         name: String,
+        /// Resource group of the vault.
         #[arg(short = 'g', long)]
         resource_group: String,
     },
     /// Remove a soft-deleted vault for good (refused under purge protection).
     Purge {
+        /// Name of the vault.
         #[arg(short = 'n', long)]
         name: String,
+        /// Do not ask for confirmation.
         #[arg(short = 'y', long)]
         yes: bool,
     },

@@ -17,15 +17,19 @@ pub enum PolicyCmd {
     /// Show a key's rotation policy: when it rotates and notifies, and how
     /// long new versions live.
     Show {
+        /// Name of the vault.
         #[arg(long)]
         vault: String,
+        /// Name of the key.
         #[arg(short = 'n', long)]
         name: String,
     },
     /// Set a key's rotation policy (ISO 8601 durations, e.g. P30D, P1Y).
     Set {
+        /// Name of the vault.
         #[arg(long)]
         vault: String,
+        /// Name of the key.
         #[arg(short = 'n', long)]
         name: String,
         /// Rotate this long after each version's creation.

@@ -15,28 +15,37 @@ pub enum VaultSecretCmd {
     /// Set a secret (a new version). The value comes from --value, or from
     /// standard input when --value is absent (keeps it out of shell history).
     Set {
+        /// Name of the vault.
         #[arg(long)]
         vault: String,
+        /// Name of the secret.
         #[arg(short = 'n', long)]
         name: String,
+        /// The value (prefer standard input: it stays out of shell history).
         #[arg(long)]
         value: Option<String>,
+        /// Content type to store with the secret (e.g. text/plain).
         #[arg(long)]
         content_type: Option<String>,
     },
     /// Print a secret's value (latest, or --version).
     Get {
+        /// Name of the vault.
         #[arg(long)]
         vault: String,
+        /// Name of the secret.
         #[arg(short = 'n', long)]
         name: String,
+        /// A version id instead of the latest.
         #[arg(long)]
         version: Option<String>,
     },
     /// List secrets (metadata only), or the versions of one.
     List {
+        /// Name of the vault.
         #[arg(long)]
         vault: String,
+        /// Name of the secret.
         #[arg(short = 'n', long)]
         name: Option<String>,
     },
