@@ -557,6 +557,34 @@ fn role_assignment_list_names_principals_and_includes_inherited_on_request() {
         })
         .unwrap_or_default();
     assert_eq!(names, ["report-reader", "report-reader"], "{json}");
+    // A Reader (no right to list keyrotor's principals) sees the names too:
+    // they come from the directory, which every principal may read.
+    let secret = sp["secret"]["value"]
+        .as_str()
+        .expect("a secret")
+        .to_string();
+    let as_reader = kr(
+        &server,
+        &[
+            "role",
+            "assignment",
+            "list",
+            "-g",
+            "rg",
+            "--include-inherited",
+            "-o",
+            "table",
+            "--client-id",
+            &id,
+            "--client-secret",
+            &secret,
+        ],
+    );
+    assert_eq!(
+        column(&as_reader, "Principal"),
+        ["report-reader", "report-reader"],
+        "{as_reader}"
+    );
 }
 
 /// `vault create` takes the group's location; `vault show`; key tables
