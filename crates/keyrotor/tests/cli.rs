@@ -431,6 +431,14 @@ fn identity_lists_secret_times_and_signing_keys() {
     assert!(sp["secrets"][0]["lastUsedTime"].is_string(), "{sp}");
     assert!(sp["secrets"][1]["lastUsedTime"].is_null(), "{sp}");
     assert!(sp["secrets"][1]["createdTime"].is_string(), "{sp}");
+    let table = kr(&server, &["identity", "sp", "list", "-o", "table"]);
+    let last_sign_in = column(&table, "LastSignIn");
+    let ids = column(&table, "ClientId");
+    let row = ids
+        .iter()
+        .position(|i| *i == client_id)
+        .expect("the principal's row");
+    assert!(is_seconds_time(&last_sign_in[row]), "{table}");
     let log = server.log();
     assert!(
         !log.contains(&first) && !log.contains(&second),
