@@ -70,7 +70,11 @@ def test_reader_cannot_read_keys_and_key_operator_can(server, kr, resources, cos
         as_sp.database_accounts.begin_delete(rg, name).result()
     assert e.value.status_code == 403
 
+    # At the account: its own assignment; with the inherited ones (az's
+    # --include-inherited), the group's Reader too.
     listed = json.loads(kr("role", "assignment", "list", "--assignee", cid, "-g", rg, "-n", name).stdout)
+    assert {a["properties"]["roleName"] for a in listed} == {"Keyrotor Key Operator"}, listed
+    listed = json.loads(kr("role", "assignment", "list", "--assignee", cid, "-g", rg, "-n", name, "--include-inherited").stdout)
     assert {a["properties"]["roleName"] for a in listed} == {"Reader", "Keyrotor Key Operator"}, listed
     at_scope = list(authz.role_assignments.list_for_scope(group_scope(server, rg), filter="atScope()"))
     assert [a.name for a in at_scope if a.principal_id == cid] == [ra.name]

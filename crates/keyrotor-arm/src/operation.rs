@@ -94,6 +94,8 @@ pub enum Operation {
     },
     /// keyrotor extension: `POST /providers/Keyrotor.Identity/signingKeys/rotate`.
     SigningKeysRotate,
+    /// keyrotor extension: `GET /providers/Keyrotor.Identity/signingKeys`.
+    SigningKeysList,
     /// `GET {scope}/providers/Microsoft.Authorization/roleAssignments`.
     RoleAssignmentsList {
         scope: String,
@@ -215,6 +217,7 @@ operation_names!(
     PrincipalsAddSecret,
     PrincipalsRemoveSecret,
     SigningKeysRotate,
+    SigningKeysList,
     RoleAssignmentsList,
     RoleAssignmentsCreate,
     RoleAssignmentsGet,
@@ -406,6 +409,7 @@ impl Operation {
             Operation::PrincipalsAddSecret { .. } => OperationName::PrincipalsAddSecret,
             Operation::PrincipalsRemoveSecret { .. } => OperationName::PrincipalsRemoveSecret,
             Operation::SigningKeysRotate => OperationName::SigningKeysRotate,
+            Operation::SigningKeysList => OperationName::SigningKeysList,
             Operation::RoleAssignmentsList { .. } => OperationName::RoleAssignmentsList,
             Operation::RoleAssignmentsCreate { .. } => OperationName::RoleAssignmentsCreate,
             Operation::RoleAssignmentsGet { .. } => OperationName::RoleAssignmentsGet,
@@ -709,6 +713,7 @@ impl Operation {
                     {
                         Ok(Operation::SigningKeysRotate)
                     }
+                    (Method::GET, [sk]) if is(sk, "signingkeys") => Ok(Operation::SigningKeysList),
                     (_, [first, ..])
                         if is(first, "serviceprincipals") || is(first, "signingkeys") =>
                     {
@@ -791,6 +796,7 @@ impl Operation {
                 "Keyrotor.Identity/servicePrincipals/delete".into()
             }
             Operation::SigningKeysRotate => "Keyrotor.Identity/signingKeys/rotate/action".into(),
+            Operation::SigningKeysList => "Keyrotor.Identity/signingKeys/read".into(),
             Operation::RoleAssignmentsList { .. } | Operation::RoleAssignmentsGet { .. } => {
                 "Microsoft.Authorization/roleAssignments/read".into()
             }
@@ -887,6 +893,7 @@ impl Operation {
             Operation::PrincipalsList
             | Operation::PrincipalsCreate
             | Operation::SigningKeysRotate
+            | Operation::SigningKeysList
             | Operation::RotationPoliciesRun => "/".into(),
             // Authorized by ownership in the core, whatever the roles.
             Operation::PrincipalsDelete { .. }

@@ -194,6 +194,7 @@ async fn every_route_against_every_role() {
         (Method::POST, format!("/providers/Keyrotor.Identity/servicePrincipals/{unknown}/removeSecret"), json!({"secretId": unknown}), "-----A"),
         (Method::DELETE, format!("/providers/Keyrotor.Identity/servicePrincipals/{unknown}"), Value::Null, "-----A"),
         (Method::POST, "/providers/Keyrotor.Identity/signingKeys/rotate".into(), Value::Null, "-----A"),
+        (Method::GET, "/providers/Keyrotor.Identity/signingKeys".into(), Value::Null, "-----A"),
         (Method::POST, "/providers/Keyrotor.Vault/rotationPolicies/run".into(), Value::Null, "-----A"),
         (Method::GET, format!("{sub}/providers/Microsoft.Authorization/roleAssignments"), Value::Null, "-R--OA"),
         (Method::GET, format!("{rg}/providers/Microsoft.Authorization/roleAssignments"), Value::Null, "-RKCOA"),

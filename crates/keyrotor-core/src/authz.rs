@@ -200,6 +200,8 @@ impl Keyrotor {
                         secret_id: guid()?,
                         verifier: keyrotor_crypto::sha256_hex(secret.expose().as_bytes()),
                         expires_at: None,
+                        created_at: now,
+                        last_used_at: None,
                     },
                     &AuditEvent {
                         at: now,
@@ -245,15 +247,21 @@ impl Keyrotor {
                 return Err(Error::BadCredentials);
             }
         };
-        let mut ok = false;
+        // Every secret is compared (no early exit); the matching one's
+        // last use is recorded.
+        let mut matched = None;
         for s in &secrets {
             let live = s.expires_at.is_none_or(|exp| exp > now);
-            ok |= keyrotor_crypto::ct_eq(verifier.as_bytes(), s.verifier.as_bytes()) && live;
+            if keyrotor_crypto::ct_eq(verifier.as_bytes(), s.verifier.as_bytes()) && live {
+                matched = Some(s);
+            }
         }
-        if ok {
-            Ok(principal)
-        } else {
-            Err(Error::BadCredentials)
+        match matched {
+            Some(s) => {
+                self.note_secret_use(&principal.client_id, s);
+                Ok(principal)
+            }
+            None => Err(Error::BadCredentials),
         }
     }
 }

@@ -3,6 +3,21 @@
 
 use super::*;
 
+/// How precisely a client secret's last use is kept: the token endpoint
+/// writes it at most once per this interval per secret, so signing in
+/// stays a read (a busy client writes once a minute, not per token).
+pub const SECRET_USE_RESOLUTION: time::Duration = time::Duration::seconds(60);
+
+/// A token-signing key without its key material.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SigningKeyInfo {
+    pub kid: String,
+    pub created_at: OffsetDateTime,
+    /// When the next key replaced it for signing; `None` for the key that
+    /// signs now. Tokens it signed stay valid until they expire.
+    pub superseded_at: Option<OffsetDateTime>,
+}
+
 impl Keyrotor {
     pub(crate) fn new_secret(
         &self,
@@ -14,6 +29,8 @@ impl Keyrotor {
                 secret_id: keyrotor_crypto::random_guid().map_err(Error::Crypto)?,
                 verifier: keyrotor_crypto::sha256_hex(secret.expose().as_bytes()),
                 expires_at,
+                created_at: self.now(),
+                last_used_at: None,
             },
             secret,
         ))
@@ -223,6 +240,47 @@ impl Keyrotor {
         }
         self.committed(&[ChangeDomain::Signing]);
         self.signing_keys(|| Err(Error::InvalidInput("no signing key".into())))
+    }
+
+    /// The token-signing keys the JWKS publishes, oldest first (the last
+    /// one signs), without their key material.
+    pub fn signing_key_list(&self) -> Result<Vec<SigningKeyInfo>> {
+        let stored = self.store.signing_keys()?;
+        let next: Vec<Option<OffsetDateTime>> = stored
+            .iter()
+            .skip(1)
+            .map(|k| Some(k.created_at))
+            .chain([None])
+            .collect();
+        Ok(stored
+            .into_iter()
+            .zip(next)
+            .map(|(k, superseded_at)| SigningKeyInfo {
+                kid: k.kid,
+                created_at: k.created_at,
+                superseded_at,
+            })
+            .collect())
+    }
+
+    /// Records that `secret` of `client_id` signed in now, unless its last
+    /// use is recorded less than [`SECRET_USE_RESOLUTION`] ago. A failure
+    /// is logged (without the secret, which never reaches this) and does
+    /// not refuse the sign-in.
+    pub(crate) fn note_secret_use(&self, client_id: &str, secret: &PrincipalSecret) {
+        let now = self.now();
+        if secret
+            .last_used_at
+            .is_some_and(|t| now - t < SECRET_USE_RESOLUTION)
+        {
+            return;
+        }
+        if let Err(e) = self
+            .store
+            .record_secret_use(client_id, &secret.secret_id, now)
+        {
+            tracing::warn!(client_id, secret_id = %secret.secret_id, error = %e, "recording a client secret's last use failed");
+        }
     }
 
     /// Token-signing keys, creating the first one if none exists.

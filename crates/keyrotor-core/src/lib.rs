@@ -42,6 +42,7 @@ use store::{StoredKey, StoredSigningKey};
 pub use usage::{KeyUsage, UsageRecorder};
 
 pub use error::Error;
+pub use identity::{SigningKeyInfo, SECRET_USE_RESOLUTION};
 
 pub type Result<T> = std::result::Result<T, Error>;
 

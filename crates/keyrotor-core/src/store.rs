@@ -265,6 +265,10 @@ pub struct PrincipalSecret {
     /// digest is a sufficient verifier.
     pub verifier: String,
     pub expires_at: Option<OffsetDateTime>,
+    pub created_at: OffsetDateTime,
+    /// When it last signed in, to about a minute
+    /// ([`crate::SECRET_USE_RESOLUTION`]); `None` if never.
+    pub last_used_at: Option<OffsetDateTime>,
 }
 
 #[derive(Clone)]
@@ -435,6 +439,15 @@ pub trait IdentityStore {
         client_id: &str,
         secret: &PrincipalSecret,
         audit: &AuditEvent,
+    ) -> StoreResult<()>;
+    /// Records that a secret signed in at `at`: its last use becomes `at`
+    /// unless it is later already (never decreases). A secret or principal
+    /// that is gone is no error (nothing to record).
+    fn record_secret_use(
+        &self,
+        client_id: &str,
+        secret_id: &str,
+        at: OffsetDateTime,
     ) -> StoreResult<()>;
     /// Deletes the principal, its role assignments and what it owns the
     /// management of; false if there was none.

@@ -14,14 +14,17 @@ use crate::SqliteStore;
 /// One client secret's row (its verifier, never the secret).
 fn insert_secret(conn: &Connection, client_id: &str, s: &PrincipalSecret) -> Db<()> {
     conn.prepare_cached(
-        "INSERT INTO principal_secrets(client_id, secret_id, verifier, expires_at)
-         VALUES (?1, ?2, ?3, ?4)",
+        "INSERT INTO principal_secrets(client_id, secret_id, verifier, expires_at, created_at,
+                                       last_used_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     )?
     .execute(params![
         client_id,
         s.secret_id,
         s.verifier,
-        s.expires_at.map(to_micros)
+        s.expires_at.map(to_micros),
+        to_micros(s.created_at),
+        s.last_used_at.map(to_micros)
     ])?;
     Ok(())
 }
@@ -46,7 +49,8 @@ fn principal(conn: &Connection, client_id: &str) -> Db<Option<(Principal, Vec<Pr
     };
     let secrets = many(
         conn,
-        "SELECT secret_id, verifier, expires_at FROM principal_secrets WHERE client_id = ?1",
+        "SELECT secret_id, verifier, expires_at, created_at, last_used_at
+         FROM principal_secrets WHERE client_id = ?1 ORDER BY created_at, secret_id",
         [&p.client_id],
         rows::secret,
     )?;
@@ -150,6 +154,24 @@ impl IdentityStore for SqliteStore {
             )?;
             insert_secret(tx, client_id, s)?;
             insert_audit(tx, audit)
+        })
+    }
+
+    fn record_secret_use(
+        &self,
+        client_id: &str,
+        secret_id: &str,
+        at: time::OffsetDateTime,
+    ) -> StoreResult<()> {
+        // No change sequence moves: nothing is cached on a secret's last use.
+        self.pool.write(|tx| {
+            tx.prepare_cached(
+                "UPDATE principal_secrets SET last_used_at = ?3
+                 WHERE client_id = ?1 AND secret_id = ?2
+                   AND (last_used_at IS NULL OR last_used_at < ?3)",
+            )?
+            .execute(params![client_id, secret_id, to_micros(at)])?;
+            Ok(())
         })
     }
 

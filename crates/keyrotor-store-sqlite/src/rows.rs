@@ -149,6 +149,8 @@ pub(crate) fn secret(r: &Row<'_>) -> Db<PrincipalSecret> {
         secret_id: r.get("secret_id")?,
         verifier: r.get("verifier")?,
         expires_at: opt_time(r, "expires_at")?,
+        created_at: from_micros(r.get("created_at")?)?,
+        last_used_at: opt_time(r, "last_used_at")?,
     })
 }
 

@@ -197,6 +197,8 @@ macro_rules! store_suite {
             put_group_keeps_the_first_group,
             identical_puts_from_two_clients_both_succeed,
             client_secrets_are_checked,
+            client_secret_use_is_recorded_at_most_once_a_minute,
+            signing_keys_list_which_one_signs,
             every_mutation_moves_the_epoch,
             change_sequences_move_in_the_writing_transaction,
             a_flush_before_reading_sees_all_earlier_usage,

@@ -21,9 +21,21 @@ pub fn principal(
             .map(|s| wi::SecretInfo {
                 secret_id: s.secret_id.clone(),
                 expires_time: s.expires_at.map(Timestamp),
+                created_time: Some(Timestamp(s.created_at)),
+                last_used_time: s.last_used_at.map(Timestamp),
             })
             .collect(),
         secret: None,
+    }
+}
+
+/// A token-signing key's listing entry.
+pub fn signing_key(k: &keyrotor_core::SigningKeyInfo) -> wi::SigningKeyInfo {
+    wi::SigningKeyInfo {
+        kid: k.kid.clone(),
+        created_time: Timestamp(k.created_at),
+        signing: k.superseded_at.is_none(),
+        superseded_time: k.superseded_at.map(Timestamp),
     }
 }
 

@@ -241,11 +241,15 @@ pub(super) fn cases() -> Vec<(String, Value)> {
             secret_id: "s1".into(),
             verifier: "v".into(),
             expires_at: Some(t(86_400)),
+            created_at: t(0),
+            last_used_at: Some(t(3_600)),
         },
         PrincipalSecret {
             secret_id: "s2".into(),
             verifier: "v".into(),
             expires_at: None,
+            created_at: t(60),
+            last_used_at: None,
         },
     ];
     push(
@@ -262,6 +266,26 @@ pub(super) fn cases() -> Vec<(String, Value)> {
             &[],
             "tenant",
             true,
+        )),
+    );
+    push(
+        "signing_keys",
+        render(&crate::wire::List::new(
+            [
+                keyrotor_core::SigningKeyInfo {
+                    kid: "k1".into(),
+                    created_at: t(0),
+                    superseded_at: Some(t(86_400)),
+                },
+                keyrotor_core::SigningKeyInfo {
+                    kid: "k2".into(),
+                    created_at: t(86_400),
+                    superseded_at: None,
+                },
+            ]
+            .iter()
+            .map(dto::signing_key)
+            .collect(),
         )),
     );
     let secret = Secret::new("the-secret".into());

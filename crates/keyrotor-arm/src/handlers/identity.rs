@@ -11,7 +11,7 @@ use crate::dto;
 use crate::error::{ArmError, ArmResult};
 use crate::login;
 use crate::state::ArmState;
-use crate::wire::identity::SigningKeys;
+use crate::wire::identity::{SigningKeyInfo, SigningKeys};
 use crate::wire::List;
 
 /// `PrincipalsList`.
@@ -81,6 +81,18 @@ pub(super) fn handle_remove_secret(
     st.core
         .remove_principal_secret(actor, client_id, &secret_id)?;
     empty(StatusCode::OK)
+}
+
+/// `SigningKeysList`: the keys the JWKS publishes, oldest first; the last
+/// one signs (never key material).
+pub(super) fn handle_list_signing_keys(st: &ArmState) -> ArmResult<Response> {
+    let list: List<SigningKeyInfo> = st
+        .core
+        .signing_key_list()?
+        .iter()
+        .map(dto::signing_key)
+        .collect();
+    ok_json(StatusCode::OK, &list)
 }
 
 /// `SigningKeysRotate`: a new signing key, and this node's issuer rebuilt

@@ -98,6 +98,7 @@ pub(crate) fn handle(
             identity::handle_remove_secret(st, actor, &client_id, body)
         }
         Operation::SigningKeysRotate => identity::handle_rotate_signing_keys(st),
+        Operation::SigningKeysList => identity::handle_list_signing_keys(st),
         Operation::RoleAssignmentsList { scope } => {
             rbac::handle_list_assignments(st, &scope, query)
         }

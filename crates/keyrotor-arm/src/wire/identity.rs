@@ -33,6 +33,12 @@ pub struct SecretInfo {
     pub secret_id: String,
     #[serde(default)]
     pub expires_time: Option<Timestamp>,
+    /// When it was added.
+    #[serde(default)]
+    pub created_time: Option<Timestamp>,
+    /// When it last signed in (to about a minute); `null` if never.
+    #[serde(default)]
+    pub last_used_time: Option<Timestamp>,
 }
 
 /// A new client secret: the only answer that carries its value.
@@ -80,6 +86,21 @@ pub struct SigningKeys {
     pub signing_kid: Option<String>,
     /// Every key the JWKS publishes.
     pub jwks_kids: Vec<String>,
+}
+
+/// A token-signing key as `GET /providers/Keyrotor.Identity/signingKeys`
+/// lists it (never its key material).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SigningKeyInfo {
+    pub kid: String,
+    pub created_time: Timestamp,
+    /// Whether new tokens are signed with it (the newest key).
+    pub signing: bool,
+    /// When the next key took over signing; `null` for the signing key.
+    /// Tokens it signed stay valid until they expire.
+    #[serde(default)]
+    pub superseded_time: Option<Timestamp>,
 }
 
 /// Runs the due rotation policies, now or (servers started with

@@ -19,6 +19,8 @@ pub const ROLE_DEFINITIONS: &str = "Microsoft.Authorization/roleDefinitions";
 /// keyrotor's service principals (tenant level).
 pub const SERVICE_PRINCIPALS: &str = "/providers/Keyrotor.Identity/servicePrincipals";
 /// Starts signing tokens with a new key.
+/// keyrotor's token-signing keys (`GET`: the list the JWKS publishes).
+pub const SIGNING_KEYS: &str = "/providers/Keyrotor.Identity/signingKeys";
 pub const ROTATE_SIGNING_KEY: &str = "/providers/Keyrotor.Identity/signingKeys/rotate";
 /// Runs every vault's due key rotation policies.
 pub const RUN_ROTATION_POLICIES: &str = "/providers/Keyrotor.Vault/rotationPolicies/run";

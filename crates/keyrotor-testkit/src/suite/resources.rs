@@ -348,3 +348,106 @@ pub fn a_second_client_sees_changes(make: MakeStore<'_>) {
         "a change counts once"
     );
 }
+
+/// A clock the case sets.
+struct SetClock(std::sync::Mutex<OffsetDateTime>);
+
+impl SetClock {
+    fn set(&self, t: OffsetDateTime) {
+        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = t;
+    }
+}
+
+impl keyrotor_types::Clock for SetClock {
+    fn now(&self) -> OffsetDateTime {
+        *self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// A client secret knows when it was created and when it last signed in;
+/// signing in writes its last use at most once per
+/// [`keyrotor_core::SECRET_USE_RESOLUTION`], the store keeps the latest
+/// time (never an earlier one) and records nothing for a secret that is
+/// gone.
+pub fn client_secret_use_is_recorded_at_most_once_a_minute(make: MakeStore<'_>) {
+    let tmp = scratch();
+    let store = make(&tmp.path().join("db"));
+    let t0 = OffsetDateTime::from_unix_timestamp(1_800_000_000).expect("a time");
+    let clock = Arc::new(SetClock(std::sync::Mutex::new(t0)));
+    let core = keyrotor_core::Keyrotor::new(store.clone(), crate::root_key(), clock.clone());
+    core.bootstrap().expect("bootstrap");
+    let (p, meta, secret) = core
+        .create_principal(&actor(), "app", None)
+        .expect("principal");
+    assert_eq!(meta.created_at, t0);
+    let last_used = || {
+        let (_, secrets) = store
+            .principal(&p.client_id)
+            .expect("read")
+            .expect("the principal");
+        assert_eq!(secrets.len(), 1);
+        assert_eq!(secrets[0].created_at, t0, "the creation time is kept");
+        secrets[0].last_used_at
+    };
+    assert_eq!(last_used(), None, "a new secret was never used");
+    let at = |s: i64| t0 + time::Duration::seconds(s);
+    clock.set(at(10));
+    core.authenticate_client(&p.client_id, &secret)
+        .expect("signs in");
+    assert_eq!(last_used(), Some(at(10)));
+    // Within the resolution: no write.
+    clock.set(at(40));
+    core.authenticate_client(&p.client_id, &secret)
+        .expect("signs in");
+    assert_eq!(last_used(), Some(at(10)));
+    clock.set(at(70));
+    core.authenticate_client(&p.client_id, &secret)
+        .expect("signs in");
+    assert_eq!(last_used(), Some(at(70)));
+    // A failed sign-in is no use.
+    clock.set(at(200));
+    assert!(core
+        .authenticate_client(&p.client_id, &Secret::new("wrong".into()))
+        .is_err());
+    assert_eq!(last_used(), Some(at(70)));
+    // The store contract: never earlier; a missing secret is no error.
+    store
+        .record_secret_use(&p.client_id, &meta.secret_id, at(5))
+        .expect("an earlier use");
+    assert_eq!(last_used(), Some(at(70)));
+    store
+        .record_secret_use(&p.client_id, "no-such-secret", at(300))
+        .expect("a secret that is gone");
+    store
+        .record_secret_use("no-such-principal", &meta.secret_id, at(300))
+        .expect("a principal that is gone");
+    assert_eq!(last_used(), Some(at(70)));
+}
+
+/// The signing-key list names every key without its material, oldest
+/// first; each key but the newest is superseded when the next was created.
+pub fn signing_keys_list_which_one_signs(make: MakeStore<'_>) {
+    let tmp = scratch();
+    let store = make(&tmp.path().join("db"));
+    let t0 = OffsetDateTime::from_unix_timestamp(1_800_000_000).expect("a time");
+    let clock = Arc::new(SetClock(std::sync::Mutex::new(t0)));
+    let core = keyrotor_core::Keyrotor::new(store, crate::root_key(), clock.clone());
+    assert!(core.signing_key_list().expect("list").is_empty());
+    let overlap = time::Duration::hours(2);
+    core.rotate_signing_key(overlap, || Ok(("kid-a".into(), vec![1; 32])))
+        .expect("first key");
+    clock.set(t0 + time::Duration::hours(1));
+    core.rotate_signing_key(overlap, || Ok(("kid-b".into(), vec![2; 32])))
+        .expect("second key");
+    let list = core.signing_key_list().expect("list");
+    let got: Vec<(&str, OffsetDateTime, Option<OffsetDateTime>)> = list
+        .iter()
+        .map(|k| (k.kid.as_str(), k.created_at, k.superseded_at))
+        .collect();
+    let t1 = t0 + time::Duration::hours(1);
+    assert_eq!(
+        got,
+        vec![("kid-a", t0, Some(t1)), ("kid-b", t1, None)],
+        "oldest first, the newest signs"
+    );
+}

@@ -1,10 +1,10 @@
 //! `keyrotor identity`: service principals, their client secrets, and the
 //! token-signing key.
 
-use anyhow::Result;
+use anyhow::{anyhow, Result};
 use keyrotor_arm::wire::api_versions::KEYROTOR;
 use keyrotor_arm::wire::identity::{CreatePrincipal, Principal, RemoveSecret, SecretLifetime};
-use keyrotor_arm::wire::ids::{ROTATE_SIGNING_KEY, SERVICE_PRINCIPALS};
+use keyrotor_arm::wire::ids::{ROTATE_SIGNING_KEY, SERVICE_PRINCIPALS, SIGNING_KEYS};
 use keyrotor_arm::wire::List;
 use reqwest::Method;
 use serde::Serialize;
@@ -39,7 +39,8 @@ pub enum SpCmd {
         #[arg(long, value_parser = parse_window)]
         secret_expires: Option<i64>,
     },
-    /// List service principals and their secrets (ids and expiry only).
+    /// List service principals (the JSON has their secrets: ids, created,
+    /// expires and last-used times, never values).
     List,
     /// Delete a service principal.
     Delete {
@@ -68,6 +69,13 @@ pub enum SecretCmd {
         #[arg(long, value_parser = parse_window)]
         expires: Option<i64>,
     },
+    /// List a principal's client secrets: when each was created, expires
+    /// and last signed in, to tell which one is still used.
+    List {
+        /// Client id of the service principal.
+        #[arg(long = "id")]
+        sp_id: String,
+    },
     /// Remove a client secret.
     Remove {
         /// Client id of the service principal.
@@ -83,6 +91,9 @@ pub enum SecretCmd {
 pub enum SigningKeyCmd {
     /// Start signing with a new key; the old one stays in the JWKS until its tokens expire.
     Rotate,
+    /// List the keys the JWKS publishes: which one signs, when each was
+    /// created and superseded.
+    List,
 }
 
 /// A service principal as `sp list` prints it: with its number of secrets.
@@ -181,6 +192,27 @@ pub(super) async fn run(c: &Session, cmd: IdentityCmd) -> Result<()> {
                         ],
                     )
                 }
+                SecretCmd::List { sp_id: client_id } => {
+                    let list: List<Principal> =
+                        c.arm.ok_as(Method::GET, SPS, KEYROTOR, None).await?;
+                    let principal = list
+                        .value
+                        .into_iter()
+                        .find(|p| p.client_id.eq_ignore_ascii_case(&client_id))
+                        .ok_or_else(|| {
+                            anyhow!("(PrincipalNotFound) no service principal '{client_id}'")
+                        })?;
+                    emit(
+                        c.output,
+                        &serde_json::to_value(principal.secrets)?,
+                        &[
+                            ("SecretId", "/secretId"),
+                            ("Created", "/createdTime"),
+                            ("Expires", "/expiresTime"),
+                            ("LastUsed", "/lastUsedTime"),
+                        ],
+                    )
+                }
                 SecretCmd::Remove {
                     sp_id: client_id,
                     secret_id,
@@ -207,6 +239,24 @@ pub(super) async fn run(c: &Session, cmd: IdentityCmd) -> Result<()> {
                 .ok(Method::POST, ROTATE_SIGNING_KEY, KEYROTOR, None)
                 .await?;
             emit(c.output, &v, &[("SigningKid", "/signingKid")])
+        }
+        IdentityCmd::SigningKey {
+            cmd: SigningKeyCmd::List,
+        } => {
+            let list: List<serde_json::Value> = c
+                .arm
+                .ok_as(Method::GET, SIGNING_KEYS, KEYROTOR, None)
+                .await?;
+            emit(
+                c.output,
+                &serde_json::Value::Array(list.value),
+                &[
+                    ("Kid", "/kid"),
+                    ("Signing", "/signing"),
+                    ("Created", "/createdTime"),
+                    ("Superseded", "/supersededTime"),
+                ],
+            )
         }
     }
 }

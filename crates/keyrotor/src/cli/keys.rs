@@ -1,21 +1,21 @@
 //! `keyrotor keys`: list an account's keys, regenerate one, and show who
 //! still uses which key.
 
+use std::collections::HashMap;
+
 use anyhow::{bail, Result};
-use keyrotor_arm::wire::account::{Account, CosmosAccountProperties};
 use keyrotor_arm::wire::api_versions;
 use keyrotor_arm::wire::keys::{
-    self as wk, ConnectionStrings, KeyList, KeyMap, KeyMetadata, KeyName, KeyUsageList,
-    RegenerateKey,
+    self as wk, ConnectionStrings, KeyList, KeyName, KeyUsageList, RegenerateKey,
 };
+use keyrotor_arm::wire::Timestamp;
 use keyrotor_types::AccountKind;
 use reqwest::Method;
-use serde::Serialize;
 use serde_json::Value;
 
 use super::args::parse_window;
 use super::client::body;
-use super::output::{ago, emit, print_rows, rfc3339, Output};
+use super::output::{ago, emit, legend, print_rows, rfc3339, Output};
 use super::{AccountRef, Session};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -37,6 +37,9 @@ pub enum KeysCmd {
     },
     /// Regenerate one key; the other keys keep working. Refuses a key used
     /// within --window unless --force, naming the clients that still use it.
+    /// Prints the account's keys afterwards, the new one among them, for
+    /// every kind (Cosmos DB's ARM answer has no body: the CLI lists the
+    /// keys right after the regeneration).
     Regenerate {
         #[command(flatten)]
         account: AccountRef,
@@ -53,6 +56,7 @@ pub enum KeysCmd {
         force: bool,
     },
     /// Show when each key was last used and by whom: is it safe to regenerate key X?
+    #[command(after_long_help = VERDICTS)]
     Usage {
         #[command(flatten)]
         account: AccountRef,
@@ -60,6 +64,38 @@ pub enum KeysCmd {
         #[arg(long, default_value = "15m", value_parser = parse_window)]
         window: i64,
     },
+}
+
+/// What the verdicts and columns of `keys usage` mean: its long help, and
+/// the legend under its table.
+pub(super) const VERDICTS: &str = "\
+Verdicts (the server's check for --window, the same one `keys regenerate` makes):
+  ACTIVE   used within the window, and the most recently used key: clients depend
+           on it; do not regenerate it
+  IN USE   used within the window, but not the most recently used key: move its
+           clients (listed) to the ACTIVE key first; `keys regenerate` refuses it
+  idle     not used within the window: safe to regenerate
+LastUsed and Clients belong to the current key (a regenerated key starts at
+'never'); SlotRequests24h counts the slot's requests in the last 24 hours across
+key generations, the replaced key's included.";
+
+/// A window in seconds as `--window` takes it: `15m`, `2h`, `7d`, `90s`.
+fn window_text(seconds: i64) -> String {
+    match seconds {
+        s if s > 0 && s % 86_400 == 0 => format!("{}d", s / 86_400),
+        s if s > 0 && s % 3600 == 0 => format!("{}h", s / 3600),
+        s if s > 0 && s % 60 == 0 => format!("{}m", s / 60),
+        s => format!("{s}s"),
+    }
+}
+
+/// The verdict on one key: `ACTIVE`, `IN USE` or `idle` ([`VERDICTS`]).
+fn verdict(in_use: bool, most_recent: bool) -> &'static str {
+    match (in_use, most_recent) {
+        (true, true) => "ACTIVE",
+        (true, false) => "IN USE",
+        (false, _) => "idle",
+    }
 }
 
 /// `force=true`, or the guard window for the server's usage check.
@@ -90,11 +126,18 @@ pub(super) async fn key_usage(
         .await
 }
 
-/// The clients of a key as the CLI shows them: `user agent @ address`.
+/// The clients of a key as the CLI shows them: `user agent @ address`
+/// (`(no user agent)` for a client that sent none).
 pub(super) fn clients(k: &wk::KeyUsage) -> Vec<String> {
     k.clients
         .iter()
-        .map(|c| format!("{} @ {}", c.user_agent, c.address))
+        .map(|c| {
+            let agent = match c.user_agent.trim() {
+                "" => "(no user agent)",
+                agent => agent,
+            };
+            format!("{agent} @ {}", c.address)
+        })
         .collect()
 }
 
@@ -122,21 +165,40 @@ fn regenerate_target(kind: AccountKind, key_kind: &str) -> Result<KeyName> {
     Ok(key)
 }
 
+/// Each key's generation time by slot (`primary`, …), from `listKeyUsage`,
+/// which reports it for every kind; empty when the caller may not read
+/// usage (the keys are still shown).
+async fn generation_times(
+    c: &Session,
+    kind: AccountKind,
+    base: &str,
+) -> HashMap<String, Timestamp> {
+    let usage = key_usage(c, kind, base, None)
+        .await
+        .and_then(|v| Ok(serde_json::from_value::<KeyUsageList>(v)?));
+    usage
+        .map(|u| {
+            u.keys
+                .into_iter()
+                .map(|k| (k.key_kind, k.generation_time))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// Rows (key name, slot, value, generated) of a keys listing, in slot
-/// order; Cosmos accounts tell each key's generation time in
-/// `keysMetadata`.
+/// order; `unknown` where the generation time could not be read.
 fn key_rows(
     kind: AccountKind,
     keys: &KeyList,
-    metadata: Option<&KeyMap<KeyMetadata>>,
+    generated: &HashMap<String, Timestamp>,
 ) -> Vec<Vec<String>> {
     KeyName::all(kind)
         .filter_map(|k| Some((k, keys.keys.get(k.slot)?)))
         .map(|(k, value)| {
-            let generated = metadata
-                .and_then(|m| m.get(k.slot))
-                .map(|m| m.generation_time.to_string())
-                .unwrap_or_default();
+            let generated = generated
+                .get(k.slot.as_str())
+                .map_or_else(|| "unknown".into(), |t| rfc3339(t.time()));
             vec![
                 k.name.to_string(),
                 k.slot.as_str().to_string(),
@@ -147,27 +209,22 @@ fn key_rows(
         .collect()
 }
 
-/// The `keysMetadata` of a Cosmos DB account.
-async fn keys_metadata(c: &Session, base: &str) -> Result<KeyMap<KeyMetadata>> {
-    let a: Account<CosmosAccountProperties> = c
-        .arm
-        .ok_as(
-            Method::GET,
-            base,
-            api_versions::account(AccountKind::Cosmos),
-            None,
-        )
-        .await?;
-    Ok(a.properties.keys_metadata)
-}
-
-/// A Cosmos DB regeneration as the CLI shows it (ARM answers without a
-/// body): the key regenerated and the account's key metadata.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct CosmosRegenerated {
-    key_kind: &'static str,
-    keys_metadata: KeyMap<KeyMetadata>,
+/// Prints a keys listing (`listKeys`, `readonlykeys`, a regeneration's
+/// answer) as a table with each key's generation time, or as it came.
+async fn print_keys(c: &Session, kind: AccountKind, base: &str, answer: Value) -> Result<()> {
+    match c.output {
+        Output::Table | Output::Tsv => {
+            let keys: KeyList = serde_json::from_value(answer)?;
+            let generated = generation_times(c, kind, base).await;
+            print_rows(
+                c.output,
+                &["Key", "KeyKind", "Value", "Generated"],
+                &key_rows(kind, &keys, &generated),
+            );
+            Ok(())
+        }
+        _ => emit(c.output, &answer, &[]),
+    }
 }
 
 pub(super) async fn run(c: &Session, cmd: KeysCmd) -> Result<()> {
@@ -205,20 +262,7 @@ pub(super) async fn run(c: &Session, cmd: KeysCmd) -> Result<()> {
                         ],
                     )
                 }
-                (Output::Table | Output::Tsv, _) => {
-                    let keys: KeyList = serde_json::from_value(v)?;
-                    let metadata = match k {
-                        AccountKind::Cosmos => keys_metadata(c, &base).await.ok(),
-                        AccountKind::Batch | AccountKind::Ai => None,
-                    };
-                    print_rows(
-                        c.output,
-                        &["Key", "KeyKind", "Value", "Generated"],
-                        &key_rows(k, &keys, metadata.as_ref()),
-                    );
-                    Ok(())
-                }
-                _ => emit(c.output, &v, &[]),
+                _ => print_keys(c, k, &base, v).await,
             }
         }
         KeysCmd::Usage { account, window } => {
@@ -240,32 +284,27 @@ pub(super) async fn run(c: &Session, cmd: KeysCmd) -> Result<()> {
                 .keys
                 .iter()
                 .map(|k| {
+                    let last_used = k.last_used_time.map_or_else(
+                        || "never".into(),
+                        |t| {
+                            let t = t.time();
+                            format!("{} ({})", rfc3339(t), ago((now - t).whole_seconds()))
+                        },
+                    );
+                    let most_recent = active.as_deref() == Some(k.key_kind.as_str());
                     let clients = clients(k);
                     vec![
                         k.key_name.clone(),
                         k.key_kind.clone(),
-                        k.last_used_time.map_or_else(
-                            || "never".into(),
-                            |t| {
-                                let t = t.time();
-                                format!("{} ({})", rfc3339(t), ago((now - t).whole_seconds()))
-                            },
-                        ),
-                        k.requests_last24_hours.to_string(),
+                        rfc3339(k.generation_time.time()),
+                        last_used,
                         if clients.is_empty() {
                             "-".into()
                         } else {
                             clients.join(", ")
                         },
-                        match (
-                            k.in_use.unwrap_or(false),
-                            active.as_deref() == Some(k.key_kind.as_str()),
-                        ) {
-                            (true, true) => "ACTIVE: in use, do not regenerate".into(),
-                            (true, false) => "IN USE: move clients first".into(),
-                            (false, _) => "safe to regenerate".into(),
-                        },
-                        k.generation_time.to_string(),
+                        k.requests_last24_hours.to_string(),
+                        verdict(k.in_use.unwrap_or(false), most_recent).into(),
                     ]
                 })
                 .collect();
@@ -274,13 +313,17 @@ pub(super) async fn run(c: &Session, cmd: KeysCmd) -> Result<()> {
                 &[
                     "Key",
                     "KeyKind",
-                    "LastUsed",
-                    "Requests24h",
-                    "Clients",
-                    "Verdict",
                     "Generated",
+                    "LastUsed",
+                    "Clients",
+                    "SlotRequests24h",
+                    "Verdict",
                 ],
                 &rows,
+            );
+            legend(
+                c.output,
+                &format!("Window: {}.\n{VERDICTS}", window_text(window)),
             );
             Ok(())
         }
@@ -311,42 +354,21 @@ pub(super) async fn run(c: &Session, cmd: KeysCmd) -> Result<()> {
                     body(&RegenerateKey::new(key))?,
                 )
                 .await?;
-            if v.is_null() {
-                // Cosmos answers without a body, as Azure does; show the
-                // account's key metadata instead.
-                let shown = CosmosRegenerated {
-                    key_kind: key.regenerate,
-                    keys_metadata: keys_metadata(c, &base).await?,
-                };
-                let generated = shown
-                    .keys_metadata
-                    .get(key.slot)
-                    .map(|m| m.generation_time.to_string())
-                    .unwrap_or_default();
-                return match c.output {
-                    Output::Table | Output::Tsv => {
-                        print_rows(
-                            c.output,
-                            &["KeyKind", "Generated"],
-                            &[vec![shown.key_kind.to_string(), generated]],
-                        );
-                        Ok(())
-                    }
-                    _ => emit(c.output, &serde_json::to_value(&shown)?, &[]),
-                };
-            }
-            match c.output {
-                Output::Table | Output::Tsv => {
-                    let keys: KeyList = serde_json::from_value(v)?;
-                    print_rows(
-                        c.output,
-                        &["Key", "KeyKind", "Value", "Generated"],
-                        &key_rows(k, &keys, None),
-                    );
-                    Ok(())
-                }
-                _ => emit(c.output, &v, &[]),
-            }
+            // Cosmos DB answers without a body, as Azure does; like Batch
+            // and AI, show the keys as they are now.
+            let v = if v.is_null() {
+                c.arm
+                    .ok(
+                        Method::POST,
+                        &format!("{base}/listKeys"),
+                        api_versions::account(k),
+                        None,
+                    )
+                    .await?
+            } else {
+                v
+            };
+            print_keys(c, k, &base, v).await
         }
     }
 }
@@ -412,9 +434,10 @@ mod tests {
 
     #[test]
     fn key_rows_name_each_key_and_its_slot_in_slot_order() {
+        let none = HashMap::new();
         let rows = |kind, keys: Value| -> Vec<(String, String)> {
             let keys: KeyList = serde_json::from_value(keys).expect("a key list");
-            key_rows(kind, &keys, None)
+            key_rows(kind, &keys, &none)
                 .into_iter()
                 .map(|r| (r[0].clone(), r[1].clone()))
                 .collect()
@@ -448,20 +471,45 @@ mod tests {
             rows(AccountKind::Ai, json!({"key2": "b", "key1": "a"})),
             pairs(&[("key1", "primary"), ("key2", "secondary")])
         );
-        let metadata: KeyMap<KeyMetadata> = serde_json::from_value(json!({
-            "primaryMasterKey": {"generationTime": "2023-11-14T22:13:20.123456Z", "lastUsedTime": null}
-        }))
-        .expect("key metadata");
-        let keys: KeyList =
-            serde_json::from_value(json!({"primaryMasterKey": "a"})).expect("a key list");
-        assert_eq!(
-            key_rows(AccountKind::Cosmos, &keys, Some(&metadata)),
-            vec![vec![
-                "primaryMasterKey".to_string(),
-                "primary".into(),
-                "a".into(),
-                "2023-11-14T22:13:20.123456Z".into()
-            ]]
-        );
+    }
+
+    /// Generation times print in whole seconds for every kind, `unknown`
+    /// where none was read.
+    #[test]
+    fn key_rows_show_generation_times_in_seconds() {
+        let t: Timestamp =
+            serde_json::from_value(json!("2023-11-14T22:13:20.123456Z")).expect("a time");
+        let generated = HashMap::from([("primary".to_string(), t)]);
+        for (kind, keys) in [
+            (
+                AccountKind::Cosmos,
+                json!({"primaryMasterKey": "a", "secondaryMasterKey": "b"}),
+            ),
+            (
+                AccountKind::Batch,
+                json!({"primary": "a", "secondary": "b"}),
+            ),
+            (AccountKind::Ai, json!({"key1": "a", "key2": "b"})),
+        ] {
+            let keys: KeyList = serde_json::from_value(keys).expect("a key list");
+            let rows = key_rows(kind, &keys, &generated);
+            assert_eq!(rows[0][3], "2023-11-14T22:13:20Z", "{kind}");
+            assert_eq!(rows[1][3], "unknown", "{kind}");
+        }
+    }
+
+    #[test]
+    fn verdicts_and_windows_read_as_the_legend_says() {
+        assert_eq!(verdict(true, true), "ACTIVE");
+        assert_eq!(verdict(true, false), "IN USE");
+        assert_eq!(verdict(false, true), "idle");
+        assert_eq!(verdict(false, false), "idle");
+        for v in ["ACTIVE", "IN USE", "idle", "SlotRequests24h", "LastUsed"] {
+            assert!(VERDICTS.contains(v), "{v}");
+        }
+        assert_eq!(window_text(900), "15m");
+        assert_eq!(window_text(7200), "2h");
+        assert_eq!(window_text(604_800), "7d");
+        assert_eq!(window_text(90), "90s");
     }
 }

@@ -3,8 +3,9 @@
 use std::collections::BTreeMap;
 
 use anyhow::{bail, Result};
-use keyrotor_arm::wire::api_versions::AUTHORIZATION;
-use keyrotor_arm::wire::ids;
+use keyrotor_arm::wire::api_versions::{AUTHORIZATION, KEYROTOR};
+use keyrotor_arm::wire::identity::Principal;
+use keyrotor_arm::wire::ids::{self, SERVICE_PRINCIPALS};
 use keyrotor_arm::wire::rbac::{
     RoleAssignment, RoleAssignmentRequest, RoleAssignmentRequestProperties, RoleDefinition,
     SERVICE_PRINCIPAL,
@@ -66,11 +67,19 @@ pub enum AssignmentCmd {
         #[command(flatten)]
         at: ScopeArgs,
     },
-    /// List assignments that apply at a scope (inherited ones included).
+    /// List the assignments at a scope (the subscription by default), with
+    /// each principal's display name (when the caller may list service
+    /// principals); --include-inherited adds those at every parent scope,
+    /// which apply here too.
     List {
         /// Client id, or a display name exactly one principal has.
         #[arg(long)]
         assignee: Option<String>,
+        /// Also list the assignments at the scope's parents (the
+        /// subscription, its group), as `az role assignment list
+        /// --include-inherited` does.
+        #[arg(long)]
+        include_inherited: bool,
         #[command(flatten)]
         at: ScopeArgs,
     },
@@ -102,7 +111,8 @@ pub enum DefinitionCmd {
 
 const ASSIGNMENT_COLUMNS: &[(&str, &str)] = &[
     ("Name", "/name"),
-    ("Principal", "/properties/principalId"),
+    ("Principal", "/properties/principalName"),
+    ("PrincipalId", "/properties/principalId"),
     ("Role", "/properties/roleName"),
     ("Scope", "/properties/scope"),
 ];
@@ -221,15 +231,59 @@ struct NamedProperties {
     properties: Map<String, Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     role_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    principal_name: Option<String>,
 }
 
-/// Adds `properties.roleName` for display.
-fn name_roles(v: Value, names: &BTreeMap<String, String>) -> Result<Value> {
+/// Adds `properties.roleName` and, when known, `properties.principalName`
+/// (the principal's display name) for display.
+fn name_roles(
+    v: Value,
+    names: &BTreeMap<String, String>,
+    principals: &BTreeMap<String, String>,
+) -> Result<Value> {
     let role: Properties<RoleOf> = serde_json::from_value(v.clone())?;
     let guid = ids::last_segment(&role.properties.role_definition_id).to_ascii_lowercase();
     let mut named: Named = serde_json::from_value(v)?;
     named.properties.role_name = names.get(&guid).cloned();
+    named.properties.principal_name = named
+        .properties
+        .properties
+        .get("principalId")
+        .and_then(Value::as_str)
+        .and_then(|id| principals.get(&id.to_ascii_lowercase()))
+        .cloned();
     Ok(serde_json::to_value(named)?)
+}
+
+/// Service principals' display names by client id (lower case); empty
+/// when the caller may not list principals (names are a convenience).
+async fn principal_names(c: &Session) -> BTreeMap<String, String> {
+    let list: Result<List<Principal>> = c
+        .arm
+        .ok_as(Method::GET, SERVICE_PRINCIPALS, KEYROTOR, None)
+        .await;
+    list.map(|l| {
+        l.value
+            .into_iter()
+            .map(|p| (p.client_id.to_ascii_lowercase(), p.display_name))
+            .collect()
+    })
+    .unwrap_or_default()
+}
+
+/// Whether an assignment at `assigned` is listed for `scope`: exactly
+/// there, or with `inherited` also at any parent of it (ARM scopes are
+/// paths; compared without case, as ARM does).
+fn listed_at(assigned: &str, scope: &str, inherited: bool) -> bool {
+    let norm = |s: &str| s.trim_end_matches('/').to_ascii_lowercase();
+    let (assigned, scope) = (norm(assigned), norm(scope));
+    assigned == scope
+        || (inherited
+            && (assigned.is_empty()
+                || scope
+                    .strip_prefix(&assigned)
+                    .is_some_and(|rest| rest.starts_with('/'))))
 }
 
 pub(super) async fn run(c: &Session, cmd: RoleCmd) -> Result<()> {
@@ -283,32 +337,42 @@ pub(super) async fn run(c: &Session, cmd: RoleCmd) -> Result<()> {
                         body(&request)?,
                     )
                     .await?;
-                let v = name_roles(v, &role_names(c).await?)?;
+                let v = name_roles(v, &role_names(c).await?, &principal_names(c).await)?;
                 emit(c.output, &v, ASSIGNMENT_COLUMNS)
             }
-            AssignmentCmd::List { assignee, at } => {
+            AssignmentCmd::List {
+                assignee,
+                include_inherited,
+                at,
+            } => {
                 let scope = scope(c, &at).await?;
-                let assignee = match assignee {
-                    Some(a) => Some(assignee_id(c, &a).await?),
-                    None => None,
-                };
-                let filter = assignee
-                    .map(|a| format!("?$filter={}", enc(&format!("principalId eq '{a}'"))))
-                    .unwrap_or_default();
+                // What az sends: the assignments at the scope and above it
+                // (`atScope()`), then only those at the scope itself unless
+                // inherited ones are asked for.
+                let mut filter = "atScope()".to_string();
+                if let Some(a) = assignee {
+                    let a = assignee_id(c, &a).await?;
+                    filter.push_str(&format!(" and principalId eq '{a}'"));
+                }
                 let list: List<Value> = c
                     .arm
                     .ok_as(
                         Method::GET,
-                        &format!("{}{filter}", ids::role_assignments(&scope)),
+                        &format!("{}?$filter={}", ids::role_assignments(&scope), enc(&filter)),
                         AUTHORIZATION,
                         None,
                     )
                     .await?;
                 let names = role_names(c).await?;
+                let principals = principal_names(c).await;
                 let named = list
                     .value
                     .into_iter()
-                    .map(|a| name_roles(a, &names))
+                    .filter(|a| {
+                        let assigned = a.pointer("/properties/scope").and_then(Value::as_str);
+                        assigned.is_some_and(|s| listed_at(s, &scope, include_inherited))
+                    })
+                    .map(|a| name_roles(a, &names, &principals))
                     .collect::<Result<Vec<_>>>()?;
                 emit(c.output, &Value::Array(named), ASSIGNMENT_COLUMNS)
             }
@@ -361,5 +425,36 @@ pub(super) async fn run(c: &Session, cmd: RoleCmd) -> Result<()> {
                 Ok(())
             }
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn assignments_are_listed_at_their_scope_or_inherited_on_request() {
+        let sub = "/subscriptions/s1";
+        let group = "/subscriptions/s1/resourceGroups/rg";
+        let account =
+            "/subscriptions/s1/resourceGroups/rg/providers/Microsoft.Batch/batchAccounts/b";
+        assert!(listed_at(group, group, false));
+        assert!(listed_at(
+            "/subscriptions/S1/resourcegroups/RG",
+            group,
+            false
+        ));
+        assert!(!listed_at(sub, group, false));
+        assert!(listed_at(sub, group, true));
+        assert!(listed_at("/", account, true));
+        assert!(!listed_at("/", account, false));
+        assert!(listed_at(group, account, true));
+        // Below the scope, or a sibling that shares a prefix: never.
+        assert!(!listed_at(account, group, true));
+        assert!(!listed_at(
+            "/subscriptions/s1/resourceGroups/rg2",
+            group,
+            true
+        ));
     }
 }

@@ -6,7 +6,8 @@ mod policy;
 mod secret;
 
 use anyhow::{anyhow, bail, Context, Result};
-use keyrotor_arm::wire::api_versions::KEY_VAULT as API_KV_MGMT;
+use keyrotor_arm::wire::api_versions::{KEY_VAULT as API_KV_MGMT, RESOURCES};
+use keyrotor_arm::wire::group::ResourceGroup;
 use keyrotor_arm::wire::ids;
 use keyrotor_arm::wire::vault::{
     DeletedVault, Vault, VaultCreateProperties, VaultRequest, VaultSettingsRequest, VaultSku,
@@ -30,15 +31,22 @@ pub enum VaultCmd {
         /// Resource group of the vault.
         #[arg(short = 'g', long)]
         resource_group: String,
-        /// Location of the vault.
-        #[arg(short = 'l', long, default_value = "westus")]
-        location: String,
+        /// Location (default: the resource group's).
+        #[arg(short = 'l', long)]
+        location: Option<String>,
         /// Days a deleted vault, key or secret stays recoverable (7-90).
         #[arg(long, default_value_t = 90)]
         retention_days: u32,
         /// Refuse purging before the retention ends; cannot be turned off.
         #[arg(long)]
         enable_purge_protection: bool,
+    },
+    /// Show one vault.
+    Show {
+        #[arg(short = 'n', long)]
+        name: String,
+        #[arg(short = 'g', long)]
+        resource_group: String,
     },
     /// List vaults (of a group, or of the subscription).
     List {
@@ -183,6 +191,16 @@ pub(super) async fn run(c: &Session, cmd: VaultCmd) -> Result<()> {
             retention_days,
             enable_purge_protection,
         } => {
+            let location = match location {
+                Some(l) => l,
+                None => {
+                    let group: ResourceGroup = c
+                        .arm
+                        .ok_as(Method::GET, &c.group_path(&resource_group), RESOURCES, None)
+                        .await?;
+                    group.location
+                }
+            };
             let request = VaultRequest {
                 location: Some(location),
                 tags: None,
@@ -204,6 +222,21 @@ pub(super) async fn run(c: &Session, cmd: VaultCmd) -> Result<()> {
                     &vault_path(c, &resource_group, &name),
                     API_KV_MGMT,
                     body(&request)?,
+                )
+                .await?;
+            emit(c.output, &v, VAULT_COLUMNS)
+        }
+        VaultCmd::Show {
+            name,
+            resource_group,
+        } => {
+            let v = c
+                .arm
+                .ok(
+                    Method::GET,
+                    &vault_path(c, &resource_group, &name),
+                    API_KV_MGMT,
+                    None,
                 )
                 .await?;
             emit(c.output, &v, VAULT_COLUMNS)

@@ -5,15 +5,17 @@ use keyrotor_arm::wire::api_versions::{KEYROTOR, KEY_VAULT_DATA as API_KV};
 use keyrotor_arm::wire::identity::{RotationRun, RunRotationPolicies};
 use keyrotor_arm::wire::ids::RUN_ROTATION_POLICIES;
 use reqwest::Method;
-use serde_json::json;
+use serde_json::{json, Value};
 
 use super::data_plane;
 use crate::cli::client::{body, enc};
-use crate::cli::output::emit;
+use crate::cli::output::{emit, legend, Output};
 use crate::cli::Session;
 
 #[derive(Debug, clap::Subcommand)]
 pub enum PolicyCmd {
+    /// Show a key's rotation policy: when it rotates and notifies, and how
+    /// long new versions live.
     Show {
         /// Name of the vault.
         #[arg(long)]
@@ -55,7 +57,57 @@ pub enum PolicyCmd {
     },
 }
 
-const POLICY_COLUMNS: &[(&str, &str)] = &[("Id", "/id"), ("ExpiryTime", "/attributes/expiryTime")];
+const POLICY_COLUMNS: &[(&str, &str)] = &[
+    ("Id", "/id"),
+    ("Rotate", "/rotate"),
+    ("Notify", "/notify"),
+    ("ExpiryTime", "/attributes/expiryTime"),
+];
+
+/// When a policy's actions of `kind` (`Rotate`, `Notify`) fire, in words:
+/// `P30D after creation`, `P7D before expiry`; `never` without one.
+fn trigger_text(policy: &Value, kind: &str) -> String {
+    let actions = policy["lifetimeActions"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let triggers: Vec<String> = actions
+        .iter()
+        .filter(|a| {
+            a["action"]["type"]
+                .as_str()
+                .is_some_and(|t| t.eq_ignore_ascii_case(kind))
+        })
+        .filter_map(|a| {
+            let t = &a["trigger"];
+            match (
+                t["timeAfterCreate"].as_str(),
+                t["timeBeforeExpiry"].as_str(),
+            ) {
+                (Some(d), _) => Some(format!("{d} after creation")),
+                (None, Some(d)) => Some(format!("{d} before expiry")),
+                (None, None) => None,
+            }
+        })
+        .collect();
+    if triggers.is_empty() {
+        "never".into()
+    } else {
+        triggers.join(", ")
+    }
+}
+
+/// A rotation policy as the CLI prints it: Key Vault's answer, plus the
+/// display fields `rotate` and `notify` (when each action fires).
+fn decorate(mut policy: Value) -> Value {
+    let rotate = trigger_text(&policy, "Rotate");
+    let notify = trigger_text(&policy, "Notify");
+    if let Some(m) = policy.as_object_mut() {
+        m.insert("rotate".into(), Value::String(rotate));
+        m.insert("notify".into(), Value::String(notify));
+    }
+    policy
+}
 
 pub(super) async fn run(c: &Session, cmd: PolicyCmd) -> Result<()> {
     match cmd {
@@ -69,7 +121,7 @@ pub(super) async fn run(c: &Session, cmd: PolicyCmd) -> Result<()> {
                     None,
                 )
                 .await?;
-            emit(c.output, &out, POLICY_COLUMNS)
+            emit(c.output, &decorate(out), POLICY_COLUMNS)
         }
         PolicyCmd::Set {
             vault,
@@ -103,7 +155,7 @@ pub(super) async fn run(c: &Session, cmd: PolicyCmd) -> Result<()> {
                     Some(json!({"lifetimeActions": actions, "attributes": {"expiryTime": expires_in}})),
                 )
                 .await?;
-            emit(c.output, &out, POLICY_COLUMNS)
+            emit(c.output, &decorate(out), POLICY_COLUMNS)
         }
         PolicyCmd::Run { now: _, at } => {
             // On ARM (keyrotor's own provider), not a vault's data plane:
@@ -116,15 +168,28 @@ pub(super) async fn run(c: &Session, cmd: PolicyCmd) -> Result<()> {
                 .arm
                 .ok_as(Method::POST, RUN_ROTATION_POLICIES, KEYROTOR, request)
                 .await?;
+            // Say what the run did: a table of nothing reads as a failure.
+            if out.rotated.is_empty() && c.output == Output::Table {
+                println!("nothing due: no key's rotation policy is due, nothing was rotated");
+                return Ok(());
+            }
             emit(
                 c.output,
-                &serde_json::to_value(out.rotated)?,
+                &serde_json::to_value(&out.rotated)?,
                 &[
                     ("Vault", "/vault"),
                     ("Key", "/key"),
                     ("Version", "/version"),
                 ],
-            )
+            )?;
+            legend(
+                c.output,
+                &format!(
+                    "rotated {} key(s): each has a new version",
+                    out.rotated.len()
+                ),
+            );
+            Ok(())
         }
     }
 }
