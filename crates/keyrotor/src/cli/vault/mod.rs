@@ -43,8 +43,10 @@ pub enum VaultCmd {
     },
     /// Show one vault.
     Show {
+        /// Name of the vault.
         #[arg(short = 'n', long)]
         name: String,
+        /// Resource group of the vault.
         #[arg(short = 'g', long)]
         resource_group: String,
     },
