@@ -387,8 +387,8 @@ pub(super) async fn run(c: &Session, cmd: RoleCmd) -> Result<()> {
                 // inherited ones are asked for.
                 let mut filter = "atScope()".to_string();
                 if let Some(a) = assignee {
-                    let id = assignee_id(c, &a).await?;
-                    filter.push_str(&format!(" and principalId eq '{id}'"));
+                    let a = assignee_id(c, &a).await?;
+                    filter.push_str(&format!(" and principalId eq '{a}'"));
                 }
                 let list: List<Value> = c
                     .arm

@@ -31,7 +31,7 @@ pub enum VaultCmd {
         /// Resource group of the vault.
         #[arg(short = 'g', long)]
         resource_group: String,
-        /// Location of the vault (default: the resource group's).
+        /// Location (default: the resource group's).
         #[arg(short = 'l', long)]
         location: Option<String>,
         /// Days a deleted vault, key or secret stays recoverable (7-90).
