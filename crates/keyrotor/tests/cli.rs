@@ -431,6 +431,14 @@ fn identity_lists_secret_times_and_signing_keys() {
     assert!(sp["secrets"][0]["lastUsedTime"].is_string(), "{sp}");
     assert!(sp["secrets"][1]["lastUsedTime"].is_null(), "{sp}");
     assert!(sp["secrets"][1]["createdTime"].is_string(), "{sp}");
+    let table = kr(&server, &["identity", "sp", "list", "-o", "table"]);
+    let last_sign_in = column(&table, "LastSignIn");
+    let ids = column(&table, "ClientId");
+    let row = ids
+        .iter()
+        .position(|i| *i == client_id)
+        .expect("the principal's row");
+    assert!(is_seconds_time(&last_sign_in[row]), "{table}");
     let log = server.log();
     assert!(
         !log.contains(&first) && !log.contains(&second),
@@ -557,6 +565,34 @@ fn role_assignment_list_names_principals_and_includes_inherited_on_request() {
         })
         .unwrap_or_default();
     assert_eq!(names, ["report-reader", "report-reader"], "{json}");
+    // A Reader (no right to list keyrotor's principals) sees the names too:
+    // they come from the directory, which every principal may read.
+    let secret = sp["secret"]["value"]
+        .as_str()
+        .expect("a secret")
+        .to_string();
+    let as_reader = kr(
+        &server,
+        &[
+            "role",
+            "assignment",
+            "list",
+            "-g",
+            "rg",
+            "--include-inherited",
+            "-o",
+            "table",
+            "--client-id",
+            &id,
+            "--client-secret",
+            &secret,
+        ],
+    );
+    assert_eq!(
+        column(&as_reader, "Principal"),
+        ["report-reader", "report-reader"],
+        "{as_reader}"
+    );
 }
 
 /// `vault create` takes the group's location; `vault show`; key tables

@@ -55,8 +55,8 @@ pub struct Collection<T> {
     pub value: Vec<T>,
 }
 
-/// `POST /directoryObjects/getByIds`.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+/// `POST /directoryObjects/getByIds` (the CLI sends it too).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct GetByIds {
     pub ids: Vec<String>,

@@ -5,7 +5,7 @@ use anyhow::{anyhow, Result};
 use keyrotor_arm::wire::api_versions::KEYROTOR;
 use keyrotor_arm::wire::identity::{CreatePrincipal, Principal, RemoveSecret, SecretLifetime};
 use keyrotor_arm::wire::ids::{ROTATE_SIGNING_KEY, SERVICE_PRINCIPALS, SIGNING_KEYS};
-use keyrotor_arm::wire::List;
+use keyrotor_arm::wire::{List, Timestamp};
 use reqwest::Method;
 use serde::Serialize;
 
@@ -96,13 +96,15 @@ pub enum SigningKeyCmd {
     List,
 }
 
-/// A service principal as `sp list` prints it: with its number of secrets.
+/// A service principal as `sp list` prints it: with its number of secrets
+/// and when any of them last signed in.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct Listed {
     #[serde(flatten)]
     principal: Principal,
     secret_count: usize,
+    last_sign_in_time: Option<Timestamp>,
 }
 
 const SP_COLUMNS: &[(&str, &str)] = &[
@@ -110,6 +112,7 @@ const SP_COLUMNS: &[(&str, &str)] = &[
     ("DisplayName", "/displayName"),
     ("Created", "/createdTime"),
     ("Secrets", "/secretCount"),
+    ("LastSignIn", "/lastSignInTime"),
 ];
 
 pub(super) async fn run(c: &Session, cmd: IdentityCmd) -> Result<()> {
@@ -146,6 +149,11 @@ pub(super) async fn run(c: &Session, cmd: IdentityCmd) -> Result<()> {
                     .into_iter()
                     .map(|principal| Listed {
                         secret_count: principal.secrets.len(),
+                        last_sign_in_time: principal
+                            .secrets
+                            .iter()
+                            .filter_map(|s| s.last_used_time)
+                            .max(),
                         principal,
                     })
                     .collect();

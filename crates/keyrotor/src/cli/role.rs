@@ -3,9 +3,8 @@
 use std::collections::BTreeMap;
 
 use anyhow::{bail, Result};
-use keyrotor_arm::wire::api_versions::{AUTHORIZATION, KEYROTOR};
-use keyrotor_arm::wire::identity::Principal;
-use keyrotor_arm::wire::ids::{self, SERVICE_PRINCIPALS};
+use keyrotor_arm::wire::api_versions::AUTHORIZATION;
+use keyrotor_arm::wire::ids;
 use keyrotor_arm::wire::rbac::{
     RoleAssignment, RoleAssignmentRequest, RoleAssignmentRequestProperties, RoleDefinition,
     SERVICE_PRINCIPAL,
@@ -68,8 +67,8 @@ pub enum AssignmentCmd {
         at: ScopeArgs,
     },
     /// List the assignments at a scope (the subscription by default), with
-    /// each principal's display name (when the caller may list service
-    /// principals); --include-inherited adds those at every parent scope,
+    /// each principal's display name (from keyrotor's Microsoft Graph);
+    /// --include-inherited adds those at every parent scope,
     /// which apply here too.
     List {
         /// Client id, or a display name exactly one principal has.
@@ -126,13 +125,7 @@ async fn assignee_id(c: &Session, assignee: &str) -> Result<String> {
     if keyrotor_core::directory::is_guid(assignee) {
         return Ok(assignee.to_string());
     }
-    let endpoints = keyrotor_arm::Endpoints::new(c.arm.base(), None);
-    let token = c
-        .sign_in
-        .token(&format!("{}/.default", endpoints.graph_resource()))
-        .await?;
-    let http = client::builder(c.ca_pem.as_deref())?.build()?;
-    let graph = Api::new(http, format!("{}/v1.0", endpoints.graph()), token);
+    let graph = graph(c).await?;
     let filter = format!("displayName eq '{}'", assignee.replace('\'', "''"));
     // Graph ignores the api-version parameter `Api` adds.
     let found: Collection<ServicePrincipal> = graph
@@ -157,6 +150,17 @@ async fn assignee_id(c: &Session, assignee: &str) -> Result<String> {
                 .join(", ")
         ),
     }
+}
+
+/// keyrotor's Microsoft Graph, signed in for its audience.
+async fn graph(c: &Session) -> Result<Api> {
+    let endpoints = keyrotor_arm::Endpoints::new(c.arm.base(), None);
+    let token = c
+        .sign_in
+        .token(&format!("{}/.default", endpoints.graph_resource()))
+        .await?;
+    let http = client::builder(c.ca_pem.as_deref())?.build()?;
+    Ok(Api::new(http, format!("{}/v1.0", endpoints.graph()), token))
 }
 
 /// The scope named by `--scope`, `-g`, `-g -n`, or the subscription.
@@ -256,20 +260,51 @@ fn name_roles(
     Ok(serde_json::to_value(named)?)
 }
 
-/// Service principals' display names by client id (lower case); empty
-/// when the caller may not list principals (names are a convenience).
-async fn principal_names(c: &Session) -> BTreeMap<String, String> {
-    let list: Result<List<Principal>> = c
-        .arm
-        .ok_as(Method::GET, SERVICE_PRINCIPALS, KEYROTOR, None)
-        .await;
-    list.map(|l| {
-        l.value
-            .into_iter()
-            .map(|p| (p.client_id.to_ascii_lowercase(), p.display_name))
-            .collect()
-    })
-    .unwrap_or_default()
+/// The display names of the principals `ids` (client ids), by lower-case
+/// client id, from keyrotor's Microsoft Graph (`getByIds`, as az fills its
+/// `principalName`; every principal of the tenant may read it). Empty
+/// when the directory cannot be read: names are a convenience.
+async fn principal_names<'a>(
+    c: &Session,
+    ids: impl IntoIterator<Item = &'a str>,
+) -> BTreeMap<String, String> {
+    use keyrotor_arm::graph::wire::{Collection, GetByIds, ServicePrincipal};
+    let mut ids: Vec<String> = ids.into_iter().map(str::to_ascii_lowercase).collect();
+    ids.sort();
+    ids.dedup();
+    if ids.is_empty() {
+        return BTreeMap::new();
+    }
+    let found: Result<Collection<ServicePrincipal>> = async {
+        let request = GetByIds {
+            ids,
+            types: Some(vec!["servicePrincipal".into()]),
+        };
+        // Graph ignores the api-version parameter `Api` adds.
+        graph(c)
+            .await?
+            .ok_as(
+                Method::POST,
+                "/directoryObjects/getByIds",
+                "v1.0",
+                body(&request)?,
+            )
+            .await
+    }
+    .await;
+    found
+        .map(|f| {
+            f.value
+                .into_iter()
+                .map(|p| (p.app_id.to_ascii_lowercase(), p.display_name))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The `properties.principalId` of an assignment as ARM answered it.
+fn principal_of(a: &Value) -> Option<&str> {
+    a.pointer("/properties/principalId").and_then(Value::as_str)
 }
 
 /// Whether an assignment at `assigned` is listed for `scope`: exactly
@@ -337,7 +372,8 @@ pub(super) async fn run(c: &Session, cmd: RoleCmd) -> Result<()> {
                         body(&request)?,
                     )
                     .await?;
-                let v = name_roles(v, &role_names(c).await?, &principal_names(c).await)?;
+                let principals = principal_names(c, principal_of(&v)).await;
+                let v = name_roles(v, &role_names(c).await?, &principals)?;
                 emit(c.output, &v, ASSIGNMENT_COLUMNS)
             }
             AssignmentCmd::List {
@@ -364,14 +400,17 @@ pub(super) async fn run(c: &Session, cmd: RoleCmd) -> Result<()> {
                     )
                     .await?;
                 let names = role_names(c).await?;
-                let principals = principal_names(c).await;
-                let named = list
+                let listed: Vec<Value> = list
                     .value
                     .into_iter()
                     .filter(|a| {
                         let assigned = a.pointer("/properties/scope").and_then(Value::as_str);
                         assigned.is_some_and(|s| listed_at(s, &scope, include_inherited))
                     })
+                    .collect();
+                let principals = principal_names(c, listed.iter().filter_map(principal_of)).await;
+                let named = listed
+                    .into_iter()
                     .map(|a| name_roles(a, &names, &principals))
                     .collect::<Result<Vec<_>>>()?;
                 emit(c.output, &Value::Array(named), ASSIGNMENT_COLUMNS)
