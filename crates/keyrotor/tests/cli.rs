@@ -3,41 +3,9 @@
 
 mod common;
 
-use common::{api, scratch, sign_in, Server, BIN};
+use common::{api, kr, kr_json, scratch, sign_in, Server};
 
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-
-use serde_json::Value;
-
-/// Runs `keyrotor ARGS` against `server` (its bootstrap credentials);
-/// returns (success, stdout, stderr).
-fn kr_run(server: &Server, args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(BIN)
-        .args(args)
-        .env("KEYROTOR_BOOTSTRAP", server.dir.join("bootstrap.json"))
-        .stdin(Stdio::null())
-        .output()
-        .expect("the CLI runs");
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
-/// `keyrotor ARGS`, which must succeed: its standard output.
-fn kr(server: &Server, args: &[&str]) -> String {
-    let (ok, out, err) = kr_run(server, args);
-    assert!(ok, "keyrotor {}: {err}", args.join(" "));
-    out
-}
-
-/// `keyrotor ARGS` (JSON output): the parsed answer.
-fn kr_json(server: &Server, args: &[&str]) -> Value {
-    let out = kr(server, args);
-    serde_json::from_str(&out).unwrap_or_else(|e| panic!("keyrotor {}: {e}: {out}", args.join(" ")))
-}
 
 /// The rows of an aligned table (header and rule skipped), split on runs of
 /// two or more spaces; stops at the first empty line (a legend follows).

@@ -7,38 +7,19 @@ mod common;
 
 use std::process::Command;
 
-use common::{scratch, Server, BIN};
+use common::{kr_json, kr_run, scratch, Server, BIN};
 use serde_json::Value;
 
-/// Runs the CLI against `server`: (success, stdout as JSON or Null, stderr).
-fn kr(server: &Server, args: &[&str]) -> (bool, Value, String) {
-    let out = Command::new(BIN)
-        .args(args)
-        .arg("--bootstrap")
-        .arg(server.dir.join("bootstrap.json"))
-        .output()
-        .expect("the CLI runs");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let json = serde_json::from_str(&stdout).unwrap_or(Value::Null);
-    (
-        out.status.success(),
-        json,
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
-/// [`kr`] that must succeed; its JSON output.
+/// [`kr_json`]: the CLI's JSON answer, which must be a success.
 fn ok(server: &Server, args: &[&str]) -> Value {
-    let (success, json, stderr) = kr(server, args);
-    assert!(success, "keyrotor {}: {stderr}", args.join(" "));
-    json
+    kr_json(server, args)
 }
 
-/// [`kr`] that must fail; its error output.
+/// The CLI, which must fail: its error output.
 fn refused(server: &Server, args: &[&str]) -> String {
-    let (success, json, stderr) = kr(server, args);
-    assert!(!success, "keyrotor {} succeeded: {json}", args.join(" "));
-    stderr
+    let (success, out, err) = kr_run(server, args);
+    assert!(!success, "keyrotor {} succeeded: {out}", args.join(" "));
+    err
 }
 
 fn region_names(account: &Value) -> Vec<String> {
@@ -82,7 +63,7 @@ fn update_changes_only_what_it_is_given_and_create_resets_nothing() {
     assert_eq!(region_names(&created), ["China East", "China North"]);
 
     // `create` again with one more option: nothing else is reset.
-    let (success, again, stderr) = kr(
+    let (success, again, stderr) = kr_run(
         &server,
         &[
             "account",
@@ -99,6 +80,7 @@ fn update_changes_only_what_it_is_given_and_create_resets_nothing() {
     );
     assert!(success, "{stderr}");
     assert!(stderr.contains("exists"), "says it updated: {stderr}");
+    let again: Value = serde_json::from_str(&again).expect("JSON");
     assert_eq!(region_names(&again), ["China East", "China North"]);
     let p = &again["properties"];
     assert_eq!(

@@ -299,3 +299,32 @@ impl Api {
 }
 
 pub const BATCH: &str = "/resourceGroups/rg1/providers/Microsoft.Batch/batchAccounts/crash1";
+
+/// Runs `keyrotor ARGS` against `server` (its bootstrap credentials);
+/// returns (success, stdout, stderr).
+pub fn kr_run(server: &Server, args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(BIN)
+        .args(args)
+        .env("KEYROTOR_BOOTSTRAP", server.dir.join("bootstrap.json"))
+        .stdin(Stdio::null())
+        .output()
+        .expect("the CLI runs");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// `keyrotor ARGS`, which must succeed: its standard output.
+pub fn kr(server: &Server, args: &[&str]) -> String {
+    let (ok, out, err) = kr_run(server, args);
+    assert!(ok, "keyrotor {}: {err}", args.join(" "));
+    out
+}
+
+/// `keyrotor ARGS` (JSON output): the parsed answer.
+pub fn kr_json(server: &Server, args: &[&str]) -> Value {
+    let out = kr(server, args);
+    serde_json::from_str(&out).unwrap_or_else(|e| panic!("keyrotor {}: {e}: {out}", args.join(" ")))
+}
