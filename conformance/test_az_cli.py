@@ -120,6 +120,13 @@ def test_az_resource_list_show_update(az):
     assert after["tags"] == {"team": "billing", "env": "prod"}
     assert after["documentEndpoint"] and after["disableLocalAuth"] is False
 
+    # Key Vault's and Authorization's providers answer like the others.
+    kv = f"azreskv{uuid.uuid4().hex[:6]}"
+    az("keyvault", "create", "-n", kv, "-g", rg, "--retention-days", "7")
+    assert az("resource", "show", "-g", rg, "-n", kv, "--resource-type", "Microsoft.KeyVault/vaults")["name"] == kv
+    assert az("provider", "show", "-n", "Microsoft.KeyVault")["registrationState"] == "Registered"
+    assert az("provider", "show", "-n", "Microsoft.Authorization")["registrationState"] == "Registered"
+
     # A group that does not exist is an error, not an empty list.
     p = subprocess.run([az_binary(), "resource", "list", "-g", f"nosuch-{uuid.uuid4().hex[:6]}", "-o", "json"],
                        env=az.env, capture_output=True, text=True, timeout=300)

@@ -319,6 +319,10 @@ fn parse_vault(m: &Method, s: &[&str]) -> Option<Result<Operation, Unrouted>> {
         {
             let subscription = sub.to_string();
             match (rest, m.clone()) {
+                // The provider itself (GET) and its registration are the
+                // generic provider routes'.
+                ([], _) => None,
+                ([r], _) if is(r, "register") => None,
                 ([v], Method::GET) if is(v, "vaults") => Some(Ok(Operation::VaultsList {
                     subscription,
                     group: None,
@@ -438,9 +442,20 @@ impl Operation {
         let not_allowed = Err(Unrouted::MethodNotAllowed);
         // Microsoft.Authorization is an extension provider: it hangs below
         // any scope (`{scope}/providers/Microsoft.Authorization/...`).
-        if let Some(i) = (0..s.len().saturating_sub(1))
-            .find(|&i| is(s[i], "providers") && is(s[i + 1], "microsoft.authorization"))
-        {
+        // The provider itself (`/subscriptions/{sub}/providers/Microsoft.Authorization`
+        // and its `register`) is the generic provider routes'.
+        let provider_itself = |i: usize| {
+            i == 2
+                && is(s[0], "subscriptions")
+                && match &s[i + 2..] {
+                    [] => true,
+                    [r] => is(r, "register"),
+                    _ => false,
+                }
+        };
+        if let Some(i) = (0..s.len().saturating_sub(1)).find(|&i| {
+            is(s[i], "providers") && is(s[i + 1], "microsoft.authorization") && !provider_itself(i)
+        }) {
             let scope = format!("/{}", s[..i].join("/"));
             return match (m.clone(), &s[i + 2..]) {
                 (Method::GET, [ra]) if is(ra, "roleassignments") => {

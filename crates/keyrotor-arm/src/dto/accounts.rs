@@ -248,14 +248,19 @@ fn with_shared_key(modes: &[String]) -> Vec<String> {
 }
 
 /// A PUT or PATCH body that echoes what a GET showed during break-glass
-/// (the same `localAuthReenabledUntil`, the switch as it read then) keeps
-/// the configured "off": a client that reads, edits something else and
-/// writes back does not turn key auth on for good.
-pub fn undo_break_glass_view(a: &Account, body: &mut wa::AccountRequest, now: i64) {
+/// (the stored `localAuthReenabledUntil`, the switch as it read then) keeps
+/// the configured "off", also when the break-glass has ended between the
+/// read and the write: a client that reads, edits something else and writes
+/// back does not turn key auth on for good.
+pub fn undo_break_glass_view(a: &Account, body: &mut wa::AccountRequest) {
     let Some(props) = body.properties.as_mut() else {
         return;
     };
-    let LocalAuthMode::TemporarilyEnabled { until } = a.settings.local_auth_mode(now) else {
+    let Some(until) = a
+        .settings
+        .local_auth_reenabled_until
+        .filter(|_| a.settings.disable_local_auth)
+    else {
         return;
     };
     let echoed_until = view::<KeyAuthProperties>(props)
@@ -524,7 +529,7 @@ mod tests {
         let mut echo = request(
             json!({"disableLocalAuth": false, "localAuthReenabledUntil": UNTIL, "localAuthMode": "TemporarilyEnabled"}),
         );
-        undo_break_glass_view(&cosmos, &mut echo, 60);
+        undo_break_glass_view(&cosmos, &mut echo);
         let doc = merge_document(Some(stored_document(&cosmos)), &echo).expect("merged");
         let s = settings(AccountKind::Cosmos, &doc).expect("settings");
         assert!(s.disable_local_auth);
@@ -532,17 +537,26 @@ mod tests {
             !doc.contains("localAuthMode"),
             "read-only, never stored: {doc}"
         );
-        // After the end, the same body is taken at its word.
+        // Read during break-glass, written back after its end: still off.
         let mut late =
             request(json!({"disableLocalAuth": false, "localAuthReenabledUntil": UNTIL}));
-        undo_break_glass_view(&cosmos, &mut late, 3600);
+        undo_break_glass_view(&cosmos, &mut late);
         assert_eq!(
             late.properties.expect("props")["disableLocalAuth"],
+            json!(true)
+        );
+        // Another end time is no echo: taken at its word.
+        let mut other = request(
+            json!({"disableLocalAuth": false, "localAuthReenabledUntil": "1970-01-01T02:00:00Z"}),
+        );
+        undo_break_glass_view(&cosmos, &mut other);
+        assert_eq!(
+            other.properties.expect("props")["disableLocalAuth"],
             json!(false)
         );
         // Clearing the end (enable for good) is taken at its word too.
         let mut on = request(json!({"disableLocalAuth": false, "localAuthReenabledUntil": null}));
-        undo_break_glass_view(&cosmos, &mut on, 60);
+        undo_break_glass_view(&cosmos, &mut on);
         assert_eq!(
             on.properties.expect("props")["disableLocalAuth"],
             json!(false)
@@ -555,7 +569,7 @@ mod tests {
         let mut echo = request(
             json!({"allowedAuthenticationModes": ["SharedKey", "AAD"], "localAuthReenabledUntil": UNTIL}),
         );
-        undo_break_glass_view(&batch, &mut echo, 60);
+        undo_break_glass_view(&batch, &mut echo);
         assert_eq!(
             echo.properties.expect("props")["allowedAuthenticationModes"],
             json!(["AAD"])

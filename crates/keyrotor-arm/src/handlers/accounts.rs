@@ -81,7 +81,7 @@ pub(super) fn handle_create(
         .as_ref()
         .filter(|a| a.subscription == sub && a.resource_group.key() == group.key());
     if let Some(a) = existing {
-        dto::undo_break_glass_view(a, &mut body, st.core.unix_now());
+        dto::undo_break_glass_view(a, &mut body);
     }
     // A PUT replaces the client's properties; read-only ones are recomputed on read.
     let current_doc = existing.map(|a| StoredAccount {
@@ -118,7 +118,7 @@ pub(super) fn handle_update(
     let core = &st.core;
     let a = find_account(st, p)?;
     let mut body = dto::account_request(body)?;
-    dto::undo_break_glass_view(&a, &mut body, core.unix_now());
+    dto::undo_break_glass_view(&a, &mut body);
     let document = dto::merge_document(Some(dto::stored_document(&a)), &body)?;
     let tags = body.tags.unwrap_or_else(|| a.tags.clone());
     let settings = dto::settings(p.kind, &document)?;

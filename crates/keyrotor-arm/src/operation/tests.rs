@@ -168,3 +168,21 @@ fn every_operation_declares_an_action() {
         Ok("Microsoft.DocumentDB/databaseAccounts/listKeys/action".to_string())
     );
 }
+
+#[test]
+fn every_served_provider_routes_to_the_provider_operations() {
+    for (ns, _) in crate::wire::api_versions::PROVIDERS {
+        let path = format!("{SUB}/providers/{ns}");
+        assert!(
+            matches!(op(Method::GET, &path), Ok(Operation::ProvidersGet { .. })),
+            "GET {path}"
+        );
+        assert!(
+            matches!(
+                op(Method::POST, &format!("{path}/register")),
+                Ok(Operation::ProvidersRegister { .. })
+            ),
+            "POST {path}/register"
+        );
+    }
+}
