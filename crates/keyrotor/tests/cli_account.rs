@@ -408,3 +408,93 @@ fn keys_regenerate_takes_az_key_name_spelling() {
     assert_eq!(before["primary"], after["primary"]);
     assert_ne!(before["secondary"], after["secondary"]);
 }
+
+#[test]
+fn a_missing_group_is_named_as_such_and_az_spellings_work() {
+    let (_tmp, dir, port) = scratch();
+    let server = Server::start(&dir, port);
+    ok(&server, &["group", "create", "-n", "rg1", "-l", "westus"]);
+    // Without --kind the CLI looks the account up in every kind first.
+    for cmd in [
+        &["keys", "list", "-g", "nosuchgroup", "-n", "acct1"][..],
+        &["auth", "status", "-g", "nosuchgroup", "-n", "acct1"],
+        &["vault", "show", "-g", "nosuchgroup", "-n", "vault1"],
+    ] {
+        let e = refused(&server, cmd);
+        assert!(e.contains("ResourceGroupNotFound"), "{cmd:?}: {e}");
+    }
+    let e = refused(&server, &["keys", "list", "-g", "rg1", "-n", "acct1"]);
+    assert!(e.contains("no account named 'acct1'"), "{e}");
+
+    // az's --vault-name.
+    let admin = server.bootstrap()["clientId"]
+        .as_str()
+        .expect("client id")
+        .to_string();
+    ok(&server, &["vault", "create", "-n", "azspell", "-g", "rg1"]);
+    ok(
+        &server,
+        &[
+            "role",
+            "assignment",
+            "create",
+            "--role",
+            "Key Vault Administrator",
+            "-g",
+            "rg1",
+            "--assignee",
+            &admin,
+        ],
+    );
+    let (success, _, err) = kr_run(
+        &server,
+        &["vault", "key", "list", "--vault-name", "azspell"],
+    );
+    // The vault's host name may not resolve on this machine; the flag parses
+    // either way (clap would refuse an unknown flag with exit status 2).
+    assert!(success || !err.contains("unexpected argument"), "{err}");
+}
+
+#[test]
+fn principal_names_do_not_depend_on_how_the_server_is_reached() {
+    let (_tmp, dir, port) = scratch();
+    let server = Server::start(&dir, port);
+    ok(&server, &["group", "create", "-n", "rg1", "-l", "westus"]);
+    let sp = ok(&server, &["identity", "sp", "create", "-n", "named-app"]);
+    let app = sp["clientId"].as_str().expect("client id").to_string();
+    ok(
+        &server,
+        &[
+            "role",
+            "assignment",
+            "create",
+            "--role",
+            "Reader",
+            "-g",
+            "rg1",
+            "--assignee",
+            &app,
+        ],
+    );
+    // `localhost` instead of the bootstrap's 127.0.0.1.
+    let endpoint = format!("https://localhost:{}", server.port);
+    let list = ok(
+        &server,
+        &[
+            "role",
+            "assignment",
+            "list",
+            "-g",
+            "rg1",
+            "--endpoint",
+            &endpoint,
+        ],
+    );
+    let names: Vec<&str> = list
+        .as_array()
+        .expect("a list")
+        .iter()
+        .filter_map(|a| a["properties"]["principalName"].as_str())
+        .collect();
+    assert!(names.contains(&"named-app"), "{list}");
+}

@@ -222,8 +222,6 @@ pub(super) fn find_account(st: &ArmState, p: &AccountPath) -> ArmResult<keyrotor
     Ok(st.core.account_in(&st.dir, p.kind, &sub, &group, &name)?)
 }
 
-/// Usage of the account's keys including what is not flushed yet
-/// (Cosmos only: its keysMetadata carries last-used times).
 /// One account as ARM answers it: its keys' metadata, (Cosmos) their usage,
 /// and the key-auth mode now.
 fn shown(
@@ -243,6 +241,8 @@ fn shown(
     ))
 }
 
+/// Usage of the account's keys including what is not flushed yet
+/// (Cosmos only: its keysMetadata carries last-used times).
 fn usage_for(st: &ArmState, a: &keyrotor_core::Account) -> ArmResult<Vec<KeyUsage>> {
     if a.kind != AccountKind::Cosmos {
         return Ok(Vec::new());

@@ -265,6 +265,10 @@ impl Keyrotor {
             {
                 Ok(v)
             }
+            // As ARM answers: a group that does not exist is named as such.
+            _ if self.store.group(sub, group)?.is_none() => {
+                Err(Error::GroupNotFound(group.to_string()))
+            }
             _ => Err(Error::VaultNotFound(name.chars().take(64).collect())),
         }
     }

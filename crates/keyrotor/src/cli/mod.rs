@@ -333,11 +333,22 @@ impl Session {
         }
         match found.as_slice() {
             [k] => Ok(*k),
-            [] => bail!(
-                "(ResourceNotFound) no account named '{}' in resource group '{}'",
-                r.name,
-                r.resource_group
-            ),
+            [] => {
+                // A missing group is the group's error, not the account's.
+                self.arm
+                    .ok(
+                        reqwest::Method::GET,
+                        &self.group_path(&r.resource_group),
+                        api_versions::RESOURCES,
+                        None,
+                    )
+                    .await?;
+                bail!(
+                    "(ResourceNotFound) no account named '{}' in resource group '{}'",
+                    r.name,
+                    r.resource_group
+                )
+            }
             _ => bail!("several accounts are named '{}'; pass --kind", r.name),
         }
     }

@@ -155,9 +155,12 @@ async fn assignee_id(c: &Session, assignee: &str) -> Result<String> {
 /// keyrotor's Microsoft Graph, signed in for its audience.
 async fn graph(c: &Session) -> Result<Api> {
     let endpoints = keyrotor_arm::Endpoints::new(c.arm.base(), None);
+    // Azure's Graph audience, which the server accepts whatever URL it is
+    // reached by (its own Graph resource id names its public URL, which
+    // `--endpoint` may spell differently).
     let token = c
         .sign_in
-        .token(&format!("{}/.default", endpoints.graph_resource()))
+        .token("https://graph.microsoft.com/.default")
         .await?;
     let http = client::builder(c.ca_pem.as_deref())?.build()?;
     Ok(Api::new(http, format!("{}/v1.0", endpoints.graph()), token))
@@ -275,31 +278,45 @@ async fn principal_names<'a>(
     if ids.is_empty() {
         return BTreeMap::new();
     }
-    let found: Result<Collection<ServicePrincipal>> = async {
+    let graph = match graph(c).await {
+        Ok(g) => g,
+        Err(e) => {
+            eprintln!("keyrotor: principal names left blank: cannot read the directory: {e:#}");
+            return BTreeMap::new();
+        }
+    };
+    let mut names = BTreeMap::new();
+    // getByIds takes at most 1,000 ids a call.
+    for chunk in ids.chunks(1000) {
         let request = GetByIds {
-            ids,
+            ids: chunk.to_vec(),
             types: Some(vec!["servicePrincipal".into()]),
         };
         // Graph ignores the api-version parameter `Api` adds.
-        graph(c)
-            .await?
-            .ok_as(
-                Method::POST,
-                "/directoryObjects/getByIds",
-                "v1.0",
-                body(&request)?,
-            )
-            .await
+        let found: Result<Collection<ServicePrincipal>> = async {
+            graph
+                .ok_as(
+                    Method::POST,
+                    "/directoryObjects/getByIds",
+                    "v1.0",
+                    body(&request)?,
+                )
+                .await
+        }
+        .await;
+        match found {
+            Ok(f) => names.extend(
+                f.value
+                    .into_iter()
+                    .map(|p| (p.app_id.to_ascii_lowercase(), p.display_name)),
+            ),
+            Err(e) => {
+                eprintln!("keyrotor: principal names left blank: cannot read the directory: {e:#}");
+                break;
+            }
+        }
     }
-    .await;
-    found
-        .map(|f| {
-            f.value
-                .into_iter()
-                .map(|p| (p.app_id.to_ascii_lowercase(), p.display_name))
-                .collect()
-        })
-        .unwrap_or_default()
+    names
 }
 
 /// The `properties.principalId` of an assignment as ARM answered it.

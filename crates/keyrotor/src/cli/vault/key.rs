@@ -15,8 +15,8 @@ use keyrotor_arm::wire::api_versions::KEY_VAULT_DATA as API_KV;
 pub enum VaultKeyCmd {
     /// Create a key (a new version if it exists).
     Create {
-        /// Name of the vault.
-        #[arg(long)]
+        /// Name of the vault (`--vault-name` is az's spelling).
+        #[arg(long, visible_alias = "vault-name")]
         vault: String,
         /// Name of the key.
         #[arg(short = 'n', long)]
@@ -33,8 +33,8 @@ pub enum VaultKeyCmd {
     },
     /// List keys, or the versions of one key.
     List {
-        /// Name of the vault.
-        #[arg(long)]
+        /// Name of the vault (`--vault-name` is az's spelling).
+        #[arg(long, visible_alias = "vault-name")]
         vault: String,
         /// Show this key's versions.
         #[arg(short = 'n', long)]
@@ -42,8 +42,8 @@ pub enum VaultKeyCmd {
     },
     /// Rotate a key now (a new version; the old ones still unwrap).
     Rotate {
-        /// Name of the vault.
-        #[arg(long)]
+        /// Name of the vault (`--vault-name` is az's spelling).
+        #[arg(long, visible_alias = "vault-name")]
         vault: String,
         /// Name of the key.
         #[arg(short = 'n', long)]

@@ -17,8 +17,8 @@ pub enum PolicyCmd {
     /// Show a key's rotation policy: when it rotates and notifies, and how
     /// long new versions live.
     Show {
-        /// Name of the vault.
-        #[arg(long)]
+        /// Name of the vault (`--vault-name` is az's spelling).
+        #[arg(long, visible_alias = "vault-name")]
         vault: String,
         /// Name of the key.
         #[arg(short = 'n', long)]
@@ -26,8 +26,8 @@ pub enum PolicyCmd {
     },
     /// Set a key's rotation policy (ISO 8601 durations, e.g. P30D, P1Y).
     Set {
-        /// Name of the vault.
-        #[arg(long)]
+        /// Name of the vault (`--vault-name` is az's spelling).
+        #[arg(long, visible_alias = "vault-name")]
         vault: String,
         /// Name of the key.
         #[arg(short = 'n', long)]

@@ -15,8 +15,8 @@ pub enum VaultSecretCmd {
     /// Set a secret (a new version). The value comes from --value, or from
     /// standard input when --value is absent (keeps it out of shell history).
     Set {
-        /// Name of the vault.
-        #[arg(long)]
+        /// Name of the vault (`--vault-name` is az's spelling).
+        #[arg(long, visible_alias = "vault-name")]
         vault: String,
         /// Name of the secret.
         #[arg(short = 'n', long)]
@@ -30,8 +30,8 @@ pub enum VaultSecretCmd {
     },
     /// Print a secret's value (latest, or --version).
     Get {
-        /// Name of the vault.
-        #[arg(long)]
+        /// Name of the vault (`--vault-name` is az's spelling).
+        #[arg(long, visible_alias = "vault-name")]
         vault: String,
         /// Name of the secret.
         #[arg(short = 'n', long)]
@@ -42,8 +42,8 @@ pub enum VaultSecretCmd {
     },
     /// List secrets (metadata only), or the versions of one.
     List {
-        /// Name of the vault.
-        #[arg(long)]
+        /// Name of the vault (`--vault-name` is az's spelling).
+        #[arg(long, visible_alias = "vault-name")]
         vault: String,
         /// Name of the secret.
         #[arg(short = 'n', long)]
