@@ -20,6 +20,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{anyhow, bail, Context, Result};
 use keyrotor_arm::wire::account::{self as wa, AccountEndpoint};
 use keyrotor_arm::wire::api_versions::{self, KEY_VAULT};
+use keyrotor_arm::wire::metadata::CloudMetadata;
 use keyrotor_arm::wire::vault::Vault;
 use keyrotor_arm::wire::{ids, List};
 use reqwest::Method;
@@ -218,7 +219,54 @@ async fn host_names(c: &Session) -> Result<BTreeSet<String>> {
     if let Some(bad) = names.iter().find(|n| !is_host_name(n)) {
         bail!("the service named a host {bad:?} that cannot go into a hosts file");
     }
+    let suffix = service_suffix(c).await?;
+    if let Some(bad) = names.iter().find(|n| !is_service_host(n, &suffix)) {
+        bail!(
+            "the service named a host {bad:?} outside its own names (NAME.vault|documents|batch|cognitiveservices.{suffix}); nothing was written"
+        );
+    }
     Ok(names)
+}
+
+/// The DNS suffix the service names its hosts under: its `keyVaultDns`
+/// (`vault.SUFFIX[:PORT]`, from `/metadata/endpoints`) without `vault.` and
+/// the port.
+async fn service_suffix(c: &Session) -> Result<String> {
+    let (status, doc) = c
+        .arm
+        .call(
+            Method::GET,
+            "/metadata/endpoints",
+            api_versions::RESOURCES,
+            None,
+        )
+        .await?;
+    let metadata: CloudMetadata = match status {
+        200 => serde_json::from_value(doc).context("unexpected /metadata/endpoints document")?,
+        other => bail!("/metadata/endpoints answered {other}"),
+    };
+    let dns = metadata.suffixes.key_vault_dns;
+    let host = dns.rsplit_once(':').map_or(dns.as_str(), |(h, _)| h);
+    host.strip_prefix("vault.")
+        .filter(|s| !s.is_empty())
+        .map(str::to_ascii_lowercase)
+        .ok_or_else(|| anyhow!("the service's keyVaultDns {dns:?} is not vault.SUFFIX"))
+}
+
+/// Whether `name` is one of the service's own host names: one label, then
+/// a data-plane service label, then the service's suffix. Nothing else
+/// (another site's name, the suffix itself) ever goes into a hosts file.
+fn is_service_host(name: &str, suffix: &str) -> bool {
+    let Some(rest) = name.strip_suffix(suffix).and_then(|r| r.strip_suffix('.')) else {
+        return false;
+    };
+    match rest.split_once('.') {
+        Some((label, service)) => {
+            !label.is_empty()
+                && ["vault", "documents", "batch", "cognitiveservices"].contains(&service)
+        }
+        None => false,
+    }
 }
 
 /// The host name of a URL (Batch endpoints come without a scheme),
@@ -358,6 +406,17 @@ fn update_hosts_file(path: &Path, key: &str, block: Option<&Block>) -> Result<Ch
     // The file itself when it is a symbolic link's target: the link stays.
     let target = match std::fs::canonicalize(path) {
         Ok(t) => t,
+        // A link to nothing is refused: replacing the link with a file
+        // would break whatever manages it.
+        Err(e)
+            if e.kind() == std::io::ErrorKind::NotFound
+                && std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) =>
+        {
+            bail!(
+                "{} is a symbolic link to a file that does not exist; nothing was changed",
+                path.display()
+            )
+        }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => path.to_path_buf(),
         Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
     };
@@ -390,7 +449,13 @@ fn update_hosts_file(path: &Path, key: &str, block: Option<&Block>) -> Result<Ch
     let r = rewrite(&original, key, block)?;
     let written = r.text != original;
     if written {
-        write_hosts_file(&target, &dir, meta.as_ref(), r.text.as_bytes())?;
+        write_hosts_file(
+            &target,
+            &dir,
+            meta.as_ref(),
+            r.text.as_bytes(),
+            original.as_bytes(),
+        )?;
     }
     Ok(Change {
         added: r.added,
@@ -400,14 +465,16 @@ fn update_hosts_file(path: &Path, key: &str, block: Option<&Block>) -> Result<Ch
 }
 
 /// Replaces the file: a temporary file beside it with the same mode and
-/// owner, then a rename. Where that fails (a bind-mounted /etc/hosts cannot
-/// be renamed over; a directory only root may write; an owner that cannot
-/// be kept) the file is rewritten in place instead.
+/// owner, then a rename. Only where a rename cannot work (a bind-mounted
+/// /etc/hosts: busy or another device; a directory only root may write
+/// while the file is writable) is the file rewritten in place instead;
+/// any other failure (a full disk, a size limit) changes nothing.
 fn write_hosts_file(
     target: &Path,
     dir: &Path,
     meta: Option<&std::fs::Metadata>,
     text: &[u8],
+    original: &[u8],
 ) -> Result<()> {
     let file_name = target
         .file_name()
@@ -419,10 +486,46 @@ fn write_hosts_file(
         return Ok(());
     };
     let _ = std::fs::remove_file(&tmp);
-    if meta.is_none() {
+    if meta.is_none() || !rename_cannot_work(&rename_error) {
         return Err(refusal(target, &rename_error));
     }
-    in_place(target, text).map_err(|e| refusal(target, &e))
+    in_place_or_restore(target, text, original, in_place)
+}
+
+/// The failures of replacing by rename that writing in place avoids.
+fn rename_cannot_work(e: &std::io::Error) -> bool {
+    use std::io::ErrorKind;
+    matches!(
+        e.kind(),
+        ErrorKind::ResourceBusy | ErrorKind::CrossesDevices | ErrorKind::PermissionDenied
+    )
+}
+
+/// Writes `text` in place with `write`; when that fails part-way, writes
+/// the `original` back, and says whether that worked. Only when even that
+/// fails is the file left changed: the error says where its previous
+/// contents were saved.
+fn in_place_or_restore(
+    target: &Path,
+    text: &[u8],
+    original: &[u8],
+    write: impl Fn(&Path, &[u8]) -> std::io::Result<()>,
+) -> Result<()> {
+    let Err(e) = write(target, text) else {
+        return Ok(());
+    };
+    if write(target, original).is_ok() {
+        return Err(refusal(target, &e));
+    }
+    let saved = std::env::temp_dir().join(format!("hosts.keyrotor-saved-{}", std::process::id()));
+    let kept = match std::fs::write(&saved, original) {
+        Ok(()) => format!("its previous contents are in {}", saved.display()),
+        Err(_) => "its previous contents could not be saved either".to_string(),
+    };
+    Err(anyhow!(
+        "cannot write {}: {e}; writing its previous contents back failed too, so it may be incomplete: {kept}",
+        target.display()
+    ))
 }
 
 fn replace(
@@ -677,5 +780,111 @@ mod tests {
             "{e}"
         );
         assert!(e.contains("nothing was changed"), "{e}");
+    }
+
+    #[test]
+    fn only_the_services_own_names_go_into_the_file() {
+        for ok in [
+            "kv1.vault.localhost",
+            "acct.documents.example.com",
+            "b1.batch.example.com",
+            "ai.cognitiveservices.example.com",
+        ] {
+            let suffix = if ok.ends_with("localhost") {
+                "localhost"
+            } else {
+                "example.com"
+            };
+            assert!(is_service_host(ok, suffix), "{ok}");
+        }
+        for bad in [
+            "deb.debian.org",
+            "example.com",
+            "vault.example.com",
+            ".vault.example.com",
+            "x.y.vault.example.com",
+            "kv1.vault.example.com.evil.org",
+            "kv1.storage.example.com",
+            "kv1.vaultexample.com",
+        ] {
+            assert!(!is_service_host(bad, "example.com"), "{bad}");
+        }
+    }
+
+    #[test]
+    fn only_failures_a_rename_cannot_get_past_fall_back_to_writing_in_place() {
+        use std::io::{Error, ErrorKind};
+        for kind in [
+            ErrorKind::ResourceBusy,
+            ErrorKind::CrossesDevices,
+            ErrorKind::PermissionDenied,
+        ] {
+            assert!(rename_cannot_work(&Error::from(kind)), "{kind:?}");
+        }
+        for kind in [
+            ErrorKind::StorageFull,
+            ErrorKind::FileTooLarge,
+            ErrorKind::QuotaExceeded,
+            ErrorKind::Other,
+        ] {
+            assert!(!rename_cannot_work(&Error::from(kind)), "{kind:?}");
+        }
+    }
+
+    #[test]
+    fn a_failed_in_place_write_puts_the_previous_contents_back() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("hosts");
+        let original = b"127.0.0.1 localhost\n10.0.0.5 db\n";
+        std::fs::write(&path, original).expect("write");
+        // A writer that damages the file and fails once, then works.
+        let calls = std::cell::Cell::new(0);
+        let flaky = |p: &Path, text: &[u8]| {
+            calls.set(calls.get() + 1);
+            if calls.get() == 1 {
+                std::fs::write(p, &text[..text.len() / 2])?;
+                return Err(std::io::Error::from(std::io::ErrorKind::StorageFull));
+            }
+            std::fs::write(p, text)
+        };
+        let e = in_place_or_restore(&path, b"a much longer new text\n", original, flaky)
+            .expect_err("the write failed")
+            .to_string();
+        assert!(e.contains("nothing was changed"), "{e}");
+        assert_eq!(std::fs::read(&path).expect("read"), original);
+        // When even the restore fails, the error says so and where the old
+        // contents went.
+        let broken = |p: &Path, _: &[u8]| {
+            std::fs::write(p, b"12")?;
+            Err(std::io::Error::from(std::io::ErrorKind::StorageFull))
+        };
+        let e = in_place_or_restore(&path, b"new\n", original, broken)
+            .expect_err("both writes failed")
+            .to_string();
+        assert!(
+            !e.contains("nothing was changed") && e.contains("previous contents are in"),
+            "{e}"
+        );
+        let saved = e
+            .rsplit("previous contents are in ")
+            .next()
+            .expect("a path");
+        assert_eq!(std::fs::read(saved.trim()).expect("saved copy"), original);
+        let _ = std::fs::remove_file(saved.trim());
+    }
+
+    #[test]
+    fn a_link_to_nothing_is_refused_not_replaced() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let link = dir.path().join("hosts");
+        std::os::unix::fs::symlink(dir.path().join("missing"), &link).expect("symlink");
+        let e = update_hosts_file(&link, KEY, Some(&block(&["127.0.0.1 kv.vault.localhost"])))
+            .expect_err("refused")
+            .to_string();
+        assert!(e.contains("symbolic link"), "{e}");
+        assert!(std::fs::symlink_metadata(&link)
+            .expect("still there")
+            .file_type()
+            .is_symlink());
     }
 }
