@@ -116,8 +116,8 @@ fn apply_keeps_one_marked_block_and_remove_restores_the_file() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("--apply or --remove"));
 
-    // A file that cannot be written is refused with the reason, and no
-    // block is written anywhere.
+    // A path that is not a file (a directory) and a link to nothing are
+    // refused with the reason, and change nothing.
     let out = kr(
         &dir,
         &[
@@ -129,7 +129,30 @@ fn apply_keeps_one_marked_block_and_remove_restores_the_file() {
     );
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("cannot"), "{err}");
+    assert!(err.contains("cannot read"), "{err}");
+    let dangling = dir.with_extension("dangling-hosts");
+    std::os::unix::fs::symlink(dir.join("no-such-file"), &dangling).expect("symlink");
+    let before = std::fs::read(&hosts).expect("read");
+    let out = kr(
+        &dir,
+        &[
+            "hosts",
+            "--apply",
+            "--hosts-file",
+            dangling.to_str().expect("path"),
+        ],
+    );
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("symbolic link") && err.contains("nothing was changed"),
+        "{err}"
+    );
+    assert!(std::fs::symlink_metadata(&dangling)
+        .expect("the link is still there")
+        .file_type()
+        .is_symlink());
+    assert_eq!(std::fs::read(&hosts).expect("read"), before);
 
     // --remove needs no server, not even its data directory.
     server.child.kill().expect("stop the server");
