@@ -233,6 +233,21 @@ impl Keyrotor {
         })
     }
 
+    /// Opens an item body sealed under the DEK `dek_id` of the account, in
+    /// place (an item body is no key material: not zeroized).
+    pub(crate) fn open_body(
+        &self,
+        account: &Account,
+        dek_id: &str,
+        aad: &[u8],
+        blob: Vec<u8>,
+    ) -> Result<Vec<u8>> {
+        self.with_dek(account, Which::Id(dek_id), |_, key| {
+            key.open_owned(aad, blob)
+                .map_err(Error::KeyMaterialUnavailable)
+        })
+    }
+
     /// A new service-managed DEK for a new account.
     pub(crate) fn new_dek(&self, account: &Account) -> Result<(StoredDek, DataKey)> {
         make_dek(&self.root, &account.uid, self.now())

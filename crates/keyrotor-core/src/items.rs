@@ -61,13 +61,13 @@ impl Keyrotor {
     /// A stored item's body, opened under the DEK that sealed it (bound to
     /// account, collection and id).
     fn open_item(&self, account: &Account, i: StoredItem) -> Result<DataItem> {
-        let bytes = self.open_record(
+        let bytes = self.open_body(
             account,
             &i.dek_id,
             &envelope::item_aad(&account.uid, &i.dek_id, &i.collection, &i.id),
-            &i.sealed,
+            i.sealed,
         )?;
-        let body = String::from_utf8(bytes.to_vec())
+        let body = String::from_utf8(bytes)
             .map_err(|_| Error::Storage(StoreError::Corrupt("an item body is not text".into())))?;
         Ok(DataItem {
             collection: i.collection,

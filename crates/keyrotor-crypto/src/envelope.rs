@@ -107,6 +107,26 @@ impl DataKey {
     }
 }
 
+impl DataKey {
+    /// [`DataKey::open`] in place, for records that are not key material
+    /// (data-plane items): the stored blob becomes the plaintext, no copy,
+    /// and it is not zeroized on drop (the caller hands it on as text).
+    pub fn open_owned(&self, aad: &[u8], mut blob: Vec<u8>) -> Result<Vec<u8>> {
+        if blob.len() < 1 + NONCE_LEN + TAG_LEN || blob[0] != RECORD_V1 {
+            return Err(Error::Malformed);
+        }
+        let nonce = Nonce::try_assume_unique_for_key(&blob[1..1 + NONCE_LEN])
+            .map_err(|_| Error::Malformed)?;
+        let len = self
+            .key
+            .open_within(nonce, Aad::from(aad), &mut blob, 1 + NONCE_LEN..)
+            .map_err(|_| Error::Unauthentic)?
+            .len();
+        blob.truncate(len);
+        Ok(blob)
+    }
+}
+
 /// Associated data of one sealed record: each part length-prefixed, so no
 /// two different lists of parts give the same bytes (no part can be moved
 /// into its neighbour).
@@ -145,6 +165,14 @@ mod tests {
         ] {
             assert!(matches!(k.open(&other, &blob), Err(Error::Unauthentic)));
         }
+        assert_eq!(
+            k.open_owned(&aad, blob.clone()).expect("opens in place"),
+            b"{\"secret\":42}".to_vec()
+        );
+        assert!(matches!(
+            k.open_owned(&record_aad(&[b"acct-2"]), blob.clone()),
+            Err(Error::Unauthentic)
+        ));
         // Another data key: refused.
         let (k2, _) = DataKey::generate().expect("a data key");
         assert!(matches!(k2.open(&aad, &blob), Err(Error::Unauthentic)));
@@ -153,6 +181,10 @@ mod tests {
             let mut t = blob.clone();
             t[i] ^= 0x40;
             assert!(matches!(k.open(&aad, &t), Err(Error::Unauthentic)), "{i}");
+            assert!(
+                matches!(k.open_owned(&aad, t.clone()), Err(Error::Unauthentic)),
+                "{i}"
+            );
         }
         let mut t = blob.clone();
         t[0] = 1;
@@ -186,6 +218,7 @@ mod tests {
         fn open_never_panics_on_garbage(blob in proptest::collection::vec(0u8..=255, 0..80)) {
             let (k, _) = DataKey::generate().expect("a data key");
             let _ = k.open(b"aad", &blob);
+            let _ = k.open_owned(b"aad", blob);
         }
     }
 }
