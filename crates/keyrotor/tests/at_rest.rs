@@ -125,7 +125,7 @@ fn nothing_written_through_the_server_is_in_the_database_files_in_clear() {
     let (_tmp, dir, port) = scratch();
     let rt = tokio::runtime::Runtime::new().expect("a tokio runtime");
     let server = Server::start(&dir, port);
-    let (values, markers) = rt.block_on(async {
+    let (values, markers, ck) = rt.block_on(async {
         let a = api(&server).await;
         a.create_batch_account().await;
         a.ok(
@@ -226,7 +226,7 @@ fn nothing_written_through_the_server_is_in_the_database_files_in_clear() {
             }
         }
         assert_eq!(values.len(), 4 + 2 + 2, "key values listed");
-        (values, markers)
+        (values, markers, ck)
     });
     // The files as the running server has them (WAL not checkpointed),
     // then after it was killed.
@@ -289,6 +289,41 @@ fn nothing_written_through_the_server_is_in_the_database_files_in_clear() {
             }
         }
     }
+    // A document damaged at rest (one bit of its sealed body): its read is
+    // Cosmos's 503 KeyMaterialUnavailable, the other documents still read.
+    {
+        let db = rusqlite::Connection::open(dir.join("keyrotor.db")).expect("the database opens");
+        let (seq, mut sealed): (i64, Vec<u8>) = db
+            .query_row(
+                "SELECT seq, sealed FROM data_items WHERE id = 'd5'",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .expect("d5 is stored");
+        let mid = sealed.len() / 2;
+        sealed[mid] ^= 0x01;
+        db.execute(
+            "UPDATE data_items SET sealed = ?2 WHERE seq = ?1",
+            rusqlite::params![seq, sealed],
+        )
+        .expect("the damaged body is written");
+    }
+    let server = Server::start(&dir, port);
+    rt.block_on(async {
+        let a = api(&server).await;
+        let read = |id: &'static str| {
+            let link = format!("dbs/db1/colls/c1/docs/{id}");
+            let rest = format!("/{link}");
+            let a = &a;
+            let ck = &ck;
+            async move { cosmos(a, ck, Method::GET, &rest, ("docs", &link), None).await }
+        };
+        let (s, v) = read("d5").await;
+        assert_eq!(s, 503, "{v}");
+        assert_eq!(v["code"], "KeyMaterialUnavailable", "{v}");
+        let (s, v) = read("d6").await;
+        assert_eq!((s, v["text"].as_str()), (200, Some(markers[7].as_str())));
+    });
 }
 
 fn hex_of(b: &[u8]) -> String {
