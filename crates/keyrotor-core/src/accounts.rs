@@ -62,14 +62,15 @@ impl Keyrotor {
                 }
             }
             let account = self.new_account(kind, sub, &group.name, name, spec.clone())?;
-            let keys = self.initial_keys(&account)?;
+            let (dek, dek_key) = self.new_dek(&account)?;
+            let keys = self.initial_keys(&account, &dek.id, &dek_key)?;
             let audit = self.audit(
                 actor,
                 "account.create",
                 account_target(&account),
                 String::new(),
             );
-            match self.store.insert_account(&account, &keys, &audit) {
+            match self.store.insert_account(&account, &dek, &keys, &audit) {
                 Ok(a) => {
                     self.bump();
                     return Ok((a, true));
@@ -114,19 +115,28 @@ impl Keyrotor {
         })
     }
 
-    /// Generation 1 of every slot of a new account, sealed to it.
-    pub(crate) fn initial_keys(&self, account: &Account) -> Result<Vec<StoredKey>> {
+    /// Generation 1 of every slot of a new account, sealed under its first
+    /// DEK `key` (id `dek_id`), bound to it.
+    pub(crate) fn initial_keys(
+        &self,
+        account: &Account,
+        dek_id: &str,
+        key: &keyrotor_crypto::envelope::DataKey,
+    ) -> Result<Vec<StoredKey>> {
         let mut keys = Vec::new();
         for &slot in account.kind.slots() {
             let value =
                 keyrotor_crypto::generate_account_key(account.kind).map_err(Error::Crypto)?;
-            let sealed = self
-                .root
-                .seal_secret(&key_context(account, slot, 1), &value)
+            let sealed = key
+                .seal(
+                    &envelope::key_aad(&account.uid, dek_id, slot, 1),
+                    value.expose().as_bytes(),
+                )
                 .map_err(Error::Crypto)?;
             keys.push(StoredKey {
                 slot,
                 generation: 1,
+                dek_id: dek_id.to_string(),
                 sealed,
                 generated_at: account.created_at,
             });
@@ -196,8 +206,11 @@ impl Keyrotor {
             &account.name,
         ))?;
         let retired = self.store.delete_account(account.id, &scope, &audit)?;
-        self.bump();
-        self.bump_rbac();
+        self.committed(&[
+            ChangeDomain::Accounts,
+            ChangeDomain::Rbac,
+            ChangeDomain::Deks,
+        ]);
         if let Some(keys) = &retired {
             self.ledger_retire(keys)?;
         }

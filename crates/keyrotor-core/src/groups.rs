@@ -70,8 +70,11 @@ impl Keyrotor {
             .store
             .delete_group(sub, name, &scope, &audit)?
             .ok_or_else(|| Error::GroupNotFound(name.to_string()))?;
-        self.bump();
-        self.bump_rbac();
+        self.committed(&[
+            ChangeDomain::Accounts,
+            ChangeDomain::Rbac,
+            ChangeDomain::Deks,
+        ]);
         self.ledger_retire(&retired)?;
         let accounts: std::collections::BTreeSet<&str> =
             retired.iter().map(|k| k.account_uid.as_str()).collect();

@@ -26,10 +26,7 @@ impl Keyrotor {
             .keys(account.id)?
             .into_iter()
             .map(|k| {
-                let value = self
-                    .root
-                    .open_secret(&key_context(account, k.slot, k.generation), &k.sealed)
-                    .map_err(Error::KeyMaterialUnavailable)?;
+                let value = self.open_key(account, &k)?;
                 Ok(AccountKey {
                     slot: k.slot,
                     value,
@@ -78,13 +75,7 @@ impl Keyrotor {
                 .into_iter()
                 .find(|k| k.slot == slot)
                 .ok_or_else(not_found)?;
-            let current_value = self
-                .root
-                .open_secret(
-                    &key_context(account, slot, current.generation),
-                    &current.sealed,
-                )
-                .map_err(Error::KeyMaterialUnavailable)?;
+            let current_value = self.open_key(account, &current)?;
             // Above anything the ledger knows: after a restore, the slot's
             // next generation is one never used before.
             let floor = self.ledger.latest(&account.uid, slot).unwrap_or(0);
@@ -101,13 +92,16 @@ impl Keyrotor {
                     break v;
                 }
             };
+            let (dek_id, sealed) = self.seal_current(
+                account,
+                |dek| envelope::key_aad(&account.uid, dek, slot, generation),
+                value.expose().as_bytes(),
+            )?;
             let key = StoredKey {
                 slot,
                 generation,
-                sealed: self
-                    .root
-                    .seal_secret(&key_context(account, slot, generation), &value)
-                    .map_err(Error::Crypto)?,
+                dek_id,
+                sealed,
                 generated_at: self.now(),
             };
             match self
@@ -153,18 +147,26 @@ impl Keyrotor {
         // The value this transaction wrote, opened from the row it stored:
         // never a read-back, which a concurrent regeneration of the same
         // slot could have replaced already.
-        let value = self
-            .root
-            .open_secret(
-                &key_context(account, slot, stored.generation),
-                &stored.sealed,
-            )
-            .map_err(Error::KeyMaterialUnavailable)?;
+        let value = self.open_key(account, &stored)?;
         Ok(AccountKey {
             slot,
             value,
             generation: stored.generation,
             generated_at: stored.generated_at,
         })
+    }
+
+    /// A stored key's value, opened under the DEK that sealed it (bound to
+    /// account, slot and generation).
+    fn open_key(&self, account: &Account, k: &StoredKey) -> Result<Secret> {
+        let bytes = self.open_record(
+            account,
+            &k.dek_id,
+            &envelope::key_aad(&account.uid, &k.dek_id, k.slot, k.generation),
+            &k.sealed,
+        )?;
+        let text = std::str::from_utf8(&bytes)
+            .map_err(|_| Error::KeyMaterialUnavailable(keyrotor_crypto::Error::Malformed))?;
+        Ok(Secret::new(text.to_string()))
     }
 }

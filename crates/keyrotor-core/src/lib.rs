@@ -4,6 +4,7 @@
 mod accounts;
 mod authz;
 pub mod directory;
+pub mod envelope;
 mod error;
 mod groups;
 pub mod guard;
@@ -28,8 +29,8 @@ use time::OffsetDateTime;
 
 pub use store::PrincipalSecret;
 pub use store::{
-    Account, AccountSettings, AccountSpec, AuditEvent, DataItem, LocalAuth, LocalAuthMode,
-    Principal, PutMode, ResourceGroup, Store, StoreError,
+    Account, AccountSettings, AccountSpec, AuditEvent, LocalAuth, LocalAuthMode, Principal,
+    PutMode, ResourceGroup, Store, StoreError,
 };
 pub use store::{ChangeDomain, ChangeSeqs};
 // The per-aggregate store traits, in scope for every use-case module.
@@ -41,6 +42,7 @@ pub(crate) use store::{
 use store::{StoredKey, StoredSigningKey};
 pub use usage::{KeyUsage, UsageRecorder};
 
+pub use envelope::{DataKeyInfo, LegacyUpgrade};
 pub use error::Error;
 pub use identity::{SigningKeyInfo, SECRET_USE_RESOLUTION};
 
@@ -70,6 +72,20 @@ pub struct AccountKey {
     pub generated_at: OffsetDateTime,
 }
 
+/// A data-plane item as the wire layer reads and writes it: its JSON text
+/// (sealed under a data key of the account while stored).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DataItem {
+    pub collection: String,
+    pub id: String,
+    pub body: String,
+    pub etag: String,
+    /// Unix seconds of the last write.
+    pub ts: i64,
+    /// Store-wide unique, increasing number (basis of resource ids).
+    pub seq: i64,
+}
+
 /// Key metadata without the value.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KeyInfo {
@@ -97,8 +113,8 @@ pub struct Actor(pub String);
 /// reading the sequence afterwards fails.
 #[derive(Default)]
 struct Changes {
-    seen: [std::sync::atomic::AtomicU64; 5],
-    epoch: [std::sync::atomic::AtomicU64; 5],
+    seen: [std::sync::atomic::AtomicU64; ChangeDomain::ALL.len()],
+    epoch: [std::sync::atomic::AtomicU64; ChangeDomain::ALL.len()],
     observing: std::sync::Mutex<()>,
 }
 
@@ -157,6 +173,8 @@ pub struct Keyrotor {
     pub(crate) key_cache: std::sync::Mutex<
         std::collections::HashMap<String, Arc<keyrotor_crypto::vault::KeyMaterial>>,
     >,
+    /// Unwrapped data keys of the accounts ([`envelope`]), at the `Deks` epoch.
+    deks: envelope::DekCache,
 }
 
 const META_TENANT: &str = "tenant_id";
@@ -177,16 +195,6 @@ fn revocation_scope(scope: &str) -> Result<String> {
         })
 }
 
-fn key_context(account: &Account, slot: KeySlot, generation: u64) -> Vec<u8> {
-    format!(
-        "keyrotor/account-key/v1/{}/{}/{}",
-        account.uid,
-        slot.as_str(),
-        generation
-    )
-    .into_bytes()
-}
-
 fn signing_context(kid: &str) -> Vec<u8> {
     format!("keyrotor/signing-key/v1/{kid}").into_bytes()
 }
@@ -203,6 +211,7 @@ impl Keyrotor {
             admin: std::sync::OnceLock::new(),
             ledger: Arc::new(ledger::MemoryLedger::default()),
             key_cache: std::sync::Mutex::new(std::collections::HashMap::new()),
+            deks: envelope::DekCache::default(),
         }
     }
 

@@ -144,12 +144,15 @@ pub struct AccountSpec {
     pub settings: AccountSettings,
 }
 
-/// One sealed key slot as stored.
+/// One sealed key slot as stored: its value sealed under a data key of
+/// the account (`dek_id`), bound to account, slot and generation.
 #[derive(Clone)]
 pub struct StoredKey {
     pub slot: KeySlot,
     /// Strictly increases with each regeneration of the slot; 1 at creation.
     pub generation: u64,
+    /// The data key that sealed `sealed`.
+    pub dek_id: String,
     pub sealed: Vec<u8>,
     pub generated_at: OffsetDateTime,
 }
@@ -159,9 +162,48 @@ impl std::fmt::Debug for StoredKey {
         f.debug_struct("StoredKey")
             .field("slot", &self.slot)
             .field("generation", &self.generation)
+            .field("dek_id", &self.dek_id)
             .field("generated_at", &self.generated_at)
             .finish_non_exhaustive()
     }
+}
+
+/// What wraps a data key. Service-managed keys only, for now; a vault key
+/// version (customer-managed keys) is another variant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WrappedBy {
+    /// The service root key, by its public id.
+    Service { root_key_id: String },
+}
+
+/// A data key (DEK) of an account as stored: only wrapped. Immutable once
+/// written (except, later, its wrapping); never reused by another account
+/// (the wrapping binds account uid and key id).
+#[derive(Clone, PartialEq, Eq)]
+pub struct StoredDek {
+    /// Random, store-wide unique.
+    pub id: String,
+    pub wrapped: Vec<u8>,
+    pub wrapped_by: WrappedBy,
+    pub created_at: OffsetDateTime,
+}
+
+impl std::fmt::Debug for StoredDek {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoredDek")
+            .field("id", &self.id)
+            .field("wrapped_by", &self.wrapped_by)
+            .field("created_at", &self.created_at)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The data keys of one account, oldest first, and the one that seals new
+/// writes (`None` only for an account that has none).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AccountDeks {
+    pub current: Option<String>,
+    pub deks: Vec<StoredDek>,
 }
 
 /// One audit record: exactly one per acknowledged mutation, written in the
@@ -189,15 +231,19 @@ pub enum ChangeDomain {
     Signing,
     /// Vaults, their objects and rotation policies.
     Vaults,
+    /// Accounts' data keys: a new one, which one is current, their removal
+    /// (the unwrapped data-key cache).
+    Deks,
 }
 
 impl ChangeDomain {
-    pub const ALL: [ChangeDomain; 5] = [
+    pub const ALL: [ChangeDomain; 6] = [
         ChangeDomain::Accounts,
         ChangeDomain::Rbac,
         ChangeDomain::Identity,
         ChangeDomain::Signing,
         ChangeDomain::Vaults,
+        ChangeDomain::Deks,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -207,6 +253,7 @@ impl ChangeDomain {
             ChangeDomain::Identity => "identity",
             ChangeDomain::Signing => "signing",
             ChangeDomain::Vaults => "vaults",
+            ChangeDomain::Deks => "deks",
         }
     }
 
@@ -221,13 +268,14 @@ impl ChangeDomain {
             ChangeDomain::Identity => 2,
             ChangeDomain::Signing => 3,
             ChangeDomain::Vaults => 4,
+            ChangeDomain::Deks => 5,
         }
     }
 }
 
 /// The store's change sequences, one per [`ChangeDomain`].
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct ChangeSeqs([u64; 5]);
+pub struct ChangeSeqs([u64; ChangeDomain::ALL.len()]);
 
 impl ChangeSeqs {
     pub fn get(&self, d: ChangeDomain) -> u64 {
@@ -279,17 +327,48 @@ pub struct StoredSigningKey {
 }
 
 /// One stored data-plane item (a Cosmos database, container or document, a
-/// Batch pool, ...): opaque JSON text owned by the data-plane wire layer.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DataItem {
+/// Batch pool, ...): the wire layer's JSON text, sealed under a data key of
+/// the account (`dek_id`), bound to account, collection and id. Collection
+/// and id are routing metadata, stored in clear (they are the lookup key).
+#[derive(Clone, PartialEq, Eq)]
+pub struct StoredItem {
     pub collection: String,
     pub id: String,
-    pub body: String,
+    /// The data key that sealed `sealed`.
+    pub dek_id: String,
+    pub sealed: Vec<u8>,
     pub etag: String,
     /// Unix seconds of the last write.
     pub ts: i64,
     /// Store-wide unique, increasing number (basis of resource ids).
     pub seq: i64,
+}
+
+impl std::fmt::Debug for StoredItem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoredItem")
+            .field("collection", &self.collection)
+            .field("id", &self.id)
+            .field("dek_id", &self.dek_id)
+            .field("etag", &self.etag)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What an item write stored besides the sealed body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ItemVersion {
+    pub etag: String,
+    /// Unix seconds of the write.
+    pub ts: i64,
+    pub seq: i64,
+}
+
+/// A record sealed under a data key, as handed to the store.
+#[derive(Clone, Copy)]
+pub struct Sealed<'a> {
+    pub dek_id: &'a str,
+    pub blob: &'a [u8],
 }
 
 /// How an item write treats an existing item.
@@ -360,11 +439,13 @@ pub trait GroupStore {
 
 /// Accounts and their key slots.
 pub trait AccountStore {
-    /// Creates an account with its initial keys. `Conflict` if the name is
-    /// taken for that kind; `NotFound` if the group does not exist.
+    /// Creates an account with its first data key (current) and its
+    /// initial keys sealed under it. `Conflict` if the name is taken for
+    /// that kind; `NotFound` if the group does not exist.
     fn insert_account(
         &self,
         account: &Account,
+        dek: &StoredDek,
         keys: &[StoredKey],
         audit: &AuditEvent,
     ) -> StoreResult<Account>;
@@ -404,6 +485,24 @@ pub trait AccountStore {
         account_id: i64,
         expected: u64,
         key: &StoredKey,
+        audit: &AuditEvent,
+    ) -> StoreResult<()>;
+}
+
+/// Accounts' data keys (envelope encryption).
+pub trait DekStore {
+    /// The account's data keys and which one is current (empty if the
+    /// account is gone).
+    fn deks(&self, account_id: i64) -> StoreResult<AccountDeks>;
+    /// Adds a data key to the account; with `make_current`, new writes are
+    /// sealed under it from now on (records sealed under the others stay
+    /// as they are). Moves the `Deks` change sequence. `NotFound` if the
+    /// account is gone, `Conflict` if the id is taken.
+    fn insert_dek(
+        &self,
+        account_id: i64,
+        dek: &StoredDek,
+        make_current: bool,
         audit: &AuditEvent,
     ) -> StoreResult<()>;
 }
@@ -589,19 +688,21 @@ pub trait UsageStore {
     fn usage(&self, account_id: i64) -> StoreResult<Vec<crate::usage::KeyUsage>>;
 }
 
-/// Data-plane items (Cosmos resources, Batch pools and jobs, ...).
+/// Data-plane items (Cosmos resources, Batch pools and jobs, ...), sealed
+/// by the core before they reach the store.
 pub trait ItemStore {
+    /// Writes a sealed body; `NotFound` also when the account is gone.
     fn item_put(
         &self,
         account_id: i64,
         collection: &str,
         id: &str,
-        body: &str,
+        body: Sealed<'_>,
         mode: &PutMode,
         ts: i64,
-    ) -> StoreResult<DataItem>;
-    fn item(&self, account_id: i64, collection: &str, id: &str) -> StoreResult<Option<DataItem>>;
-    fn items(&self, account_id: i64, collection: &str) -> StoreResult<Vec<DataItem>>;
+    ) -> StoreResult<ItemVersion>;
+    fn item(&self, account_id: i64, collection: &str, id: &str) -> StoreResult<Option<StoredItem>>;
+    fn items(&self, account_id: i64, collection: &str) -> StoreResult<Vec<StoredItem>>;
     /// False if there was no such item; `PreconditionFailed` if `if_match`
     /// differs.
     fn item_delete(
@@ -625,6 +726,7 @@ pub trait Store:
     MetaStore
     + GroupStore
     + AccountStore
+    + DekStore
     + IdentityStore
     + RbacStore
     + VaultStore
@@ -640,6 +742,7 @@ impl<T> Store for T where
     T: MetaStore
         + GroupStore
         + AccountStore
+        + DekStore
         + IdentityStore
         + RbacStore
         + VaultStore

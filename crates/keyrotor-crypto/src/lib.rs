@@ -3,8 +3,10 @@
 //! * [`RootKey`]: the AES-256-GCM key under which every stored secret is sealed.
 //! * [`generate_account_key`]: account keys in the format each real service uses.
 //! * [`random_secret`]: other random credentials (client secrets, ids).
+//! * [`envelope`]: an account's data keys (DEKs) and the records sealed under them.
 //! * [`vault`]: Key Vault key material (RSA, EC, oct) and wrap/unwrap.
 
+pub mod envelope;
 pub mod vault;
 
 use base64::Engine as _;

@@ -2,13 +2,14 @@
 
 use keyrotor_core::store::{
     Account, AccountSpec, AccountStore, AuditEvent, ChangeDomain, RetiredKey, StoreError,
-    StoreResult, StoredKey,
+    StoreResult, StoredDek, StoredKey,
 };
 use keyrotor_types::{AccountKind, AccountName, ResourceGroupName, SubscriptionId};
 use rusqlite::{params, Connection};
 use time::OffsetDateTime;
 
 use crate::conn::{bump, many, one, Db};
+use crate::deks::insert_dek;
 use crate::meta::insert_audit;
 use crate::rbac::revoke_under;
 use crate::rows::{
@@ -44,6 +45,7 @@ impl AccountStore for SqliteStore {
     fn insert_account(
         &self,
         a: &Account,
+        dek: &StoredDek,
         keys: &[StoredKey],
         audit: &AuditEvent,
     ) -> StoreResult<Account> {
@@ -69,15 +71,17 @@ impl AccountStore for SqliteStore {
                 settings_to_text(&a.settings)
             ])?;
             let id = tx.last_insert_rowid();
+            insert_dek(tx, id, dek, true)?;
             let mut insert_key = tx.prepare_cached(
-                "INSERT INTO account_keys(account_id, slot, generation, sealed, generated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                "INSERT INTO account_keys(account_id, slot, generation, dek_id, sealed, generated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             )?;
             for k in keys {
                 insert_key.execute(params![
                     id,
                     k.slot.as_str(),
                     to_sql(k.generation)?,
+                    k.dek_id,
                     k.sealed,
                     to_micros(k.generated_at)
                 ])?;
@@ -155,7 +159,14 @@ impl AccountStore for SqliteStore {
         audit: &AuditEvent,
     ) -> StoreResult<Option<Vec<RetiredKey>>> {
         self.pool.write(|tx| {
-            bump(tx, &[ChangeDomain::Accounts, ChangeDomain::Rbac])?;
+            bump(
+                tx,
+                &[
+                    ChangeDomain::Accounts,
+                    ChangeDomain::Rbac,
+                    ChangeDomain::Deks,
+                ],
+            )?;
             let retired = retired_keys(tx, "WHERE a.id = ?1", params![id])?;
             if tx.execute("DELETE FROM accounts WHERE id = ?1", [id])? == 0 {
                 return Ok(None);
@@ -192,7 +203,8 @@ impl AccountStore for SqliteStore {
         self.pool.write(|tx| {
             let n = tx
                 .prepare_cached(
-                    "UPDATE account_keys SET generation = ?4, sealed = ?5, generated_at = ?6
+                    "UPDATE account_keys SET generation = ?4, dek_id = ?5, sealed = ?6,
+                       generated_at = ?7
                      WHERE account_id = ?1 AND slot = ?2 AND generation = ?3",
                 )?
                 .execute(params![
@@ -200,6 +212,7 @@ impl AccountStore for SqliteStore {
                     key.slot.as_str(),
                     to_sql(expected)?,
                     to_sql(key.generation)?,
+                    key.dek_id,
                     key.sealed,
                     to_micros(key.generated_at)
                 ])?;

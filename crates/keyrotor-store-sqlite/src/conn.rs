@@ -6,11 +6,13 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
 use keyrotor_core::store::{ChangeDomain, StoreError, StoreResult};
+use keyrotor_core::LegacyUpgrade;
+use keyrotor_types::KeySlot;
 use rusqlite::{Connection, ErrorCode, Row, Transaction, TransactionBehavior};
 
 /// The schema steps in order; step i (from 0) brings `user_version` to
 /// i + 1. A step, once released, never changes: a new step is a new file.
-const MIGRATIONS: [&str; 9] = [
+const MIGRATIONS: [&str; 10] = [
     include_str!("schema/v1.sql"),
     include_str!("schema/v2.sql"),
     include_str!("schema/v3.sql"),
@@ -20,7 +22,10 @@ const MIGRATIONS: [&str; 9] = [
     include_str!("schema/v7.sql"),
     include_str!("schema/v8.sql"),
     include_str!("schema/v9.sql"),
+    include_str!("schema/v10.sql"),
 ];
+/// The step whose SQL is followed by [`envelope_upgrade`].
+const ENVELOPE_STEP: i64 = 10;
 const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
 const PRAGMAS: &str = "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;
@@ -100,9 +105,9 @@ fn open_conn(path: &Path) -> Db<Connection> {
 }
 
 impl Pool {
-    pub(crate) fn open(path: &Path) -> StoreResult<Self> {
+    pub(crate) fn open(path: &Path, upgrade: Option<&LegacyUpgrade>) -> StoreResult<Self> {
         let mut writer = open_conn(path)?;
-        migrate(&mut writer)?;
+        migrate(&mut writer, upgrade)?;
         let readers = (0..READERS)
             .map(|_| open_conn(path).map(Mutex::new))
             .collect::<Db<Vec<_>>>()?;
@@ -147,7 +152,7 @@ impl Pool {
     }
 }
 
-fn migrate(conn: &mut Connection) -> Db<()> {
+fn migrate(conn: &mut Connection, upgrade: Option<&LegacyUpgrade>) -> Db<()> {
     let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     if version > SCHEMA_VERSION {
         return Err(DbError::Store(StoreError::Backend(format!(
@@ -163,9 +168,91 @@ fn migrate(conn: &mut Connection) -> Db<()> {
         }
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         tx.execute_batch(sql)?;
+        if to == ENVELOPE_STEP {
+            envelope_upgrade(&tx, upgrade)?;
+        }
         tx.execute_batch(&format!("PRAGMA user_version={to}"))?;
         tx.commit()?;
     }
+    if version < ENVELOPE_STEP {
+        // The pages that held records in clear before the upgrade: the
+        // upgrade overwrote them (secure_delete); the checkpoint puts the
+        // new pages in the database file and empties the WAL.
+        conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+    }
+    Ok(())
+}
+
+/// The Rust part of the envelope step (v10), in its transaction: a fresh
+/// data key per account, made current; every item sealed under it and
+/// every account key re-sealed under it (from under the root key), each
+/// bound to its account and record; then the plain bodies are dropped.
+/// A crash before the commit leaves the database as it was (v9), and the
+/// next start does the whole step again.
+fn envelope_upgrade(tx: &Transaction<'_>, upgrade: Option<&LegacyUpgrade>) -> Db<()> {
+    let accounts: Vec<(i64, String)> = {
+        let mut stmt = tx.prepare("SELECT id, uid FROM accounts ORDER BY id")?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        rows.collect::<Result<_, _>>()?
+    };
+    if accounts.is_empty() {
+        tx.execute_batch("ALTER TABLE data_items DROP COLUMN body")?;
+        return Ok(());
+    }
+    let Some(up) = upgrade else {
+        return Err(DbError::Store(StoreError::Backend(
+            "this database holds accounts from before envelope encryption: it is upgraded when \
+             opened with its root key (start `keyrotor serve` once)"
+                .into(),
+        )));
+    };
+    let fail = |e: keyrotor_core::Error| {
+        let cause = std::error::Error::source(&e).map_or(String::new(), |c| format!(": {c}"));
+        DbError::Store(StoreError::Backend(format!(
+            "sealing the stored records under data keys failed: {e}{cause}"
+        )))
+    };
+    let now = time::OffsetDateTime::now_utc();
+    for (account_id, uid) in accounts {
+        let (dek, key) = up.new_dek(&uid, now).map_err(fail)?;
+        crate::deks::insert_dek(tx, account_id, &dek, true)?;
+        let items: Vec<(i64, String, String, String)> = {
+            let mut stmt = tx.prepare(
+                "SELECT seq, collection, id, body FROM data_items WHERE account_id = ?1",
+            )?;
+            let rows = stmt.query_map([account_id], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            })?;
+            rows.collect::<Result<_, _>>()?
+        };
+        let mut set_item =
+            tx.prepare("UPDATE data_items SET dek_id = ?2, sealed = ?3, body = '' WHERE seq = ?1")?;
+        for (seq, collection, id, body) in items {
+            let sealed = up
+                .seal_item(&key, &uid, &dek.id, &collection, &id, body.as_bytes())
+                .map_err(fail)?;
+            set_item.execute(rusqlite::params![seq, dek.id, sealed])?;
+        }
+        let keys: Vec<(String, i64, Vec<u8>)> = {
+            let mut stmt = tx.prepare(
+                "SELECT slot, generation, sealed FROM account_keys WHERE account_id = ?1",
+            )?;
+            let rows = stmt.query_map([account_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+            rows.collect::<Result<_, _>>()?
+        };
+        let mut set_key = tx.prepare(
+            "UPDATE account_keys SET dek_id = ?3, sealed = ?4 WHERE account_id = ?1 AND slot = ?2",
+        )?;
+        for (slot_text, generation, legacy) in keys {
+            let slot = KeySlot::parse(&slot_text).ok_or_else(|| corrupt("key slot"))?;
+            let generation = u64::try_from(generation).map_err(|_| corrupt("generation"))?;
+            let sealed = up
+                .reseal_key(&key, &uid, &dek.id, slot, generation, &legacy)
+                .map_err(fail)?;
+            set_key.execute(rusqlite::params![account_id, slot_text, dek.id, sealed])?;
+        }
+    }
+    tx.execute_batch("ALTER TABLE data_items DROP COLUMN body")?;
     Ok(())
 }
 

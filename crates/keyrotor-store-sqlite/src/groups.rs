@@ -92,6 +92,7 @@ impl GroupStore for SqliteStore {
                     ChangeDomain::Accounts,
                     ChangeDomain::Rbac,
                     ChangeDomain::Vaults,
+                    ChangeDomain::Deks,
                 ],
             )?;
             let retired = retired_keys(

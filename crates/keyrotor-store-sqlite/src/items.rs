@@ -1,17 +1,20 @@
-//! Data-plane items: opaque JSON bodies with an ETag and a store-wide
-//! increasing number.
+//! Data-plane items: bodies sealed by the core (with the id of the data key
+//! that sealed them), an ETag and a store-wide increasing number.
 
-use keyrotor_core::store::{DataItem, ItemStore, PutMode, StoreError, StoreResult};
+use keyrotor_core::store::{
+    ItemStore, ItemVersion, PutMode, Sealed, StoreError, StoreResult, StoredItem,
+};
 use rusqlite::{params, OptionalExtension, Row};
 
 use crate::conn::{many, next_seq, one, under, Db};
 use crate::SqliteStore;
 
-fn item(collection: &str, r: &Row<'_>) -> Db<DataItem> {
-    Ok(DataItem {
+fn item(collection: &str, r: &Row<'_>) -> Db<StoredItem> {
+    Ok(StoredItem {
         collection: collection.to_string(),
         id: r.get("id")?,
-        body: r.get("body")?,
+        dek_id: r.get("dek_id")?,
+        sealed: r.get("sealed")?,
         etag: r.get("etag")?,
         ts: r.get("ts")?,
         seq: r.get("seq")?,
@@ -24,10 +27,10 @@ impl ItemStore for SqliteStore {
         account_id: i64,
         collection: &str,
         id: &str,
-        body: &str,
+        body: Sealed<'_>,
         mode: &PutMode,
         ts: i64,
-    ) -> StoreResult<DataItem> {
+    ) -> StoreResult<ItemVersion> {
         self.pool.write(|tx| {
             let current: Option<(i64, String)> = tx
                 .prepare_cached(
@@ -55,36 +58,30 @@ impl ItemStore for SqliteStore {
             let seq = match current {
                 Some((seq, _)) => {
                     tx.prepare_cached(
-                        "UPDATE data_items SET body = ?2, etag = ?3, ts = ?4 WHERE seq = ?1",
+                        "UPDATE data_items SET dek_id = ?2, sealed = ?3, etag = ?4, ts = ?5
+                         WHERE seq = ?1",
                     )?
-                    .execute(params![seq, body, etag, ts])?;
+                    .execute(params![seq, body.dek_id, body.blob, etag, ts])?;
                     seq
                 }
                 None => {
                     tx.prepare_cached(
-                        "INSERT INTO data_items(account_id, collection, id, body, etag, ts)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                        "INSERT INTO data_items(account_id, collection, id, dek_id, sealed, etag, ts)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                     )?
-                    .execute(params![account_id, collection, id, body, etag, ts])?;
+                    .execute(params![account_id, collection, id, body.dek_id, body.blob, etag, ts])?;
                     tx.last_insert_rowid()
                 }
             };
-            Ok(DataItem {
-                collection: collection.to_string(),
-                id: id.to_string(),
-                body: body.to_string(),
-                etag,
-                ts,
-                seq,
-            })
+            Ok(ItemVersion { etag, ts, seq })
         })
     }
 
-    fn item(&self, account_id: i64, collection: &str, id: &str) -> StoreResult<Option<DataItem>> {
+    fn item(&self, account_id: i64, collection: &str, id: &str) -> StoreResult<Option<StoredItem>> {
         self.pool.read(|conn| {
             one(
                 conn,
-                "SELECT seq, id, body, etag, ts FROM data_items
+                "SELECT seq, id, dek_id, sealed, etag, ts FROM data_items
                      WHERE account_id = ?1 AND collection = ?2 AND id = ?3",
                 params![account_id, collection, id],
                 |r| item(collection, r),
@@ -92,11 +89,11 @@ impl ItemStore for SqliteStore {
         })
     }
 
-    fn items(&self, account_id: i64, collection: &str) -> StoreResult<Vec<DataItem>> {
+    fn items(&self, account_id: i64, collection: &str) -> StoreResult<Vec<StoredItem>> {
         self.pool.read(|conn| {
             many(
                 conn,
-                "SELECT seq, id, body, etag, ts FROM data_items
+                "SELECT seq, id, dek_id, sealed, etag, ts FROM data_items
                      WHERE account_id = ?1 AND collection = ?2 ORDER BY seq",
                 params![account_id, collection],
                 |r| item(collection, r),

@@ -11,6 +11,7 @@
 
 mod accounts;
 mod conn;
+mod deks;
 mod groups;
 mod identity;
 mod items;
@@ -29,10 +30,24 @@ pub struct SqliteStore {
 }
 
 impl SqliteStore {
-    /// Opens (creating or migrating) the database at `path`.
+    /// Opens (creating or migrating) the database at `path`. A database
+    /// with accounts from before envelope encryption needs
+    /// [`SqliteStore::open_upgrading`] (it is refused here, unchanged).
     pub fn open(path: &Path) -> StoreResult<Self> {
         Ok(Self {
-            pool: conn::Pool::open(path)?,
+            pool: conn::Pool::open(path, None)?,
+        })
+    }
+
+    /// Opens the database at `path`; records written before envelope
+    /// encryption are sealed under fresh data keys with `upgrade` (which
+    /// holds the root key) in the upgrade's transaction.
+    pub fn open_upgrading(
+        path: &Path,
+        upgrade: &keyrotor_core::LegacyUpgrade,
+    ) -> StoreResult<Self> {
+        Ok(Self {
+            pool: conn::Pool::open(path, Some(upgrade))?,
         })
     }
 }

@@ -133,12 +133,13 @@ pub(crate) fn account(r: &Row<'_>) -> Db<Account> {
     })
 }
 
-pub(crate) const KEY_COLS: &str = "slot, generation, sealed, generated_at";
+pub(crate) const KEY_COLS: &str = "slot, generation, dek_id, sealed, generated_at";
 
 pub(crate) fn key(r: &Row<'_>) -> Db<StoredKey> {
     Ok(StoredKey {
         slot: slot(&r.get::<_, String>("slot")?)?,
         generation: from_sql(r.get("generation")?, "generation")?,
+        dek_id: r.get("dek_id")?,
         sealed: r.get("sealed")?,
         generated_at: time(r, "generated_at")?,
     })

@@ -210,6 +210,9 @@ macro_rules! store_suite {
             purge_only_what_is_still_deleted,
             a_second_client_sees_changes,
             vault_writes_are_conditional,
+            every_account_has_a_current_data_key,
+            a_new_current_data_key_seals_new_writes_only,
+            sealed_records_are_bound_to_their_place,
         );
     };
     (@cases $make:path; $($case:ident),+ $(,)?) => {

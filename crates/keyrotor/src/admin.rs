@@ -50,7 +50,10 @@ fn reset_secret(a: &LocalArgs) -> Result<()> {
         a.root_key_file.as_deref(),
         false,
     )?);
-    let store = Arc::new(SqliteStore::open(&db).context("opening the database")?);
+    let store = Arc::new(
+        SqliteStore::open_upgrading(&db, &keyrotor_core::LegacyUpgrade::new(root.clone()))
+            .context("opening the database")?,
+    );
     let core = Keyrotor::new(store, root, Arc::new(SystemClock));
     let user = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
     let creds = core.reset_admin_secret(&Actor(format!("local:admin reset-secret ({user})")))?;

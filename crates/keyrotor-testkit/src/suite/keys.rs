@@ -186,9 +186,15 @@ pub fn regeneration_is_compare_and_set(make: MakeStore<'_>) {
     let env = Env::new(store.clone());
     let a = env.account(AccountKind::Ai, "rg", "ai1");
     let before = env.values(&a);
+    let dek = store
+        .deks(a.id)
+        .expect("deks")
+        .current
+        .expect("a current data key");
     let key = |generation| StoredKey {
         slot: KeySlot::Primary,
         generation,
+        dek_id: dek.clone(),
         sealed: vec![1, 2, 3],
         generated_at: OffsetDateTime::now_utc(),
     };

@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::sync::{Arc, Barrier};
 
 use keyrotor_core::store::{
-    AuditEvent, ChangeDomain, LatestVersion, PutMode, ResourceGroup, StoreError, StoredKey,
+    AuditEvent, ChangeDomain, LatestVersion, PutMode, ResourceGroup, Sealed, StoreError, StoredKey,
 };
 use keyrotor_core::usage::UsageEvent;
 use keyrotor_core::vault::{
@@ -27,10 +27,12 @@ use time::OffsetDateTime;
 
 use crate::{actor, scratch, Env, MakeStore};
 
+mod deks;
 mod keys;
 mod resources;
 mod vaults;
 
+pub use deks::*;
 pub use keys::*;
 pub use resources::*;
 pub use vaults::*;

@@ -250,7 +250,16 @@ pub fn item_etags_are_unique_and_preconditions_hold(make: MakeStore<'_>) {
     let store = make(&tmp.path().join("db"));
     let env = Env::new(store.clone());
     let a = env.account(AccountKind::Cosmos, "rg", "acct1");
+    let dek = store
+        .deks(a.id)
+        .expect("deks")
+        .current
+        .expect("a current data key");
     let put = |id: &str, body: &str, mode: PutMode| {
+        let body = Sealed {
+            dek_id: &dek,
+            blob: body.as_bytes(),
+        };
         store.item_put(a.id, "dbs", id, body, &mode, 1_700_000_000)
     };
     let first = put("x", "1", PutMode::Create).expect("create");
@@ -292,8 +301,11 @@ pub fn item_etags_are_unique_and_preconditions_hold(make: MakeStore<'_>) {
         Err(StoreError::PreconditionFailed)
     ));
     assert_eq!(
-        store.item(a.id, "dbs", "x").expect("read").map(|i| i.body),
-        Some("19".to_string())
+        store
+            .item(a.id, "dbs", "x")
+            .expect("read")
+            .map(|i| (i.sealed, i.dek_id)),
+        Some((b"19".to_vec(), dek.clone()))
     );
     let other = put("z", "1", PutMode::Upsert { if_match: None }).expect("upsert creates");
     assert!(other.seq > first.seq, "numbers increase");

@@ -105,8 +105,14 @@ pub async fn run(args: ServeArgs) -> Result<()> {
         );
     }
     let root = Arc::new(load_root_key(&args)?);
+    // A database from before envelope encryption is upgraded here, with
+    // the root key: its records are sealed under fresh data keys.
     let store = Arc::new(
-        SqliteStore::open(&args.data_dir.join("keyrotor.db")).context("opening the database")?,
+        SqliteStore::open_upgrading(
+            &args.data_dir.join("keyrotor.db"),
+            &keyrotor_core::LegacyUpgrade::new(root.clone()),
+        )
+        .context("opening the database")?,
     );
     let ledger_path = args
         .key_ledger
