@@ -159,6 +159,11 @@ impl Keyrotor {
             return out;
         }
         let ring = self.load_keyring(account, epoch)?;
+        if ring.keys.is_empty() {
+            // Every account has a DEK from its creation on: none means it
+            // was deleted since the caller read it.
+            return Err(Error::Gone);
+        }
         let out = match (ring.find(which), f.take()) {
             (Found::Key(id, key), Some(f)) => f(id, key),
             (Found::Unavailable, _) => Err(Error::KeyMaterialUnavailable(

@@ -134,3 +134,68 @@ fn a_restored_database_knows_what_was_replaced_after_its_backup() {
     assert!(stale(&kept).is_empty());
     assert_eq!(env.core.restored_slots(&env.dir).expect("report").len(), 1);
 }
+
+/// Unwrapped data keys are served from memory: once an account's DEK is in
+/// this thread's cache, its records read without reading or unwrapping the
+/// DEK again (here: its wrapped form damaged in the file changes nothing),
+/// until the `Deks` change sequence moves (a new DEK here, or another
+/// client's change once polled); then the cache reloads from the store.
+#[test]
+fn data_keys_are_served_from_memory_until_the_deks_sequence_moves() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let path = tmp.path().join("db");
+    let env = open(&path);
+    let a = env.account(AccountKind::Cosmos, "rg", "cache1");
+    env.core
+        .item_put(
+            &a,
+            "dbs",
+            "d1",
+            r#"{"id":"d1"}"#,
+            &keyrotor_core::PutMode::Create,
+        )
+        .expect("a write");
+    let read = |env: &Env| env.core.item(&a, "dbs", "d1").map(|i| i.map(|i| i.body));
+    assert!(read(&env).expect("read").is_some());
+    // Damage the stored wrapping of the account's DEK.
+    let db = rusqlite::Connection::open(&path).expect("the database opens");
+    db.execute(
+        "UPDATE account_deks SET wrapped = zeroblob(length(wrapped))",
+        [],
+    )
+    .expect("the wrapped DEK is damaged");
+    for _ in 0..100 {
+        assert!(
+            read(&env).expect("served from the cache").is_some(),
+            "a cached DEK was read or unwrapped again"
+        );
+    }
+    // Another client of the database has no cached DEK: it cannot open.
+    let other = open(&path);
+    assert!(matches!(
+        read(&other),
+        Err(Error::KeyMaterialUnavailable(_))
+    ));
+    // A new DEK moves the sequence: this core reloads, and the old record's
+    // DEK no longer unwraps.
+    other
+        .core
+        .rotate_data_key(&actor(), &a)
+        .expect("a new current DEK");
+    assert!(read(&env).expect("not polled yet").is_some());
+    env.core.poll_changes().expect("poll");
+    assert!(matches!(read(&env), Err(Error::KeyMaterialUnavailable(_))));
+    // New writes go under the new DEK and read on both.
+    env.core
+        .item_put(
+            &a,
+            "dbs",
+            "d2",
+            r#"{"id":"d2"}"#,
+            &keyrotor_core::PutMode::Create,
+        )
+        .expect("a write under the new DEK");
+    for e in [&env, &other] {
+        assert!(e.core.item(&a, "dbs", "d2").expect("read").is_some());
+    }
+}

@@ -159,9 +159,21 @@ pub fn a_new_current_data_key_seals_new_writes_only(make: MakeStore<'_>) {
         store.deks(a.id).expect("deks").current.as_deref(),
         Some(second.as_str())
     );
-    // Deleting the account removes its DEKs.
+    // Deleting the account removes its DEKs; a write with the account as
+    // read before (a concurrent delete) is told it is gone, on either client.
     assert!(env.core.delete_account(&actor(), &a).expect("delete"));
     assert!(store.deks(a.id).expect("deks").deks.is_empty());
+    for e in [&env, &other] {
+        e.core.poll_changes().expect("poll");
+        assert!(matches!(
+            e.core.item_put(&a, "dbs", "late", "{}", &PutMode::Create),
+            Err(Error::Gone)
+        ));
+    }
+    assert!(matches!(
+        env.core.regenerate_key(&actor(), &a, KeySlot::Primary),
+        Err(Error::AccountNotFound { .. } | Error::Gone)
+    ));
 }
 
 /// A sealed record opens only as the record it was sealed for: moved to
