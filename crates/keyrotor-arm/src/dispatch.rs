@@ -106,7 +106,7 @@ async fn arm_dispatch_inner(st: Arc<ArmState>, req: Request) -> ArmResult<Respon
     };
     let resp = tokio::task::spawn_blocking(move || {
         let access = authorize(&st2, &actor, &op)?;
-        handle(&st2, &Actor(actor), &access, op, &body, &query)
+        handle(&st2, &Actor::new(actor), &access, op, &body, &query)
     })
     .await
     .map_err(|e| ArmError::Internal(e.to_string()))??;

@@ -99,7 +99,7 @@ async fn env() -> Env {
     let key = generate_signing_key().expect("a signing key");
     let issuer = TokenIssuer::new(format!("{URL}/{}/v2.0", dir.tenant_id), &[(key.0, &key.1)])
         .expect("an issuer");
-    let actor = Actor("test".into());
+    let actor = Actor::new("test");
     let mut ids = BTreeMap::new();
     ids.insert("admin", dir.admin_client_id.clone());
     let sub = format!("/subscriptions/{}", dir.subscription_id);
@@ -422,13 +422,13 @@ async fn principal_credentials_belong_to_their_owners() {
     let admin = e.ids["admin"].clone();
     let (rc, _, _) = e
         .core
-        .create_principal(&Actor("test".into()), "root contributor", None)
+        .create_principal(&Actor::new("test"), "root contributor", None)
         .expect("principal");
     let name = keyrotor_crypto::random_guid().expect("guid");
     e.core
         .create_role_assignment(
             dir,
-            &Actor("test".into()),
+            &Actor::new("test"),
             &name,
             "/",
             &rc.client_id,

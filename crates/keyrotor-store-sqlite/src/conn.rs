@@ -10,7 +10,7 @@ use rusqlite::{Connection, ErrorCode, Row, Transaction, TransactionBehavior};
 
 /// The schema steps in order; step i (from 0) brings `user_version` to
 /// i + 1. A step, once released, never changes: a new step is a new file.
-const MIGRATIONS: [&str; 9] = [
+const MIGRATIONS: [&str; 10] = [
     include_str!("schema/v1.sql"),
     include_str!("schema/v2.sql"),
     include_str!("schema/v3.sql"),
@@ -20,6 +20,7 @@ const MIGRATIONS: [&str; 9] = [
     include_str!("schema/v7.sql"),
     include_str!("schema/v8.sql"),
     include_str!("schema/v9.sql"),
+    include_str!("schema/v10.sql"),
 ];
 const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 

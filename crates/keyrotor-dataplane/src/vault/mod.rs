@@ -153,7 +153,7 @@ impl DataPlane {
             port_of(&cfg.resource)
         );
         let me = self.clone();
-        let actor = Actor(principal);
+        let actor = Actor::new(principal);
         tokio::task::spawn_blocking(move || {
             let ctx = Ctx {
                 dp: &me,

@@ -27,10 +27,12 @@ use time::OffsetDateTime;
 
 use crate::{actor, scratch, Env, MakeStore};
 
+mod activity;
 mod keys;
 mod resources;
 mod vaults;
 
+pub use activity::*;
 pub use keys::*;
 pub use resources::*;
 pub use vaults::*;
@@ -42,5 +44,10 @@ pub(crate) fn audit(action: &str) -> AuditEvent {
         action: action.into(),
         target: "t".into(),
         detail: String::new(),
+        operation: format!("Keyrotor/{action}"),
+        resource_id: "/subscriptions/s/resourceGroups/g".into(),
+        status: keyrotor_core::activity::ActivityStatus::Succeeded,
+        http_status: None,
+        correlation_id: "suite".into(),
     }
 }
