@@ -73,11 +73,15 @@ impl Env {
         common::send(&self.app, req).await
     }
 
+    /// How many changes the activity log records (refused attempts are
+    /// entries too, with status Failed; they change nothing).
     fn audit_len(&self) -> usize {
         self.core
             .audit_events(100_000)
             .expect("the audit log reads")
-            .len()
+            .iter()
+            .filter(|e| e.status == keyrotor_core::activity::ActivityStatus::Succeeded)
+            .count()
     }
 }
 
@@ -214,6 +218,7 @@ async fn every_route_against_every_role() {
         (Method::GET, format!("{sub}/providers/Microsoft.KeyVault/locations/westus/deletedVaults/kv-rbac"), Value::Null, "-R--OA"),
         (Method::POST, format!("{sub}/providers/Microsoft.KeyVault/locations/westus/deletedVaults/kv-rbac/purge"), Value::Null, "----OA"),
         (Method::GET, format!("{sub}/providers/Microsoft.KeyVault/deletedManagedHSMs"), Value::Null, "-R--OA"),
+        (Method::GET, format!("{sub}/providers/Microsoft.Insights/eventtypes/management/values"), Value::Null, "-R--OA"),
         (Method::DELETE, ai.clone(), Value::Null, "---COA"),
         (Method::DELETE, rg.clone(), Value::Null, "---COA"),
     ];

@@ -88,7 +88,7 @@ pub enum ChainBreak {
     HashMismatch { seq: u64 },
     #[error("entry {seq} has no hash")]
     Unchained { seq: u64 },
-    #[error("the newest entries after {last} are missing (the store issued up to {issued})")]
+    #[error("entry {last} is the newest left, but the store issued entries up to {issued}: the newest entries are missing")]
     Truncated { last: u64, issued: u64 },
 }
 
@@ -179,6 +179,9 @@ pub struct ActivityQuery {
     pub resource_provider: Option<String>,
     /// Entries the caller may see: resources under this subscription.
     pub subscription: Option<String>,
+    pub caller: Option<String>,
+    /// `Succeeded` or `Failed` (case-insensitive).
+    pub status: Option<String>,
 }
 
 /// The resource group of a resource id, if it names one.
@@ -240,6 +243,11 @@ impl ActivityQuery {
                 .subscription
                 .as_deref()
                 .is_none_or(|s| subscription_of(&e.resource_id).is_some_and(|x| eq_ci(x, s)))
+            && self.caller.as_deref().is_none_or(|c| eq_ci(&e.actor, c))
+            && self
+                .status
+                .as_deref()
+                .is_none_or(|s| eq_ci(e.status.as_str(), s))
     }
 }
 
@@ -347,12 +355,12 @@ impl Keyrotor {
     }
 
     /// The entries `q` selects, oldest first, at most `limit`.
-    pub fn activity(&self, q: &ActivityQuery, limit: usize) -> Result<Vec<AuditEvent>> {
-        let mut out: Vec<AuditEvent> = self
+    pub fn activity(&self, q: &ActivityQuery, limit: usize) -> Result<Vec<ActivityRecord>> {
+        let mut out: Vec<ActivityRecord> = self
             .store
             .activity_between(q.from, q.to)?
             .into_iter()
-            .filter(|e| q.matches(e))
+            .filter(|r| q.matches(&r.event))
             .collect();
         out.truncate(limit);
         Ok(out)

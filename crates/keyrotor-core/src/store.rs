@@ -348,7 +348,7 @@ pub trait MetaStore {
         &self,
         from: Option<OffsetDateTime>,
         to: Option<OffsetDateTime>,
-    ) -> StoreResult<Vec<AuditEvent>>;
+    ) -> StoreResult<Vec<crate::activity::ActivityRecord>>;
     /// The chain as stored, for verification.
     fn activity_chain(&self) -> StoreResult<crate::activity::ActivityChain>;
     /// Removes the entries older than `before`, keeping the hash of the

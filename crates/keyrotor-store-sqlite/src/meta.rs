@@ -71,6 +71,14 @@ fn entry(r: &Row<'_>) -> Db<AuditEvent> {
     })
 }
 
+fn record(r: &Row<'_>) -> Db<ActivityRecord> {
+    Ok(ActivityRecord {
+        seq: from_sql(r.get("seq")?, "activity sequence")?,
+        event: entry(r)?,
+        hash: r.get("hash")?,
+    })
+}
+
 impl MetaStore for SqliteStore {
     fn change_seqs(&self) -> StoreResult<ChangeSeqs> {
         self.pool.read(|conn| {
@@ -123,7 +131,7 @@ impl MetaStore for SqliteStore {
         &self,
         from: Option<OffsetDateTime>,
         to: Option<OffsetDateTime>,
-    ) -> StoreResult<Vec<AuditEvent>> {
+    ) -> StoreResult<Vec<ActivityRecord>> {
         self.pool.read(|conn| {
             let mut stmt = conn.prepare_cached(&format!(
                 "SELECT {ENTRY_COLUMNS} FROM audit WHERE at >= ?1 AND at <= ?2 ORDER BY seq"
@@ -134,7 +142,7 @@ impl MetaStore for SqliteStore {
                     from.map_or(i64::MIN, to_micros),
                     to.map_or(i64::MAX, to_micros)
                 ],
-                entry,
+                record,
             )
         })
     }
@@ -148,13 +156,7 @@ impl MetaStore for SqliteStore {
             let mut stmt = conn.prepare_cached(&format!(
                 "SELECT {ENTRY_COLUMNS} FROM audit WHERE seq > ?1 ORDER BY seq"
             ))?;
-            let entries = all(&mut stmt, [anchor_seq], |r| {
-                Ok(ActivityRecord {
-                    seq: from_sql(r.get("seq")?, "activity sequence")?,
-                    event: entry(r)?,
-                    hash: r.get("hash")?,
-                })
-            })?;
+            let entries = all(&mut stmt, [anchor_seq], record)?;
             let highest_issued: Option<i64> = conn
                 .query_row(
                     "SELECT seq FROM sqlite_sequence WHERE name = 'audit'",

@@ -42,6 +42,7 @@ pub fn changes_and_key_reads_are_chained_entries(make: MakeStore<'_>) {
         .core
         .activity(&ActivityQuery::default(), 1000)
         .expect("entries");
+    let all: Vec<AuditEvent> = all.into_iter().map(|r| r.event).collect();
     let mine: Vec<_> = all.iter().filter(|e| e.actor == "caller-1").collect();
     assert_eq!(mine.len(), 3, "{mine:?}");
     assert_eq!(mine[0].action, "key.regenerate");

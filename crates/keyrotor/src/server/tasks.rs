@@ -70,3 +70,24 @@ pub(super) fn spawn_rotation_policies(
         "rotation policy task failed",
     )
 }
+
+/// Removes activity-log entries older than `days` every `interval` (and at
+/// start). Safe with several processes on one store: each purge is one
+/// transaction that re-reads what to remove.
+pub(super) fn spawn_activity_pruner(
+    core: Arc<keyrotor_core::Keyrotor>,
+    days: u32,
+    interval: Duration,
+) -> tokio::task::JoinHandle<()> {
+    every(
+        interval,
+        move || Ok(core.prune_activity(days)?),
+        move |removed| {
+            if removed > 0 {
+                tracing::info!(removed, days, "activity-log entries past retention removed");
+            }
+        },
+        "the activity log could not be pruned; will retry",
+        "activity-log retention task failed",
+    )
+}
