@@ -149,6 +149,9 @@ impl MetaStore for SqliteStore {
 
     fn activity_chain(&self) -> StoreResult<ActivityChain> {
         self.pool.read(|conn| {
+            // One snapshot: a purge committing meanwhile moves the anchor
+            // and removes entries together, never between the two reads.
+            let conn = &conn.unchecked_transaction()?;
             let (anchor_seq, anchor_hash): (i64, String) =
                 conn.query_row("SELECT seq, hash FROM activity_anchor", [], |r| {
                     Ok((r.get(0)?, r.get(1)?))
