@@ -366,6 +366,60 @@ impl Keyrotor {
         Ok(out)
     }
 
+    /// Records, with keyrotor as the caller, the end of each break-glass
+    /// window (key auth re-enabled until a time) that ended within the last
+    /// `days` days, once per window (also with several processes), at the
+    /// time it ended. Returns how many it recorded.
+    pub fn record_break_glass_expiries(&self, days: u32) -> Result<usize> {
+        let Some(sub) = self.store.meta(META_SUBSCRIPTION)? else {
+            return Ok(0);
+        };
+        let sub = SubscriptionId::parse(&sub)
+            .map_err(|_| Error::Storage(StoreError::Corrupt("subscription id".into())))?;
+        let now = self.now();
+        let from = now - time::Duration::days(i64::from(days));
+        let mut recorded = 0;
+        for kind in [AccountKind::Cosmos, AccountKind::Batch, AccountKind::Ai] {
+            for a in self.store.accounts(&sub, None, kind)? {
+                let Some(until) = a.settings.local_auth_reenabled_until else {
+                    continue;
+                };
+                let Ok(at) = OffsetDateTime::from_unix_timestamp(until) else {
+                    continue;
+                };
+                if at > now || at <= from {
+                    continue;
+                }
+                let (ns, ty) = rbac::provider_of(a.kind);
+                let resource_id = format!(
+                    "/subscriptions/{}/resourceGroups/{}/providers/{ns}/{ty}/{}",
+                    a.subscription, a.resource_group, a.name
+                );
+                let actor = Actor::with_request(
+                    SYSTEM_CALLER,
+                    RequestInfo {
+                        operation: Some(format!("{ns}/{ty}/localAuth/breakGlassExpired/action")),
+                        resource_id: Some(resource_id),
+                        correlation_id: None,
+                    },
+                );
+                let mut e = self.activity_entry(
+                    &actor,
+                    "localAuth.breakGlass.expired",
+                    account_target(&a),
+                    until.to_string(),
+                    ActivityStatus::Succeeded,
+                    None,
+                );
+                e.at = at;
+                if self.store.append_activity_once(&e)? {
+                    recorded += 1;
+                }
+            }
+        }
+        Ok(recorded)
+    }
+
     /// Removes the entries older than `days` days (the chain stays
     /// verifiable from the last one removed). Returns how many.
     pub fn prune_activity(&self, days: u32) -> Result<u64> {

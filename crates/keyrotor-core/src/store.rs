@@ -349,6 +349,10 @@ pub trait MetaStore {
         from: Option<OffsetDateTime>,
         to: Option<OffsetDateTime>,
     ) -> StoreResult<Vec<crate::activity::ActivityRecord>>;
+    /// [`MetaStore::append_activity`] unless an entry with the same action,
+    /// target and detail exists, decided in the appending transaction (so
+    /// two processes record an automatic action once). True if appended.
+    fn append_activity_once(&self, event: &AuditEvent) -> StoreResult<bool>;
     /// The chain as stored, for verification.
     fn activity_chain(&self) -> StoreResult<crate::activity::ActivityChain>;
     /// Removes the entries older than `before`, keeping the hash of the

@@ -127,6 +127,21 @@ impl MetaStore for SqliteStore {
         self.pool.write(|tx| insert_audit(tx, event))
     }
 
+    fn append_activity_once(&self, event: &AuditEvent) -> StoreResult<bool> {
+        self.pool.write(|tx| {
+            let exists = tx
+                .prepare_cached(
+                    "SELECT 1 FROM audit WHERE target = ?1 AND action = ?2 AND detail = ?3 LIMIT 1",
+                )?
+                .exists(params![event.target, event.action, event.detail])?;
+            if exists {
+                return Ok(false);
+            }
+            insert_audit(tx, event)?;
+            Ok(true)
+        })
+    }
+
     fn activity_between(
         &self,
         from: Option<OffsetDateTime>,

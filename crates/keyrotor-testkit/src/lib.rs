@@ -214,6 +214,7 @@ macro_rules! store_suite {
             changes_and_key_reads_are_chained_entries,
             two_clients_append_one_chain,
             a_purge_keeps_the_chain_verifiable,
+            break_glass_expiry_is_recorded_once_by_keyrotor,
             two_runners_rotate_a_due_key_once,
             an_expiry_at_the_end_of_the_calendar_does_not_stall_the_runner,
             object_writes_respect_deletion_and_the_latest_version,

@@ -10,6 +10,8 @@ ALTER TABLE audit ADD COLUMN correlation_id TEXT NOT NULL DEFAULT '';
 ALTER TABLE audit ADD COLUMN hash TEXT;
 UPDATE audit SET operation = 'Keyrotor/' || action, resource_id = target;
 CREATE INDEX audit_by_time ON audit(at);
+-- Automatic actions are recorded once (a break-glass window's end).
+CREATE INDEX audit_by_target ON audit(target, action);
 -- The entry the chain follows: the newest unchained entry, later the
 -- newest entry a retention purge removed.
 CREATE TABLE activity_anchor(

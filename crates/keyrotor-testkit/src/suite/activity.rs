@@ -118,3 +118,91 @@ pub fn a_purge_keeps_the_chain_verifiable(make: MakeStore<'_>) {
     assert_eq!(verify_chain(&chain), Ok(2));
     assert_eq!(env.core.prune_activity(1).expect("nothing to prune"), 0);
 }
+
+/// Automatic actions name keyrotor: a break-glass window's end is recorded
+/// once (two clients running the check), at the time it ended; a window
+/// still open is not.
+pub fn break_glass_expiry_is_recorded_once_by_keyrotor(make: MakeStore<'_>) {
+    let tmp = scratch();
+    let path = tmp.path().join("db");
+    let store = make(&path);
+    let clock = Arc::new(crate::TickingClock::new());
+    let env = Env::with_clock(
+        store.clone(),
+        Arc::new(crate::MemoryLedger::default()),
+        clock.clone(),
+    );
+    // A second client of the database, on the same clock.
+    let other = Env::with_clock(
+        make(&path),
+        Arc::new(crate::MemoryLedger::default()),
+        clock.clone(),
+    );
+    let g = env.group("rg");
+    let ends = env.core.now().unix_timestamp() + 60;
+    let spec = |name: &str, until: i64| {
+        let mut spec = crate::account_spec();
+        spec.settings.disable_local_auth = true;
+        spec.settings.local_auth_reenabled_until = Some(until);
+        (
+            AccountName::parse(AccountKind::Ai, name).expect("a name"),
+            spec,
+        )
+    };
+    for (name, until) in [("ai1", ends), ("ai2", ends + 86_400)] {
+        let (n, s) = spec(name, until);
+        env.core
+            .put_account(
+                &env.dir,
+                &actor(),
+                AccountKind::Ai,
+                &env.dir.subscription_id,
+                &g,
+                &n,
+                s,
+            )
+            .expect("an account in break-glass");
+    }
+    assert_eq!(
+        env.core.record_break_glass_expiries(90).expect("checked"),
+        0
+    );
+    clock.advance(time::Duration::seconds(120));
+    let counts: Vec<usize> = std::thread::scope(|s| {
+        let a = s.spawn(|| env.core.record_break_glass_expiries(90).expect("checked"));
+        let b = s.spawn(|| other.core.record_break_glass_expiries(90).expect("checked"));
+        vec![
+            a.join().expect("the first check"),
+            b.join().expect("the second check"),
+        ]
+    });
+    let all: Vec<AuditEvent> = env
+        .core
+        .activity(&ActivityQuery::default(), 1000)
+        .expect("entries")
+        .into_iter()
+        .map(|r| r.event)
+        .collect();
+    let expired: Vec<&AuditEvent> = all
+        .iter()
+        .filter(|e| e.action == "localAuth.breakGlass.expired")
+        .collect();
+    assert_eq!(expired.len(), 1, "{expired:?} (recorded {counts:?})");
+    assert_eq!(counts.iter().sum::<usize>(), 1, "{counts:?}");
+    let e = expired[0];
+    assert_eq!(e.actor, keyrotor_core::activity::SYSTEM_CALLER);
+    assert_eq!(e.at.unix_timestamp(), ends);
+    assert!(e
+        .resource_id
+        .ends_with("/providers/Microsoft.CognitiveServices/accounts/ai1"));
+    assert_eq!(
+        e.operation,
+        "Microsoft.CognitiveServices/accounts/localAuth/breakGlassExpired/action"
+    );
+    assert_eq!(
+        env.core.record_break_glass_expiries(90).expect("checked"),
+        0
+    );
+    let chain = store.activity_chain().expect("chain");
+    assert_eq!(verify_chain(&chain), Ok(chain.entries.len() as u64));
+}

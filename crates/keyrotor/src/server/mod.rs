@@ -243,6 +243,11 @@ pub async fn run(args: ServeArgs) -> Result<()> {
         args.activity_retention_days,
         Duration::from_secs(3600),
     );
+    let break_glass = spawn_break_glass_recorder(
+        core.clone(),
+        args.activity_retention_days,
+        Duration::from_secs(args.rotation_interval.max(1)),
+    );
     let poller = spawn_change_poller(
         state.clone(),
         Duration::from_millis(args.change_poll_ms.max(10)),
@@ -296,6 +301,7 @@ pub async fn run(args: ServeArgs) -> Result<()> {
     flusher.abort();
     rotator.abort();
     pruner.abort();
+    break_glass.abort();
     poller.abort();
     dataplane.flush_usage().await;
     served

@@ -91,3 +91,23 @@ pub(super) fn spawn_activity_pruner(
         "activity-log retention task failed",
     )
 }
+
+/// Records the end of break-glass windows (keyrotor as the caller) every
+/// `interval`; each window's end once, also with several processes.
+pub(super) fn spawn_break_glass_recorder(
+    core: Arc<keyrotor_core::Keyrotor>,
+    days: u32,
+    interval: Duration,
+) -> tokio::task::JoinHandle<()> {
+    every(
+        interval,
+        move || Ok(core.record_break_glass_expiries(days)?),
+        |recorded| {
+            if recorded > 0 {
+                tracing::info!(recorded, "break-glass windows ended");
+            }
+        },
+        "break-glass expiries could not be recorded; will retry",
+        "break-glass expiry task failed",
+    )
+}
