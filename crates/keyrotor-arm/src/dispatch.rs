@@ -274,3 +274,33 @@ fn authorize(st: &ArmState, actor: &str, op: &Operation) -> ArmResult<Access> {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_correlation_id_is_the_clients_when_it_is_a_token() {
+        let mut h = http::HeaderMap::new();
+        h.insert("x-ms-client-request-id", HeaderValue::from_static("abc-1"));
+        assert_eq!(correlation_id(&h), "abc-1");
+        h.insert(
+            "x-ms-correlation-request-id",
+            HeaderValue::from_static("corr-2"),
+        );
+        assert_eq!(correlation_id(&h), "corr-2");
+        // Not a token (spaces, too long): a new GUID instead.
+        let mut h = http::HeaderMap::new();
+        h.insert(
+            "x-ms-correlation-request-id",
+            HeaderValue::from_static("a b"),
+        );
+        let long = "x".repeat(65);
+        h.insert(
+            "x-ms-client-request-id",
+            HeaderValue::from_str(&long).expect("a header value"),
+        );
+        let id = correlation_id(&h);
+        assert!(uuid::Uuid::parse_str(&id).is_ok(), "{id}");
+    }
+}
