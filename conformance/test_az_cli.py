@@ -233,3 +233,24 @@ def test_az_role_assignments_resolve_principals_through_graph(az, kr, server):
     assert again.returncode != 0 and "No matched assignments" in again.stderr, again.stderr
 
     az("group", "delete", "-n", rg, "--yes")
+
+
+def test_az_monitor_activity_log_lists_the_regeneration(az, server):
+    """`az monitor activity-log list --resource-group G --offset 1h` (az's own
+    $filter: unquoted times without an offset, resourceGroupName) shows the
+    key renewal with caller, operation name and status, and no key value."""
+    rg = f"rg-azact-{uuid.uuid4().hex[:6]}"
+    az("group", "create", "-n", rg, "-l", "westus")
+    batch = f"azact{uuid.uuid4().hex[:6]}"
+    az("batch", "account", "create", "-n", batch, "-g", rg, "-l", "westus")
+    renewed = az("batch", "account", "keys", "renew", "-n", batch, "-g", rg, "--key-name", "secondary")
+    events = az("monitor", "activity-log", "list", "--resource-group", rg, "--offset", "1h")
+    ops = [(e["operationName"]["value"], e["status"]["value"], e["caller"]) for e in events]
+    caller = server.bootstrap["clientId"]
+    assert ("Microsoft.Batch/batchAccounts/regenerateKeys/action", "Succeeded", caller) in ops, ops
+    assert ("Microsoft.Batch/batchAccounts/write", "Succeeded", caller) in ops, ops
+    text = json.dumps(events)
+    assert renewed["primary"] not in text and renewed["secondary"] not in text
+    by_status = az("monitor", "activity-log", "list", "--resource-group", rg, "--offset", "1h", "--status", "Failed")
+    assert by_status == []
+    az("group", "delete", "-n", rg, "--yes")

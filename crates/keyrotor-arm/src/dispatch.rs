@@ -10,6 +10,7 @@ use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, Method};
 use axum::response::{IntoResponse, Response};
+use keyrotor_core::activity::{ActivityStatus, RequestInfo};
 use keyrotor_core::rbac::{normalize_scope, Authorizer};
 use keyrotor_core::Actor;
 
@@ -60,14 +61,17 @@ fn query_param(query: Option<&str>, name: &str) -> Option<String> {
 /// Entry point for every ARM request.
 pub async fn arm_dispatch(State(st): State<Arc<ArmState>>, req: Request) -> Response {
     let client_request_id = req.headers().get("x-ms-client-request-id").cloned();
-    let mut resp = match arm_dispatch_inner(st, req).await {
+    let correlation_id = correlation_id(req.headers());
+    let mut resp = match arm_dispatch_inner(st, req, correlation_id.clone()).await {
         Ok(r) => r,
         Err(e) => e.into_response(),
     };
     let request_id = HeaderValue::from_str(&uuid::Uuid::new_v4().to_string()).ok();
     let h = resp.headers_mut();
     if let Some(id) = request_id {
-        h.insert("x-ms-request-id", id.clone());
+        h.insert("x-ms-request-id", id);
+    }
+    if let Ok(id) = HeaderValue::from_str(&correlation_id) {
         h.insert("x-ms-correlation-request-id", id);
     }
     if let Some(id) = client_request_id {
@@ -76,7 +80,28 @@ pub async fn arm_dispatch(State(st): State<Arc<ArmState>>, req: Request) -> Resp
     resp
 }
 
-async fn arm_dispatch_inner(st: Arc<ArmState>, req: Request) -> ArmResult<Response> {
+/// The request's correlation id, as the activity log records it: the
+/// client's `x-ms-correlation-request-id`, else its `x-ms-client-request-id`
+/// (a GUID-like token, at most 64 characters, else ignored), else a new one.
+fn correlation_id(h: &http::HeaderMap) -> String {
+    ["x-ms-correlation-request-id", "x-ms-client-request-id"]
+        .iter()
+        .filter_map(|n| h.get(*n)?.to_str().ok())
+        .map(str::trim)
+        .find(|v| {
+            !v.is_empty()
+                && v.len() <= 64
+                && v.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
+        })
+        .map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_string)
+}
+
+async fn arm_dispatch_inner(
+    st: Arc<ArmState>,
+    req: Request,
+    correlation_id: String,
+) -> ArmResult<Response> {
     let (parts, body) = req.into_parts();
     if operation::has_dot_segment(parts.uri.path()) {
         return Err(ArmError::DotSegment(
@@ -102,11 +127,38 @@ async fn arm_dispatch_inner(st: Arc<ArmState>, req: Request) -> ArmResult<Respon
         force: query_param(parts.uri.query(), "force")
             .is_some_and(|v| v.eq_ignore_ascii_case("true")),
         filter: query_param(parts.uri.query(), "$filter"),
+        select: query_param(parts.uri.query(), "$select"),
         guard_window: query_param(parts.uri.query(), "guardWindow"),
     };
     let resp = tokio::task::spawn_blocking(move || {
         let access = authorize(&st2, &actor, &op)?;
-        handle(&st2, &Actor(actor), &access, op, &body, &query)
+        let records = op.records_activity();
+        let actor = Actor::with_request(
+            actor,
+            RequestInfo {
+                operation: Some(op.required_action()),
+                resource_id: Some(op.resource_id()),
+                correlation_id: Some(correlation_id),
+            },
+        );
+        let target = op.resource_id();
+        let action = op.name().as_str();
+        let answer = handle(&st2, &actor, &access, op, &body, &query);
+        if let (Err(e), true) = (&answer, records) {
+            // A refused change (or key read) is an entry too; failing to
+            // record it does not change the answer.
+            let status = e.status_and_code().0.as_u16();
+            if let Err(rec) = st2.core.record_activity(
+                &actor,
+                action,
+                target,
+                ActivityStatus::Failed,
+                Some(status),
+            ) {
+                tracing::warn!(error = %rec, "a failed request's activity entry was not recorded");
+            }
+        }
+        answer
     })
     .await
     .map_err(|e| ArmError::Internal(e.to_string()))??;
@@ -120,8 +172,11 @@ async fn arm_dispatch_inner(st: Arc<ArmState>, req: Request) -> ArmResult<Respon
 /// Query parameters the handlers act on.
 pub(crate) struct Query {
     pub(crate) force: bool,
-    /// OData `$filter` (role assignments and definitions).
+    /// OData `$filter` (role assignments and definitions, the resource
+    /// list, the activity log).
     pub(crate) filter: Option<String>,
+    /// OData `$select` (the activity log).
+    pub(crate) select: Option<String>,
     /// keyrotor's `guardWindow` (an ISO 8601 duration such as `PT15M`):
     /// refuse a regeneration, or switching key auth off, while a key it
     /// affects was used within it (unless `force=true`).
@@ -217,5 +272,35 @@ fn authorize(st: &ArmState, actor: &str, op: &Operation) -> ArmResult<Access> {
             action,
             scope,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_correlation_id_is_the_clients_when_it_is_a_token() {
+        let mut h = http::HeaderMap::new();
+        h.insert("x-ms-client-request-id", HeaderValue::from_static("abc-1"));
+        assert_eq!(correlation_id(&h), "abc-1");
+        h.insert(
+            "x-ms-correlation-request-id",
+            HeaderValue::from_static("corr-2"),
+        );
+        assert_eq!(correlation_id(&h), "corr-2");
+        // Not a token (spaces, too long): a new GUID instead.
+        let mut h = http::HeaderMap::new();
+        h.insert(
+            "x-ms-correlation-request-id",
+            HeaderValue::from_static("a b"),
+        );
+        let long = "x".repeat(65);
+        h.insert(
+            "x-ms-client-request-id",
+            HeaderValue::from_str(&long).expect("a header value"),
+        );
+        let id = correlation_id(&h);
+        assert!(uuid::Uuid::parse_str(&id).is_ok(), "{id}");
     }
 }

@@ -219,6 +219,110 @@ pub(crate) fn resource_filter(filter: Option<&str>) -> ArmResult<ResourceFilter>
     Ok(out)
 }
 
+/// A time in an activity-log `$filter`: quoted or not, RFC 3339, or
+/// without an offset (UTC: az sends Python's naive `isoformat()`).
+fn filter_time(v: &str) -> Option<time::OffsetDateTime> {
+    let v = v.trim();
+    let v = quoted(v).unwrap_or_else(|| v.to_string());
+    let rfc = &time::format_description::well_known::Rfc3339;
+    time::OffsetDateTime::parse(&v, rfc)
+        .or_else(|_| time::OffsetDateTime::parse(&format!("{v}Z"), rfc))
+        .ok()
+}
+
+/// Azure Monitor's activity-log `$filter`: `eventTimestamp ge <t>` (required)
+/// and optionally `eventTimestamp le <t>`, then at most one of
+/// `resourceGroupName`, `resourceUri` / `resourceId`, `correlationId`,
+/// `resourceProvider` `eq '…'`, and `caller`, `status` `eq '…'` (az adds
+/// them), joined by `and`. Anything else is 400.
+pub(crate) fn activity_filter(
+    filter: Option<&str>,
+) -> ArmResult<keyrotor_core::activity::ActivityQuery> {
+    use keyrotor_core::activity::ActivityQuery;
+    let f = filter.map(str::trim).filter(|f| !f.is_empty()).ok_or_else(|| {
+        ArmError::InvalidParameter(
+            "the $filter parameter is required and must name at least the start time (eventTimestamp ge '…')".into(),
+        )
+    })?;
+    let unsupported = |c: &str| {
+        ArmError::InvalidParameter(format!(
+            "the $filter clause '{}' is not supported (eventTimestamp ge/le, and resourceGroupName, resourceUri, resourceId, correlationId, resourceProvider, caller, status eq '…', joined by 'and')",
+            c.chars().take(100).collect::<String>()
+        ))
+    };
+    let twice = |c: &str| {
+        ArmError::InvalidParameter(format!(
+            "the $filter names '{}' twice",
+            c.split_whitespace().next().unwrap_or(c)
+        ))
+    };
+    let mut q = ActivityQuery::default();
+    let mut selectors = 0;
+    for clause in f.split(" and ").flat_map(|c| c.split(" AND ")) {
+        let c = clause.trim();
+        let mut words = c.splitn(3, ' ');
+        let (field, op, value) = match (words.next(), words.next(), words.next()) {
+            (Some(f), Some(o), Some(v)) => (f, o, v),
+            _ => return Err(unsupported(c)),
+        };
+        if field.eq_ignore_ascii_case("eventTimestamp") {
+            let t = filter_time(value).ok_or_else(|| {
+                ArmError::InvalidParameter(format!(
+                    "the $filter time '{}' is not an ISO 8601 date and time",
+                    value.chars().take(60).collect::<String>()
+                ))
+            })?;
+            let slot = match op.to_ascii_lowercase().as_str() {
+                "ge" | "gt" => &mut q.from,
+                "le" | "lt" => &mut q.to,
+                _ => return Err(unsupported(c)),
+            };
+            if slot.replace(t).is_some() {
+                return Err(twice(c));
+            }
+            continue;
+        }
+        if !op.eq_ignore_ascii_case("eq") {
+            return Err(unsupported(c));
+        }
+        let v = quoted(value).ok_or_else(|| unsupported(c))?;
+        let (slot, selector) = match field.to_ascii_lowercase().as_str() {
+            "resourcegroupname" => (&mut q.resource_group, true),
+            "resourceuri" | "resourceid" => (&mut q.resource_id, true),
+            "correlationid" => (&mut q.correlation_id, true),
+            "resourceprovider" => (&mut q.resource_provider, true),
+            "caller" => (&mut q.caller, false),
+            "status" => {
+                if !v.eq_ignore_ascii_case("succeeded") && !v.eq_ignore_ascii_case("failed") {
+                    return Err(ArmError::InvalidParameter(format!(
+                        "the $filter status '{}' is not one keyrotor records (Succeeded, Failed)",
+                        v.chars().take(60).collect::<String>()
+                    )));
+                }
+                (&mut q.status, false)
+            }
+            _ => return Err(unsupported(c)),
+        };
+        if slot.replace(v).is_some() {
+            return Err(twice(c));
+        }
+        if selector {
+            selectors += 1;
+        }
+    }
+    if q.from.is_none() {
+        return Err(ArmError::InvalidParameter(
+            "the $filter must name the start time (eventTimestamp ge '…')".into(),
+        ));
+    }
+    if selectors > 1 {
+        return Err(ArmError::InvalidParameter(
+            "the $filter may name one of resourceGroupName, resourceUri, correlationId and resourceProvider".into(),
+        ));
+    }
+    Ok(q)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -296,5 +400,60 @@ mod tests {
         assert!(!admits("tagName eq 'team'"));
         assert!(!admits("resourceGroup eq 'rg2'"));
         assert!(!admits("name eq 'doc'"));
+    }
+
+    #[test]
+    fn the_activity_filters_the_sdk_and_az_send_parse() {
+        // azure-mgmt-monitor's documented form (quoted, 7 fraction digits).
+        let q = activity_filter(Some(
+            "eventTimestamp ge '2014-07-16T04:36:37.6407898Z' and eventTimestamp le '2014-07-20T04:36:37.6407898Z' and resourceGroupName eq 'rg1'",
+        ))
+        .expect("parses");
+        assert_eq!(q.resource_group.as_deref(), Some("rg1"));
+        assert_eq!(q.from.map(|t| t.unix_timestamp()), Some(1_405_485_397));
+        assert!(q.to.is_some());
+        // az: unquoted naive times, resourceId, caller and status.
+        let q = activity_filter(Some(
+            "eventTimestamp ge 2026-12-08T00:00:00.123456 and eventTimestamp le 2026-12-08T06:00:00 and resourceId eq '/subscriptions/s/resourceGroups/g' and caller eq 'x' and status eq 'Failed'",
+        ))
+        .expect("parses");
+        assert_eq!(
+            q.resource_id.as_deref(),
+            Some("/subscriptions/s/resourceGroups/g")
+        );
+        assert_eq!(q.caller.as_deref(), Some("x"));
+        assert_eq!(q.status.as_deref(), Some("Failed"));
+        let q = activity_filter(Some(
+            "eventTimestamp ge '2026-12-08T00:00:00+01:00' and correlationId eq 'c1'",
+        ))
+        .expect("parses");
+        assert_eq!(q.correlation_id.as_deref(), Some("c1"));
+        let q = activity_filter(Some(
+            "eventTimestamp ge '2026-12-08T00:00:00Z' and resourceProvider eq 'Microsoft.DocumentDB'",
+        ))
+        .expect("parses");
+        assert_eq!(q.resource_provider.as_deref(), Some("Microsoft.DocumentDB"));
+    }
+
+    #[test]
+    fn other_activity_filters_are_400() {
+        for f in [
+            None,
+            Some(""),
+            Some("resourceGroupName eq 'g'"),
+            Some("eventTimestamp ge 'yesterday'"),
+            Some("eventTimestamp ge '2026-12-08T00:00:00Z' and eventTimestamp ge '2026-12-08T00:00:00Z'"),
+            Some("eventTimestamp ge '2026-12-08T00:00:00Z' and level eq 'Error'"),
+            Some("eventTimestamp ge '2026-12-08T00:00:00Z' or resourceGroupName eq 'g'"),
+            Some("eventTimestamp ge '2026-12-08T00:00:00Z' and resourceGroupName ne 'g'"),
+            Some("eventTimestamp ge '2026-12-08T00:00:00Z' and resourceGroupName eq g"),
+            Some("eventTimestamp ge '2026-12-08T00:00:00Z' and status eq 'Started'"),
+            Some("eventTimestamp ge '2026-12-08T00:00:00Z' and resourceGroupName eq 'g' and correlationId eq 'c'"),
+        ] {
+            assert!(
+                matches!(activity_filter(f), Err(ArmError::InvalidParameter(_))),
+                "{f:?}"
+            );
+        }
     }
 }

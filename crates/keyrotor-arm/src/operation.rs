@@ -159,6 +159,11 @@ pub enum Operation {
     /// rotates every key whose rotation policy is due now (or at `at`, on a
     /// server started with `--test-clock`).
     RotationPoliciesRun,
+    /// Azure Monitor `ActivityLogs_List`: `GET /subscriptions/{sub}/providers/Microsoft.Insights/eventtypes/management/values`
+    /// (keyrotor's activity log; `$filter` required).
+    ActivityLogsList {
+        subscription: String,
+    },
 }
 
 /// Declares [`OperationName`], one fieldless variant per [`Operation`]
@@ -235,6 +240,7 @@ operation_names!(
     ManagedHsmsListDeleted,
     ResourcesList,
     RotationPoliciesRun,
+    ActivityLogsList,
 );
 
 /// `/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.KeyVault/vaults/{name}`.
@@ -429,6 +435,7 @@ impl Operation {
             Operation::VaultsGetDeleted { .. } => OperationName::VaultsGetDeleted,
             Operation::VaultsPurgeDeleted { .. } => OperationName::VaultsPurgeDeleted,
             Operation::ManagedHsmsListDeleted { .. } => OperationName::ManagedHsmsListDeleted,
+            Operation::ActivityLogsList { .. } => OperationName::ActivityLogsList,
             Operation::ResourcesList { .. } => OperationName::ResourcesList,
             Operation::RotationPoliciesRun => OperationName::RotationPoliciesRun,
         }
@@ -501,6 +508,28 @@ impl Operation {
         }
         if let Some(op) = parse_vault(m, &s) {
             return op;
+        }
+        if let [sl, sub, pl, ns, rest @ ..] = s.as_slice() {
+            if is(sl, "subscriptions") && is(pl, "providers") && is(ns, "microsoft.insights") {
+                return match (rest, m.clone()) {
+                    ([et, mg, v], Method::GET)
+                        if is(et, "eventtypes") && is(mg, "management") && is(v, "values") =>
+                    {
+                        Ok(Operation::ActivityLogsList {
+                            subscription: sub.to_string(),
+                        })
+                    }
+                    ([et, mg, v], _)
+                        if is(et, "eventtypes") && is(mg, "management") && is(v, "values") =>
+                    {
+                        not_allowed
+                    }
+                    _ => Err(Unrouted::NotImplemented(format!(
+                        "Microsoft.Insights/{}",
+                        rest.join("/")
+                    ))),
+                };
+            }
         }
         match s.as_slice() {
             [sub_lit] if is(sub_lit, "subscriptions") => match *m {
@@ -841,6 +870,9 @@ impl Operation {
                 "Microsoft.KeyVault/deletedManagedHsms/read".into()
             }
             Operation::RotationPoliciesRun => "Keyrotor.Vault/rotationPolicies/run/action".into(),
+            Operation::ActivityLogsList { .. } => {
+                "Microsoft.Insights/eventtypes/values/read".into()
+            }
             Operation::ResourcesList { .. } => {
                 "Microsoft.Resources/subscriptions/resources/read".into()
             }
@@ -939,6 +971,7 @@ impl Operation {
             }
             | Operation::VaultsListDeleted { subscription }
             | Operation::ManagedHsmsListDeleted { subscription }
+            | Operation::ActivityLogsList { subscription }
             | Operation::ResourcesList {
                 subscription,
                 group: None,
@@ -949,6 +982,45 @@ impl Operation {
             | Operation::RoleDefinitionsList { .. }
             | Operation::RoleDefinitionsGet { .. } => return None,
         })
+    }
+
+    /// The resource an activity-log entry of this operation names: the
+    /// resource acted on (an account for its key actions, a role
+    /// assignment, a principal), else its scope.
+    pub fn resource_id(&self) -> String {
+        match self {
+            Operation::RoleAssignmentsCreate { scope, name }
+            | Operation::RoleAssignmentsGet { scope, name }
+            | Operation::RoleAssignmentsDelete { scope, name } => format!(
+                "{}/providers/Microsoft.Authorization/roleAssignments/{name}",
+                scope.trim_end_matches('/')
+            ),
+            Operation::PrincipalsDelete { client_id }
+            | Operation::PrincipalsAddSecret { client_id }
+            | Operation::PrincipalsRemoveSecret { client_id } => {
+                format!("/providers/Keyrotor.Identity/servicePrincipals/{client_id}")
+            }
+            Operation::VaultsGetDeleted { subscription, name }
+            | Operation::VaultsPurgeDeleted { subscription, name } => format!(
+                "/subscriptions/{subscription}/providers/Microsoft.KeyVault/deletedVaults/{name}"
+            ),
+            Operation::CheckNameExists { name, .. } => name.clone(),
+            _ => self.scope().unwrap_or_else(|| "/".into()),
+        }
+    }
+
+    /// Whether this operation's success is recorded by the change it makes
+    /// (or the key read), so that a failed attempt is recorded too: every
+    /// operation whose action is not a read. keyrotor's key-usage report is
+    /// an action that reads no key and changes nothing.
+    pub fn records_activity(&self) -> bool {
+        !self.required_action().ends_with("/read")
+            && !matches!(
+                self,
+                Operation::AccountsListKeyUsage(_)
+                    | Operation::ProvidersRegister { .. }
+                    | Operation::CheckNameExists { .. }
+            )
     }
 
     /// Operations authorized by who owns their target, not by a role: a

@@ -154,22 +154,6 @@ impl Keyrotor {
         Ok(deleted.then_some(a))
     }
 
-    pub(crate) fn audit(
-        &self,
-        actor: &Actor,
-        action: &str,
-        target: String,
-        detail: String,
-    ) -> AuditEvent {
-        AuditEvent {
-            at: self.now(),
-            actor: actor.0.clone(),
-            action: action.to_string(),
-            target,
-            detail,
-        }
-    }
-
     /// Creates the tenant, subscription and administrator on first start.
     /// Returns the directory, and the administrator's credentials only when
     /// they were created by this call.
@@ -205,10 +189,12 @@ impl Keyrotor {
                     },
                     &AuditEvent {
                         at: now,
-                        actor: "system".into(),
-                        action: "principal.create".into(),
-                        target: client_id.clone(),
-                        detail: "bootstrap administrator".into(),
+                        ..self.audit(
+                            &Actor::system(),
+                            "principal.create",
+                            client_id.clone(),
+                            "bootstrap administrator".into(),
+                        )
                     },
                 )?;
                 let id = self.store.init_meta(META_ADMIN, &client_id)?;

@@ -2,6 +2,7 @@
 //! the wire layers and persists through the [`store::Store`] trait.
 
 mod accounts;
+pub mod activity;
 mod authz;
 pub mod directory;
 pub mod envelope;
@@ -101,9 +102,10 @@ pub struct SigningKey {
     pub created_at: OffsetDateTime,
 }
 
-/// Who asks for a mutation, recorded in the audit log.
+/// Who asks for an action, and what the wire layer knows of the request
+/// (recorded in the activity log).
 #[derive(Debug, Clone)]
-pub struct Actor(pub String);
+pub struct Actor(pub String, pub activity::RequestInfo);
 
 /// The store's change sequences as this process last saw them, and per
 /// domain an epoch that moves whenever this process commits a change there

@@ -206,15 +206,28 @@ pub struct AccountDeks {
     pub deks: Vec<StoredDek>,
 }
 
-/// One audit record: exactly one per acknowledged mutation, written in the
-/// mutation's transaction. Never holds key material.
+/// One activity-log entry: exactly one per acknowledged mutation, written in
+/// the mutation's transaction; also one per key read and per refused change
+/// (`crate::activity`). Never holds key material.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuditEvent {
     pub at: OffsetDateTime,
+    /// Who: a principal's object/client id, or `keyrotor` for automatic actions.
     pub actor: String,
+    /// keyrotor's own name of the action (`key.regenerate`).
     pub action: String,
     pub target: String,
     pub detail: String,
+    /// The operation in Azure's form (`Microsoft.DocumentDB/databaseAccounts/regenerateKey/action`).
+    pub operation: String,
+    /// The ARM resource id (or keyrotor's target when it has none).
+    pub resource_id: String,
+    pub status: crate::activity::ActivityStatus,
+    /// The HTTP status answered, when the entry records a request that failed
+    /// or read (mutations record `None`: the change is what is recorded).
+    pub http_status: Option<u16>,
+    /// The request's correlation id, or a generated one.
+    pub correlation_id: String,
 }
 
 /// What a cache depends on, by domain; each has a change sequence in the
@@ -405,6 +418,26 @@ pub trait MetaStore {
 
     /// The newest `limit` audit records, newest first.
     fn audit_events(&self, limit: usize) -> StoreResult<Vec<AuditEvent>>;
+
+    /// Appends an activity entry that goes with no change (a key read, a
+    /// refused change), chained like every other, in its own transaction.
+    fn append_activity(&self, event: &AuditEvent) -> StoreResult<()>;
+    /// Entries with `from <= at <= to` (either bound optional), oldest first.
+    fn activity_between(
+        &self,
+        from: Option<OffsetDateTime>,
+        to: Option<OffsetDateTime>,
+    ) -> StoreResult<Vec<crate::activity::ActivityRecord>>;
+    /// [`MetaStore::append_activity`] unless an entry with the same action,
+    /// target and detail exists, decided in the appending transaction (so
+    /// two processes record an automatic action once). True if appended.
+    fn append_activity_once(&self, event: &AuditEvent) -> StoreResult<bool>;
+    /// The chain as stored, for verification.
+    fn activity_chain(&self) -> StoreResult<crate::activity::ActivityChain>;
+    /// Removes the entries older than `before`, keeping the hash of the
+    /// newest one removed as the chain's new anchor, in one transaction.
+    /// Returns how many were removed.
+    fn prune_activity(&self, before: OffsetDateTime) -> StoreResult<u64>;
 }
 
 /// Resource groups.

@@ -18,13 +18,13 @@ fn principals_are_found_by_each_name_and_only_members_read() {
     let env = Env::new(Arc::new(
         SqliteStore::open(&tmp.path().join("db")).expect("store"),
     ));
-    let admin = Actor(env.dir.admin_client_id.clone());
+    let admin = Actor::new(env.dir.admin_client_id.clone());
     let (p, _, _) = env
         .core
         .create_principal(&admin, "Billing Service", None)
         .expect("principal");
     let id = p.client_id.clone();
-    let member = Actor(id.clone());
+    let member = Actor::new(id.clone());
 
     for q in [
         PrincipalQuery::ObjectId(id.to_uppercase()),
@@ -106,7 +106,7 @@ fn principals_are_found_by_each_name_and_only_members_read() {
     ));
 
     // Who reads: principals of the directory only; a deleted one no more.
-    for stranger in [Actor(UNKNOWN.into()), Actor("system".into())] {
+    for stranger in [Actor::new(UNKNOWN), Actor::new("system")] {
         assert!(matches!(
             env.core.find_principals(&stranger, &PrincipalQuery::All),
             Err(Error::NotInDirectory(_))

@@ -44,7 +44,7 @@ fn main() {
         Arc::new(keyrotor_core::ledger::MemoryLedger::default()),
         Arc::new(SystemClock),
     );
-    let actor = Actor("bench".into());
+    let actor = Actor::new("bench");
     let g = env.group("bench");
     let (core, dir) = (env.core.clone(), env.dir.clone());
     let name = AccountName::parse(AccountKind::Cosmos, "items1").expect("a name");

@@ -30,7 +30,7 @@ fn main() {
         Arc::new(keyrotor_core::ledger::MemoryLedger::default()),
         Arc::new(SystemClock),
     );
-    let actor = Actor("bench".into());
+    let actor = Actor::new("bench");
     let g = env.group("bench");
     let (core, dir) = (env.core, env.dir);
     let t = Instant::now();
@@ -398,7 +398,7 @@ fn bearer_and_roles(
     results: &[(&str, f64, f64)],
 ) {
     use keyrotor_identity::{generate_signing_key, IssuerCell, TokenIssuer};
-    let actor = Actor("bench".into());
+    let actor = Actor::new("bench");
     let key = generate_signing_key().expect("a signing key");
     let issuer = TokenIssuer::new(
         format!("https://127.0.0.1/{}/v2.0", dir.tenant_id),

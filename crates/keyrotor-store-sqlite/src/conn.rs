@@ -12,7 +12,7 @@ use rusqlite::{Connection, ErrorCode, Row, Transaction, TransactionBehavior};
 
 /// The schema steps in order; step i (from 0) brings `user_version` to
 /// i + 1. A step, once released, never changes: a new step is a new file.
-const MIGRATIONS: [&str; 10] = [
+const MIGRATIONS: [&str; 11] = [
     include_str!("schema/v1.sql"),
     include_str!("schema/v2.sql"),
     include_str!("schema/v3.sql"),
@@ -23,6 +23,7 @@ const MIGRATIONS: [&str; 10] = [
     include_str!("schema/v8.sql"),
     include_str!("schema/v9.sql"),
     include_str!("schema/v10.sql"),
+    include_str!("schema/v11.sql"),
 ];
 /// The step whose SQL is followed by [`envelope_upgrade`].
 const ENVELOPE_STEP: i64 = 10;

@@ -325,3 +325,56 @@ fn v10_seals_every_record_under_a_data_key_of_its_account() {
         Some(&deks[0])
     );
 }
+
+/// v11 keeps the audit records written before it (with their action as the
+/// operation and their target as the resource), outside the hash chain: the
+/// chain starts after them and verifies with the entries added afterwards.
+#[test]
+fn v11_starts_the_activity_chain_after_existing_records() {
+    use keyrotor_core::activity::{verify_chain, ActivityStatus};
+    use keyrotor_core::store::MetaStore;
+    let tmp = tempfile::tempdir().expect("scratch directory");
+    let path = tmp.path().join("keyrotor.db");
+    {
+        let db = rusqlite::Connection::open(&path).expect("an old database");
+        for step in BEFORE_V9 {
+            db.execute_batch(step).expect("an old step");
+        }
+        db.execute_batch(include_str!("../src/schema/v9.sql"))
+            .expect("v9");
+        db.execute_batch("PRAGMA user_version=9")
+            .expect("version 9");
+        for n in 0..3 {
+            db.execute(
+                "INSERT INTO audit(at, actor, action, target, detail)
+                 VALUES (?1, 'admin', 'key.regenerate', 'cosmos/rg/a1', 'primary')",
+                [1_000_000 * (1 + n)],
+            )
+            .expect("an old record");
+        }
+    }
+    let store = SqliteStore::open(&path).expect("the database migrates");
+    let chain = store.activity_chain().expect("chain");
+    assert_eq!((chain.anchor_seq, chain.entries.len()), (3, 0));
+    let old = store.audit_events(10).expect("records");
+    assert_eq!(old.len(), 3);
+    assert_eq!(old[0].operation, "Keyrotor/key.regenerate");
+    assert_eq!(old[0].resource_id, "cosmos/rg/a1");
+    assert_eq!(old[0].status, ActivityStatus::Succeeded);
+    let mut e = old[0].clone();
+    e.at = OffsetDateTime::now_utc();
+    store.append_activity(&e).expect("a new entry");
+    store.append_activity(&e).expect("another");
+    let chain = store.activity_chain().expect("chain");
+    assert_eq!(
+        chain.entries.iter().map(|r| r.seq).collect::<Vec<_>>(),
+        [4, 5]
+    );
+    assert_eq!(verify_chain(&chain), Ok(2));
+    // A purge of the unchained records keeps the anchor.
+    let removed = store
+        .prune_activity(OffsetDateTime::from_unix_timestamp(10).expect("a time"))
+        .expect("purge");
+    assert_eq!(removed, 3);
+    assert_eq!(verify_chain(&store.activity_chain().expect("chain")), Ok(2));
+}

@@ -39,6 +39,13 @@ impl TickingClock {
     }
 }
 
+impl TickingClock {
+    /// Moves the clock forward by `by`.
+    pub fn advance(&self, by: time::Duration) {
+        *self.0.lock().unwrap_or_else(|p| p.into_inner()) += by;
+    }
+}
+
 impl Default for TickingClock {
     fn default() -> Self {
         Self::new()
@@ -157,7 +164,7 @@ impl Env {
 }
 
 pub fn actor() -> Actor {
-    Actor("test".into())
+    Actor::new("test")
 }
 
 pub fn account_spec() -> AccountSpec {
@@ -204,6 +211,10 @@ macro_rules! store_suite {
             a_flush_before_reading_sees_all_earlier_usage,
             item_etags_are_unique_and_preconditions_hold,
             policies_rotate_on_time_once_with_audit,
+            changes_and_key_reads_are_chained_entries,
+            two_clients_append_one_chain,
+            a_purge_keeps_the_chain_verifiable,
+            break_glass_expiry_is_recorded_once_by_keyrotor,
             two_runners_rotate_a_due_key_once,
             an_expiry_at_the_end_of_the_calendar_does_not_stall_the_runner,
             object_writes_respect_deletion_and_the_latest_version,

@@ -56,7 +56,8 @@ fn reset_secret(a: &LocalArgs) -> Result<()> {
     );
     let core = Keyrotor::new(store, root, Arc::new(SystemClock));
     let user = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
-    let creds = core.reset_admin_secret(&Actor(format!("local:admin reset-secret ({user})")))?;
+    let creds =
+        core.reset_admin_secret(&Actor::new(format!("local:admin reset-secret ({user})")))?;
     let path = a.data_dir.join("bootstrap.json");
     let mut doc: serde_json::Map<String, serde_json::Value> = std::fs::read(&path)
         .ok()

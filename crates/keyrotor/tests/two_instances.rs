@@ -71,7 +71,7 @@ async fn a_second_instance_sees_keys_roles_and_signing_keys_after_polling() {
     let b = open(&db, &root);
     let (arm_a, arm_b) = (arm(&a), arm(&b));
     let (dir, _) = a.bootstrap().expect("directory");
-    let actor = Actor("test".into());
+    let actor = Actor::new("test");
     let g = ResourceGroupName::parse("rg1").expect("name");
     a.put_group(
         &dir,
@@ -259,7 +259,7 @@ fn the_server_sees_a_change_committed_by_another_process_within_its_poll_bound()
         .expect("read")
         .expect("exists");
     let fresh = other
-        .regenerate_key(&Actor("another process".into()), &account, KeySlot::Primary)
+        .regenerate_key(&Actor::new("another process"), &account, KeySlot::Primary)
         .expect("regenerate");
     // Each acceptor thread has its own cache: a thread whose cache was
     // empty may load the new key at once, the others move when the poller

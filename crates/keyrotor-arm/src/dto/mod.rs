@@ -37,12 +37,14 @@ use crate::wire::{
 mod accounts;
 mod identity;
 mod keys;
+mod monitor;
 mod rbac;
 mod vaults;
 
 pub use accounts::*;
 pub use identity::*;
 pub use keys::*;
+pub use monitor::*;
 pub use rbac::*;
 pub use vaults::*;
 

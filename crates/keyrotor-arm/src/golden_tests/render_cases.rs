@@ -364,6 +364,60 @@ pub(super) fn cases() -> Vec<(String, Value)> {
         json!(dto::vault_id(&vault(Value::Null, false, false))),
     );
     push("rfc3339", json!(dto::rfc3339(t(0))));
+    // Activity-log entries as Azure Monitor's EventData.
+    let entry = keyrotor_core::AuditEvent {
+        at: t(0),
+        actor: "admin-client".into(),
+        action: "key.regenerate".into(),
+        target: "cosmos/rg1/cos1".into(),
+        detail: "primary".into(),
+        operation: "Microsoft.DocumentDB/databaseAccounts/regenerateKey/action".into(),
+        resource_id: format!(
+            "/subscriptions/{SUB}/resourceGroups/rg1/providers/Microsoft.DocumentDB/databaseAccounts/cos1"
+        ),
+        status: keyrotor_core::activity::ActivityStatus::Succeeded,
+        http_status: None,
+        correlation_id: "3f1d8a6e-0c2b-4e57-9a1d-6b2f0e9c7d41".into(),
+    };
+    let record = |event: keyrotor_core::AuditEvent, hash: Option<&str>| {
+        keyrotor_core::activity::ActivityRecord {
+            seq: 42,
+            event,
+            hash: hash.map(str::to_string),
+        }
+    };
+    push(
+        "event_data/succeeded",
+        render(&dto::event_data(
+            &record(entry.clone(), Some(&"ab".repeat(32))),
+            &dir.tenant_id,
+        )),
+    );
+    push(
+        "event_data/failed",
+        render(&dto::event_data(
+            &record(
+                keyrotor_core::AuditEvent {
+                    status: keyrotor_core::activity::ActivityStatus::Failed,
+                    http_status: Some(409),
+                    detail: String::new(),
+                    ..entry.clone()
+                },
+                None,
+            ),
+            &dir.tenant_id,
+        )),
+    );
+    push(
+        "event_data/selected",
+        render(
+            &dto::event_data(&record(entry, None), &dir.tenant_id).select(&[
+                "operationName",
+                "STATUS",
+                "caller",
+            ]),
+        ),
+    );
     out.extend(parse_cases());
     out
 }

@@ -296,9 +296,11 @@ async fn dispatch_inner(st: Arc<ArmState>, req: Request) -> Result<Response, Gra
             ArmError::TooLarge(n) => GraphError::TooLarge(n),
             other => GraphError::BadRequest(other.to_string()),
         })?;
-    tokio::task::spawn_blocking(move || handle(&st, &Actor(actor), op, filter.as_deref(), &body))
-        .await
-        .map_err(|e| GraphError::Internal(e.to_string()))?
+    tokio::task::spawn_blocking(move || {
+        handle(&st, &Actor::new(actor), op, filter.as_deref(), &body)
+    })
+    .await
+    .map_err(|e| GraphError::Internal(e.to_string()))?
 }
 
 #[cfg(test)]

@@ -15,26 +15,32 @@ use crate::operation::AccountPath;
 use crate::state::ArmState;
 
 /// `AccountsListKeys`.
-pub(super) fn handle_list(st: &ArmState, p: &AccountPath) -> ArmResult<Response> {
+/// Every key read is an activity entry (`Keyrotor::read_keys`).
+pub(super) fn handle_list(st: &ArmState, actor: &Actor, p: &AccountPath) -> ArmResult<Response> {
     let a = find_account(st, p)?;
-    let keys = st.core.list_keys(&a)?;
+    let keys = st.core.read_keys(actor, &a)?;
     ok_json(StatusCode::OK, &dto::keys(&a, &keys))
 }
 
 /// `AccountsListReadOnlyKeys` (Cosmos).
-pub(super) fn handle_list_read_only(st: &ArmState, p: &AccountPath) -> ArmResult<Response> {
+pub(super) fn handle_list_read_only(
+    st: &ArmState,
+    actor: &Actor,
+    p: &AccountPath,
+) -> ArmResult<Response> {
     let a = find_account(st, p)?;
-    let keys = st.core.list_keys(&a)?;
+    let keys = st.core.read_keys(actor, &a)?;
     ok_json(StatusCode::OK, &dto::read_only_keys(&keys))
 }
 
 /// `AccountsListConnectionStrings` (Cosmos).
 pub(super) fn handle_list_connection_strings(
     st: &ArmState,
+    actor: &Actor,
     p: &AccountPath,
 ) -> ArmResult<Response> {
     let a = find_account(st, p)?;
-    let keys = st.core.list_keys(&a)?;
+    let keys = st.core.read_keys(actor, &a)?;
     ok_json(
         StatusCode::OK,
         &dto::connection_strings(&a, &keys, &st.endpoints),

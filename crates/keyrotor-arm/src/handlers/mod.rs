@@ -6,6 +6,7 @@ mod accounts;
 mod groups;
 mod identity;
 mod keys;
+mod monitor;
 mod rbac;
 mod resources;
 mod rotation;
@@ -81,9 +82,11 @@ pub(crate) fn handle(
         Operation::CheckNameExists { kind, name } => {
             accounts::handle_check_name_exists(st, kind, &name)
         }
-        Operation::AccountsListKeys(p) => keys::handle_list(st, &p),
-        Operation::AccountsListReadOnlyKeys(p) => keys::handle_list_read_only(st, &p),
-        Operation::AccountsListConnectionStrings(p) => keys::handle_list_connection_strings(st, &p),
+        Operation::AccountsListKeys(p) => keys::handle_list(st, actor, &p),
+        Operation::AccountsListReadOnlyKeys(p) => keys::handle_list_read_only(st, actor, &p),
+        Operation::AccountsListConnectionStrings(p) => {
+            keys::handle_list_connection_strings(st, actor, &p)
+        }
         Operation::AccountsRegenerateKey(p) => keys::handle_regenerate(st, actor, &p, body, query),
         Operation::AccountsListKeyUsage(p) => keys::handle_list_usage(st, &p, query),
         Operation::PrincipalsList => identity::handle_list_principals(st),
@@ -139,6 +142,9 @@ pub(crate) fn handle(
             group,
         } => resources::handle_list(st, access, &subscription, group.as_deref(), query),
         Operation::RotationPoliciesRun => rotation::handle_run(st, body),
+        Operation::ActivityLogsList { subscription } => {
+            monitor::handle_list(st, access, &subscription, query)
+        }
     }
 }
 

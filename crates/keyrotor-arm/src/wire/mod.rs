@@ -32,6 +32,7 @@ pub mod identity;
 pub mod ids;
 pub mod keys;
 pub mod metadata;
+pub mod monitor;
 pub mod rbac;
 pub mod vault;
 

@@ -186,7 +186,7 @@ impl Keyrotor {
             .filter(|v| v.deleted_at.is_none())
             .map(|v| (v.id, v))
             .collect();
-        let actor = Actor("rotation-policy".into());
+        let actor = Actor::system();
         let mut done = Vec::new();
         for stored in self.store.rotation_policies()? {
             let name_key = stored.name_key;

@@ -32,6 +32,25 @@ impl Keyrotor {
         )
     }
 
+    /// A secret version's value as a caller reads it: the read is an
+    /// activity entry, recorded before the value is returned.
+    pub fn read_secret_value(
+        &self,
+        actor: &Actor,
+        vault: &Vault,
+        o: &VaultObject,
+    ) -> Result<Secret> {
+        usable(o, self.now())?;
+        self.record_activity(
+            actor,
+            "secret.get",
+            format!("{}/secrets/{}/{}", vault.name, o.name, o.version),
+            crate::activity::ActivityStatus::Succeeded,
+            Some(200),
+        )?;
+        self.secret_value(vault, o)
+    }
+
     /// A secret version's value; refused when disabled, expired or not yet valid.
     pub fn secret_value(&self, vault: &Vault, o: &VaultObject) -> Result<Secret> {
         usable(o, self.now())?;

@@ -105,6 +105,17 @@ impl DataPlane {
                 }
             })?;
         let path = req.uri().path().to_string();
+        // The client's request id correlates the activity entry.
+        let correlation_id = req
+            .headers()
+            .get("x-ms-client-request-id")
+            .and_then(|v| v.to_str().ok())
+            .filter(|v| {
+                !v.is_empty()
+                    && v.len() <= 64
+                    && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            })
+            .map(str::to_string);
         if !req.uri().query().is_some_and(|q| {
             q.split('&')
                 .any(|p| p.starts_with("api-version=") && p.len() > 12)
@@ -153,7 +164,14 @@ impl DataPlane {
             port_of(&cfg.resource)
         );
         let me = self.clone();
-        let actor = Actor(principal);
+        let actor = Actor::with_request(
+            principal,
+            keyrotor_core::activity::RequestInfo {
+                operation: Some(action.to_string()),
+                resource_id: Some(scope),
+                correlation_id,
+            },
+        );
         tokio::task::spawn_blocking(move || {
             let ctx = Ctx {
                 dp: &me,

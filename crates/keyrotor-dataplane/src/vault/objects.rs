@@ -60,7 +60,8 @@ impl Ctx<'_> {
                 let o = core.object(v, c, &name, version.as_deref())?;
                 let mut r = self.bundle(&o)?;
                 if c == Collection::Secrets {
-                    r["value"] = json!(core.secret_value(v, &o)?.expose());
+                    // A secret read is an activity entry, recorded first.
+                    r["value"] = json!(core.read_secret_value(a, v, &o)?.expose());
                 }
                 ok(&r)
             }

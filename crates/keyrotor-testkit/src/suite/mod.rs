@@ -27,11 +27,13 @@ use time::OffsetDateTime;
 
 use crate::{actor, scratch, Env, MakeStore};
 
+mod activity;
 mod deks;
 mod keys;
 mod resources;
 mod vaults;
 
+pub use activity::*;
 pub use deks::*;
 pub use keys::*;
 pub use resources::*;
@@ -44,5 +46,10 @@ pub(crate) fn audit(action: &str) -> AuditEvent {
         action: action.into(),
         target: "t".into(),
         detail: String::new(),
+        operation: format!("Keyrotor/{action}"),
+        resource_id: "/subscriptions/s/resourceGroups/g".into(),
+        status: keyrotor_core::activity::ActivityStatus::Succeeded,
+        http_status: None,
+        correlation_id: "suite".into(),
     }
 }

@@ -50,12 +50,16 @@ pub fn policies_rotate_on_time_once_with_audit(make: MakeStore<'_>) {
         "rotated twice"
     );
     let audits = core.audit_events(1000).expect("audit");
+    let rotations: Vec<_> = audits
+        .iter()
+        .filter(|e| e.action == "key.rotate.policy")
+        .collect();
+    assert_eq!(rotations.len(), 1);
+    // An automatic action: keyrotor is the caller.
+    assert_eq!(rotations[0].actor, keyrotor_core::activity::SYSTEM_CALLER);
     assert_eq!(
-        audits
-            .iter()
-            .filter(|e| e.action == "key.rotate.policy")
-            .count(),
-        1
+        rotations[0].operation,
+        "Microsoft.KeyVault/vaults/keys/rotate/action"
     );
     let latest = core
         .object(&v, Collection::Keys, "cmk", None)

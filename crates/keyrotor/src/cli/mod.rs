@@ -8,6 +8,7 @@
 //! enum next to its handler.
 
 mod account;
+mod activity;
 mod args;
 mod auth;
 mod client;
@@ -121,6 +122,13 @@ pub enum ClientCommand {
         #[command(flatten)]
         conn: Conn,
     },
+    /// Who changed what and who read which keys: the activity log (list), and its hash-chain check (verify).
+    Activity {
+        #[command(subcommand)]
+        cmd: activity::ActivityCmd,
+        #[command(flatten)]
+        conn: Conn,
+    },
     /// /etc/hosts lines for vault (and --dns-suffix account) host names; --apply, --remove.
     Hosts {
         #[command(flatten)]
@@ -143,6 +151,8 @@ pub async fn run(cmd: ClientCommand) -> Result<()> {
         ClientCommand::Vault { cmd, conn } => vault::run(&connect(&conn).await?, cmd).await,
         ClientCommand::Role { cmd, conn } => role::run(&connect(&conn).await?, cmd).await,
         ClientCommand::Hosts { args, conn } => hosts::run(&conn, args).await,
+        // `verify` reads the database, not the service.
+        ClientCommand::Activity { cmd, conn } => activity::run(&conn, cmd).await,
     }
 }
 

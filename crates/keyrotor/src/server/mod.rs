@@ -67,6 +67,12 @@ pub struct ServeArgs {
     /// to reach this one's caches. This process's own changes need no poll.
     #[arg(long, env = "KEYROTOR_CHANGE_POLL_MS", default_value_t = 250)]
     pub change_poll_ms: u64,
+    /// Activity-log retention (days): older entries are removed every hour;
+    /// the hash chain stays verifiable (the newest removed entry's hash
+    /// anchors it).
+    #[arg(long, env = "KEYROTOR_ACTIVITY_RETENTION_DAYS", default_value_t = 90,
+          value_parser = clap::value_parser!(u32).range(1..=36_500))]
+    pub activity_retention_days: u32,
     /// How often key rotation policies are evaluated (seconds).
     #[arg(long, env = "KEYROTOR_ROTATION_INTERVAL", default_value_t = 60)]
     pub rotation_interval: u64,
@@ -238,6 +244,16 @@ pub async fn run(args: ServeArgs) -> Result<()> {
         rotation_core,
         Duration::from_secs(args.rotation_interval.max(1)),
     );
+    let pruner = spawn_activity_pruner(
+        core.clone(),
+        args.activity_retention_days,
+        Duration::from_secs(3600),
+    );
+    let break_glass = spawn_break_glass_recorder(
+        core.clone(),
+        args.activity_retention_days,
+        Duration::from_secs(args.rotation_interval.max(1)),
+    );
     let poller = spawn_change_poller(
         state.clone(),
         Duration::from_millis(args.change_poll_ms.max(10)),
@@ -290,6 +306,8 @@ pub async fn run(args: ServeArgs) -> Result<()> {
     .await?;
     flusher.abort();
     rotator.abort();
+    pruner.abort();
+    break_glass.abort();
     poller.abort();
     dataplane.flush_usage().await;
     served

@@ -70,3 +70,44 @@ pub(super) fn spawn_rotation_policies(
         "rotation policy task failed",
     )
 }
+
+/// Removes activity-log entries older than `days` every `interval` (and at
+/// start). Safe with several processes on one store: each purge is one
+/// transaction that re-reads what to remove.
+pub(super) fn spawn_activity_pruner(
+    core: Arc<keyrotor_core::Keyrotor>,
+    days: u32,
+    interval: Duration,
+) -> tokio::task::JoinHandle<()> {
+    every(
+        interval,
+        move || Ok(core.prune_activity(days)?),
+        move |removed| {
+            if removed > 0 {
+                tracing::info!(removed, days, "activity-log entries past retention removed");
+            }
+        },
+        "the activity log could not be pruned; will retry",
+        "activity-log retention task failed",
+    )
+}
+
+/// Records the end of break-glass windows (keyrotor as the caller) every
+/// `interval`; each window's end once, also with several processes.
+pub(super) fn spawn_break_glass_recorder(
+    core: Arc<keyrotor_core::Keyrotor>,
+    days: u32,
+    interval: Duration,
+) -> tokio::task::JoinHandle<()> {
+    every(
+        interval,
+        move || Ok(core.record_break_glass_expiries(days)?),
+        |recorded| {
+            if recorded > 0 {
+                tracing::info!(recorded, "break-glass windows ended");
+            }
+        },
+        "break-glass expiries could not be recorded; will retry",
+        "break-glass expiry task failed",
+    )
+}
