@@ -261,7 +261,7 @@ fn v10_seals_every_record_under_a_data_key_of_its_account() {
         SqliteStore::open_upgrading(&path, &LegacyUpgrade::new(root.clone()))
             .expect("the database upgrades"),
     );
-    assert_eq!(user_version(&path), 10);
+    assert_eq!(user_version(&path), 11, "v10 and every later step");
     let env = Env::new(store.clone());
     let mut deks = Vec::new();
     for name in ["cosmos1", "batch1"] {
