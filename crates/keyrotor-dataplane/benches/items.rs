@@ -15,10 +15,12 @@
 //! The database lives in /dev/shm when there is one, so that the writes
 //! measure the work of the process rather than the disk's fsync.
 
+#[path = "common/mod.rs"]
+mod common;
+
 use std::sync::Arc;
 use std::time::Instant;
 
-use base64::Engine as _;
 use keyrotor_core::store::{ItemStore, PutMode, Sealed};
 use keyrotor_core::{Actor, Keyrotor};
 use keyrotor_store_sqlite::SqliteStore;
@@ -195,13 +197,11 @@ fn handler(core: &Arc<Keyrotor>, account: &keyrotor_core::Account, name: &Accoun
         .expose()
         .to_string();
     let date = httpdate::fmt_http_date(std::time::SystemTime::now());
-    let b64 = base64::engine::general_purpose::STANDARD;
     let dp = Arc::new(keyrotor_dataplane::DataPlane::new(core.clone()));
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .expect("a tokio runtime");
-    let k = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &b64.decode(&key).expect("base64"));
     // The container the documents belong to.
     let db = r#"{"id":"db1"}"#;
     let coll = r#"{"id":"c1","partitionKey":{"paths":["/pk"],"kind":"Hash"}}"#;
@@ -212,23 +212,11 @@ fn handler(core: &Arc<Keyrotor>, account: &keyrotor_core::Account, name: &Accoun
     let requests: Vec<(String, http::HeaderMap)> = (0..64)
         .map(|i| {
             let link = format!("dbs/db1/colls/c1/docs/s{i}");
-            let sts = keyrotor_auth::cosmos::string_to_sign(
-                "get",
-                "docs",
-                &link,
-                &date.to_ascii_lowercase(),
-                "",
-            );
-            let sig = b64
-                .encode(ring::hmac::sign(&k, sts.as_bytes()).as_ref())
-                .replace('+', "%2B")
-                .replace('/', "%2F")
-                .replace('=', "%3D");
             let mut h = http::HeaderMap::new();
             h.insert("host", http::HeaderValue::from_static("127.0.0.1:8443"));
             h.insert(
                 "authorization",
-                format!("type%3Dmaster%26ver%3D1.0%26sig%3D{sig}")
+                common::cosmos_master_auth(&key, "get", "docs", &link, &date.to_ascii_lowercase())
                     .parse()
                     .expect("header"),
             );
