@@ -174,6 +174,31 @@ fn update_changes_only_what_it_is_given_and_create_resets_nothing() {
         ],
     );
     assert!(e.contains("ResourceGroupNotFound"), "{e}");
+    // An option that does not apply to the existing account's kind is
+    // refused, not taken as "nothing to change".
+    ok(
+        &server,
+        &[
+            "account", "create", "--kind", "batch", "-g", "rg1", "-n", "batch1",
+        ],
+    );
+    let e = refused(
+        &server,
+        &[
+            "account", "create", "--kind", "batch", "-g", "rg1", "-n", "batch1", "--sku", "S1",
+        ],
+    );
+    assert!(
+        e.contains("--sku applies to AI Services accounts only"),
+        "{e}"
+    );
+    let (success, _, said) = kr_run(
+        &server,
+        &[
+            "account", "create", "--kind", "batch", "-g", "rg1", "-n", "batch1",
+        ],
+    );
+    assert!(success && said.contains("nothing to change"), "{said}");
     let shown = ok(&server, &["account", "show", "-g", "rg1", "-n", "docdb1"]);
     assert_eq!(shown["tags"], serde_json::json!({"env": "prod"}));
     assert_eq!(

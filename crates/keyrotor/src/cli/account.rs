@@ -125,6 +125,15 @@ pub struct SettingsArgs {
 }
 
 impl SettingsArgs {
+    /// Whether no setting is given.
+    fn is_empty(&self) -> bool {
+        self.tags.is_none()
+            && !self.cosmos_only_given()
+            && self.disable_local_auth.is_none()
+            && self.upstream.is_none()
+            && self.regeneration_guard_minutes.is_none()
+    }
+
     fn cosmos_only_given(&self) -> bool {
         !self.locations.is_empty()
             || self.default_consistency_level.is_some()
@@ -515,15 +524,12 @@ async fn update_existing(
             }
         }
     }
-    let request = match settings.patch(kind, opts.sku) {
-        Ok(r) => r,
+    if settings.is_empty() && opts.sku.is_none() {
         // Nothing given to change: the account is as asked.
-        Err(_) if settings_empty(settings) => {
-            eprintln!("account '{name}' exists; nothing to change");
-            return Ok(serde_json::to_value(current)?);
-        }
-        Err(e) => return Err(e),
-    };
+        eprintln!("account '{name}' exists; nothing to change");
+        return Ok(serde_json::to_value(current)?);
+    }
+    let request = settings.patch(kind, opts.sku)?;
     eprintln!(
         "account '{name}' exists; changing only the options given (as `account update` does)"
     );
@@ -533,11 +539,3 @@ async fn update_existing(
 /// The window of the usage guard when `account create` switches key auth
 /// off on an existing account (as `auth disable-local`'s default).
 const DISABLE_WINDOW: i64 = 7 * 86_400;
-
-fn settings_empty(s: &SettingsArgs) -> bool {
-    s.tags.is_none()
-        && !s.cosmos_only_given()
-        && s.disable_local_auth.is_none()
-        && s.upstream.is_none()
-        && s.regeneration_guard_minutes.is_none()
-}
